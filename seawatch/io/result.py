@@ -54,8 +54,12 @@ class ReadResult:
             return out
         for name in ("positions", "vessels", "stations", "other_messages"):
             frames = [getattr(r, name) for r in results if getattr(r, name).height]
-            if frames:
+            if len(frames) == 1:
+                setattr(out, name, frames[0])
+            elif frames:
                 setattr(out, name, pl.concat(frames, how="vertical"))
+            else:
+                setattr(out, name, getattr(results[0], name))
         for r in results:
             out.quarantine_log.merge(r.quarantine_log)
             out.stats.update(r.stats)

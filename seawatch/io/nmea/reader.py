@@ -1,0 +1,625 @@
+"""Read NMEA AIS captures into the canonical tables, chunk by chunk.
+
+Each chunk of whole lines goes through three numba kernels: :func:`framing.frame` (find and
+check sentences, read their times), :func:`assembly.assemble` (join multi-sentence messages,
+keeping open groups across chunks) and the :mod:`payload` decoders (one per table). Python
+only allocates arrays and wraps the results as Polars frames; there is no per-sentence Python
+loop, so throughput is that of the kernels.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections import Counter
+from collections.abc import Iterable, Iterator
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+import pyarrow as pa
+
+from seawatch import schema
+from seawatch.io import identity, sources
+from seawatch.io.nmea import assembly, framing, payload
+from seawatch.io.quarantine import QuarantineLog, Reason
+from seawatch.io.result import ReadResult
+
+NO_TIME = framing.NO_TIME
+
+
+class NoTimeError(ValueError):
+    """The input carries no time at all, and none was given."""
+
+
+def read_nmea(
+    path: str | Path,
+    *,
+    default_time: datetime | str | None = None,
+    source: str | None = None,
+    chunk_bytes: int = sources.DEFAULT_CHUNK_BYTES,
+    window: int = assembly.DEFAULT_WINDOW,
+    quarantine_sample: int = 1000,
+    line_numbers: bool = False,
+) -> ReadResult:
+    """Decode an NMEA AIS file (plain, .gz, .bz2 or .zst) into the canonical tables.
+
+    Parameters
+    ----------
+    path
+        The capture file.
+    default_time
+        Receive time to stamp on every message when the file carries no time at all
+        (no tag block ``c:``, line prefix, trailing epoch field or ``$PGHP`` line).
+    source
+        Name for the ``source`` column where a sentence has no tag-block station
+        (default: the file name).
+    chunk_bytes
+        Size of the chunks the file is streamed in; memory use is a small multiple of it.
+    window
+        Sentences within which the fragments of a multi-sentence message must arrive.
+    quarantine_sample
+        Bad lines kept per reason (all of them are counted).
+    line_numbers
+        Add a ``line_no`` column to every table: the line of the file each message (its
+        first fragment) was read from, to trace a row back to the raw data.
+
+    Returns
+    -------
+    ReadResult
+        ``positions``, ``vessels``, ``stations``, ``other_messages``, the quarantine sample
+        and counts, and ``stats``.
+
+    Examples
+    --------
+    >>> import tempfile, os
+    >>> line = r"\\c:1700000000*5C\\!AIVDM,1,1,,A,13HOI:0P0000VOHLCnHQKwvL05Ip,0*23"
+    >>> with tempfile.NamedTemporaryFile("w", suffix=".nmea", delete=False) as f:
+    ...     _ = f.write(line + "\\n")
+    >>> result = read_nmea(f.name)
+    >>> result.positions.select("mmsi", "lat", "lon").row(0)
+    (227006760, 49.475578333333334, 0.13138833333333333)
+    >>> os.unlink(f.name)
+    """
+    chunks = list(
+        iter_nmea(
+            path, default_time=default_time, source=source, chunk_bytes=chunk_bytes,
+            window=window, quarantine_sample=quarantine_sample, line_numbers=line_numbers,
+        )
+    )
+    return ReadResult.concat(chunks)
+
+
+def iter_nmea(
+    path: str | Path,
+    *,
+    default_time: datetime | str | None = None,
+    source: str | None = None,
+    chunk_bytes: int = sources.DEFAULT_CHUNK_BYTES,
+    window: int = assembly.DEFAULT_WINDOW,
+    quarantine_sample: int = 1000,
+    line_numbers: bool = False,
+) -> Iterator[ReadResult]:
+    """Decode an NMEA file chunk by chunk; yields one :class:`ReadResult` per chunk.
+
+    Memory stays bounded by ``chunk_bytes`` whatever the file size. Each result's
+    ``stats["input_bytes"]`` is the number of (compressed) file bytes it consumed.
+    """
+    name = source or os.path.basename(str(path))
+    decoder = NmeaDecoder(
+        name, default_time=default_time, window=window, quarantine_sample=quarantine_sample,
+        line_numbers=line_numbers,
+    )
+    done = 0
+    for chunk in sources.iter_chunks(path, chunk_bytes):
+        result = decoder.decode(chunk.data, chunk.first_line_no, final=chunk.final)
+        result.stats["input_bytes"] = chunk.raw_bytes_done - done
+        done = chunk.raw_bytes_done
+        yield result
+
+
+def decode_lines(
+    lines: Iterable[str | bytes] | str | bytes,
+    *,
+    default_time: datetime | str | None = None,
+    source: str = "lines",
+    line_numbers: bool = False,
+) -> ReadResult:
+    """Decode NMEA lines held in memory (a string, bytes, or an iterable of lines).
+
+    >>> r = decode_lines("!AIVDM,1,1,,A,13HOI:0P0000VOHLCnHQKwvL05Ip,0*23",
+    ...                  default_time="2024-01-01T00:00:00Z")
+    >>> r.positions["mmsi"].to_list()
+    [227006760]
+    """
+    if isinstance(lines, str):
+        data = lines.encode("utf-8", "surrogateescape")
+    elif isinstance(lines, bytes | bytearray):
+        data = bytes(lines)
+    else:
+        data = b"\n".join(
+            x if isinstance(x, bytes) else x.encode("utf-8", "surrogateescape") for x in lines
+        )
+    decoder = NmeaDecoder(source, default_time=default_time, line_numbers=line_numbers)
+    results = [
+        decoder.decode(c.data, c.first_line_no, final=c.final)
+        for c in sources.iter_bytes_chunks(data)
+    ]
+    return ReadResult.concat(results)
+
+
+def _time_us(value: datetime | str | None) -> int:
+    if value is None:
+        return int(NO_TIME)
+    if isinstance(value, str):
+        text = value.strip().replace("Z", "+00:00")
+        try:
+            value = datetime.fromisoformat(text)
+        except ValueError as exc:
+            raise ValueError(
+                f"default time {value!r} is not an ISO 8601 time (e.g. 2024-05-01T00:00:00Z)"
+            ) from exc
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=timezone.utc)
+    return int(round(value.timestamp() * 1_000_000))
+
+
+_SOURCE_RE = re.compile(rb"(?:^|[\\,])s:([^,*\\]*)")
+
+
+class NmeaDecoder:
+    """Stateful decoder of one input: carries open groups and the last time across chunks."""
+
+    def __init__(
+        self,
+        name: str,
+        *,
+        default_time: datetime | str | None = None,
+        window: int = assembly.DEFAULT_WINDOW,
+        quarantine_sample: int = 1000,
+        line_numbers: bool = False,
+    ) -> None:
+        self.name = name
+        self.line_numbers = line_numbers
+        self.default_time = _time_us(default_time)
+        self.window = window
+        self.quarantine_sample = quarantine_sample
+        self.state = assembly.AssemblyState()
+        self.last_time = int(NO_TIME)
+        self.source_names: dict[int, str] = {0: name}
+        self._kept: dict[str, np.ndarray] = {}
+
+    # -- one chunk -------------------------------------------------------------------------
+    def decode(self, data: bytes, first_line_no: int, *, final: bool) -> ReadResult:
+        buf = np.frombuffer(data, dtype=np.uint8)
+        n_bang = int(np.count_nonzero(buf == 33)) if buf.size else 0
+        n_lines = int(np.count_nonzero(buf == 10)) + 1 if buf.size else 0
+        log = QuarantineLog(self.quarantine_sample)
+        stats: Counter[str] = Counter()
+
+        s = _SentenceArrays(n_bang)
+        line_line = np.empty(n_lines, np.int64)
+        line_start = np.empty(n_lines, np.int64)
+        line_end = np.empty(n_lines, np.int64)
+        line_kind = np.empty(n_lines, np.int8)
+        counters = np.zeros(5, np.int64)
+        ns, nl, lines = framing.frame(
+            buf, first_line_no, s.line, s.lstart, s.lend, s.status, s.count, s.num, s.seq,
+            s.chan, s.pstart, s.pend, s.fill, s.time, s.src,
+            line_line, line_start, line_end, line_kind, counters,
+        )
+        stats["lines"] += lines
+        stats["sentences"] += ns
+        kinds = np.bincount(line_kind[:nl], minlength=5)
+        stats["blank_lines"] += int(kinds[framing.LINE_BLANK])
+        stats["comment_lines"] += int(kinds[framing.LINE_COMMENT])
+        stats["pghp_lines"] += int(kinds[framing.LINE_PGHP])
+        stats["tagblock_bad_checksum"] += int(counters[0])
+        for k, label in enumerate(("tagblock", "line_prefix", "trailing_field", "pghp"), 1):
+            stats[f"time_from_{label}"] += int(counters[k])
+
+        for kind, reason in ((framing.LINE_NOT_AIS, Reason.NOT_AIS),
+                             (framing.LINE_TOO_LONG, Reason.LINE_TOO_LONG)):
+            rows = np.flatnonzero(line_kind[:nl] == kind)
+            self._quarantine(log, reason, data, line_line[rows], line_start[rows],
+                             line_end[rows])
+
+        times = self._fill_times(s.time[:ns], stats)
+        status = s.status[:ns]
+        for code in np.unique(status[status != 0]):
+            rows = np.flatnonzero(status == code)
+            self._quarantine(log, Reason(int(code)), data, s.line[rows], s.lstart[rows],
+                             s.lend[rows])
+        self._learn_sources(data, s, ns)
+
+        # assemble messages
+        n_chars = int((s.pend[:ns] - s.pstart[:ns])[status == 0].sum()) + self.state.open_chars()
+        p6 = np.empty(max(n_chars, 1), np.uint8)
+        m_off = np.empty(ns, np.int64)
+        m_nchar = np.empty(ns, np.int32)
+        m_fill = np.empty(ns, np.int8)
+        m_time = np.empty(ns, np.int64)
+        m_src = np.empty(ns, np.int64)
+        m_line = np.empty(ns, np.int64)
+        m_sidx = np.empty(ns, np.int64)
+        qcap = 2 * ns + assembly.N_KEYS
+        q_line = np.empty(qcap, np.int64)
+        q_sidx = np.empty(qcap, np.int64)
+        q_reason = np.empty(qcap, np.int8)
+        nm, nq = assembly.assemble(
+            buf, s.line, s.status, s.count, s.num, s.seq, s.chan, s.pstart, s.pend, s.fill,
+            times, s.src, ns, self.window, final, *self.state.arrays(),
+            p6, m_off, m_nchar, m_fill, m_time, m_src, m_line, m_sidx, q_line, q_sidx, q_reason,
+        )
+        stats["messages"] += nm
+        for code in np.unique(q_reason[:nq]):
+            rows = np.flatnonzero(q_reason[:nq] == code)
+            self._quarantine_sentences(log, Reason(int(code)), data, s, q_line[rows],
+                                       q_sidx[rows])
+
+        msg = _Messages(p6, m_off[:nm], m_nchar[:nm], m_fill[:nm], m_time[:nm], m_src[:nm],
+                        m_line[:nm], m_sidx[:nm])
+        types = payload.message_types(p6, msg.off, msg.nchar, nm)
+        for t, c in zip(*np.unique(types, return_counts=True), strict=True):
+            stats[f"msg_type_{int(t)}"] += int(c)
+
+        result = ReadResult(quarantine_log=log, stats=stats, sources=[self.name])
+        bad_type = (types == 0) | (types > 27)
+        self._quarantine_sentences(log, Reason.IMPOSSIBLE_VALUE, data, s,
+                                   msg.line[bad_type], msg.sidx[bad_type])
+        result.positions = self._positions(msg, types, log, data, s)
+        result.vessels = self._vessels(msg, types, log, data, s)
+        result.stations = self._stations(msg, types, log, data, s)
+        result.other_messages = self._others(msg, types, bad_type)
+        if self.line_numbers:
+            self._add_line_numbers(result, msg, types, bad_type)
+        stats["positions"] += result.positions.height
+        return result
+
+    def _add_line_numbers(self, result: ReadResult, msg: _Messages, types: np.ndarray,
+                          bad_type: np.ndarray) -> None:
+        # rows keep message order within each table, so the lines of the rows that were not
+        # quarantined are the lines of the table's messages, in order
+        for name, kinds in (("positions", payload.POSITION_TYPES),
+                            ("vessels", payload.STATIC_TYPES),
+                            ("stations", payload.STATION_TYPES)):
+            lines = msg.line[np.isin(types, kinds)]
+            frame = getattr(result, name)
+            setattr(result, name, frame.with_columns(line_no=pl.Series(lines[self._kept[name]])))
+        others = ~np.isin(types, list(payload.DECODED_TYPES)) & ~bad_type
+        result.other_messages = result.other_messages.with_columns(
+            line_no=pl.Series(msg.line[others])
+        )
+
+    # -- times -----------------------------------------------------------------------------
+    def _fill_times(self, t: np.ndarray, stats: Counter[str]) -> np.ndarray:
+        """Give untimed sentences the time of the sentence before them (or after, at the start).
+
+        A receiver stamps lines in order, so the previous stamped line is the closest known
+        receive time. Before the first stamped line of the input, the next one is used; in an
+        input with no time at all, ``default_time`` (or :class:`NoTimeError` at the end).
+        """
+        t = t.copy()
+        have = t != NO_TIME
+        n_missing = int((~have).sum())
+        if not n_missing:
+            if t.size:
+                self.last_time = int(t[-1])
+            return t
+        stats["time_inferred"] += n_missing
+        idx = np.where(have, np.arange(t.size), -1)
+        np.maximum.accumulate(idx, out=idx)
+        filled = np.where(idx >= 0, t[np.maximum(idx, 0)], NO_TIME)
+        lead = idx < 0
+        if lead.any():
+            if self.last_time != int(NO_TIME):
+                filled[lead] = self.last_time
+            elif have.any():
+                filled[lead] = t[np.argmax(have)]
+            elif self.default_time != int(NO_TIME):
+                filled[lead] = self.default_time
+                stats["time_default"] += int(lead.sum())
+            else:
+                raise NoTimeError(
+                    f"{self.name}: the file carries no time (no tag block c:, no leading "
+                    "timestamp, no trailing epoch field, no $PGHP line). Give the receive time "
+                    "to stamp on its messages: `seawatch ingest --time 2024-05-01T00:00:00Z "
+                    "...` or read_nmea(path, default_time='2024-05-01T00:00:00Z')."
+                )
+        if filled.size:
+            self.last_time = int(filled[-1])
+        return filled
+
+    # -- sources ---------------------------------------------------------------------------
+    def _learn_sources(self, data: bytes, s: _SentenceArrays, ns: int) -> None:
+        hashes = s.src[:ns]
+        new = np.setdiff1d(np.unique(hashes), np.fromiter(self.source_names, np.int64))
+        for h in new:
+            i = int(np.argmax(hashes == h))
+            line = data[s.lstart[i] : s.lend[i]]
+            # the station of the tag block that precedes this sentence
+            candidates = [m.group(1) for m in _SOURCE_RE.finditer(line)]
+            text = candidates[0].decode("utf-8", "replace") if candidates else self.name
+            for c in candidates:
+                cb = np.frombuffer(c, np.uint8)
+                if framing._fnv_hash(cb, 0, cb.size) == h:
+                    text = c.decode("utf-8", "replace")
+                    break
+            self.source_names[int(h)] = text
+
+    def _source_column(self, src: np.ndarray) -> pl.Series:
+        keys = list(self.source_names)
+        return (
+            pl.Series("source", src, pl.Int64)
+            .replace_strict(keys, [self.source_names[k] for k in keys], default=self.name,
+                            return_dtype=pl.String)
+        )
+
+    # -- quarantine ------------------------------------------------------------------------
+    def _quarantine(self, log: QuarantineLog, reason: Reason, data: bytes, lines: np.ndarray,
+                    starts: np.ndarray, ends: np.ndarray) -> None:
+        n = len(lines)
+        if not n:
+            return
+        keep = min(n, log.wants_sample(reason))
+        for i in range(keep):
+            raw = data[starts[i] : ends[i]][: 2048].decode("utf-8", "replace")
+            log.add(reason, self.name, int(lines[i]), raw)
+        log.add_count(reason, n - keep)
+
+    def _quarantine_sentences(self, log: QuarantineLog, reason: Reason, data: bytes,
+                              s: _SentenceArrays, lines: np.ndarray, sidx: np.ndarray) -> None:
+        n = len(lines)
+        if not n:
+            return
+        keep = min(n, log.wants_sample(reason))
+        for i in range(keep):
+            j = int(sidx[i])
+            if j >= 0:
+                raw = data[s.lstart[j] : s.lend[j]][:2048].decode("utf-8", "replace")
+            else:
+                raw = "(fragment read in an earlier chunk of the file)"
+            log.add(reason, self.name, int(lines[i]), raw)
+        log.add_count(reason, n - keep)
+
+    # -- tables ----------------------------------------------------------------------------
+    def _positions(self, msg: _Messages, types: np.ndarray, log: QuarantineLog, data: bytes,
+                   s: _SentenceArrays) -> pl.DataFrame:
+        idx = np.flatnonzero(np.isin(types, payload.POSITION_TYPES))
+        n = idx.size
+        mmsi = np.empty(n, np.int64)
+        lat = np.empty(n, np.float64)
+        lon = np.empty(n, np.float64)
+        sog = np.empty(n, np.float32)
+        cog = np.empty(n, np.float32)
+        heading = np.empty(n, np.int16)
+        nav = np.empty(n, np.int8)
+        acc = np.empty(n, np.int8)
+        second = np.empty(n, np.int8)
+        status = np.empty(n, np.int8)
+        payload.decode_positions(msg.p6, msg.off, msg.nchar, msg.fill, idx, mmsi, lat, lon,
+                                 sog, cog, heading, nav, acc, second, status)
+        good = self._drop_bad(status, idx, msg, log, data, s)
+        self._kept["positions"] = good
+        frame = pl.DataFrame(
+            {
+                "mmsi": mmsi[good],
+                "ts": msg.time[idx[good]],
+                "lat": lat[good],
+                "lon": lon[good],
+                "sog": sog[good],
+                "cog": cog[good],
+                "heading": heading[good],
+                "nav_status": nav[good],
+                "msg_type": types[idx[good]],
+                "source": self._source_column(msg.src[idx[good]]),
+                "accuracy": acc[good].astype(bool),
+                "second": second[good],
+            }
+        )
+        return frame.select(
+            "mmsi",
+            _ts(),
+            pl.col("lat").fill_nan(None),
+            pl.col("lon").fill_nan(None),
+            pl.col("sog").fill_nan(None),
+            pl.col("cog").fill_nan(None),
+            _neg_null("heading"),
+            _neg_null("nav_status"),
+            "msg_type",
+            "source",
+            "accuracy",
+            _neg_null("second"),
+            identity.mmsi_is_valid(pl.col("mmsi")),
+        )
+
+    def _vessels(self, msg: _Messages, types: np.ndarray, log: QuarantineLog, data: bytes,
+                 s: _SentenceArrays) -> pl.DataFrame:
+        idx = np.flatnonzero(np.isin(types, payload.STATIC_TYPES))
+        n = idx.size
+        mmsi = np.empty(n, np.int64)
+        imo = np.empty(n, np.int64)
+        callsign = np.zeros((n, 7), np.uint8)
+        name = np.zeros((n, 20), np.uint8)
+        destination = np.zeros((n, 20), np.uint8)
+        ship_type = np.empty(n, np.int16)
+        dims = np.empty((n, 4), np.int16)
+        draught = np.empty(n, np.float32)
+        status = np.empty(n, np.int8)
+        payload.decode_static(msg.p6, msg.off, msg.nchar, msg.fill, idx, mmsi, imo, callsign,
+                              name, ship_type, dims, draught, destination, status)
+        good = self._drop_bad(status, idx, msg, log, data, s)
+        self._kept["vessels"] = good
+        dims = dims[good]
+        length = (dims[:, 0].astype(np.float32) + dims[:, 1]).astype(np.float32)
+        width = (dims[:, 2].astype(np.float32) + dims[:, 3]).astype(np.float32)
+        length[(dims[:, 0] < 0) | (length <= 0)] = np.nan
+        width[(dims[:, 2] < 0) | (width <= 0)] = np.nan
+        frame = pl.DataFrame(
+            {
+                "mmsi": mmsi[good],
+                "ts": msg.time[idx[good]],
+                "imo": imo[good],
+                "callsign": _text_column(callsign[good]),
+                "name": _text_column(name[good]),
+                "ship_type": ship_type[good],
+                "length": length,
+                "width": width,
+                "draught": draught[good],
+                "destination": _text_column(destination[good]),
+                "msg_type": types[idx[good]],
+                "source": self._source_column(msg.src[idx[good]]),
+            }
+        )
+        return frame.select(
+            "mmsi",
+            _ts(),
+            _neg_null("imo"),
+            _clean_text("callsign"),
+            _clean_text("name"),
+            _neg_null("ship_type"),
+            pl.col("length").fill_nan(None),
+            pl.col("width").fill_nan(None),
+            pl.col("draught").fill_nan(None),
+            _clean_text("destination"),
+            identity.flag_from_mmsi(pl.col("mmsi")),
+            identity.ship_type_label(_neg_null("ship_type")),
+            "msg_type",
+            "source",
+            identity.mmsi_is_valid(pl.col("mmsi")),
+        )
+
+    def _stations(self, msg: _Messages, types: np.ndarray, log: QuarantineLog, data: bytes,
+                  s: _SentenceArrays) -> pl.DataFrame:
+        idx = np.flatnonzero(np.isin(types, payload.STATION_TYPES))
+        n = idx.size
+        mmsi = np.empty(n, np.int64)
+        lat = np.full(n, np.nan)
+        lon = np.full(n, np.nan)
+        name = np.zeros((n, 34), np.uint8)
+        aid = np.empty(n, np.int8)
+        ymdhms = np.empty((n, 6), np.int64)
+        status = np.empty(n, np.int8)
+        payload.decode_stations(msg.p6, msg.off, msg.nchar, msg.fill, idx, mmsi, lat, lon,
+                                name, aid, ymdhms, status)
+        good = self._drop_bad(status, idx, msg, log, data, s)
+        self._kept["stations"] = good
+        y = ymdhms[good]
+        station_time = framing.civil_array_to_us(y)
+        frame = pl.DataFrame(
+            {
+                "mmsi": mmsi[good],
+                "ts": msg.time[idx[good]],
+                "lat": lat[good],
+                "lon": lon[good],
+                "msg_type": types[idx[good]],
+                "name": _text_column(name[good]),
+                "aid_type": aid[good],
+                "station_time": station_time,
+                "source": self._source_column(msg.src[idx[good]]),
+            }
+        )
+        return frame.select(
+            "mmsi",
+            _ts(),
+            pl.col("lat").fill_nan(None),
+            pl.col("lon").fill_nan(None),
+            "msg_type",
+            _clean_text("name"),
+            _neg_null("aid_type"),
+            pl.when(pl.col("station_time") != NO_TIME)
+            .then(pl.col("station_time"))
+            .cast(schema.TS)
+            .alias("station_time"),
+            "source",
+        )
+
+    def _others(self, msg: _Messages, types: np.ndarray, bad_type: np.ndarray) -> pl.DataFrame:
+        keep = ~np.isin(types, list(payload.DECODED_TYPES)) & ~bad_type
+        idx = np.flatnonzero(keep)
+        n = idx.size
+        mmsi = np.empty(n, np.int64)
+        out_off = np.empty(n + 1, np.int64)
+        out = np.empty(int(msg.nchar[idx].sum()) if n else 0, np.uint8)
+        payload.armour(msg.p6, msg.off, msg.nchar, idx, mmsi, out_off, out)
+        text = pa.LargeStringArray.from_buffers(n, pa.py_buffer(out_off), pa.py_buffer(out))
+        frame = pl.DataFrame(
+            {
+                "mmsi": mmsi,
+                "ts": msg.time[idx],
+                "msg_type": types[idx],
+                "payload": pl.Series(text, dtype=pl.String),
+                "fill_bits": msg.fill[idx],
+                "source": self._source_column(msg.src[idx]),
+            }
+        )
+        return frame.select("mmsi", _ts(), "msg_type", "payload", "fill_bits", "source").select(
+            _neg_null("mmsi"), pl.exclude("mmsi")
+        ).select(list(schema.OTHER_MESSAGES))
+
+    def _drop_bad(self, status: np.ndarray, idx: np.ndarray, msg: _Messages,
+                  log: QuarantineLog, data: bytes, s: _SentenceArrays) -> np.ndarray:
+        """Quarantine the rows whose decoding failed; the mask of the good ones."""
+        good = status == 0
+        if not good.all():
+            for code in np.unique(status[~good]):
+                rows = idx[status == code]
+                self._quarantine_sentences(log, Reason(int(code)), data, s, msg.line[rows],
+                                           msg.sidx[rows])
+        return good
+
+
+class _SentenceArrays:
+    def __init__(self, n: int) -> None:
+        self.line = np.empty(n, np.int64)
+        self.lstart = np.empty(n, np.int64)
+        self.lend = np.empty(n, np.int64)
+        self.status = np.empty(n, np.int8)
+        self.count = np.empty(n, np.int8)
+        self.num = np.empty(n, np.int8)
+        self.seq = np.empty(n, np.int8)
+        self.chan = np.empty(n, np.int8)
+        self.pstart = np.empty(n, np.int64)
+        self.pend = np.empty(n, np.int64)
+        self.fill = np.empty(n, np.int8)
+        self.time = np.empty(n, np.int64)
+        self.src = np.empty(n, np.int64)
+
+
+class _Messages:
+    def __init__(self, p6, off, nchar, fill, time, src, line, sidx) -> None:  # noqa: ANN001
+        self.p6 = p6
+        self.off = off
+        self.nchar = nchar
+        self.fill = fill
+        self.time = time
+        self.src = src
+        self.line = line
+        self.sidx = sidx
+
+
+def _ts() -> pl.Expr:
+    return pl.col("ts").cast(schema.TS)
+
+
+def _neg_null(name: str) -> pl.Expr:
+    return pl.when(pl.col(name) >= 0).then(pl.col(name)).alias(name)
+
+
+def _text_column(chars: np.ndarray) -> pl.Series:
+    """Fixed-width ASCII rows -> a string column (stripping happens in :func:`_clean_text`)."""
+    n, width = chars.shape
+    offsets = np.arange(0, (n + 1) * width, width, dtype=np.int64)
+    arr = pa.LargeStringArray.from_buffers(
+        n, pa.py_buffer(offsets), pa.py_buffer(np.ascontiguousarray(chars).tobytes())
+    )
+    return pl.Series(arr, dtype=pl.String)
+
+
+def _clean_text(name: str) -> pl.Expr:
+    """Strip '@' padding at the end, then spaces at both ends; empty -> null (as pyais does)."""
+    col = pl.col(name).str.strip_chars_end("@\x00").str.strip_chars(" ")
+    return pl.when(col.str.len_bytes() > 0).then(col).alias(name)
+
+

@@ -1,0 +1,144 @@
+"""Open input files, plain or compressed, and read them as chunks of whole lines.
+
+Compression is recognised by the file's magic bytes (gzip, bzip2, zstandard), not its name,
+so a mislabelled file still reads. Chunks end at a line break, so no line is ever split between
+two chunks, and memory stays bounded by the chunk size whatever the file size.
+"""
+
+from __future__ import annotations
+
+import bz2
+import gzip
+import io
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO
+
+DEFAULT_CHUNK_BYTES = 32 * 1024 * 1024
+
+_MAGIC = {
+    b"\x1f\x8b": "gzip",
+    b"BZh": "bzip2",
+    b"\x28\xb5\x2f\xfd": "zstd",
+}
+
+
+def compression_of(path: str | Path) -> str | None:
+    """'gzip', 'bzip2', 'zstd' or None for a plain file, from the first bytes."""
+    with open(path, "rb") as f:
+        head = f.read(4)
+    for magic, name in _MAGIC.items():
+        if head.startswith(magic):
+            return name
+    return None
+
+
+def open_binary(path: str | Path) -> tuple[BinaryIO, BinaryIO]:
+    """(decompressed stream, raw file) for ``path``; the raw file's position shows progress."""
+    raw = open(path, "rb")  # noqa: SIM115 - returned to the caller, who closes it
+    kind = compression_of(path)
+    stream: BinaryIO
+    if kind == "gzip":
+        stream = gzip.GzipFile(fileobj=raw, mode="rb")  # type: ignore[assignment]
+    elif kind == "bzip2":
+        stream = bz2.BZ2File(raw, mode="rb")  # type: ignore[assignment]
+    elif kind == "zstd":
+        import zstandard
+
+        stream = zstandard.ZstdDecompressor().stream_reader(raw, read_across_frames=True)  # type: ignore[assignment]
+    else:
+        stream = raw
+    return stream, raw
+
+
+@dataclass
+class Chunk:
+    """Whole lines of a file: ``data``, with how much of the raw file has been read so far."""
+
+    data: bytes
+    first_line_no: int  # 1-based line number of the chunk's first line
+    raw_bytes_done: int  # bytes of the (compressed) file consumed up to the end of this chunk
+    raw_bytes_total: int
+    final: bool
+
+
+MAX_LINE_BYTES = 1024 * 1024
+"""A line longer than this is cut here (and later quarantined as too long) to bound memory."""
+
+
+def iter_chunks(path: str | Path, chunk_bytes: int = DEFAULT_CHUNK_BYTES) -> Iterator[Chunk]:
+    """Read ``path`` (plain or compressed) as chunks of whole lines of about ``chunk_bytes``."""
+    total = os.path.getsize(path)
+    stream, raw = open_binary(path)
+    try:
+        yield from _iter_stream(stream, raw, total, chunk_bytes)
+    except (OSError, EOFError, ValueError) as exc:
+        raise InputError(f"{path}: cannot read ({type(exc).__name__}: {exc})") from exc
+    finally:
+        stream.close()
+        raw.close()
+
+
+def iter_bytes_chunks(data: bytes, chunk_bytes: int = DEFAULT_CHUNK_BYTES) -> Iterator[Chunk]:
+    """Chunks of an in-memory byte string (for decoding lines that are not in a file)."""
+    with io.BytesIO(data) as f:
+        yield from _iter_stream(f, f, len(data), chunk_bytes)
+
+
+def _iter_stream(
+    stream: BinaryIO, raw: BinaryIO, total: int, chunk_bytes: int
+) -> Iterator[Chunk]:
+    # Lines are held back one chunk, so that the last chunk can be marked final.
+    pending = b""
+    pending_done = 0
+    rest = b""  # an unfinished line
+    skipping = False  # inside an over-long line whose head was already kept
+    line_no = 1
+    while True:
+        block = stream.read(chunk_bytes)
+        if not block:
+            if skipping:
+                rest = b""
+            yield Chunk(pending + rest, line_no, _tell(raw, total), total, True)
+            return
+        if skipping:
+            nl = block.find(b"\n")
+            if nl < 0:
+                continue
+            block = block[nl + 1 :]
+            skipping = False
+        buf = rest + block
+        cut = buf.rfind(b"\n")
+        if cut < 0:
+            rest = buf
+            if len(rest) > MAX_LINE_BYTES:
+                # keep the head of the line as a line of its own; drop the rest of it
+                rest, skipping = b"", True
+                buf = buf[:MAX_LINE_BYTES] + b"\n"
+                cut = len(buf) - 1
+            else:
+                continue
+        lines, rest = buf[: cut + 1], buf[cut + 1 :]
+        if pending:
+            yield Chunk(pending, line_no, pending_done, total, False)
+            line_no += _count_lines(pending)
+        pending = lines
+        pending_done = _tell(raw, total)
+
+
+class InputError(OSError):
+    """An input file could not be read (truncated or corrupt compression, I/O error)."""
+
+
+def _count_lines(data: bytes) -> int:
+    n = data.count(b"\n")
+    return n + (1 if data and not data.endswith(b"\n") else 0)
+
+
+def _tell(raw: BinaryIO, total: int) -> int:
+    try:
+        return min(raw.tell(), total)
+    except (OSError, ValueError):
+        return total
