@@ -1,0 +1,263 @@
+"""The ``seawatch`` command line: ingest AIS, inspect the store, run the demo.
+
+Every long run shows a progress bar; every failure says what was wrong and what to do.
+Heavy modules (numba kernels, DuckDB) load inside the commands, so ``seawatch --help`` is quick.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+if TYPE_CHECKING:  # pragma: no cover
+    from rich.progress import Progress
+
+    from seawatch.store import IngestReport
+
+app = typer.Typer(
+    name="seawatch",
+    help="Open, offline maritime domain awareness: ingest AIS, detect, serve the map.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+console = Console(stderr=False)
+err = Console(stderr=True)
+
+DEFAULT_DEMO_STORE = Path("seawatch-demo")
+
+StoreOpt = Annotated[
+    Path,
+    typer.Option("--store", "-s", help="Store directory (created if absent).", show_default=True),
+]
+
+
+def main() -> None:
+    app()
+
+
+def _fail(message: str, code: int = 2) -> typer.Exit:
+    err.print(f"[bold red]error:[/] {message}")
+    return typer.Exit(code)
+
+
+def _parse_time(value: str | None) -> datetime | None:
+    if value is None:
+        return None
+    from seawatch.io.nmea.reader import _time_us
+
+    try:
+        _time_us(value)
+    except ValueError as exc:
+        raise _fail(str(exc)) from exc
+    return datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+
+
+def _progress() -> Progress:
+    from rich.progress import (
+        BarColumn,
+        DownloadColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+        TransferSpeedColumn,
+    )
+
+    return Progress(
+        TextColumn("[bold blue]{task.description}"),
+        BarColumn(),
+        DownloadColumn(),
+        TransferSpeedColumn(),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+        console=err,
+        transient=False,
+    )
+
+
+@app.command()
+def ingest(
+    paths: Annotated[
+        list[Path], typer.Argument(help="NMEA or CSV files (plain, .gz, .bz2, .zst).")
+    ],
+    store: StoreOpt = Path("seawatch-store"),
+    format: Annotated[
+        str | None,
+        typer.Option(
+            help="Input format: nmea, csv, marinecadastre, dma, generic (default: sniffed)."
+        ),
+    ] = None,
+    time_: Annotated[
+        str | None,
+        typer.Option(
+            "--time",
+            help="Receive time (ISO 8601, UTC) for NMEA files that carry no time at all.",
+        ),
+    ] = None,
+) -> None:
+    """Decode AIS files and add them to a store (idempotent, atomic, deduplicated)."""
+    missing = [str(p) for p in paths if not p.is_file()]
+    if missing:
+        raise _fail(f"no such file: {', '.join(missing)}")
+    default_time = _parse_time(time_)
+    from seawatch.io import UnknownFormatError
+    from seawatch.io.nmea import NoTimeError
+    from seawatch.io.sources import InputError
+    from seawatch.store import Store, StoreError
+
+    try:
+        st = Store(store)
+    except StoreError as exc:
+        raise _fail(str(exc)) from exc
+    reports: list[IngestReport] = []
+    failed = 0
+    with _progress() as progress:
+        tasks: dict[str, int] = {}
+
+        def on_progress(name: str, done: int, total: int) -> None:
+            if name not in tasks:
+                tasks[name] = progress.add_task(name, total=total)
+            progress.update(tasks[name], completed=done, total=total)
+
+        for path in paths:
+            try:
+                reports.extend(
+                    st.ingest([path], format=format, default_time=default_time,
+                              on_progress=on_progress)
+                )
+            except (NoTimeError, UnknownFormatError, InputError, ValueError) as exc:
+                failed += 1
+                err.print(f"[bold red]not ingested:[/] {exc}")
+    _print_reports(reports)
+    if failed:
+        raise typer.Exit(1)
+
+
+def _print_reports(reports: list[IngestReport]) -> None:
+    table = Table(title="Ingest summary", show_lines=False)
+    for col in ("input", "lines", "messages", "positions", "vessels", "duplicates",
+                "quarantined", "seconds", "sentences/s"):
+        table.add_column(col, justify="left" if col == "input" else "right")
+    reasons: Counter[str] = Counter()
+    types: Counter[str] = Counter()
+    for r in reports:
+        if r.skipped:
+            table.add_row(r.name, "[dim]already in the store: skipped[/]", *[""] * 7)
+            continue
+        q = sum(r.quarantine_counts.values())
+        reasons.update(r.quarantine_counts)
+        types.update({k: v for k, v in r.stats.items() if k.startswith("msg_type_")})
+        lines = r.stats.get("lines", r.stats.get("rows", 0))
+        sentences = r.stats.get("sentences", lines)
+        rate = f"{sentences / r.seconds:,.0f}" if r.seconds > 0 else "-"
+        table.add_row(
+            r.name, f"{lines:,}", f"{r.stats.get('messages', 0):,}",
+            f"{r.rows_added.get('positions', 0):,}", f"{r.rows_added.get('vessels', 0):,}",
+            f"{r.duplicates_removed:,}", f"{q:,}", f"{r.seconds:.2f}", rate,
+        )
+    console.print(table)
+    if types:
+        parts = sorted(types.items(), key=lambda kv: int(kv[0].rsplit("_", 1)[1]))
+        console.print("messages by type: " + ", ".join(
+            f"{k.rsplit('_', 1)[1]}: {v:,}" for k, v in parts))
+    if reasons:
+        console.print("quarantined by reason: " + ", ".join(
+            f"{k}: {v:,}" for k, v in reasons.most_common()))
+        console.print("[dim]samples of each are kept in the store: seawatch info --store DIR "
+                      "--quarantine[/]")
+
+
+@app.command()
+def info(
+    store: StoreOpt = Path("seawatch-store"),
+    quarantine: Annotated[
+        bool, typer.Option("--quarantine", help="Also list sample quarantined lines.")
+    ] = False,
+) -> None:
+    """Summarise a store: days, rows, vessels, time span, inputs, quarantine."""
+    from seawatch.store import Store, StoreError
+
+    if not store.exists():
+        raise _fail(f"no store at {store}; create one with: seawatch ingest FILE --store {store}")
+    try:
+        st = Store(store, create=False)
+    except StoreError as exc:
+        raise _fail(str(exc)) from exc
+    summary = st.info()
+    table = Table(title=f"Store {summary['path']}", show_header=False)
+    table.add_column("what")
+    table.add_column("value", justify="right")
+    for key, value in summary.items():
+        if key in ("path", "quarantine", "rows"):
+            continue
+        table.add_row(key.replace("_", " "), _fmt(value))
+    for name, n in summary.get("rows", {}).items():
+        table.add_row(f"rows: {name}", f"{n:,}")
+    for reason, n in summary.get("quarantine", {}).items():
+        table.add_row(f"quarantined: {reason}", f"{n:,}")
+    console.print(table)
+    if quarantine:
+        sample = st.quarantine()
+        qt = Table(title="Quarantined lines (sample)")
+        for col in ("file", "line_no", "reason", "raw"):
+            qt.add_column(col)
+        for row in sample.head(50).iter_rows():
+            qt.add_row(str(row[0]), str(row[1]), str(row[2]), str(row[3])[:100])
+        console.print(qt)
+
+
+def _fmt(value: object) -> str:
+    if isinstance(value, int):
+        return f"{value:,}"
+    if isinstance(value, float):
+        return f"{value:,.2f}"
+    if isinstance(value, list | tuple):
+        return ", ".join(str(v) for v in value) if len(value) < 8 else (
+            f"{value[0]} … {value[-1]} ({len(value)})")
+    return str(value)
+
+
+@app.command()
+def demo(
+    store: StoreOpt = DEFAULT_DEMO_STORE,
+    seed: Annotated[int, typer.Option(help="Seed of the simulated scenario.")] = 7,
+    hours: Annotated[float, typer.Option(help="Hours of traffic to simulate.")] = 6.0,
+    vessels: Annotated[int, typer.Option(help="Number of vessels.")] = 300,
+) -> None:
+    """Simulate Eastern Pacific traffic off Ecuador, ingest it and summarise the store."""
+    from seawatch.sim import write_scenario
+    from seawatch.store import Store
+
+    started = time.perf_counter()
+    scenario_dir = store / "scenario"
+    console.print(f"[bold]seawatch demo[/]: simulating {vessels} vessels for {hours:g} h "
+                  f"(seed {seed}) into {scenario_dir}")
+    with console.status("simulating traffic…"):
+        paths = write_scenario(scenario_dir, seed=seed, hours=hours, vessels=vessels)
+    st = Store(store)
+    with _progress() as progress:
+        task = progress.add_task("ingest", total=1)
+
+        def on_progress(name: str, done: int, total: int) -> None:
+            progress.update(task, description=f"ingest {name}", completed=done, total=total)
+
+        reports = st.ingest([paths["nmea"]], on_progress=on_progress)
+    _print_reports(reports)
+    info(store=store, quarantine=False)
+    console.print(f"demo ready in {time.perf_counter() - started:.1f} s. Next: "
+                  f"seawatch info --store {store}")
+
+
+@app.command()
+def version() -> None:
+    """Print the seawatch version."""
+    from seawatch import __version__
+
+    console.print(__version__)
