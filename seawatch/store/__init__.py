@@ -1,0 +1,22 @@
+"""The embedded default storage: AIS tables as day-partitioned Parquet in one directory.
+
+A :class:`Store` takes inputs (files or ``ReadResult`` chunks), removes duplicate reports,
+and commits each input atomically; readers return Polars lazy frames over the live files.
+See ``docs/store.md`` for the layout, the duplicate rule and the commit protocol.
+"""
+
+from __future__ import annotations
+
+from seawatch.store.dedup import DEFAULT_DEDUP_WINDOW
+from seawatch.store.ingest import DEFAULT_MEMORY_LIMIT, IngestReport
+from seawatch.store.layout import StoreBusyError, StoreError
+from seawatch.store.store import Store
+
+__all__ = [
+    "DEFAULT_DEDUP_WINDOW",
+    "DEFAULT_MEMORY_LIMIT",
+    "IngestReport",
+    "Store",
+    "StoreBusyError",
+    "StoreError",
+]
