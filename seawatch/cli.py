@@ -27,7 +27,7 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
 )
-console = Console(stderr=False)
+console = Console(stderr=False, width=None if Console().is_terminal else 120)
 err = Console(stderr=True)
 
 DEFAULT_DEMO_STORE = Path("seawatch-demo")
@@ -101,12 +101,28 @@ def ingest(
             help="Receive time (ISO 8601, UTC) for NMEA files that carry no time at all.",
         ),
     ] = None,
+    mapping: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--map",
+            help="CSV column for a canonical column, e.g. --map lat=Latitude (repeatable).",
+        ),
+    ] = None,
 ) -> None:
     """Decode AIS files and add them to a store (idempotent, atomic, deduplicated)."""
     missing = [str(p) for p in paths if not p.is_file()]
     if missing:
         raise _fail(f"no such file: {', '.join(missing)}")
     default_time = _parse_time(time_)
+    options: dict[str, object] = {}
+    if mapping:
+        pairs = [m.split("=", 1) for m in mapping]
+        bad = [m for m, p in zip(mapping, pairs, strict=True) if len(p) != 2 or not all(p)]
+        if bad:
+            raise _fail(f"--map takes CANONICAL=COLUMN (e.g. lat=Latitude); got {bad}")
+        options["mapping"] = {k.strip(): v.strip() for k, v in pairs}
+        if format is None:
+            format = "generic"
     from seawatch.io import UnknownFormatError
     from seawatch.io.nmea import NoTimeError
     from seawatch.io.sources import InputError
@@ -130,7 +146,7 @@ def ingest(
             try:
                 reports.extend(
                     st.ingest([path], format=format, default_time=default_time,
-                              on_progress=on_progress)
+                              on_progress=on_progress, **options)
                 )
             except (NoTimeError, UnknownFormatError, InputError, ValueError) as exc:
                 failed += 1
@@ -143,20 +159,20 @@ def ingest(
 def _print_reports(reports: list[IngestReport]) -> None:
     table = Table(title="Ingest summary", show_lines=False)
     for col in ("input", "lines", "messages", "positions", "vessels", "duplicates",
-                "quarantined", "seconds", "sentences/s"):
-        table.add_column(col, justify="left" if col == "input" else "right")
+                "quarantined", "seconds", "lines/s"):
+        table.add_column(col, justify="left" if col == "input" else "right",
+                         overflow="fold", no_wrap=col != "input")
     reasons: Counter[str] = Counter()
     types: Counter[str] = Counter()
     for r in reports:
         if r.skipped:
             table.add_row(r.name, "[dim]already in the store: skipped[/]", *[""] * 7)
             continue
-        q = sum(r.quarantine_counts.values())
-        reasons.update(r.quarantine_counts)
+        q = sum(r.quarantine.values())
+        reasons.update(r.quarantine)
         types.update({k: v for k, v in r.stats.items() if k.startswith("msg_type_")})
         lines = r.stats.get("lines", r.stats.get("rows", 0))
-        sentences = r.stats.get("sentences", lines)
-        rate = f"{sentences / r.seconds:,.0f}" if r.seconds > 0 else "-"
+        rate = f"{lines / r.seconds:,.0f}" if r.seconds > 0 else "-"
         table.add_row(
             r.name, f"{lines:,}", f"{r.stats.get('messages', 0):,}",
             f"{r.rows_added.get('positions', 0):,}", f"{r.rows_added.get('vessels', 0):,}",
@@ -204,7 +220,7 @@ def info(
         table.add_row(f"quarantined: {reason}", f"{n:,}")
     console.print(table)
     if quarantine:
-        sample = st.quarantine()
+        sample = st.quarantine().collect()
         qt = Table(title="Quarantined lines (sample)")
         for col in ("file", "line_no", "reason", "raw"):
             qt.add_column(col)
