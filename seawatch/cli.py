@@ -30,7 +30,7 @@ app = typer.Typer(
 console = Console(stderr=False, width=None if Console().is_terminal else 120)
 err = Console(stderr=True)
 
-DEFAULT_DEMO_STORE = Path("seawatch-demo")
+DEFAULT_DEMO_DIR = Path("seawatch-demo")
 
 StoreOpt = Annotated[
     Path,
@@ -242,22 +242,34 @@ def _fmt(value: object) -> str:
 
 @app.command()
 def demo(
-    store: StoreOpt = DEFAULT_DEMO_STORE,
+    directory: Annotated[
+        Path, typer.Option("--dir", help="Where the demo keeps its scenario and store.")
+    ] = DEFAULT_DEMO_DIR,
     seed: Annotated[int, typer.Option(help="Seed of the simulated scenario.")] = 7,
     hours: Annotated[float, typer.Option(help="Hours of traffic to simulate.")] = 6.0,
     vessels: Annotated[int, typer.Option(help="Number of vessels.")] = 300,
 ) -> None:
-    """Simulate Eastern Pacific traffic off Ecuador, ingest it and summarise the store."""
+    """Simulate Eastern Pacific traffic off Ecuador, ingest it and summarise the store.
+
+    The scenario is written once per (seed, hours, vessels) and reused; ingesting it again
+    adds nothing, so running the demo twice is quick and leaves the same store.
+    """
     from seawatch.sim import write_scenario
     from seawatch.store import Store
 
     started = time.perf_counter()
-    scenario_dir = store / "scenario"
-    console.print(f"[bold]seawatch demo[/]: simulating {vessels} vessels for {hours:g} h "
-                  f"(seed {seed}) into {scenario_dir}")
-    with console.status("simulating traffic…"):
-        paths = write_scenario(scenario_dir, seed=seed, hours=hours, vessels=vessels)
-    st = Store(store)
+    scenario_dir = directory / f"scenario-seed{seed}-{hours:g}h-{vessels}v"
+    store_dir = directory / "store"
+    nmea = scenario_dir / "traffic.nmea"
+    if nmea.is_file():
+        console.print(f"[bold]seawatch demo[/]: using the cached scenario in {scenario_dir}")
+        paths = {"nmea": nmea}
+    else:
+        console.print(f"[bold]seawatch demo[/]: simulating {vessels} vessels for {hours:g} h "
+                      f"off Ecuador (seed {seed}) into {scenario_dir}")
+        with console.status("simulating traffic…"):
+            paths = write_scenario(scenario_dir, seed=seed, hours=hours, vessels=vessels)
+    st = Store(store_dir)
     with _progress() as progress:
         task = progress.add_task("ingest", total=1)
 
@@ -266,9 +278,9 @@ def demo(
 
         reports = st.ingest([paths["nmea"]], on_progress=on_progress)
     _print_reports(reports)
-    info(store=store, quarantine=False)
-    console.print(f"demo ready in {time.perf_counter() - started:.1f} s. Next: "
-                  f"seawatch info --store {store}")
+    info(store=store_dir, quarantine=False)
+    console.print(f"demo ready in {time.perf_counter() - started:.1f} s. Explore it with: "
+                  f"seawatch info --store {store_dir}")
 
 
 @app.command()
