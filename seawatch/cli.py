@@ -283,6 +283,62 @@ def demo(
                   f"seawatch info --store {store_dir}")
 
 
+@app.command("eval")
+def eval_(
+    truth: Annotated[Path, typer.Option(help="Ground-truth events (CSV, Parquet or JSON).")],
+    events: Annotated[Path, typer.Option(help="Detected events to score (CSV or Parquet).")],
+    out: Annotated[
+        Path | None, typer.Option(help="Write the scores as JSON here.")
+    ] = None,
+    slack_hours: Annotated[
+        float, typer.Option(help="Hours of slack on each side when matching time spans.")
+    ] = 1.0,
+    min_f1: Annotated[
+        float | None,
+        typer.Option(help="Exit with status 1 if any event type scores an F1 below this."),
+    ] = None,
+) -> None:
+    """Score detected events against ground truth: precision, recall, F1 per event type."""
+    import json
+    from datetime import timedelta
+
+    from seawatch import evaluate
+
+    try:
+        t = evaluate.read_events(truth)
+        e = evaluate.read_events(events)
+    except evaluate.EventsFileError as exc:
+        raise _fail(str(exc)) from exc
+    slack = timedelta(hours=slack_hours)
+    scores = evaluate.score(t, e, slack)
+    table = Table(title=f"Events scored against {truth.name} (slack {slack_hours:g} h)")
+    for col in evaluate.SCORE_COLUMNS:
+        table.add_column(col, justify="left" if col == "type" else "right")
+    for row in scores.iter_rows(named=True):
+        table.add_row(*[f"{row[c]:.3f}" if isinstance(row[c], float) else str(row[c])
+                        for c in evaluate.SCORE_COLUMNS])
+    total = evaluate.overall(scores)
+    table.add_row("all (micro)", str(t.height), str(e.height), str(total["tp"]),
+                  str(total["fp"]), str(total["fn"]), f"{total['precision']:.3f}",
+                  f"{total['recall']:.3f}", f"{total['f1']:.3f}")
+    console.print(table)
+    if out is not None:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(json.dumps(evaluate.report(scores, slack), indent=2) + "\n")
+        console.print(f"scores written to {out}")
+    if min_f1 is not None:
+        failing = [r["type"] for r in scores.iter_rows(named=True) if r["f1"] < min_f1]
+        if failing:
+            err.print(f"[bold red]F1 below {min_f1:g}[/] for: {', '.join(failing)}")
+            raise typer.Exit(1)
+
+
+def pl_col_lt(name: str, value: float):
+    import polars as pl
+
+    return pl.col(name) < value
+
+
 @app.command()
 def version() -> None:
     """Print the seawatch version."""

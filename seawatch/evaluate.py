@@ -1,0 +1,187 @@
+"""Score detected events against ground truth: precision, recall and F1 per event type.
+
+Matching rule (documented in ``docs/evaluation.md``):
+
+- a prediction can match a truth event only if both have the same ``type`` and the same
+  vessel(s): the same ``mmsi`` for single-vessel events, the same unordered pair
+  (``mmsi``, ``other_mmsi``) for pair events such as encounters;
+- their time spans must overlap once each is widened by ``slack`` (default one hour) on both
+  sides, i.e. ``pred.start <= truth.end + slack`` and ``pred.end >= truth.start - slack``;
+- matching is one to one: each truth event is matched by at most one prediction and each
+  prediction matches at most one truth event. Among candidates, pairs with the largest time
+  overlap (then the closest start) are matched first. A second prediction of an episode that
+  is already matched is a false positive, as DESIGN.md asks: every duplicate is one more alert
+  an officer must clear.
+
+Examples
+--------
+>>> import polars as pl
+>>> from datetime import datetime, timedelta, UTC
+>>> t0 = datetime(2026, 1, 15, tzinfo=UTC)
+>>> truth = pl.DataFrame({"type": ["gap"], "mmsi": [735000001],
+...                       "start": [t0], "end": [t0 + timedelta(hours=14)]})
+>>> preds = pl.DataFrame({"type": ["gap", "gap"], "mmsi": [735000001, 735000001],
+...                       "start": [t0, t0 + timedelta(hours=1)],
+...                       "end": [t0 + timedelta(hours=14), t0 + timedelta(hours=3)]})
+>>> row = score(truth, preds).row(0, named=True)
+>>> row["tp"], row["fp"], row["fn"], round(row["f1"], 3)
+(1, 1, 0, 0.667)
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from seawatch import schema
+
+DEFAULT_SLACK = timedelta(hours=1)
+
+SCORE_COLUMNS = ("type", "n_truth", "n_pred", "tp", "fp", "fn", "precision", "recall", "f1")
+
+
+class EventsFileError(ValueError):
+    """An events or truth file cannot be read as events."""
+
+
+def read_events(path: str | Path) -> pl.DataFrame:
+    """Read an events table from CSV (times in ISO 8601) or Parquet, in seawatch.schema.EVENTS.
+
+    Only ``type``, ``mmsi``, ``start`` and ``end`` are required; other columns are kept when
+    present and null otherwise.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise EventsFileError(f"{path}: no such file")
+    try:
+        if path.suffix.lower() in (".parquet", ".pq"):
+            frame = pl.read_parquet(path)
+        elif path.suffix.lower() == ".json":
+            frame = pl.DataFrame(json.loads(path.read_text(encoding="utf-8")))
+        else:
+            frame = pl.read_csv(path, infer_schema_length=0)
+    except (OSError, pl.exceptions.PolarsError, json.JSONDecodeError, ValueError) as exc:
+        raise EventsFileError(f"{path}: cannot read events ({exc})") from exc
+    missing = [c for c in ("type", "mmsi", "start", "end") if c not in frame.columns]
+    if missing:
+        raise EventsFileError(
+            f"{path}: column(s) {missing} missing; found: {frame.columns}. An events file needs "
+            "at least type, mmsi, start, end (and other_mmsi for pair events)."
+        )
+    return _as_events(frame, str(path))
+
+
+def _as_events(frame: pl.DataFrame, where: str = "events") -> pl.DataFrame:
+    exprs: list[pl.Expr] = []
+    for name in ("start", "end"):
+        dtype = frame.schema[name]
+        if dtype == pl.String:
+            exprs.append(
+                pl.col(name).str.to_datetime(time_unit="us", time_zone="UTC", strict=False)
+            )
+    if exprs:
+        frame = frame.with_columns(exprs)
+    out = schema.conform(frame, schema.EVENTS)
+    bad = out.filter(pl.col("start").is_null() | pl.col("end").is_null() | pl.col("mmsi").is_null())
+    if bad.height:
+        raise EventsFileError(
+            f"{where}: {bad.height} event(s) with an unreadable mmsi, start or end "
+            "(times must be ISO 8601, e.g. 2026-01-15T03:00:00Z)"
+        )
+    return out.with_columns(pl.col("type").str.to_lowercase())
+
+
+def _key(frame: pl.DataFrame) -> pl.DataFrame:
+    """Add the vessel key: mmsi alone, or the ordered pair for pair events."""
+    a = pl.col("mmsi")
+    b = pl.col("other_mmsi")
+    return frame.with_columns(
+        pl.when(b.is_null()).then(a).otherwise(pl.min_horizontal(a, b)).alias("_k1"),
+        pl.when(b.is_null()).then(pl.lit(None, pl.Int64)).otherwise(pl.max_horizontal(a, b))
+        .alias("_k2"),
+    )
+
+
+def match(
+    truth: pl.DataFrame, predicted: pl.DataFrame, slack: timedelta = DEFAULT_SLACK
+) -> pl.DataFrame:
+    """One-to-one matches: a frame of (``truth_idx``, ``pred_idx``, ``type``).
+
+    Indices are row positions in the given frames.
+    """
+    t = _key(_as_events(truth)).with_row_index("truth_idx")
+    p = _key(_as_events(predicted)).with_row_index("pred_idx")
+    cand = t.join(p, on=["type", "_k1", "_k2"], how="inner", nulls_equal=True, suffix="_p")
+    cand = cand.filter(
+        (pl.col("start_p") <= pl.col("end") + slack) & (pl.col("end_p") >= pl.col("start") - slack)
+    ).with_columns(
+        overlap=(pl.min_horizontal("end", "end_p") - pl.max_horizontal("start", "start_p")),
+        start_diff=(pl.col("start_p") - pl.col("start")).abs(),
+    ).sort(["overlap", "start_diff", "truth_idx", "pred_idx"], descending=[True, False, False,
+                                                                              False])
+    # Greedy one-to-one assignment over candidate pairs (events are few: thousands, not
+    # millions), largest overlap first.
+    used_t: set[int] = set()
+    used_p: set[int] = set()
+    rows: list[tuple[int, int, str]] = []
+    for ti, pi, typ in cand.select("truth_idx", "pred_idx", "type").iter_rows():
+        if ti in used_t or pi in used_p:
+            continue
+        used_t.add(ti)
+        used_p.add(pi)
+        rows.append((ti, pi, typ))
+    return pl.DataFrame(rows, schema={"truth_idx": pl.UInt32, "pred_idx": pl.UInt32,
+                                      "type": pl.String}, orient="row")
+
+
+def score(
+    truth: pl.DataFrame, predicted: pl.DataFrame, slack: timedelta = DEFAULT_SLACK
+) -> pl.DataFrame:
+    """Precision, recall and F1 per event type (every type in either table), one row each."""
+    truth = _as_events(truth)
+    predicted = _as_events(predicted)
+    matches = match(truth, predicted, slack)
+    types = sorted(set(truth["type"].to_list()) | set(predicted["type"].to_list()))
+    n_truth = dict(truth.group_by("type").len().iter_rows())
+    n_pred = dict(predicted.group_by("type").len().iter_rows())
+    n_tp = dict(matches.group_by("type").len().iter_rows()) if matches.height else {}
+    rows = []
+    for typ in types:
+        nt, npred, tp = n_truth.get(typ, 0), n_pred.get(typ, 0), n_tp.get(typ, 0)
+        precision = tp / npred if npred else (1.0 if nt == 0 else 0.0)
+        recall = tp / nt if nt else (1.0 if npred == 0 else 0.0)
+        f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+        rows.append((typ, nt, npred, tp, npred - tp, nt - tp, precision, recall, f1))
+    return pl.DataFrame(
+        rows,
+        schema={"type": pl.String, "n_truth": pl.Int64, "n_pred": pl.Int64, "tp": pl.Int64,
+                "fp": pl.Int64, "fn": pl.Int64, "precision": pl.Float64, "recall": pl.Float64,
+                "f1": pl.Float64},
+        orient="row",
+    )
+
+
+def overall(scores: pl.DataFrame) -> dict[str, Any]:
+    """Micro-averaged figures over all types."""
+    tp = int(scores["tp"].sum())
+    fp = int(scores["fp"].sum())
+    fn = int(scores["fn"].sum())
+    precision = tp / (tp + fp) if tp + fp else 1.0
+    recall = tp / (tp + fn) if tp + fn else 1.0
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    return {"tp": tp, "fp": fp, "fn": fn, "precision": precision, "recall": recall, "f1": f1}
+
+
+def report(scores: pl.DataFrame, slack: timedelta = DEFAULT_SLACK) -> dict[str, Any]:
+    """The JSON document ``seawatch eval`` writes."""
+    return {
+        "slack_seconds": slack.total_seconds(),
+        "matching": "same type and vessel(s); spans overlap with slack; one to one",
+        "types": {r["type"]: {k: v for k, v in r.items() if k != "type"}
+                  for r in scores.iter_rows(named=True)},
+        "overall": overall(scores),
+    }

@@ -1,0 +1,117 @@
+"""Scoring events against truth: the matching rule, perfect and known-bad files, the CLI."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+
+import polars as pl
+import pytest
+from typer.testing import CliRunner
+
+from seawatch import evaluate, schema
+from seawatch.cli import app
+
+T0 = datetime(2026, 1, 15, 22, 0, tzinfo=UTC)
+H = timedelta(hours=1)
+
+
+def events(rows: list[dict]) -> pl.DataFrame:
+    return schema.conform(pl.from_dicts(rows), schema.EVENTS)
+
+
+ENC = {"type": "encounter", "mmsi": 1, "other_mmsi": 2}
+ISO = "%Y-%m-%dT%H:%M:%SZ"
+
+TRUTH = events([
+    {**ENC, "event_id": "t1", "start": T0, "end": T0 + 3 * H},
+    {"event_id": "t2", "type": "gap", "mmsi": 3, "start": T0, "end": T0 + 14 * H},
+    {"event_id": "t3", "type": "gap", "mmsi": 4, "start": T0, "end": T0 + 13 * H},
+    {"event_id": "t4", "type": "loitering", "mmsi": 5, "start": T0, "end": T0 + 4 * H},
+])
+
+
+def test_perfect_predictions_score_one():
+    scores = evaluate.score(TRUTH, TRUTH)
+    assert scores["f1"].to_list() == [1.0, 1.0, 1.0]
+    assert evaluate.overall(scores)["f1"] == 1.0
+
+
+def test_pair_order_does_not_matter_and_slack_is_one_hour():
+    pred = events([
+        # the pair given the other way round, starting 59 minutes after the truth ends
+        {**ENC, "mmsi": 2, "other_mmsi": 1, "start": T0 + 3 * H + timedelta(minutes=59),
+         "end": T0 + 5 * H},
+    ])
+    assert evaluate.score(TRUTH.head(1), pred)["tp"].to_list() == [1]
+    late = pred.with_columns(pl.col("start") + timedelta(minutes=2))
+    assert evaluate.score(TRUTH.head(1), late)["tp"].to_list() == [0]
+
+
+def test_known_bad_file_scores_the_right_figures():
+    pred = events([
+        {**ENC, "start": T0, "end": T0 + 2 * H},  # tp
+        {**ENC, "start": T0 + H, "end": T0 + 2 * H},  # a duplicate of the same episode: fp
+        {"type": "gap", "mmsi": 3, "start": T0, "end": T0 + 14 * H},  # tp
+        {"type": "gap", "mmsi": 9, "start": T0, "end": T0 + 14 * H},  # wrong vessel: fp
+        {"type": "loitering", "mmsi": 3, "start": T0, "end": T0 + 4 * H},  # wrong vessel: fp
+        {"type": "spoofing", "mmsi": 7, "start": T0, "end": T0 + H},  # type not in truth: fp
+    ])
+    scores = {r["type"]: r for r in evaluate.score(TRUTH, pred).iter_rows(named=True)}
+    enc = scores["encounter"]
+    assert (enc["tp"], enc["fp"], enc["fn"]) == (1, 1, 0)
+    assert enc["precision"] == 0.5 and enc["recall"] == 1.0
+    assert enc["f1"] == pytest.approx(2 / 3)
+    gap = scores["gap"]
+    assert (gap["tp"], gap["fp"], gap["fn"]) == (1, 1, 1)
+    assert gap["f1"] == pytest.approx(0.5)
+    assert scores["loitering"]["f1"] == 0.0
+    assert scores["spoofing"]["precision"] == 0.0 and scores["spoofing"]["f1"] == 0.0
+
+
+def test_one_prediction_cannot_match_two_truth_events():
+    truth = events([
+        {"type": "gap", "mmsi": 3, "start": T0, "end": T0 + 13 * H},
+        {"type": "gap", "mmsi": 3, "start": T0 + 14 * H, "end": T0 + 27 * H},
+    ])
+    pred = events([{"type": "gap", "mmsi": 3, "start": T0, "end": T0 + 27 * H}])
+    row = evaluate.score(truth, pred).row(0, named=True)
+    assert (row["tp"], row["fp"], row["fn"]) == (1, 0, 1)
+
+
+def test_cli_writes_json_and_fails_below_min_f1(tmp_path):
+    truth_path = tmp_path / "truth.parquet"
+    TRUTH.write_parquet(truth_path)
+    pred_csv = tmp_path / "events.csv"
+    TRUTH.head(2).with_columns(
+        pl.col("start").dt.strftime(ISO), pl.col("end").dt.strftime(ISO)
+    ).write_csv(pred_csv)
+    out = tmp_path / "scores.json"
+    runner = CliRunner()
+    ok = runner.invoke(app, ["eval", "--truth", str(truth_path), "--events", str(pred_csv),
+                             "--out", str(out)])
+    assert ok.exit_code == 0, ok.output
+    doc = json.loads(out.read_text())
+    assert doc["types"]["encounter"]["f1"] == 1.0
+    assert doc["types"]["gap"]["recall"] == 0.5
+    assert doc["slack_seconds"] == 3600
+    bad = runner.invoke(app, ["eval", "--truth", str(truth_path), "--events", str(pred_csv),
+                              "--min-f1", "0.95"])
+    assert bad.exit_code == 1
+    good = runner.invoke(app, ["eval", "--truth", str(truth_path), "--events", str(truth_path),
+                               "--min-f1", "0.95"])
+    assert good.exit_code == 0, good.output
+
+
+def test_unreadable_files_give_clear_errors(tmp_path):
+    wrong = tmp_path / "wrong.csv"
+    wrong.write_text("kind,vessel\ngap,1\n")
+    with pytest.raises(evaluate.EventsFileError, match="missing"):
+        evaluate.read_events(wrong)
+    badtime = tmp_path / "badtime.csv"
+    badtime.write_text("type,mmsi,start,end\ngap,1,yesterday,today\n")
+    with pytest.raises(evaluate.EventsFileError, match="ISO 8601"):
+        evaluate.read_events(badtime)
+    result = CliRunner().invoke(app, ["eval", "--truth", str(wrong), "--events", str(wrong)])
+    assert result.exit_code == 2
+    assert "missing" in result.output
