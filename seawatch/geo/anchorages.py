@@ -1,0 +1,198 @@
+"""Anchorages inferred from AIS: where many different vessels sit still.
+
+Definition (Global Fishing Watch ``pipe-anchorages``, anchorage points step; parameters
+from its ``anchorage_cfg.yaml``):
+
+1. Vessels with fewer than ``min_positions`` (200) positions are ignored.
+2. Each vessel's positions, in time order, are cut into runs: a run starts at a position
+   and takes every following position that stays within ``max_distance_km`` (0.5 km) of
+   that first one. A run that lasts more than ``min_duration`` (12 h) is a *stationary
+   period*, located at the mean of its positions.
+3. Stationary periods are grouped by the spatial cell of their location; a cell visited by
+   at least ``min_vessels`` (20) distinct vessels is an anchorage, located at the mean of
+   its periods' locations.
+
+Differences from GFW, on purpose:
+
+- GFW uses S2 cells of level 14 (about 0.5 km across); seawatch uses an equal-area
+  lat/lon grid of ``cell_km`` (0.5 km) squares: rows of fixed height, each row cut into
+  columns whose width in longitude is ``cell_km`` at the row's central latitude. It needs
+  no extra package and its cells are as square and as equal in area as S2's are
+  at this size (within 0.1 % across a row 0.5 km high); rows get narrower towards the
+  poles in degrees, not in km.
+- Positions reporting a speed over ground above ``max_speed_kn`` (0.5 kn, GFW's
+  ``stopped_end_speed_knots``) end a run and start none: a vessel circling inside 0.5 km
+  is not parked. GFW's anchorage-point step uses the distance test only; set
+  ``max_speed_kn=None`` for that.
+- GFW then merges neighbouring cells and names anchorages; here each cell stays one row
+  and the rows have no name (use :func:`seawatch.geo.port_index` to label them).
+
+Examples
+--------
+>>> import polars as pl
+>>> from datetime import datetime, timedelta
+>>> rows = [{"mmsi": m, "ts": datetime(2024, 1, 1) + timedelta(minutes=5 * k),
+...          "lat": -0.93, "lon": -80.72, "sog": 0.0}
+...         for m in range(25) for k in range(300)]
+>>> infer_anchorages(pl.DataFrame(rows)).select("n_vessels", "n_positions").row(0)
+(25, 7500)
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+KM_PER_DEG_LAT = 111.195  # mean meridian degree (spherical, R = 6371.0088 km)
+
+
+def _duration_s(value: str | float | int) -> float:
+    if isinstance(value, int | float):
+        return float(value) * 3600.0
+    text = value.strip().lower()
+    units = {"s": 1, "m": 60, "min": 60, "h": 3600, "d": 86400}
+    for unit in sorted(units, key=len, reverse=True):
+        if text.endswith(unit):
+            return float(text[: -len(unit)]) * units[unit]
+    raise ValueError(f"cannot read duration {value!r}: use hours (12) or '12h', '720min', '1d'")
+
+
+def cell_of(lat: pl.Expr, lon: pl.Expr, cell_km: float) -> tuple[pl.Expr, pl.Expr]:
+    """Row and column of the equal-area grid of ``cell_km`` squares (see module docstring)."""
+    dlat = cell_km / KM_PER_DEG_LAT
+    row = (lat / dlat).floor().cast(pl.Int64)
+    centre = (row.cast(pl.Float64) + 0.5) * dlat
+    dlon = dlat / centre.radians().cos().clip(lower_bound=1e-3)
+    col = (lon / dlon).floor().cast(pl.Int64)
+    return row, col
+
+
+def infer_anchorages(
+    positions: pl.DataFrame,
+    *,
+    cell_km: float = 0.5,
+    min_vessels: int = 20,
+    min_positions: int = 200,
+    max_speed_kn: float | None = 0.5,
+    max_distance_km: float = 0.5,
+    min_duration: str | float = "12h",
+) -> pl.DataFrame:
+    """Anchorages where at least ``min_vessels`` distinct vessels sat still.
+
+    Parameters
+    ----------
+    positions
+        Table with the ``seawatch.schema.POSITIONS`` columns ``mmsi``, ``ts``, ``lat``,
+        ``lon`` and optionally ``sog`` (others are ignored; rows with a null position are
+        dropped). ``ts`` is a datetime, or an integer count of microseconds (UTC epoch).
+    cell_km
+        Side of the equal-area grid cells (GFW: S2 level 14, about 0.5 km).
+    min_vessels
+        Distinct vessels with a stationary period in a cell for it to be an anchorage
+        (GFW ``min_unique_vessels_for_anchorage``: 20).
+    min_positions
+        Vessels with fewer positions are ignored (GFW ``min_required_positions``: 200).
+    max_speed_kn
+        Positions faster than this end a stationary period (GFW
+        ``stopped_end_speed_knots``: 0.5); None to ignore speed.
+    max_distance_km
+        A stationary period stays within this distance of its first position (GFW
+        ``stationary_period_max_distance_km``: 0.5).
+    min_duration
+        Minimum length of a stationary period: hours as a number, or a string such as
+        ``'12h'`` or ``'720min'`` (GFW ``stationary_period_min_duration_minutes``: 720).
+
+    Returns
+    -------
+    polars.DataFrame, one row per anchorage cell, most vessels first: ``lat``, ``lon``
+    (mean of the stationary periods' locations), ``n_vessels`` (distinct MMSIs),
+    ``n_positions`` (positions inside those periods), ``n_periods``, ``stationary_hours``
+    (summed), ``cell_row``, ``cell_col`` (grid cell, for joining runs with the same
+    ``cell_km``).
+    """
+    import numpy as np
+
+    from seawatch.geo import _kernels
+
+    missing = [c for c in ("mmsi", "ts", "lat", "lon") if c not in positions.columns]
+    if missing:
+        raise ValueError(
+            f"positions lack column(s) {missing}; found: {positions.columns}. "
+            "infer_anchorages needs mmsi, ts, lat, lon (and uses sog when present)."
+        )
+    min_s = _duration_s(min_duration)
+    sog = pl.col("sog").cast(pl.Float64) if "sog" in positions.columns else pl.lit(None)
+    ts = pl.col("ts")
+    if positions.schema["ts"].is_temporal():
+        ts = ts.cast(pl.Datetime("us")).dt.epoch("us")
+    frame = (
+        positions.lazy()
+        .select(
+            pl.col("mmsi").cast(pl.Int64),
+            ts.cast(pl.Float64).alias("_ts"),
+            pl.col("lat").cast(pl.Float64),
+            pl.col("lon").cast(pl.Float64),
+            sog.cast(pl.Float64).alias("sog"),
+        )
+        .drop_nulls(["mmsi", "_ts", "lat", "lon"])
+        .filter(pl.len().over("mmsi") >= min_positions)
+        .sort("mmsi", "_ts")
+        .collect()
+    )
+    frame = frame.with_columns(pl.col("_ts") / 1e6)  # microseconds -> seconds
+    moving = (
+        frame["sog"].fill_null(0.0).to_numpy() > max_speed_kn
+        if max_speed_kn is not None
+        else np.zeros(frame.height, dtype=bool)
+    )
+    period = np.full(frame.height, -1, dtype=np.int64)
+    if frame.height:
+        _kernels.stationary_periods(
+            frame["mmsi"].to_numpy(),
+            frame["_ts"].to_numpy(),
+            frame["lat"].to_numpy(),
+            frame["lon"].to_numpy(),
+            np.ascontiguousarray(moving),
+            float(max_distance_km),
+            float(min_s),
+            period,
+        )
+    periods = (
+        frame.with_columns(pl.Series("_period", period))
+        .filter(pl.col("_period") >= 0)
+        .group_by("_period")
+        .agg(
+            pl.col("mmsi").first(),
+            pl.col("lat").mean(),
+            pl.col("lon").mean(),
+            pl.len().alias("n"),
+            ((pl.col("_ts").max() - pl.col("_ts").min()) / 3600.0).alias("hours"),
+        )
+    )
+    row, col = cell_of(pl.col("lat"), pl.col("lon"), cell_km)
+    return (
+        periods.with_columns(row.alias("cell_row"), col.alias("cell_col"))
+        .group_by("cell_row", "cell_col")
+        .agg(
+            pl.col("lat").mean(),
+            pl.col("lon").mean(),
+            pl.col("mmsi").n_unique().cast(pl.Int64).alias("n_vessels"),
+            pl.col("n").sum().cast(pl.Int64).alias("n_positions"),
+            pl.len().cast(pl.Int64).alias("n_periods"),
+            pl.col("hours").sum().alias("stationary_hours"),
+        )
+        .filter(pl.col("n_vessels") >= min_vessels)
+        .sort(
+            ["n_vessels", "n_positions", "cell_row", "cell_col"],
+            descending=[True, True, False, False],
+        )
+        .select(
+            "lat",
+            "lon",
+            "n_vessels",
+            "n_positions",
+            "n_periods",
+            "stationary_hours",
+            "cell_row",
+            "cell_col",
+        )
+    )

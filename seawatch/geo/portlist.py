@@ -1,0 +1,252 @@
+"""Ports and anchorages: the shipped named list, user lists, and nearest-port lookups.
+
+The shipped list (``seawatch/geo/data/ports.csv``) holds the 1,610 named anchorage points of
+Global Fishing Watch's ``anchorage_overrides.csv`` inside the coverage box (kind
+``'anchorage'``, source ``'gfw_anchorages'``; several points per port, e.g. 30-odd for
+MANTA) plus the World Port Index ports inside the box that have no GFW anchorage within
+2 km (kind ``'port'``, source ``'wpi'``).
+
+Examples
+--------
+>>> from seawatch.geo import ports, port_index
+>>> p = ports()
+>>> p.columns
+['name', 'lat', 'lon', 'iso3', 'kind', 'source']
+>>> d, i = port_index(p).nearest([-0.93], [-80.72])
+>>> p["name"][int(i[0])], bool(d[0] < 1)
+('MANTA', True)
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import polars as pl
+
+from seawatch.geo._geodesy import chord_to_km, ecef_km
+
+PORT_COLUMNS = ["name", "lat", "lon", "iso3", "kind", "source"]
+_ALIASES = {
+    "name": ("name", "label", "port", "port_name"),
+    "lat": ("lat", "latitude"),
+    "lon": ("lon", "longitude", "lng", "long"),
+    "iso3": ("iso3", "iso_a3", "country"),
+    "kind": ("kind", "type"),
+}
+
+
+@cache
+def _shipped() -> pl.DataFrame:
+    from seawatch.geo._data import DATA
+
+    with (DATA / "ports.csv").open("rb") as f:
+        return pl.read_csv(
+            f.read(),
+            schema={
+                "name": pl.String,
+                "lat": pl.Float64,
+                "lon": pl.Float64,
+                "iso3": pl.String,
+                "kind": pl.String,
+                "source": pl.String,
+            },
+        )
+
+
+def ports() -> pl.DataFrame:
+    """The shipped ports and anchorages of the Eastern Pacific.
+
+    Returns
+    -------
+    polars.DataFrame with columns name, lat, lon (float64 degrees), iso3, kind
+    (``'anchorage'`` or ``'port'``) and source (``'gfw_anchorages'`` or ``'wpi'``).
+    """
+    return _shipped().clone()
+
+
+def _pick(columns: list[str], want: str, where: str, required: bool = True) -> str | None:
+    lower = {c.lower().strip(): c for c in columns}
+    for alias in _ALIASES[want]:
+        if alias in lower:
+            return lower[alias]
+    if required:
+        raise ValueError(
+            f"{where}: no {want!r} column (accepted: {', '.join(_ALIASES[want])}, any case); "
+            f"found: {columns}"
+        )
+    return None
+
+
+def load_ports(path: str | Path, *, source: str | None = None) -> pl.DataFrame:
+    """Read a user's port list: CSV or GeoJSON points.
+
+    CSV needs columns for name, latitude and longitude, matched case-insensitively:
+    ``name``/``label``, ``lat``/``latitude``, ``lon``/``longitude``; ``iso3`` and ``kind``
+    are used when present, other columns are ignored, and numbers may be space-padded.
+    GeoJSON needs Point (or MultiPoint: one row per point) features with a ``name``
+    property.
+
+    Returns
+    -------
+    polars.DataFrame with the columns of :func:`ports`; ``source`` defaults to the file
+    name, ``kind`` to ``'port'``.
+
+    Raises
+    ------
+    ValueError
+        A missing column or property (the message lists those found), a coordinate that is
+        not a number, or a latitude/longitude out of range.
+    """
+    path = Path(path)
+    where = str(path)
+    src = source or path.name
+    if path.suffix.lower() in (".geojson", ".json"):
+        frame = _ports_from_geojson(path, where)
+    else:
+        raw = pl.read_csv(path, infer_schema=False)
+        cols = raw.columns
+        sel = {
+            "name": pl.col(_pick(cols, "name", where)).str.strip_chars(),
+            "lat": pl.col(_pick(cols, "lat", where)).str.strip_chars(),
+            "lon": pl.col(_pick(cols, "lon", where)).str.strip_chars(),
+        }
+        for opt in ("iso3", "kind"):
+            c = _pick(cols, opt, where, required=False)
+            sel[opt] = pl.col(c).str.strip_chars() if c else pl.lit(None, dtype=pl.String)
+        frame = raw.select(**sel)
+        for c in ("lat", "lon"):
+            bad = frame.filter(
+                pl.col(c).is_not_null() & pl.col(c).cast(pl.Float64, strict=False).is_null()
+            )
+            if bad.height:
+                raise ValueError(
+                    f"{where}: {c} is not a number in {bad.height} row(s), "
+                    f"e.g. {bad[c][0]!r} for {bad['name'][0]!r}"
+                )
+        frame = frame.with_columns(pl.col("lat", "lon").cast(pl.Float64))
+    return _finish(frame, src, where)
+
+
+def _ports_from_geojson(path: Path, where: str) -> pl.DataFrame:
+    doc = json.loads(path.read_text(encoding="utf-8"))
+    feats = doc.get("features", [doc] if doc.get("type") == "Feature" else None)
+    if feats is None:
+        raise ValueError(f"{where}: expected a GeoJSON Feature or FeatureCollection")
+    rows: dict[str, list[Any]] = {k: [] for k in ("name", "lat", "lon", "iso3", "kind")}
+    for i, f in enumerate(feats):
+        props = f.get("properties") or {}
+        key = _pick(list(props), "name", f"{where} (feature {i})")
+        g = f.get("geometry") or {}
+        if g.get("type") == "Point":
+            coords = [g["coordinates"]]
+        elif g.get("type") == "MultiPoint":
+            coords = g["coordinates"]
+        else:
+            raise ValueError(f"{where}: feature {i} is a {g.get('type')}, ports must be Points")
+        ik = _pick(list(props), "iso3", where, required=False)
+        kk = _pick(list(props), "kind", where, required=False)
+        for c in coords:
+            rows["name"].append(str(props[key]))
+            rows["lon"].append(float(c[0]))
+            rows["lat"].append(float(c[1]))
+            rows["iso3"].append(props.get(ik) if ik else None)
+            rows["kind"].append(props.get(kk) if kk else None)
+    return pl.DataFrame(
+        rows,
+        schema={
+            "name": pl.String,
+            "lat": pl.Float64,
+            "lon": pl.Float64,
+            "iso3": pl.String,
+            "kind": pl.String,
+        },
+    )
+
+
+def _finish(frame: pl.DataFrame, source: str, where: str) -> pl.DataFrame:
+    out = frame.select(
+        pl.col("name"),
+        pl.col("lat"),
+        pl.col("lon"),
+        pl.col("iso3"),
+        pl.col("kind").fill_null("port"),
+        pl.lit(source).alias("source"),
+    )
+    bad = out.filter(
+        pl.col("lat").is_null()
+        | pl.col("lon").is_null()
+        | (pl.col("lat").abs() > 90)
+        | (pl.col("lon").abs() > 180)
+    )
+    if bad.height:
+        r = bad.row(0, named=True)
+        raise ValueError(
+            f"{where}: {bad.height} port(s) with a missing or out-of-range position, "
+            f"e.g. {r['name']!r} at lat={r['lat']}, lon={r['lon']}"
+        )
+    return out
+
+
+@dataclass(frozen=True)
+class PortIndex:
+    """Nearest-port lookups over a port table (k-d tree on WGS84 earth-centred vectors)."""
+
+    ports: pl.DataFrame
+    _tree: Any
+
+    def nearest(self, lat: Any, lon: Any) -> tuple[np.ndarray, np.ndarray]:
+        """Distance (km) to, and row index of, the nearest port for each point.
+
+        Distances are chord lengths turned into arc lengths: within 0.01 km of the WGS84
+        geodesic up to 100 km, 0.1 % beyond. NaN points give (inf, -1).
+
+        >>> import polars as pl
+        >>> t = pl.DataFrame({"name": ["A", "B"], "lat": [0.0, 1.0], "lon": [0.0, 1.0]})
+        >>> d, i = port_index(t).nearest([0.9], [1.0])
+        >>> i.tolist(), round(float(d[0]), 1)
+        ([1], 11.1)
+        """
+        la = np.ravel(np.asarray(lat, dtype=np.float64))
+        lo = np.ravel(np.asarray(lon, dtype=np.float64))
+        dist = np.full(la.shape, np.inf)
+        idx = np.full(la.shape, -1, dtype=np.int64)
+        ok = np.isfinite(la) & np.isfinite(lo)
+        if ok.any() and self.ports.height:
+            chord, i = self._tree.query(ecef_km(la[ok], lo[ok]))
+            dist[ok] = chord_to_km(chord)
+            idx[ok] = i
+        return dist, idx
+
+    def within(self, lat: Any, lon: Any, km: float) -> tuple[np.ndarray, np.ndarray]:
+        """All (point_index, port_index) pairs closer than ``km``, sorted by point."""
+        from seawatch.geo._geodesy import km_to_chord
+
+        la = np.ravel(np.asarray(lat, dtype=np.float64))
+        lo = np.ravel(np.asarray(lon, dtype=np.float64))
+        ok = np.flatnonzero(np.isfinite(la) & np.isfinite(lo))
+        hits = self._tree.query_ball_point(ecef_km(la[ok], lo[ok]), float(km_to_chord(km)))
+        counts = np.fromiter((len(h) for h in hits), dtype=np.int64, count=len(hits))
+        p = np.repeat(ok, counts)
+        q = np.fromiter((j for h in hits for j in sorted(h)), dtype=np.int64, count=counts.sum())
+        return p, q
+
+
+def port_index(table: pl.DataFrame | None = None) -> PortIndex:
+    """Build a :class:`PortIndex` over ``table`` (default: :func:`ports`).
+
+    ``table`` needs ``lat`` and ``lon`` columns (any other columns are kept as they are).
+    """
+    from scipy.spatial import cKDTree
+
+    t = ports() if table is None else table
+    missing = [c for c in ("lat", "lon") if c not in t.columns]
+    if missing:
+        raise ValueError(f"port table lacks column(s) {missing}; found: {t.columns}")
+    lat = t["lat"].cast(pl.Float64).to_numpy()
+    lon = t["lon"].cast(pl.Float64).to_numpy()
+    return PortIndex(t, cKDTree(ecef_km(lat, lon)))
