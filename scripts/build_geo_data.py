@@ -177,6 +177,23 @@ def in_box(lat: float, lon: float) -> bool:
     return BOX[1] <= lat <= BOX[3] and BOX[0] <= lon <= BOX[2]
 
 
+# Harbours that neither list places where vessels actually berth or anchor (GFW's "PTO AYORA"
+# anchorages lie 38 km north of the town) or that lie outside the box but are the ends of
+# the area's routes. Coordinates of the harbour basins, from public nautical sources.
+CURATED_PORTS = (
+    ("PUERTO AYORA", -0.7485, -90.3120, "ECU"),
+    ("PUERTO BAQUERIZO MORENO", -0.8990, -89.6130, "ECU"),
+    ("PUERTO VILLAMIL", -0.9620, -90.9640, "ECU"),
+    ("BALTRA (SEYMOUR)", -0.4380, -90.2830, "ECU"),
+    ("PUERTO BOLIVAR", -3.2640, -80.0100, "ECU"),
+    ("LA LIBERTAD", -2.2180, -80.9100, "ECU"),
+    ("GUAYAQUIL", -2.2830, -79.9100, "ECU"),
+    ("TUMACO", 1.8200, -78.7300, "COL"),
+    ("BUENAVENTURA", 3.8900, -77.0800, "COL"),
+    ("CALLAO", -12.0500, -77.1500, "PER"),
+)
+
+
 def build_ports(geo: Path) -> dict[str, int]:
     rows = []
     with (geo / "ports" / "anchorages-eastern-pacific.csv").open(encoding="utf-8") as f:
@@ -205,13 +222,21 @@ def build_ports(geo: Path) -> dict[str, int]:
                 name = f"{name} ({r['sublabel'].strip()})"
             rows.append((name, lat, lon, r["iso3"].strip(), "port", "wpi"))
             wpi_kept += 1
+    plat = np.array([r[1] for r in rows])
+    plon = np.array([r[2] for r in rows])
+    curated = 0
+    for name, lat, lon, iso3 in CURATED_PORTS:
+        if haversine_km(lat, lon, plat, plon).min() > WPI_DEDUP_KM:
+            rows.append((name, lat, lon, iso3, "port", "seawatch_curated"))
+            curated += 1
     rows.sort(key=lambda r: (r[3], r[0], r[1], r[2]))
     with (OUT / "ports.csv").open("w", encoding="utf-8", newline="") as out:
         w = csv.writer(out, lineterminator="\n")
         w.writerow(["name", "lat", "lon", "iso3", "kind", "source"])
         for name, lat, lon, iso3, kind, source in rows:
             w.writerow([name, f"{lat:.6f}", f"{lon:.6f}", iso3, kind, source])
-    return {"anchorages": n_anch, "wpi ports kept": wpi_kept, "wpi duplicates": wpi_dup}
+    return {"anchorages": n_anch, "wpi ports kept": wpi_kept, "wpi duplicates": wpi_dup,
+            "curated": curated}
 
 
 def main() -> None:

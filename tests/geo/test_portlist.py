@@ -15,8 +15,9 @@ def test_shipped_list() -> None:
     assert p.schema["lat"] == pl.Float64 and p.schema["lon"] == pl.Float64
     assert p.height > 1600
     assert set(p["kind"]) == {"anchorage", "port"}
-    assert set(p["source"]) == {"gfw_anchorages", "wpi"}
-    assert p["lat"].is_between(-10, 12).all() and p["lon"].is_between(-100, -70).all()
+    assert set(p["source"]) == {"gfw_anchorages", "wpi", "seawatch_curated"}
+    listed = p.filter(pl.col("source") != "seawatch_curated")
+    assert listed["lat"].is_between(-10, 12).all() and listed["lon"].is_between(-100, -70).all()
     assert {"ECU", "PAN", "COL", "PER", "CRI"} <= set(p["iso3"].drop_nulls())
     ports().clear()  # a copy: callers cannot damage the cached table
     assert ports().height == p.height
@@ -37,14 +38,21 @@ def test_nearest_known_ports(lat: float, lon: float, name: str) -> None:
     assert d[0] < 5.0
 
 
-def test_galapagos_anchorages_are_labelled_away_from_their_ports() -> None:
+def test_galapagos_harbours_are_listed_despite_the_gfw_labels() -> None:
     # a quirk of GFW's list, kept as shipped: its 'PTO AYORA' points lie 38 km north of
-    # Puerto Ayora, and nothing is within 25 km of the harbour (0.745 S 90.313 W)
+    # Puerto Ayora, and none of its points is within 25 km of the harbour (0.745 S 90.313 W);
+    # the curated harbours fill that hole, so a vessel moored there is in port
     p = ports()
-    d, _ = port_index(p).nearest([-0.745], [-90.313])
+    gfw = p.filter(pl.col("source") != "seawatch_curated")
+    d, _ = port_index(gfw).nearest([-0.745], [-90.313])
     assert d[0] > 25
     ayora = p.filter(pl.col("name").str.contains("PTO AYORA"))
     assert ayora.height > 0 and (ayora["lat"] > -0.5).any()
+    for lat, lon, name in ((-0.745, -90.313, "PUERTO AYORA"),
+                           (-0.901, -89.611, "PUERTO BAQUERIZO MORENO"),
+                           (-0.960, -90.963, "PUERTO VILLAMIL")):
+        d, i = port_index(p).nearest([lat], [lon])
+        assert d[0] < 1 and p["name"][int(i[0])] == name
 
 
 def test_nearest_is_exact_for_random_points() -> None:
