@@ -1,0 +1,286 @@
+"""Loitering: one vessel, alone, moving slowly far from shore and port.
+
+Definition (``docs/detectors.md``; Global Fishing Watch's published loitering definition,
+DESIGN.md): a vessel that is not a fishing vessel (ship type 30) averaging under
+``max_mean_speed_kn = 2`` kn for at least ``min_duration = 2 h``, with every position of the
+episode at least ``min_shore_nm = 20`` nm from shore and at least ``min_port_distance_km =
+10`` km from any port, and not in an encounter at the same time. The episode is the maximal
+run of consecutive positions of one track (``segment_id``, or MMSI) with speed under 2 kn
+(``sog``, or the implied speed where ``sog`` is null) and gaps inside it under
+``max_inner_gap = 1 h``. Nothing depends on calendar days.
+
+Carriers loitering alone are the classic transshipment signal (DESIGN.md); fishing vessels
+move slowly while fishing, which is ``fishing`` / ``fishing_in_zone``, not loitering; two
+vessels loitering together are an encounter and are reported as one.
+
+Examples
+--------
+>>> import polars as pl
+>>> from datetime import datetime, timedelta, UTC
+>>> from seawatch.detect.events import details_of
+>>> t0 = datetime(2026, 1, 15, 23, tzinfo=UTC)
+>>> ts = [t0 + timedelta(minutes=5 * k) for k in range(37)]  # 23:00 .. 02:00
+>>> p = pl.DataFrame({"mmsi": 636000001, "ts": ts, "lat": -2.0,
+...                   "lon": [-86.0 + 0.0002 * k for k in range(37)], "sog": 1.5})
+>>> ev = detect_loitering(p, encounters=pl.DataFrame())
+>>> ev.select("mmsi", pl.col("start", "end").dt.strftime("%d %H:%M")).row(0)
+(636000001, '15 23:00', '16 02:00')
+>>> details_of(ev.row(0, named=True))["mean_speed_kn"]
+1.5
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import numpy as np
+import polars as pl
+
+from seawatch.detect.events import details_json, empty_events, to_events
+from seawatch.tracks.resample import duration_us, implied_speed_kn, track_positions
+
+__all__ = ["detect_loitering"]
+
+MAX_MEAN_SPEED_KN = 2.0
+"""GFW loitering definition: average speed under 2 knots."""
+MIN_DURATION = "2h"
+"""DESIGN.md loitering definition: at least 2 hours."""
+MIN_SHORE_NM = 20.0
+"""GFW loitering definition: at least 20 nautical miles from shore."""
+MIN_PORT_DISTANCE_KM = 10.0
+"""Away from ports: at least 10 km from any port or anchorage (as for encounters, GFW)."""
+MAX_INNER_GAP = "1h"
+"""Positions 1 hour or more apart end an episode (DESIGN.md / GFW resampling gap)."""
+FISHING_SHIP_TYPE = 30
+"""ITU ship-and-cargo type 30: fishing."""
+_NM_KM = 1.852
+
+
+def detect_loitering(
+    positions: pl.DataFrame,
+    vessels: pl.DataFrame | None = None,
+    *,
+    ports: pl.DataFrame | None = None,
+    encounters: pl.DataFrame | None = None,
+    max_mean_speed_kn: float = MAX_MEAN_SPEED_KN,
+    min_duration: str | timedelta = MIN_DURATION,
+    min_shore_nm: float = MIN_SHORE_NM,
+    min_port_distance_km: float = MIN_PORT_DISTANCE_KM,
+    max_inner_gap: str | timedelta = MAX_INNER_GAP,
+) -> pl.DataFrame:
+    """Loitering events of single vessels.
+
+    Parameters
+    ----------
+    positions : polars.DataFrame
+        Positions (``seawatch.schema.POSITIONS``: ``mmsi``, ``ts``, ``lat``, ``lon``, and
+        ``sog`` when known), usually with ``segment_id``: episodes are runs within one
+        ``(mmsi, segment_id)`` track (one MMSI without it).
+    vessels : polars.DataFrame, optional
+        Identities with ``mmsi`` and ``ship_type`` (and ``ts``: the latest non-null ship type
+        of an MMSI counts). Vessels whose ship type is 30 (fishing) are never loitering.
+        Without it no vessel is excluded.
+    ports : polars.DataFrame, optional
+        Ports and anchorages with ``lat`` and ``lon``. Default: :func:`seawatch.geo.ports`.
+    encounters : polars.DataFrame, optional
+        Encounter events (``mmsi``, ``other_mmsi``, ``start``, ``end``); an episode of a
+        vessel that overlaps in time one of its encounters is not loitering. Default:
+        computed with :func:`seawatch.detect.encounter.detect_encounters` (its defaults and
+        ``ports``); pass an empty frame to skip the check.
+    max_mean_speed_kn : float, default 2.0
+        Speed under which a position is slow, and under which the episode's mean speed must
+        be (knots). Reference: GFW loitering definition (average speed < 2 kn), DESIGN.md.
+    min_duration : str or timedelta, default "2h"
+        Least time from the first to the last position of the episode. Reference: DESIGN.md
+        loitering definition (2 hours).
+    min_shore_nm : float, default 20.0
+        Every position of the episode at least this far from shore (nautical miles).
+        Reference: GFW loitering definition (20 nm), DESIGN.md.
+    min_port_distance_km : float, default 10.0
+        Every position of the episode at least this far from any port or anchorage (km).
+        Reference: "away from ports" (DESIGN.md) with GFW's encounter port distance (10 km).
+    max_inner_gap : str or timedelta, default "1h"
+        Consecutive slow positions this far apart or more end the episode. Reference: GFW
+        pipe-encounters gap (1 hour), DESIGN.md.
+
+    Returns
+    -------
+    polars.DataFrame
+        Events (``seawatch.schema.EVENTS``) of type ``"loitering"``; ``start``/``end`` the
+        first/last position of the episode, ``lat``/``lon`` its mean position, ``score`` =
+        duration / (2 x min_duration) capped at 1. ``details``: ``mean_speed_kn``,
+        ``duration_h``, ``distance_from_shore_nm`` and ``distance_from_port_km`` (the least
+        over the episode's positions) and ``positions``.
+
+    Examples
+    --------
+    A fishing vessel moving slowly is not loitering:
+
+    >>> from datetime import datetime, timedelta, UTC
+    >>> ts = [datetime(2026, 1, 15, tzinfo=UTC) + timedelta(minutes=5 * k) for k in range(40)]
+    >>> p = pl.DataFrame({"mmsi": 1, "ts": ts, "lat": -2.0, "lon": -86.0, "sog": 1.0})
+    >>> v = pl.DataFrame({"mmsi": [1], "ship_type": [30]})
+    >>> detect_loitering(p, v, encounters=pl.DataFrame()).height
+    0
+    """
+    min_us = duration_us(min_duration)
+    gap_us = duration_us(max_inner_gap)
+    tp = track_positions(positions)
+    fishing = _fishing_mmsis(vessels)
+    if fishing is not None and len(fishing):
+        tp = tp.take(np.flatnonzero(~np.isin(tp.mmsi, fishing)))
+    if len(tp) == 0:
+        return empty_events()
+
+    track, t, lat, lon, sog = tp.track, tp.t_us, tp.lat, tp.lon, tp.sog
+    same = track[1:] == track[:-1]
+    no_sog = np.isnan(sog)
+    v_next = implied_speed_kn(lat, lon, t, same, where=no_sog[:-1] | no_sog[1:])
+    v_prev = np.r_[np.nan, v_next[:-1]]
+    implied = np.where(np.isnan(v_prev), v_next, v_prev)
+    speed = np.where(no_sog, implied, sog)
+    slow = speed < max_mean_speed_kn  # NaN (unknown) is not slow
+
+    # an episode starts at a slow position whose predecessor is not slow, of another
+    # track, or max_inner_gap or more before it
+    cont = np.zeros(len(t), dtype=bool)
+    cont[1:] = same & slow[:-1] & ((t[1:] - t[:-1]) < gap_us)
+    episode = np.cumsum(slow & ~cont) - 1
+    sel = np.flatnonzero(slow)
+    if len(sel) == 0:
+        return empty_events()
+    first = np.flatnonzero(np.r_[True, episode[sel][1:] != episode[sel][:-1]])
+    last = np.r_[first[1:], len(sel)] - 1
+    duration = t[sel[last]] - t[sel[first]]
+    long_enough = duration >= min_us
+    size = last - first + 1
+    rows = sel[np.repeat(long_enough, size)]
+    if len(rows) == 0:
+        return empty_events()
+    runs = pl.DataFrame(
+        {
+            "episode": episode[rows],
+            "mmsi": tp.mmsi[rows],
+            "ts": pl.Series(t[rows]).cast(pl.Datetime("us", "UTC")),
+            "lat": lat[rows],
+            "lon": lon[rows],
+            "speed": speed[rows],
+            "duration_us": np.repeat(duration[long_enough], size[long_enough]),
+        }
+    )
+
+    from seawatch.geo import distance_to_shore_km, port_index
+
+    rlat = runs["lat"].to_numpy()
+    rlon = runs["lon"].to_numpy()
+    shore_km = distance_to_shore_km(rlat, rlon)
+    if ports is not None and ports.height == 0:
+        port_km = np.full(len(rlat), np.inf)
+    else:
+        port_km, _ = port_index(ports).nearest(rlat, rlon)
+    rad = np.pi / 180.0
+    ep = (
+        runs.with_columns(
+            pl.Series("shore_km", shore_km),
+            pl.Series("port_km", port_km),
+            (pl.col("lat") * rad).cos().alias("_c"),
+        )
+        .group_by("episode")
+        .agg(
+            pl.first("mmsi"),
+            pl.min("ts").alias("start"),
+            pl.max("ts").alias("end"),
+            pl.first("duration_us"),
+            pl.mean("speed").alias("mean_speed_kn"),
+            pl.min("shore_km"),
+            pl.min("port_km"),
+            pl.len().alias("positions"),
+            pl.mean("lat"),
+            (pl.col("_c") * (pl.col("lon") * rad).cos()).sum().alias("_x"),
+            (pl.col("_c") * (pl.col("lon") * rad).sin()).sum().alias("_y"),
+        )
+        .filter(
+            (pl.col("mean_speed_kn") < max_mean_speed_kn)
+            & (pl.col("shore_km") >= min_shore_nm * _NM_KM)
+            & (pl.col("port_km") >= min_port_distance_km)
+        )
+        .with_columns(pl.arctan2("_y", "_x").degrees().alias("lon"))
+    )
+    if ep.height == 0:
+        return empty_events()
+    if encounters is None:
+        from seawatch.detect.encounter import detect_encounters
+
+        encounters = detect_encounters(positions, ports=ports)
+    ep = _drop_encounter_overlaps(ep, encounters)
+    if ep.height == 0:
+        return empty_events()
+    score = (
+        pl.lit(1.0)
+        if min_us <= 0
+        else (pl.col("duration_us") / (2.0 * min_us)).clip(upper_bound=1.0)
+    )
+    out = ep.select(
+        "mmsi",
+        "start",
+        "end",
+        "lat",
+        "lon",
+        score.alias("score"),
+        details_json(
+            {
+                "mean_speed_kn": pl.col("mean_speed_kn").round(2),
+                "duration_h": (pl.col("duration_us") / 3.6e9).round(3),
+                "distance_from_shore_nm": (pl.col("shore_km") / _NM_KM).round(2),
+                "distance_from_port_km": pl.col("port_km").round(2),
+                "positions": pl.col("positions"),
+            }
+        ),
+    )
+    return to_events(out, "loitering")
+
+
+def _fishing_mmsis(vessels: pl.DataFrame | None) -> np.ndarray | None:
+    """MMSIs whose latest known ship type is fishing (30)."""
+    if vessels is None or vessels.height == 0:
+        return None
+    missing = [c for c in ("mmsi", "ship_type") if c not in vessels.columns]
+    if missing:
+        raise ValueError(
+            f"vessels lacks column(s) {missing}; found: {vessels.columns}. It needs mmsi and "
+            "ship_type (seawatch.schema.VESSELS)."
+        )
+    v = vessels.select(
+        pl.col("mmsi").cast(pl.Int64),
+        pl.col("ship_type").cast(pl.Int64),
+        *([pl.col("ts")] if "ts" in vessels.columns else []),
+    ).filter(pl.col("ship_type").is_not_null())
+    if "ts" in v.columns:
+        v = v.sort("ts", nulls_last=False, maintain_order=True)
+    latest = v.group_by("mmsi", maintain_order=True).agg(pl.last("ship_type"))
+    return latest.filter(pl.col("ship_type") == FISHING_SHIP_TYPE)["mmsi"].to_numpy()
+
+
+def _drop_encounter_overlaps(ep: pl.DataFrame, encounters: pl.DataFrame) -> pl.DataFrame:
+    """Episodes that overlap in time no encounter of the same vessel."""
+    if encounters.height == 0 or ep.height == 0:
+        return ep
+    cols = [c for c in ("mmsi", "other_mmsi") if c in encounters.columns]
+    per_vessel = pl.concat(
+        [
+            encounters.select(
+                pl.col(c).cast(pl.Int64).alias("mmsi"),
+                pl.col("start").alias("enc_start"),
+                pl.col("end").alias("enc_end"),
+            )
+            for c in cols
+        ]
+    ).drop_nulls("mmsi")
+    hit = (
+        ep.select("episode", "mmsi", "start", "end")
+        .join(per_vessel, on="mmsi")
+        .filter((pl.col("start") <= pl.col("enc_end")) & (pl.col("end") >= pl.col("enc_start")))
+        .select("episode")
+        .unique()
+    )
+    return ep.join(hit, on="episode", how="anti")

@@ -1,0 +1,197 @@
+"""Loitering: hand-made edges of the definition (speed, duration, shore, port, type, encounter)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import numpy as np
+import polars as pl
+import pytest
+
+from seawatch import schema
+from seawatch.detect.encounter import detect_encounters
+from seawatch.detect.events import details_of
+from seawatch.detect.loitering import detect_loitering
+
+T0 = datetime(2026, 1, 15, tzinfo=UTC)
+LAT, LON = -2.0, -86.0  # open sea: 210 nm from shore, far from any port
+CARRIER, FISHER, OTHER = 636000001, 735000002, 412000003
+NONE = pl.DataFrame()  # "no encounters": skips the encounter check
+
+
+def track(mmsi, start_min, end_min, lat=LAT, lon=LON, every=5, sog=1.0, **extra):
+    minutes = np.arange(start_min, end_min + 1e-9, every)
+    n = len(minutes)
+    return pl.DataFrame(
+        {
+            "mmsi": [mmsi] * n,
+            "ts": [T0 + timedelta(minutes=float(m)) for m in minutes],
+            "lat": np.broadcast_to(np.asarray(lat, dtype=float), (n,)).copy(),
+            "lon": np.broadcast_to(np.asarray(lon, dtype=float), (n,)).copy(),
+            "sog": np.broadcast_to(np.asarray(sog, dtype=float), (n,)).copy(),
+            **extra,
+        }
+    )
+
+
+def spans(ev):
+    return ev.select(pl.col("start", "end").dt.strftime("%d %H:%M")).rows()
+
+
+@pytest.mark.parametrize(("sog", "n"), [(1.9, 1), (2.0, 0), (2.1, 0)])
+def test_mean_speed_1_9_kn_is_loitering_2_1_is_not(sog, n):
+    ev = detect_loitering(track(CARRIER, 0, 180, sog=sog), encounters=NONE)
+    assert ev.height == n
+    if n:
+        assert details_of(ev.row(0, named=True))["mean_speed_kn"] == pytest.approx(sog)
+
+
+def test_event_columns_and_details():
+    ev = detect_loitering(track(CARRIER, 0, 240, sog=[0.5, 1.5] * 24 + [1.0]), encounters=NONE)
+    assert ev.columns == list(schema.EVENTS)
+    row = ev.row(0, named=True)
+    assert (row["type"], row["mmsi"], row["other_mmsi"]) == ("loitering", CARRIER, None)
+    assert row["event_id"] == f"loitering:{CARRIER}:20260115T000000Z"
+    assert (row["lat"], row["lon"]) == pytest.approx((LAT, LON))
+    assert row["score"] == 1.0
+    d = details_of(row)
+    assert d["mean_speed_kn"] == pytest.approx(1.0)
+    assert d["duration_h"] == 4.0
+    assert d["distance_from_shore_nm"] > 200
+    assert d["distance_from_port_km"] > 300
+    assert d["positions"] == 49
+
+
+def test_exactly_2_h_is_loitering_1_h_55_is_not():
+    assert spans(detect_loitering(track(CARRIER, 0, 120), encounters=NONE)) == [
+        ("15 00:00", "15 02:00")
+    ]
+    assert detect_loitering(track(CARRIER, 0, 115), encounters=NONE).height == 0
+
+
+def test_a_fishing_vessel_is_never_loitering():
+    p = pl.concat([track(CARRIER, 0, 240), track(FISHER, 0, 240, lat=LAT + 1)])
+    vessels = pl.DataFrame({"mmsi": [CARRIER, FISHER], "ship_type": [70, 30]})
+    ev = detect_loitering(p, vessels, encounters=NONE)
+    assert ev["mmsi"].to_list() == [CARRIER]
+    # without identities nothing is known to be fishing
+    assert detect_loitering(p, encounters=NONE).height == 2
+
+
+def test_the_latest_ship_type_counts():
+    p = track(FISHER, 0, 240)
+    vessels = pl.DataFrame(
+        {
+            "mmsi": [FISHER, FISHER, FISHER],
+            "ts": [T0 - timedelta(days=2), T0 - timedelta(days=1), T0],
+            "ship_type": [70, 30, None],  # a null type does not hide the latest known one
+        }
+    )
+    assert detect_loitering(p, vessels, encounters=NONE).height == 0
+    assert detect_loitering(p, vessels.reverse(), encounters=NONE).height == 0
+    relabelled = vessels.with_columns(pl.Series("ship_type", [30, 30, 79]))
+    assert detect_loitering(p, relabelled, encounters=NONE).height == 1
+
+
+def test_an_encounter_participant_is_not_loitering():
+    p = pl.concat(
+        [
+            track(CARRIER, 0, 240),
+            track(OTHER, 0, 240, lat=LAT + 0.001),  # 110 m away all the time
+            track(FISHER, 0, 240, lat=LAT + 1.0),  # alone, one degree north
+        ]
+    )
+    # encounters computed by default
+    assert detect_loitering(p).select("mmsi").to_series().to_list() == [FISHER]
+    # or given
+    enc = detect_encounters(p)
+    assert enc.height == 1
+    assert detect_loitering(p, encounters=enc)["mmsi"].to_list() == [FISHER]
+    assert detect_loitering(p, encounters=NONE).height == 3
+
+
+def test_an_encounter_elsewhere_in_time_does_not_matter():
+    p = track(CARRIER, 0, 240)
+    enc = pl.DataFrame(
+        {
+            "mmsi": [CARRIER],
+            "other_mmsi": [OTHER],
+            "start": [T0 + timedelta(hours=5)],
+            "end": [T0 + timedelta(hours=8)],
+        }
+    )
+    assert detect_loitering(p, encounters=enc).height == 1
+    overlapping = enc.with_columns(pl.lit(T0 + timedelta(hours=4)).alias("start"))
+    assert detect_loitering(p, encounters=overlapping).height == 0
+
+
+def test_near_shore_is_not_loitering():
+    # 23.4 nm and 17.5 nm from the Ecuadorian coast west of Manta
+    far = detect_loitering(track(CARRIER, 0, 240, lat=-1.0, lon=-81.3), encounters=NONE)
+    assert far.height == 1
+    assert details_of(far.row(0, named=True))["distance_from_shore_nm"] == pytest.approx(23.4, 0.01)
+    near = detect_loitering(track(CARRIER, 0, 240, lat=-1.0, lon=-81.2), encounters=NONE)
+    assert near.height == 0
+
+
+def test_every_position_must_be_far_from_shore():
+    # drifting from 23 nm to 17.5 nm from shore: the episode touches the 20 nm band
+    p = track(CARRIER, 0, 240, lon=np.linspace(-81.3, -81.2, 49), lat=-1.0, sog=1.0)
+    assert detect_loitering(p, encounters=NONE).height == 0
+
+
+def test_near_a_port_is_not_loitering():
+    ports = pl.DataFrame({"name": ["P"], "lat": [LAT], "lon": [LON - 0.08]})  # 8.9 km
+    assert detect_loitering(track(CARRIER, 0, 240), ports=ports, encounters=NONE).height == 0
+    ports = pl.DataFrame({"name": ["P"], "lat": [LAT], "lon": [LON - 0.1]})  # 11.1 km
+    assert detect_loitering(track(CARRIER, 0, 240), ports=ports, encounters=NONE).height == 1
+
+
+def test_straddling_midnight_is_one_episode():
+    ev = detect_loitering(track(CARRIER, 22 * 60, 27 * 60), encounters=NONE)
+    assert spans(ev) == [("15 22:00", "16 03:00")]
+
+
+def test_one_vessel_in_two_frames_concatenated():
+    p = track(CARRIER, 22 * 60, 27 * 60, source="x")
+    midnight = datetime(2026, 1, 16, tzinfo=UTC)
+    parts = [p.filter(pl.col("ts") >= midnight), p.filter(pl.col("ts") < midnight)]
+    assert spans(detect_loitering(pl.concat(parts), encounters=NONE)) == [("15 22:00", "16 03:00")]
+
+
+def test_a_gap_of_1_h_splits_the_episode():
+    p = pl.concat([track(CARRIER, 0, 150), track(CARRIER, 210, 360)])  # 60 min silent
+    assert spans(detect_loitering(p, encounters=NONE)) == [
+        ("15 00:00", "15 02:30"),
+        ("15 03:30", "15 06:00"),
+    ]
+    p = pl.concat([track(CARRIER, 0, 150), track(CARRIER, 205, 360)])  # 55 min silent
+    assert spans(detect_loitering(p, encounters=NONE)) == [("15 00:00", "15 06:00")]
+
+
+def test_a_fast_position_ends_the_episode():
+    sog = np.full(73, 1.0)
+    sog[30] = 8.0  # at 02:30
+    ev = detect_loitering(track(CARRIER, 0, 360, sog=sog), encounters=NONE)
+    assert spans(ev) == [("15 00:00", "15 02:25"), ("15 02:35", "15 06:00")]
+
+
+def test_implied_speed_without_sog():
+    # 0.002 degree of latitude (221 m) per 5 min is 1.43 kn; 0.003 per 5 min is 2.15 kn
+    slow = track(CARRIER, 0, 180, lat=LAT + 0.002 * np.arange(37)).drop("sog")
+    fast = track(CARRIER, 0, 180, lat=LAT + 0.003 * np.arange(37)).drop("sog")
+    ev = detect_loitering(slow, encounters=NONE)
+    assert details_of(ev.row(0, named=True))["mean_speed_kn"] == pytest.approx(1.43, abs=0.01)
+    assert detect_loitering(fast, encounters=NONE).height == 0
+
+
+def test_segments_are_separate_tracks():
+    a = track(CARRIER, 0, 180, segment_id=[1] * 37)
+    b = track(CARRIER, 0, 180, lat=LAT + 2, segment_id=[2] * 37)
+    ev = detect_loitering(pl.concat([a, b]), encounters=NONE)
+    assert ev.height == 2
+
+
+def test_no_positions_gives_no_events():
+    ev = detect_loitering(schema.empty(schema.POSITIONS))
+    assert ev.height == 0 and ev.columns == list(schema.EVENTS)
