@@ -91,9 +91,25 @@ def days_from_civil(y: int, m: int, d: int) -> int:
 
 
 @nb.njit(cache=True, nogil=True)
+def days_in_month(y: int, m: int) -> int:
+    """Days in month ``m`` (1-12) of year ``y`` (proleptic Gregorian)."""
+    if m == 2:
+        leap = (y % 4 == 0 and y % 100 != 0) or y % 400 == 0
+        return 29 if leap else 28
+    if m == 4 or m == 6 or m == 9 or m == 11:
+        return 30
+    return 31
+
+
+@nb.njit(cache=True, nogil=True)
 def civil_to_us(y: int, mo: int, d: int, h: int, mi: int, s: int, us: int) -> np.int64:
-    """µs since the epoch of a UTC calendar time; NO_TIME when a field is out of range."""
+    """µs since the epoch of a UTC calendar time; NO_TIME when a field is out of range.
+
+    A day past the end of its month (30 February) is out of range too, not the next month.
+    """
     if mo < 1 or mo > 12 or d < 1 or d > 31 or h > 23 or mi > 59 or s > 60:
+        return NO_TIME
+    if d > days_in_month(y, mo):
         return NO_TIME
     if h < 0 or mi < 0 or s < 0 or us < 0:
         return NO_TIME
@@ -106,9 +122,16 @@ def civil_to_us(y: int, mo: int, d: int, h: int, mi: int, s: int, us: int) -> np
 
 @nb.njit(cache=True, nogil=True)
 def civil_array_to_us(ymdhms):
-    """Rows of (year, month, day, hour, minute, second) -> µs since the epoch or NO_TIME."""
+    """Rows of (year, month, day, hour, minute, second) -> µs since the epoch or NO_TIME.
+
+    These are the UTC fields of a base station report (message 4), where second 60 means
+    "not available" (61-63 are unused), so a second of 60 or more gives NO_TIME.
+    """
     out = np.empty(ymdhms.shape[0], np.int64)
     for r in range(ymdhms.shape[0]):
+        if ymdhms[r, 5] >= 60:
+            out[r] = NO_TIME
+            continue
         out[r] = civil_to_us(ymdhms[r, 0], ymdhms[r, 1], ymdhms[r, 2], ymdhms[r, 3],
                              ymdhms[r, 4], ymdhms[r, 5], 0)
     return out
@@ -156,7 +179,10 @@ def _epoch_digits_to_us(buf, a: int, b: int):
 
 @nb.njit(cache=True, nogil=True)
 def _iso_to_us(buf, a: int, b: int):
-    """ISO 8601 time ``YYYY-MM-DD[T _]HH:MM:SS[.f][Z|+00:00]`` at buf[a:b]; (time_us, end)."""
+    """ISO 8601 time ``YYYY-MM-DD[T _]HH:MM:SS[.f][Z|±hh[:mm]]`` at buf[a:b]; (time_us, end).
+
+    A UTC offset is applied (``03:04:05+02:00`` is 01:04:05 UTC); no offset means UTC.
+    """
     if b - a < 19:
         return NO_TIME, a
     for k in (0, 1, 2, 3, 5, 6, 8, 9, 11, 12, 14, 15, 17, 18):
@@ -185,14 +211,26 @@ def _iso_to_us(buf, a: int, b: int):
                 us += (buf[i] - 48) * scale
                 scale //= 10
             i += 1
+    offset_s = 0
     if i < b and buf[i] == 90:  # 'Z'
         i += 1
-    elif i + 5 < b + 1 and i < b and buf[i] == 43:  # '+00:00' / '+0000'
-        if i + 6 <= b and buf[i + 1] == 48 and buf[i + 2] == 48 and buf[i + 3] == 58:
-            i += 6
-        elif i + 5 <= b and buf[i + 1] == 48 and buf[i + 2] == 48:
-            i += 5
-    return civil_to_us(y, mo, d, h, mi, s, us), i
+    elif i + 3 <= b and (buf[i] == 43 or buf[i] == 45) and _is_digit(buf[i + 1]) \
+            and _is_digit(buf[i + 2]):  # UTC offset '+hh', '+hhmm', '+hh:mm' (or '-')
+        oh = (buf[i + 1] - 48) * 10 + buf[i + 2] - 48
+        om = 0
+        j = i + 3
+        k = j + 1 if j < b and buf[j] == 58 else j  # ':'
+        if k + 2 <= b and _is_digit(buf[k]) and _is_digit(buf[k + 1]):
+            om = (buf[k] - 48) * 10 + buf[k + 1] - 48
+            j = k + 2
+        if oh > 23 or om > 59:
+            return NO_TIME, a
+        offset_s = (oh * 3600 + om * 60) * (1 if buf[i] == 43 else -1)
+        i = j
+    t = civil_to_us(y, mo, d, h, mi, s, us)
+    if t != NO_TIME and offset_s != 0:
+        t = t - np.int64(offset_s) * 1_000_000  # local time minus its offset is UTC
+    return t, i
 
 
 @nb.njit(cache=True, nogil=True)
@@ -324,19 +362,23 @@ def frame(
     # per-line outputs for lines without sentences (capacity: number of lines)
     l_line, l_lstart, l_lend, l_kind,
     counters,
+    carry,
 ):
     """Scan ``buf`` (whole lines) and fill the sentence and line arrays.
 
     Returns (number of sentences, number of sentence-less lines, number of lines).
     ``counters``: [0] tag blocks with a bad checksum, [1] sentences whose time came from
     a tag block, [2] from a line prefix, [3] from trailing fields, [4] from $PGHP.
+    ``carry`` is state kept from one chunk to the next: [0] the time of a ``$PGHP`` line
+    not yet used by a sentence (NO_TIME if none), so a ``$PGHP`` line that ends a chunk
+    still stamps the sentence that starts the next one.
     """
     n = buf.shape[0]
     ns = 0
     nl = 0
     line_no = first_line_no
     pos = 0
-    pghp = NO_TIME
+    pghp = carry[0]
     tb = np.empty(3, np.int64)
     fstart = np.empty(8, np.int64)
     fend = np.empty(8, np.int64)
@@ -558,4 +600,5 @@ def frame(
             l_lend[nl] = b
             l_kind[nl] = kind
             nl += 1
+    carry[0] = pghp
     return ns, nl, line_no - first_line_no

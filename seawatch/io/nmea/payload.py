@@ -15,6 +15,21 @@ import numpy as np
 WRONG_LENGTH = 7
 IMPOSSIBLE_VALUE = 10
 
+# A message is decoded when every field seawatch reads from it is complete (ITU-R M.1371-5
+# bit positions): a position report cut short in its radio-status bits, which real
+# transceivers and receivers produce, still carries a whole position. Shorter ones are
+# ``wrong_length``. Type 5 is the exception: 420 bits (4 short of the standard, as libais
+# accepts) leaves the last destination character's low bits to read as 0.
+MIN_BITS_POSITION_A = 143  # types 1-3: through the UTC second (bits 137-142)
+MIN_BITS_18 = 139  # class B position: through the UTC second (bits 133-138)
+MIN_BITS_19 = 301  # extended class B: through the dimensions (bits 295-300)
+MIN_BITS_27 = 94  # long range: through the course (bits 85-93)
+MIN_BITS_4 = 134  # base station: through the latitude (bits 107-133)
+MIN_BITS_5 = 420
+MIN_BITS_21 = 219  # aid to navigation: through the latitude (bits 192-218)
+MIN_BITS_24A = 160  # through the name (bits 40-159)
+MIN_BITS_24B = 162  # through the dimensions (bits 132-161)
+
 POSITION_TYPES = (1, 2, 3, 18, 19, 27)
 STATIC_TYPES = (5, 19, 24)
 STATION_TYPES = (4, 21)
@@ -81,7 +96,7 @@ def decode_positions(p6, m_off, m_nchar, m_fill, idx,
         status[r] = 0
         mmsi[r] = bits(p6, off, n, 8, 30)
         if t == 27:
-            if nbits < 96:
+            if nbits < MIN_BITS_27:
                 status[r] = WRONG_LENGTH
                 continue
             accuracy[r] = bits(p6, off, n, 38, 1)
@@ -92,7 +107,7 @@ def decode_positions(p6, m_off, m_nchar, m_fill, idx,
             c = bits(p6, off, n, 85, 9)
             second[r] = -1
             heading[r] = -1
-            if abs(y) > 90 * 600 and y != 91 * 600 or abs(x) > 180 * 600 and x != 181 * 600:
+            if (abs(y) > 90 * 600 and y != 91 * 600) or (abs(x) > 180 * 600 and x != 181 * 600):
                 status[r] = IMPOSSIBLE_VALUE
                 continue
             lat[r] = nan if y == 91 * 600 else y / 600.0
@@ -101,10 +116,10 @@ def decode_positions(p6, m_off, m_nchar, m_fill, idx,
             cog[r] = nan if c >= 360 else c
             continue
         if t == 19:
-            if nbits < 312:
+            if nbits < MIN_BITS_19:
                 status[r] = WRONG_LENGTH
                 continue
-        elif nbits < 168:
+        elif nbits < (MIN_BITS_18 if t == 18 else MIN_BITS_POSITION_A):
             status[r] = WRONG_LENGTH
             continue
         if t == 18 or t == 19:
@@ -125,7 +140,7 @@ def decode_positions(p6, m_off, m_nchar, m_fill, idx,
             c = bits(p6, off, n, 116, 12)
             h = bits(p6, off, n, 128, 9)
             second[r] = bits(p6, off, n, 137, 6)
-        if abs(y) > 90 * 600_000 and y != LAT_NA or abs(x) > 180 * 600_000 and x != LON_NA:
+        if (abs(y) > 90 * 600_000 and y != LAT_NA) or (abs(x) > 180 * 600_000 and x != LON_NA):
             status[r] = IMPOSSIBLE_VALUE
             continue
         lat[r] = nan if y == LAT_NA else y / 600_000.0
@@ -158,7 +173,7 @@ def decode_static(p6, m_off, m_nchar, m_fill, idx,
         for j in range(4):
             dims[r, j] = -1
         if t == 5:
-            if nbits < 420:
+            if nbits < MIN_BITS_5:
                 status[r] = WRONG_LENGTH
                 continue
             v = bits(p6, off, n, 40, 30)
@@ -174,7 +189,7 @@ def decode_static(p6, m_off, m_nchar, m_fill, idx,
             draught[r] = d / 10.0 if d > 0 else np.nan
             text(p6, off, n, 302, 20, destination, r, 0)
         elif t == 19:
-            if nbits < 312:
+            if nbits < MIN_BITS_19:
                 status[r] = WRONG_LENGTH
                 continue
             text(p6, off, n, 143, 20, name, r, 0)
@@ -189,12 +204,12 @@ def decode_static(p6, m_off, m_nchar, m_fill, idx,
                 continue
             part = bits(p6, off, n, 38, 2)
             if part == 0:
-                if nbits < 160:
+                if nbits < MIN_BITS_24A:
                     status[r] = WRONG_LENGTH
                     continue
                 text(p6, off, n, 40, 20, name, r, 0)
             elif part == 1:
-                if nbits < 168:
+                if nbits < MIN_BITS_24B:
                     status[r] = WRONG_LENGTH
                     continue
                 ship_type[r] = bits(p6, off, n, 40, 8)
@@ -229,7 +244,7 @@ def decode_stations(p6, m_off, m_nchar, m_fill, idx,
         for j in range(6):
             ymdhms[r, j] = -1
         if t == 4:
-            if nbits < 168:
+            if nbits < MIN_BITS_4:
                 status[r] = WRONG_LENGTH
                 continue
             ymdhms[r, 0] = bits(p6, off, n, 38, 14)
@@ -241,19 +256,28 @@ def decode_stations(p6, m_off, m_nchar, m_fill, idx,
             x = sbits(p6, off, n, 79, 28)
             y = sbits(p6, off, n, 107, 27)
         else:
-            if nbits < 272:
+            if nbits < MIN_BITS_21:
                 status[r] = WRONG_LENGTH
                 continue
             aid_type[r] = bits(p6, off, n, 38, 5)
             text(p6, off, n, 43, 20, name, r, 0)
             x = sbits(p6, off, n, 164, 28)
             y = sbits(p6, off, n, 192, 27)
+            # The name extension (bit 272 on, up to 14 characters) continues a name that
+            # fills its 20 characters; it has no '@' padding, and spare bits follow it up to
+            # a byte boundary (ITU-R M.1371-5, table 74). So it is read only after a full
+            # name (no '@' at its end) and only up to its first '@' (as gpsd does).
             ext = (nbits - 272) // 6
             if ext > 14:
                 ext = 14
-            if ext > 0:
+            if ext > 0 and name[r, 19] != 64:
                 text(p6, off, n, 272, ext, name, r, 20)
-        if abs(y) > 90 * 600_000 and y != LAT_NA or abs(x) > 180 * 600_000 and x != LON_NA:
+                for c in range(20, 20 + ext):
+                    if name[r, c] == 64:
+                        for c2 in range(c, 20 + ext):
+                            name[r, c2] = 0
+                        break
+        if (abs(y) > 90 * 600_000 and y != LAT_NA) or (abs(x) > 180 * 600_000 and x != LON_NA):
             status[r] = IMPOSSIBLE_VALUE
             continue
         lat[r] = nan if y == LAT_NA else y / 600_000.0

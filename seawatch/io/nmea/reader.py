@@ -13,7 +13,7 @@ import os
 import re
 from collections import Counter
 from collections.abc import Iterable, Iterator
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -27,6 +27,15 @@ from seawatch.io.quarantine import QuarantineLog, Reason
 from seawatch.io.result import ReadResult
 
 NO_TIME = framing.NO_TIME
+
+LEAD_LIMIT = 100_000
+"""Sentences that may wait for the first time of an input.
+
+Sentences before the first timed one take that time; their results are held back until it
+is read, so that the outcome does not depend on where chunks end. If no time comes within
+this many sentences, they take ``default_time`` instead (or :class:`NoTimeError` is raised),
+which bounds the memory held for an input with no time at all.
+"""
 
 
 class NoTimeError(ValueError):
@@ -79,7 +88,7 @@ def read_nmea(
     ...     _ = f.write(line + "\\n")
     >>> result = read_nmea(f.name)
     >>> result.positions.select("mmsi", "lat", "lon").row(0)
-    (227006760, 49.475578333333334, 0.13138833333333333)
+    (227006760, 49.47557666666667, 0.13138)
     >>> os.unlink(f.name)
     """
     chunks = list(
@@ -88,7 +97,7 @@ def read_nmea(
             window=window, quarantine_sample=quarantine_sample, line_numbers=line_numbers,
         )
     )
-    return ReadResult.concat(chunks)
+    return _concat(chunks, quarantine_sample)
 
 
 def iter_nmea(
@@ -146,7 +155,17 @@ def decode_lines(
         decoder.decode(c.data, c.first_line_no, final=c.final)
         for c in sources.iter_bytes_chunks(data)
     ]
-    return ReadResult.concat(results)
+    return _concat(results, decoder.quarantine_sample)
+
+
+def _concat(results: list[ReadResult], quarantine_sample: int) -> ReadResult:
+    """``ReadResult.concat`` that keeps ``quarantine_sample`` bad lines per reason (not 1000)."""
+    out = ReadResult.concat(results)
+    log = QuarantineLog(quarantine_sample)
+    for r in results:
+        log.merge(r.quarantine_log)
+    out.quarantine_log = log
+    return out
 
 
 def _time_us(value: datetime | str | None) -> int:
@@ -161,8 +180,8 @@ def _time_us(value: datetime | str | None) -> int:
                 f"default time {value!r} is not an ISO 8601 time (e.g. 2024-05-01T00:00:00Z)"
             ) from exc
     if value.tzinfo is None:
-        value = value.replace(tzinfo=timezone.utc)
-    return int(round(value.timestamp() * 1_000_000))
+        value = value.replace(tzinfo=UTC)
+    return round(value.timestamp() * 1_000_000)
 
 
 _SOURCE_RE = re.compile(rb"(?:^|[\\,])s:([^,*\\]*)")
@@ -187,6 +206,11 @@ class NmeaDecoder:
         self.quarantine_sample = quarantine_sample
         self.state = assembly.AssemblyState()
         self.last_time = int(NO_TIME)
+        self.seen_time = False  # a time read from the input (not default_time) so far
+        self._held: list[ReadResult] = []  # results of chunks waiting for the first time
+        self._held_sentences = 0
+        self._carry = np.full(1, NO_TIME, np.int64)  # framing state between chunks ($PGHP)
+        self._open_raw: dict[int, str] = {}  # raw lines of fragments of groups still open
         self.source_names: dict[int, str] = {0: name}
         self._kept: dict[str, np.ndarray] = {}
 
@@ -207,7 +231,7 @@ class NmeaDecoder:
         ns, nl, lines = framing.frame(
             buf, first_line_no, s.line, s.lstart, s.lend, s.status, s.count, s.num, s.seq,
             s.chan, s.pstart, s.pend, s.fill, s.time, s.src,
-            line_line, line_start, line_end, line_kind, counters,
+            line_line, line_start, line_end, line_kind, counters, self._carry,
         )
         stats["lines"] += lines
         stats["sentences"] += ns
@@ -225,7 +249,7 @@ class NmeaDecoder:
             self._quarantine(log, reason, data, line_line[rows], line_start[rows],
                              line_end[rows])
 
-        times = self._fill_times(s.time[:ns], stats)
+        times, hold = self._fill_times(s.time[:ns], stats, final)
         status = s.status[:ns]
         for code in np.unique(status[status != 0]):
             rows = np.flatnonzero(status == code)
@@ -275,7 +299,37 @@ class NmeaDecoder:
         if self.line_numbers:
             self._add_line_numbers(result, msg, types, bad_type)
         stats["positions"] += result.positions.height
+        self._keep_open_raw(data, s)
+        if hold:
+            self._held.append(result)
+            self._held_sentences += ns
+            return ReadResult(  # nothing yet, with the tables' columns
+                positions=result.positions.clear(), vessels=result.vessels.clear(),
+                stations=result.stations.clear(),
+                other_messages=result.other_messages.clear(), sources=[self.name],
+            )
+        if self._held:
+            held, self._held = self._held, []
+            self._held_sentences = 0
+            return _concat([*held, result], self.quarantine_sample)
         return result
+
+    def _keep_open_raw(self, data: bytes, s: _SentenceArrays) -> None:
+        """Remember the raw lines of fragments of groups left open for the next chunk.
+
+        A group completed or quarantined in a later chunk then shows its real first line in
+        the quarantine, as it would if the input were one chunk.
+        """
+        st = self.state
+        kept: dict[int, str] = {}
+        for k, f in zip(*np.nonzero((st.active[:, None] != 0) & (st.length >= 0)), strict=True):
+            line = int(st.line[k, f])
+            j = int(st.sidx[k, f])
+            if j >= 0:
+                kept[line] = data[s.lstart[j] : s.lend[j]][:2048].decode("utf-8", "replace")
+            elif line in self._open_raw:
+                kept[line] = self._open_raw[line]
+        self._open_raw = kept
 
     def _add_line_numbers(self, result: ReadResult, msg: _Messages, types: np.ndarray,
                           bad_type: np.ndarray) -> None:
@@ -293,43 +347,84 @@ class NmeaDecoder:
         )
 
     # -- times -----------------------------------------------------------------------------
-    def _fill_times(self, t: np.ndarray, stats: Counter[str]) -> np.ndarray:
+    def _fill_times(self, t: np.ndarray, stats: Counter[str],
+                    final: bool) -> tuple[np.ndarray, bool]:
         """Give untimed sentences the time of the sentence before them (or after, at the start).
 
         A receiver stamps lines in order, so the previous stamped line is the closest known
-        receive time. Before the first stamped line of the input, the next one is used; in an
-        input with no time at all, ``default_time`` (or :class:`NoTimeError` at the end).
+        receive time. Sentences before the first stamped line of the input take its time
+        (it may come in a later chunk: then this chunk's results are held, ``hold`` is
+        True); in an input with no time at all, or none within :data:`LEAD_LIMIT`
+        sentences, they take ``default_time`` (or :class:`NoTimeError` is raised).
+
+        Returns (times, hold).
         """
         t = t.copy()
         have = t != NO_TIME
-        n_missing = int((~have).sum())
-        if not n_missing:
-            if t.size:
-                self.last_time = int(t[-1])
-            return t
-        stats["time_inferred"] += n_missing
+        stats["time_inferred"] += int(t.size - have.sum())
         idx = np.where(have, np.arange(t.size), -1)
         np.maximum.accumulate(idx, out=idx)
-        filled = np.where(idx >= 0, t[np.maximum(idx, 0)], NO_TIME)
+        filled = np.where(idx >= 0, t[np.maximum(idx, 0)], NO_TIME) if t.size else t
         lead = idx < 0
-        if lead.any():
-            if self.last_time != int(NO_TIME):
-                filled[lead] = self.last_time
-            elif have.any():
-                filled[lead] = t[np.argmax(have)]
-            elif self.default_time != int(NO_TIME):
-                filled[lead] = self.default_time
-                stats["time_default"] += int(lead.sum())
-            else:
-                raise NoTimeError(
-                    f"{self.name}: the file carries no time (no tag block c:, no leading "
-                    "timestamp, no trailing epoch field, no $PGHP line). Give the receive time "
-                    "to stamp on its messages: `seawatch ingest --time 2024-05-01T00:00:00Z "
-                    "...` or read_nmea(path, default_time='2024-05-01T00:00:00Z')."
-                )
-        if filled.size:
+        n_lead = int(lead.sum())
+        hold = False
+        if self.last_time == int(NO_TIME):
+            # no time known yet: the lead sentences (and held chunks) wait for the first one
+            waiting = n_lead > 0 or bool(self._held)
+            lead_time = None
+            by_default = False
+            if have.any() and self._held_sentences + int(np.argmax(have)) < LEAD_LIMIT:
+                lead_time = int(t[np.argmax(have)])
+            elif waiting and (have.any() or final
+                              or self._held_sentences + t.size >= LEAD_LIMIT):
+                lead_time = self._default_time_or_raise(whole_input=final and not have.any())
+                by_default = True
+            elif waiting:
+                hold = True
+            if lead_time is not None:
+                filled[lead] = lead_time
+                if by_default:
+                    stats["time_default"] += n_lead
+                self._release_held(lead_time, by_default)
+        elif n_lead:
+            filled[lead] = self.last_time
+            if not self.seen_time:  # still before the first time of the input: the default
+                stats["time_default"] += n_lead
+        if have.any():
+            self.seen_time = True
+        if filled.size and not hold:
             self.last_time = int(filled[-1])
-        return filled
+        return filled, hold
+
+    def _default_time_or_raise(self, whole_input: bool) -> int:
+        if self.default_time != int(NO_TIME):
+            return self.default_time
+        if not whole_input:
+            raise NoTimeError(
+                f"{self.name}: the first {LEAD_LIMIT} sentences carry no time (no tag block "
+                "c:, leading timestamp, trailing epoch field or $PGHP line). Give the receive "
+                "time to stamp on them: `seawatch ingest --time 2024-05-01T00:00:00Z ...` or "
+                "read_nmea(path, default_time='2024-05-01T00:00:00Z')."
+            )
+        raise NoTimeError(
+            f"{self.name}: the file carries no time (no tag block c:, no leading "
+            "timestamp, no trailing epoch field, no $PGHP line). Give the receive time "
+            "to stamp on its messages: `seawatch ingest --time 2024-05-01T00:00:00Z "
+            "...` or read_nmea(path, default_time='2024-05-01T00:00:00Z')."
+        )
+
+    def _release_held(self, time_us: int, by_default: bool) -> None:
+        """Stamp the held results (all their sentences came before any time) and open groups."""
+        for r in self._held:
+            for name in ("positions", "vessels", "stations", "other_messages"):
+                frame = getattr(r, name)
+                setattr(r, name, frame.with_columns(
+                    pl.lit(time_us, dtype=pl.Int64).cast(schema.TS).alias("ts")
+                ))
+            if by_default:
+                r.stats["time_default"] += r.stats["sentences"]
+        st = self.state
+        st.time[(st.active != 0) & (st.time == NO_TIME)] = time_us
 
     # -- sources ---------------------------------------------------------------------------
     def _learn_sources(self, data: bytes, s: _SentenceArrays, ns: int) -> None:
@@ -379,7 +474,9 @@ class NmeaDecoder:
             if j >= 0:
                 raw = data[s.lstart[j] : s.lend[j]][:2048].decode("utf-8", "replace")
             else:
-                raw = "(fragment read in an earlier chunk of the file)"
+                raw = self._open_raw.get(
+                    int(lines[i]), "(fragment read in an earlier chunk of the file)"
+                )
             log.add(reason, self.name, int(lines[i]), raw)
         log.add_count(reason, n - keep)
 
@@ -588,7 +685,7 @@ class _SentenceArrays:
 
 
 class _Messages:
-    def __init__(self, p6, off, nchar, fill, time, src, line, sidx) -> None:  # noqa: ANN001
+    def __init__(self, p6, off, nchar, fill, time, src, line, sidx) -> None:
         self.p6 = p6
         self.off = off
         self.nchar = nchar
@@ -618,8 +715,12 @@ def _text_column(chars: np.ndarray) -> pl.Series:
 
 
 def _clean_text(name: str) -> pl.Expr:
-    """Strip '@' padding at the end, then spaces at both ends; empty -> null (as pyais does)."""
-    col = pl.col(name).str.strip_chars_end("@\x00").str.strip_chars(" ")
+    """Strip the padding at the end ('@' and spaces, in any mix), then leading spaces.
+
+    Empty -> null. pyais strips '@' only where it ends the field and then spaces, so it
+    keeps padding such as ``"@@@@   "`` (a destination "not available") as text.
+    """
+    col = pl.col(name).str.strip_chars_end("@ \x00").str.strip_chars_start(" ")
     return pl.when(col.str.len_bytes() > 0).then(col).alias(name)
 
 
