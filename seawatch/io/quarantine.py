@@ -80,7 +80,7 @@ class QuarantineLog:
         return pl.DataFrame(
             {"file": files, "line_no": lines, "reason": reasons, "raw": raws},
             schema=schema.QUARANTINE,
-        )
+        ).sort("file", "line_no", "reason", maintain_order=True)
 
     @property
     def total(self) -> int:

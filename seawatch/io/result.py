@@ -49,9 +49,10 @@ class ReadResult:
     @classmethod
     def concat(cls, results: list[ReadResult]) -> ReadResult:
         """Join results of several inputs into one."""
-        out = cls()
         if not results:
-            return out
+            return cls()
+        sample = max(r.quarantine_log.sample_per_reason for r in results)
+        out = cls(quarantine_log=QuarantineLog(sample))
         for name in ("positions", "vessels", "stations", "other_messages"):
             frames = [getattr(r, name) for r in results if getattr(r, name).height]
             if len(frames) == 1:

@@ -97,7 +97,7 @@ def read_nmea(
             window=window, quarantine_sample=quarantine_sample, line_numbers=line_numbers,
         )
     )
-    return _concat(chunks, quarantine_sample)
+    return ReadResult.concat(chunks)
 
 
 def iter_nmea(
@@ -155,17 +155,7 @@ def decode_lines(
         decoder.decode(c.data, c.first_line_no, final=c.final)
         for c in sources.iter_bytes_chunks(data)
     ]
-    return _concat(results, decoder.quarantine_sample)
-
-
-def _concat(results: list[ReadResult], quarantine_sample: int) -> ReadResult:
-    """``ReadResult.concat`` that keeps ``quarantine_sample`` bad lines per reason (not 1000)."""
-    out = ReadResult.concat(results)
-    log = QuarantineLog(quarantine_sample)
-    for r in results:
-        log.merge(r.quarantine_log)
-    out.quarantine_log = log
-    return out
+    return ReadResult.concat(results)
 
 
 def _time_us(value: datetime | str | None) -> int:
@@ -311,7 +301,7 @@ class NmeaDecoder:
         if self._held:
             held, self._held = self._held, []
             self._held_sentences = 0
-            return _concat([*held, result], self.quarantine_sample)
+            return ReadResult.concat([*held, result])
         return result
 
     def _keep_open_raw(self, data: bytes, s: _SentenceArrays) -> None:
