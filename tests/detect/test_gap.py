@@ -1,0 +1,223 @@
+"""seawatch.detect.gap: hand-made edges and GFW pipe-gaps reference fixtures."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+
+import polars as pl
+import pytest
+
+from seawatch import schema
+from seawatch.detect.events import details_of
+from seawatch.detect.gap import detect_gaps
+from seawatch.tracks import distance_km, segment
+from tests.conftest import shared_data_path
+from tests.detect.gfw_gaps_reference import load_messages
+from tests.tracks.track_builders import OPEN_OCEAN, T0, every, hours, positions, step, track
+
+MMSI = 735000001
+MANTA_COAST = (-1.0, -80.8)  # a few km off Manta
+
+
+def _gaps(pos: pl.DataFrame, **kw: float) -> pl.DataFrame:
+    return detect_gaps(segment(pos), **kw)  # type: ignore[arg-type]
+
+
+def _silent(last_h: float, resume_h: float, start: tuple[float, float] = OPEN_OCEAN):
+    """Hourly positions from 0 to ``last_h``, then from ``resume_h`` for three hours."""
+    before = [float(h) for h in range(int(last_h) + 1)]
+    if before[-1] != last_h:
+        before.append(last_h)
+    after = [resume_h + k for k in range(3)]
+    return track(MMSI, start, hours(*before, *after), speed_kn=0.5)
+
+
+def test_exactly_12_h_is_not_a_gap_and_one_second_more_is() -> None:
+    assert _gaps(_silent(6, 18)).height == 0
+    ev = _gaps(_silent(6, 18 + 1 / 3600))
+    assert ev.height == 1
+    assert ev["start"][0] == T0 + timedelta(hours=6)
+    assert ev["end"][0] == T0 + timedelta(hours=18, seconds=1)
+    assert details_of(ev.row(0, named=True))["gap_hours"] == pytest.approx(12 + 1 / 3600)
+
+
+def test_threshold_is_a_parameter() -> None:
+    pos = _silent(6, 13)  # 7 h
+    assert _gaps(pos).height == 0
+    assert _gaps(pos, min_gap_h=6.0).height == 1
+
+
+def test_event_columns_and_details() -> None:
+    ev = _gaps(_silent(8, 22))
+    assert ev.columns == list(schema.EVENTS)
+    row = ev.row(0, named=True)
+    assert row["type"] == "gap" and row["mmsi"] == MMSI and row["other_mmsi"] is None
+    assert row["event_id"] == f"gap:{MMSI}:20260115T080000Z"
+    d = details_of(row)
+    assert d["gap_hours"] == 14.0
+    expected_km = distance_km([d["off_lat"]], [d["off_lon"]], [d["on_lat"]], [d["on_lon"]])[0]
+    assert d["distance_km"] == pytest.approx(expected_km, abs=1e-3)
+    assert d["distance_km"] == pytest.approx(0.5 * 1.852 * 14, rel=1e-3)
+    assert d["implied_speed_kn"] == pytest.approx(0.5, rel=1e-3)
+    assert (row["lat"], row["lon"]) == (d["off_lat"], d["off_lon"])
+    assert d["positions_12h_before"] == 9  # 00:00 .. 08:00, off included
+    assert d["off_distance_from_shore_km"] > 500
+    assert d["likely_intentional"] is True and row["score"] == 1.0
+
+
+def test_likely_intentional_needs_open_sea_and_good_reception() -> None:
+    near = details_of(_gaps(_silent(8, 22, start=MANTA_COAST)).row(0, named=True))
+    assert near["off_distance_from_shore_km"] < 50 * 1.852
+    assert near["likely_intentional"] is False
+    sparse = track(MMSI, OPEN_OCEAN, hours(0, 4, 8, 22, 23), speed_kn=0.5)  # 3 before
+    d = details_of(_gaps(sparse).row(0, named=True))
+    assert d["positions_12h_before"] == 3 and d["likely_intentional"] is False
+    d = details_of(_gaps(sparse, min_positions_before=3).row(0, named=True))
+    assert d["likely_intentional"] is True
+
+
+def test_gap_straddling_midnight_is_one_event() -> None:
+    start = T0 + timedelta(hours=12)
+    pos = track(MMSI, OPEN_OCEAN, hours(0, 1, 2, 8, 23, 24, start=start), speed_kn=0.5)
+    ev = _gaps(pos)  # 20:00 -> 11:00 next day
+    assert ev.height == 1
+    assert ev["start"][0] == T0 + timedelta(hours=20)
+    assert ev["end"][0] == T0 + timedelta(days=1, hours=11)
+
+
+def test_vessel_in_two_input_chunks() -> None:
+    pos = _silent(6, 20)
+    a, b = (
+        pos.filter(pl.col("ts") <= T0 + timedelta(hours=6)),
+        pos.filter(pl.col("ts") > T0 + timedelta(hours=6)),
+    )
+    assert _gaps(pl.concat([b, a])).equals(_gaps(pos))
+    assert _gaps(pos).height == 1
+
+
+def test_silence_longer_than_a_segment_is_still_one_gap() -> None:
+    # 30 h dark: the segment ends after 24 h of silence, the gap is still reported
+    seg = segment(_silent(5, 35))
+    assert seg["segment_id"].n_unique() == 2
+    ev = detect_gaps(seg)
+    assert ev.height == 1
+    d = details_of(ev.row(0, named=True))
+    assert d["gap_hours"] == 30.0 and d["off_segment_id"] != d["on_segment_id"]
+
+
+def test_lone_bad_position_inside_the_silence_does_not_hide_it() -> None:
+    pos = _silent(5, 21)
+    bad = positions([MMSI], [T0 + timedelta(hours=12)], [10.0], [-120.0])
+    ev = _gaps(pl.concat([pos, bad]))
+    assert ev.height == 1 and details_of(ev.row(0, named=True))["gap_hours"] == 16.0
+
+
+def test_gap_open_at_the_end_of_the_data_is_not_an_event() -> None:
+    assert _gaps(track(MMSI, OPEN_OCEAN, hours(0, 1, 2))).height == 0
+
+
+def test_shared_mmsi_gaps_are_per_track() -> None:
+    # vessel A reports every 30 min; vessel B with the same MMSI 300 km away goes dark for
+    # 14 h: the MMSI never falls silent, but B's track has a gap
+    a = track(MMSI, OPEN_OCEAN, every(30, 60), speed_kn=0.5)
+    far = step(*OPEN_OCEAN, 180.0, 300.0)
+    b = track(MMSI, far, hours(0.1, 1.1, 2.1, 16.1, 17.1, 18.1), speed_kn=0.5)
+    ev = _gaps(pl.concat([a, b]))
+    assert ev.height == 1
+    assert ev["start"][0] == T0 + timedelta(hours=2.1)
+
+
+def test_antimeridian_gap_distance() -> None:
+    pos = positions([MMSI] * 4, hours(0, 1, 15, 16), [0.0] * 4, [179.85, 179.9, -179.9, -179.85])
+    d = details_of(_gaps(pos).row(0, named=True))
+    assert d["distance_km"] == pytest.approx(22.26, abs=0.01)
+
+
+def test_requires_segment_id() -> None:
+    with pytest.raises(schema.SchemaError, match="segment_id"):
+        detect_gaps(track(MMSI, OPEN_OCEAN, every(10, 3)))
+
+
+def test_empty() -> None:
+    assert detect_gaps(segment(schema.empty(schema.POSITIONS))).columns == list(schema.EVENTS)
+
+
+# --- GFW pipe-gaps fixtures (real messages) -----------------------------------------------
+
+
+def test_gfw_real_sample_seven_gaps_at_1h20() -> None:
+    folder = shared_data_path("reference", "gfw-gaps", "early_real")
+    ev = _gaps(load_messages(folder / "sample_messages_226013750.json"), min_gap_h=4 / 3)
+    expected = json.loads((folder / "expected_gaps_threshold_1h20m.json").read_text())
+    want = [(g["start_timestamp"], g["end_timestamp"]) for g in expected["gaps"]]
+    got = [(a.timestamp(), b.timestamp()) for a, b in ev.select("start", "end").rows()]
+    assert len(want) == expected["reference_asserted"]["n_gaps"] == 7
+    assert got == want
+    hours_ = [details_of(r)["gap_hours"] for r in ev.iter_rows(named=True)]
+    assert hours_ == pytest.approx([g["duration_h"] for g in expected["gaps"]], abs=1e-4)
+    # at the production thresholds the file has no gap
+    assert _gaps(load_messages(folder / "sample_messages_226013750.json")).height == 0
+
+
+def test_gfw_ten_days_on_the_danube_have_no_gap_over_one_hour() -> None:
+    path = shared_data_path(
+        "reference", "gfw-gaps", "early_real", "sample_messages-ssvid-243042594-10-days.json.gz"
+    )
+    seg = segment(load_messages(path))
+    assert seg.height == 4680
+    assert detect_gaps(seg, min_gap_h=1.0).height == 0
+
+
+def test_gfw_two_day_sample_intervals_5_13_12_h() -> None:
+    path = shared_data_path(
+        "reference", "gfw-gaps", "head_sample_data", "sample_messages-two-days.json"
+    )
+    pos = load_messages(path)
+    ev = _gaps(pos)  # 12 h: only the 13 h interval (12 h exactly is not a gap)
+    assert [details_of(r)["gap_hours"] for r in ev.iter_rows(named=True)] == [13.0]
+    assert _gaps(pos, min_gap_h=4.0).height == 3
+
+
+def test_gfw_anonymised_sample_message_without_position() -> None:
+    # HEAD's anonymised copy has the same 84 timestamps, one without lat/lon. seawatch drops
+    # a message without a position (it is not a position), which splits one interval:
+    # 7 + 1 gaps, and the extra one spans the dropped message's time.
+    path = shared_data_path("reference", "gfw-gaps", "head_sample_data", "sample_messages.json")
+    pos = load_messages(path)
+    no_position = pos.filter(pl.col("lat").is_null())["ts"]
+    assert no_position.len() == 1
+    ev = _gaps(pos, min_gap_h=4 / 3)
+    assert ev.height == 8
+    spanning = ev.filter((pl.col("start") < no_position[0]) & (pl.col("end") > no_position[0]))
+    assert spanning.height == 1
+
+
+def test_gfw_positions_hours_before_scenario() -> None:
+    # pipe-gaps tests: messages at 12, 14, 16, 18, 21, 00, 01, 04 h; threshold 2 h ->
+    # gaps 18->21, 21->00, 01->04 with 4, 5 and 6 positions in the 12 h before (off included)
+    pos = track(MMSI, OPEN_OCEAN, hours(12, 14, 16, 18, 21, 24, 25, 28), speed_kn=0.0)
+    ev = _gaps(pos, min_gap_h=2.0)
+    counts = [details_of(r)["positions_12h_before"] for r in ev.iter_rows(named=True)]
+    assert [s.hour for s in ev["start"]] == [18, 21, 1]
+    assert counts == [4, 5, 6]
+
+
+@pytest.mark.parametrize(
+    ("times", "threshold", "n"),
+    [
+        # three messages a month apart, threshold 1 h: two gaps (each message is its own
+        # segment after 24 h of silence; the MMSI's silence still counts)
+        ([0.0, 24 * 334, 24 * 365], 1.0, 2),
+        # 24 h exactly is not a gap at a 24 h threshold
+        ([0.0, 24.0, 26.0], 24.0, 0),
+        # +0, +1, +2, +12 h: one 10 h gap at 9 h, none at 12 h
+        ([0.0, 1.0, 2.0, 12.0], 9.0, 1),
+        ([0.0, 1.0, 2.0, 12.0], 12.0, 0),
+        # duplicate reports at one time: one gap, not two
+        ([1.0, 1.0, 5.0], 1.0, 1),
+    ],
+)
+def test_gfw_synthetic_scenarios(times: list[float], threshold: float, n: int) -> None:
+    pos = positions([MMSI] * len(times), hours(*times), [0.5] * len(times), [0.5] * len(times))
+    assert _gaps(pos, min_gap_h=threshold).height == n
