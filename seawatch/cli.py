@@ -283,6 +283,183 @@ def demo(
                   f"seawatch info --store {store_dir}")
 
 
+def _fail_text(message: str, code: int = 2) -> typer.Exit:
+    """:func:`_fail` for messages that may hold brackets (``[gap]``), which rich would eat."""
+    from rich.markup import escape
+
+    return _fail(escape(message), code)
+
+
+ExistingStoreOpt = Annotated[
+    Path,
+    typer.Option("--store", "-s", help="Store directory (made by seawatch ingest)."),
+]
+
+
+def _open_existing_store(store: Path):  # -> seawatch.store.Store
+    from seawatch.store import Store, StoreError
+
+    if not (store / "seawatch-store.json").is_file():
+        raise _fail_text(
+            f"no store at {store}; create one with: seawatch ingest FILE --store {store}"
+        )
+    try:
+        return Store(store, create=False)
+    except StoreError as exc:
+        raise _fail_text(str(exc)) from exc
+
+
+@app.command()
+def detect(
+    store: ExistingStoreOpt = Path("seawatch-store"),
+    zones: Annotated[
+        Path | None,
+        typer.Option(
+            help="Zones (GeoJSON; Shapefile/GeoPackage with pyogrio), each with a 'name' "
+            "property; replace the default Ecuador zones."
+        ),
+    ] = None,
+    ports: Annotated[
+        Path | None,
+        typer.Option(help="Ports CSV (name,lat,lon) or GeoJSON points, added to the shipped."),
+    ] = None,
+    config: Annotated[
+        Path | None,
+        typer.Option(help="TOML file of detector parameters (see docs/detect.md)."),
+    ] = None,
+) -> None:
+    """Detect events in all positions of a store and replace its events table."""
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        SpinnerColumn,
+        TextColumn,
+        TimeElapsedColumn,
+    )
+    from rich.progress import Progress as RichProgress
+
+    from seawatch.detect.config import ConfigError, load_config
+    from seawatch.detect.run import DETECTED_TYPES, detect_store
+    from seawatch.store import StoreBusyError
+
+    try:
+        cfg = load_config(config)
+    except ConfigError as exc:
+        raise _fail_text(str(exc)) from exc
+    zone_list = None
+    if zones is not None:
+        from seawatch.geo import load_zones
+
+        if not zones.is_file():
+            raise _fail_text(f"no such zones file: {zones}")
+        try:
+            zone_list = load_zones(zones)
+        except (ValueError, ImportError, OSError, KeyError) as exc:
+            raise _fail_text(f"cannot use zones file {zones}: {exc}") from exc
+        if not zone_list:
+            raise _fail_text(f"zones file {zones} holds no zones")
+    port_rows = None
+    if ports is not None:
+        from seawatch.geo import load_ports
+
+        if not ports.is_file():
+            raise _fail_text(f"no such ports file: {ports}")
+        try:
+            port_rows = load_ports(ports)
+        except (ValueError, OSError, KeyError) as exc:
+            raise _fail_text(f"cannot use ports file {ports}: {exc}") from exc
+    st = _open_existing_store(store)
+    previous = st.events_info()
+    before = None if previous is None else int(previous.get("rows", 0))
+    started = time.perf_counter()
+    seconds: dict[str, float] = {}
+    with RichProgress(
+        SpinnerColumn(),
+        TextColumn("[bold blue]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err,
+        transient=False,
+    ) as progress:
+        task = progress.add_task("reading positions", total=None)
+        last = {"step": "", "t": time.perf_counter()}
+
+        def on_progress(step: str, done: int, total: int) -> None:
+            now = time.perf_counter()
+            if last["step"]:
+                seconds[str(last["step"])] = now - float(last["t"])
+            last["step"], last["t"] = step, now
+            label = "detection done" if step == "done" else step.replace("_", " ")
+            progress.update(task, description=label, completed=done, total=total)
+
+        try:
+            events = detect_store(
+                st, zones=zone_list, ports=port_rows, config=cfg, progress=on_progress
+            )
+        except (ValueError, StoreBusyError) as exc:  # ConfigError is a ValueError
+            raise _fail_text(str(exc)) from exc
+    counts = dict(events.group_by("type").len().iter_rows()) if events.height else {}
+    table = Table(title=f"Events detected in {st.path}")
+    table.add_column("type")
+    table.add_column("events", justify="right")
+    for name in DETECTED_TYPES:
+        table.add_row(name, f"{counts.get(name, 0):,}")
+    table.add_row("[bold]all[/]", f"[bold]{events.height:,}[/]")
+    console.print(table)
+    if seconds:
+        console.print(
+            "seconds per step: " + ", ".join(f"{k} {v:.1f}" for k, v in seconds.items())
+        )
+    replaced = "" if before is None else f" (replacing the {before:,} events of the last run)"
+    console.print(
+        f"{events.height:,} events written to the store in "
+        f"{time.perf_counter() - started:.1f} s{replaced}. Export them with: "
+        f"seawatch events --store {store} --out events.csv"
+    )
+
+
+@app.command()
+def events(
+    out: Annotated[
+        Path, typer.Option("--out", "-o", help="Output file (.csv, .geojson or .parquet).")
+    ],
+    store: ExistingStoreOpt = Path("seawatch-store"),
+    type_: Annotated[
+        list[str] | None,
+        typer.Option("--type", "-t", help="Only events of this type (repeatable)."),
+    ] = None,
+    format_: Annotated[
+        str | None,
+        typer.Option(
+            "--format", "-f", help="csv, geojson or parquet (default: from --out's suffix)."
+        ),
+    ] = None,
+) -> None:
+    """Export the events of a store as CSV (ISO 8601 UTC times), GeoJSON or Parquet."""
+    from seawatch import schema
+    from seawatch.store.events import export_events, export_format
+
+    try:
+        fmt = export_format(out, format_)
+    except ValueError as exc:
+        raise _fail_text(str(exc)) from exc
+    wanted = [t.strip().lower() for t in type_] if type_ else None
+    if wanted:
+        unknown = [t for t in wanted if t not in schema.EVENT_TYPES]
+        if unknown:
+            raise _fail_text(
+                f"unknown event type {', '.join(unknown)}; valid: {', '.join(schema.EVENT_TYPES)}"
+            )
+    st = _open_existing_store(store)
+    if st.events_info() is None:
+        raise _fail_text(f"no events in {store} yet; run: seawatch detect --store {store}")
+    frame = st.events(type=wanted).collect()
+    export_events(frame, out, fmt)
+    what = f" of type {', '.join(wanted)}" if wanted else ""
+    console.print(f"{frame.height:,} events{what} written to {out} ({fmt})")
+
+
 @app.command("eval")
 def eval_(
     truth: Annotated[Path, typer.Option(help="Ground-truth events (CSV, Parquet or JSON).")],

@@ -11,6 +11,7 @@ A store is a directory::
     stations/day=YYYY-MM-DD/<uuid>.parquet
     other_messages/day=YYYY-MM-DD/<uuid>.parquet
     quarantine/<uuid>.parquet    bounded sample of bad lines, one file per ingested input
+    events/<uuid>.parquet        detected events: the whole table, replaced by each detection run
     staging/                     temporary files of an ingest in progress
 
 Only the files the current snapshot lists are live; anything else under the table folders is
@@ -49,12 +50,14 @@ LOCK = "LOCK"
 SNAPSHOTS = "snapshots"
 STAGING = "staging"
 QUARANTINE = "quarantine"
+EVENTS = "events"
 
 DATA_TABLES: tuple[str, ...] = ("positions", "vessels", "stations", "other_messages")
 """Tables partitioned by UTC day, in the order an ingest commits them."""
 
-FILE_TABLES: tuple[str, ...] = (*DATA_TABLES, QUARANTINE)
-"""Every folder of data files a snapshot lists."""
+FILE_TABLES: tuple[str, ...] = (*DATA_TABLES, QUARANTINE, EVENTS)
+"""Every folder of data files a snapshot lists (``events``: one file, see
+:mod:`seawatch.store.events`)."""
 
 
 class StoreError(RuntimeError):
@@ -99,7 +102,7 @@ class DataFile:
     path: str
     rows: int
     bytes: int
-    day: str | None = None  # YYYY-MM-DD; None for quarantine files
+    day: str | None = None  # YYYY-MM-DD; None for quarantine and events files
     ts_min: str | None = None  # fixed-width ISO UTC, see format_ts
     ts_max: str | None = None
 

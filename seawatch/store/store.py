@@ -531,7 +531,8 @@ class Store:
         ``days`` (UTC days holding data), ``first_day``, ``last_day``, ``rows`` per table,
         ``vessels`` (distinct MMSIs in positions and vessels), ``first_ts``, ``last_ts``
         (datetimes, None when empty), ``inputs`` (ingested), ``quarantine`` (bad lines per
-        reason over all inputs) and ``quarantine_sample_rows``.
+        reason over all inputs), ``quarantine_sample_rows`` and ``events`` (rows of the
+        events table).
         """
         snapshot = self._snapshot()
         data_files = [f for t in DATA_TABLES for f in snapshot.table_files(t)]
@@ -564,6 +565,7 @@ class Store:
             "inputs": len(snapshot.inputs),
             "quarantine": dict(sorted(quarantine.items())),
             "quarantine_sample_rows": sum(f.rows for f in snapshot.table_files(layout.QUARANTINE)),
+            "events": sum(f.rows for f in snapshot.table_files(layout.EVENTS)),
         }
 
     def latest_identity(self, mmsi: int | Iterable[int] | None = None) -> pl.DataFrame:
@@ -590,6 +592,104 @@ class Store:
             .select(["mmsi", "ts", *_IDENTITY_FIELDS])
             .collect()
         )
+
+    # ------------------------------------------------------------------ events
+
+    def write_events(self, events: pl.DataFrame, run_info: dict[str, Any] | None = None) -> int:
+        """Replace the whole events table with ``events``, atomically.
+
+        The new table is written beside the old one and made live by swapping ``CURRENT``
+        (the ingest protocol, see :mod:`seawatch.store.events`): a reader sees the old
+        events or the new ones, never a mix, and writing the same events again gives the
+        same table, never duplicates.
+
+        Parameters
+        ----------
+        events
+            Events with the columns of :data:`seawatch.schema.EVENTS` (as the detectors
+            return them); conformed, repeated rows dropped, sorted by start.
+        run_info
+            A JSON-able description of the run (parameters, inputs, timings), kept with the
+            table; :meth:`events_info` returns it with ``rows``, ``counts`` per type,
+            ``positions_snapshot`` and ``written_at`` added.
+
+        Returns
+        -------
+        int
+            Id of the snapshot that made the events live.
+
+        Raises
+        ------
+        StoreBusyError
+            Another process is writing the store.
+        ValueError
+            An event type not in :data:`seawatch.schema.EVENT_TYPES`.
+        """
+        from seawatch.store.events import commit_events
+
+        with layout.write_lock(self.path) as held:
+            if not held:
+                raise StoreBusyError(
+                    f"{self.path} is being written by another process; retry when it is done"
+                )
+            self._cache = None
+            snapshot = commit_events(self.path, self._snapshot(), events, run_info)
+            self._cache = (layout.snapshot_name(snapshot.id), snapshot)
+        return snapshot.id
+
+    def events(
+        self,
+        type: str | Iterable[str] | None = None,
+        start: TimeLike | None = None,
+        end: TimeLike | None = None,
+        bbox: BBox | None = None,
+        mmsi: int | Iterable[int] | None = None,
+    ) -> pl.LazyFrame:
+        """The events table (:data:`seawatch.schema.EVENTS`), filtered.
+
+        Parameters
+        ----------
+        type
+            One event type or several (``ValueError`` naming the valid ones otherwise).
+        start, end
+            Keep events overlapping ``[start, end)``: ``event.end >= start`` and
+            ``event.start < end`` (UTC; naive times are UTC).
+        bbox
+            ``(min_lon, min_lat, max_lon, max_lat)`` on the event's ``lat``/``lon``;
+            ``min_lon > max_lon`` crosses the antimeridian.
+        mmsi
+            One MMSI or several; matches ``mmsi`` or ``other_mmsi``.
+
+        Returns
+        -------
+        polars.LazyFrame
+            Empty (with the columns) when detection has not run.
+        """
+        from seawatch.store.events import event_filters
+
+        predicates = event_filters(
+            type,
+            _as_utc(start) if start is not None else None,
+            _as_utc(end) if end is not None else None,
+            mmsi,
+        )
+        if bbox is not None:
+            predicates.append(_bbox_predicate(bbox))
+        return self._scan(layout.EVENTS, self._snapshot().table_files(layout.EVENTS), predicates)
+
+    def events_info(self) -> dict[str, Any] | None:
+        """The description of the run that wrote the events, or None before any run.
+
+        Keys: what the run passed to :meth:`write_events`, plus ``rows``, ``counts`` (events
+        per type), ``positions_snapshot`` (the snapshot whose positions were read; a later
+        ingest makes the events stale) and ``written_at``.
+        """
+        from seawatch.store.events import read_run_info
+
+        files = self._snapshot().table_files(layout.EVENTS)
+        if not files:
+            return None
+        return read_run_info(self.path / files[0].path)
 
     def _read(
         self,

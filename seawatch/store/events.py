@@ -1,0 +1,285 @@
+"""The events table of a store: written whole by each detection run, atomically.
+
+Detection always reads all positions and produces all events, so the events table is not
+appended to: each run replaces it. The new table is one Parquet file
+``events/<uuid>.parquet`` (the run's description in its key-value metadata under
+:data:`RUN_INFO_KEY`); it becomes live through the same protocol as an ingest (see
+``docs/store.md``): the file is written and fsync-ed, a new snapshot listing it instead of
+the previous events file is written and fsync-ed, and ``CURRENT`` is swapped to it. A run
+killed before the swap leaves the previous events; after it, the new ones. Re-running
+detection therefore replaces the events and can never duplicate them.
+
+Ingests carry the events file forward unchanged (it is one more table of the snapshot);
+:meth:`seawatch.store.Store.events_info` says which positions snapshot they were detected on.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Iterable, Mapping
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from seawatch import schema
+from seawatch.store import layout
+from seawatch.store.ingest import _after_commit, _current_name, _discard, describe
+from seawatch.store.layout import Snapshot
+
+EVENTS = layout.EVENTS
+RUN_INFO_KEY = "seawatch.run_info"
+"""Parquet key-value metadata key holding the run's description (JSON)."""
+
+
+def prepare(events: pl.DataFrame) -> pl.DataFrame:
+    """Conform ``events`` to ``schema.EVENTS``, check types, drop repeated rows, sort.
+
+    Raises
+    ------
+    ValueError
+        A ``type`` that is not one of ``schema.EVENT_TYPES`` (the message lists them), or
+        events without ``type``, ``start`` or ``end``.
+    """
+    missing = [c for c in ("type", "mmsi", "start", "end") if c not in events.columns]
+    if missing:
+        raise schema.SchemaError(
+            f"events need column(s) {missing}; found: {events.columns}. "
+            "Build them with seawatch.detect.events.to_events"
+        )
+    frame = schema.conform(events, schema.EVENTS)
+    unknown = sorted(set(frame["type"].drop_nulls().unique().to_list()) - set(schema.EVENT_TYPES))
+    if unknown or frame["type"].null_count():
+        raise ValueError(
+            f"unknown event type(s) {unknown or [None]}; valid: {', '.join(schema.EVENT_TYPES)}"
+        )
+    return frame.unique(maintain_order=True).sort("start", "type", "mmsi", nulls_last=True)
+
+
+def run_info_json(run_info: Mapping[str, Any] | None, frame: pl.DataFrame, base: Snapshot) -> str:
+    """The run description stored with the events: the caller's fields plus counts."""
+    counts = frame.group_by("type").len().sort("type")
+    info: dict[str, Any] = dict(run_info or {})
+    info.setdefault("written_at", layout.utc_now_iso())
+    info["rows"] = frame.height
+    info["counts"] = dict(zip(counts["type"].to_list(), counts["len"].to_list(), strict=True))
+    info["positions_snapshot"] = base.id
+    return json.dumps(info, default=_jsonable, sort_keys=True)
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return layout.format_ts(value)
+    if isinstance(value, Path):
+        return str(value)
+    if isinstance(value, Iterable) and not isinstance(value, str | bytes):
+        return list(value)
+    return str(value)
+
+
+def commit_events(
+    root: Path, base: Snapshot, events: pl.DataFrame, run_info: Mapping[str, Any] | None
+) -> Snapshot:
+    """Make ``events`` the store's whole events table in one atomic step; return the snapshot.
+
+    The caller holds the write lock. Steps: (1) write ``events/<uuid>.parquet`` and fsync it
+    and its folder; (2) write ``snapshots/<id+1>.json`` (every other table as in ``base``)
+    atomically; (3) swap ``CURRENT`` -- the commit point; (4) delete the previous events
+    file, older snapshots and the staging folder (best effort). A failure before (3) deletes
+    what was written and re-raises.
+    """
+    frame = prepare(events)
+    staging_root = root / layout.STAGING
+    run_dir = staging_root / uuid.uuid4().hex
+    new_id = base.id + 1
+    new_name = layout.snapshot_name(new_id)
+    written: list[Path] = []
+    try:
+        run_dir.mkdir(parents=True, exist_ok=True)
+        rel = f"{EVENTS}/{uuid.uuid4().hex}.parquet"
+        target = root / rel
+        target.parent.mkdir(parents=True, exist_ok=True)
+        written.append(target)
+        frame.write_parquet(
+            target,
+            compression="zstd",
+            statistics=True,
+            metadata={RUN_INFO_KEY: run_info_json(run_info, frame, base)},
+        )
+        layout.fsync_file(target)
+        layout.fsync_dir(target.parent)
+        layout.fsync_dir(root)
+        files = {t: list(base.table_files(t)) for t in layout.FILE_TABLES}
+        files[EVENTS] = [describe(root, rel, frame.height, None)]
+        snapshot = Snapshot(
+            id=new_id, created_at=layout.utc_now_iso(), files=files, inputs=list(base.inputs)
+        )
+        snap_path = root / layout.SNAPSHOTS / new_name
+        written.append(snap_path)
+        layout.write_json(snap_path, snapshot.to_json(), staging_root)
+        layout.atomic_write(root / layout.CURRENT, new_name.encode() + b"\n", staging_root)
+    except BaseException:
+        if _current_name(root) == layout.snapshot_name(base.id):
+            _discard(written)
+        raise
+    superseded = [f.path for f in base.table_files(EVENTS)]
+    _after_commit(root, superseded, new_id, run_dir)
+    return snapshot
+
+
+def read_run_info(path: Path) -> dict[str, Any]:
+    """The run description stored in an events file (``{}`` when it has none)."""
+    import pyarrow.parquet as pq
+
+    meta = pq.read_metadata(path).metadata or {}
+    raw = meta.get(RUN_INFO_KEY.encode())
+    return json.loads(raw) if raw else {}
+
+
+def event_filters(
+    type: str | Iterable[str] | None,
+    start: datetime | None,
+    end: datetime | None,
+    mmsi: int | Iterable[int] | None,
+) -> list[pl.Expr]:
+    """Predicates of :meth:`seawatch.store.Store.events` (time: events overlapping
+    ``[start, end)``; mmsi: either vessel of the event)."""
+    predicates: list[pl.Expr] = []
+    if type is not None:
+        wanted = [type] if isinstance(type, str) else list(type)
+        unknown = [t for t in wanted if t not in schema.EVENT_TYPES]
+        if unknown:
+            raise ValueError(
+                f"unknown event type(s) {unknown}; valid: {', '.join(schema.EVENT_TYPES)}"
+            )
+        predicates.append(pl.col("type").is_in(wanted))
+    if start is not None:
+        predicates.append(pl.col("end") >= pl.lit(start, dtype=schema.TS))
+    if end is not None:
+        predicates.append(pl.col("start") < pl.lit(end, dtype=schema.TS))
+    if mmsi is not None:
+        ids = [int(mmsi)] if isinstance(mmsi, int) else [int(m) for m in mmsi]
+        predicates.append(pl.col("mmsi").is_in(ids) | pl.col("other_mmsi").is_in(ids))
+    return predicates
+
+
+# --------------------------------------------------------------------------- export
+
+EXPORT_FORMATS = ("csv", "geojson", "parquet")
+"""Formats of :func:`export_events`."""
+
+_SUFFIXES = {".csv": "csv", ".geojson": "geojson", ".json": "geojson", ".parquet": "parquet"}
+
+
+def export_format(path: Path, format: str | None) -> str:
+    """The export format: ``format`` when given, else from the file's suffix (else CSV).
+
+    Raises
+    ------
+    ValueError
+        A format not in :data:`EXPORT_FORMATS`.
+    """
+    if format is None:
+        return _SUFFIXES.get(path.suffix.lower(), "csv")
+    fmt = format.strip().lower()
+    if fmt not in EXPORT_FORMATS:
+        raise ValueError(f"unknown format {format!r}; valid: {', '.join(EXPORT_FORMATS)}")
+    return fmt
+
+
+def iso_utc(name: str) -> pl.Expr:
+    """A time column as ISO 8601 UTC text: ``2026-01-15T03:00:00Z`` (fraction when not 0)."""
+    col = pl.col(name).dt.convert_time_zone("UTC")
+    return (
+        pl.when(col.dt.microsecond() == 0)
+        .then(col.dt.strftime("%Y-%m-%dT%H:%M:%SZ"))
+        .otherwise(col.dt.strftime("%Y-%m-%dT%H:%M:%S%.6fZ"))
+        .alias(name)
+    )
+
+
+def events_geojson(frame: pl.DataFrame) -> str:
+    """A GeoJSON FeatureCollection (text) of events: one Point feature per event.
+
+    Geometry: the event's ``lon``/``lat`` (null geometry where unknown). Properties: every
+    column of ``schema.EVENTS``, times as ISO 8601 UTC text and ``details`` as a JSON
+    object. Built column-wise with Polars (no per-event Python).
+    """
+    frame = schema.conform(frame, schema.EVENTS)
+    if frame.height == 0:
+        return '{"type":"FeatureCollection","features":[]}\n'
+    props = frame.select(
+        [
+            iso_utc(c) if c in ("start", "end") else pl.col(c)
+            for c in schema.EVENTS
+            if c != "details"
+        ]
+    )
+    valid = (
+        pl.col("lat").is_not_null()
+        & pl.col("lon").is_not_null()
+        & pl.col("lat").is_finite()
+        & pl.col("lon").is_finite()
+    )
+    geometry = (
+        pl.when(valid)
+        .then(
+            pl.concat_str(
+                pl.lit('{"type":"Point","coordinates":['),
+                pl.col("lon").cast(pl.String),
+                pl.lit(","),
+                pl.col("lat").cast(pl.String),
+                pl.lit("]}"),
+            )
+        )
+        .otherwise(pl.lit("null"))
+    )
+    body = props.select(pl.struct(pl.all()).struct.json_encode().alias("p")).with_columns(
+        geometry=frame.select(geometry).to_series(),
+        details=frame["details"].fill_null("null"),
+    )
+    features = body.select(
+        pl.concat_str(
+            pl.lit('{"type":"Feature","geometry":'),
+            pl.col("geometry"),
+            pl.lit(',"properties":'),
+            pl.col("p").str.strip_suffix("}"),
+            pl.lit(',"details":'),
+            pl.col("details"),
+            pl.lit("}}"),
+        ).str.join(",\n")
+    ).item()
+    return '{"type":"FeatureCollection","features":[\n' + features + "\n]}\n"
+
+
+def export_events(frame: pl.DataFrame, path: str | Path, format: str | None = None) -> str:
+    """Write events to ``path`` as CSV, GeoJSON or Parquet; return the format used.
+
+    Parameters
+    ----------
+    frame : polars.DataFrame
+        Events (``schema.EVENTS``).
+    path : str or Path
+        Output file (its folder is created).
+    format : {"csv", "geojson", "parquet"}, optional
+        Default: from the suffix (``.csv``, ``.geojson``/``.json``, ``.parquet``), else CSV.
+
+    Notes
+    -----
+    CSV: the columns of ``schema.EVENTS``, times as ISO 8601 UTC (``2026-01-15T03:00:00Z``),
+    ``details`` as JSON text. GeoJSON: see :func:`events_geojson`. Parquet: the table as it
+    is (times as UTC timestamps).
+    """
+    path = Path(path)
+    fmt = export_format(path, format)
+    frame = schema.conform(frame, schema.EVENTS)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if fmt == "csv":
+        frame.with_columns(iso_utc("start"), iso_utc("end")).write_csv(path)
+    elif fmt == "geojson":
+        path.write_text(events_geojson(frame), encoding="utf-8")
+    else:
+        frame.write_parquet(path, compression="zstd")
+    return fmt

@@ -1,0 +1,230 @@
+"""``seawatch detect`` and ``seawatch events``: run, re-run, export, and clear errors."""
+
+from __future__ import annotations
+
+import csv
+import json
+import re
+
+import polars as pl
+import pytest
+import shapely
+from typer.testing import CliRunner
+
+from seawatch import evaluate, schema
+from seawatch.cli import app
+from seawatch.store import Store
+from tests.detect.test_run import CARGO, CHN, chunk, scenario
+
+ISO_UTC = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{6})?Z$")
+
+
+def invoke(*args: str):
+    return CliRunner().invoke(app, [str(a) for a in args])
+
+
+@pytest.fixture
+def store_dir(tmp_path):
+    frame, vessels = scenario()
+    path = tmp_path / "store"
+    Store(path).ingest_results([chunk(frame, vessels)], name="one", sha256="a" * 64, size=1)
+    return path
+
+
+@pytest.fixture
+def detected(store_dir):
+    result = invoke("detect", "--store", store_dir)
+    assert result.exit_code == 0, result.output
+    return store_dir
+
+
+def test_detect_prints_counts_and_rerunning_replaces(store_dir):
+    first = invoke("detect", "--store", store_dir)
+    assert first.exit_code == 0, first.output
+    assert "fishing_in_zone" in first.output and "port_visit" in first.output
+    stored = Store(store_dir).events().collect()
+    assert stored.height > 0
+    assert f"{stored.height} events written to the store" in first.output.replace(",", "")
+    second = invoke("detect", "--store", store_dir)
+    assert second.exit_code == 0, second.output
+    assert f"replacing the {stored.height} events of the last run" in second.output
+    again = Store(store_dir).events().collect()
+    assert again.equals(stored)
+
+
+def test_export_csv(detected, tmp_path):
+    out = tmp_path / "out" / "events.csv"
+    result = invoke("events", "--store", detected, "--out", out)
+    assert result.exit_code == 0, result.output
+    with out.open(newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    assert list(rows[0]) == list(schema.EVENTS)
+    assert all(ISO_UTC.match(r["start"]) and ISO_UTC.match(r["end"]) for r in rows)
+    stored = Store(detected).events().collect()
+    assert len(rows) == stored.height
+    back = evaluate.read_events(out)
+    assert back.select("event_id", "start", "end").equals(stored.select("event_id", "start", "end"))
+    assert json.loads(rows[0]["details"])  # details stay a JSON object
+
+
+def test_export_csv_of_one_type(detected, tmp_path):
+    out = tmp_path / "visits.csv"
+    result = invoke("events", "--store", detected, "--type", "port_visit", "--out", out)
+    assert result.exit_code == 0, result.output
+    frame = pl.read_csv(out)
+    assert frame["type"].unique().to_list() == ["port_visit"]
+    assert frame["mmsi"].to_list() == [CARGO]
+    assert frame["start"][0].endswith("Z")
+
+
+def test_export_geojson(detected, tmp_path):
+    out = tmp_path / "events.geojson"
+    result = invoke("events", "--store", detected, "--out", out, "--format", "geojson")
+    assert result.exit_code == 0, result.output
+    text = out.read_text()
+    doc = json.loads(text)
+    stored = Store(detected).events().collect()
+    assert doc["type"] == "FeatureCollection"
+    assert len(doc["features"]) == stored.height
+    for feature, row in zip(doc["features"], stored.iter_rows(named=True), strict=True):
+        assert feature["type"] == "Feature"
+        assert feature["geometry"]["type"] == "Point"
+        assert feature["geometry"]["coordinates"] == [row["lon"], row["lat"]]
+        props = feature["properties"]
+        assert list(props) == list(schema.EVENTS)
+        assert props["event_id"] == row["event_id"] and props["mmsi"] == row["mmsi"]
+        assert ISO_UTC.match(props["start"]) and isinstance(props["details"], dict)
+    collection = shapely.from_geojson(text)
+    points = shapely.get_parts(collection)
+    assert len(points) == stored.height
+    assert {p.geom_type for p in points} == {"Point"}
+
+
+def test_export_geojson_with_a_missing_position_and_no_events(tmp_path):
+    store = Store(tmp_path / "s")
+    ev = pl.DataFrame(
+        {"type": ["gap"], "mmsi": [CHN], "start": [0], "end": [3_600_000_000]},
+    )
+    store.write_events(ev.with_columns(pl.col("start", "end").cast(schema.TS)))
+    out = tmp_path / "e.json"
+    assert invoke("events", "--store", tmp_path / "s", "--out", out).exit_code == 0
+    doc = json.loads(out.read_text())
+    assert doc["features"][0]["geometry"] is None
+    assert doc["features"][0]["properties"]["details"] is None
+    none = tmp_path / "none.geojson"
+    result = invoke("events", "--store", tmp_path / "s", "--type", "encounter", "--out", none)
+    assert result.exit_code == 0, result.output
+    assert json.loads(none.read_text()) == {"type": "FeatureCollection", "features": []}
+
+
+def test_export_parquet(detected, tmp_path):
+    out = tmp_path / "events.parquet"
+    result = invoke("events", "--store", detected, "--out", out)
+    assert result.exit_code == 0, result.output
+    back = pl.read_parquet(out)
+    assert back.schema == pl.Schema(schema.EVENTS)
+    assert back.equals(Store(detected).events().collect())
+
+
+def test_user_zones_and_ports(store_dir, tmp_path):
+    zones = tmp_path / "zones.geojson"
+    box = shapely.box(-91.0, -1.0, -90.0, 0.0)
+    zones.write_text(
+        json.dumps(
+            {
+                "type": "FeatureCollection",
+                "features": [
+                    {
+                        "type": "Feature",
+                        "properties": {"name": "No-take box", "kind": "mpa"},
+                        "geometry": shapely.geometry.mapping(box),
+                    }
+                ],
+            }
+        )
+    )
+    ports = tmp_path / "ports.csv"
+    ports.write_text("Name,Latitude,Longitude,notes\nReserve berth, -0.482, -90.8,test\n")
+    result = invoke("detect", "--store", store_dir, "--zones", zones, "--ports", ports)
+    assert result.exit_code == 0, result.output
+    store = Store(store_dir)
+    fishing = store.events(type="fishing_in_zone").collect()
+    assert fishing["zone"].to_list() == ["No-take box"]
+    visits = store.events(type="port_visit").collect()
+    assert {json.loads(d)["port"] for d in visits["details"]} == {"MANTA", "Reserve berth"}
+    assert store.events_info()["zones"] == ["No-take box"]  # type: ignore[index]
+
+
+def test_config_file(store_dir, tmp_path):
+    config = tmp_path / "detect.toml"
+    config.write_text("[fishing_in_zone]\nmin_duration = '12h'\n")
+    result = invoke("detect", "--store", store_dir, "--config", config)
+    assert result.exit_code == 0, result.output
+    assert Store(store_dir).events(type="fishing_in_zone").collect().height == 0
+    info = Store(store_dir).events_info()
+    assert info["config"]["fishing_in_zone"]["min_duration"] == "12h"  # type: ignore[index]
+
+
+@pytest.mark.parametrize(
+    ("setup", "args", "message"),
+    [
+        ("zones_without_name", ["--zones", "{zones}"], "need a 'name' property"),
+        ("none", ["--zones", "{tmp}/nope.geojson"], "no such zones file"),
+        ("ports_without_lat", ["--ports", "{ports}"], "no 'lat' column"),
+        ("bad_config", ["--config", "{config}"], "unknown key 'entry' in [port_visit]"),
+    ],
+)
+def test_detect_errors(store_dir, tmp_path, setup, args, message):
+    (tmp_path / "zones.geojson").write_text(
+        json.dumps(
+            {
+                "type": "FeatureCollection",
+                "features": [
+                    {
+                        "type": "Feature",
+                        "properties": {"title": "x"},
+                        "geometry": shapely.geometry.mapping(shapely.box(0, 0, 1, 1)),
+                    }
+                ],
+            }
+        )
+    )
+    (tmp_path / "ports.csv").write_text("name,lon\nP,1.0\n")
+    (tmp_path / "detect.toml").write_text("[port_visit]\nentry = 2\n")
+    paths = {
+        "zones": tmp_path / "zones.geojson",
+        "ports": tmp_path / "ports.csv",
+        "config": tmp_path / "detect.toml",
+        "tmp": tmp_path,
+    }
+    argv = [a.format(**paths) for a in args]
+    result = invoke("detect", "--store", store_dir, *argv)
+    assert result.exit_code == 2, result.output
+    assert message in " ".join(result.output.split())
+    assert Store(store_dir).events_info() is None  # nothing written
+
+
+def test_detect_on_an_empty_or_missing_store(tmp_path):
+    Store(tmp_path / "empty")
+    result = invoke("detect", "--store", tmp_path / "empty")
+    assert result.exit_code == 2
+    assert "holds no positions" in result.output and "seawatch ingest" in result.output
+    result = invoke("detect", "--store", tmp_path / "missing")
+    assert result.exit_code == 2 and "no store at" in result.output
+    assert not (tmp_path / "missing").exists()
+
+
+def test_events_errors(store_dir, tmp_path):
+    out = tmp_path / "x.csv"
+    before = invoke("events", "--store", store_dir, "--out", out)
+    assert before.exit_code == 2 and "seawatch detect --store" in before.output
+    invoke("detect", "--store", store_dir)
+    bad_type = invoke("events", "--store", store_dir, "--type", "piracy", "--out", out)
+    assert bad_type.exit_code == 2
+    text = " ".join(bad_type.output.split())
+    assert "unknown event type piracy" in text and "gap, encounter, loitering" in text
+    bad_format = invoke("events", "--store", store_dir, "--format", "kml", "--out", out)
+    assert bad_format.exit_code == 2 and "csv, geojson, parquet" in bad_format.output
+    missing = invoke("events", "--store", tmp_path / "nowhere", "--out", out)
+    assert missing.exit_code == 2 and "no store at" in missing.output
+    assert not out.exists()

@@ -1,0 +1,461 @@
+"""The detection runner, its config file, and the events table of the store."""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib
+import inspect
+import json
+import logging
+import sys
+import types
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+import seawatch.store.layout
+from seawatch import schema
+from seawatch.detect import run as runner
+from seawatch.detect.config import (
+    SECTIONS,
+    ConfigError,
+    DetectConfig,
+    load_config,
+    parse_duration,
+)
+from seawatch.detect.port_visit import detect_port_visits
+from seawatch.detect.run import DETECTED_TYPES, detect_all, detect_store
+from seawatch.detect.zone import detect_fishing_in_zone, detect_zone_crossings
+from seawatch.io.result import ReadResult
+from seawatch.store import Store, StoreBusyError, layout
+from tests.store.store_checks import stray_files
+
+T0 = datetime(2026, 1, 15, 20, tzinfo=UTC)  # 20:00 UTC: episodes below cross midnight
+CHN = 412000001
+ECU = 735000001
+CARGO = 735000050
+RESERVE = (-0.5, -90.8)
+MANTA = (-0.93, -80.72)
+
+
+def positions(mmsi: int, start: datetime, minutes: range, lat: float, lon: float, sog: float):
+    return pl.DataFrame(
+        {
+            "mmsi": mmsi,
+            "ts": [start + timedelta(minutes=m) for m in minutes],
+            "lat": lat,
+            "lon": [lon + 1e-4 * m for m in minutes],
+            "sog": sog,
+            "msg_type": 1,
+            "second": [(start + timedelta(minutes=m)).second for m in minutes],
+        }
+    )
+
+
+def scenario() -> tuple[pl.DataFrame, pl.DataFrame]:
+    """A foreign fishing vessel in the reserve across midnight, a cargo ship at Manta."""
+    squid = positions(CHN, T0, range(0, 8 * 60, 5), *RESERVE, 3.0)
+    # the cargo ship approaches Manta from the west at 10 kn, waits 3 h, leaves
+    approach = pl.DataFrame(
+        {
+            "mmsi": CARGO,
+            "ts": [T0 + timedelta(minutes=m) for m in range(0, 60, 5)],
+            "lat": MANTA[0],
+            "lon": [MANTA[1] - 0.18 + 0.015 * k for k in range(12)],
+            "sog": 10.0,
+            "msg_type": 1,
+            "second": 0,
+        }
+    )
+    wait = positions(CARGO, T0 + timedelta(hours=1), range(0, 180, 5), *MANTA, 0.0)
+    leave = approach.with_columns(ts=pl.col("ts") + timedelta(hours=4), lon=pl.col("lon").reverse())
+    vessels = pl.DataFrame({"mmsi": [CHN, CARGO], "ship_type": [30, 70], "flag": ["CHN", "ECU"]})
+    frame = pl.concat([squid, approach, wait, leave], how="diagonal_relaxed")
+    return schema.conform(frame, schema.POSITIONS), vessels
+
+
+# --------------------------------------------------------------------------- config
+
+
+def test_config_defaults_match_the_kernels_keyword_defaults():
+    cfg = DetectConfig()
+    for section, func in (
+        ("zone", detect_zone_crossings),
+        ("fishing_in_zone", detect_fishing_in_zone),
+        ("port_visit", detect_port_visits),
+    ):
+        params = inspect.signature(func).parameters
+        for key, value in cfg.params(section).items():
+            default = params[key].default
+            if isinstance(value, str):
+                assert parse_duration(value) == parse_duration(default), (section, key)
+            elif isinstance(value, list):
+                assert value == list(default), (section, key)
+            else:
+                assert value == default, (section, key)
+
+
+@pytest.mark.parametrize("section", sorted(runner.EXTERNAL))
+def test_config_matches_the_other_detectors(section):
+    """Every parameter of [segment], [gap], ... is a keyword of its detector, same default."""
+    module, name = runner.EXTERNAL[section]
+    try:
+        func = getattr(importlib.import_module(module), name)
+    except (ImportError, AttributeError):
+        pytest.skip(f"{module}.{name} is not there yet")
+    params = inspect.signature(func).parameters
+    tunable = {
+        k
+        for k, p in params.items()
+        if p.default is not inspect.Parameter.empty and k not in ("vessels", "ports", "encounters")
+    }
+    config = DetectConfig().params(section)
+    assert tunable <= set(config), f"[{section}] lacks {sorted(tunable - set(config))}"
+    for key, value in config.items():
+        assert key in params, f"[{section}] {key} is not a parameter of {module}.{name}"
+        default = params[key].default
+        if isinstance(value, str):
+            assert parse_duration(value) == parse_duration(default), (section, key)
+        else:
+            assert value == default, (section, key)
+
+
+def test_config_from_toml(tmp_path):
+    path = tmp_path / "detect.toml"
+    path.write_text(
+        "[gap]\nmin_gap_h = 6\n\n[port_visit]\nentry_km = 2.5\nmin_duration = '45min'\n"
+        "[fishing_in_zone]\nfishing_ship_types = [30, 31]\n[zone]\nkinds = ['mpa']\n"
+        "[ports]\ninfer_anchorages = false\n"
+    )
+    cfg = load_config(path)
+    assert cfg.gap.min_gap_h == 6 and cfg.port_visit.entry_km == 2.5
+    assert cfg.port_visit.min_duration == "45min" and cfg.port_visit.exit_km == 4.0
+    assert cfg.fishing_in_zone.fishing_ship_types == [30, 31]
+    assert cfg.zone.kinds == ["mpa"] and cfg.ports.infer_anchorages is False
+    assert cfg.explicit("port_visit") == {"entry_km": 2.5, "min_duration": "45min"}
+    assert load_config(None) == DetectConfig()
+    assert set(SECTIONS) == {f.name for f in dataclasses.fields(DetectConfig)}
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("[gap]\nmin_gap = 6\n", "unknown key 'min_gap' in [gap]; valid keys: min_gap_h"),
+        ("[gaps]\nmin_gap_h = 6\n", "unknown section [gaps]; valid sections: ports, segment"),
+        ("[gap]\nmin_gap_h = 'six'\n", "[gap] min_gap_h must be a number"),
+        ("[gap]\nmin_positions_before = 2.5\n", "must be a whole number"),
+        ("[gap]\nmin_gap_h = -1\n", "must not be negative"),
+        ("[port_visit]\nmin_duration = 'soon'\n", "cannot read duration 'soon'"),
+        ("[ports]\ninfer_anchorages = 1\n", "must be true or false"),
+        ("[zone]\nkinds = 'mpa'\n", "must be a list"),
+        ("gap = 6\n", "[gap] must be a table"),
+        ("[gap\n", "is not valid TOML"),
+    ],
+)
+def test_config_errors_say_what_is_wrong(tmp_path, text, message):
+    path = tmp_path / "bad.toml"
+    path.write_text(text)
+    with pytest.raises(ConfigError) as info:
+        load_config(path)
+    assert message in str(info.value)
+    assert str(path) in str(info.value)
+
+
+def test_config_missing_file(tmp_path):
+    with pytest.raises(ConfigError, match="does not exist"):
+        load_config(tmp_path / "nope.toml")
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("30m", timedelta(minutes=30)),
+        ("30min", timedelta(minutes=30)),
+        ("1h30m", timedelta(minutes=90)),
+        ("2 hours", timedelta(hours=2)),
+        ("1d", timedelta(days=1)),
+        ("45s", timedelta(seconds=45)),
+        (1.5, timedelta(minutes=90)),
+        (timedelta(hours=3), timedelta(hours=3)),
+    ],
+)
+def test_parse_duration(text, expected):
+    assert parse_duration(text) == expected
+
+
+@pytest.mark.parametrize("bad", ["", "h", "3 parsecs", "1h xx", True, None])
+def test_parse_duration_errors(bad):
+    with pytest.raises(ConfigError):
+        parse_duration(bad)
+
+
+# --------------------------------------------------------------------------- detect_all
+
+
+def test_detect_all_on_a_tiny_table():
+    frame, vessels = scenario()
+    calls: list[tuple[str, int, int]] = []
+    ev = detect_all(frame, vessels, progress=lambda *a: calls.append(a))
+    assert ev.columns == list(schema.EVENTS)
+    assert ev.select("start", "type", "mmsi").equals(
+        ev.select("start", "type", "mmsi").sort("start", "type", "mmsi")
+    )
+    fishing = ev.filter(pl.col("type") == "fishing_in_zone")
+    assert fishing.select("mmsi", "zone", "start", "end").rows() == [
+        (CHN, "Galápagos Marine Reserve", T0, T0 + timedelta(minutes=475))
+    ]  # one event across midnight UTC
+    visits = ev.filter(pl.col("type") == "port_visit")
+    assert visits["mmsi"].to_list() == [CARGO]
+    assert json.loads(visits["details"][0])["port"] == "MANTA"
+    assert set(ev["type"]) <= set(DETECTED_TYPES)
+    assert calls[-1] == ("done", len(calls) - 1, len(calls) - 1)
+    steps = [c[0] for c in calls[:-1]]
+    assert steps[:2] == ["anchorages", "segment"] and steps[-1] == "port_visit"
+    assert [c[1] for c in calls] == list(range(len(calls)))
+
+
+def test_detect_all_types_and_unknown_types():
+    frame, vessels = scenario()
+    calls: list[str] = []
+    ev = detect_all(
+        frame, vessels, types=["port_visit"], progress=lambda step, *_: calls.append(step)
+    )
+    assert ev["type"].unique().to_list() == ["port_visit"]
+    assert calls == ["anchorages", "segment", "port_visit", "done"]
+    with pytest.raises(ValueError, match="valid: spoofing, gap"):
+        detect_all(frame, vessels, types=["dark_fleet"])
+
+
+def test_without_vessels_nothing_is_known_to_fish():
+    frame, _ = scenario()
+    ev = detect_all(frame, None, types=["fishing_in_zone", "zone_entry"])
+    assert ev.filter(pl.col("type") == "fishing_in_zone").height == 0
+
+
+def test_user_ports_are_added_to_the_shipped(tmp_path):
+    frame, vessels = scenario()
+    # a berth 2 km off the squid vessel's path: every position of it is a port visit
+    berth = pl.DataFrame({"name": ["Reserve berth"], "lat": [RESERVE[0] + 0.018], "lon": [-90.8]})
+    cfg = DetectConfig.from_dict({"ports": {"infer_anchorages": False}})
+    ev = detect_all(frame, vessels, ports=berth, config=cfg, types=["port_visit"])
+    ports_seen = {json.loads(d)["port"] for d in ev["details"]}
+    assert ports_seen == {"MANTA", "Reserve berth"}
+
+
+def test_zones_replace_the_defaults():
+    import shapely
+
+    from seawatch.geo import Zone
+
+    frame, vessels = scenario()
+    box = Zone("Box", "mpa", shapely.box(-91.0, -1.0, -90.0, 0.0))
+    ev = detect_all(frame, vessels, zones=[box], types=["fishing_in_zone"])
+    assert ev["zone"].to_list() == ["Box"]
+
+
+def test_a_missing_detector_module_is_skipped_with_a_warning(monkeypatch, caplog):
+    frame, vessels = scenario()
+    monkeypatch.setitem(runner.EXTERNAL, "gap", ("seawatch.detect.not_written_yet", "detect"))
+    monkeypatch.setitem(runner.EXTERNAL, "segment", ("seawatch.tracks", "no_such_function"))
+    with caplog.at_level(logging.WARNING, logger="seawatch.detect.run"):
+        ev = detect_all(frame, vessels, types=["gap", "port_visit"])
+    assert "seawatch.detect.not_written_yet is not installed" in caplog.text
+    assert "each MMSI is taken as one track" in caplog.text
+    assert ev["type"].unique().to_list() == ["port_visit"]
+
+
+def test_config_reaches_the_other_detectors(monkeypatch):
+    seen: dict[str, object] = {}
+
+    def detect_gaps(segmented, *, min_gap_h=12.0, intentional_shore_nm=50.0):
+        seen.update(min_gap_h=min_gap_h, intentional_shore_nm=intentional_shore_nm)
+        seen["segmented"] = segmented.columns
+        return schema.empty(schema.EVENTS)
+
+    fake = types.ModuleType("fake_gap")
+    fake.detect_gaps = detect_gaps  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "fake_gap", fake)
+    monkeypatch.setitem(runner.EXTERNAL, "gap", ("fake_gap", "detect_gaps"))
+    frame, vessels = scenario()
+    cfg = DetectConfig.from_dict({"gap": {"min_gap_h": 6}})
+    detect_all(frame, vessels, config=cfg, types=["gap"])
+    assert seen["min_gap_h"] == 6 and "segment_id" in seen["segmented"]  # type: ignore[operator]
+    # min_positions_before (a default) is left out; set explicitly, it is an error
+    cfg = DetectConfig.from_dict({"gap": {"min_positions_before": 3}})
+    with pytest.raises(ConfigError, match="min_positions_before is set, but fake_gap"):
+        detect_all(frame, vessels, config=cfg, types=["gap"])
+
+
+def test_presegmented_positions_are_not_segmented_again(monkeypatch):
+    frame, vessels = scenario()
+    monkeypatch.setitem(runner.EXTERNAL, "segment", ("no_such_module_at_all", "segment"))
+    seg = frame.with_columns(pl.col("mmsi").alias("segment_id"))
+    ev = detect_all(seg, vessels, types=["port_visit"])
+    assert ev.height == 1
+
+
+# --------------------------------------------------------------------------- store events
+
+
+def chunk(frame: pl.DataFrame, vessels: pl.DataFrame | None = None) -> ReadResult:
+    out = ReadResult(positions=schema.conform(frame, schema.POSITIONS))
+    if vessels is not None:
+        v = vessels.with_columns(ts=pl.lit(T0), msg_type=pl.lit(5))
+        out.vessels = schema.conform(v, schema.VESSELS)
+    return out
+
+
+@pytest.fixture
+def filled(tmp_path) -> Store:
+    """A store holding the scenario as two inputs split at midnight (two days, two files)."""
+    frame, vessels = scenario()
+    store = Store(tmp_path / "store")
+    midnight = datetime(2026, 1, 16, tzinfo=UTC)
+    before = frame.filter(pl.col("ts") < midnight)
+    after = frame.filter(pl.col("ts") >= midnight)
+    store.ingest_results([chunk(before, vessels)], name="day1", sha256="1" * 64, size=1)
+    store.ingest_results([chunk(after)], name="day2", sha256="2" * 64, size=1)
+    return store
+
+
+def test_detect_store_twice_gives_the_same_events_once(filled):
+    assert filled.events_info() is None
+    assert filled.events().collect().height == 0
+    first = detect_store(filled)
+    snap = filled.snapshot_id
+    stored = filled.events().collect()
+    assert stored.equals(first.sort("start", "type", "mmsi"))
+    fishing = stored.filter(pl.col("type") == "fishing_in_zone")
+    assert fishing.height == 1  # across midnight and across the two input files
+    assert fishing["start"][0] < datetime(2026, 1, 16, tzinfo=UTC) < fishing["end"][0]
+    info = filled.events_info()
+    assert info is not None
+    assert info["rows"] == stored.height and info["positions_snapshot"] == snap - 1
+    assert info["counts"]["fishing_in_zone"] == 1 and info["positions"] > 0
+    assert info["config"]["port_visit"]["entry_km"] == 3.0 and "segment" in info["seconds"]
+
+    second = detect_store(filled)
+    again = filled.events().collect()
+    assert again.equals(stored) and second.height == first.height
+    assert again["event_id"].n_unique() == again.height
+    assert filled.snapshot_id == snap + 1
+    assert filled.info()["events"] == stored.height
+    assert stray_files(filled.path) == []
+    assert len(list((filled.path / layout.EVENTS).iterdir())) == 1
+
+
+def test_detect_store_on_an_empty_store(tmp_path):
+    with pytest.raises(ValueError, match="holds no positions"):
+        detect_store(Store(tmp_path / "empty"))
+
+
+def test_events_filters(filled):
+    detect_store(filled)
+    every = filled.events().collect()
+    assert set(filled.events(type="port_visit").collect()["type"]) == {"port_visit"}
+    both = filled.events(type=["port_visit", "fishing_in_zone"]).collect()
+    assert set(both["type"]) == {"port_visit", "fishing_in_zone"}
+    with pytest.raises(ValueError, match="valid: gap, encounter"):
+        filled.events(type="piracy")
+    visit = filled.events(type="port_visit").collect().row(0, named=True)
+    # time: events overlapping [start, end)
+    window = filled.events(start=visit["end"], end=visit["end"] + timedelta(hours=1)).collect()
+    assert visit["event_id"] in window["event_id"].to_list()
+    after = filled.events(start=visit["end"] + timedelta(seconds=1), type="port_visit").collect()
+    assert visit["event_id"] not in after["event_id"].to_list()
+    assert filled.events(end=visit["start"], type="port_visit").collect().height == 0
+    assert filled.events(start=date(2026, 1, 15), end="2026-01-17").collect().height == (
+        every.height
+    )
+    # bbox on the representative point, and mmsi
+    manta = filled.events(bbox=(-81.0, -1.2, -80.5, -0.7)).collect()
+    assert set(manta["mmsi"]) == {CARGO} and manta.height >= 1
+    assert set(filled.events(mmsi=CHN).collect()["mmsi"]) == {CHN}
+    assert filled.events(mmsi=[CHN, CARGO]).collect().height == every.height
+
+
+def test_pair_events_match_either_mmsi(tmp_path):
+    store = Store(tmp_path / "s")
+    ev = pl.DataFrame(
+        {
+            "event_id": ["encounter:1:2:x"],
+            "type": ["encounter"],
+            "mmsi": [1],
+            "other_mmsi": [2],
+            "start": [T0],
+            "end": [T0 + timedelta(hours=3)],
+            "lat": [-2.0],
+            "lon": [-86.0],
+        }
+    )
+    store.write_events(ev, {"note": "by hand"})
+    assert store.events(mmsi=2).collect().height == 1
+    assert store.events_info()["note"] == "by hand"  # type: ignore[index]
+    with pytest.raises(ValueError, match="unknown event type"):
+        store.write_events(ev.with_columns(type=pl.lit("piracy")))
+
+
+def test_write_events_is_atomic(filled, monkeypatch):
+    detect_store(filled)
+    before = filled.events().collect()
+    snap = filled.snapshot_id
+
+    class Injected(OSError):
+        pass
+
+    real = seawatch.store.layout.atomic_write
+
+    def failing(target: Path, data: bytes, temp_dir: Path) -> None:
+        if target.name == layout.CURRENT:
+            raise Injected("disk full")
+        real(target, data, temp_dir)
+
+    monkeypatch.setattr(seawatch.store.layout, "atomic_write", failing)
+    with pytest.raises(Injected):
+        filled.write_events(before.head(1), {})
+    monkeypatch.setattr(seawatch.store.layout, "atomic_write", real)
+    reopened = Store(filled.path)
+    assert reopened.snapshot_id == snap
+    assert reopened.events().collect().equals(before)
+    assert stray_files(filled.path) == []
+
+
+def test_a_killed_write_leaves_files_that_opening_removes(filled):
+    detect_store(filled)
+    before = filled.events().collect()
+    leftover = filled.path / layout.EVENTS / "0123abcd.parquet"
+    before.write_parquet(leftover)  # as if killed before the swap
+    reopened = Store(filled.path)
+    assert "events/0123abcd.parquet" in reopened.recovered
+    assert reopened.events().collect().equals(before)
+
+
+def test_ingest_keeps_the_events(filled):
+    detect_store(filled)
+    events = filled.events().collect()
+    extra = positions(CHN + 1, T0, range(0, 30, 5), -3.0, -85.0, 8.0)
+    filled.ingest_results([chunk(extra)], name="day3", sha256="3" * 64, size=1)
+    assert filled.events().collect().equals(events)
+    assert filled.events_info()["positions_snapshot"] == filled.snapshot_id - 2  # type: ignore[index]
+
+
+def test_write_events_refuses_while_another_process_writes(filled):
+    with layout.write_lock(filled.path, blocking=True) as held:
+        assert held
+        import subprocess
+
+        code = (
+            "import polars as pl, sys\n"
+            "from seawatch.store import Store, StoreBusyError\n"
+            "from seawatch import schema\n"
+            f"s = Store({str(filled.path)!r})\n"
+            "try:\n"
+            "    s.write_events(schema.empty(schema.EVENTS))\n"
+            "except StoreBusyError:\n"
+            "    sys.exit(3)\n"
+        )
+        done = subprocess.run([sys.executable, "-c", code], check=False)
+        assert done.returncode == 3
+    assert StoreBusyError  # the class the subprocess caught
