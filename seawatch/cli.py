@@ -249,7 +249,7 @@ def demo(
     hours: Annotated[float, typer.Option(help="Hours of traffic to simulate.")] = 6.0,
     vessels: Annotated[int, typer.Option(help="Number of vessels.")] = 300,
 ) -> None:
-    """Simulate Eastern Pacific traffic off Ecuador, ingest it and summarise the store.
+    """Simulate Eastern Pacific traffic off Ecuador, ingest it, detect events, summarise.
 
     The scenario is written once per (seed, hours, vessels) and reused; ingesting it again
     adds nothing, so running the demo twice is quick and leaves the same store.
@@ -278,9 +278,94 @@ def demo(
 
         reports = st.ingest([paths["nmea"]], on_progress=on_progress)
     _print_reports(reports)
+    detect(store=store_dir, zones=None, ports=None, config=None)
     info(store=store_dir, quarantine=False)
     console.print(f"demo ready in {time.perf_counter() - started:.1f} s. Explore it with: "
-                  f"seawatch info --store {store_dir}")
+                  f"seawatch events --store {store_dir} --format csv --out events.csv")
+
+
+@app.command()
+def sim(
+    out: Annotated[Path, typer.Option("--out", "-o", help="Directory to write the scenario to.")],
+    seed: Annotated[int, typer.Option(help="Seed: the same options give the same files.")] = 1,
+    hours: Annotated[float, typer.Option(help="Hours of traffic to simulate.")] = 24.0,
+    vessels: Annotated[int, typer.Option(help="Vessels at sea (planted ones included).")] = 500,
+    start: Annotated[
+        str | None,
+        typer.Option(help="Start of the period, ISO 8601 UTC [default: 2026-01-15T12:00:00Z]."),
+    ] = None,
+    noise: Annotated[
+        bool,
+        typer.Option("--noise/--no-noise",
+                     help="Reception model, duplicates, GNSS jitter, shuffled and garbled lines."),
+    ] = True,
+    csv: Annotated[
+        bool, typer.Option("--csv/--no-csv", help="Also write traffic.csv (MarineCadastre).")
+    ] = True,
+    thinning: Annotated[
+        int, typer.Option(help="Stretch ITU-R M.1371 dynamic reporting intervals by this.")
+    ] = 6,
+) -> None:
+    """Simulate traffic off Ecuador with planted behaviours and ground truth.
+
+    Writes traffic.nmea, traffic.csv, zones.geojson, ports.csv, truth.parquet, truth.json,
+    negatives.parquet and scenario.json into OUT; see docs/sim.md.
+    """
+    import json
+
+    if not hours > 0:
+        raise _fail(f"--hours must be positive, got {hours:g}")
+    if vessels < 0:
+        raise _fail(f"--vessels must be zero or more, got {vessels}")
+    if thinning < 1:
+        raise _fail(f"--thinning must be 1 or more, got {thinning}")
+    if out.exists() and not out.is_dir():
+        raise _fail(f"--out {out} exists and is not a directory")
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+    )
+
+    from seawatch.sim import DEFAULT_START, write_scenario
+
+    begin = _parse_time(start) or DEFAULT_START
+    started = time.perf_counter()
+    console.print(f"[bold]seawatch sim[/]: {vessels} vessels, {hours:g} h from "
+                  f"{begin.isoformat()}, seed {seed}, noise {'on' if noise else 'off'} -> {out}")
+    with Progress(TextColumn("[bold blue]{task.description}"), BarColumn(),
+                  MofNCompleteColumn(), TimeElapsedColumn(), console=err) as progress:
+        tasks: dict[str, int] = {}
+
+        def on_progress(stage: str, done: int, total: int) -> None:
+            if stage not in tasks:
+                label = {"plan": "plan", "truth": "truth (tracks)",
+                         "output": "output (seconds)"}.get(stage, stage)
+                tasks[stage] = progress.add_task(label, total=total)
+            progress.update(tasks[stage], completed=done, total=total)
+
+        paths = write_scenario(out, seed, hours, vessels, start=begin, noise=noise,
+                               thinning=thinning, csv=csv, on_progress=on_progress)
+    doc = json.loads(paths["scenario"].read_text(encoding="utf-8"))
+    counts = doc["counts"]
+    table = Table(title=f"Scenario in {out}")
+    table.add_column("what")
+    table.add_column("count", justify="right")
+    for key in ("tracks", "positions_written", "lines", "lines_garbled"):
+        table.add_row(key.replace("_", " "), f"{counts.get(key, 0):,}")
+    for typ, n in counts["truth"].items():
+        planted = counts["truth_planted"].get(typ, 0)
+        table.add_row(f"truth: {typ}", f"{n:,}" + (f" ({planted} planted)" if planted else ""))
+    for typ, n in counts["negatives"].items():
+        table.add_row(f"hard negatives: {typ}", f"{n:,}")
+    console.print(table)
+    for miss in counts.get("planted_missing", []):
+        err.print(f"[yellow]warning:[/] planted {miss['type']} ({miss.get('name')}) not found "
+                  "in the positions; it is not in the truth")
+    console.print("files: " + ", ".join(p.name for p in paths.values()))
+    console.print(f"done in {time.perf_counter() - started:.1f} s")
 
 
 def _fail_text(message: str, code: int = 2) -> typer.Exit:

@@ -289,23 +289,28 @@ def _hex(v):
 
 
 @nb.njit(cache=True, nogil=True)
-def _frame(pay, m_off, m_nchar, m_fill, m_secs, m_chan, m_seq, tag_prefix, tag, out):
+def _frame(pay, m_off, m_nchar, m_fill, m_secs, m_chan, m_seq, prefixes, prefix_len, m_src,
+           tag, out):
     """Write the NMEA lines of every message into ``out``; returns (bytes, lines) written.
 
-    ``tag_prefix`` is the tag block up to the time digits (``s:name,c:``); ``tag`` 0 writes no
+    ``prefixes`` holds one tag block per station up to the time digits (``s:name,c:``), row
+    ``k`` of length ``prefix_len[k]``; message ``m`` uses row ``m_src[m]``. ``tag`` 0 writes no
     tag blocks. ``m_chan`` is the channel character (0 for none), ``m_seq`` the sequential
     message id of multi-sentence messages (-1 for single sentences). Checksums are
-    accumulated while writing; a tag block is rebuilt only when the second changes.
+    accumulated while writing; a tag block is rebuilt only when the second or the station
+    changes.
     """
     w = 0
     n_lines = 0
-    block = np.empty(tag_prefix.shape[0] + 26, np.uint8)  # the current tag block
+    block = np.empty(prefixes.shape[1] + 26, np.uint8)  # the current tag block
     n_block = 0
     block_secs = np.int64(-1)
+    block_src = np.int64(-1)
     digits = np.empty(20, np.uint8)
-    prefix_cs = 0
-    for j in range(tag_prefix.shape[0]):
-        prefix_cs ^= tag_prefix[j]
+    prefix_cs = np.zeros(prefixes.shape[0], np.int64)
+    for r in range(prefixes.shape[0]):
+        for j in range(prefix_len[r]):
+            prefix_cs[r] ^= prefixes[r, j]
     # XOR of "AIVDM," and of the four other commas of a sentence body
     head_cs = 65 ^ 73 ^ 86 ^ 68 ^ 77
     for m in range(m_off.shape[0]):
@@ -313,8 +318,9 @@ def _frame(pay, m_off, m_nchar, m_fill, m_secs, m_chan, m_seq, tag_prefix, tag, 
         nfrag = (nchar + MAX_SENTENCE_CHARS - 1) // MAX_SENTENCE_CHARS
         if nfrag < 1:
             nfrag = 1
-        if tag and m_secs[m] != block_secs:
+        if tag and (m_secs[m] != block_secs or m_src[m] != block_src):
             block_secs = m_secs[m]
+            block_src = m_src[m]
             secs = block_secs
             nd = 0
             while True:
@@ -325,10 +331,10 @@ def _frame(pay, m_off, m_nchar, m_fill, m_secs, m_chan, m_seq, tag_prefix, tag, 
                     break
             block[0] = 92  # '\'
             k = 1
-            for j in range(tag_prefix.shape[0]):
-                block[k] = tag_prefix[j]
+            for j in range(prefix_len[block_src]):
+                block[k] = prefixes[block_src, j]
                 k += 1
-            cs = prefix_cs
+            cs = prefix_cs[block_src]
             for j in range(nd - 1, -1, -1):
                 block[k] = digits[j]
                 cs ^= digits[j]
@@ -603,6 +609,7 @@ def iter_encoded(
     source: str | None = DEFAULT_SOURCE,
     channel_cycle: str = "AB",
     chunk_messages: int = DEFAULT_CHUNK_MESSAGES,
+    source_column: str | None = None,
 ) -> Iterator[tuple[np.ndarray, int]]:
     """Encode both tables as NMEA lines, interleaved by ``ts``, chunk by chunk.
 
@@ -618,7 +625,9 @@ def iter_encoded(
     for what, frame in (("positions", positions), ("vessels", vessels)):
         if "mmsi" not in frame.columns:
             raise ValueError(f"{what}: column 'mmsi' missing; found: {frame.columns}")
-    prefix = np.frombuffer(_check_source(source), np.uint8).copy()
+    prefixes, prefix_len, pos_src, ves_src = _station_prefixes(
+        positions, vessels, source, source_column
+    )
     channels = _check_channels(channel_cycle)
     if "msg_type" in positions.columns:  # fail before writing anything
         _position_kinds(positions.get_column("msg_type").unique())
@@ -632,6 +641,7 @@ def iter_encoded(
     n_pos = pos_ts.size
     all_ts = np.concatenate([pos_ts, ves_ts])
     del ves_ts
+    all_src = None if pos_src is None else np.concatenate([pos_src, ves_src[v_rows]])
     # time order of all messages; stable, so equal times keep positions first, then row order
     in_order = all_ts.size < 2 or bool((all_ts[1:] >= all_ts[:-1]).all())
     order = None if in_order else np.argsort(all_ts, kind="stable")
@@ -669,11 +679,41 @@ def iter_encoded(
         n_multi_done += int(multi.sum())
         m_secs = all_ts[sel] // 1_000_000
         n_sent = int(((m_nchar + MAX_SENTENCE_CHARS - 1) // MAX_SENTENCE_CHARS).sum())
-        bound = int(m_nchar.sum()) + n_sent * (prefix.size + 25 + 30)
+        m_src = np.zeros(n, np.int64) if all_src is None else all_src[sel]
+        bound = int(m_nchar.sum()) + n_sent * (prefixes.shape[1] + 25 + 30)
         out = np.empty(bound, np.uint8)
-        w, lines = _frame(pay, m_off, m_nchar, m_fill, m_secs, m_chan, m_seq, prefix,
-                          1 if tag_blocks else 0, out)
+        w, lines = _frame(pay, m_off, m_nchar, m_fill, m_secs, m_chan, m_seq, prefixes,
+                          prefix_len, m_src, 1 if tag_blocks else 0, out)
         yield out[:w], int(lines)
+
+
+def _station_prefixes(
+    positions: pl.DataFrame, vessels: pl.DataFrame, source: str | None,
+    source_column: str | None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray | None, np.ndarray | None]:
+    """Tag-block prefixes (rows of a uint8 table, their lengths) and each row's prefix index.
+
+    Without ``source_column`` there is one prefix (``source``) and the indices are None.
+    Otherwise row 0 is ``source`` (for nulls and frames without the column), then one row per
+    distinct station name in the column, in sorted order.
+    """
+    raw = [_check_source(source)]
+    if source_column is None:
+        table = np.frombuffer(raw[0], np.uint8).reshape(1, -1).copy()
+        return table, np.array([len(raw[0])], np.int64), None, None
+    cols = [f.get_column(source_column).cast(pl.String) if source_column in f.columns
+            else pl.Series(source_column, [None] * f.height, pl.String)
+            for f in (positions, vessels)]
+    names = sorted(set(pl.concat(cols).drop_nulls().unique().to_list()))
+    raw += [_check_source(name) for name in names]
+    lookup = {name: i + 1 for i, name in enumerate(names)}
+    idx = [c.replace_strict(lookup, default=0, return_dtype=pl.Int64).to_numpy()
+           .astype(np.int64) for c in cols]
+    width = max(len(r) for r in raw)
+    table = np.zeros((len(raw), width), np.uint8)
+    for i, r in enumerate(raw):
+        table[i, : len(r)] = np.frombuffer(r, np.uint8)
+    return table, np.array([len(r) for r in raw], np.int64), idx[0], idx[1]
 
 
 def _take(frame: pl.DataFrame, idx: np.ndarray) -> pl.DataFrame:
@@ -692,6 +732,7 @@ def encode_lines(
     tag_blocks: bool = True,
     source: str | None = DEFAULT_SOURCE,
     channel_cycle: str = "AB",
+    source_column: str | None = None,
 ) -> bytes:
     """NMEA lines of both tables in memory (for small frames; see :func:`write_nmea`).
 
@@ -700,10 +741,14 @@ def encode_lines(
     ...                         "name": ["DON LUCHO"], "msg_type": [24]})
     >>> print(encode_lines(None, vessels, tag_blocks=False).decode(), end="")
     !AIVDM,1,1,,A,H:ttmh@@tr0iD<Pt000000000000,0*52
+    >>> stations = vessels.with_columns(source=pl.lit("ecu-manta"))
+    >>> encode_lines(None, stations, source_column="source").decode()[:25]
+    '\\\\s:ecu-manta,c:1768435200'
     """
     return b"".join(
         chunk for chunk, _ in iter_encoded(positions, vessels, tag_blocks=tag_blocks,
-                                           source=source, channel_cycle=channel_cycle)
+                                           source=source, channel_cycle=channel_cycle,
+                                           source_column=source_column)
     )
 
 
@@ -736,6 +781,7 @@ def write_nmea(
     channel_cycle: str = "AB",
     compress: str | None = None,
     chunk_messages: int = DEFAULT_CHUNK_MESSAGES,
+    source_column: str | None = None,
 ) -> int:
     """Write positions and identity rows as an NMEA AIS capture; returns the lines written.
 
@@ -760,6 +806,11 @@ def write_nmea(
         None (from the extension), ``"none"``, ``"gzip"`` or ``"zstd"``.
     chunk_messages
         Messages encoded per chunk; bounds the memory used for output.
+    source_column
+        Name of a column of ``positions`` and ``vessels`` holding each row's station for the
+        tag block's ``s:`` field (e.g. ``"source"``, as the decoder fills it), so one file
+        can carry lines heard by several receivers; rows where it is null, or frames without
+        it, use ``source``. None (default): every line uses ``source``.
 
     Returns
     -------
@@ -784,7 +835,8 @@ def write_nmea(
     try:
         for chunk, n in iter_encoded(positions, vessels, tag_blocks=tag_blocks, source=source,
                                      channel_cycle=channel_cycle,
-                                     chunk_messages=chunk_messages):
+                                     chunk_messages=chunk_messages,
+                                     source_column=source_column):
             out.write(chunk)
             lines += n
     finally:

@@ -1,0 +1,509 @@
+"""Ground truth: the event definitions of ``docs/detectors.md`` applied to the emitted data.
+
+The truth of a scenario is not a list of what was meant to happen but what the definitions
+say happened in the positions a decoder will read (noise-free coordinates; the noise is
+then kept from changing any of it, see :mod:`.emit`). Every definition is applied to every
+track, so the truth also holds whatever happens by chance: each zone crossing of every
+vessel, each port visit, and any encounter or loitering episode nobody planted. Planted
+behaviours are then matched to the events found and marked ``planted`` in ``details``
+with their parameters; a planted behaviour the definitions do not find is reported by
+:func:`match_intents` (it would be a bug of the planter).
+
+The functions take :class:`Track` tables: positions of whole tracks sorted by track and
+time. Choices where the definitions leave room (documented in ``docs/sim.md``):
+
+- positions of a spoofed jump are left out of every per-track definition (a segmenter puts
+  them in a segment of their own); a shared MMSI's two tracks are treated separately;
+- port visits: the 30-minute minimum applies to visits open at the start or end too;
+- fishing_in_zone: an episode is a run of positions at fishing speed inside one forbidden
+  zone, split by a position outside it or faster than 5 kn, or by 1 h or more between two
+  positions at fishing speed (a pause, or a reception gap); one event per zone;
+- encounters: grid times are multiples of 10 minutes (UTC); the mean position is the mean
+  of the pair's midpoints over the grid steps within 500 m; grid steps within 4 km of a
+  port point (ships in port, where pairs are many and never encounters) are not paired.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import polars as pl
+
+from seawatch import schema
+
+NM_KM = 1.852
+GAP_MIN_S = 12 * 3600
+SEGMENT_MAX_GAP_S = 24 * 3600
+SEGMENT_MAX_SPEED_KN = 25.0
+SEGMENT_NOISE_KM = 1.0
+INTENTIONAL_SHORE_NM = 50.0
+INTENTIONAL_MIN_POSITIONS = 6
+ENCOUNTER_DISTANCE_M = 500.0
+ENCOUNTER_MIN_S = 2 * 3600
+ENCOUNTER_MAX_SPEED_KN = 2.0
+ENCOUNTER_PORT_KM = 10.0
+GRID_S = 600
+PAIR_PORT_KM = 4.0  # grid samples this close to a port point are not paired (ships in port)
+MAX_INTERP_S = 3600
+MERGE_S = 4 * 3600
+LOITER_SPEED_KN = 2.0
+LOITER_MIN_S = 2 * 3600
+LOITER_SHORE_NM = 20.0
+LOITER_PORT_KM = 10.0
+LOITER_MAX_GAP_S = 3600
+FISHING_SPEED_KN = (0.5, 5.0)
+FISHING_MIN_S = 3600
+FISHING_PAUSE_S = 3600
+PORT_ENTRY_KM = 3.0
+PORT_EXIT_KM = 4.0
+PORT_MIN_S = 1800
+_CELL_DEG = 0.0047  # >= 500 m in latitude and (|lat| < 15) longitude
+
+
+@dataclass
+class Track:
+    """Positions of whole tracks, sorted by track then time (seconds from the start)."""
+
+    track: np.ndarray
+    t: np.ndarray
+    lat: np.ndarray
+    lon: np.ndarray
+    sog: np.ndarray
+    mask: np.ndarray
+    port_km: np.ndarray
+
+    @property
+    def n(self) -> int:
+        return int(self.t.size)
+
+    def take(self, sel: np.ndarray) -> Track:
+        return Track(**{k: v[sel] for k, v in self.__dict__.items()})
+
+    def bounds(self) -> tuple[np.ndarray, np.ndarray]:
+        """(first row, last row) of each run of one track (same order as the tracks)."""
+        if not self.n:
+            return np.empty(0, np.int64), np.empty(0, np.int64)
+        new = np.r_[True, self.track[1:] != self.track[:-1]]
+        first = np.flatnonzero(new)
+        last = np.r_[first[1:] - 1, self.n - 1]
+        return first, last
+
+
+def haversine_km(lat0: Any, lon0: Any, lat1: Any, lon1: Any) -> np.ndarray:
+    """Great-circle distance (km, spherical Earth of radius 6371.0088 km)."""
+    p0, p1 = np.radians(lat0), np.radians(lat1)
+    dp = p1 - p0
+    dl = np.radians(np.asarray(lon1) - np.asarray(lon0))
+    a = np.sin(dp / 2) ** 2 + np.cos(p0) * np.cos(p1) * np.sin(dl / 2) ** 2
+    return 2 * 6371.0088 * np.arcsin(np.sqrt(np.clip(a, 0, 1)))
+
+
+def _events(rows: dict[str, Any], n: int) -> pl.DataFrame:
+    """Frame of n raw events: track(s), start/end seconds, lat, lon, zone, details dicts."""
+    base = {
+        "type": pl.Series(rows["type"] if isinstance(rows["type"], list)
+                          else [rows["type"]] * n, dtype=pl.String),
+        "track": pl.Series(np.asarray(rows["track"], np.int64)),
+        "other_track": pl.Series(rows.get("other_track", [None] * n), dtype=pl.Int64),
+        "start_s": pl.Series(np.asarray(rows["start_s"], np.int64)),
+        "end_s": pl.Series(np.asarray(rows["end_s"], np.int64)),
+        "lat": pl.Series(np.asarray(rows["lat"], np.float64)),
+        "lon": pl.Series(np.asarray(rows["lon"], np.float64)),
+        "zone": pl.Series(rows.get("zone", [None] * n), dtype=pl.String),
+        "details": pl.Series([json.dumps(d, sort_keys=True) for d in rows["details"]],
+                             dtype=pl.String),
+    }
+    return pl.DataFrame(base)
+
+
+RAW_SCHEMA = {"type": pl.String, "track": pl.Int64, "other_track": pl.Int64,
+              "start_s": pl.Int64, "end_s": pl.Int64, "lat": pl.Float64, "lon": pl.Float64,
+              "zone": pl.String, "details": pl.String}
+
+
+def empty_raw() -> pl.DataFrame:
+    return pl.DataFrame(schema=RAW_SCHEMA)
+
+
+# -- zone crossings ------------------------------------------------------------------------------
+def zone_events(p: Track, zones: list[Any]) -> pl.DataFrame:
+    """zone_entry / zone_exit at every crossing of consecutive positions of a track."""
+    if p.n < 2:
+        return empty_raw()
+    same = p.track[1:] == p.track[:-1]
+    q = np.flatnonzero(same) + 1
+    frames = []
+    for k, z in enumerate(zones):
+        inside = ((p.mask >> k) & 1).astype(bool)
+        for typ, hit in (("zone_entry", ~inside[q - 1] & inside[q]),
+                         ("zone_exit", inside[q - 1] & ~inside[q])):
+            i = q[hit]
+            if not i.size:
+                continue
+            minutes = (p.t[i] - p.t[i - 1]) / 60.0
+            frames.append(_events({
+                "type": typ, "track": p.track[i], "start_s": p.t[i], "end_s": p.t[i],
+                "lat": p.lat[i], "lon": p.lon[i], "zone": [z.name] * i.size,
+                "details": [{"zone_kind": z.kind, "minutes_since_previous": round(float(m), 2)}
+                            for m in minutes],
+            }, i.size))
+    return pl.concat(frames) if frames else empty_raw()
+
+
+# -- port visits ---------------------------------------------------------------------------------
+def port_visits(p: Track, world: Any) -> pl.DataFrame:
+    """Visits: within 3 km of a port point, until beyond 4 km; at least 30 minutes."""
+    if not p.n:
+        return empty_raw()
+    first, last = p.bounds()
+    d = p.port_km
+    val = np.where(d <= PORT_ENTRY_KM, 1, np.where(d > PORT_EXIT_KM, 0, -1)).astype(np.int64)
+    val[first] = np.where(d[first] <= PORT_EXIT_KM, 1, 0)  # in progress at the start
+    idx = np.where(val >= 0, np.arange(p.n), -1)
+    idx = np.maximum.accumulate(idx)
+    state = val[idx] == 1
+    new_track = np.zeros(p.n, bool)
+    new_track[first] = True
+    end_track = np.zeros(p.n, bool)
+    end_track[last] = True
+    prev_in = np.r_[False, state[:-1]] & ~new_track
+    next_in = np.r_[state[1:], False] & ~end_track
+    starts = np.flatnonzero(state & ~prev_in)
+    ends = np.flatnonzero(state & ~next_in)
+    long = (p.t[ends] - p.t[starts]) >= PORT_MIN_S
+    starts, ends = starts[long], ends[long]
+    if not starts.size:
+        return empty_raw()
+    dist, port_row = world.port_index.nearest(p.lat[starts], p.lon[starts])
+    names = world.ports["name"].to_numpy()[port_row]
+    plat = world.ports["lat"].to_numpy()[port_row]
+    plon = world.ports["lon"].to_numpy()[port_row]
+    is_open = new_track[starts] | end_track[ends]
+    details = [{"port": str(nm), "open": bool(o), "hours": round(float(h), 3),
+                "distance_at_start_km": round(float(dd), 3)}
+               for nm, o, h, dd in zip(names, is_open, (p.t[ends] - p.t[starts]) / 3600.0,
+                                       dist, strict=True)]
+    return _events({"type": "port_visit", "track": p.track[starts], "start_s": p.t[starts],
+                    "end_s": p.t[ends], "lat": plat, "lon": plon, "details": details},
+                   starts.size)
+
+
+# -- gaps and segments ---------------------------------------------------------------------------
+def segment_breaks(p: Track) -> np.ndarray:
+    """True at rows that start a new segment (first of a track, > 24 h, or a jump)."""
+    if not p.n:
+        return np.zeros(0, bool)
+    brk = np.ones(p.n, bool)
+    same = p.track[1:] == p.track[:-1]
+    dt = (p.t[1:] - p.t[:-1]).astype(np.float64)
+    km = haversine_km(p.lat[:-1], p.lon[:-1], p.lat[1:], p.lon[1:])
+    kn = km / NM_KM / np.maximum(dt, 1.0) * 3600.0
+    jump = (kn > SEGMENT_MAX_SPEED_KN) & (km > SEGMENT_NOISE_KM)
+    brk[1:] = ~same | (dt > SEGMENT_MAX_GAP_S) | jump
+    return brk
+
+
+def gaps(p: Track, world: Any) -> pl.DataFrame:
+    """Consecutive positions of one segment more than 12 h apart."""
+    if p.n < 2:
+        return empty_raw()
+    brk = segment_breaks(p)
+    dt = np.r_[0, p.t[1:] - p.t[:-1]]
+    on = np.flatnonzero(~brk & (dt > GAP_MIN_S))
+    if not on.size:
+        return empty_raw()
+    off = on - 1
+    km = haversine_km(p.lat[off], p.lon[off], p.lat[on], p.lon[on])
+    hours = (p.t[on] - p.t[off]) / 3600.0
+    shore = world.shore_km(p.lat[off], p.lon[off])
+    key = p.track.astype(np.int64) * (1 << 32) + p.t
+    lo = np.searchsorted(key, key[off] - GAP_MIN_S, side="left")
+    before = off - lo + 1
+    details = []
+    for h, k, s, b in zip(hours, km, shore, before, strict=True):
+        details.append({
+            "gap_hours": round(float(h), 3), "distance_km": round(float(k), 3),
+            "implied_speed_kn": round(float(k / NM_KM / h), 3),
+            "off_distance_from_shore_km": round(float(s), 3),
+            "positions_12h_before": int(b),
+            "likely_intentional": bool(s > INTENTIONAL_SHORE_NM * NM_KM
+                                       and b >= INTENTIONAL_MIN_POSITIONS),
+        })
+    return _events({"type": "gap", "track": p.track[off], "start_s": p.t[off],
+                    "end_s": p.t[on], "lat": p.lat[off], "lon": p.lon[off],
+                    "details": details}, on.size)
+
+
+# -- fishing in a forbidden zone -----------------------------------------------------------------
+def fishing_in_zone(p: Track, fleet: Any, world: Any) -> pl.DataFrame:
+    """Fishing vessels at 0.5-5 kn for at least 1 h inside a zone closed to their flag."""
+    if not p.n:
+        return empty_raw()
+    fishing = fleet.is_fishing[p.track]
+    flags = np.array(fleet.flag, dtype=object)
+    forbid_by_flag = {f: world.forbidden_zones(f) for f in set(fleet.flag)}
+    forbidden = np.array([forbid_by_flag[f] for f in flags], np.int64)[p.track]
+    frames = []
+    f_speed = (p.sog >= FISHING_SPEED_KN[0]) & (p.sog <= FISHING_SPEED_KN[1])
+    slow = p.sog < FISHING_SPEED_KN[0]
+    for k, z in enumerate(world.zones):
+        closed = fishing & (((forbidden >> k) & 1) == 1)
+        if not closed.any():
+            continue
+        inside = closed & (((p.mask >> k) & 1) == 1)
+        state = np.where(inside & f_speed, 1, np.where(inside & slow, 2, 0))  # F, pause, other
+        keep = np.flatnonzero(state != 2)
+        st = state[keep]
+        tr = p.track[keep]
+        tt = p.t[keep]
+        is_f = st == 1
+        prev_f = np.r_[False, is_f[:-1]] & np.r_[False, tr[1:] == tr[:-1]]
+        gap_ok = np.r_[False, (tt[1:] - tt[:-1]) < FISHING_PAUSE_S]
+        start = is_f & ~(prev_f & gap_ok)
+        ep = np.cumsum(start) - 1
+        rows = keep[is_f]
+        ep_f = ep[is_f]
+        if not rows.size:
+            continue
+        bounds = np.flatnonzero(np.r_[True, ep_f[1:] != ep_f[:-1]])
+        ends = np.r_[bounds[1:] - 1, rows.size - 1]
+        s_row, e_row = rows[bounds], rows[ends]
+        dur = p.t[e_row] - p.t[s_row]
+        ok = dur >= FISHING_MIN_S
+        details = []
+        for b, e, d in zip(bounds[ok], ends[ok], dur[ok], strict=True):
+            seg = rows[b:e + 1]
+            details.append({"zone_kind": z.kind, "flag": str(flags[p.track[seg[0]]]),
+                            "hours": round(float(d) / 3600.0, 3),
+                            "median_speed_kn": round(float(np.median(p.sog[seg])), 2)})
+        if details:
+            i = np.flatnonzero(ok)
+            frames.append(_events({
+                "type": "fishing_in_zone", "track": p.track[s_row[i]], "start_s": p.t[s_row[i]],
+                "end_s": p.t[e_row[i]], "lat": p.lat[s_row[i]], "lon": p.lon[s_row[i]],
+                "zone": [z.name] * i.size, "details": details}, i.size))
+    return pl.concat(frames) if frames else empty_raw()
+
+
+# -- loitering -----------------------------------------------------------------------------------
+def loitering_candidates(p: Track, fleet: Any, world: Any) -> pl.DataFrame:
+    """Slow runs (< 2 kn, gaps < 1 h) of 2 h or more of non-fishing vessels, every position
+    at least 20 nm from shore and 10 km from any port (encounters are removed later)."""
+    if not p.n:
+        return empty_raw()
+    slow = (p.sog < LOITER_SPEED_KN) & ~fleet.is_fishing[p.track]
+    same = np.r_[False, p.track[1:] == p.track[:-1]]
+    dt = np.r_[np.inf, p.t[1:] - p.t[:-1]]
+    cont = slow & np.r_[False, slow[:-1]] & same & (dt < LOITER_MAX_GAP_S)
+    start = slow & ~cont
+    run = np.cumsum(start) - 1
+    rows = np.flatnonzero(slow)
+    if not rows.size:
+        return empty_raw()
+    r = run[rows]
+    b = np.flatnonzero(np.r_[True, r[1:] != r[:-1]])
+    e = np.r_[b[1:] - 1, rows.size - 1]
+    dur = p.t[rows[e]] - p.t[rows[b]]
+    long = np.flatnonzero(dur >= LOITER_MIN_S)
+    out = []
+    for j in long:
+        seg = rows[b[j]:e[j] + 1]
+        if np.isfinite(p.port_km[seg]).any() and p.port_km[seg].min() < LOITER_PORT_KM:
+            continue
+        shore = world.shore_km(p.lat[seg], p.lon[seg])
+        if shore.min() < LOITER_SHORE_NM * NM_KM:
+            continue
+        pd_km, _ = world.nearest_port(p.lat[seg], p.lon[seg])
+        if pd_km.min() < LOITER_PORT_KM:
+            continue
+        out.append({
+            "track": int(p.track[seg[0]]), "start_s": int(p.t[seg[0]]),
+            "end_s": int(p.t[seg[-1]]), "lat": float(p.lat[seg].mean()),
+            "lon": float(p.lon[seg].mean()),
+            "details": {"hours": round(float(dur[j]) / 3600.0, 3),
+                        "mean_speed_kn": round(float(p.sog[seg].mean()), 3),
+                        "min_distance_from_shore_nm": round(float(shore.min() / NM_KM), 2),
+                        "min_distance_from_port_km": round(float(pd_km.min()), 2),
+                        "positions": int(seg.size)},
+        })
+    if not out:
+        return empty_raw()
+    return _events({"type": "loitering", "track": [o["track"] for o in out],
+                    "start_s": [o["start_s"] for o in out], "end_s": [o["end_s"] for o in out],
+                    "lat": [o["lat"] for o in out], "lon": [o["lon"] for o in out],
+                    "details": [o["details"] for o in out]}, len(out))
+
+
+# -- encounters ----------------------------------------------------------------------------------
+def grid_samples(p: Track, start_s: int) -> pl.DataFrame:
+    """Positions resampled to the 10-minute UTC grid, interpolating only across < 1 h."""
+    if not p.n:
+        return pl.DataFrame(schema={"k": pl.Int64, "track": pl.Int64, "lat": pl.Float64,
+                                    "lon": pl.Float64})
+    T = p.t + start_s
+    same = p.track[1:] == p.track[:-1]
+    dt = T[1:] - T[:-1]
+    pair = np.flatnonzero(same & (dt < MAX_INTERP_S) & (dt > 0))
+    k0 = -(-T[pair] // GRID_S)
+    k1 = T[pair + 1] // GRID_S
+    n = np.maximum(k1 - k0 + 1, 0)
+    rep = np.repeat(pair, n)
+    j = np.arange(int(n.sum())) - np.repeat(np.cumsum(n) - n, n)
+    k = np.repeat(k0, n) + j
+    g = k * GRID_S
+    f = (g - T[rep]) / (T[rep + 1] - T[rep])
+    lat = p.lat[rep] + f * (p.lat[rep + 1] - p.lat[rep])
+    lon = p.lon[rep] + f * (p.lon[rep + 1] - p.lon[rep])
+    on_grid = np.flatnonzero(T % GRID_S == 0)
+    frame = pl.DataFrame({
+        "k": np.r_[k, T[on_grid] // GRID_S].astype(np.int64),
+        "track": np.r_[p.track[rep], p.track[on_grid]].astype(np.int64),
+        "lat": np.r_[lat, p.lat[on_grid]], "lon": np.r_[lon, p.lon[on_grid]],
+    })
+    return frame.unique(["track", "k"], keep="first", maintain_order=True)
+
+
+def pairable_samples(p: Track, start_s: int, world: Any) -> pl.DataFrame:
+    """:func:`grid_samples` without those within ``PAIR_PORT_KM`` of a port point."""
+    grid = grid_samples(p, start_s)
+    in_port = world.port_km(grid["lat"].to_numpy(), grid["lon"].to_numpy()) <= PAIR_PORT_KM
+    return grid.filter(pl.Series(~in_port))
+
+
+def encounter_pieces(samples: pl.DataFrame, mmsi: np.ndarray, max_rows: int = 300_000
+                     ) -> pl.DataFrame:
+    """Merged runs of grid steps within 500 m, per track pair, lasting at least 2 h.
+
+    Pairs are found by joining samples in the same or neighbouring 500 m cells, a few grid
+    steps at a time (about ``max_rows`` rows joined at once).
+
+    Columns: track, other_track (track < other_track), k_start, k_end, steps (grid steps
+    within 500 m), median_distance_m, lat, lon (mean midpoint of those steps).
+    """
+    out_schema = {"track": pl.Int64, "other_track": pl.Int64, "k_start": pl.Int64,
+                  "k_end": pl.Int64, "steps": pl.UInt32, "median_distance_m": pl.Float64,
+                  "lat": pl.Float64, "lon": pl.Float64}
+    if samples.height == 0:
+        return pl.DataFrame(schema=out_schema)
+    s = samples.with_columns(
+        cx=(pl.col("lon") / _CELL_DEG).floor().cast(pl.Int64),
+        cy=(pl.col("lat") / _CELL_DEG).floor().cast(pl.Int64),
+        mmsi=pl.Series(mmsi[samples["track"].to_numpy()]),
+    )
+    kmin, kmax = int(s["k"].min()), int(s["k"].max())
+    per_step = s.height / (kmax - kmin + 1)
+    chunk_k = int(max(1, min(36, max_rows // max(per_step * 9, 1))))
+    close_parts = []
+    offsets = pl.DataFrame({"dx": [dx for dx in (-1, 0, 1) for _ in range(3)],
+                            "dy": [dy for _ in range(3) for dy in (-1, 0, 1)]})
+    for k0 in range(kmin, kmax + 1, chunk_k):
+        part = s.filter(pl.col("k").is_between(k0, k0 + chunk_k - 1))
+        if part.height < 2:
+            continue
+        left = part.join(offsets, how="cross").with_columns(
+            cx=pl.col("cx") + pl.col("dx"), cy=pl.col("cy") + pl.col("dy")).drop("dx", "dy")
+        pairs = left.join(part, on=["k", "cx", "cy"], suffix="_b").filter(
+            (pl.col("track") < pl.col("track_b")) & (pl.col("mmsi") != pl.col("mmsi_b")))
+        if pairs.height == 0:
+            continue
+        dist = haversine_km(pairs["lat"].to_numpy(), pairs["lon"].to_numpy(),
+                            pairs["lat_b"].to_numpy(), pairs["lon_b"].to_numpy()) * 1000.0
+        pairs = pairs.with_columns(d=pl.Series(dist)).filter(
+            pl.col("d") < ENCOUNTER_DISTANCE_M)
+        close_parts.append(pairs.select(
+            "track", pl.col("track_b").alias("other_track"), "k", "d",
+            lat=(pl.col("lat") + pl.col("lat_b")) / 2, lon=(pl.col("lon") + pl.col("lon_b")) / 2))
+    if not close_parts:
+        return pl.DataFrame(schema=out_schema)
+    close = pl.concat(close_parts).unique(["track", "other_track", "k"]).sort(
+        "track", "other_track", "k")
+    merge_steps = MERGE_S // GRID_S
+    close = close.with_columns(
+        new=(pl.col("k").diff().over("track", "other_track").fill_null(10**9) >= merge_steps)
+    ).with_columns(run=pl.col("new").cum_sum().over("track", "other_track"))
+    runs = close.group_by("track", "other_track", "run").agg(
+        k_start=pl.col("k").min(), k_end=pl.col("k").max(), steps=pl.len(),
+        median_distance_m=pl.col("d").median(), lat=pl.col("lat").mean(),
+        lon=pl.col("lon").mean(),
+    ).filter((pl.col("k_end") - pl.col("k_start")) * GRID_S >= ENCOUNTER_MIN_S)
+    return runs.drop("run").sort("track", "other_track", "k_start").cast(out_schema)
+
+
+def encounters(pieces: pl.DataFrame, positions: dict[int, Track], start_s: int, world: Any
+               ) -> pl.DataFrame:
+    """Encounters among merged pieces: both median speeds < 2 kn, mean position >= 10 km
+    from any port. ``positions`` holds the whole track of every track in ``pieces``."""
+    out = []
+    for row in pieces.iter_rows(named=True):
+        a, b = row["track"], row["other_track"]
+        s = row["k_start"] * GRID_S - start_s
+        e = row["k_end"] * GRID_S - start_s
+        meds = []
+        for tr in (a, b):
+            p = positions[tr]
+            sel = (p.t >= s) & (p.t <= e)
+            meds.append(float(np.median(p.sog[sel])) if sel.any() else float("inf"))
+        if max(meds) >= ENCOUNTER_MAX_SPEED_KN:
+            continue
+        port, _ = world.nearest_port([row["lat"]], [row["lon"]])
+        if port[0] < ENCOUNTER_PORT_KM:
+            continue
+        shore = world.shore_km([row["lat"]], [row["lon"]])
+        out.append({
+            "track": a, "other_track": b, "start_s": s, "end_s": e,
+            "lat": row["lat"], "lon": row["lon"],
+            "details": {"median_distance_m": round(row["median_distance_m"], 1),
+                        "hours": round((e - s) / 3600.0, 3),
+                        "median_speed_kn": [round(meds[0], 2), round(meds[1], 2)],
+                        "grid_steps_within": int(row["steps"]),
+                        "distance_from_shore_km": round(float(shore[0]), 2),
+                        "distance_from_port_km": round(float(port[0]), 2)},
+        })
+    if not out:
+        return empty_raw()
+    return _events({"type": "encounter", "track": [o["track"] for o in out],
+                    "other_track": [o["other_track"] for o in out],
+                    "start_s": [o["start_s"] for o in out], "end_s": [o["end_s"] for o in out],
+                    "lat": [o["lat"] for o in out], "lon": [o["lon"] for o in out],
+                    "details": [o["details"] for o in out]}, len(out))
+
+
+def drop_overlapping(loiter: pl.DataFrame, enc: pl.DataFrame, mmsi: np.ndarray
+                     ) -> pl.DataFrame:
+    """Loitering episodes that do not overlap an encounter of the same vessel (MMSI)."""
+    if loiter.height == 0 or enc.height == 0:
+        return loiter
+    busy = pl.concat([
+        enc.select(m=pl.col("track"), s="start_s", e="end_s"),
+        enc.select(m=pl.col("other_track"), s="start_s", e="end_s"),
+    ])
+    busy = busy.with_columns(m=pl.Series(mmsi[busy["m"].to_numpy()]))
+    lo = loiter.with_row_index("_i").with_columns(m=pl.Series(mmsi[loiter["track"].to_numpy()]))
+    hit = lo.join(busy, on="m").filter((pl.col("start_s") <= pl.col("e"))
+                                       & (pl.col("end_s") >= pl.col("s")))["_i"]
+    return lo.filter(~pl.col("_i").is_in(hit.to_list())).drop("_i", "m")
+
+
+# -- the events table ----------------------------------------------------------------------------
+def to_events(raw: pl.DataFrame, mmsi: np.ndarray, start_s: int) -> pl.DataFrame:
+    """Raw events (tracks, seconds) as ``schema.EVENTS`` rows, sorted, with event ids."""
+    from seawatch.detect.events import to_events as conform
+
+    if raw.height == 0:
+        return schema.empty(schema.EVENTS)
+    other = raw["other_track"].to_numpy()
+    has_other = ~raw["other_track"].is_null().to_numpy()
+    other_mmsi = np.where(has_other, mmsi[np.where(has_other, other, 0).astype(np.int64)], 0)
+    frame = raw.with_columns(
+        mmsi=pl.Series(mmsi[raw["track"].to_numpy()]),
+        other_mmsi=pl.Series(other_mmsi).set(pl.Series(~has_other), None),
+        start=((pl.col("start_s") + start_s) * 1_000_000).cast(schema.TS),
+        end=((pl.col("end_s") + start_s) * 1_000_000).cast(schema.TS),
+        score=pl.lit(1.0),
+    )
+    parts = [conform(frame.filter(pl.col("type") == typ), typ)
+             for typ in sorted(set(frame["type"].to_list()))]
+    return pl.concat(parts).sort("start", "type", "mmsi", "other_mmsi", nulls_last=True)
