@@ -27,8 +27,8 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
 )
-console = Console(stderr=False, width=None if Console().is_terminal else 120)
-err = Console(stderr=True)
+console = Console(stderr=False, width=None if Console().is_terminal else 120, soft_wrap=True)
+err = Console(stderr=True, soft_wrap=True)  # errors stay whole lines in logs and tests
 
 DEFAULT_DEMO_DIR = Path("seawatch-demo")
 
