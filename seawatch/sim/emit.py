@@ -10,9 +10,8 @@ two kinds of noise that decide what a decoder will see:
   event of the truth: it starts or ends a gap in reception of 20 minutes or more, it is the
   last report before or the first after a zone crossing, it lies within 5 km of a port, it
   belongs to a planted behaviour's forced window or to a spoofed jump, or it was heard
-  twice (losing one copy loses nothing). Criticality needs only each report's neighbours
-  within 20 minutes, so a block of time plus 20-minute margins decides it exactly as the
-  whole scenario would;
+  twice (losing one copy loses nothing). It is decided on whole tracks (the truth pass)
+  and handed to the output pass as a set of report keys;
 - **GNSS jitter** (:func:`jitter`): N(0, 12 m) per axis, kept only where it does not move
   the report across a zone boundary, across 3 km or 4 km of a port, or onto land.
 
@@ -38,8 +37,6 @@ GARBLE_RATE = 0.004
 """Share of the reports safe to lose that are garbled (about 0.3 % of all lines)."""
 CRITICAL_GAP_S = 1200
 """A report next to a reception gap this long or longer is never garbled."""
-MARGIN_S = 1200
-"""Margin around a time block: covers CRITICAL_GAP_S and a satellite pass's look-back."""
 NEAR_PORT_KM = 5.0
 """Reports this close to a port are never garbled."""
 JITTER_M = 12.0
@@ -126,6 +123,11 @@ def audible_windows(plan, idx: np.ndarray
     return windows
 
 
+def report_keys(track: np.ndarray, t: np.ndarray) -> np.ndarray:
+    """One int64 per report (track, second): for sets of reports."""
+    return track.astype(np.int64) * (1 << 32) + (t.astype(np.int64) + (1 << 31))
+
+
 def _neighbours(track: np.ndarray, t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(previous, next) time of the same track, -inf / +inf where there is none."""
     n = t.size
@@ -138,13 +140,15 @@ def _neighbours(track: np.ndarray, t: np.ndarray) -> tuple[np.ndarray, np.ndarra
     return prev, nxt
 
 
-def emit_positions(plan, world, leg_idx: np.ndarray, w0: float, w1: float) -> Positions:
+def emit_positions(plan, world, leg_idx: np.ndarray, w0: float, w1: float,
+                   garbled_keys: np.ndarray | None = None) -> Positions:
     """Received position reports of the legs ``leg_idx`` within [w0, w1), some garbled.
 
     ``plan`` is a :class:`seawatch.sim.plan.Plan`, ``world`` a
-    :class:`seawatch.sim.world.World`. Criticality looks at neighbours inside [w0, w1)
-    only, so a caller that emits a block of time passes a window widened by
-    :data:`MARGIN_S` on both sides and keeps the reports of the block itself.
+    :class:`seawatch.sim.world.World`. Which reports are garbled depends on their
+    neighbours, so it is decided where whole tracks are at hand (``leg_idx`` all the legs
+    of some tracks, [w0, w1) the whole period); a caller emitting a block of time passes
+    the :func:`report_keys` of the garbled reports found that way as ``garbled_keys``.
     """
     seed = plan.seed
     legs = plan.legs
@@ -153,10 +157,12 @@ def emit_positions(plan, world, leg_idx: np.ndarray, w0: float, w1: float) -> Po
     n_sent = reports.count_reports(legs, tx_idx, interval, offset_s, w0, w1)
     tx = reports._windowed(legs, tx_idx, interval, offset_s, w0, w1,
                            audible_windows(plan, tx_idx))
+    leg_interval = np.zeros(legs.n, np.int64)
+    leg_interval[tx_idx] = interval
     lat, lon = reports.locate(seed, legs, tx, on_land=world.on_land)
     jump = (legs.flags[tx.leg] & FLAG_JUMP) != 0
     cls_a = plan.fleet.cls[tx.track] == "A"
-    prev_tx, _ = _neighbours(tx.track, tx.t.astype(np.float64))
+    prev_tx = reports.previous_times(legs, tx, leg_interval[tx.leg], plan.prev_report)
     forced, blocked = plan.overrides.flags(tx.track, tx.t)
     forced |= jump
     heard = receive(seed, plan.noise, plan.passes, tx.track, tx.t, lat, lon, cls_a,
@@ -170,7 +176,9 @@ def emit_positions(plan, world, leg_idx: np.ndarray, w0: float, w1: float) -> Po
     forced = forced[r]
     station, station2, delay2 = heard.station[r], heard.station2[r], heard.delay2[r]
     garbled = np.zeros(r.size, bool)
-    if plan.noise and r.size:
+    if garbled_keys is not None:
+        garbled = np.isin(report_keys(rx.track, rx.t), garbled_keys)
+    elif plan.noise and r.size:
         tt = rx.t.astype(np.float64)
         prev_t, next_t = _neighbours(rx.track, tt)
         same_prev = np.r_[False, rx.track[1:] == rx.track[:-1]]

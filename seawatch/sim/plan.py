@@ -22,6 +22,7 @@ from seawatch.sim import reception
 from seawatch.sim.fleet import Fleet, FleetBuilder, category_counts
 from seawatch.sim.legs import DEFAULT_THINNING, LegBuilder, Legs
 from seawatch.sim.reception import Overrides
+from seawatch.sim.reports import previous_reports
 
 SOURCE = "seawatch-sim"
 """Station name of every line when noise is off."""
@@ -41,6 +42,7 @@ class Plan:
     overrides: Overrides
     passes: np.ndarray
     stations: list[str]
+    prev_report: np.ndarray = field(default_factory=lambda: np.empty(0))  # per leg
     intents: list[dict[str, Any]] = field(default_factory=list)
     negatives: list[dict[str, Any]] = field(default_factory=list)
     parameters: dict[str, Any] = field(default_factory=dict)
@@ -78,9 +80,11 @@ def build_plan(seed: int, hours: float, vessels: int, start_s: int, *, noise: bo
     n_background = max(vessels - planted.vessels_used, 0)
     plan_background(rng, fleet, legs, category_counts(n_background), duration)
     passes = reception.satellite_passes(seed, -7200.0, duration + 7200.0)
+    built_fleet, built_legs = fleet.build(), legs.build()
     return Plan(
         seed=seed, start_s=start_s, duration=duration, thinning=thinning, noise=noise,
-        fleet=fleet.build(), legs=legs.build(), overrides=Overrides.from_rows(overrides),
+        fleet=built_fleet, legs=built_legs, overrides=Overrides.from_rows(overrides),
+        prev_report=previous_reports(seed, built_legs, built_fleet, thinning),
         passes=passes, stations=reception.station_names(noise, SOURCE),
         intents=planted.intents, negatives=planted.negatives,
         parameters={"background_vessels": n_background,

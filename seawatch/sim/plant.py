@@ -586,10 +586,10 @@ class Planter:
             # a point 25-50 km inside the EEZ, towards the islands from the ground
             b = math.degrees(math.atan2(-90.5 - ground.lon, -0.5 - ground.lat))
             km_in = self._u(85.0, 110.0)  # ground centres are 60 km outside
-            lat, lon = offset(*gpt, km_in, b + self._u(-20, 20))
+            lat, lon = offset(*gpt, km_in, b + self._u(-35, 35))
             la, lo = self._disc(lat, lon, 10.0)
             m = w.zone_mask(la, lo)
-            if (m == (1 << eez)).all() and not self._crowded(lat, lon, 0, self.duration, 30.0):
+            if (m == (1 << eez)).all() and not self._crowded(lat, lon, 0, self.duration, 15.0):
                 break
         else:
             raise PlantError("no site inside the EEZ")

@@ -126,6 +126,35 @@ def position_plan(seed: int, legs: Legs, fleet: Fleet, idx: np.ndarray, thinning
     return idx, interval, np.floor(phase * interval).astype(np.int64)
 
 
+def previous_reports(seed: int, legs: Legs, fleet: Fleet, thinning: int) -> np.ndarray:
+    """For every leg, the time of its track's last position report before the leg starts
+    (-inf for none): with it, any report's previous report is known without listing it."""
+    all_idx = np.arange(legs.n)
+    idx, interval, offset_s = position_plan(seed, legs, fleet, all_idx, thinning)
+    last = np.full(legs.n, -np.inf)
+    k = np.ceil((legs.t1[idx] - offset_s) / interval).astype(np.int64) - 1
+    t_last = offset_s + k * interval
+    last[idx] = np.where(t_last >= legs.t0[idx], t_last, -np.inf)
+    # latest report of any earlier leg of the same track: running max, reset per track
+    out = np.full(legs.n, -np.inf)
+    if legs.n > 1:
+        same = legs.track[1:] == legs.track[:-1]
+        lift, span = 2e6, 1e8  # times shifted positive; tracks kept apart by ``span``
+        value = np.where(same & np.isfinite(last[:-1]), last[:-1] + lift, 0.0)
+        group = np.cumsum(np.r_[True, ~same])[1:].astype(np.float64)
+        run = np.maximum.accumulate(value + group * span) - group * span
+        out[1:] = np.where(run > 0, run - lift, -np.inf)
+    return out
+
+
+def previous_times(legs: Legs, tx: Transmissions, interval: np.ndarray, prev_leg: np.ndarray
+                   ) -> np.ndarray:
+    """Time of each report's previous report of the same track (-inf for the first)."""
+    t = tx.t.astype(np.float64)
+    back = t - interval
+    return np.where(back >= legs.t0[tx.leg], back, prev_leg[tx.leg])
+
+
 def position_times(seed: int, legs: Legs, fleet: Fleet, idx: np.ndarray, w0: float,
                    w1: float, thinning: int, windows=None) -> Transmissions:
     """Position report times of legs ``idx`` (sorted by track, time) within [w0, w1).

@@ -6,9 +6,9 @@ A scenario is made in two passes over a :class:`~seawatch.sim.plan.Plan`:
    (:func:`seawatch.sim.emit.emit_positions`), keep what a decoder will read, and apply the
    event definitions (:mod:`seawatch.sim.truth`); pairs of tracks meet through 10-minute
    grid samples kept from every block;
-2. **output**, in blocks of time over all tracks: emit the block's reports again (plus
-   20-minute margins, so that garbling decisions match pass 1 exactly), add GNSS jitter,
-   duplicates and line noise, and write NMEA and CSV.
+2. **output**, in blocks of time over all tracks: emit the block's reports again (the
+   reports pass 1 chose to garble are handed over as keys), add GNSS jitter, duplicates
+   and line noise, and write NMEA and CSV.
 
 Both passes hold one block at a time (:data:`BLOCK_REPORTS` reports), so memory does not
 grow with the length of the scenario or the number of positions written.
@@ -31,7 +31,7 @@ import polars as pl
 from seawatch import schema
 from seawatch.io import identity
 from seawatch.sim import truth as T
-from seawatch.sim.emit import MARGIN_S, Positions, emit_positions, emit_statics, jitter
+from seawatch.sim.emit import Positions, emit_positions, emit_statics, jitter, report_keys
 from seawatch.sim.legs import DEFAULT_THINNING
 from seawatch.sim.plan import Plan, build_plan
 from seawatch.sim.world import World, world
@@ -44,7 +44,7 @@ BLOCK_REPORTS = 600_000
 """Reports a block of either pass may send at most (about 300 bytes each while emitted)."""
 OUTPUT_BLOCK_S = 3600
 """Longest time block of the output pass (shorter for big fleets, see :func:`_block_s`)."""
-OUTPUT_BLOCK_ROWS = 600_000
+OUTPUT_BLOCK_ROWS = 400_000
 """Position rows an output block aims at (they are sorted and encoded together)."""
 
 ProgressFn = Callable[[str, int, int], None]
@@ -106,11 +106,11 @@ def _tracks_per_block(plan: Plan, seconds: float) -> int:
 
 def _block_s(plan: Plan) -> int:
     """Output block length: about OUTPUT_BLOCK_ROWS rows (a class A vessel underway reports
-    every 10 s x thinning; with noise about a third of reports are heard), 10 min to
+    every 10 s x thinning; with noise about a quarter of reports are heard), 5 min to
     OUTPUT_BLOCK_S."""
-    per_hour = plan.n_tracks * 3600.0 / (10.0 * plan.thinning) * (0.35 if plan.noise else 1.0)
+    per_hour = plan.n_tracks * 3600.0 / (10.0 * plan.thinning) * (0.25 if plan.noise else 1.0)
     seconds = 3600.0 * OUTPUT_BLOCK_ROWS / max(per_hour, 1.0)
-    return int(min(max(seconds // 600 * 600, 600), OUTPUT_BLOCK_S))
+    return int(min(max(seconds // 300 * 300, 300), OUTPUT_BLOCK_S))
 
 
 def _track_table(p: Positions) -> T.Track:
@@ -137,6 +137,7 @@ class TruthPass:
     negatives: pl.DataFrame
     positions: list[Positions]
     counts: dict[str, Any]
+    garbled: np.ndarray  # report keys of the garbled reports, sorted
 
 
 def derive_truth(plan: Plan, w: World, *, collect: bool = False,
@@ -149,6 +150,7 @@ def derive_truth(plan: Plan, w: World, *, collect: bool = False,
     loiter: list[pl.DataFrame] = []
     samples: list[pl.DataFrame] = []
     kept: list[Positions] = []
+    garbled: list[np.ndarray] = []
     counts = {"reports": 0, "received": 0, "garbled": 0, "duplicated": 0}
     for a in range(0, n, per_block):
         b = min(n, a + per_block)
@@ -157,6 +159,7 @@ def derive_truth(plan: Plan, w: World, *, collect: bool = False,
         counts["received"] += p.t.size
         counts["garbled"] += int(p.garbled.sum())
         counts["duplicated"] += int((p.station2 >= 0).sum())
+        garbled.append(report_keys(p.track[p.garbled], p.t[p.garbled]))
         d = p.take(p.decodable)
         if collect:
             kept.append(d)
@@ -164,47 +167,24 @@ def derive_truth(plan: Plan, w: World, *, collect: bool = False,
         raws += [T.zone_events(tab, w.zones), T.port_visits(tab, w), T.gaps(tab, w),
                  T.fishing_in_zone(tab, fleet, w)]
         loiter.append(T.loitering_candidates(tab, fleet, w))
-        samples.append(T.pairable_samples(tab, plan.start_s, w))
+        samples.append(T.grid_samples(tab, plan.start_s))
         if on_progress:
             on_progress("truth", b, n)
     pieces = T.encounter_pieces(pl.concat(samples) if samples else pl.DataFrame(),
-                                fleet.mmsi)
-    if pieces.height:  # most pieces are ships at anchor together: near a port
-        far = w.nearest_port(pieces["lat"].to_numpy(), pieces["lon"].to_numpy())[0] \
-            >= T.ENCOUNTER_PORT_KM
-        pieces = pieces.filter(pl.Series(far))
-    enc = _encounters(plan, w, pieces)
+                                fleet.mmsi, w)
+    enc = T.encounters(pieces, plan.start_s, w)
     raws.append(enc)
     raws.append(T.drop_overlapping(pl.concat(loiter) if loiter else T.empty_raw(), enc,
                                    fleet.mmsi))
     raws.append(_spoofing(plan, w))
     raw = pl.concat([r for r in raws if r.height], how="vertical") if any(
         r.height for r in raws) else T.empty_raw()
-    raw, missing = match_intents(raw, plan.intents)
+    raw, missing = match_intents(raw, plan.intents, plan.negatives)
     counts["planted_missing"] = missing
     truth = T.to_events(raw, fleet.mmsi, plan.start_s)
     negatives = _negatives(plan)
-    return TruthPass(truth, negatives, kept, counts)
-
-
-def _encounters(plan: Plan, w: World, pieces: pl.DataFrame) -> pl.DataFrame:
-    """Encounters among candidate pieces, emitting the tracks involved a batch at a time."""
-    if pieces.height == 0:
-        return T.empty_raw()
-    tracks = np.unique(np.r_[pieces["track"].to_numpy(), pieces["other_track"].to_numpy()])
-    per = _tracks_per_block(plan, plan.duration)
-    out = []
-    for a in range(0, tracks.size, per):
-        batch = tracks[a:a + per]
-        # pieces whose first track is in this batch; their other track is emitted with them
-        sel = pieces.filter(pl.col("track").is_in(batch.tolist()))
-        if sel.height == 0:
-            continue
-        need = np.unique(np.r_[sel["track"].to_numpy(), sel["other_track"].to_numpy()])
-        table = {tr: _track_table(p).take(~p.jump)
-                 for tr, p in _emit_tracks(plan, w, need.tolist()).items()}
-        out.append(T.encounters(sel, table, plan.start_s, w))
-    return pl.concat(out) if out else T.empty_raw()
+    keys = np.sort(np.concatenate(garbled)) if garbled else np.empty(0, np.int64)
+    return TruthPass(truth, negatives, kept, counts, keys)
 
 
 def _spoofing(plan: Plan, w: World) -> pl.DataFrame:
@@ -250,19 +230,29 @@ def _spoofing(plan: Plan, w: World) -> pl.DataFrame:
                       "details": [r["details"] for r in rows]}, len(rows))
 
 
-def match_intents(raw: pl.DataFrame, intents: list[dict[str, Any]]
+def match_intents(raw: pl.DataFrame, intents: list[dict[str, Any]],
+                  negatives: list[dict[str, Any]] | None = None
                   ) -> tuple[pl.DataFrame, list[dict[str, Any]]]:
     """Mark the events that planted behaviours produced; return (events, intents missed).
 
     An intent matches an event of its type, vessel(s) (and zone, if it names one) whose
     span overlaps the intent's window. Matched events get ``planted: true`` and the
-    intent's parameters in ``details``; all others get ``planted: false``.
+    intent's parameters in ``details``; all others get ``planted: false``. Gaps get
+    ``intentional`` (planted AIS switch-off or not); events of a vessel that also acts a
+    hard negative get ``hard_negative_vessel`` (its name), e.g. the zone crossings of a
+    ship that skirts another zone.
     """
     if raw.height == 0:
         return raw, [dict(i) for i in intents if i["type"] != "spoofing"]
     details = [json.loads(d) for d in raw["details"].to_list()]
-    for d in details:
+    neg_of = {t: n["name"] for n in negatives or [] for t in n["tracks"]}
+    tracks_ = raw["track"].to_list()
+    others_ = raw["other_track"].to_list()
+    for d, a, b in zip(details, tracks_, others_, strict=True):
         d.setdefault("planted", False)
+        hit = neg_of.get(a) or (neg_of.get(b) if b is not None else None)
+        if hit:
+            d["hard_negative_vessel"] = hit
     typ = raw["type"].to_list()
     tr = raw["track"].to_list()
     other = raw["other_track"].to_list()
@@ -289,6 +279,9 @@ def match_intents(raw: pl.DataFrame, intents: list[dict[str, Any]]
         details[hit]["planted"] = True
         details[hit]["scenario"] = it.get("name", it["type"])
         details[hit]["planted_params"] = it.get("params", {})
+    for d, t in zip(details, typ, strict=True):
+        if t == "gap":
+            d["intentional"] = bool(d["planted"])
     return raw.with_columns(details=pl.Series([json.dumps(d, sort_keys=True)
                                                for d in details], dtype=pl.String)), missing
 
@@ -393,17 +386,16 @@ def _static_rows(plan: Plan, s: Any) -> pl.DataFrame:
     )
 
 
-def iter_blocks(plan: Plan, w: World, block_s: int | None = None,
+def iter_blocks(plan: Plan, w: World, garbled: np.ndarray, block_s: int | None = None,
                 on_progress: ProgressFn | None = None) -> Iterator[Block]:
     """Pass 2: the rows of each time block of ``block_s`` seconds (default
-    :data:`OUTPUT_BLOCK_S`), in time order."""
+    :func:`_block_s`), in time order; ``garbled`` are the report keys of pass 1."""
     block_s = block_s or _block_s(plan)
     legs = plan.legs
-    span = block_s + 2 * MARGIN_S
-    per_chunk = _tracks_per_block(plan, span)
+    per_chunk = _tracks_per_block(plan, block_s)
     for w0 in range(0, plan.duration, block_s):
         w1 = min(w0 + block_s, plan.duration)
-        live = np.flatnonzero((legs.t1 > w0 - MARGIN_S) & (legs.t0 < w1 + MARGIN_S))
+        live = np.flatnonzero((legs.t1 > w0) & (legs.t0 < w1))
         pos_parts, sta_parts = [], []
         counts = {"received": 0, "garbled": 0}
         for a in range(0, plan.n_tracks, per_chunk):
@@ -411,13 +403,11 @@ def iter_blocks(plan: Plan, w: World, block_s: int | None = None,
             idx = live[lo:hi]
             if not idx.size:
                 continue
-            p = emit_positions(plan, w, idx, w0 - MARGIN_S, w1 + MARGIN_S)
-            q = p.take((p.t >= w0) & (p.t < w1))
+            q = emit_positions(plan, w, idx, w0, w1, garbled_keys=garbled)
             counts["received"] += q.t.size
             counts["garbled"] += int(q.garbled.sum())
             pos_parts.append(_position_rows(plan, w, q))
-            idx_core = idx[(legs.t1[idx] > w0) & (legs.t0[idx] < w1)]
-            sta_parts.append(_static_rows(plan, emit_statics(plan, idx_core, w0, w1)))
+            sta_parts.append(_static_rows(plan, emit_statics(plan, idx, w0, w1)))
         pos = pl.concat(pos_parts).sort("ts", "copy", "mmsi", "t", maintain_order=True) \
             if pos_parts else _empty_rows(schema.POSITIONS)
         sta = pl.concat(sta_parts, how="diagonal_relaxed").sort(
@@ -480,7 +470,7 @@ def simulate(
     plan = _plan(seed, hours, vessels, start, noise, thinning, plant)
     tp = derive_truth(plan, w, collect=True)
     observed, statics, counts = [], [], {"lines_garbled": 0}
-    for block in iter_blocks(plan, w):
+    for block in iter_blocks(plan, w, tp.garbled):
         observed.append(block.positions.filter(~pl.col("garbled")))
         statics.append(block.statics.filter(~pl.col("garbled")))
     positions = _noise_free(plan, tp.positions)
@@ -638,7 +628,7 @@ def write_scenario(
     try:
         with paths["nmea"].open("wb") as nmea_fh:
             first = True
-            for block in iter_blocks(plan, w, on_progress=on_progress):
+            for block in iter_blocks(plan, w, tp.garbled, on_progress=on_progress):
                 pos, sta = block.positions, block.statics
                 lines, garbled = write_nmea_block(
                     nmea_fh, pos, sta,

@@ -61,8 +61,10 @@ DEFAULT_ANCHOR_RADIUS_KM = 0.25
 """Spread of anchoring points at route ends not listed in ``places.ANCHORAGES``."""
 MAX_BACKGROUND_DRIFT_H = 1.5
 """Longest drift of a background industrial fishing vessel (encounters need 2 h)."""
-MAX_BACKGROUND_STOP_H = 1.0
-"""Longest stop of a vessel wandering a ground (coastal fishing, squid, pleasure craft)."""
+MAX_BACKGROUND_STOP_H = 0.6
+"""Longest stop of a fishing vessel wandering a ground (coastal fishing, squid)."""
+MAX_PLEASURE_STOP_H = 0.3
+"""Longest stop of a pleasure craft (a swim, a look at the sea lions)."""
 MIN_MOVE_AFTER_STOP_H = 1.2
 """Moving time a wandering vessel spends between two stops."""
 
@@ -80,10 +82,13 @@ def plan_background(rng: np.random.Generator, fleet: FleetBuilder, legs: LegBuil
             if c.plan == "route":
                 ends = (places.ROUTES[place][0], places.ROUTES[place][-1])
                 mine = {}
-                for end in ends:
+                for j, end in enumerate(ends):
                     if end in places.ANCHOR_RINGS:
-                        mine[end] = berths.get(end, 0)
-                        berths[end] = mine[end] + 1
+                        k = berths.get(end, 0)
+                        berths[end] = k + 1
+                        # yachts sharing a berth at one end get different ones at the other
+                        n = int(usable_berths(end).size)
+                        mine[end] = k if j == 0 else k + k // max(n, 1)
                 _route_plan(rng, legs, track, place, speed, duration, mine)
             elif c.plan == "anchored":
                 _anchored_plan(rng, legs, track, place, duration)
@@ -144,14 +149,17 @@ def _route_plan(rng: np.random.Generator, legs: LegBuilder, track: int, route: s
     """A shuttle along ``route``: out, anchor 2-10 h, back, anchor; starting mid-cycle."""
     names = places.ROUTES[route]
     stays = [rng.uniform(*ANCHOR_STAY_H) * 3600.0 for _ in range(2)]
+    lanes = route_lanes(route)
+    lane = lanes[int(rng.integers(len(lanes)))]
     # one cycle, as (kind, point or duration, destination)
     cycle: list[tuple[str, object, str]] = []
     for forward in (True, False):
         seq = names if forward else names[::-1]
         end = seq[-1]
         dest = places.PORT_NAMES[end]
-        for w in seq[1:-1]:
-            cycle.append(("go", places.WAYPOINTS[w], dest))
+        points = lane[0] if forward else lane[1]
+        for p in points:
+            cycle.append(("go", p, dest))
         cycle.append(("anchor", end, dest))
         cycle.append(("stay", stays[0 if forward else 1], dest))
     # cycle length, to start at a random phase
@@ -180,6 +188,59 @@ def _route_plan(rng: np.random.Generator, legs: LegBuilder, track: int, route: s
                 break
 
 
+LANE_KM = (-4.0, -3.0, -2.0, -1.0, 1.0, 2.0, 3.0, 4.0)
+"""Lateral offsets of a ship's track from a route's centre line (starboard side positive)."""
+LANE_SHORE_KM = 10.0
+"""Waypoints closer to shore than this get a proportionally smaller offset."""
+
+
+@cache
+def route_lanes(route: str) -> list[tuple[list[tuple[float, float]], list[tuple[float, float]]]]:
+    """The lanes of a route: (intermediate waypoints outbound, inbound) per usable offset.
+
+    Ships keep to the starboard side of a route by a few kilometres (as in a traffic
+    separation scheme), so that ships of one route do not sail the very same line; an
+    offset shrinks near the shore and a lane is used only if all its legs are at sea.
+    """
+    from seawatch.sim.world import world
+
+    w = world()
+    names = places.ROUTES[route]
+    pts = [places.WAYPOINTS[n] for n in names]
+    shore = w.shore_km(np.array([p[0] for p in pts]), np.array([p[1] for p in pts]))
+    out = []
+    for lane in LANE_KM:
+        ways = []
+        for sign, seq, sh in ((1.0, pts, shore), (-1.0, pts[::-1], shore[::-1])):
+            moved = []
+            for i in range(1, len(seq) - 1):
+                (a0, b0), (a1, b1), (a2, b2) = seq[i - 1], seq[i], seq[i + 1]
+                heading = math.degrees(math.atan2((b2 - b0) * math.cos(math.radians(a1)),
+                                                  a2 - a0))
+                km = lane * sign * min(1.0, max(sh[i] - 2.0, 0.0) / LANE_SHORE_KM)
+                moved.append(offset(a1, b1, abs(km), heading + (90.0 if km > 0 else -90.0)))
+            ways.append(moved)
+        if all(_at_sea([seq[0], *m, seq[-1]]) for seq, m in ((pts, ways[0]),
+                                                              (pts[::-1], ways[1]))):
+            out.append((ways[0], ways[1]))
+    if not out:
+        inner = pts[1:-1]
+        out.append((inner, inner[::-1]))
+    return out
+
+
+def _at_sea(pts: list[tuple[float, float]]) -> bool:
+    from seawatch.sim.world import world
+
+    la, lo = [], []
+    for (a0, b0), (a1, b1) in pairwise(pts):
+        n = max(int(nm_between(a0, b0, a1, b1) * 1.852 / 0.2) + 2, 2)
+        f = np.linspace(0.0, 1.0, n)
+        la.append(a0 + (a1 - a0) * f)
+        lo.append(b0 + (b1 - b0) * f)
+    return not world().on_land(np.concatenate(la), np.concatenate(lo)).any()
+
+
 def _anchored_plan(rng: np.random.Generator, legs: LegBuilder, track: int, anchorage: str,
                    duration: float) -> None:
     cur = legs.cursor(track, -3600.0, *anchor_point(rng, anchorage))
@@ -200,13 +261,14 @@ def _ground_plan(rng: np.random.Generator, legs: LegBuilder, track: int, c: Cate
     """
     fishing = 30 in c.ship_types
     slow_state = FISHING if fishing else UNDERWAY
+    longest_stop = MAX_BACKGROUND_STOP_H if fishing else MAX_PLEASURE_STOP_H
     reach = min(g.radius_km, 12.0 if fishing else g.radius_km)
     cur = legs.cursor(track, -rng.uniform(0, 3600.0) - 3600.0, *ground_point(rng, g))
     moved = MIN_MOVE_AFTER_STOP_H * 3600.0
     while cur.t < duration + 3600.0:
         u = rng.random()
         if u < 0.15 and moved >= MIN_MOVE_AFTER_STOP_H * 3600.0:
-            cur.drift(rng.uniform(0.3, MAX_BACKGROUND_STOP_H) * 3600.0, rng.uniform(0.1, 0.5),
+            cur.drift(rng.uniform(0.1, longest_stop) * 3600.0, rng.uniform(0.1, 0.5),
                       rng.uniform(0, 360), DRIFT, nav=NAV_FISHING if fishing else None,
                       heading=rng.uniform(0, 360))
             moved = 0.0

@@ -19,8 +19,8 @@ time. Choices where the definitions leave room (documented in ``docs/sim.md``):
   zone, split by a position outside it or faster than 5 kn, or by 1 h or more between two
   positions at fishing speed (a pause, or a reception gap); one event per zone;
 - encounters: grid times are multiples of 10 minutes (UTC); the mean position is the mean
-  of the pair's midpoints over the grid steps within 500 m; grid steps within 4 km of a
-  port point (ships in port, where pairs are many and never encounters) are not paired.
+  of the pair's midpoints, and each vessel's median speed the median of its interpolated
+  ``sog``, over the grid steps within 500 m (as ``seawatch.detect.encounter`` does).
 """
 
 from __future__ import annotations
@@ -46,7 +46,6 @@ ENCOUNTER_MIN_S = 2 * 3600
 ENCOUNTER_MAX_SPEED_KN = 2.0
 ENCOUNTER_PORT_KM = 10.0
 GRID_S = 600
-PAIR_PORT_KM = 4.0  # grid samples this close to a port point are not paired (ships in port)
 MAX_INTERP_S = 3600
 MERGE_S = 4 * 3600
 LOITER_SPEED_KN = 2.0
@@ -338,11 +337,16 @@ def loitering_candidates(p: Track, fleet: Any, world: Any) -> pl.DataFrame:
 
 
 # -- encounters ----------------------------------------------------------------------------------
+_SAMPLES = {"k": pl.Int64, "track": pl.Int64, "lat": pl.Float64, "lon": pl.Float64,
+            "sog": pl.Float64}
+
+
 def grid_samples(p: Track, start_s: int) -> pl.DataFrame:
-    """Positions resampled to the 10-minute UTC grid, interpolating only across < 1 h."""
+    """Tracks resampled to the 10-minute UTC grid (k = seconds since 1970 / 600): positions
+    and ``sog`` interpolated between consecutive positions less than 1 h apart, and taken
+    as they are at a position exactly on the grid."""
     if not p.n:
-        return pl.DataFrame(schema={"k": pl.Int64, "track": pl.Int64, "lat": pl.Float64,
-                                    "lon": pl.Float64})
+        return pl.DataFrame(schema=_SAMPLES)
     T = p.t + start_s
     same = p.track[1:] == p.track[:-1]
     dt = T[1:] - T[:-1]
@@ -353,73 +357,100 @@ def grid_samples(p: Track, start_s: int) -> pl.DataFrame:
     rep = np.repeat(pair, n)
     j = np.arange(int(n.sum())) - np.repeat(np.cumsum(n) - n, n)
     k = np.repeat(k0, n) + j
-    g = k * GRID_S
-    f = (g - T[rep]) / (T[rep + 1] - T[rep])
-    lat = p.lat[rep] + f * (p.lat[rep + 1] - p.lat[rep])
-    lon = p.lon[rep] + f * (p.lon[rep + 1] - p.lon[rep])
+    f = (k * GRID_S - T[rep]) / (T[rep + 1] - T[rep])
+
+    def lerp(v: np.ndarray) -> np.ndarray:
+        return v[rep] + f * (v[rep + 1] - v[rep])
+
     on_grid = np.flatnonzero(T % GRID_S == 0)
     frame = pl.DataFrame({
         "k": np.r_[k, T[on_grid] // GRID_S].astype(np.int64),
         "track": np.r_[p.track[rep], p.track[on_grid]].astype(np.int64),
-        "lat": np.r_[lat, p.lat[on_grid]], "lon": np.r_[lon, p.lon[on_grid]],
+        "lat": np.r_[lerp(p.lat), p.lat[on_grid]], "lon": np.r_[lerp(p.lon), p.lon[on_grid]],
+        "sog": np.r_[lerp(p.sog), p.sog[on_grid]],
     })
     return frame.unique(["track", "k"], keep="first", maintain_order=True)
 
 
-def pairable_samples(p: Track, start_s: int, world: Any) -> pl.DataFrame:
-    """:func:`grid_samples` without those within ``PAIR_PORT_KM`` of a port point."""
-    grid = grid_samples(p, start_s)
-    in_port = world.port_km(grid["lat"].to_numpy(), grid["lon"].to_numpy()) <= PAIR_PORT_KM
-    return grid.filter(pl.Series(~in_port))
+_PIECES = {"track": pl.Int64, "other_track": pl.Int64, "k_start": pl.Int64, "k_end": pl.Int64,
+           "steps": pl.UInt32, "median_distance_m": pl.Float64, "lat": pl.Float64,
+           "lon": pl.Float64, "median_sog": pl.Float64, "median_sog_other": pl.Float64}
+_HARMLESS_BOX_KM = 6.0
+_HARMLESS_PORT_KM = 3.0
 
 
-def encounter_pieces(samples: pl.DataFrame, mmsi: np.ndarray, max_rows: int = 300_000
-                     ) -> pl.DataFrame:
-    """Merged runs of grid steps within 500 m, per track pair, lasting at least 2 h.
+def _close_pairs(part: pl.DataFrame) -> pl.DataFrame:
+    """Pairs of samples of one grid step within 500 m (``track`` < ``other_track``, other
+    MMSIs), found through 500 m cells."""
+    offsets = pl.DataFrame({"dx": [dx for dx in (-1, 0, 1) for _ in range(3)],
+                            "dy": [dy for _ in range(3) for dy in (-1, 0, 1)]})
+    left = part.join(offsets, how="cross").with_columns(
+        cx=pl.col("cx") + pl.col("dx"), cy=pl.col("cy") + pl.col("dy")).drop("dx", "dy")
+    pairs = left.join(part, on=["k", "cx", "cy"], suffix="_b").filter(
+        (pl.col("track") < pl.col("track_b")) & (pl.col("mmsi") != pl.col("mmsi_b")))
+    dist = haversine_km(pairs["lat"].to_numpy(), pairs["lon"].to_numpy(),
+                        pairs["lat_b"].to_numpy(), pairs["lon_b"].to_numpy()) * 1000.0
+    return pairs.with_columns(d=pl.Series(dist, dtype=pl.Float64)).filter(
+        pl.col("d") < ENCOUNTER_DISTANCE_M).select(
+        "track", pl.col("track_b").alias("other_track"), "k", "d",
+        lat=(pl.col("lat") + pl.col("lat_b")) / 2, lon=(pl.col("lon") + pl.col("lon_b")) / 2,
+        sog="sog", sog_other="sog_b")
 
-    Pairs are found by joining samples in the same or neighbouring 500 m cells, a few grid
-    steps at a time (about ``max_rows`` rows joined at once).
 
-    Columns: track, other_track (track < other_track), k_start, k_end, steps (grid steps
-    within 500 m), median_distance_m, lat, lon (mean midpoint of those steps).
+def encounter_pieces(samples: pl.DataFrame, mmsi: np.ndarray, world: Any,
+                     max_rows: int = 300_000) -> pl.DataFrame:
+    """Candidate encounters: per pair of tracks, grid steps within 500 m merged when less
+    than 4 h apart, lasting at least 2 h, with the pair's mean midpoint and each vessel's
+    median speed over those steps (what :func:`encounters` then tests).
+
+    Samples are joined a few grid steps at a time (about ``max_rows`` rows at once). Pairs
+    that can never be an encounter - all their close steps inside a 6 km box centred within
+    3 km of a port, so any mean of them is under 10 km from it (ships at anchor together) -
+    are dropped after a first pass, which keeps memory bounded in crowded anchorages.
     """
-    out_schema = {"track": pl.Int64, "other_track": pl.Int64, "k_start": pl.Int64,
-                  "k_end": pl.Int64, "steps": pl.UInt32, "median_distance_m": pl.Float64,
-                  "lat": pl.Float64, "lon": pl.Float64}
     if samples.height == 0:
-        return pl.DataFrame(schema=out_schema)
+        return pl.DataFrame(schema=_PIECES)
     s = samples.with_columns(
         cx=(pl.col("lon") / _CELL_DEG).floor().cast(pl.Int64),
         cy=(pl.col("lat") / _CELL_DEG).floor().cast(pl.Int64),
         mmsi=pl.Series(mmsi[samples["track"].to_numpy()]),
-    )
+    ).sort("k")
     kmin, kmax = int(s["k"].min()), int(s["k"].max())
     per_step = s.height / (kmax - kmin + 1)
     chunk_k = int(max(1, min(36, max_rows // max(per_step * 9, 1))))
-    close_parts = []
-    offsets = pl.DataFrame({"dx": [dx for dx in (-1, 0, 1) for _ in range(3)],
-                            "dy": [dy for _ in range(3) for dy in (-1, 0, 1)]})
-    for k0 in range(kmin, kmax + 1, chunk_k):
-        part = s.filter(pl.col("k").is_between(k0, k0 + chunk_k - 1))
-        if part.height < 2:
-            continue
-        left = part.join(offsets, how="cross").with_columns(
-            cx=pl.col("cx") + pl.col("dx"), cy=pl.col("cy") + pl.col("dy")).drop("dx", "dy")
-        pairs = left.join(part, on=["k", "cx", "cy"], suffix="_b").filter(
-            (pl.col("track") < pl.col("track_b")) & (pl.col("mmsi") != pl.col("mmsi_b")))
-        if pairs.height == 0:
-            continue
-        dist = haversine_km(pairs["lat"].to_numpy(), pairs["lon"].to_numpy(),
-                            pairs["lat_b"].to_numpy(), pairs["lon_b"].to_numpy()) * 1000.0
-        pairs = pairs.with_columns(d=pl.Series(dist)).filter(
-            pl.col("d") < ENCOUNTER_DISTANCE_M)
-        close_parts.append(pairs.select(
-            "track", pl.col("track_b").alias("other_track"), "k", "d",
-            lat=(pl.col("lat") + pl.col("lat_b")) / 2, lon=(pl.col("lon") + pl.col("lon_b")) / 2))
-    if not close_parts:
-        return pl.DataFrame(schema=out_schema)
-    close = pl.concat(close_parts).unique(["track", "other_track", "k"]).sort(
-        "track", "other_track", "k")
+    ks = s["k"].to_numpy()
+
+    def chunks():
+        for k0 in range(kmin, kmax + 1, chunk_k):
+            lo, hi = np.searchsorted(ks, [k0, k0 + chunk_k])
+            if hi - lo >= 2:
+                yield s.slice(int(lo), int(hi - lo))
+
+    # pass A: the extent of every pair's close steps
+    boxes = [_close_pairs(part).group_by("track", "other_track").agg(
+        pl.col("lat").min().alias("lat0"), pl.col("lat").max().alias("lat1"),
+        pl.col("lon").min().alias("lon0"), pl.col("lon").max().alias("lon1"))
+        for part in chunks()]
+    boxes = [b for b in boxes if b.height]
+    if not boxes:
+        return pl.DataFrame(schema=_PIECES)
+    box = pl.concat(boxes).group_by("track", "other_track").agg(
+        pl.col("lat0").min(), pl.col("lat1").max(), pl.col("lon0").min(), pl.col("lon1").max())
+    lat0, lat1 = box["lat0"].to_numpy(), box["lat1"].to_numpy()
+    lon0, lon1 = box["lon0"].to_numpy(), box["lon1"].to_numpy()
+    diag = haversine_km(lat0, lon0, lat1, lon1)
+    centre_port, _ = world.nearest_port((lat0 + lat1) / 2, (lon0 + lon1) / 2)
+    harmless = (diag <= _HARMLESS_BOX_KM) & (centre_port <= _HARMLESS_PORT_KM)
+    keep = box.filter(pl.Series(~harmless)).select("track", "other_track")
+    if keep.height == 0:
+        return pl.DataFrame(schema=_PIECES)
+    # pass B: the close steps of the pairs that may matter
+    close = [_close_pairs(part).join(keep, on=["track", "other_track"], how="semi")
+             for part in chunks()]
+    close = pl.concat([c for c in close if c.height]) if any(c.height for c in close) else None
+    if close is None:
+        return pl.DataFrame(schema=_PIECES)
+    close = close.unique(["track", "other_track", "k"]).sort("track", "other_track", "k")
     merge_steps = MERGE_S // GRID_S
     close = close.with_columns(
         new=(pl.col("k").diff().over("track", "other_track").fill_null(10**9) >= merge_steps)
@@ -427,48 +458,37 @@ def encounter_pieces(samples: pl.DataFrame, mmsi: np.ndarray, max_rows: int = 30
     runs = close.group_by("track", "other_track", "run").agg(
         k_start=pl.col("k").min(), k_end=pl.col("k").max(), steps=pl.len(),
         median_distance_m=pl.col("d").median(), lat=pl.col("lat").mean(),
-        lon=pl.col("lon").mean(),
+        lon=pl.col("lon").mean(), median_sog=pl.col("sog").median(),
+        median_sog_other=pl.col("sog_other").median(),
     ).filter((pl.col("k_end") - pl.col("k_start")) * GRID_S >= ENCOUNTER_MIN_S)
-    return runs.drop("run").sort("track", "other_track", "k_start").cast(out_schema)
+    return runs.drop("run").sort("track", "other_track", "k_start").cast(_PIECES)
 
 
-def encounters(pieces: pl.DataFrame, positions: dict[int, Track], start_s: int, world: Any
-               ) -> pl.DataFrame:
-    """Encounters among merged pieces: both median speeds < 2 kn, mean position >= 10 km
-    from any port. ``positions`` holds the whole track of every track in ``pieces``."""
-    out = []
-    for row in pieces.iter_rows(named=True):
-        a, b = row["track"], row["other_track"]
-        s = row["k_start"] * GRID_S - start_s
-        e = row["k_end"] * GRID_S - start_s
-        meds = []
-        for tr in (a, b):
-            p = positions[tr]
-            sel = (p.t >= s) & (p.t <= e)
-            meds.append(float(np.median(p.sog[sel])) if sel.any() else float("inf"))
-        if max(meds) >= ENCOUNTER_MAX_SPEED_KN:
-            continue
-        port, _ = world.nearest_port([row["lat"]], [row["lon"]])
-        if port[0] < ENCOUNTER_PORT_KM:
-            continue
-        shore = world.shore_km([row["lat"]], [row["lon"]])
-        out.append({
-            "track": a, "other_track": b, "start_s": s, "end_s": e,
-            "lat": row["lat"], "lon": row["lon"],
-            "details": {"median_distance_m": round(row["median_distance_m"], 1),
-                        "hours": round((e - s) / 3600.0, 3),
-                        "median_speed_kn": [round(meds[0], 2), round(meds[1], 2)],
-                        "grid_steps_within": int(row["steps"]),
-                        "distance_from_shore_km": round(float(shore[0]), 2),
-                        "distance_from_port_km": round(float(port[0]), 2)},
-        })
-    if not out:
+def encounters(pieces: pl.DataFrame, start_s: int, world: Any) -> pl.DataFrame:
+    """Encounters among candidate pieces: both median speeds (over the close grid steps)
+    under 2 kn and the mean position at least 10 km from any port."""
+    if pieces.height == 0:
         return empty_raw()
-    return _events({"type": "encounter", "track": [o["track"] for o in out],
-                    "other_track": [o["other_track"] for o in out],
-                    "start_s": [o["start_s"] for o in out], "end_s": [o["end_s"] for o in out],
-                    "lat": [o["lat"] for o in out], "lon": [o["lon"] for o in out],
-                    "details": [o["details"] for o in out]}, len(out))
+    port, _ = world.nearest_port(pieces["lat"].to_numpy(), pieces["lon"].to_numpy())
+    ok = (port >= ENCOUNTER_PORT_KM) & (pieces["median_sog"].to_numpy() < ENCOUNTER_MAX_SPEED_KN) \
+        & (pieces["median_sog_other"].to_numpy() < ENCOUNTER_MAX_SPEED_KN)
+    sel = pieces.filter(pl.Series(ok))
+    if sel.height == 0:
+        return empty_raw()
+    shore = world.shore_km(sel["lat"].to_numpy(), sel["lon"].to_numpy())
+    s = sel["k_start"].to_numpy() * GRID_S - start_s
+    e = sel["k_end"].to_numpy() * GRID_S - start_s
+    details = [{"median_distance_m": round(r["median_distance_m"], 1),
+                "hours": round((r["k_end"] - r["k_start"]) * GRID_S / 3600.0, 3),
+                "median_speed_kn": [round(r["median_sog"], 2), round(r["median_sog_other"], 2)],
+                "grid_steps_within": int(r["steps"]),
+                "distance_from_shore_km": round(float(sh), 2),
+                "distance_from_port_km": round(float(pt), 2)}
+               for r, sh, pt in zip(sel.iter_rows(named=True), shore, port[ok], strict=True)]
+    return _events({"type": "encounter", "track": sel["track"].to_numpy(),
+                    "other_track": sel["other_track"].to_list(), "start_s": s, "end_s": e,
+                    "lat": sel["lat"].to_numpy(), "lon": sel["lon"].to_numpy(),
+                    "details": details}, sel.height)
 
 
 def drop_overlapping(loiter: pl.DataFrame, enc: pl.DataFrame, mmsi: np.ndarray

@@ -96,10 +96,8 @@ def rederive(s: Scenario, positions: pl.DataFrame) -> pl.DataFrame:
                   mask=w.zone_mask(lat, lon), port_km=w.port_km(lat, lon))
     raws = [T.zone_events(tab, w.zones), T.port_visits(tab, w), T.gaps(tab, w),
             T.fishing_in_zone(tab, fleet, w)]
-    pieces = T.encounter_pieces(T.pairable_samples(tab, plan.start_s, w), fleet.mmsi)
-    tracks = {int(k): tab.take(np.flatnonzero(tab.track == k))
-              for k in set(pieces["track"].to_list() + pieces["other_track"].to_list())}
-    enc = T.encounters(pieces, tracks, plan.start_s, w)
+    pieces = T.encounter_pieces(T.grid_samples(tab, plan.start_s), fleet.mmsi, w)
+    enc = T.encounters(pieces, plan.start_s, w)
     raws += [enc, T.drop_overlapping(T.loitering_candidates(tab, fleet, w), enc, fleet.mmsi)]
     raw = pl.concat([r for r in raws if r.height])
     return T.to_events(raw, fleet.mmsi, plan.start_s)

@@ -132,3 +132,19 @@ def test_cli_sim_rejects_bad_options(tmp_path: Path, args: list[str], message: s
     result = CliRunner().invoke(app, ["sim", "--out", str(tmp_path / "x"), *args])
     assert result.exit_code == 2
     assert message in result.output.replace("\n", " ")
+
+
+def test_files_are_identical_across_processes(tmp_path: Path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    args = {"seed": 9, "hours": 7.0, "vessels": 60}
+    here = write_scenario(tmp_path / "a", **args)
+    code = ("import sys; from seawatch.sim import write_scenario; "
+            f"write_scenario(sys.argv[1], **{args!r})")
+    env = {**os.environ, "PYTHONHASHSEED": "12345"}
+    subprocess.run([sys.executable, "-c", code, str(tmp_path / "b")], check=True, env=env)
+    for key in ("nmea", "csv", "truth_json", "zones", "ports"):
+        assert here[key].read_bytes() == (tmp_path / "b" / here[key].name).read_bytes(), key
+    assert pl.read_parquet(here["truth"]).equals(pl.read_parquet(tmp_path / "b" / "truth.parquet"))

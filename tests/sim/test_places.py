@@ -84,3 +84,17 @@ def test_planted_counts_scale_and_fit() -> None:
     assert planted_counts(100_000, 24.0)["encounter"] == 48  # capped
     assert planted_counts(500, 12.0)["gap"] == 0  # a 13.5 h gap needs 18 h
     assert sum(planted_counts(30, 24.0).values()) == 0
+
+
+@pytest.mark.parametrize("route", sorted(P.ROUTES))
+def test_route_lanes_are_at_sea_and_apart(route: str) -> None:
+    from seawatch.sim.traffic import route_lanes
+
+    lanes = route_lanes(route)
+    assert len(lanes) >= 4
+    ends = (P.WAYPOINTS[P.ROUTES[route][0]], P.WAYPOINTS[P.ROUTES[route][-1]])
+    for outbound, inbound in lanes:
+        for seq in ([ends[0], *outbound, ends[1]], [ends[1], *inbound, ends[0]]):
+            for a, b in pairwise(seq):
+                lat, lon = _line(a, b, 0.2)
+                assert not geo.on_land(lat, lon).any(), (route, a, b)

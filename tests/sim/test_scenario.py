@@ -139,6 +139,7 @@ def test_gaps_are_12_to_24_h_without_positions(scenario: Scenario) -> None:
         assert 12.0 < hours < 24.0
         d = details(r)
         assert d["likely_intentional"] and d["off_distance_from_shore_km"] > 50 * NM_KM
+        assert d["intentional"] and d["planted_params"]["dark_hours"] > 12
         assert d["implied_speed_kn"] < 25.0
 
 
@@ -353,3 +354,20 @@ def test_world_zone_mask_matches_geo() -> None:
     expect = np.zeros(lat.size, np.int64)
     np.bitwise_or.at(expect, point, 1 << zone)
     assert (mask == expect).all()
+
+
+def test_a_day_of_500_vessels_holds_exactly_its_truth() -> None:
+    """The reference day (seed 1, 24 h, 500 vessels): everything planted is found, nothing
+    else but zone crossings and port visits, and the noisy data holds exactly the truth."""
+    s = simulate(seed=1, hours=24.0, vessels=500)
+    planted = s.counts["truth_planted"]
+    assert planted == {"encounter": 6, "fishing_in_zone": 4, "gap": 3, "loitering": 3,
+                       "spoofing": 3}
+    assert s.counts["planted_missing"] == [] and s.plan.parameters["planted_skipped"] == []
+    others = s.truth.filter(~pl.col("type").is_in(["zone_entry", "zone_exit", "port_visit"])
+                            & pl.col("details").str.contains('"planted": false'))
+    assert others.height == 0
+    skip = spoofed_mmsis(s)
+    truth = s.truth.filter((pl.col("type") != "spoofing") & ~pl.col("mmsi").is_in(list(skip)))
+    assert event_keys(rederive(s, dedup(s.observed))) == event_keys(truth)
+    assert evaluate.match(s.truth, s.negatives).height == 0
