@@ -77,7 +77,8 @@ DEFAULT_ZONE_STATES = {
     "Ecuador EEZ": "ECU",
     "Galápagos Marine Reserve": "ECU",
 }
-"""Coastal state of :func:`seawatch.geo.default_zones` (their properties carry none)."""
+"""Coastal state of the zones :func:`seawatch.geo.default_zones` made before they carried a
+``state`` property (zones files written by older versions)."""
 
 NO_FISHING_PROPERTY = "no_fishing"
 """A zone property that, when true, closes a zone of any kind to all fishing."""

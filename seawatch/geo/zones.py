@@ -181,19 +181,22 @@ def _default_zones() -> tuple[Zone, ...]:
             "Galápagos Marine Reserve",
             "mpa",
             reserve,
-            {"source": note, "rule": "40 nm from the Galápagos baselines (convex hull)"},
+            {"source": note, "rule": "40 nm from the Galápagos baselines (convex hull)",
+             "state": "ECU"},
         ),
         Zone(
             "Ecuador territorial sea",
             "territorial_sea",
             ts,
-            {"source": note, "rule": "12 nm from the mainland coast and the Galápagos hull"},
+            {"source": note, "rule": "12 nm from the mainland coast and the Galápagos hull",
+             "state": "ECU"},
         ),
         Zone(
             "Ecuador EEZ",
             "eez",
             eez,
-            {"source": note, "rule": "200 nm from the mainland coast and the Galápagos hull"},
+            {"source": note, "rule": "200 nm from the mainland coast and the Galápagos hull",
+             "state": "ECU"},
         ),
     )
 

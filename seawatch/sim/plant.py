@@ -531,15 +531,19 @@ class Planter:
                      distance_km=v * 1.852 * dark / H)
 
     def fishing_reserve(self) -> None:
-        """An Ecuadorian purse seiner fishing inside the Galápagos Marine Reserve."""
+        """A purse seiner fishing inside the Galápagos Marine Reserve: Ecuadorian the first
+        time, then alternately foreign (Chinese) and Ecuadorian. A foreign vessel there is
+        also fishing in Ecuador's EEZ, which is closed to it too: one episode, one event."""
         w = self.world
+        self._reserve_count = getattr(self, "_reserve_count", 0) + 1
+        mid = 412 if self._reserve_count % 2 == 0 else 735
         names = [z.name for z in w.zones]
         reserve = names.index("Galápagos Marine Reserve")
         eez = names.index("Ecuador EEZ")
         length = self._length(2.5, 5.0, 7 * H)
         t_s = self._window(length, margin=3.5 * H)
         lat, lon = self._reserve_site(reserve, eez, t_s, length)
-        track = self._track("purse_seiner", "fishing_reserve", mid=735)
+        track = self._track("purse_seiner", "fishing_reserve", mid=mid)
         cur = self._arrive(track, (lat, lon), t_s, self._speed(track), min_port_km=10.0)
         t_pause = None
         if self.rng.random() < 0.5:  # one short pause (< 1 h), which does not split it

@@ -15,9 +15,10 @@ time. Choices where the definitions leave room (documented in ``docs/sim.md``):
 - positions of a spoofed jump are left out of every per-track definition (a segmenter puts
   them in a segment of their own); a shared MMSI's two tracks are treated separately;
 - port visits: the 30-minute minimum applies to visits open at the start or end too;
-- fishing_in_zone: an episode is a run of positions at fishing speed inside one forbidden
-  zone, split by a position outside it or faster than 5 kn, or by 1 h or more between two
-  positions at fishing speed (a pause, or a reception gap); one event per zone;
+- fishing_in_zone: an episode is a run of positions at fishing speed inside the zones
+  closed to the vessel's flag, split by a position outside them or faster than 5 kn, or by
+  1 h or more between two positions at fishing speed (a pause, or a reception gap); one
+  event per episode, named after the most protective zone fished in;
 - encounters: grid times are multiples of 10 minutes (UTC); the mean position is the mean
   of the pair's midpoints, and each vessel's median speed the median of its interpolated
   ``sog``, over the grid steps within 500 m (as ``seawatch.detect.encounter`` does).
@@ -56,6 +57,10 @@ LOITER_MAX_GAP_S = 3600
 FISHING_SPEED_KN = (0.5, 5.0)
 FISHING_MIN_S = 3600
 FISHING_PAUSE_S = 3600
+FISHING_ZONE_PRIORITY = {"mpa": 0, "internal_waters": 1, "territorial_sea": 2,
+                         "archipelagic_waters": 2}
+"""Which zone names an episode across nested closed zones (lowest first, then zone order;
+other kinds after): the rule of docs/detectors.md."""
 PORT_ENTRY_KM = 3.0
 PORT_EXIT_KM = 4.0
 PORT_MIN_S = 1800
@@ -238,53 +243,60 @@ def gaps(p: Track, world: Any) -> pl.DataFrame:
 
 # -- fishing in a forbidden zone -----------------------------------------------------------------
 def fishing_in_zone(p: Track, fleet: Any, world: Any) -> pl.DataFrame:
-    """Fishing vessels at 0.5-5 kn for at least 1 h inside a zone closed to their flag."""
+    """Fishing vessels at 0.5-5 kn for at least 1 h inside zones closed to their flag.
+
+    One event per episode (DESIGN.md: one episode of a behaviour is one event): where closed
+    zones nest (the reserve inside the EEZ, for a foreign vessel) the episode runs over their
+    union and is named after the most protective zone fished in (an MPA before a territorial
+    sea before an EEZ, then the zones' order), as ``seawatch.detect.zone`` names it.
+    """
     if not p.n:
         return empty_raw()
     fishing = fleet.is_fishing[p.track]
     flags = np.array(fleet.flag, dtype=object)
     forbid_by_flag = {f: world.forbidden_zones(f) for f in set(fleet.flag)}
     forbidden = np.array([forbid_by_flag[f] for f in flags], np.int64)[p.track]
-    frames = []
     f_speed = (p.sog >= FISHING_SPEED_KN[0]) & (p.sog <= FISHING_SPEED_KN[1])
     slow = p.sog < FISHING_SPEED_KN[0]
-    for k, z in enumerate(world.zones):
-        closed = fishing & (((forbidden >> k) & 1) == 1)
-        if not closed.any():
-            continue
-        inside = closed & (((p.mask >> k) & 1) == 1)
-        state = np.where(inside & f_speed, 1, np.where(inside & slow, 2, 0))  # F, pause, other
-        keep = np.flatnonzero(state != 2)
-        st = state[keep]
-        tr = p.track[keep]
-        tt = p.t[keep]
-        is_f = st == 1
-        prev_f = np.r_[False, is_f[:-1]] & np.r_[False, tr[1:] == tr[:-1]]
-        gap_ok = np.r_[False, (tt[1:] - tt[:-1]) < FISHING_PAUSE_S]
-        start = is_f & ~(prev_f & gap_ok)
-        ep = np.cumsum(start) - 1
-        rows = keep[is_f]
-        ep_f = ep[is_f]
-        if not rows.size:
-            continue
-        bounds = np.flatnonzero(np.r_[True, ep_f[1:] != ep_f[:-1]])
-        ends = np.r_[bounds[1:] - 1, rows.size - 1]
-        s_row, e_row = rows[bounds], rows[ends]
-        dur = p.t[e_row] - p.t[s_row]
-        ok = dur >= FISHING_MIN_S
-        details = []
-        for b, e, d in zip(bounds[ok], ends[ok], dur[ok], strict=True):
-            seg = rows[b:e + 1]
-            details.append({"zone_kind": z.kind, "flag": str(flags[p.track[seg[0]]]),
-                            "hours": round(float(d) / 3600.0, 3),
-                            "median_speed_kn": round(float(np.median(p.sog[seg])), 2)})
-        if details:
-            i = np.flatnonzero(ok)
-            frames.append(_events({
-                "type": "fishing_in_zone", "track": p.track[s_row[i]], "start_s": p.t[s_row[i]],
-                "end_s": p.t[e_row[i]], "lat": p.lat[s_row[i]], "lon": p.lon[s_row[i]],
-                "zone": [z.name] * i.size, "details": details}, i.size))
-    return pl.concat(frames) if frames else empty_raw()
+    closed_here = np.where(fishing, forbidden & p.mask, 0)  # closed zones each position is in
+    inside = closed_here != 0
+    state = np.where(inside & f_speed, 1, np.where(inside & slow, 2, 0))  # F, pause, other
+    keep = np.flatnonzero(state != 2)
+    st = state[keep]
+    tr = p.track[keep]
+    tt = p.t[keep]
+    is_f = st == 1
+    prev_f = np.r_[False, is_f[:-1]] & np.r_[False, tr[1:] == tr[:-1]]
+    gap_ok = np.r_[False, (tt[1:] - tt[:-1]) < FISHING_PAUSE_S]
+    start = is_f & ~(prev_f & gap_ok)
+    ep = np.cumsum(start) - 1
+    rows = keep[is_f]
+    ep_f = ep[is_f]
+    if not rows.size:
+        return empty_raw()
+    bounds = np.flatnonzero(np.r_[True, ep_f[1:] != ep_f[:-1]])
+    ends = np.r_[bounds[1:] - 1, rows.size - 1]
+    s_row, e_row = rows[bounds], rows[ends]
+    dur = p.t[e_row] - p.t[s_row]
+    ok = np.flatnonzero(dur >= FISHING_MIN_S)
+    if not ok.size:
+        return empty_raw()
+    rank = [(FISHING_ZONE_PRIORITY.get(z.kind, len(FISHING_ZONE_PRIORITY)), k)
+            for k, z in enumerate(world.zones)]
+    details, names = [], []
+    for b, e, d in zip(bounds[ok], ends[ok], dur[ok], strict=True):
+        seg = rows[b:e + 1]
+        fished = int(np.bitwise_or.reduce(closed_here[seg]))
+        k = min(r for r in rank if (fished >> r[1]) & 1)[1]
+        names.append(world.zones[k].name)
+        details.append({"zone_kind": world.zones[k].kind, "flag": str(flags[p.track[seg[0]]]),
+                        "zones": [z.name for j, z in enumerate(world.zones) if (fished >> j) & 1],
+                        "hours": round(float(d) / 3600.0, 3),
+                        "median_speed_kn": round(float(np.median(p.sog[seg])), 2)})
+    return _events({
+        "type": "fishing_in_zone", "track": p.track[s_row[ok]], "start_s": p.t[s_row[ok]],
+        "end_s": p.t[e_row[ok]], "lat": p.lat[s_row[ok]], "lon": p.lon[s_row[ok]],
+        "zone": names, "details": details}, ok.size)
 
 
 # -- loitering -----------------------------------------------------------------------------------
