@@ -26,6 +26,11 @@ from collections.abc import Mapping
 import polars as pl
 
 TS = pl.Datetime("us", "UTC")
+MIN_EPOCH_S = 631_152_000
+"""Earliest plausible AIS time, 1990-01-01 UTC (seconds since the epoch): AIS began in the
+1990s, so an earlier time is a corrupt field, not a report."""
+MAX_EPOCH_S = 4_102_444_800
+"""End of plausible AIS times, 2100-01-01 UTC (exclusive)."""
 """Timestamp type of every time column: microseconds, UTC."""
 
 POSITIONS: dict[str, pl.DataType] = {
@@ -69,6 +74,14 @@ VESSELS: dict[str, pl.DataType] = {
 A class B vessel sends its name (24 A) and its call sign, type and size (24 B) in separate
 messages; each row holds the fields its message carried and nulls elsewhere.
 """
+
+IDENTITY_REPORTED: tuple[str, ...] = (
+    "imo", "callsign", "name", "ship_type", "length", "width", "draught", "destination",
+)
+"""The identity fields a vessel reports (static messages, CSV static columns): a vessels row is
+one distinct combination of these per MMSI."""
+IDENTITY_DERIVED: tuple[str, ...] = ("flag", "ship_type_label", "mmsi_valid")
+"""Identity fields seawatch derives from the MMSI and the reported ones."""
 
 STATIONS: dict[str, pl.DataType] = {
     "mmsi": pl.Int64(),

@@ -62,19 +62,7 @@ BBox = tuple[float, float, float, float]
 """``(min_lon, min_lat, max_lon, max_lat)`` in degrees, GeoJSON order; ``min_lon > max_lon``
 is a box across the antimeridian."""
 
-_IDENTITY_FIELDS = (
-    "imo",
-    "callsign",
-    "name",
-    "ship_type",
-    "length",
-    "width",
-    "draught",
-    "destination",
-    "flag",
-    "ship_type_label",
-    "mmsi_valid",
-)
+_IDENTITY_FIELDS = schema.IDENTITY_REPORTED + schema.IDENTITY_DERIVED
 
 
 class Store:

@@ -30,18 +30,11 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
+from seawatch import schema
+
 REQUIRED_KEYS: tuple[str, ...] = ("mmsi", "ts", "lat", "lon")
 POSITION_KEYS: tuple[str, ...] = ("sog", "cog", "heading", "nav_status")
-IDENTITY_KEYS: tuple[str, ...] = (
-    "imo",
-    "callsign",
-    "name",
-    "ship_type",
-    "length",
-    "width",
-    "draught",
-    "destination",
-)
+IDENTITY_KEYS: tuple[str, ...] = schema.IDENTITY_REPORTED
 """The identity columns: a vessels row is one distinct combination of these per MMSI."""
 EXTRA_KEYS: tuple[str, ...] = ("mobile_type", "to_bow", "to_stern", "to_port", "to_starboard")
 KEYS: tuple[str, ...] = REQUIRED_KEYS + POSITION_KEYS + IDENTITY_KEYS + EXTRA_KEYS

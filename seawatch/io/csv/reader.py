@@ -248,9 +248,13 @@ def _read_batch(
         | (pl.col("_s_lon").is_not_null() & pl.col("lon").is_null())
     )
     lat, lon = pl.col("lat"), pl.col("lon")
+    # AIS began in the 1990s: a time outside 1990-2100 is a corrupt field, not a report
+    seconds = pl.col("ts").dt.epoch("s")
     impossible = (
-        lat.is_not_null() & (lat != values.NOT_AVAILABLE_LAT) & ~lat.is_between(-90.0, 90.0)
-    ) | (lon.is_not_null() & (lon != values.NOT_AVAILABLE_LON) & ~lon.is_between(-180.0, 180.0))
+        (lat.is_not_null() & (lat != values.NOT_AVAILABLE_LAT) & ~lat.is_between(-90.0, 90.0))
+        | (lon.is_not_null() & (lon != values.NOT_AVAILABLE_LON) & ~lon.is_between(-180.0, 180.0))
+        | ~seconds.is_between(schema.MIN_EPOCH_S, schema.MAX_EPOCH_S, closed="left")
+    )
     frame = frame.with_columns(unreadable.alias("_bad"), impossible.alias("_impossible"))
     _record(log, Reason.BAD_ROW, frame.filter(pl.col("_bad")), file_name)
     _record(

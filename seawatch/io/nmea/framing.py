@@ -22,6 +22,8 @@ from __future__ import annotations
 import numba as nb
 import numpy as np
 
+from seawatch import schema
+
 NO_TIME = np.int64(np.iinfo(np.int64).min)
 """Marker of a missing time in the µs time arrays."""
 
@@ -32,8 +34,8 @@ MAX_LINE = 4096
 """Lines longer than this are quarantined whole (no real NMEA line comes close)."""
 
 # time bounds for a plausible AIS time: 1990-01-01 .. 2100-01-01 UTC, in seconds
-MIN_EPOCH_S = 631_152_000
-MAX_EPOCH_S = 4_102_444_800
+MIN_EPOCH_S = schema.MIN_EPOCH_S
+MAX_EPOCH_S = schema.MAX_EPOCH_S
 
 # line kinds for lines without sentences
 LINE_BLANK = 0

@@ -133,7 +133,7 @@ def test_overlong_line_is_quarantined(tmp_path: Path, monkeypatch: pytest.Monkey
     monkeypatch.setattr(lines, "MAX_LINE_BYTES", 64)
     monkeypatch.setattr(lines, "BLOCK_BYTES_MIN", 16)
     monkeypatch.setattr(lines, "BLOCK_BYTES_MAX", 16)
-    text = "mmsi,ts,lat,lon\n1,0,1,2\n" + "9," * 500 + "\n2,0,3,4\n"
+    text = "mmsi,ts,lat,lon\n1,1700000000,1,2\n" + "9," * 500 + "\n2,1700000000,3,4\n"
     result = read_csv(write(tmp_path / "long.csv", text))
     assert result.positions["mmsi"].to_list() == [1, 2]
     assert result.quarantine.select("line_no", "reason").rows() == [(3, "bad_row")]
@@ -141,7 +141,7 @@ def test_overlong_line_is_quarantined(tmp_path: Path, monkeypatch: pytest.Monkey
 
 
 def test_source_and_validity(tmp_path: Path) -> None:
-    text = "mmsi,ts,lat,lon\n0,0,1,2\n123456789,0,1,2\n735057000,0,1,2\n"
+    text = "mmsi,ts,lat,lon\n0,1700000000,1,2\n123456789,1700000000,1,2\n735057000,1700000000,1,2\n"
     result = read_csv(write(tmp_path / "v.csv", text), source="feed-7")
     assert result.positions["mmsi_valid"].to_list() == [False, False, True]
     assert result.positions["source"].unique().to_list() == ["feed-7"]
@@ -241,3 +241,14 @@ def test_garbage_lines_do_not_crash_and_valid_rows_survive(
     wanted = expected.group_by("mmsi", "sec").len()
     joined = wanted.join(counts, on=["mmsi", "sec"], how="left", suffix="_found")
     assert (joined["len_found"].fill_null(0) >= joined["len"]).all()
+
+
+def test_implausible_times_are_quarantined(tmp_path: Path) -> None:
+    text = ("Id,Time,Y,X\n"
+            "735057000,2300-01-01T00:00:00Z,-0.95,-80.7\n"  # year 2300: a corrupt field
+            "735057001,1970-01-01T00:00:05Z,-0.95,-80.7\n"  # before AIS existed
+            "735057002,2023-11-14T22:13:20Z,-0.95,-80.7\n")  # a real report survives
+    result = read_csv(write(tmp_path / "years.csv", text),
+                      mapping={"mmsi": "Id", "ts": "Time", "lat": "Y", "lon": "X"})
+    assert result.positions["mmsi"].to_list() == [735057002]
+    assert result.quarantine_counts == {"impossible_value": 2}
