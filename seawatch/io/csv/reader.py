@@ -315,7 +315,7 @@ def iter_csv(
     >>> import tempfile, pathlib
     >>> tmp = tempfile.TemporaryDirectory()
     >>> path = pathlib.Path(tmp.name) / "two.csv"
-    >>> _ = path.write_text("mmsi,ts,lat,lon\\n1,0,1.0,2.0\\n2,60,3.0,4.0\\n")
+    >>> _ = path.write_text("mmsi,ts,lat,lon\\n1,1700000000,1.0,2.0\\n2,1700000060,3.0,4.0\\n")
     >>> [b.positions.height for b in iter_csv(path, batch_rows=1)]
     [0, 1, 1]
     >>> tmp.cleanup()
