@@ -38,6 +38,13 @@ StoreOpt = Annotated[
 ]
 
 
+HostOpt = Annotated[
+    str,
+    typer.Option(help="Address to listen on (0.0.0.0: every interface of this machine)."),
+]
+PortOpt = Annotated[int, typer.Option(min=1, max=65535, help="TCP port to listen on.")]
+
+
 def main() -> None:
     app()
 
@@ -248,14 +255,24 @@ def demo(
     seed: Annotated[int, typer.Option(help="Seed of the simulated scenario.")] = 7,
     hours: Annotated[float, typer.Option(help="Hours of traffic to simulate.")] = 6.0,
     vessels: Annotated[int, typer.Option(help="Number of vessels.")] = 300,
+    serve_: Annotated[
+        bool,
+        typer.Option("--serve/--no-serve", help="Then serve the map and API until Ctrl-C."),
+    ] = True,
+    host: HostOpt = "127.0.0.1",
+    port: PortOpt = 8000,
 ) -> None:
-    """Simulate Eastern Pacific traffic off Ecuador, ingest it, detect events, summarise.
+    """Simulate Eastern Pacific traffic off Ecuador, ingest it, detect events, summarise,
+    then serve the map (unless --no-serve).
 
     The scenario is written once per (seed, hours, vessels) and reused; ingesting it again
     adds nothing, so running the demo twice is quick and leaves the same store.
     """
     from seawatch.sim import write_scenario
     from seawatch.store import Store
+
+    if serve_:
+        _check_port_free(host, port)
 
     started = time.perf_counter()
     scenario_dir = directory / f"scenario-seed{seed}-{hours:g}h-{vessels}v"
@@ -282,6 +299,10 @@ def demo(
     info(store=store_dir, quarantine=False)
     console.print(f"demo ready in {time.perf_counter() - started:.1f} s. Explore it with: "
                   f"seawatch events --store {store_dir} --format csv --out events.csv")
+    if serve_:
+        _serve(store_dir, host, port, zones=None)
+    else:
+        console.print(f"serve the map with: seawatch serve --store {store_dir}")
 
 
 @app.command()
@@ -543,6 +564,68 @@ def events(
     export_events(frame, out, fmt)
     what = f" of type {', '.join(wanted)}" if wanted else ""
     console.print(f"{frame.height:,} events{what} written to {out} ({fmt})")
+
+
+def _url(host: str, port: int) -> str:
+    shown = "127.0.0.1" if host in ("0.0.0.0", "") else "[::1]" if host == "::" else host
+    if ":" in shown and not shown.startswith("["):
+        shown = f"[{shown}]"
+    return f"http://{shown}:{port}/"
+
+
+def _check_port_free(host: str, port: int) -> None:
+    import socket
+
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    try:
+        with socket.socket(family, socket.SOCK_STREAM) as sock:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            sock.bind((host, port))
+    except OSError as exc:
+        raise _fail_text(
+            f"cannot listen on {host}:{port} ({exc.strerror or exc}); "
+            "choose another with --port (or --host)"
+        ) from exc
+
+
+def _serve(store: Path, host: str, port: int, zones: Path | None) -> None:
+    from seawatch.api.server import serve as run_server
+
+    url = _url(host, port)
+    console.print(
+        f"[bold]seawatch[/] serving {store} at [bold]{url}[/] (map), {url}docs (API), "
+        f"{url}ogc (OGC API - Features). Press Ctrl-C to stop."
+    )
+    if host in ("0.0.0.0", "::", ""):
+        console.print("[yellow]listening on every interface: anyone who can reach this "
+                      "machine can read the store[/]")
+    run_server(store, host=host, port=port, zones=zones)
+
+
+@app.command()
+def serve(
+    store: ExistingStoreOpt = Path("seawatch-store"),
+    host: HostOpt = "127.0.0.1",
+    port: PortOpt = 8000,
+    zones: Annotated[
+        Path | None,
+        typer.Option(help="Zones file to show on the map (default: those detection used)."),
+    ] = None,
+) -> None:
+    """Serve the web map, the REST API (/api/v1) and OGC API - Features (/ogc) of a store."""
+    if zones is not None:
+        from seawatch.geo import load_zones
+
+        if not zones.is_file():
+            raise _fail_text(f"no such zones file: {zones}")
+        try:
+            if not load_zones(zones):
+                raise _fail_text(f"zones file {zones} holds no zones")
+        except (ValueError, ImportError, OSError, KeyError) as exc:
+            raise _fail_text(f"cannot use zones file {zones}: {exc}") from exc
+    _open_existing_store(store)
+    _check_port_free(host, port)
+    _serve(store, host, port, zones)
 
 
 @app.command("eval")

@@ -1,0 +1,162 @@
+"""Response shapes of the API, for the OpenAPI document (``/openapi.json``, ``/docs``).
+
+The endpoints build their JSON column-wise (see :mod:`seawatch.api.export`) and return it
+as it is; these pydantic models only describe it. Times are ISO 8601 UTC text with ``Z``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+
+class Error(BaseModel):
+    """Every error: a 4xx for a bad request, a 500 (logged) for a fault of the server."""
+
+    detail: str = Field(description="What was wrong and, for a bad request, what to do.")
+
+
+class Detection(BaseModel):
+    written_at: str | None = None
+    positions_snapshot: int
+    stale: bool = Field(description="Inputs were ingested after the detection run.")
+
+
+class Stats(BaseModel):
+    positions: int
+    vessels: int = Field(description="Distinct MMSIs in positions and identity reports.")
+    events: int
+    first_ts: str | None
+    last_ts: str | None
+    events_by_type: dict[str, int]
+    days: list[str] = Field(description="UTC days holding positions (YYYY-MM-DD).")
+    positions_by_day: dict[str, int]
+    snapshot: int
+    inputs: int
+    size_bytes: int
+    detection: Detection | None
+
+
+class Vessel(BaseModel):
+    mmsi: int
+    name: str | None = None
+    callsign: str | None = None
+    imo: int | None = None
+    ship_type: int | None = None
+    ship_type_label: str | None = None
+    flag: str | None = Field(None, description="ISO 3166 alpha-3 from the MMSI's MID.")
+    cls: str | None = Field(None, description="Transponder class A or B, when known.")
+    ts: str | None = Field(None, description="Time of the latest position.")
+    lat: float | None = None
+    lon: float | None = None
+    sog: float | None = None
+    cog: float | None = None
+    heading: int | None = None
+
+
+class VesselDetail(Vessel):
+    length: float | None = None
+    width: float | None = None
+    draught: float | None = None
+    destination: str | None = None
+    mmsi_valid: bool | None = None
+    identity_ts: str | None = Field(None, description="Time of the latest identity report.")
+    positions: int = 0
+    first_ts: str | None = None
+    last_ts: str | None = None
+    events: int = 0
+
+
+class VesselPage(BaseModel):
+    items: list[Vessel]
+    total: int
+    limit: int
+    offset: int
+    next: int | None = Field(None, description="Offset of the next page; null on the last.")
+
+
+class Position(BaseModel):
+    mmsi: int
+    ts: str
+    lat: float | None = None
+    lon: float | None = None
+    sog: float | None = None
+    cog: float | None = None
+    heading: int | None = None
+    nav_status: int | None = None
+    msg_type: int | None = None
+    source: str | None = None
+    accuracy: bool | None = None
+    second: int | None = None
+    mmsi_valid: bool | None = None
+
+
+class Link(BaseModel):
+    rel: str
+    href: str
+    type: str | None = None
+    title: str | None = None
+
+
+class PositionPage(BaseModel):
+    items: list[Position]
+    total: int
+    limit: int
+    offset: int
+    next: int | None = Field(None, description="Offset of the next page; null on the last.")
+    links: list[Link] = Field(default_factory=list)
+
+
+class Event(BaseModel):
+    event_id: str
+    type: str
+    mmsi: int
+    other_mmsi: int | None = None
+    start: str
+    end: str
+    lat: float | None = None
+    lon: float | None = None
+    zone: str | None = None
+    score: float | None = None
+    details: dict[str, Any] | None = None
+
+
+class EventPage(BaseModel):
+    items: list[Event]
+    total: int
+    limit: int
+    offset: int
+    next: int | None = None
+
+
+class FeatureCollection(BaseModel):
+    """A GeoJSON FeatureCollection (RFC 7946); lists may carry extra members."""
+
+    type: str = "FeatureCollection"
+    features: list[dict[str, Any]]
+
+
+class Feature(BaseModel):
+    """A GeoJSON Feature (RFC 7946)."""
+
+    type: str = "Feature"
+    geometry: dict[str, Any] | None
+    properties: dict[str, Any] | None
+
+
+class EventDetail(BaseModel):
+    event: Event
+    vessels: list[Vessel]
+    evidence: FeatureCollection
+
+
+GEOJSON_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["type"],
+    "properties": {
+        "type": {"type": "string", "enum": ["FeatureCollection", "Feature"]},
+        "features": {"type": "array", "items": {"type": "object"}},
+    },
+}
+"""OpenAPI schema of a GeoJSON document (for ``application/geo+json`` responses)."""

@@ -1,0 +1,128 @@
+"""Running the app: in the foreground (``seawatch serve``) or in a background thread.
+
+:class:`ServerThread` runs uvicorn in a daemon thread on a free port of 127.0.0.1 and stops
+it cleanly; tests (and notebooks) use it to talk to a real HTTP server:
+
+>>> import tempfile
+>>> import urllib.request, json
+>>> from seawatch.store import Store
+>>> path = tempfile.mkdtemp()
+>>> _ = Store(path)
+>>> with ServerThread(path) as server:
+...     with urllib.request.urlopen(server.url + "/api/v1/stats") as r:
+...         json.load(r)["events"]
+0
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # pragma: no cover
+    from fastapi import FastAPI
+
+DEFAULT_HOST = "127.0.0.1"
+"""Listen on this machine only unless told otherwise."""
+DEFAULT_PORT = 8000
+
+
+def free_port(host: str = DEFAULT_HOST) -> int:
+    """A TCP port free on ``host`` now (the OS picks it)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((host, 0))
+        return int(sock.getsockname()[1])
+
+
+def serve(
+    store_dir: Path | str,
+    *,
+    host: str = DEFAULT_HOST,
+    port: int = DEFAULT_PORT,
+    web_dir: Path | None = None,
+    zones: Path | str | None = None,
+    log_level: str = "info",
+) -> None:
+    """Serve the store until interrupted (Ctrl-C): API, OGC API - Features and the map."""
+    import uvicorn
+
+    from seawatch.api.app import create_app
+
+    app = create_app(store_dir, web_dir=web_dir, zones=zones)
+    threading.Thread(target=app.state.query.warm, name="seawatch-warm", daemon=True).start()
+    uvicorn.run(app, host=host, port=port, log_level=log_level, server_header=False)
+
+
+class ServerThread:
+    """A uvicorn server in a background thread, for tests and notebooks.
+
+    Parameters
+    ----------
+    store_dir
+        The store to serve (ignored when ``app`` is given).
+    app
+        An application to serve instead of ``create_app(store_dir, **options)``.
+    host, port
+        Where to listen; default 127.0.0.1 and a free port.
+    **options
+        Passed to :func:`seawatch.api.create_app`.
+
+    Attributes
+    ----------
+    url : str
+        ``http://host:port`` once started.
+    """
+
+    def __init__(
+        self,
+        store_dir: Path | str | None = None,
+        *,
+        app: FastAPI | None = None,
+        host: str = DEFAULT_HOST,
+        port: int | None = None,
+        **options: Any,
+    ) -> None:
+        if app is None:
+            if store_dir is None:
+                raise ValueError("give store_dir or app")
+            from seawatch.api.app import create_app
+
+            app = create_app(store_dir, **options)
+        import uvicorn
+
+        self.host = host
+        self.port = free_port(host) if port is None else port
+        self.url = f"http://{host}:{self.port}"
+        config = uvicorn.Config(app, host=host, port=self.port, log_level="warning",
+                                server_header=False, lifespan="off")
+        self.server = uvicorn.Server(config)
+        self._thread = threading.Thread(target=self.server.run, name="seawatch-api",
+                                        daemon=True)
+
+    def start(self, timeout: float = 20.0) -> ServerThread:
+        """Start serving; return once the server accepts connections."""
+        self._thread.start()
+        deadline = time.monotonic() + timeout
+        while not self.server.started:
+            if not self._thread.is_alive():
+                raise RuntimeError(f"the server on {self.url} stopped while starting")
+            if time.monotonic() > deadline:
+                self.stop()
+                raise TimeoutError(f"the server on {self.url} did not start in {timeout:g} s")
+            time.sleep(0.02)
+        return self
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Ask the server to finish its requests and stop; wait for the thread."""
+        self.server.should_exit = True
+        if self._thread.is_alive():
+            self._thread.join(timeout)
+
+    def __enter__(self) -> ServerThread:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()

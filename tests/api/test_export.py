@@ -1,0 +1,148 @@
+"""Exports of positions, events and vessels parse back to what the store holds."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+import xml.etree.ElementTree as ET
+
+import polars as pl
+import pytest
+
+from seawatch import schema
+from seawatch.api import export
+
+KML = "{http://www.opengis.net/kml/2.2}"
+ISO_Z = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{6})?Z$")
+FILTERS = {"bbox": "-82,-3,-80,-1", "start": "2026-01-15T13:00:00Z",
+           "end": "2026-01-15T15:00:00Z"}
+
+
+@pytest.fixture(scope="module")
+def selected(store) -> pl.DataFrame:
+    return store.positions(start="2026-01-15T13:00:00Z", end="2026-01-15T15:00:00Z",
+                           bbox=(-82, -3, -80, -1)).collect()
+
+
+def get(client, kind: str, fmt: str, **params):
+    response = client.get(f"/api/v1/export/{kind}", params={**params, "format": fmt})
+    assert response.status_code == 200, response.text
+    assert response.headers["content-type"].startswith(export.MEDIA_TYPES[fmt].split(";")[0])
+    disposition = response.headers["content-disposition"]
+    assert disposition.startswith("attachment; filename=\"seawatch-" + kind)
+    assert disposition.endswith(f'.{export.SUFFIXES[fmt]}"')
+    return response
+
+
+def test_positions_csv(client, selected):
+    body = get(client, "positions", "csv", **FILTERS).content
+    frame = pl.read_csv(io.BytesIO(body))
+    assert frame.columns == list(schema.POSITIONS)
+    assert frame.height == selected.height > 0
+    assert all(ISO_Z.match(t) for t in frame["ts"])
+    back = frame.with_columns(pl.col("ts").str.to_datetime(time_zone="UTC", time_unit="us"))
+    assert back["ts"].to_list() == selected["ts"].to_list()
+    assert back["lat"].to_list() == selected["lat"].to_list()
+
+
+def test_positions_parquet_equals_the_store(client, selected):
+    frame = pl.read_parquet(io.BytesIO(get(client, "positions", "parquet", **FILTERS).content))
+    assert frame.equals(selected)
+
+
+def test_positions_geojson_and_kml(client, selected):
+    doc = json.loads(get(client, "positions", "geojson", **FILTERS).content)
+    assert len(doc["features"]) == selected.height
+    root = ET.fromstring(get(client, "positions", "kml", **FILTERS).content)
+    marks = root.findall(f".//{KML}Placemark")
+    assert len(marks) == selected.height
+    first = marks[0]
+    lon, lat = map(float, first.find(f"{KML}Point/{KML}coordinates").text.split(","))
+    assert (lon, lat) == (selected["lon"][0], selected["lat"][0])
+    assert ISO_Z.match(first.find(f"{KML}TimeStamp/{KML}when").text)
+    data = {d.get("name"): d.find(f"{KML}value").text
+            for d in first.findall(f"{KML}ExtendedData/{KML}Data")}
+    assert int(data["mmsi"]) == selected["mmsi"][0]
+
+
+def test_events_every_format(client, store):
+    events = store.events().collect().sort("start", "event_id", descending=[True, False])
+    frame = pl.read_csv(io.BytesIO(get(client, "events", "csv").content))
+    assert frame.height == events.height and frame.columns == list(schema.EVENTS)
+    assert all(ISO_Z.match(t) for t in frame["start"]) and all(ISO_Z.match(t) for t in frame["end"])
+    assert all(isinstance(json.loads(d), dict) for d in frame["details"])
+    with io.StringIO(get(client, "events", "csv").text) as fh:
+        assert sum(1 for _ in csv.DictReader(fh)) == events.height
+    parquet = pl.read_parquet(io.BytesIO(get(client, "events", "parquet").content))
+    assert parquet.sort("event_id").equals(events.sort("event_id"))
+    doc = json.loads(get(client, "events", "geojson").content)
+    assert {f["id"] for f in doc["features"]} == set(events["event_id"])
+    assert all(isinstance(f["properties"]["details"], dict) for f in doc["features"])
+    root = ET.fromstring(get(client, "events", "kml").content)
+    marks = root.findall(f".//{KML}Placemark")
+    assert len(marks) == events.height
+    spans = [m.find(f"{KML}TimeSpan") for m in marks]
+    assert all(s.find(f"{KML}begin") is not None and s.find(f"{KML}end") is not None
+               for s in spans)
+
+
+def test_events_export_filters(client, store):
+    encounters = store.events(type="encounter").collect()
+    frame = pl.read_csv(io.BytesIO(get(client, "events", "csv", type="encounter").content))
+    assert frame.height == encounters.height and set(frame["type"]) == {"encounter"}
+
+
+def test_vessels_every_format(client):
+    listed = client.get("/api/v1/vessels").json()["items"]
+    frame = pl.read_csv(io.BytesIO(get(client, "vessels", "csv").content))
+    assert frame["mmsi"].to_list() == [v["mmsi"] for v in listed]
+    assert frame["ts"].to_list() == [v["ts"] for v in listed]
+    parquet = pl.read_parquet(io.BytesIO(get(client, "vessels", "parquet").content))
+    assert parquet["mmsi"].to_list() == [v["mmsi"] for v in listed]
+    doc = json.loads(get(client, "vessels", "geojson").content)
+    assert [f["id"] for f in doc["features"]] == [v["mmsi"] for v in listed]
+    root = ET.fromstring(get(client, "vessels", "kml").content)
+    names = [m.find(f"{KML}name").text for m in root.findall(f".//{KML}Placemark")]
+    assert names == [v["name"] or str(v["mmsi"]) for v in listed]
+    some = client.get("/api/v1/export/vessels", params={"q": listed[0]["name"] or "x"})
+    assert pl.read_csv(io.BytesIO(some.content)).height >= 1
+
+
+def test_positions_export_cap(client, monkeypatch):
+    import seawatch.api.rest as rest
+
+    monkeypatch.setattr(rest, "EXPORT_MAX_POSITIONS", 10)
+    response = client.get("/api/v1/export/positions", params={"format": "csv"})
+    assert response.status_code == 400
+    assert "at most 10" in response.json()["detail"] and "narrow" in response.json()["detail"]
+
+
+def test_kml_escapes_text_and_drops_control_characters():
+    frame = pl.DataFrame({"lat": [1.0, None], "lon": [2.0, None],
+                          "name": ['A&B <"C">', "bad\x01char"]})
+    root = ET.fromstring(export.kml_text(frame, title="t & u", name=pl.col("name")))
+    marks = root.findall(f".//{KML}Placemark")
+    assert [m.find(f"{KML}name").text for m in marks] == ['A&B <"C">', "badchar"]
+    assert marks[1].find(f"{KML}Point") is None
+
+
+def test_geojson_writer_handles_nan_null_and_raw_json():
+    frame = pl.DataFrame({"lat": [float("nan"), 1.0], "lon": [1.0, 2.0],
+                          "sog": [float("nan"), 3.5], "details": [None, '{"a":[1,2]}']})
+    doc = json.loads(export.geojson_points(frame, raw_json=["details"], members={"n": 2}))
+    assert doc["n"] == 2
+    assert doc["features"][0]["geometry"] is None
+    assert doc["features"][0]["properties"]["sog"] is None
+    assert doc["features"][0]["properties"]["details"] is None
+    assert doc["features"][1]["properties"]["details"] == {"a": [1, 2]}
+
+
+def test_records_json_times_are_iso_utc():
+    from datetime import datetime, timedelta, timezone
+
+    t = datetime(2026, 1, 15, 7, 0, tzinfo=timezone(timedelta(hours=-5)))
+    frame = pl.DataFrame({"ts": [t, t.replace(microsecond=5)]})
+    assert json.loads(export.records_json(frame)) == [
+        {"ts": "2026-01-15T12:00:00Z"}, {"ts": "2026-01-15T12:00:00.000005Z"}]
