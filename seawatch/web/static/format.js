@@ -1,0 +1,333 @@
+// Formatting for the seawatch map: times, numbers with units, ship-type classes, and the
+// one-line explanation and figures table of each event type (what the detector measured).
+
+/** Ship-type classes drawn on the map, in legend order. `codes` are ITU-R M.1371 codes. */
+export const SHIP_CLASSES = [
+  { id: "fishing", label: "Fishing", color: "#e4572e" },
+  { id: "cargo", label: "Cargo", color: "#2e86ab" },
+  { id: "tanker", label: "Tanker", color: "#7b2d8b" },
+  { id: "passenger", label: "Passenger / pleasure", color: "#2a9d3f" },
+  { id: "other", label: "Other / unknown", color: "#6c757d" },
+];
+
+/** The class of an ITU ship-and-cargo type code (null: other). */
+export function shipClass(code) {
+  if (code === null || code === undefined) return "other";
+  const c = Number(code);
+  if (c === 30) return "fishing";
+  if (c >= 70 && c <= 79) return "cargo";
+  if (c >= 80 && c <= 89) return "tanker";
+  if ((c >= 60 && c <= 69) || c === 36 || c === 37) return "passenger";
+  return "other";
+}
+
+/** Event types (DESIGN.md), with a label and a colour each (white text on each colour has a
+contrast of at least 4.5:1, WCAG AA). */
+export const EVENT_TYPES = [
+  { id: "encounter", label: "Encounter", color: "#d62828" },
+  { id: "loitering", label: "Loitering", color: "#b45309" },
+  { id: "gap", label: "AIS gap", color: "#343a40" },
+  { id: "spoofing", label: "Spoofing", color: "#9d0208" },
+  { id: "fishing_in_zone", label: "Fishing in zone", color: "#c2410c" },
+  { id: "zone_entry", label: "Zone entry", color: "#0077b6" },
+  { id: "zone_exit", label: "Zone exit", color: "#0e7c86" },
+  { id: "port_visit", label: "Port visit", color: "#4f7550" },
+  { id: "fishing", label: "Fishing", color: "#9a5b1e" },
+  { id: "route_anomaly", label: "Route anomaly", color: "#7209b7" },
+];
+export const EVENT_TYPE = Object.fromEntries(EVENT_TYPES.map((t) => [t.id, t]));
+
+export function eventLabel(type) {
+  return EVENT_TYPE[type]?.label ?? String(type);
+}
+
+export function eventColor(type) {
+  return EVENT_TYPE[type]?.color ?? "#555";
+}
+
+// ---------------------------------------------------------------- times and numbers
+
+/** "2026-01-15 03:20Z" from an ISO string, a Date or epoch milliseconds. */
+export function fmtTime(value, { seconds = false } = {}) {
+  if (value === null || value === undefined || value === "") return "–";
+  const d = value instanceof Date ? value : new Date(value);
+  if (Number.isNaN(d.getTime())) return String(value);
+  const iso = d.toISOString();
+  return `${iso.slice(0, 10)} ${iso.slice(11, seconds ? 19 : 16)}Z`;
+}
+
+/** A duration in hours as "3.2 h", "45 min" or "2.1 d". */
+export function fmtHours(h) {
+  if (h === null || h === undefined || Number.isNaN(Number(h))) return "–";
+  const v = Number(h);
+  if (v < 1) return `${Math.round(v * 60)} min`;
+  if (v >= 48) return `${(v / 24).toFixed(1)} d`;
+  return `${v.toFixed(1)} h`;
+}
+
+/** A number with sensible precision for its size. */
+export function fmtNumber(v, digits) {
+  if (v === null || v === undefined || v === "") return "–";
+  const n = Number(v);
+  if (!Number.isFinite(n)) return String(v);
+  if (digits === undefined) {
+    const a = Math.abs(n);
+    digits = Number.isInteger(n) ? 0 : a >= 100 ? 0 : a >= 10 ? 1 : 2;
+  }
+  return n.toLocaleString("en-GB", {
+    minimumFractionDigits: digits,
+    maximumFractionDigits: digits,
+  });
+}
+
+export function fmtCount(n) {
+  if (n === null || n === undefined) return "–";
+  return Number(n).toLocaleString("en-GB");
+}
+
+export function fmtLatLon(lat, lon) {
+  if (lat === null || lat === undefined || lon === null || lon === undefined) return "–";
+  const la = `${Math.abs(lat).toFixed(4)}°${lat < 0 ? "S" : "N"}`;
+  const lo = `${Math.abs(lon).toFixed(4)}°${lon < 0 ? "W" : "E"}`;
+  return `${la} ${lo}`;
+}
+
+// ---------------------------------------------------------------- event details
+
+/**
+ * Known `details` keys: label, unit and format. Keys not listed here are shown too, with a
+ * unit guessed from their suffix (`_m`, `_km`, `_nm`, `_kn`, `_h`).
+ */
+const DETAIL_FIELDS = {
+  // encounter
+  median_distance_m: ["Median distance between the vessels", "m"],
+  duration_h: ["Duration", "h"],
+  mmsi_median_speed_kn: ["Median speed, first vessel", "kn"],
+  other_median_speed_kn: ["Median speed, second vessel", "kn"],
+  distance_from_shore_km: ["Distance from shore", "km"],
+  distance_from_port_km: ["Distance from nearest port", "km"],
+  close_samples: ["10-minute samples within range", ""],
+  pieces: ["Close runs merged", ""],
+  // loitering
+  mean_speed_kn: ["Mean speed", "kn"],
+  distance_from_shore_nm: ["Distance from shore", "nm"],
+  positions: ["Positions", ""],
+  // gap
+  gap_hours: ["Time without AIS", "h"],
+  distance_km: ["Distance", "km"],
+  implied_speed_kn: ["Implied speed across the gap", "kn"],
+  off_distance_from_shore_km: ["Distance from shore when it went dark", "km"],
+  positions_12h_before: ["Positions in the 12 h before", ""],
+  likely_intentional: ["Likely intentional", "bool"],
+  off_lat: ["Last position before the gap, lat", "deg"],
+  off_lon: ["Last position before the gap, lon", "deg"],
+  on_lat: ["First position after the gap, lat", "deg"],
+  on_lon: ["First position after the gap, lon", "deg"],
+  off_segment_id: ["Track before", "id"],
+  on_segment_id: ["Track after", "id"],
+  // zones
+  zone_kind: ["Zone kind", "zone_kind"],
+  minutes_since_previous: ["Minutes since previous position", "min"],
+  zones: ["Zones fished in", "list"],
+  flag: ["Flag", "text"],
+  zone_state: ["Zone's coastal state", "text"],
+  hours: ["Time at fishing speed in zone", "h"],
+  median_speed_kn: ["Median speed", "kn"],
+  fishing_positions: ["Positions at fishing speed", ""],
+  // port visit
+  port: ["Port", "text"],
+  port_kind: ["Port kind", "text"],
+  min_distance_km: ["Closest approach to port", "km"],
+  open: ["Visit open at an edge of the data", "bool"],
+  open_start: ["Open at start", "bool"],
+  open_end: ["Open at end", "bool"],
+  // spoofing
+  kind: ["Kind", "text"],
+  n_tracks: ["Tracks sharing the MMSI", ""],
+  n_switches: ["Impossible jumps", ""],
+  max_implied_speed_kn: ["Highest implied speed", "kn"],
+  max_separation_km: ["Largest separation", "km"],
+};
+
+const UNIT_SUFFIX = [
+  ["_m", "m"],
+  ["_km", "km"],
+  ["_nm", "nm"],
+  ["_kn", "kn"],
+  ["_hours", "h"],
+  ["_h", "h"],
+  ["_min", "min"],
+  ["_deg", "deg"],
+];
+
+function humanise(key) {
+  const s = key.replace(/_/g, " ");
+  return s.charAt(0).toUpperCase() + s.slice(1);
+}
+
+const ZONE_KINDS = {
+  mpa: "marine protected area",
+  eez: "EEZ",
+  territorial_sea: "territorial sea",
+  internal_waters: "internal waters",
+  archipelagic_waters: "archipelagic waters",
+};
+
+/** A zone kind in words ("eez" -> "EEZ"). */
+export function zoneKind(kind) {
+  return ZONE_KINDS[kind] ?? String(kind ?? "").replace(/_/g, " ");
+}
+
+function formatValue(value, unit) {
+  if (value === null || value === undefined) return "–";
+  switch (unit) {
+    case "bool":
+      return value ? "yes" : "no";
+    case "list":
+      return Array.isArray(value) ? value.join(", ") : String(value);
+    case "zone_kind":
+      return zoneKind(value);
+    case "text":
+    case "id":
+      return String(value).replace(/_/g, " ");
+    case "deg":
+      return `${fmtNumber(value, 4)}°`;
+    case "h":
+      return `${fmtNumber(value, 2)} h`;
+    case "":
+      return typeof value === "number" ? fmtNumber(value) : String(value);
+    default:
+      if (typeof value !== "number") return String(value);
+      return `${fmtNumber(value)} ${unit}`;
+  }
+}
+
+/**
+ * The rows of an event's figures table: [{key, label, value}] with units, known keys first in
+ * a stable order, then the others.
+ */
+export function detailRows(details, type = null) {
+  if (!details || typeof details !== "object") return [];
+  const keys = Object.keys(details);
+  const known = Object.keys(DETAIL_FIELDS).filter((k) => keys.includes(k));
+  const other = keys.filter((k) => !(k in DETAIL_FIELDS)).sort();
+  return [...known, ...other].map((key) => {
+    let label;
+    let unit;
+    if (key in DETAIL_FIELDS) {
+      [label, unit] = DETAIL_FIELDS[key];
+      label = TYPE_LABELS[type]?.[key] ?? label;
+    } else {
+      label = humanise(key);
+      unit = UNIT_SUFFIX.find(([suffix]) => key.endsWith(suffix))?.[1] ?? "";
+      const v = details[key];
+      if (typeof v === "boolean") unit = "bool";
+      else if (Array.isArray(v)) unit = "list";
+      else if (typeof v === "object" && v !== null) unit = "json";
+    }
+    const raw = details[key];
+    const value = unit === "json" ? JSON.stringify(raw) : formatValue(raw, unit);
+    return { key, label, value };
+  });
+}
+
+const kmOrNm = (d) => {
+  if (d.distance_from_shore_km !== undefined)
+    return `${fmtNumber(d.distance_from_shore_km)} km from shore`;
+  if (d.distance_from_shore_nm !== undefined)
+    return `${fmtNumber(d.distance_from_shore_nm)} nm from shore`;
+  if (d.off_distance_from_shore_km !== undefined) {
+    return `${fmtNumber(d.off_distance_from_shore_km)} km from shore`;
+  }
+  return null;
+};
+
+const hoursBetween = (ev) => {
+  const s = Date.parse(ev.start);
+  const e = Date.parse(ev.end);
+  return Number.isFinite(s) && Number.isFinite(e) ? (e - s) / 3.6e6 : null;
+};
+
+const joinParts = (parts) => parts.filter(Boolean).join(", ");
+
+/** One line saying, in words, why an event triggered. */
+export function explainEvent(ev) {
+  const d = ev.details || {};
+  const dur = d.duration_h ?? hoursBetween(ev);
+  switch (ev.type) {
+    case "encounter":
+      return `${joinParts([
+        `Two vessels within ${fmtNumber(d.median_distance_m ?? 500)} m (median) for ${fmtHours(dur)}`,
+        d.mmsi_median_speed_kn !== undefined &&
+          `at ${fmtNumber(d.mmsi_median_speed_kn)} and ${fmtNumber(d.other_median_speed_kn)} kn`,
+        kmOrNm(d),
+        d.distance_from_port_km !== undefined &&
+          `${fmtNumber(d.distance_from_port_km)} km from port`,
+      ])}.`;
+    case "loitering":
+      return `${joinParts([
+        `One vessel averaging ${fmtNumber(d.mean_speed_kn)} kn for ${fmtHours(dur)}, alone`,
+        kmOrNm(d),
+        d.distance_from_port_km !== undefined &&
+          `${fmtNumber(d.distance_from_port_km)} km from port`,
+      ])}.`;
+    case "gap": {
+      const base = `AIS silent for ${fmtHours(d.gap_hours ?? dur)}`;
+      return `${joinParts([
+        base,
+        kmOrNm(d) && `going dark ${kmOrNm(d)}`,
+        d.distance_km !== undefined &&
+          `reappearing ${fmtNumber(d.distance_km)} km away (${fmtNumber(d.implied_speed_kn)} kn implied)`,
+      ])}${d.likely_intentional ? "; likely switched off on purpose" : ""}.`;
+    }
+    case "zone_entry":
+      return `Entered ${ev.zone ?? "a zone"}${d.zone_kind ? ` (${zoneKind(d.zone_kind)})` : ""}.`;
+    case "zone_exit":
+      return `Left ${ev.zone ?? "a zone"}${d.zone_kind ? ` (${zoneKind(d.zone_kind)})` : ""}.`;
+    case "fishing_in_zone":
+      return `${joinParts([
+        `${d.flag ? `${d.flag}-flagged fishing` : "Fishing"} vessel at fishing speed for ${fmtHours(d.hours ?? dur)}`,
+        d.median_speed_kn !== undefined && `median ${fmtNumber(d.median_speed_kn)} kn`,
+      ])} inside ${ev.zone ?? "a zone"}, where it may not fish.`;
+    case "port_visit":
+      return `Stayed ${fmtHours(dur)} at ${d.port ?? "a port"}${
+        d.port_kind ? ` (${d.port_kind})` : ""
+      }${d.open ? "; the visit runs past an edge of the data" : ""}.`;
+    case "spoofing":
+      if (d.kind === "position_jump") {
+        return `Position jumped ${fmtNumber(d.max_separation_km)} km and back (${fmtNumber(
+          d.max_implied_speed_kn,
+        )} kn implied): a faked or wrong position.`;
+      }
+      return `One MMSI on ${d.n_tracks ?? 2} tracks at once: ${fmtCount(d.n_switches)} impossible jumps, up to ${fmtNumber(
+        d.max_separation_km,
+      )} km apart (${fmtNumber(d.max_implied_speed_kn)} kn implied).`;
+    case "fishing":
+      return `Fishing for ${fmtHours(dur)}.`;
+    case "route_anomaly":
+      return `A route unlike the area's usual traffic (${fmtHours(dur)}).`;
+    default:
+      return `${eventLabel(ev.type)} for ${fmtHours(dur)}.`;
+  }
+}
+
+/** Labels that depend on the event type (the same key means different things). */
+const TYPE_LABELS = {
+  gap: { distance_km: "Distance between last and next position" },
+  port_visit: {
+    distance_km: "Distance from port at arrival",
+    positions: "Positions during the visit",
+  },
+  loitering: { positions: "Positions while loitering" },
+  fishing_in_zone: { positions: "Positions in forbidden zones" },
+};
+
+/** Escape text for insertion into HTML. */
+export function esc(value) {
+  return String(value ?? "")
+    .replace(/&/g, "&amp;")
+    .replace(/</g, "&lt;")
+    .replace(/>/g, "&gt;")
+    .replace(/"/g, "&quot;")
+    .replace(/'/g, "&#39;");
+}
