@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import time
 from collections import Counter
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -17,7 +19,7 @@ from rich.console import Console
 from rich.table import Table
 
 if TYPE_CHECKING:  # pragma: no cover
-    from rich.progress import Progress
+    from rich.progress import Progress, TaskID
 
     from seawatch.store import IngestReport
 
@@ -64,6 +66,31 @@ def _parse_time(value: str | None) -> datetime | None:
     except ValueError as exc:
         raise _fail(str(exc)) from exc
     return datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+
+
+@contextmanager
+def _sim_progress() -> Iterator[Callable[[str, int, int], None]]:
+    """Progress bars of the simulator's stages; yields its ``on_progress`` callback."""
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+    )
+
+    with Progress(TextColumn("[bold blue]{task.description}"), BarColumn(),
+                  MofNCompleteColumn(), TimeElapsedColumn(), console=err) as progress:
+        tasks: dict[str, TaskID] = {}
+
+        def on_progress(stage: str, done: int, total: int) -> None:
+            if stage not in tasks:
+                label = {"plan": "simulate: plan", "truth": "simulate: truth (tracks)",
+                         "output": "simulate: output (seconds)"}.get(stage, stage)
+                tasks[stage] = progress.add_task(label, total=total)
+            progress.update(tasks[stage], completed=done, total=total)
+
+        yield on_progress
 
 
 def _progress() -> Progress:
@@ -253,8 +280,8 @@ def demo(
         Path, typer.Option("--dir", help="Where the demo keeps its scenario and store.")
     ] = DEFAULT_DEMO_DIR,
     seed: Annotated[int, typer.Option(help="Seed of the simulated scenario.")] = 7,
-    hours: Annotated[float, typer.Option(help="Hours of traffic to simulate.")] = 6.0,
-    vessels: Annotated[int, typer.Option(help="Number of vessels.")] = 300,
+    hours: Annotated[float, typer.Option(help="Hours of traffic to simulate.")] = 24.0,
+    vessels: Annotated[int, typer.Option(help="Number of vessels.")] = 1500,
     serve_: Annotated[
         bool,
         typer.Option("--serve/--no-serve", help="Then serve the map and API until Ctrl-C."),
@@ -284,8 +311,9 @@ def demo(
     else:
         console.print(f"[bold]seawatch demo[/]: simulating {vessels} vessels for {hours:g} h "
                       f"off Ecuador (seed {seed}) into {scenario_dir}")
-        with console.status("simulating traffic…"):
-            paths = write_scenario(scenario_dir, seed=seed, hours=hours, vessels=vessels)
+        with _sim_progress() as on_sim:
+            paths = write_scenario(scenario_dir, seed=seed, hours=hours, vessels=vessels,
+                                   csv=False, on_progress=on_sim)
     st = Store(store_dir)
     with _progress() as progress:
         task = progress.add_task("ingest", total=1)
@@ -342,31 +370,13 @@ def sim(
         raise _fail(f"--thinning must be 1 or more, got {thinning}")
     if out.exists() and not out.is_dir():
         raise _fail(f"--out {out} exists and is not a directory")
-    from rich.progress import (
-        BarColumn,
-        MofNCompleteColumn,
-        Progress,
-        TextColumn,
-        TimeElapsedColumn,
-    )
-
     from seawatch.sim import DEFAULT_START, write_scenario
 
     begin = _parse_time(start) or DEFAULT_START
     started = time.perf_counter()
     console.print(f"[bold]seawatch sim[/]: {vessels} vessels, {hours:g} h from "
                   f"{begin.isoformat()}, seed {seed}, noise {'on' if noise else 'off'} -> {out}")
-    with Progress(TextColumn("[bold blue]{task.description}"), BarColumn(),
-                  MofNCompleteColumn(), TimeElapsedColumn(), console=err) as progress:
-        tasks: dict[str, int] = {}
-
-        def on_progress(stage: str, done: int, total: int) -> None:
-            if stage not in tasks:
-                label = {"plan": "plan", "truth": "truth (tracks)",
-                         "output": "output (seconds)"}.get(stage, stage)
-                tasks[stage] = progress.add_task(label, total=total)
-            progress.update(tasks[stage], completed=done, total=total)
-
+    with _sim_progress() as on_progress:
         paths = write_scenario(out, seed, hours, vessels, start=begin, noise=noise,
                                thinning=thinning, csv=csv, on_progress=on_progress)
     doc = json.loads(paths["scenario"].read_text(encoding="utf-8"))
