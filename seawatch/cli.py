@@ -700,3 +700,12 @@ def version() -> None:
     from seawatch import __version__
 
     console.print(__version__)
+
+
+def _register_sharing() -> None:
+    from seawatch.share.cli import register
+
+    register(app)
+
+
+_register_sharing()
