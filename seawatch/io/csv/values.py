@@ -54,7 +54,12 @@ PLACEHOLDER_TEXTS: frozenset[str] = frozenset(
 )
 """Texts exports write for 'no value' (compared lower case)."""
 
-ISO_FORMATS: tuple[str, ...] = ("%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%d %H:%M")
+ISO_FORMATS: tuple[str, ...] = (
+    "%Y-%m-%d %H:%M:%S%.f",
+    "%Y-%m-%d %H:%M",
+    "%Y%m%d %H%M%S",  # ISO 8601 basic form (20210701T185151Z)
+    "%Y%m%d_%H%M%S",  # the same with '_' (aisdb / MERIDIAN exports: 20210701_185151)
+)
 """ISO 8601 forms tried (after 'T' -> ' ' and a trailing 'Z' dropped); offsets are handled."""
 _ISO_OFFSET_FORMATS: tuple[str, ...] = ("%Y-%m-%d %H:%M:%S%.f%#z", "%Y-%m-%d %H:%M%#z")
 

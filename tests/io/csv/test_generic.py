@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from seawatch.io.csv import CsvFormatError, iter_csv, lines, read_csv
-from tests.io.csv.csv_helpers import assert_canonical, write
+from tests.io.csv.csv_helpers import AIS_CSV, assert_canonical, write
 
 MAPPING = {"mmsi": "Id", "ts": "Time", "lat": "Y", "lon": "X", "sog": "Speed"}
 
@@ -252,3 +252,19 @@ def test_implausible_times_are_quarantined(tmp_path: Path) -> None:
                       mapping={"mmsi": "Id", "ts": "Time", "lat": "Y", "lon": "X"})
     assert result.positions["mmsi"].to_list() == [735057002]
     assert result.quarantine_counts == {"impossible_value": 2}
+
+
+def test_iso_basic_and_underscore_times(tmp_path: Path) -> None:
+    text = ("mmsi,ts,lat,lon\n"
+            "735057000,20210701_185151,-0.95,-80.7\n"  # aisdb / MERIDIAN exports
+            "735057001,20210701T185151Z,-0.95,-80.7\n")  # ISO 8601 basic form
+    result = read_csv(write(tmp_path / "basic.csv", text))
+    assert result.positions["ts"].to_list() == [datetime(2021, 7, 1, 18, 51, 51, tzinfo=UTC)] * 2
+
+
+@pytest.mark.skipif(not (AIS_CSV / "aisdb").is_dir(), reason="needs ../shared/data/ais-csv/aisdb")
+def test_aisdb_export_reads_without_a_mapping() -> None:
+    result = read_csv(AIS_CSV / "aisdb" / "test_data_20210701.csv")
+    assert result.quarantine.height == 0
+    assert result.positions.height == 2498
+    assert result.positions["ts"].dt.date().unique().to_list() == [datetime(2021, 7, 1).date()]
