@@ -28,7 +28,7 @@ import threading
 import unicodedata
 from collections import Counter
 from collections.abc import Callable, Sequence
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -37,6 +37,8 @@ import polars as pl
 
 from seawatch import schema
 from seawatch.api.params import BBox, format_time
+from seawatch.api.posindex import MIN_ROWS as INDEX_MIN_ROWS
+from seawatch.api.posindex import FileIndex, PositionIndex, Query, select_page, to_us
 
 if TYPE_CHECKING:  # pragma: no cover
     from seawatch.geo.zones import Zone
@@ -109,6 +111,11 @@ class StoreQuery:
     zones_file
         Zones (GeoJSON, Shapefile, GeoPackage) to serve at ``/zones``; default: the file the
         detection run recorded, if any, else :func:`seawatch.geo.default_zones`.
+    position_index
+        Answer box and time-window queries of positions from the query index
+        (:mod:`seawatch.api.posindex`) once it is built; False: always scan the store.
+    index_min_rows
+        Stores with fewer positions are not indexed (the plain scan is fast enough).
 
     Raises
     ------
@@ -116,7 +123,14 @@ class StoreQuery:
         ``store_dir`` is not a store.
     """
 
-    def __init__(self, store_dir: str | Path, *, zones_file: str | Path | None = None) -> None:
+    def __init__(
+        self,
+        store_dir: str | Path,
+        *,
+        zones_file: str | Path | None = None,
+        position_index: bool = True,
+        index_min_rows: int = INDEX_MIN_ROWS,
+    ) -> None:
         from seawatch.store import Store
 
         self.store = Store(store_dir, create=False)
@@ -124,6 +138,10 @@ class StoreQuery:
         self._cache: dict[str, tuple[int, Any]] = {}
         self._guard = threading.Lock()
         self._locks: dict[str, threading.Lock] = {}
+        self.use_position_index = position_index
+        """Answer box and time-window queries of positions from the query index when it is
+        built (see :mod:`seawatch.api.posindex`); False: always the plain scan."""
+        self.position_index = PositionIndex(self.store, min_rows=index_min_rows)
 
     # ------------------------------------------------------------------ caching
 
@@ -332,6 +350,8 @@ class StoreQuery:
         import logging
 
         try:
+            if self.use_position_index:
+                self.position_index.start()  # builds in its own thread
             self.stats()
             self.all_vessels_geojson_gzip()
             self.zones_geojson()
@@ -474,6 +494,65 @@ class StoreQuery:
     ) -> pl.LazyFrame:
         """Positions (``schema.POSITIONS``) filtered, in store order: UTC day, MMSI, time."""
         return self.store.positions(mmsi=mmsi, start=start, end=end, bbox=bbox)
+
+    def _indexes(
+        self,
+        mmsi: Sequence[int] | None,
+        start: datetime | None,
+        end: datetime | None,
+        bbox: BBox | None,
+    ) -> list[FileIndex] | None:
+        """The query indexes of the days a box or window query reads, or None when the
+        plain scan should answer (index off or not built yet, an MMSI filter, no filter)."""
+        if not self.use_position_index or mmsi or (bbox is None and start is None
+                                                     and end is None):
+            return None
+        if bbox is not None and bbox[1] > bbox[3]:
+            return None  # the plain scan raises the error
+        start, end = _utc(start), _utc(end)
+        return self.position_index.get(self.store._files("positions", start, end))
+
+    def positions_page(
+        self,
+        offset: int,
+        limit: int,
+        mmsi: Sequence[int] | None = None,
+        start: datetime | None = None,
+        end: datetime | None = None,
+        bbox: BBox | None = None,
+    ) -> tuple[pl.DataFrame, int]:
+        """Rows ``offset .. offset + limit`` of :meth:`positions` and how many rows it has;
+        from the query index when it is built (the same rows, order and total)."""
+        indexes = self._indexes(mmsi, start, end, bbox)
+        if indexes is None:
+            return self.page(self.positions(mmsi, start, end, bbox), offset, limit)
+        return select_page(indexes, _index_query(start, end, bbox), offset, limit)
+
+    def positions_count(
+        self,
+        mmsi: Sequence[int] | None = None,
+        start: datetime | None = None,
+        end: datetime | None = None,
+        bbox: BBox | None = None,
+    ) -> int:
+        """Number of rows of :meth:`positions` (from the query index when it is built)."""
+        indexes = self._indexes(mmsi, start, end, bbox)
+        if indexes is None:
+            return self.count(self.positions(mmsi, start, end, bbox))
+        return select_page(indexes, _index_query(start, end, bbox), 0, 0)[1]
+
+    def positions_frame(
+        self,
+        mmsi: Sequence[int] | None = None,
+        start: datetime | None = None,
+        end: datetime | None = None,
+        bbox: BBox | None = None,
+    ) -> pl.DataFrame:
+        """All rows of :meth:`positions`, collected (from the query index when it is built)."""
+        indexes = self._indexes(mmsi, start, end, bbox)
+        if indexes is None:
+            return self.collect(self.positions(mmsi, start, end, bbox))
+        return select_page(indexes, _index_query(start, end, bbox), 0, None)[0]
 
     def page(self, frame: pl.LazyFrame, offset: int, limit: int) -> tuple[pl.DataFrame, int]:
         """Rows ``offset .. offset + limit`` of a lazy query, and how many rows it has."""
@@ -682,6 +761,19 @@ class StoreQuery:
 
 
 # ---------------------------------------------------------------------- helpers
+
+
+def _utc(value: datetime | None) -> datetime | None:
+    """A datetime as aware UTC (naive times are UTC), None unchanged."""
+    if value is None:
+        return None
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _index_query(start: datetime | None, end: datetime | None, bbox: BBox | None) -> Query:
+    box = None if bbox is None else (float(bbox[0]), float(bbox[1]), float(bbox[2]),
+                                     float(bbox[3]))
+    return Query(to_us(_utc(start)), to_us(_utc(end)), box)
 
 
 def bbox_filter(bbox: BBox) -> pl.Expr:

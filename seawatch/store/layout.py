@@ -13,6 +13,7 @@ A store is a directory::
     quarantine/<uuid>.parquet    bounded sample of bad lines, one file per ingested input
     events/<uuid>.parquet        detected events: the whole table, replaced by each detection run
     staging/                     temporary files of an ingest in progress
+    api-index/                   caches of readers (the API's query index); safe to delete
 
 Only the files the current snapshot lists are live; anything else under the table folders is
 left over from an interrupted ingest and is deleted when the store is next opened.
@@ -51,6 +52,10 @@ SNAPSHOTS = "snapshots"
 STAGING = "staging"
 QUARANTINE = "quarantine"
 EVENTS = "events"
+API_INDEX = "api-index"
+"""Folder where readers keep caches derived from the live files (the API's query index, see
+:mod:`seawatch.api.posindex`): not part of the store's data, not counted in its size, never
+touched by ingests; safe to delete."""
 
 DATA_TABLES: tuple[str, ...] = ("positions", "vessels", "stations", "other_messages")
 """Tables partitioned by UTC day, in the order an ingest commits them."""

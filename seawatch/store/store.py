@@ -534,7 +534,9 @@ class Store:
             pl.col("mmsi").drop_nulls().n_unique()
         )
         size = 0
-        for dirpath, _dirs, filenames in os.walk(self.path):
+        for dirpath, dirs, filenames in os.walk(self.path):
+            if dirpath == str(self.path) and layout.API_INDEX in dirs:
+                dirs.remove(layout.API_INDEX)  # a reader's cache, not the store's data
             for filename in filenames:
                 with contextlib.suppress(OSError):
                     size += os.path.getsize(os.path.join(dirpath, filename))
@@ -689,11 +691,7 @@ class Store:
     ) -> pl.LazyFrame:
         lo = _as_utc(start) if start is not None else None
         hi = _as_utc(end) if end is not None else None
-        files = self._snapshot().table_files(table)
-        if lo is not None:
-            files = [f for f in files if f.ts_max is None or layout.parse_ts(f.ts_max) >= lo]
-        if hi is not None:
-            files = [f for f in files if f.ts_min is None or layout.parse_ts(f.ts_min) < hi]
+        files = self._files(table, lo, hi)
         predicates: list[pl.Expr] = []
         if mmsi is not None:
             if isinstance(mmsi, int):
@@ -708,6 +706,18 @@ class Store:
         if bbox is not None:
             predicates.append(_bbox_predicate(bbox))
         return self._scan(table, files, predicates)
+
+    def _files(
+        self, table: str, lo: datetime | None = None, hi: datetime | None = None
+    ) -> list[DataFile]:
+        """The live files of a table that may hold rows with ``lo <= ts < hi``, in the order
+        a scan reads them (the snapshot's)."""
+        files = self._snapshot().table_files(table)
+        if lo is not None:
+            files = [f for f in files if f.ts_max is None or layout.parse_ts(f.ts_max) >= lo]
+        if hi is not None:
+            files = [f for f in files if f.ts_min is None or layout.parse_ts(f.ts_min) < hi]
+        return files
 
     def _scan(
         self, table: str, files: list[DataFile], predicates: list[pl.Expr] | None = None

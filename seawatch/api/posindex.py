@@ -1,0 +1,743 @@
+"""Query index of the positions table for box and time-window queries (built by the API).
+
+Why: a store's day files are sorted by ``(mmsi, ts)`` (what per-vessel reads and the
+detectors want), so every row group of a day spans the whole day and the whole area, and
+their min/max statistics cannot prune ``GET /positions?bbox=&start=&end=``: each such query
+decodes the ``ts``, ``lat`` and ``lon`` of every row of the days it touches (seconds for a day
+of 25 M positions). This module keeps, beside the store, a second copy of each positions day
+file ordered for those queries, and answers them with exactly the rows, order and totals of
+the plain scan.
+
+One index per live positions file, in ``<store>/api-index/positions-v1/<file uuid>/``:
+
+- rows are grouped by **(hour of ``ts``, 0.25-degree cell of ``lat``/``lon``)** (rows with a
+  null or non-finite coordinate form one extra "unplaced" cell per hour), and ordered by
+  ``(group, row number in the day file)``;
+- ``groups.npz``: per group its first index position, its size and the min/max of ``ts``,
+  ``lat`` and ``lon`` over its rows (a few tens of thousands of groups per day: small,
+  loaded in memory);
+- ``key.arrow``: per row ``group * rows + row``, ascending (int64, memory-mapped): the row
+  number of each indexed row, sorted within each group, so that a binary search run in
+  every group at once counts the rows below a row number;
+- ``col-<column>.arrow``: every column of the positions table in index order, one Arrow IPC
+  file each, uncompressed and memory-mapped (``source`` dictionary-encoded);
+- ``meta.json`` (the file it indexes, its rows and bytes, the grid), written last; the
+  folder is written under a temporary name and renamed into place, so a reader sees a
+  complete index or none.
+
+A query classifies every group of every day it touches, with vectorised comparisons of the
+group's min/max against the box and the window, as *inside* (every row matches: counted
+without reading a row), *outside* (skipped) or *edge* (its rows are read and tested with the
+same predicates as the plain scan). The total is the sum. The page (rows ``offset`` to
+``offset + limit`` in store order: day file, then row number, i.e. MMSI and time) is found
+without sorting the matches: the first ``offset + limit`` rows of each group (each group is
+sorted by row number) or, when that is too many, a search for the row number below which
+exactly ``offset + limit`` rows match (interpolation alternating with bisection; each step
+counts the matches below it in every group at once). Only the page's rows are read from the
+column files.
+
+Indexes are built in a background thread (``PositionIndex.start``), one day file at a time,
+for stores of at least :data:`MIN_ROWS` positions; an ingest makes new day files, whose
+indexes are built on the next query or warm-up (unchanged days keep theirs) and indexes of
+files no longer live are deleted. Until every day a query touches is indexed, the query
+runs the plain scan. The folder is a cache: deleting it is safe (it is rebuilt).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+import shutil
+import threading
+import time
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import polars as pl
+
+from seawatch import schema
+from seawatch.store import layout
+
+if TYPE_CHECKING:  # pragma: no cover
+    import pyarrow as pa
+
+    from seawatch.store import Store
+    from seawatch.store.layout import DataFile
+
+log = logging.getLogger("seawatch.api")
+
+INDEX_FOLDER = layout.API_INDEX
+"""Folder of the API's query indexes inside the store directory (a cache; safe to delete)."""
+FORMAT = "positions-v1"
+"""Sub-folder and format name of this index; a new format gets a new name."""
+BUCKET_US = 3_600_000_000
+"""Time buckets of the grouping: one hour (microseconds)."""
+CELL_DEG = 0.25
+"""Side of the grid cells of the grouping, in degrees."""
+N_LAT = round(180 / CELL_DEG)
+N_LON = round(360 / CELL_DEG)
+UNPLACED = N_LAT * N_LON
+"""Cell number of rows whose ``lat`` or ``lon`` is null, NaN or infinite."""
+MIN_ROWS = 1_000_000
+"""Stores with fewer positions are not indexed: the plain scan answers in milliseconds."""
+SIMPLE_PAGE_MAX = 100_000
+"""A page is picked by gathering the first ``offset + limit`` rows of every group when that
+gathers at most this many rows; beyond it, by bisection on the row number."""
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+COLUMNS: dict[str, pl.DataType] = schema.POSITIONS
+
+
+def to_us(value: datetime | None) -> int | None:
+    """A UTC datetime as integer microseconds since the epoch (None stays None).
+
+    >>> to_us(datetime(1970, 1, 1, 0, 0, 1, 5, tzinfo=UTC))
+    1000005
+    """
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return (value - EPOCH) // timedelta(microseconds=1)
+
+
+def ranges(starts: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    """Concatenation of ``arange(s, s + c)`` for each start and count (vectorised).
+
+    >>> ranges(np.array([5, 0, 9]), np.array([2, 0, 3])).tolist()
+    [5, 6, 9, 10, 11]
+    """
+    counts = np.asarray(counts, dtype=np.int64)
+    starts = np.asarray(starts, dtype=np.int64)
+    keep = counts > 0
+    starts, counts = starts[keep], counts[keep]
+    total = int(counts.sum())
+    if total == 0:
+        return np.empty(0, dtype=np.int64)
+    first = np.cumsum(counts) - counts
+    return np.arange(total, dtype=np.int64) - np.repeat(first - starts, counts)
+
+
+@dataclass(frozen=True)
+class Query:
+    """A box and a half-open window ``[lo, hi)`` in microseconds (None: unbounded)."""
+
+    lo: int | None
+    hi: int | None
+    bbox: tuple[float, float, float, float] | None
+
+    def bbox_expr(self) -> pl.Expr:
+        """The plain scan's box predicate (used on rows without a finite position)."""
+        assert self.bbox is not None
+        min_lon, min_lat, max_lon, max_lat = self.bbox
+        lat = pl.col("lat").is_between(min_lat, max_lat)
+        if min_lon <= max_lon:
+            lon = pl.col("lon").is_between(min_lon, max_lon)
+        else:
+            lon = (pl.col("lon") >= min_lon) | (pl.col("lon") <= max_lon)
+        return lat & lon
+
+
+def _read_array(path: Path) -> pa.Array:
+    """The one column of an Arrow IPC file, memory-mapped (no copy; no file descriptor is
+    kept open: the mapping lives as long as the array)."""
+    import pyarrow as pa
+
+    with pa.memory_map(str(path), "r") as source:
+        reader = pa.ipc.open_file(source)
+        if reader.num_record_batches == 1:
+            return reader.get_batch(0).column(0)
+        return reader.read_all().column(0).combine_chunks()  # pragma: no cover
+
+
+def _write_array(path: Path, name: str, array: pa.Array) -> None:
+    """One column as an uncompressed Arrow IPC file of one record batch."""
+    import pyarrow as pa
+
+    table = pa.table({name: array})
+    with pa.OSFile(str(path), "wb") as sink, pa.ipc.new_file(sink, table.schema) as writer:
+        writer.write_table(table, max_chunksize=max(len(array), 1))
+
+
+def _values(array: pa.Array, dtype: type[np.generic]) -> np.ndarray:
+    """Zero-copy NumPy view of a fixed-width Arrow array's values (nulls not masked)."""
+    item = np.dtype(dtype).itemsize
+    return np.frombuffer(array.buffers()[1], dtype=dtype, count=len(array),
+                         offset=array.offset * item)
+
+
+class FileIndex:
+    """The index of one positions day file (memory-mapped, read-only)."""
+
+    def __init__(self, folder: Path, meta: dict[str, Any]) -> None:
+
+        self.folder = folder
+        self.meta = meta
+        self.rows = int(meta["rows"])
+        self.key = _values(_read_array(folder / "key.arrow"), np.int64)
+        with np.load(folder / "groups.npz") as g:
+            self.g_start = g["start"]
+            self.g_count = g["count"]
+            self.g_ts_min, self.g_ts_max = g["ts_min"], g["ts_max"]
+            self.g_lat_min, self.g_lat_max = g["lat_min"], g["lat_max"]
+            self.g_lon_min, self.g_lon_max = g["lon_min"], g["lon_max"]
+            self.g_placed = g["placed"]
+        self.columns: dict[str, pa.Array] = {}
+        for name in COLUMNS:
+            self.columns[name] = _read_array(folder / f"col-{name}.arrow")
+            if len(self.columns[name]) != self.rows:
+                raise ValueError(f"{folder}: col-{name}.arrow has {len(self.columns[name])} "
+                                 f"rows, expected {self.rows}")
+        if len(self.key) != self.rows:
+            raise ValueError(f"{folder}: key.arrow has {len(self.key)} rows, expected "
+                             f"{self.rows}")
+        self.ts = _values(self.columns["ts"], np.int64)
+        self.lat = _values(self.columns["lat"], np.float64)
+        self.lon = _values(self.columns["lon"], np.float64)
+
+    @property
+    def groups(self) -> int:
+        return len(self.g_start)
+
+    def select(self, q: Query) -> Selection:
+        """The rows of this file matching the query (see :class:`Selection`)."""
+        ones = np.ones(self.groups, dtype=bool)
+        t_in, t_out = ones.copy(), ~ones
+        if q.lo is not None:
+            t_in &= self.g_ts_min >= q.lo
+            t_out |= self.g_ts_max < q.lo
+        if q.hi is not None:
+            t_in &= self.g_ts_max < q.hi
+            t_out |= self.g_ts_min >= q.hi
+        if q.bbox is not None:
+            min_lon, min_lat, max_lon, max_lat = q.bbox
+            lat_in = (self.g_lat_min >= min_lat) & (self.g_lat_max <= max_lat)
+            lat_out = (self.g_lat_max < min_lat) | (self.g_lat_min > max_lat)
+            if min_lon <= max_lon:
+                lon_in = (self.g_lon_min >= min_lon) & (self.g_lon_max <= max_lon)
+                lon_out = (self.g_lon_max < min_lon) | (self.g_lon_min > max_lon)
+            else:  # across the antimeridian: lon >= min_lon or lon <= max_lon
+                lon_in = (self.g_lon_min >= min_lon) | (self.g_lon_max <= max_lon)
+                lon_out = (self.g_lon_max < min_lon) & (self.g_lon_min > max_lon)
+            # unplaced groups (null / non-finite coordinates) are always tested row by row
+            b_in = self.g_placed & lat_in & lon_in
+            b_out = self.g_placed & (lat_out | lon_out)
+        else:
+            b_in, b_out = ones, ~ones
+        out = t_out | b_out
+        inside = t_in & b_in & ~out
+        edge = ~out & ~inside
+        ins = np.flatnonzero(inside)
+        eg = np.flatnonzero(edge)
+        return Selection(self, ins, *self._test_edges(q, eg, ~t_in[eg], ~b_in[eg]))
+
+    def _test_edges(
+        self, q: Query, eg: np.ndarray, need_t: np.ndarray, need_b: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Test the rows of the edge groups ``eg``; ``need_t``/``need_b``: whether a group's
+        rows need the time / the box test.
+
+        The groups are taken by kind (time only, box only, both), so each row is tested on
+        what it needs from contiguous slices. Returns the index positions of the matching
+        rows (ascending within each group), the groups in that order, and where each group's
+        matches end in the first array.
+        """
+        kind = need_t.astype(np.int8) + 2 * need_b.astype(np.int8)  # 1: t, 2: box, 3: both
+        order = np.argsort(kind, kind="stable")
+        eg, kind, need_t, need_b = eg[order], kind[order], need_t[order], need_b[order]
+        counts = self.g_count[eg]
+        idx = ranges(self.g_start[eg], counts)
+        if len(idx) == 0:
+            return idx, eg, np.zeros(len(eg), dtype=np.int64)
+        row_end = np.cumsum(counts)
+        bounds = np.r_[0, row_end][np.searchsorted(kind, [1, 2, 3, 4])]
+        mask = np.empty(len(idx), dtype=bool)
+        for k in (1, 2, 3):
+            a, b = int(bounds[k - 1]), int(bounds[k])
+            if a == b:
+                continue
+            sub = idx[a:b]
+            m = self._in_window(q, sub) if k & 1 else None
+            if k & 2:
+                box = self._in_box(q, sub)
+                m = box if m is None else m & box
+            mask[a:b] = m
+        unplaced = need_b & ~self.g_placed[eg]
+        if unplaced.any():  # nulls and NaN: exactly the plain scan's Polars predicate
+            rows = np.repeat(unplaced, counts)
+            sub = idx[rows]
+            frame = self.take(sub, ("lat", "lon"))
+            m = frame.select(q.bbox_expr().fill_null(False)).to_series().to_numpy()
+            timed = np.repeat(need_t[unplaced], counts[unplaced])
+            if timed.any():
+                m[timed] &= self._in_window(q, sub[timed])
+            mask[rows] = m
+        matched = np.add.reduceat(mask, np.r_[0, row_end[:-1]]).astype(np.int64)
+        return idx[mask], eg, np.cumsum(matched)
+
+    def _in_window(self, q: Query, idx: np.ndarray) -> np.ndarray:
+        ts = self.ts[idx]
+        if q.lo is not None and q.hi is not None:
+            return (ts >= q.lo) & (ts < q.hi)
+        return ts >= q.lo if q.lo is not None else ts < q.hi
+
+    def _in_box(self, q: Query, idx: np.ndarray) -> np.ndarray:
+        assert q.bbox is not None
+        min_lon, min_lat, max_lon, max_lat = q.bbox
+        lat = self.lat[idx]
+        m = (lat >= min_lat) & (lat <= max_lat)
+        lon = self.lon[idx]
+        if min_lon <= max_lon:
+            return m & (lon >= min_lon) & (lon <= max_lon)
+        return m & ((lon >= min_lon) | (lon <= max_lon))
+
+    def take(self, idx: np.ndarray, names: Sequence[str] | None = None) -> pl.DataFrame:
+        """Rows at index positions ``idx`` (in that order), typed as the positions table."""
+        import pyarrow as pa
+
+        names = list(COLUMNS) if names is None else list(names)
+        where = pa.array(np.asarray(idx, dtype=np.int64))
+        arrays = {}
+        for name in names:
+            taken = self.columns[name].take(where)
+            if pa.types.is_dictionary(taken.type):
+                taken = taken.dictionary_decode()
+            arrays[name] = taken
+        frame = pl.from_arrow(pa.table(arrays))
+        assert isinstance(frame, pl.DataFrame)
+        return frame.select([pl.col(c).cast(COLUMNS[c]) for c in names])
+
+
+class Selection:
+    """The matching rows of one day file: whole *inside* groups plus the tested rows of the
+    *edge* groups (``edge_pos``: index positions, the matches of ``edge_group[i]`` ending at
+    ``edge_end[i]``, ascending within each group)."""
+
+    def __init__(self, index: FileIndex, inside: np.ndarray, edge_pos: np.ndarray,
+                 edge_group: np.ndarray, edge_end: np.ndarray) -> None:
+        self.index = index
+        self.ins_group = inside
+        self.ins_start = index.g_start[inside]
+        self.ins_count = index.g_count[inside]
+        self.edge_pos = edge_pos
+        self.edge_group = edge_group
+        self.edge_end = edge_end
+        self.edge_start = np.r_[0, edge_end[:-1]].astype(np.int64)
+        self.total = int(self.ins_count.sum()) + len(edge_pos)
+
+    def rank_range(self, a: int, b: int) -> np.ndarray:
+        """Index positions of the matches ranked ``a`` to ``b`` (exclusive) in row order."""
+        b = min(b, self.total)
+        if a >= b:
+            return np.empty(0, dtype=np.int64)
+        key = self.index.key
+        n = self.index.rows
+        if b == self.total:
+            idx = np.concatenate([ranges(self.ins_start, self.ins_count), self.edge_pos])
+        else:
+            take = np.minimum(self.ins_count, b)
+            if int(take.sum()) + len(self.edge_pos) <= SIMPLE_PAGE_MAX:
+                idx = np.concatenate([ranges(self.ins_start, take), self.edge_pos])
+            else:
+                idx = self._bisect(a, b)
+                a, b = 0, len(idx)
+        rows = np.asarray(key[idx]) % n
+        if len(idx) > b:
+            part = np.argpartition(rows, b - 1)[:b]
+            idx, rows = idx[part], rows[part]
+        order = np.argsort(rows, kind="stable")
+        return idx[order][a:b]
+
+    def _bisect(self, a: int, b: int) -> np.ndarray:
+        """Index positions of the matches whose rank is in ``[a, b)`` (unsorted), found by a
+        search on the row number ``T``: the matches below ``T`` are counted in every group
+        at once (a vectorised binary search inside each group), and ``T`` is narrowed by
+        interpolating the counts, alternating with bisection steps."""
+        key = np.asarray(self.index.key)
+        n = self.index.rows
+        ins_base = self.ins_group.astype(np.int64) * n
+        ins_end = self.ins_start + self.ins_count
+        edge_keys = key[self.edge_pos]
+        edge_base = self.edge_group.astype(np.int64) * n
+        edge_first = self.edge_start
+
+        def below(t: int) -> tuple[np.ndarray, np.ndarray]:
+            return (group_lower_bound(key, self.ins_start, ins_end, ins_base + t),
+                    group_lower_bound(edge_keys, edge_first, self.edge_end, edge_base + t))
+
+        def count(t: int) -> int:
+            i, e = below(t)
+            return int((i - self.ins_start).sum() + (e - edge_first).sum())
+
+        # the k-th smallest row is at most the k-th row of any one group holding k rows
+        full = self.ins_count >= b
+        bound = int(np.asarray(key[self.ins_start[full] + b - 1]).min() % n) + 1 \
+            if full.any() else n
+
+        def threshold(k: int) -> int:
+            """The smallest ``T`` with ``count(T) >= k`` (``1 <= k <= count(bound)``)."""
+            lo, hi, c_lo, c_hi = 0, bound, 0, count(bound)
+            step = 0
+            while hi - lo > 1:
+                if step % 2 == 0 and c_hi > c_lo:
+                    mid = lo + int((k - c_lo) * (hi - lo) / (c_hi - c_lo))
+                    mid = min(max(mid, lo + 1), hi - 1)
+                else:
+                    mid = (lo + hi) // 2
+                c = count(mid)
+                if c >= k:
+                    hi, c_hi = mid, c
+                else:
+                    lo, c_lo = mid, c
+                step += 1
+            return hi
+
+        ia, ea = below(threshold(a)) if a > 0 else (self.ins_start, edge_first)
+        ib, eb = below(threshold(b))
+        return np.concatenate([ranges(ia, ib - ia), self.edge_pos[ranges(ea, eb - ea)]])
+
+
+def group_lower_bound(key: np.ndarray, starts: np.ndarray, ends: np.ndarray,
+                      needles: np.ndarray) -> np.ndarray:
+    """For each group ``i``, the first position in ``key[starts[i]:ends[i]]`` (sorted)
+    whose value is not below ``needles[i]``: a binary search in every group at once.
+
+    >>> key = np.array([1, 3, 5, 2, 4, 6])
+    >>> group_lower_bound(key, np.array([0, 3]), np.array([3, 6]), np.array([4, 4])).tolist()
+    [2, 4]
+    """
+    lo = np.asarray(starts, dtype=np.int64).copy()
+    hi = np.asarray(ends, dtype=np.int64).copy()
+    active = np.flatnonzero(lo < hi)
+    while len(active):
+        low, high = lo[active], hi[active]
+        mid = (low + high) >> 1
+        up = key[mid] < needles[active]
+        lo[active] = np.where(up, mid + 1, low)
+        hi[active] = np.where(up, high, mid)
+        active = active[lo[active] < hi[active]]
+    return lo
+
+
+def select_page(
+    indexes: Sequence[FileIndex], q: Query, offset: int, limit: int | None
+) -> tuple[pl.DataFrame, int]:
+    """Rows ``offset .. offset + limit`` (all with ``limit=None``) of the matches over the
+    day files in order, and the number of matches: what the plain scan's
+    ``slice(offset, limit)`` and ``len()`` give."""
+    selections = [ix.select(q) for ix in indexes]
+    total = sum(s.total for s in selections)
+    end = total if limit is None else min(total, offset + limit)
+    parts = []
+    first = 0
+    for s in selections:
+        a, b = max(offset - first, 0), min(end - first, s.total)
+        if a < b:
+            parts.append(s.index.take(s.rank_range(a, b)))
+        first += s.total
+        if first >= end:
+            break
+    if not parts:
+        return schema.empty(COLUMNS), total
+    return (parts[0] if len(parts) == 1 else pl.concat(parts)), total
+
+
+# ---------------------------------------------------------------------- building
+
+
+def build_file_index(source: Path, folder: Path, data_file: DataFile) -> dict[str, Any]:
+    """Write the index of one positions day file into ``folder`` (which must not exist).
+
+    The index is written under a temporary name beside ``folder`` and renamed to it when
+    complete. Returns its ``meta``. Raises ``FileExistsError`` when another process built it
+    meanwhile.
+    """
+    import pyarrow as pa
+
+    started = time.perf_counter()
+    tmp = folder.parent / f".tmp-{os.getpid()}-{uuid.uuid4().hex}"
+    tmp.mkdir(parents=True)
+    try:
+        scan = pl.scan_parquet(str(source), hive_partitioning=False, glob=False)
+        base = scan.select(
+            pl.col("ts").cast(schema.TS).dt.epoch("us").alias("ts"),
+            pl.col("lat").cast(pl.Float64).fill_null(np.nan).alias("lat"),
+            pl.col("lon").cast(pl.Float64).fill_null(np.nan).alias("lon"),
+        ).collect()
+        n = base.height
+        if n != data_file.rows:
+            raise ValueError(f"{source} has {n} rows, the snapshot says {data_file.rows}")
+        ts = base["ts"].to_numpy()
+        lat = base["lat"].to_numpy()
+        lon = base["lon"].to_numpy()
+        del base
+        placed = np.isfinite(lat) & np.isfinite(lon)
+        t0 = int(ts.min()) if n else 0
+        bucket = (ts - t0) // BUCKET_US
+        with np.errstate(invalid="ignore"):
+            row = np.clip(np.floor((lat + 90.0) / CELL_DEG), 0, N_LAT - 1)
+            col = np.clip(np.floor((lon + 180.0) / CELL_DEG), 0, N_LON - 1)
+        cell = np.where(placed, row * N_LON + col, UNPLACED).astype(np.int64)
+        del row, col
+        group_id = bucket * (UNPLACED + 1) + cell
+        del bucket, cell
+        # (group, row) as one sortable integer: rows are unique, so any sort is exact
+        if n and int(group_id.max()) >= np.iinfo(np.int64).max // max(n, 1):
+            raise ValueError(f"{source}: too many time buckets to index")  # pragma: no cover
+        composite = group_id * n + np.arange(n, dtype=np.int64)
+        del group_id
+        composite = pl.Series(composite).sort().to_numpy()
+        order = composite % n
+        gid = composite // n
+        del composite
+        starts = np.flatnonzero(np.r_[True, gid[1:] != gid[:-1]]) if n else np.empty(0, np.int64)
+        counts = np.diff(np.r_[starts, n])
+        rank = np.repeat(np.arange(len(starts), dtype=np.int64), counts)
+        _write_array(tmp / "key.arrow", "key", pa.array(rank * n + order))
+        del rank, gid
+        ts_o, lat_o, lon_o, placed_o = ts[order], lat[order], lon[order], placed[order]
+        del ts, lat, lon, placed
+        group_placed = placed_o[starts] if n else np.empty(0, bool)
+        # unplaced groups hold only unplaced rows: their coordinate ranges are unused (NaN)
+        with np.errstate(invalid="ignore"):
+            stats = {
+                "start": starts.astype(np.int64),
+                "count": counts.astype(np.int64),
+                "ts_min": np.minimum.reduceat(ts_o, starts) if n else ts_o,
+                "ts_max": np.maximum.reduceat(ts_o, starts) if n else ts_o,
+                "lat_min": np.minimum.reduceat(lat_o, starts) if n else lat_o,
+                "lat_max": np.maximum.reduceat(lat_o, starts) if n else lat_o,
+                "lon_min": np.minimum.reduceat(lon_o, starts) if n else lon_o,
+                "lon_max": np.maximum.reduceat(lon_o, starts) if n else lon_o,
+                "placed": group_placed,
+            }
+        np.savez(tmp / "groups.npz", **stats)
+        del ts_o, lat_o, lon_o, placed_o
+        where = pa.array(order)
+        for name, dtype in COLUMNS.items():
+            column = scan.select(pl.col(name).cast(dtype)).collect().to_series()
+            array = column.to_arrow()
+            if isinstance(array, pa.ChunkedArray):  # pragma: no cover - one file, one chunk
+                array = array.combine_chunks()
+            if dtype == pl.String:
+                array = array.cast(pa.large_string()).dictionary_encode()
+            _write_array(tmp / f"col-{name}.arrow", name, array.take(where))
+            del column, array
+        meta = {
+            "format": FORMAT,
+            "source": data_file.path,
+            "rows": n,
+            "bytes": data_file.bytes,
+            "bucket_us": BUCKET_US,
+            "cell_deg": CELL_DEG,
+            "groups": len(starts),
+            "build_seconds": round(time.perf_counter() - started, 3),
+            "built_at": datetime.now(UTC).isoformat(),
+        }
+        (tmp / "meta.json").write_text(json.dumps(meta, indent=1), encoding="utf-8")
+        try:
+            os.rename(tmp, folder)
+        except OSError as exc:
+            if folder.exists():
+                raise FileExistsError(folder) from exc
+            raise
+        return meta
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
+class PositionIndex:
+    """The query indexes of one store's positions: loaded on demand, built in the background.
+
+    Parameters
+    ----------
+    store
+        The store.
+    min_rows
+        Index only when the positions table has at least this many rows.
+    """
+
+    def __init__(self, store: Store, min_rows: int = MIN_ROWS) -> None:
+        self.store = store
+        self.min_rows = min_rows
+        self.root = store.path / INDEX_FOLDER / FORMAT
+        self.loaded: dict[str, FileIndex] = {}
+        self.failed: dict[str, str] = {}
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+        self._built_seconds = 0.0
+        self._disabled: str | None = None
+
+    # ---------------------------------------------------------------- lookup
+
+    def folder(self, data_file: DataFile) -> Path:
+        return self.root / Path(data_file.path).stem
+
+    def wanted(self) -> list[DataFile]:
+        """The live positions files to index (none when the table is small)."""
+        files = self.store._snapshot().table_files("positions")
+        if sum(f.rows for f in files) < self.min_rows:
+            return []
+        return [f for f in files if f.rows > 0]
+
+    def get(self, files: Sequence[DataFile]) -> list[FileIndex] | None:
+        """The indexes of these files, or None when one is missing (a build is started)."""
+        if self._disabled is not None:
+            return None
+        if files and sum(f.rows for f in self.store._snapshot().table_files("positions")) \
+                < self.min_rows:
+            return None
+        out = []
+        for f in files:
+            if f.rows == 0:
+                continue
+            found = self.loaded.get(f.path) or self._load(f)
+            if found is None:
+                self.start()
+                return None
+            out.append(found)
+        return out
+
+    def _load(self, data_file: DataFile) -> FileIndex | None:
+        folder = self.folder(data_file)
+        try:
+            meta = json.loads((folder / "meta.json").read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return None
+        if (meta.get("format") != FORMAT or meta.get("source") != data_file.path
+                or meta.get("rows") != data_file.rows or meta.get("bytes") != data_file.bytes
+                or meta.get("bucket_us") != BUCKET_US or meta.get("cell_deg") != CELL_DEG):
+            return None
+        try:
+            index = FileIndex(folder, meta)
+        except (OSError, ValueError, KeyError) as exc:
+            log.warning("query index %s is unreadable (%s); it will be rebuilt", folder, exc)
+            shutil.rmtree(folder, ignore_errors=True)
+            return None
+        with self._lock:
+            self.loaded[data_file.path] = index
+        return index
+
+    # ---------------------------------------------------------------- building
+
+    def start(self) -> None:
+        """Build the missing indexes in a background thread (no-op when one runs)."""
+        if self._disabled is not None:
+            return
+        with self._lock:
+            if self._thread is not None and self._thread.is_alive():
+                return
+            self._thread = threading.Thread(target=self._run, name="seawatch-index",
+                                            daemon=True)
+            self._thread.start()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Wait for the builder; True when every live file is indexed."""
+        thread = self._thread
+        if thread is not None:
+            thread.join(timeout)
+        return self.ready()
+
+    def ready(self) -> bool:
+        """Every live positions file (of a store big enough) has its index."""
+        return all(self.loaded.get(f.path) or self._load(f) for f in self.wanted())
+
+    def build_all(self) -> None:
+        """Build every missing index now, in this thread (tests, scripts)."""
+        self._run()
+
+    def _run(self) -> None:
+        try:
+            while True:
+                sid = self.store.snapshot_id
+                for f in self.wanted():
+                    if f.path in self.loaded or f.path in self.failed or self._load(f):
+                        continue
+                    self._build(f)
+                    if self._disabled is not None:
+                        return
+                if self.store.snapshot_id == sid:
+                    break
+            self._collect_garbage()
+        except Exception:  # never let the builder thread die with an unlogged error
+            log.exception("building the query index failed")
+
+    def _build(self, data_file: DataFile) -> None:
+        folder = self.folder(data_file)
+        started = time.perf_counter()
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            self._disabled = f"cannot write {self.root}: {exc}"
+            log.warning("query index disabled (%s): positions queries scan the store",
+                        self._disabled)
+            return
+        try:
+            build_file_index(self.store.path / data_file.path, folder, data_file)
+        except FileExistsError:
+            pass  # another process built it
+        except Exception as exc:  # any failure: queries on that day scan the store
+            live = {f.path for f in self.store._snapshot().table_files("positions")}
+            if data_file.path in live:  # (else an ingest replaced the file meanwhile)
+                self.failed[data_file.path] = str(exc)
+                log.warning("query index of %s failed (%s); queries on that day scan the "
+                            "store", data_file.path, exc)
+            return
+        self._built_seconds += time.perf_counter() - started
+        self._load(data_file)
+
+    def _collect_garbage(self) -> None:
+        """Delete the indexes of files no longer live and leftovers of killed builds."""
+        live = {f.path for f in self.store._snapshot().table_files("positions")}
+        with self._lock:
+            for path in [p for p in self.loaded if p not in live]:
+                del self.loaded[path]
+        if not self.root.is_dir():
+            return
+        stems = {Path(p).stem for p in live}
+        for child in self.root.iterdir():
+            if child.name.startswith(".tmp-"):
+                pid = child.name.split("-")[1] if child.name.count("-") >= 2 else ""
+                if pid.isdigit() and int(pid) != os.getpid() and _alive(int(pid)):
+                    continue  # another process is building it
+            elif child.name in stems:
+                continue
+            with contextlib.suppress(OSError):
+                shutil.rmtree(child)
+
+    # ---------------------------------------------------------------- figures
+
+    def describe(self) -> dict[str, Any]:
+        """Files indexed, rows, groups, size on disk and build time (for benchmarks)."""
+        files = self.wanted()
+        indexed = [self.loaded[f.path] for f in files if f.path in self.loaded]
+        size = 0
+        for ix in indexed:
+            size += sum(p.stat().st_size for p in ix.folder.iterdir())
+        return {
+            "files": len(files),
+            "indexed": len(indexed),
+            "rows": sum(ix.rows for ix in indexed),
+            "groups": sum(ix.groups for ix in indexed),
+            "bytes": size,
+            "build_seconds": round(self._built_seconds, 1),
+            "disabled": self._disabled,
+            "failed": dict(self.failed),
+        }
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True
+    return True
