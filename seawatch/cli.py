@@ -45,6 +45,18 @@ HostOpt = Annotated[
     typer.Option(help="Address to listen on (0.0.0.0: every interface of this machine)."),
 ]
 PortOpt = Annotated[int, typer.Option(min=1, max=65535, help="TCP port to listen on.")]
+AuthOpt = Annotated[
+    str,
+    typer.Option(
+        "--auth",
+        help="required: every data request needs an API token or a login (see `seawatch user "
+        "add`, `seawatch token create`); local: the single-user demo without login, "
+        "read-only, answering this machine only (--host must be 127.0.0.1, ::1 or "
+        "localhost).",
+    ),
+]
+DEMO_HOST_AGENCY = "ECU-NAVY"
+"""Host agency `seawatch demo` creates in a store without one."""
 
 
 def main() -> None:
@@ -288,17 +300,21 @@ def demo(
     ] = True,
     host: HostOpt = "127.0.0.1",
     port: PortOpt = 8000,
+    auth: AuthOpt = "local",
 ) -> None:
     """Simulate Eastern Pacific traffic off Ecuador, ingest it, detect events, summarise,
     then serve the map (unless --no-serve).
 
     The scenario is written once per (seed, hours, vessels) and reused; ingesting it again
-    adds nothing, so running the demo twice is quick and leaves the same store.
+    adds nothing, so running the demo twice is quick and leaves the same store. The store's
+    state gets the host agency ECU-NAVY when it has none, and the demo serves without login
+    (--auth local) to this machine only.
     """
     from seawatch.sim import write_scenario
     from seawatch.store import Store
 
     if serve_:
+        _check_auth(auth, host)
         _check_port_free(host, port)
 
     started = time.perf_counter()
@@ -325,12 +341,38 @@ def demo(
     _print_reports(reports)
     detect(store=store_dir, zones=None, ports=None, config=None)
     info(store=store_dir, quarantine=False)
+    _demo_state(store_dir)
     console.print(f"demo ready in {time.perf_counter() - started:.1f} s. Explore it with: "
                   f"seawatch events --store {store_dir} --format csv --out events.csv")
     if serve_:
-        _serve(store_dir, host, port, zones=None)
+        _serve(store_dir, host, port, zones=None, auth=auth)
     else:
-        console.print(f"serve the map with: seawatch serve --store {store_dir}")
+        console.print(f"serve the map with: seawatch serve --store {store_dir} --auth local")
+
+
+def _demo_state(store_dir: Path) -> None:
+    """Give the demo store's state a host agency (``seawatch init-state --host-agency
+    ECU-NAVY``) when it has none."""
+    from seawatch.share.accounts import init_state
+    from seawatch.share.audit import record
+    from seawatch.share.cli import _actor
+    from seawatch.share.db import open_state
+    from seawatch.share.errors import ShareError
+
+    state = open_state(store_dir)
+    try:
+        from seawatch.share.accounts import host_agency
+
+        try:
+            host = host_agency(state).name
+        except ShareError:
+            host = init_state(state, DEMO_HOST_AGENCY, description="demo host agency").name
+            record(state, "state.init", actor=_actor(), resource=f"agency:{host}",
+                   params={"host_agency": host, "by": "seawatch demo"}, status="ok",
+                   client="cli")
+            console.print(f"state: host agency {host} (seawatch init-state)")
+    finally:
+        state.close()
 
 
 @app.command()
@@ -598,18 +640,77 @@ def _check_port_free(host: str, port: int) -> None:
         ) from exc
 
 
-def _serve(store: Path, host: str, port: int, zones: Path | None) -> None:
-    from seawatch.api.server import serve as run_server
+def _check_auth(auth: str, host: str) -> None:
+    from seawatch.api.security import AuthConfigError, check_auth_mode
 
+    try:
+        check_auth_mode(auth, host)
+    except AuthConfigError as exc:
+        raise _fail_text(str(exc)) from exc
+
+
+def _check_accounts(store: Path) -> None:
+    """``--auth required`` needs someone to log in: a host agency and at least one user."""
+    from seawatch.share.accounts import host_agency, list_users
+    from seawatch.share.db import open_state
+    from seawatch.share.errors import ShareError
+
+    state = open_state(store)
+    try:
+        try:
+            host = host_agency(state).name
+            users = [u for u in list_users(state) if not u.disabled]
+        except ShareError:
+            host, users = None, []
+    finally:
+        state.close()
+    if users:
+        return
+    agency = host or "ECU-NAVY"
+    steps = [] if host else [f"seawatch init-state --store {store} --host-agency {agency}"]
+    steps += [
+        f"seawatch user add admin --agency {agency} --role admin --store {store}",
+        f"seawatch token create --user admin --store {store}",
+    ]
+    raise _fail_text(
+        "--auth required, but nobody can log in: the state has "
+        + ("no host agency and no users" if host is None else "no (enabled) users")
+        + ". Create them first:  " + "  &&  ".join(steps)
+        + "  (then send 'Authorization: Bearer <token>', or log in on the map); or serve "
+        "this machine only, without login, with --auth local"
+    )
+
+
+def _run_app(app, host: str, port: int) -> None:  # app: fastapi.FastAPI
+    """Serve ``app`` with uvicorn until Ctrl-C (the caches warm in the background)."""
+    from seawatch.api.server import serve
+
+    serve(app=app, host=host, port=port)
+
+
+def _serve(store: Path, host: str, port: int, zones: Path | None,
+           auth: str = "required") -> None:
+    from seawatch.api.app import create_app
+
+    _check_auth(auth, host)
+    if auth == "required":
+        _check_accounts(store)
+    app = create_app(store, zones=zones, auth=auth)
     url = _url(host, port)
     console.print(
         f"[bold]seawatch[/] serving {store} at [bold]{url}[/] (map), {url}docs (API), "
         f"{url}ogc (OGC API - Features). Press Ctrl-C to stop."
     )
+    if auth == "local":
+        console.print("[yellow]--auth local: no login, read-only, open to this machine only "
+                      "(every request is audited as user 'local')[/]")
+    else:
+        console.print("authentication required: 'Authorization: Bearer <token>' (seawatch "
+                      "token create) or a login on the map; every request is audited")
     if host in ("0.0.0.0", "::", ""):
         console.print("[yellow]listening on every interface: anyone who can reach this "
-                      "machine can read the store[/]")
-    run_server(store, host=host, port=port, zones=zones)
+                      "machine can try to log in; use https (a reverse proxy) for passwords[/]")
+    _run_app(app, host, port)
 
 
 @app.command()
@@ -621,8 +722,13 @@ def serve(
         Path | None,
         typer.Option(help="Zones file to show on the map (default: those detection used)."),
     ] = None,
+    auth: AuthOpt = "required",
 ) -> None:
-    """Serve the web map, the REST API (/api/v1) and OGC API - Features (/ogc) of a store."""
+    """Serve the web map, the REST API (/api/v1) and OGC API - Features (/ogc) of a store.
+
+    Every request with data needs an API token (Authorization: Bearer) or a login, and
+    answers only what the caller's agency owns or was granted (--auth required, the
+    default); --auth local serves the single-user demo on this machine without login."""
     if zones is not None:
         from seawatch.geo import load_zones
 
@@ -634,8 +740,9 @@ def serve(
         except (ValueError, ImportError, OSError, KeyError) as exc:
             raise _fail_text(f"cannot use zones file {zones}: {exc}") from exc
     _open_existing_store(store)
+    _check_auth(auth, host)
     _check_port_free(host, port)
-    _serve(store, host, port, zones)
+    _serve(store, host, port, zones, auth=auth)
 
 
 @app.command("eval")

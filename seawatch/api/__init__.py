@@ -5,6 +5,10 @@ runs it with uvicorn. The modules, by topic:
 
 - ``params``: parsing and validation of request parameters (boxes, times, lists);
 - ``query``: data access over a :class:`seawatch.store.Store`, with per-snapshot caches;
+- ``posindex``: the positions query index (hour x 0.25 degree cell groups, memory-mapped),
+  built in the background so box + time-window queries do not scan whole days;
+- ``security``: authentication (tokens, sessions + CSRF, or the loopback-only ``local``
+  mode), each route's policy action, per-caller filtering through grants, and the audit;
 - ``export``: JSON, GeoJSON, CSV, Parquet and KML writers of whole tables;
 - ``rest``, ``ogc``: the two routers; ``app``: the application, errors and headers;
 - ``server``: running the app (``serve``, and a background server for tests).

@@ -3,8 +3,15 @@
 :func:`create_app` assembles it over one store:
 
 - ``/api/v1/...`` REST (:mod:`seawatch.api.rest`), ``/ogc/...`` OGC API - Features
-  (:mod:`seawatch.api.ogc`), ``/openapi.json`` and ``/docs``;
+  (:mod:`seawatch.api.ogc`), ``/api/v1/auth/...``, grants, audit and markings
+  (:mod:`seawatch.api.security`), ``/openapi.json`` and ``/docs``;
 - ``/`` the web map's ``index.html`` and ``/static/...`` its assets (from ``web_dir``);
+- every route declares one action of :data:`seawatch.share.roles.POLICY`; with
+  ``auth="required"`` (the default) every route with data needs an API token or a web
+  session, and answers only what the caller's agency owns or holds a live grant for; with
+  ``auth="local"`` (the one-user demo) it acts as a read-only local analyst and answers only
+  this machine; every request under ``/api/`` and ``/ogc`` is appended to the audit log
+  (see :mod:`seawatch.api.security`);
 - every error is JSON ``{"detail": "..."}``: a malformed or out-of-range parameter is a 400
   saying which and why (FastAPI's 422 validation errors included), an unknown id a 404, and
   an unexpected exception a 500 that is logged with its traceback, never a dropped
@@ -25,6 +32,8 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:  # pragma: no cover
     from fastapi import FastAPI
     from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+    from seawatch.share.db import State
 
 log = logging.getLogger("seawatch.api")
 
@@ -59,9 +68,14 @@ Offline maritime domain awareness over one seawatch store.
   positions, events with evidence, zones, land basemap, exports (GeoJSON, CSV, Parquet, KML).
 * **OGC API - Features** under `/ogc` (Core, GeoJSON, OpenAPI 3.0): collections `vessels`,
   `positions`, `events`, `zones`; usable from QGIS and OWSLib.
+* **Authentication**: `Authorization: Bearer sw_...` (an API token from `seawatch token
+  create`) or the web session of `POST /api/v1/auth/login` (cookie `seawatch_session`, with
+  the `X-CSRF-Token` header on writes). Every caller sees its own agency's data and what
+  live grants give it; every request is audited.
 
 Times are ISO 8601 UTC (`2026-01-15T12:00:00Z`); boxes are `min_lon,min_lat,max_lon,max_lat`.
-Errors are JSON `{"detail": "..."}`: 400 for a bad parameter, 404 for an unknown id.
+Errors are JSON `{"detail": "..."}`: 400 for a bad parameter, 401 without valid credentials,
+403 when the role may not, 404 for an unknown (or hidden) id, 429 when throttled.
 """
 
 
@@ -110,6 +124,8 @@ def create_app(
     web_dir: Path | None = None,
     zones: Path | str | None = None,
     cors_origins: Sequence[str] | None = None,
+    auth: str = "required",
+    state: State | str | None = None,
 ) -> FastAPI:
     """The seawatch web application over one store.
 
@@ -125,6 +141,15 @@ def create_app(
         Zones file to serve at ``/api/v1/zones`` (see :class:`seawatch.api.query.StoreQuery`).
     cors_origins
         Origins allowed to call the API from a browser (CORS); default none.
+    auth
+        ``'required'`` (default): every route with data needs a token or a session.
+        ``'local'``: the single-user demo: no login, every request acts as the read-only
+        local analyst of the host agency, and only requests from this machine are answered
+        (serve it on 127.0.0.1, ::1 or localhost only).
+    state
+        The operational state (a :class:`seawatch.share.db.State` or a database URL);
+        default :func:`seawatch.share.db.open_state` of ``store_dir`` (which honours
+        ``SEAWATCH_DB``). Opened once, here.
 
     Returns
     -------
@@ -134,6 +159,8 @@ def create_app(
     ------
     seawatch.store.StoreError
         ``store_dir`` is not a seawatch store.
+    seawatch.api.security.AuthConfigError
+        ``auth`` is not a known mode.
 
     Examples
     --------
@@ -142,7 +169,7 @@ def create_app(
     >>> from seawatch.store import Store
     >>> path = tempfile.mkdtemp()
     >>> _ = Store(path)
-    >>> with ServerThread(app=create_app(path)) as server:
+    >>> with ServerThread(app=create_app(path, auth="local")) as server:
     ...     with urllib.request.urlopen(server.url + "/api/v1/stats") as response:
     ...         print(json.load(response)["positions"])
     ...     try:
@@ -151,6 +178,12 @@ def create_app(
     ...         print(error.code, json.load(error)["detail"][:26])
     0
     400 bbox needs 4 numbers min_l
+    >>> with ServerThread(app=create_app(path)) as server:  # auth="required"
+    ...     try:
+    ...         urllib.request.urlopen(server.url + "/api/v1/stats")
+    ...     except urllib.error.HTTPError as error:
+    ...         print(error.code, error.headers["WWW-Authenticate"])
+    401 Bearer
     """
     from fastapi import FastAPI
     from fastapi.exceptions import RequestValidationError
@@ -158,22 +191,39 @@ def create_app(
     from fastapi.responses import HTMLResponse, JSONResponse, Response
 
     from seawatch import __version__
-    from seawatch.api import ogc, rest
+    from seawatch.api import ogc, rest, security
     from seawatch.api.params import BadRequest
     from seawatch.api.query import StoreQuery
+    from seawatch.share.db import State, open_state
+    from seawatch.share.errors import ShareError
+    from seawatch.share.roles import PUBLIC
 
+    security.check_auth_mode(auth)
     query = StoreQuery(store_dir, zones_file=zones)
+    if state is None:
+        state = open_state(store_dir)
+    elif not isinstance(state, State):
+        state = open_state(state)
+    guard = security.Security(state, auth)
+    security.install_log_redaction()
     app = FastAPI(
         title="seawatch",
         version=__version__,
         description=DESCRIPTION,
         docs_url=None,
         redoc_url=None,
-        openapi_url="/openapi.json",
+        openapi_url=None,
     )
     app.state.query = query
+    app.state.security = guard
+    app.state.share = state
     app.include_router(rest.build_router(query))
     app.include_router(ogc.build_router(query))
+    app.include_router(security.build_router(query))
+
+    @app.get("/openapi.json", include_in_schema=False, dependencies=[security.require(PUBLIC)])
+    def openapi_document() -> Response:
+        return JSONResponse(app.openapi())
 
     async def bad_request(_request: Any, exc: Exception) -> Response:
         return JSONResponse({"detail": str(exc)}, status_code=400)
@@ -184,6 +234,7 @@ def create_app(
 
     app.add_exception_handler(BadRequest, bad_request)
     app.add_exception_handler(RequestValidationError, invalid)
+    app.add_exception_handler(ShareError, security.share_error_handler)
 
     _add_docs(app)
     _add_web(app, DEFAULT_WEB_DIR if web_dir is None else Path(web_dir), HTMLResponse)
@@ -193,8 +244,12 @@ def create_app(
         from fastapi.middleware.cors import CORSMiddleware
 
         app.add_middleware(
-            CORSMiddleware, allow_origins=list(cors_origins), allow_methods=["GET"]
+            CORSMiddleware, allow_origins=list(cors_origins), allow_methods=["GET"],
+            allow_headers=["Authorization"],
         )
+    if guard.local:
+        app.add_middleware(security.LoopbackOnlyMiddleware)
+    app.add_middleware(security.AuditMiddleware, security=guard)
     app.add_middleware(GuardMiddleware)
     app.openapi = _openapi_with_400(app)  # type: ignore[method-assign]
     return app
@@ -229,6 +284,7 @@ def _openapi_with_400(app: FastAPI) -> Any:
     from fastapi.openapi.utils import get_openapi
 
     from seawatch.api.models import Error
+    from seawatch.api.security import describe_security
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema:
@@ -248,6 +304,7 @@ def _openapi_with_400(app: FastAPI) -> Any:
         for name in ("HTTPValidationError", "ValidationError"):
             schemas.pop(name, None)
         schemas.setdefault("Error", Error.model_json_schema())
+        doc = describe_security(doc, app.routes)
         doc = to_openapi_30(doc)
         app.openapi_schema = doc
         return doc
@@ -349,11 +406,14 @@ def _add_docs(app: FastAPI) -> None:
     from fastapi.openapi.docs import get_swagger_ui_html
     from fastapi.responses import HTMLResponse
 
-    @app.get("/docs", include_in_schema=False)
+    from seawatch.api.security import require
+    from seawatch.share.roles import PUBLIC
+
+    @app.get("/docs", include_in_schema=False, dependencies=[require(PUBLIC)])
     def docs() -> HTMLResponse:
         return HTMLResponse(_DOCS_PAGE)
 
-    @app.get("/docs/swagger", include_in_schema=False)
+    @app.get("/docs/swagger", include_in_schema=False, dependencies=[require(PUBLIC)])
     def swagger() -> HTMLResponse:
         return get_swagger_ui_html(openapi_url="../openapi.json", title="seawatch API")
 
@@ -362,11 +422,15 @@ def _add_web(app: FastAPI, web_dir: Path, html: Any) -> None:
     from fastapi.responses import FileResponse
     from fastapi.staticfiles import StaticFiles
 
+    from seawatch.api.security import declare, require
+    from seawatch.share.roles import PUBLIC
+
     index = web_dir / "index.html"
     if web_dir.is_dir():
         app.mount("/static", StaticFiles(directory=web_dir), name="static")
+        declare(app.routes[-1], PUBLIC)
 
-    @app.get("/", include_in_schema=False)
+    @app.get("/", include_in_schema=False, dependencies=[require(PUBLIC)])
     def root() -> Any:
         if index.is_file():
             return FileResponse(index, media_type="text/html",

@@ -203,8 +203,24 @@ def geojson_points(
     )
 
 
+def flatten_lists(frame: pl.DataFrame, separator: str = ",") -> pl.DataFrame:
+    """``frame`` with every list column as text, its items joined by ``separator`` (for CSV
+    and KML, which have no lists; e.g. an event's ``releasable_to``).
+
+    >>> flatten_lists(pl.DataFrame({"to": [["A", "B"], []]}))["to"].to_list()
+    ['A,B', '']
+    """
+    lists = [name for name, dtype in frame.schema.items() if isinstance(dtype, pl.List)]
+    if not lists:
+        return frame
+    return frame.with_columns(
+        pl.col(name).cast(pl.List(pl.String)).list.join(separator).alias(name) for name in lists
+    )
+
+
 def csv_bytes(frame: pl.DataFrame) -> bytes:
-    """CSV with a header row; times as ISO 8601 UTC, JSON columns as JSON text.
+    """CSV with a header row; times as ISO 8601 UTC, JSON columns as JSON text, lists as
+    comma-separated text.
 
     >>> import polars as pl
     >>> from datetime import datetime, UTC
@@ -212,14 +228,16 @@ def csv_bytes(frame: pl.DataFrame) -> bytes:
     'ts\\n2026-01-15T00:00:00Z\\n'
     """
     buffer = io.BytesIO()
-    with_iso_times(frame).write_csv(buffer)
+    flatten_lists(with_iso_times(frame)).write_csv(buffer)
     return buffer.getvalue()
 
 
-def parquet_bytes(frame: pl.DataFrame) -> bytes:
-    """Parquet (zstd) of the frame as it is: times stay UTC timestamps."""
+def parquet_bytes(frame: pl.DataFrame, metadata: Mapping[str, str] | None = None) -> bytes:
+    """Parquet (zstd) of the frame as it is: times stay UTC timestamps. ``metadata`` goes
+    into the file's key-value metadata (e.g. its TLP marking)."""
     buffer = io.BytesIO()
-    frame.write_parquet(buffer, compression="zstd")
+    frame.write_parquet(buffer, compression="zstd",
+                        metadata=dict(metadata) if metadata else None)
     return buffer.getvalue()
 
 
@@ -239,6 +257,7 @@ def kml_text(
     name: pl.Expr,
     when: str | None = None,
     span: tuple[str, str] | None = None,
+    description: str | None = None,
 ) -> str:
     """A KML 2.2 document with one Placemark per row.
 
@@ -254,6 +273,8 @@ def kml_text(
         Time column written as ``<TimeStamp>``.
     span : (str, str), optional
         Start and end columns written as ``<TimeSpan>``.
+    description : str, optional
+        The document's ``<description>`` (e.g. its TLP marking banner).
 
     Notes
     -----
@@ -273,11 +294,13 @@ def kml_text(
         '<kml xmlns="http://www.opengis.net/kml/2.2">\n<Document>\n'
         f"<name>{_escape(title)}</name>\n"
     )
+    if description:
+        header += f"<description>{_escape(description)}</description>\n"
     footer = "</Document>\n</kml>\n"
     if frame.height == 0:
         return header + footer
     names = frame.select(_xml(name).fill_null("").alias("__name")).to_series()
-    text = with_iso_times(frame).with_columns(names)
+    text = flatten_lists(with_iso_times(frame)).with_columns(names)
     parts: list[pl.Expr] = [pl.lit("<Placemark><name>"), pl.col("__name"), pl.lit("</name>")]
     if when is not None:
         parts.append(

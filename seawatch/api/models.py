@@ -120,6 +120,11 @@ class Event(BaseModel):
     zone: str | None = None
     score: float | None = None
     details: dict[str, Any] | None = None
+    marking: str | None = Field(None, description="TLP 2.0 level: CLEAR, GREEN, AMBER, "
+                                "AMBER+STRICT or RED.")
+    releasable_to: list[str] | None = Field(
+        None, description="Agencies it may be released to (empty: any grantee in scope).")
+    owner_agency: str | None = Field(None, description="The agency that owns it.")
 
 
 class EventPage(BaseModel):
@@ -160,3 +165,109 @@ GEOJSON_SCHEMA: dict[str, Any] = {
     },
 }
 """OpenAPI schema of a GeoJSON document (for ``application/geo+json`` responses)."""
+
+
+# --- sharing: login, grants, audit, markings ----------------------------------------------
+
+
+class LoginRequest(BaseModel):
+    username: str = Field(min_length=1, max_length=64)
+    password: str = Field(min_length=1, max_length=1024)
+
+
+class LoginResult(BaseModel):
+    user: str
+    agency: str
+    role: str
+    csrf_token: str = Field(description="Echo it in the X-CSRF-Token header of every request "
+                            "that changes something (also in the seawatch_csrf cookie).")
+    expires_at: str | None = None
+
+
+class LogoutResult(BaseModel):
+    ended: bool = Field(description="A session was ended (false for a bearer token).")
+
+
+class Me(BaseModel):
+    user: str
+    agency: str
+    role: str
+    auth: str = Field(description="token, session or local.")
+    host: bool = Field(description="The caller's agency is the host: it sees all the data.")
+    grants: list[int] = Field(description="Grants the caller reads through now.")
+    mode: str = Field(description="The server's authentication mode: required or local.")
+    actions: list[str] = Field(description="Actions the caller may take.")
+
+
+class GrantRequest(BaseModel):
+    grantee: str = Field(min_length=1, max_length=64, description="Agency receiving access.")
+    until: str = Field(min_length=1, max_length=64,
+                       description="Expiry: ISO 8601 time or a duration from now (24h, 7d).")
+    zone: str | None = Field(None, max_length=200, description="Area: a zone's name.")
+    bbox: list[float] | str | None = Field(
+        None, description="Area: min_lon,min_lat,max_lon,max_lat (list or text).")
+    event_types: list[str] | None = Field(None, description="Event types (default: all).")
+    include_positions: bool = Field(False, description="Also release positions in scope.")
+    max_marking: str = Field("AMBER", max_length=16, description="Highest TLP level released.")
+    data_start: str | None = Field(None, max_length=64, description="Data window start.")
+    data_end: str | None = Field(None, max_length=64, description="Data window end.")
+    note: str = Field("", max_length=2000)
+
+
+class GrantOut(BaseModel):
+    id: int
+    grantor: str
+    grantee: str
+    area: str
+    area_kind: str
+    zone: str | None = None
+    bbox: list[float] | None = None
+    event_types: list[str] | None = None
+    include_positions: bool
+    max_marking: str
+    data_start: str | None = None
+    data_end: str | None = None
+    expires_at: str | None = None
+    created_at: str | None = None
+    created_by: str
+    revoked_at: str | None = None
+    revoked_by: str | None = None
+    note: str
+    status: str = Field(description="active, expired, revoked (or pending).")
+
+
+class GrantList(BaseModel):
+    items: list[GrantOut]
+
+
+class AuditEntry(BaseModel):
+    seq: int
+    ts: str
+    actor: str | None = None
+    agency: str | None = None
+    action: str
+    resource: str
+    params: dict[str, Any]
+    status: str
+    client: str | None = None
+    hash: str
+
+
+class AuditPage(BaseModel):
+    items: list[AuditEntry]
+    limit: int
+
+
+class MarkingRequest(BaseModel):
+    level: str = Field(max_length=20, description="CLEAR, GREEN, AMBER, AMBER+STRICT or RED.")
+    releasable_to: list[str] = Field(default_factory=list, max_length=100,
+                                     description="Agencies it may be released to.")
+
+
+class MarkingOut(BaseModel):
+    event_id: str
+    marking: str
+    releasable_to: list[str]
+    owner_agency: str
+    set_by: str
+    set_at: str | None = None

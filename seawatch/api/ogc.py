@@ -12,6 +12,11 @@ both ends inclusive), ``limit`` (1 or more; values above :data:`LIMIT_MAX` are l
 as the standard asks) and ``offset``; the response carries ``numberMatched``,
 ``numberReturned``, ``timeStamp`` and ``next``/``prev`` links. A query parameter the API does
 not define is a 400 (requirement ``/req/core/query-param-unknown``).
+
+The landing page and the conformance declaration are public (they hold no data); the
+collections and their features need a login, and hold only what the caller may see
+(:class:`~seawatch.api.security.View`): ``numberMatched``, extents and 404s are computed
+after that filter.
 """
 
 # No ``from __future__ import annotations``: FastAPI reads the parameter annotations.
@@ -35,7 +40,10 @@ from seawatch.api.params import (
     parse_bbox,
     parse_datetime_interval,
 )
-from seawatch.api.query import VESSEL_FIELDS, StoreQuery
+from seawatch.api.query import StoreQuery
+from seawatch.api.security import View, require
+from seawatch.share.policy import Access
+from seawatch.share.roles import PUBLIC, READ
 
 CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
 TRS_GREGORIAN = "http://www.opengis.net/def/uom/ISO-8601/0/Gregorian"
@@ -120,16 +128,22 @@ def build_router(query: StoreQuery) -> APIRouter:
 
     # --- extents --------------------------------------------------------------------------
 
-    def _extent(collection: str) -> dict[str, Any]:
+    def _extent(view: View, collection: str) -> dict[str, Any]:
         bbox: BBox | None
         interval: list[str | None] = [None, None]
-        if collection in ("vessels", "positions"):
-            bbox = query.extent()
-            interval = list(query.time_extent())
+        if collection == "vessels":
+            bbox, interval = view.vessels_extent()
+        elif collection == "positions":
+            bbox, interval = view.positions_extent()
         elif collection == "events":
-            bbox, interval = query.cached("events_extent", _events_extent)
-        else:
+            if view.full:
+                bbox, interval = query.cached("events_extent", _events_extent)
+            else:
+                bbox, interval = _frame_extent(view.events(), "start", "end")
+        elif view.full:
             bbox = query.cached("zones_extent", _zones_extent)
+        else:
+            bbox = _zones_bounds(view.zones())
         out: dict[str, Any] = {
             "spatial": {"bbox": [list(bbox) if bbox else [-180.0, -90.0, 180.0, 90.0]],
                         "crs": CRS84},
@@ -150,15 +164,18 @@ def build_router(query: StoreQuery) -> APIRouter:
         return box, [format_time(row[4]), format_time(row[5])]
 
     def _zones_extent() -> BBox | None:
+        zones, _ = query.zones()
+        return _zones_bounds(zones)
+
+    def _zones_bounds(zones: list[Any]) -> BBox | None:
         import shapely
 
-        zones, _ = query.zones()
         if not zones:
             return None
         x0, y0, x1, y1 = shapely.total_bounds([z.geometry for z in zones])
         return (float(x0), float(y0), float(x1), float(y1))
 
-    def _collection_doc(request: Request, c: Collection) -> dict[str, Any]:
+    def _collection_doc(request: Request, view: View, c: Collection) -> dict[str, Any]:
         base = _base(request)
         return {
             "id": c.id,
@@ -167,7 +184,7 @@ def build_router(query: StoreQuery) -> APIRouter:
             "itemType": "feature",
             "crs": [CRS84],
             "storageCrs": CRS84,
-            "extent": _extent(c.id),
+            "extent": _extent(view, c.id),
             "links": [
                 _link(f"{base}/collections/{c.id}", "self", JSON, c.title),
                 _link(f"{base}/collections/{c.id}/items", "items", GEOJSON,
@@ -177,7 +194,7 @@ def build_router(query: StoreQuery) -> APIRouter:
 
     # --- landing, conformance, collections -----------------------------------------------
 
-    @router.get("", summary="Landing page")
+    @router.get("", summary="Landing page", dependencies=[require(PUBLIC)])
     def landing(request: Request) -> Response:
         """Links to the API definition, the conformance declaration and the collections."""
         base = _base(request)
@@ -201,20 +218,23 @@ def build_router(query: StoreQuery) -> APIRouter:
             ],
         })
 
-    router.add_api_route("/", landing, methods=["GET"], include_in_schema=False)
+    router.add_api_route("/", landing, methods=["GET"], include_in_schema=False,
+                         dependencies=[require(PUBLIC)])
 
-    @router.get("/conformance", summary="Conformance declaration")
+    @router.get("/conformance", summary="Conformance declaration",
+                dependencies=[require(PUBLIC)])
     def conformance() -> Response:
         """The conformance classes of OGC API - Features this API implements."""
         return JSONResponse({"conformsTo": list(CONFORMANCE)})
 
     @router.get("/collections", summary="The feature collections")
-    def collections(request: Request) -> Response:
-        """Every collection with its extent and links."""
+    def collections(request: Request, access: Annotated[Access, require(READ)]) -> Response:
+        """Every collection with its extent (of what the caller sees) and links."""
         base = _base(request)
+        view = View(query, access)
         return JSONResponse({
             "links": [_link(f"{base}/collections", "self", JSON, "The feature collections")],
-            "collections": [_collection_doc(request, c) for c in COLLECTIONS.values()],
+            "collections": [_collection_doc(request, view, c) for c in COLLECTIONS.values()],
         })
 
     def _get_collection(collection_id: str) -> Collection:
@@ -232,15 +252,18 @@ def build_router(query: StoreQuery) -> APIRouter:
 
     @router.get("/collections/{collectionId}", summary="One collection",
                 responses={404: {"model": models.Error}})
-    def collection(request: Request, collectionId: CollectionPath) -> Response:
-        """The collection's description, extent (CRS84) and links."""
-        return JSONResponse(_collection_doc(request, _get_collection(collectionId)))
+    def collection(request: Request, access: Annotated[Access, require(READ)],
+                   collectionId: CollectionPath) -> Response:
+        """The collection's description, extent (CRS84, of what the caller sees) and
+        links."""
+        c = _get_collection(collectionId)
+        return JSONResponse(_collection_doc(request, View(query, access), c))
 
     # --- items ----------------------------------------------------------------------------
 
-    def _vessel_items(box: BBox | None, lo: datetime | None, hi: datetime | None,
+    def _vessel_items(view: View, box: BBox | None, lo: datetime | None, hi: datetime | None,
                       offset: int, limit: int) -> tuple[str, int, int]:
-        frame = query.vessels(bbox=box)
+        frame = view.vessels(bbox=box)
         if lo is not None:
             frame = frame.filter(pl.col("ts") >= lo)
         if hi is not None:
@@ -248,38 +271,40 @@ def build_router(query: StoreQuery) -> APIRouter:
         page = frame.slice(offset, limit)
         return export.geojson_features(page, id_column="mmsi"), page.height, frame.height
 
-    def _position_items(box: BBox | None, lo: datetime | None, hi: datetime | None,
-                        offset: int, limit: int) -> tuple[str, int, int]:
-        lazy = query.positions(start=lo, end=None if hi is None else hi + ONE_US, bbox=box)
-        page, total = query.page(lazy, offset, limit)
+    def _position_items(view: View, box: BBox | None, lo: datetime | None,
+                        hi: datetime | None, offset: int, limit: int) -> tuple[str, int, int]:
+        page, total = view.positions_page(
+            offset, limit, start=lo, end=None if hi is None else hi + ONE_US, bbox=box
+        )
         return export.geojson_features(page, id_expr=position_id()), page.height, total
 
-    def _event_items(box: BBox | None, lo: datetime | None, hi: datetime | None,
+    def _event_items(view: View, box: BBox | None, lo: datetime | None, hi: datetime | None,
                      offset: int, limit: int) -> tuple[str, int, int]:
-        frame = query.events(bbox=box, start=lo, end=None if hi is None else hi + ONE_US)
+        frame = view.events(bbox=box, start=lo, end=None if hi is None else hi + ONE_US)
         page = frame.slice(offset, limit)
         text = export.geojson_features(page, id_column="event_id", raw_json=["details"])
         return text, page.height, frame.height
 
-    def _zone_items(box: BBox | None, lo: datetime | None, hi: datetime | None,
+    def _zone_items(view: View, box: BBox | None, lo: datetime | None, hi: datetime | None,
                     offset: int, limit: int) -> tuple[str, int, int]:
-        features = _zone_features(box)
+        features = _zone_features(view, box)
         page = features[offset:offset + limit]
         return ",\n".join(json.dumps(f, separators=(",", ":"), ensure_ascii=False)
                           for f in page), len(page), len(features)
 
-    def _zone_features(box: BBox | None) -> list[dict[str, Any]]:
+    def _zone_features(view: View, box: BBox | None) -> list[dict[str, Any]]:
         import shapely
 
-        features: list[dict[str, Any]] = json.loads(query.zones_geojson())["features"]
+        features: list[dict[str, Any]] = json.loads(view.zones_geojson())["features"]
         if box is None:
             return features
-        zones, _ = query.zones()
+        geometry = {z.name: z.geometry for z in view.zones()}
         x0, y0, x1, y1 = box
         area = (shapely.box(x0, y0, x1, y1) if x0 <= x1 else
                 shapely.union(shapely.box(x0, y0, 180, y1), shapely.box(-180, y0, x1, y1)))
-        hits = shapely.intersects([z.geometry for z in zones], area)
-        return [f for f, hit in zip(features, hits, strict=True) if hit]
+        return [f for f in features
+                if (g := geometry.get((f.get("properties") or {}).get("name"))) is not None
+                and bool(shapely.intersects(g, area))]
 
     ITEMS: dict[str, Callable[..., tuple[str, int, int]]] = {
         "vessels": _vessel_items,
@@ -300,6 +325,7 @@ def build_router(query: StoreQuery) -> APIRouter:
     )
     def items(
         request: Request,
+        access: Annotated[Access, require(READ)],
         collectionId: CollectionPath,
         bbox: Annotated[str | None, Query(
             description="min_lon,min_lat,max_lon,max_lat (CRS84); 6 numbers allowed.",
@@ -322,7 +348,8 @@ def build_router(query: StoreQuery) -> APIRouter:
         box = parse_bbox(bbox)
         lo, hi = parse_datetime_interval(datetime_)
         limit = min(limit, LIMIT_MAX)
-        features, returned, matched = ITEMS[c.id](box, lo, hi, offset, limit)
+        features, returned, matched = ITEMS[c.id](View(query, access), box, lo, hi, offset,
+                                                  limit)
         base = _base(request)
         self_url = str(request.url)
         links = [
@@ -357,12 +384,13 @@ def build_router(query: StoreQuery) -> APIRouter:
     )
     def item(
         request: Request,
+        access: Annotated[Access, require(READ)],
         collectionId: CollectionPath,
         featureId: Annotated[str, Path(max_length=500)],
     ) -> Response:
         """One feature by id, with ``self`` and ``collection`` links."""
         c = _get_collection(collectionId)
-        text = _feature(c.id, featureId)
+        text = _feature(View(query, access), c.id, featureId)
         if text is None:
             raise HTTPException(
                 404, f"no feature {featureId[:200]!r} in collection {c.id!r}"
@@ -376,12 +404,12 @@ def build_router(query: StoreQuery) -> APIRouter:
         body = text[:-1] + ',"links":' + json.dumps(links) + "}"
         return Response(body, media_type=GEOJSON)
 
-    def _feature(collection_id: str, feature_id: str) -> str | None:
+    def _feature(view: View, collection_id: str, feature_id: str) -> str | None:
         if collection_id == "vessels":
             if not (feature_id.isascii() and feature_id.isdigit()) or len(feature_id) > 9:
                 return None
-            frame = query.latest().filter(pl.col("mmsi") == int(feature_id))
-            return export.geojson_features(frame.select(VESSEL_FIELDS), id_column="mmsi") or None
+            frame = view.vessels().filter(pl.col("mmsi") == int(feature_id))
+            return export.geojson_features(frame, id_column="mmsi") or None
         if collection_id == "positions":
             mmsi_text, _, us_text = feature_id.partition("-")
             if not (mmsi_text.isdigit() and us_text.isdigit() and mmsi_text.isascii()
@@ -391,20 +419,25 @@ def build_router(query: StoreQuery) -> APIRouter:
                 ts = datetime(1970, 1, 1, tzinfo=UTC) + timedelta(microseconds=int(us_text))
             except OverflowError:
                 return None
-            frame = query.collect(
-                query.positions(mmsi=[int(mmsi_text)], start=ts, end=ts + ONE_US).head(1)
-            )
-            return export.geojson_features(frame, id_expr=position_id()) or None
+            frame = view.positions_frame(mmsi=[int(mmsi_text)], start=ts, end=ts + ONE_US)
+            return export.geojson_features(frame.head(1), id_expr=position_id()) or None
         if collection_id == "events":
-            frame = query.event(feature_id)
+            frame = view.event(feature_id)
             text = export.geojson_features(frame, id_column="event_id", raw_json=["details"])
             return text or None
-        for feature in _zone_features(None):
+        for feature in _zone_features(view, None):
             if feature.get("id") == feature_id:
                 return json.dumps(feature, separators=(",", ":"), ensure_ascii=False)
         return None
 
     return router
+
+
+def _frame_extent(frame: pl.DataFrame, start: str, end: str) -> tuple[BBox | None,
+                                                                     list[str | None]]:
+    from seawatch.api.security import frame_extent
+
+    return frame_extent(frame, start, end)
 
 
 def position_id() -> pl.Expr:

@@ -1,9 +1,12 @@
 """REST endpoints under ``/api/v1``: statistics, vessels, tracks, positions, events, zones,
 the land basemap and exports.
 
-Each endpoint parses its parameters with :mod:`seawatch.api.params` (a bad value is a 400
-naming it), asks :class:`seawatch.api.query.StoreQuery`, and writes the answer column-wise
-with :mod:`seawatch.api.export`. See ``docs/api.md`` for examples.
+Each endpoint declares its action once (``access: Annotated[Access, require(READ)]``, see
+:mod:`seawatch.api.security`), parses its parameters with :mod:`seawatch.api.params` (a bad
+value is a 400 naming it), asks :class:`seawatch.api.query.StoreQuery` through the caller's
+:class:`~seawatch.api.security.View` (rows filtered by the caller's own data and live grants
+before any paging or counting), and writes the answer column-wise with
+:mod:`seawatch.api.export`. Exports carry their TLP marking. See ``docs/api.md``.
 """
 
 # No ``from __future__ import annotations``: FastAPI reads the parameter annotations.
@@ -28,6 +31,9 @@ from seawatch.api.params import (
     parse_window,
 )
 from seawatch.api.query import TRACK_DEFAULT_WINDOW, TRACK_MAX_WINDOW, VESSELS_MAX, StoreQuery
+from seawatch.api.security import View, frame_marking, require
+from seawatch.share.policy import Access
+from seawatch.share.roles import EXPORT, READ
 
 PAGE_MAX = 10_000
 """Largest page of positions or events one request may ask for."""
@@ -158,13 +164,13 @@ def _page_json(items: str, members: dict[str, Any]) -> str:
     return '{"items":' + items + extra + "}"
 
 
-def _attachment(body: bytes | str, kind: str, fmt: str) -> Response:
+def _attachment(body: bytes | str, kind: str, fmt: str, tlp: str) -> Response:
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     filename = f"seawatch-{kind}-{stamp}.{export.SUFFIXES[fmt]}"
     return Response(
         content=body,
         media_type=export.MEDIA_TYPES[fmt],
-        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+        headers={"Content-Disposition": f'attachment; filename="{filename}"', "X-TLP": tlp},
     )
 
 
@@ -180,21 +186,24 @@ def build_router(query: StoreQuery) -> APIRouter:
 
     @router.get("/stats", response_model=models.Stats, tags=["store"],
                 summary="Store statistics")
-    def stats() -> Response:
+    def stats(access: Annotated[Access, require(READ)]) -> Response:
         """Counts of positions, vessels and events, time span, days, events per type, and
-        whether the events predate the latest ingest (``detection.stale``)."""
-        return JSONResponse(query.stats())
+        whether the events predate the latest ingest (``detection.stale``). Counted over
+        what the caller sees; the store's size, inputs and detection run only for the
+        host agency."""
+        return JSONResponse(View(query, access).stats())
 
     # --- vessels --------------------------------------------------------------------------
 
-    def _vessel_frame(q: str | None, bbox: str | None) -> pl.DataFrame:
-        return query.vessels(q=q, bbox=parse_bbox(bbox))
+    def _vessel_frame(view: View, q: str | None, bbox: str | None) -> pl.DataFrame:
+        return view.vessels(q=q, bbox=parse_bbox(bbox))
 
     @router.get("/vessels", response_model=models.VesselPage, tags=["vessels"],
                 summary="Latest position and identity of each vessel",
                 responses=_json_or_geojson())
     def vessels(
         request: Request,
+        access: Annotated[Access, require(READ)],
         q: SearchQ = None,
         bbox: BBoxQ = None,
         limit: Annotated[int, Query(ge=1, le=VESSELS_MAX,
@@ -206,7 +215,9 @@ def build_router(query: StoreQuery) -> APIRouter:
         and latest position. ``format=geojson`` gives a FeatureCollection of Points (id:
         MMSI) with the same fields as properties: the map loads all vessels this way.
         Ordered by MMSI; with ``q``, exact matches first, then by name."""
-        if format == "geojson" and not q and not bbox and offset == 0 and limit == VESSELS_MAX:
+        view = View(query, access)
+        if (view.full and format == "geojson" and not q and not bbox and offset == 0
+                and limit == VESSELS_MAX):
             # the map's request: served from a per-snapshot cache, compressed once
             if "gzip" in request.headers.get("accept-encoding", "").lower():
                 return Response(
@@ -214,7 +225,7 @@ def build_router(query: StoreQuery) -> APIRouter:
                     headers={"Content-Encoding": "gzip", "Vary": "Accept-Encoding"},
                 )
             return _json(query.all_vessels_geojson(), GEOJSON)
-        frame = _vessel_frame(q, bbox)
+        frame = _vessel_frame(view, q, bbox)
         total = frame.height
         page = frame.slice(offset, limit)
         members = _page_members(total, limit, offset)
@@ -226,10 +237,11 @@ def build_router(query: StoreQuery) -> APIRouter:
 
     @router.get("/vessels/{mmsi}", response_model=models.VesselDetail, tags=["vessels"],
                 summary="One vessel", responses=NOT_FOUND)
-    def vessel(mmsi: MmsiPath) -> Response:
+    def vessel(mmsi: MmsiPath, access: Annotated[Access, require(READ)]) -> Response:
         """Identity (all fields), latest position, number of positions, first and last
-        time seen, and number of events involving the vessel."""
-        record = query.vessel(mmsi)
+        time seen, and number of events involving the vessel (as far as the caller sees:
+        a vessel it may not see is a 404 like an unknown one)."""
+        record = View(query, access).vessel(mmsi)
         if record is None:
             raise HTTPException(404, f"no vessel with MMSI {mmsi} in the store")
         return JSONResponse(record)
@@ -238,6 +250,7 @@ def build_router(query: StoreQuery) -> APIRouter:
                 summary="A vessel's track, simplified for a zoom level", responses=NOT_FOUND)
     def track(
         mmsi: MmsiPath,
+        access: Annotated[Access, require(READ)],
         start: StartQ = None,
         end: EndQ = None,
         zoom: Annotated[float | None, Query(ge=0, le=24, description=(
@@ -251,9 +264,10 @@ def build_router(query: StoreQuery) -> APIRouter:
         Default window: the last 24 h of the vessel's data; with only ``start`` (or
         ``end``), 24 h from it (or before it). At most 31 days."""
         lo, hi = parse_window(start, end)
-        last = query.last_seen(mmsi)
-        if last is None and query.vessel(mmsi) is None:
+        view = View(query, access)
+        if not view.known_vessel(mmsi):
             raise HTTPException(404, f"no vessel with MMSI {mmsi} in the store")
+        last = view.last_seen(mmsi)
         if lo is None and hi is None:
             if last is None:
                 return JSONResponse({
@@ -274,21 +288,22 @@ def build_router(query: StoreQuery) -> APIRouter:
                 f"track window {format_time(lo)} to {format_time(hi)} is longer than "
                 f"{TRACK_MAX_WINDOW.days} days; ask for a shorter window"
             )
-        return JSONResponse(query.track(mmsi, lo, hi, zoom))
+        return JSONResponse(view.track(mmsi, lo, hi, zoom))
 
     # --- positions ------------------------------------------------------------------------
 
     def _positions(bbox: str | None, start: str | None, end: str | None,
-                   mmsi: str | None) -> pl.LazyFrame:
+                   mmsi: str | None) -> dict[str, Any]:
         box = parse_bbox(bbox)
         lo, hi = parse_window(start, end)
-        return query.positions(mmsi=parse_mmsi_list(mmsi), start=lo, end=hi, bbox=box)
+        return {"mmsi": parse_mmsi_list(mmsi), "start": lo, "end": hi, "bbox": box}
 
     @router.get("/positions", response_model=models.PositionPage, tags=["positions"],
                 summary="Positions, filtered and paged",
                 responses=_json_or_geojson())
     def positions(
         request: Request,
+        access: Annotated[Access, require(READ)],
         bbox: BBoxQ = None,
         start: StartQ = None,
         end: EndQ = None,
@@ -301,7 +316,8 @@ def build_router(query: StoreQuery) -> APIRouter:
         """Positions in store order (UTC day, then MMSI, then time), every column of the
         positions table. ``next`` is the offset of the next page (null on the last) and
         ``links`` holds its URL."""
-        frame, total = query.page(_positions(bbox, start, end, mmsi), offset, limit)
+        frame, total = View(query, access).positions_page(
+            offset, limit, **_positions(bbox, start, end, mmsi))
         members = _page_members(total, limit, offset)
         members["links"] = _next_link(request, total, limit, offset)
         if format == "geojson":
@@ -310,19 +326,21 @@ def build_router(query: StoreQuery) -> APIRouter:
 
     # --- events ---------------------------------------------------------------------------
 
-    def _events(type: str | None, bbox: str | None, start: str | None, end: str | None,
-                mmsi: str | None, zone: str | None, min_score: float | None) -> pl.DataFrame:
+    def _events(view: View, type: str | None, bbox: str | None, start: str | None,
+                end: str | None, mmsi: str | None, zone: str | None,
+                min_score: float | None) -> pl.DataFrame:
         types = _event_types(type)
         box = parse_bbox(bbox)
         lo, hi = parse_window(start, end)
         ids = parse_mmsi_list(mmsi)
-        return query.events(types=types, bbox=box, start=lo, end=hi, mmsi=ids, zone=zone,
-                            min_score=min_score)
+        return view.events(types=types, bbox=box, start=lo, end=hi, mmsi=ids, zone=zone,
+                           min_score=min_score)
 
     @router.get("/events", response_model=models.EventPage, tags=["events"],
                 summary="Detected events, newest first",
                 responses=_json_or_geojson())
     def events(
+        access: Annotated[Access, require(READ)],
         type: TypeQ = None,
         bbox: BBoxQ = None,
         start: EventStartQ = None,
@@ -338,8 +356,10 @@ def build_router(query: StoreQuery) -> APIRouter:
         """Events overlapping ``[start, end)``, of the given types, near the given vessels
         (``mmsi`` matches either vessel of a pair), in a zone, with a score; ``details`` is
         an object of the measured quantities behind each. ``bbox`` applies to the event's
-        representative point."""
-        frame = _events(type, bbox, start, end, mmsi, zone, min_score)
+        representative point. Each event carries its ``marking`` (TLP 2.0),
+        ``releasable_to`` and ``owner_agency``; only events the caller may see are listed
+        and counted."""
+        frame = _events(View(query, access), type, bbox, start, end, mmsi, zone, min_score)
         page = frame.slice(offset, limit)
         members = _page_members(frame.height, limit, offset)
         if format == "geojson":
@@ -353,6 +373,7 @@ def build_router(query: StoreQuery) -> APIRouter:
     @router.get("/events/{event_id}", response_model=models.EventDetail, tags=["events"],
                 summary="One event with its vessels and evidence", responses=NOT_FOUND)
     def event(
+        access: Annotated[Access, require(READ)],
         event_id: Annotated[str, Path(max_length=500)],
         margin_hours: Annotated[float, Query(ge=0, le=72, description=(
             "Hours of positions before the start and after the end."))] = 2.0,
@@ -360,7 +381,8 @@ def build_router(query: StoreQuery) -> APIRouter:
         """The event, the identity of its vessel(s), and as evidence a FeatureCollection of
         the vessels' positions from ``start - margin`` to ``end + margin`` (Points with
         ``mmsi``, ``ts``, ``sog``, ``cog``) plus one LineString per vessel."""
-        row = query.event(event_id)
+        view = View(query, access)
+        row = view.event(event_id)
         if row.height == 0:
             raise HTTPException(404, f"no event with id {event_id[:200]!r}")
         ids = [int(row["mmsi"].item())]
@@ -368,8 +390,8 @@ def build_router(query: StoreQuery) -> APIRouter:
         if other is not None:
             ids.append(int(other))
         event_json = export.records_json(row, raw_json=["details"])[1:-1]
-        evidence = query.evidence(row, timedelta(hours=margin_hours))
-        vessels_json = json.dumps(query.identities(ids), separators=(",", ":"))
+        evidence = view.evidence(row, timedelta(hours=margin_hours))
+        vessels_json = json.dumps(view.identities(ids), separators=(",", ":"))
         body = '{"event":' + event_json + ',"vessels":' + vessels_json + ',"evidence":' + \
             evidence + "}"
         return _json(body)
@@ -379,22 +401,23 @@ def build_router(query: StoreQuery) -> APIRouter:
     @router.get("/zones", response_model=models.FeatureCollection, tags=["geography"],
                 summary="Zones in use",
                 responses={200: {"content": {GEOJSON: {"schema": models.GEOJSON_SCHEMA}}}})
-    def zones() -> Response:
+    def zones(access: Annotated[Access, require(READ)]) -> Response:
         """GeoJSON of the zones the detectors use: the server's ``--zones`` file, else the
         file the detection run recorded, else the default zones (Galápagos Marine Reserve,
         Ecuador territorial sea and EEZ approximations). ``source`` says which; ``note``
-        warns when detection used zones the server does not have."""
-        return _json(query.zones_geojson(), GEOJSON)
+        warns when detection used zones the server does not have. Another agency sees
+        the zones its grants name (and those it owns)."""
+        return _json(View(query, access).zones_geojson(), GEOJSON)
 
     @router.get("/basemap/land", response_model=models.FeatureCollection, tags=["geography"],
                 summary="Land polygons for the map",
                 responses={200: {"content": {GEOJSON: {"schema": models.GEOJSON_SCHEMA}}}})
-    def land() -> Response:
+    def land(access: Annotated[Access, require(READ)]) -> Response:
         """Shipped land polygons: Natural Earth 1:10m in the Eastern Pacific box (lon -100
         to -70, lat -10 to 12) and, where the data reaches beyond it, 1:50m land around
-        the data. Cached; about 0.1-1 MB."""
-        response = _json(query.land_geojson(), GEOJSON)
-        response.headers["Cache-Control"] = "public, max-age=3600"
+        the data (for the host agency). Cached; about 0.1-1 MB."""
+        response = _json(View(query, access).land_geojson(), GEOJSON)
+        response.headers["Cache-Control"] = "private, max-age=3600"
         return response
 
     # --- exports --------------------------------------------------------------------------
@@ -407,6 +430,7 @@ def build_router(query: StoreQuery) -> APIRouter:
     @router.get("/export/positions", tags=["export"], summary="Download positions",
                 responses=_file_responses())
     def export_positions(
+        access: Annotated[Access, require(EXPORT)],
         bbox: BBoxQ = None,
         start: StartQ = None,
         end: EndQ = None,
@@ -416,20 +440,22 @@ def build_router(query: StoreQuery) -> APIRouter:
         """Positions matching the filters as a file. At most 1,000,000 positions in CSV
         or Parquet and 200,000 in GeoJSON or KML: a larger selection is refused (400) with
         its size; narrow ``bbox``, ``start``/``end`` or ``mmsi``."""
-        lazy = _positions(bbox, start, end, mmsi)
+        filters = _positions(bbox, start, end, mmsi)
+        view = View(query, access)
         cap = EXPORT_MAX_POSITIONS if format in ("csv", "parquet") else EXPORT_MAX_POSITIONS_TEXT
-        n = query.count(lazy)
+        n = view.positions_count(**filters)
         if n > cap:
             raise BadRequest(
                 f"the filters match {n:,} positions; a {format} export holds at most "
                 f"{cap:,}: narrow bbox, start/end or mmsi (or export in parts)"
             )
-        frame = query.collect(lazy)
-        return _attachment(_write(frame, format, "positions"), "positions", format)
+        frame = view.positions_frame(**filters)
+        return _marked_export(frame, format, "positions", access)
 
     @router.get("/export/events", tags=["export"], summary="Download events",
                 responses=_file_responses())
     def export_events(
+        access: Annotated[Access, require(EXPORT)],
         type: TypeQ = None,
         bbox: BBoxQ = None,
         start: StartQ = None,
@@ -440,37 +466,61 @@ def build_router(query: StoreQuery) -> APIRouter:
         format: FormatQ = "csv",
     ) -> Response:
         """Events matching the filters (as ``/events``) as a file; ``details`` is JSON
-        text in CSV and KML, an object in GeoJSON."""
-        frame = _events(type, bbox, start, end, mmsi, zone, min_score)
-        return _attachment(_write(frame, format, "events"), "events", format)
+        text in CSV and KML, an object in GeoJSON; each row has its ``marking``,
+        ``releasable_to`` and ``owner_agency``."""
+        frame = _events(View(query, access), type, bbox, start, end, mmsi, zone, min_score)
+        return _marked_export(frame, format, "events", access)
 
     @router.get("/export/vessels", tags=["export"], summary="Download vessels",
                 responses=_file_responses())
-    def export_vessels(q: SearchQ = None, bbox: BBoxQ = None,
-                       format: FormatQ = "csv") -> Response:
+    def export_vessels(access: Annotated[Access, require(EXPORT)], q: SearchQ = None,
+                       bbox: BBoxQ = None, format: FormatQ = "csv") -> Response:
         """Vessels matching the filters (as ``/vessels``) as a file."""
-        frame = _vessel_frame(q, bbox)
-        return _attachment(_write(frame, format, "vessels"), "vessels", format)
+        frame = _vessel_frame(View(query, access), q, bbox)
+        return _marked_export(frame, format, "vessels", access)
 
     return router
 
 
-def _write(frame: pl.DataFrame, fmt: str, kind: str) -> bytes | str:
-    """One table in one export format."""
+def _marked_export(frame: pl.DataFrame, fmt: str, kind: str, access: Access) -> Response:
+    """The export file of ``frame`` with its TLP marking: the ``X-TLP`` header, and in the
+    file a ``marking`` column (CSV), a top-level ``marking`` object (GeoJSON), the banner in
+    the Document's description (KML), or key-value metadata (Parquet)."""
+    from seawatch.share.markings import export_metadata
+
+    marking = frame_marking(frame, access)
+    recipient = None if access.full else access.agency
+    meta = export_metadata(marking, recipient=recipient)
+    if fmt == "csv" and "marking" not in frame.columns:  # a CSV carries it on every row
+        frame = frame.with_columns(pl.lit(marking.level.label).alias("marking"))
+    body = _write(frame, fmt, kind, meta)
+    return _attachment(body, kind, fmt, marking.level.label)
+
+
+def _write(frame: pl.DataFrame, fmt: str, kind: str,
+           marking: dict[str, Any] | None = None) -> bytes | str:
+    """One table in one export format, with its marking metadata (``export_metadata``)."""
     raw = ["details"] if kind == "events" else []
     if fmt == "csv":
         return export.csv_bytes(frame)
     if fmt == "parquet":
-        return export.parquet_bytes(frame)
+        meta = {"seawatch:marking": json.dumps(marking, ensure_ascii=False)} if marking else None
+        if marking:
+            meta = {**(meta or {}), "tlp": marking["tlp"]}
+        return export.parquet_bytes(frame, metadata=meta)
     if fmt == "geojson":
         ident = {"events": "event_id", "vessels": "mmsi"}.get(kind)
-        return export.geojson_points(frame, id_column=ident, raw_json=raw)
+        members = {"marking": marking} if marking else None
+        return export.geojson_points(frame, id_column=ident, raw_json=raw, members=members)
     title = f"seawatch {kind}"
+    banner = marking["banner"] if marking else None
     if kind == "events":
         name = pl.concat_str(pl.col("type"), pl.lit(" "), pl.col("mmsi").cast(pl.String))
-        return export.kml_text(frame, title=title, name=name, span=("start", "end"))
+        return export.kml_text(frame, title=title, name=name, span=("start", "end"),
+                               description=banner)
     if kind == "vessels":
         name = pl.coalesce(pl.col("name"), pl.col("mmsi").cast(pl.String))
-        return export.kml_text(frame, title=title, name=name, when="ts")
-    return export.kml_text(frame, title=title, name=pl.col("mmsi").cast(pl.String), when="ts")
+        return export.kml_text(frame, title=title, name=name, when="ts", description=banner)
+    return export.kml_text(frame, title=title, name=pl.col("mmsi").cast(pl.String), when="ts",
+                           description=banner)
 

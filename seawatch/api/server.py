@@ -8,7 +8,7 @@ it cleanly; tests (and notebooks) use it to talk to a real HTTP server:
 >>> from seawatch.store import Store
 >>> path = tempfile.mkdtemp()
 >>> _ = Store(path)
->>> with ServerThread(path) as server:
+>>> with ServerThread(path, auth="local") as server:
 ...     with urllib.request.urlopen(server.url + "/api/v1/stats") as r:
 ...         json.load(r)["events"]
 0
@@ -38,20 +38,27 @@ def free_port(host: str = DEFAULT_HOST) -> int:
 
 
 def serve(
-    store_dir: Path | str,
+    store_dir: Path | str | None = None,
     *,
+    app: FastAPI | None = None,
     host: str = DEFAULT_HOST,
     port: int = DEFAULT_PORT,
-    web_dir: Path | None = None,
-    zones: Path | str | None = None,
     log_level: str = "info",
+    **options: Any,
 ) -> None:
-    """Serve the store until interrupted (Ctrl-C): API, OGC API - Features and the map."""
+    """Serve until interrupted (Ctrl-C): API, OGC API - Features and the map.
+
+    Serves ``app``, or ``create_app(store_dir, **options)`` (``auth``, ``zones``,
+    ``web_dir``...). The per-snapshot caches and the query index are warmed in the background.
+    """
     import uvicorn
 
-    from seawatch.api.app import create_app
+    if app is None:
+        if store_dir is None:
+            raise ValueError("give store_dir or app")
+        from seawatch.api.app import create_app
 
-    app = create_app(store_dir, web_dir=web_dir, zones=zones)
+        app = create_app(store_dir, **options)
     threading.Thread(target=app.state.query.warm, name="seawatch-warm", daemon=True).start()
     uvicorn.run(app, host=host, port=port, log_level=log_level, server_header=False)
 

@@ -9,15 +9,17 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
-import seawatch.api.server as server_module
+import seawatch.cli as cli_module
 from seawatch.api.server import free_port
 from seawatch.cli import app
+from tests.api.conftest import PASSWORD
 
 
 def invoke(*args: object):
@@ -26,30 +28,60 @@ def invoke(*args: object):
 
 @pytest.fixture
 def calls(monkeypatch) -> list[dict]:
-    """Replace the blocking server with a recorder of its arguments."""
+    """Replace the blocking server with a recorder of what it would serve."""
     seen: list[dict] = []
 
-    def fake_serve(store_dir, **kwargs):
-        seen.append({"store_dir": Path(store_dir), **kwargs})
+    def fake_run(app, host, port):
+        query = app.state.query
+        seen.append({"store_dir": Path(query.store.path), "host": host, "port": port,
+                     "zones": query.zones_file, "auth": app.state.security.mode})
 
-    monkeypatch.setattr(server_module, "serve", fake_serve)
+    monkeypatch.setattr(cli_module, "_run_app", fake_run)
     return seen
 
 
-def test_serve_prints_the_url_and_serves_the_store(store_dir, calls):
+def test_serve_prints_the_url_and_serves_the_store(store_dir, sharing, calls):
     port = free_port()
     result = invoke("serve", "--store", store_dir, "--port", port)
     assert result.exit_code == 0, result.output
     assert f"http://127.0.0.1:{port}/" in result.output
     assert f"http://127.0.0.1:{port}/docs" in result.output
+    assert "authentication required" in result.output
     assert calls == [{"store_dir": store_dir, "host": "127.0.0.1", "port": port,
-                      "zones": None}]
+                      "zones": None, "auth": "required"}]
 
 
-def test_serve_all_interfaces_warns(store_dir, calls):
+def test_serve_all_interfaces_warns(store_dir, sharing, calls):
     result = invoke("serve", "--store", store_dir, "--host", "0.0.0.0", "--port", free_port())
     assert result.exit_code == 0, result.output
     assert "every interface" in result.output and calls[0]["host"] == "0.0.0.0"
+
+
+def test_serve_required_without_users_says_how_to_create_them(tmp_path, calls):
+    from seawatch.store import Store
+
+    Store(tmp_path / "s")
+    result = invoke("serve", "--store", tmp_path / "s", "--port", free_port())
+    assert result.exit_code == 2, result.output
+    text = " ".join(result.output.split())
+    for words in ("nobody can log in", "seawatch init-state", "--host-agency",
+                  "seawatch user add", "seawatch token create", "--auth local"):
+        assert words in text, words
+    assert calls == []
+
+
+def test_serve_local_only_on_loopback(store_dir, calls):
+    result = invoke("serve", "--store", store_dir, "--auth", "local", "--host", "0.0.0.0",
+                    "--port", free_port())
+    assert result.exit_code == 2
+    assert "only on this machine" in " ".join(result.output.split())
+    assert calls == []
+    port = free_port()
+    result = invoke("serve", "--store", store_dir, "--auth", "local", "--port", port)
+    assert result.exit_code == 0, result.output
+    assert "open to this machine only" in " ".join(result.output.split())
+    assert calls[0]["auth"] == "local" and calls[0]["port"] == port
+    assert invoke("serve", "--store", store_dir, "--auth", "none").exit_code == 2
 
 
 def test_serve_without_a_store_fails_clearly(tmp_path, calls):
@@ -70,7 +102,7 @@ def test_serve_port_in_use_fails_clearly(store_dir, calls):
     assert calls == []
 
 
-def test_serve_zones_file(store_dir, tmp_path, calls):
+def test_serve_zones_file(store_dir, sharing, tmp_path, calls):
     bad = tmp_path / "bad.geojson"
     bad.write_text('{"type": "FeatureCollection", "features": [{"type": "Feature", '
                    '"properties": {}, "geometry": null}]}')
@@ -87,7 +119,7 @@ def test_serve_zones_file(store_dir, tmp_path, calls):
     assert calls[-1]["zones"] == good
 
 
-def test_zones_file_is_what_the_api_serves(store_dir, tmp_path):
+def test_zones_file_is_what_the_api_serves(store_dir, tmp_path, admin_headers):
     from fastapi.testclient import TestClient
 
     from seawatch.api import create_app
@@ -97,14 +129,14 @@ def test_zones_file_is_what_the_api_serves(store_dir, tmp_path):
         "type": "Feature", "properties": {"name": "Manta box", "kind": "user"}, "geometry": {
             "type": "Polygon", "coordinates": [[[-81, -1], [-80, -1], [-80, 0], [-81, 0],
                                                 [-81, -1]]]}}]}))
-    client = TestClient(create_app(store_dir, zones=path))
+    client = TestClient(create_app(store_dir, zones=path), headers=admin_headers)
     doc = client.get("/api/v1/zones").json()
     assert doc["source"] == "file box.geojson"
     assert [(f["id"], f["properties"]["name"]) for f in doc["features"]] == [
         ("manta-box", "Manta box")]
 
 
-def test_serve_runs_a_real_server(store_dir, tmp_path):
+def test_serve_runs_a_real_server(store_dir, sharing, tmp_path):
     port = free_port()
     env = {**os.environ, "NO_PROXY": "127.0.0.1", "COLUMNS": "200"}
     proc = subprocess.Popen(
@@ -116,8 +148,9 @@ def test_serve_runs_a_real_server(store_dir, tmp_path):
         deadline = time.monotonic() + 60
         while True:
             try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/v1/stats",
-                                            timeout=2) as response:
+                request = urllib.request.Request(f"http://127.0.0.1:{port}/api/v1/stats",
+                                                 headers=sharing.headers("analyst"))
+                with urllib.request.urlopen(request, timeout=2) as response:
                     stats = json.load(response)
                 break
             except OSError:
@@ -127,6 +160,19 @@ def test_serve_runs_a_real_server(store_dir, tmp_path):
         assert stats["positions"] > 0
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=5) as response:
             assert response.headers["content-type"].startswith("text/html")
+        login = urllib.request.Request(
+            f"http://127.0.0.1:{port}/api/v1/auth/login", method="POST",
+            data=json.dumps({"username": "navy-watch", "password": PASSWORD}).encode(),
+            headers={"Content-Type": "application/json"})
+        with urllib.request.urlopen(login, timeout=5) as response:
+            session = response.headers["set-cookie"]
+            csrf = json.load(response)["csrf_token"]
+        token = sharing.tokens["admin"]
+        try:  # a token in the URL is refused, and not printed by the access log
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/api/v1/stats?q={token}", timeout=5)
+        except urllib.error.HTTPError as error:
+            assert error.code == 400
+        time.sleep(0.3)
     finally:
         proc.send_signal(signal.SIGINT)
         try:
@@ -135,6 +181,10 @@ def test_serve_runs_a_real_server(store_dir, tmp_path):
             proc.kill()
             output = proc.communicate()[0]
     assert f"http://127.0.0.1:{port}/" in output
+    for secret in (sharing.tokens["analyst"], token, PASSWORD, csrf,
+                   session.split(";")[0].split("=", 1)[1]):
+        assert secret not in output  # the access log shows no credentials
+    assert "sw_[redacted]" in output and "/api/v1/auth/login" in output
     assert proc.returncode in (0, -signal.SIGINT, 1, 130)
 
 
@@ -147,18 +197,28 @@ def test_demo_no_serve_builds_the_store_and_says_how_to_serve(demo_dir, monkeypa
     def must_not_serve(*_args, **_kwargs):
         raise AssertionError("--no-serve served")
 
-    monkeypatch.setattr(server_module, "serve", must_not_serve)
+    monkeypatch.setattr(cli_module, "_run_app", must_not_serve)
     result = invoke("demo", "--dir", demo_dir, "--vessels", 12, "--hours", 1, "--no-serve")
     assert result.exit_code == 0, result.output
     assert "demo ready" in result.output
-    assert f"seawatch serve --store {demo_dir / 'store'}" in result.output
+    assert f"seawatch serve --store {demo_dir / 'store'} --auth local" in result.output
     assert (demo_dir / "store" / "seawatch-store.json").is_file()
+    assert "host agency ECU-NAVY" in result.output
 
 
 def test_demo_serves_by_default(demo_dir, calls):
+    from seawatch.share.accounts import host_agency
+    from seawatch.share.audit import verify
+    from seawatch.share.db import open_state
+
     port = free_port()
     result = invoke("demo", "--dir", demo_dir, "--vessels", 12, "--hours", 1, "--port", port)
     assert result.exit_code == 0, result.output
     assert f"http://127.0.0.1:{port}/" in result.output
+    assert "open to this machine only" in " ".join(result.output.split())
     assert calls == [{"store_dir": demo_dir / "store", "host": "127.0.0.1", "port": port,
-                      "zones": None}]
+                      "zones": None, "auth": "local"}]
+    state = open_state(demo_dir / "store")
+    assert host_agency(state).name == "ECU-NAVY" and verify(state).ok
+    assert invoke("demo", "--dir", demo_dir, "--vessels", 12, "--hours", 1, "--host",
+                  "0.0.0.0").exit_code == 2  # local mode stays on this machine

@@ -139,12 +139,13 @@ def test_security_headers_and_no_cors_by_default(client, url):
     assert "access-control-allow-origin" not in response.headers
 
 
-def test_cors_only_for_named_origins(store_dir):
+def test_cors_only_for_named_origins(store_dir, admin_headers):
     from fastapi.testclient import TestClient
 
     from seawatch.api import create_app
 
-    client = TestClient(create_app(store_dir, cors_origins=["http://ops.example"]))
+    client = TestClient(create_app(store_dir, cors_origins=["http://ops.example"]),
+                        headers=admin_headers)
     ok = client.get("/api/v1/stats", headers={"Origin": "http://ops.example"})
     assert ok.headers["access-control-allow-origin"] == "http://ops.example"
     other = client.get("/api/v1/stats", headers={"Origin": "http://evil.example"})

@@ -30,6 +30,7 @@ def get(client, kind: str, fmt: str, **params):
     response = client.get(f"/api/v1/export/{kind}", params={**params, "format": fmt})
     assert response.status_code == 200, response.text
     assert response.headers["content-type"].startswith(export.MEDIA_TYPES[fmt].split(";")[0])
+    assert response.headers["x-tlp"] in ("CLEAR", "GREEN", "AMBER", "AMBER+STRICT", "RED")
     disposition = response.headers["content-disposition"]
     assert disposition.startswith("attachment; filename=\"seawatch-" + kind)
     assert disposition.endswith(f'.{export.SUFFIXES[fmt]}"')
@@ -39,8 +40,9 @@ def get(client, kind: str, fmt: str, **params):
 def test_positions_csv(client, selected):
     body = get(client, "positions", "csv", **FILTERS).content
     frame = pl.read_csv(io.BytesIO(body))
-    assert frame.columns == list(schema.POSITIONS)
+    assert frame.columns == [*schema.POSITIONS, "marking"]
     assert frame.height == selected.height > 0
+    assert set(frame["marking"]) == {"AMBER"}  # the store's default marking
     assert all(ISO_Z.match(t) for t in frame["ts"])
     back = frame.with_columns(pl.col("ts").str.to_datetime(time_zone="UTC", time_unit="us"))
     assert back["ts"].to_list() == selected["ts"].to_list()
@@ -48,14 +50,23 @@ def test_positions_csv(client, selected):
 
 
 def test_positions_parquet_equals_the_store(client, selected):
-    frame = pl.read_parquet(io.BytesIO(get(client, "positions", "parquet", **FILTERS).content))
+    body = get(client, "positions", "parquet", **FILTERS).content
+    frame = pl.read_parquet(io.BytesIO(body))
     assert frame.equals(selected)
+    meta = pl.read_parquet_metadata(io.BytesIO(body))
+    assert meta["tlp"] == "AMBER"
+    marking = json.loads(meta["seawatch:marking"])
+    assert marking["tlp"] == "AMBER" and marking["owner"] == "ECU-NAVY"
+    assert marking["banner"].startswith("TLP:AMBER // owner ECU-NAVY")
 
 
 def test_positions_geojson_and_kml(client, selected):
     doc = json.loads(get(client, "positions", "geojson", **FILTERS).content)
     assert len(doc["features"]) == selected.height
+    assert doc["marking"]["tlp"] == "AMBER" and doc["marking"]["tlp_version"] == "2.0"
     root = ET.fromstring(get(client, "positions", "kml", **FILTERS).content)
+    banner = root.find(f"{KML}Document/{KML}description").text
+    assert banner.startswith("TLP:AMBER // owner ECU-NAVY")
     marks = root.findall(f".//{KML}Placemark")
     assert len(marks) == selected.height
     first = marks[0]
@@ -69,16 +80,22 @@ def test_positions_geojson_and_kml(client, selected):
 
 def test_events_every_format(client, store):
     events = store.events().collect().sort("start", "event_id", descending=[True, False])
-    frame = pl.read_csv(io.BytesIO(get(client, "events", "csv").content))
-    assert frame.height == events.height and frame.columns == list(schema.EVENTS)
+    response = get(client, "events", "csv")
+    assert response.headers["x-tlp"] == "AMBER"  # the highest marking of the rows
+    frame = pl.read_csv(io.BytesIO(response.content))
+    marks = ["marking", "releasable_to", "owner_agency"]
+    assert frame.height == events.height and frame.columns == [*schema.EVENTS, *marks]
+    assert set(frame["marking"]) == {"AMBER"} and set(frame["owner_agency"]) == {"ECU-NAVY"}
     assert all(ISO_Z.match(t) for t in frame["start"]) and all(ISO_Z.match(t) for t in frame["end"])
     assert all(isinstance(json.loads(d), dict) for d in frame["details"])
     with io.StringIO(get(client, "events", "csv").text) as fh:
         assert sum(1 for _ in csv.DictReader(fh)) == events.height
     parquet = pl.read_parquet(io.BytesIO(get(client, "events", "parquet").content))
-    assert parquet.sort("event_id").equals(events.sort("event_id"))
+    assert parquet.drop(marks).sort("event_id").equals(events.sort("event_id"))
     doc = json.loads(get(client, "events", "geojson").content)
     assert {f["id"] for f in doc["features"]} == set(events["event_id"])
+    assert doc["marking"]["tlp"] == "AMBER"
+    assert {f["properties"]["marking"] for f in doc["features"]} == {"AMBER"}
     assert all(isinstance(f["properties"]["details"], dict) for f in doc["features"])
     root = ET.fromstring(get(client, "events", "kml").content)
     marks = root.findall(f".//{KML}Placemark")

@@ -13,10 +13,10 @@ COLLECTIONS = ["vessels", "positions", "events", "zones"]
 
 
 @pytest.fixture(scope="module")
-def features(live_server):
+def features(live_server, admin_headers):
     from owslib.ogcapi.features import Features
 
-    return Features(live_server + "/ogc")
+    return Features(live_server + "/ogc", headers=admin_headers)
 
 
 def parse(text: str) -> datetime:

@@ -236,7 +236,11 @@ def test_events_newest_first_with_details_objects(client, events):
     starts = [parse(e["start"]) for e in body["items"]]
     assert starts == sorted(starts, reverse=True)
     assert all(isinstance(e["details"], dict) for e in body["items"])
-    assert set(body["items"][0]) == set(events.columns)
+    assert set(body["items"][0]) == {*events.columns, "marking", "releasable_to",
+                                     "owner_agency"}
+    first = body["items"][0]
+    assert (first["marking"], first["releasable_to"], first["owner_agency"]) == (
+        "AMBER", [], "ECU-NAVY")  # the store's default marking, owned by the host
 
 
 def test_events_filters(client, events):
@@ -345,16 +349,15 @@ def test_store_with_no_data(empty_client):
 
 
 def test_new_ingest_is_seen_while_serving(tmp_path):
-    from fastapi.testclient import TestClient
-
     from seawatch.api import create_app
     from seawatch.store import Store
     from tests.api.api_store import positions_chunk
+    from tests.api.conftest import local_client
 
     store = Store(tmp_path / "s")
     store.ingest_results([positions_chunk([(735057000, "2026-01-15T12:00:00Z", -1.0, -81.0)])],
                          name="a", sha256="a" * 64, size=1)
-    client = TestClient(create_app(tmp_path / "s"))
+    client = local_client(create_app(tmp_path / "s", auth="local"))
     assert client.get("/api/v1/stats").json()["positions"] == 1
     assert client.get("/api/v1/vessels").json()["items"][0]["lat"] == -1.0
     store.ingest_results(

@@ -67,7 +67,7 @@ def server(web_store: Path) -> Iterator[Server]:
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))
     host = f"127.0.0.1:{sock.getsockname()[1]}"
-    config = uvicorn.Config(create_app(web_store), log_level="warning")
+    config = uvicorn.Config(create_app(web_store, auth="local"), log_level="warning")
     uv = uvicorn.Server(config)
     thread = threading.Thread(
         target=lambda: asyncio.run(uv.serve(sockets=[sock])), name="seawatch-web", daemon=True
