@@ -15,7 +15,16 @@ import pytest
 
 STATIC = Path(__file__).resolve().parents[2] / "seawatch" / "web" / "static"
 VENDOR = STATIC / "vendor"
-OWN = ["index.html", "app.js", "mapstyle.js", "format.js", "player.js", "timeline.js", "style.css"]
+OWN = [
+    "index.html",
+    "app.js",
+    "auth.js",
+    "mapstyle.js",
+    "format.js",
+    "player.js",
+    "timeline.js",
+    "style.css",
+]
 MODULES = [name for name in OWN if name.endswith(".js")]
 SVG_NS = "http://www.w3.org/2000/svg"
 

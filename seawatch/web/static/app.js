@@ -21,6 +21,7 @@ import {
   shipClass,
   zoneKind,
 } from "./format.js";
+import { askLogin, showUser, tlpBadge, whoAmI } from "./auth.js";
 import { EMPTY, TRACK_COLORS, ZONE_COLORS, mapStyle } from "./mapstyle.js";
 import { Player } from "./player.js";
 import { Timeline } from "./timeline.js";
@@ -66,6 +67,12 @@ const state = {
 
 async function getJSON(path) {
   const response = await fetch(path, { headers: { Accept: "application/json" } });
+  if (response.status === 401) {
+    sessionEnded();
+    const err = new Error(`${path.split("?")[0]} answered HTTP 401: log in again`);
+    err.status = 401;
+    throw err;
+  }
   if (!response.ok) {
     let detail = "";
     try {
@@ -102,8 +109,27 @@ function showStatus(message, { error = false, sticky = false } = {}) {
 }
 
 function fail(what, err) {
+  if (err?.status === 401) return; // the login form is showing (sessionEnded)
   console.error(`seawatch: ${what}:`, err);
   showStatus(`${what}: ${err.message ?? err}`, { error: true });
+}
+
+// ------------------------------------------------------------------ login
+
+let relogin = null;
+/**
+ * A data call answered 401 (the session ended, expired or was logged out elsewhere): show
+ * the login form once; after a login, reload the page so that nothing of the previous
+ * session's data stays in memory.
+ */
+function sessionEnded() {
+  if (relogin) return;
+  relogin = askLogin("Your session has ended: log in again.").then(() => location.reload());
+}
+
+/** After a logout: back to the login form, with none of the data in memory. */
+function loggedOut() {
+  location.reload();
 }
 
 // ------------------------------------------------------------------ map
@@ -423,6 +449,7 @@ function renderEventList() {
           <span class="badge" style="--c:${eventColor(e.type)}">${esc(eventLabel(e.type))}</span>
           <span class="ev-time">${esc(fmtTime(e.start))}${e.end !== e.start ? ` · ${esc(fmtHours((Date.parse(e.end) - Date.parse(e.start)) / 3.6e6))}` : ""}</span>
           <span class="ev-score" title="score">${fmtNumber(e.score, 2)}</span>
+          ${tlpBadge(e.marking, e.releasable_to, e.owner_agency)}
           <span class="ev-who">${esc(eventVessels(e))}${e.zone ? ` · ${esc(e.zone)}` : ""}</span>
         </button>
       </li>`,
@@ -714,7 +741,14 @@ async function openEvent(eventId) {
   const figures = detailRows(e.details, e.type)
     .map((r) => `<tr><th scope="row">${esc(r.label)}</th><td>${esc(r.value)}</td></tr>`)
     .join("");
+  const marking = e.marking
+    ? `<p class="marking">${tlpBadge(e.marking, e.releasable_to, e.owner_agency)}
+        <span class="muted">owner ${esc(e.owner_agency ?? "–")}${
+          e.releasable_to?.length ? ` · releasable to ${esc(e.releasable_to.join(", "))}` : ""
+        }</span></p>`
+    : "";
   body.innerHTML = `
+    ${marking}
     <p class="explain">${esc(explainEvent(e))}</p>
     ${dl([
       ["Start", fmtTime(e.start, { seconds: true })],
@@ -1029,6 +1063,21 @@ async function main() {
   renderTypeBoxes();
   wire();
   readFilters();
+  // logged in? (local mode answers the built-in local user) otherwise the form, no data
+  let me = null;
+  try {
+    me = await whoAmI();
+  } catch (err) {
+    fail("Asking who is logged in", err);
+    return;
+  }
+  if (!me) {
+    $("#stats").textContent = "Not logged in";
+    me = await askLogin();
+    $("#stats").textContent = "Loading…";
+  }
+  state.user = me;
+  showUser(me, { onLogout: loggedOut });
   await Promise.all([loadStats(), loadBasemap(), loadVessels(), loadEvents(), mapLoaded]);
   map.once("idle", () => {
     // every vessel is in the map's source and drawn: the first full render (benchmarks read
