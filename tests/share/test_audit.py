@@ -73,13 +73,13 @@ def test_secrets_never_recorded(state: State) -> None:
     token = create_token(state, "af-viewer").token
     params = {
         "token": token, "password": "hunter2hunter2", "Authorization": f"Bearer {token}",
-        "Cookie": "seawatch_session=abc", "X-CSRF-Token": "csrfvalue", "nested": {
+        "Cookie": "seawatch_session=sessionvalue42", "X-CSRF-Token": "csrfvalue", "nested": {
             "api_token": token, "list": [{"new_password": "pw-in-list"}]},
         "q": f"free text with {token} inside", "bbox": "-92,-2,-88,1",
     }
     entry = record(state, "data.read", principal=VIEWER, params=params, now=T0)
     text = all_text(state)
-    for secret in (token, token[3:], "hunter2hunter2", "csrfvalue", "pw-in-list", "abc"):
+    for secret in (token, token[3:], "hunter2hunter2", "csrfvalue", "pw-in-list", "sessionvalue42"):
         assert secret not in text
     assert entry.params["bbox"] == "-92,-2,-88,1"
     assert entry.params["Authorization"] == "[redacted]"
