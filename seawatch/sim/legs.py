@@ -249,13 +249,13 @@ class LegBuilder:
             return Legs(np.empty(0, np.int64), e, e, e, e, e, e, e, np.empty(0, np.int8),
                         np.empty(0, np.int8), e, np.empty(0, np.int16), np.empty(0, bool),
                         np.empty(0, np.int8), list(self.destinations))
-        rows = np.concatenate(self._chunks)
-        track = rows[:, 0].astype(np.int64)
-        t0 = rows[:, 1]
+        chunks = self._chunks  # gathered a column at a time: no second copy of all rows
+        track = np.concatenate([c[:, 0] for c in chunks]).astype(np.int64)
+        t0 = np.concatenate([c[:, 1] for c in chunks])
         order = np.lexsort((t0, track))
 
         def arr(i: int, dtype: type) -> np.ndarray:
-            return rows[order, i].astype(dtype)
+            return np.concatenate([c[:, i] for c in chunks])[order].astype(dtype)
         return Legs(track=track[order], t0=t0[order], t1=arr(2, np.float64),
                     lat0=arr(3, np.float64), lon0=arr(4, np.float64), lat1=arr(5, np.float64),
                     lon1=arr(6, np.float64), speed=arr(7, np.float64), state=arr(8, np.int8),

@@ -60,6 +60,14 @@ def gather_lines(buf: np.ndarray, start: np.ndarray, length: np.ndarray, order: 
     return out
 
 
+SHUFFLE_SPAN = 1 << 19
+"""Messages of a block are shuffled within runs of this many (a message moved past the end
+of its run stays at the end)."""
+ENCODE_MESSAGES = 1 << 16
+"""Messages encoded and corrupted at a time (a divisor of :data:`SHUFFLE_SPAN`; any gives
+the same bytes, smaller ones less memory)."""
+
+
 def write_nmea_block(fh: BinaryIO, positions: pl.DataFrame, statics: pl.DataFrame,
                      pos_key: tuple[np.ndarray, np.ndarray], pos_garble: np.ndarray,
                      sta_key: tuple[np.ndarray, np.ndarray], sta_garble: np.ndarray,
@@ -76,18 +84,21 @@ def write_nmea_block(fh: BinaryIO, positions: pl.DataFrame, statics: pl.DataFram
     sta_ts = statics["ts"].dt.epoch("us").to_numpy()
     all_ts = np.concatenate([pos_ts, sta_ts])
     order = np.argsort(all_ts, kind="stable")  # the encoder's documented order
-    n_pos = pos_ts.size
+    del pos_ts, sta_ts, all_ts
+    n_pos = positions.height
     is5 = (statics["msg_type"].to_numpy() == 5) if statics.height else np.zeros(0, bool)
     n_lines_msg = np.concatenate([np.ones(n_pos, np.int64), np.where(is5, 2, 1)])[order]
     garble = np.concatenate([pos_garble, sta_garble])[order]
     key_a = np.concatenate([pos_key[0], sta_key[0]])[order]
     key_b = np.concatenate([pos_key[1], sta_key[1]])[order]
-    chunk = 1 << 19
+    del order
+    n_msg = n_lines_msg.size
     done = 0
     lines = 0
     garbled = 0
+    shuffle = _Shuffle()
     for buf, n in iter_encoded(positions, statics, source_column="source",
-                               chunk_messages=chunk):
+                               chunk_messages=ENCODE_MESSAGES):
         m = slice(done, done + int(_messages_in(n_lines_msg, done, n)))
         done = m.stop
         lines += n
@@ -95,7 +106,11 @@ def write_nmea_block(fh: BinaryIO, positions: pl.DataFrame, statics: pl.DataFram
             fh.write(memoryview(buf))
             continue
         buf = buf.copy()
-        out, g = _corrupt(buf, n_lines_msg[m], garble[m], key_a[m], key_b[m], seed)
+        span_start = m.start // SHUFFLE_SPAN * SHUFFLE_SPAN
+        span_end = min(span_start + SHUFFLE_SPAN, n_msg)
+        out, g = _corrupt(buf, n_lines_msg[m], garble[m], key_a[m], key_b[m], seed,
+                          m.start - span_start, m.stop - span_start, shuffle,
+                          last=m.stop == span_end)
         garbled += g
         fh.write(memoryview(out))
     return lines, garbled
@@ -103,12 +118,31 @@ def write_nmea_block(fh: BinaryIO, positions: pl.DataFrame, statics: pl.DataFram
 
 def _messages_in(n_lines_msg: np.ndarray, done: int, n_lines: int) -> int:
     """How many messages from ``done`` on make up ``n_lines`` lines."""
-    c = np.cumsum(n_lines_msg[done:])
+    c = np.cumsum(n_lines_msg[done:done + n_lines])
     return int(np.searchsorted(c, n_lines, side="left")) + 1 if n_lines else 0
 
 
+class _Shuffle:
+    """Messages moved past the end of the part of a shuffle run written so far: their bytes
+    and sort keys, kept for the next part."""
+
+    def __init__(self) -> None:
+        self.bytes = np.empty(0, np.uint8)
+        self.length = np.empty(0, np.int64)
+        self.key = np.empty(0, np.float64)
+
+
 def _corrupt(buf: np.ndarray, n_lines_msg: np.ndarray, garble: np.ndarray, key_a: np.ndarray,
-             key_b: np.ndarray, seed: int) -> tuple[np.ndarray, int]:
+             key_b: np.ndarray, seed: int, first: int, stop: int, held: _Shuffle,
+             last: bool) -> tuple[np.ndarray, int]:
+    """Garble and shuffle the messages ``first`` .. ``stop - 1`` of a shuffle run (their
+    lines in ``buf``); returns the bytes that can be written now and the garbled count.
+
+    A message moves 1-4 places later: its sort key is its place in the run plus the move
+    plus 0.5, and the run is written in key order (ties in message order). Messages whose
+    key lies beyond ``stop`` wait in ``held`` for the next part, unless this is the
+    ``last`` part of the run: so the parts give exactly the bytes of the whole run at once.
+    """
     ends = np.flatnonzero(buf == 10)
     starts = np.r_[0, ends[:-1] + 1]
     length = ends - starts + 1
@@ -134,10 +168,24 @@ def _corrupt(buf: np.ndarray, n_lines_msg: np.ndarray, garble: np.ndarray, key_a
     unit_end = starts[first_line + n_lines_msg - 1] + length[first_line + n_lines_msg - 1]
     move = rand.uniform(seed, S_SHUFFLE, key_a, key_b) < SHUFFLE_RATE
     by = rand.integers(seed, S_SHUFFLE_BY, 1, 5, key_a, key_b)
-    sort_key = np.arange(n_msg, dtype=np.float64) + np.where(move, by + 0.5, 0.0)
-    perm = np.argsort(sort_key, kind="stable")
+    sort_key = np.arange(first, first + n_msg, dtype=np.float64) + np.where(move, by + 0.5,
+                                                                           0.0)
     unit_len = np.where(garble, length[first_line], unit_end - unit_start)
-    return gather_lines(buf, unit_start, unit_len, perm), int(g.size)
+    # the messages held from the previous part come first (they are earlier in the run)
+    n_held = held.key.size
+    all_buf = np.concatenate([held.bytes, buf]) if n_held else buf
+    all_start = np.r_[np.cumsum(held.length) - held.length, unit_start + held.bytes.size]
+    all_len = np.r_[held.length, unit_len]
+    all_key = np.r_[held.key, sort_key]
+    perm = np.argsort(all_key, kind="stable")
+    now = perm if last else perm[all_key[perm] < stop]
+    keep = np.empty(0, np.int64) if last else perm[all_key[perm] >= stop]
+    out = gather_lines(all_buf, all_start, all_len, now)
+    keep = np.sort(keep)  # message order, for the ties of the next part
+    held.bytes = gather_lines(all_buf, all_start, all_len, keep)
+    held.length = all_len[keep].astype(np.int64)
+    held.key = all_key[keep]
+    return out, int(g.size)
 
 
 def _find_bang(buf: np.ndarray, start: np.ndarray, length: np.ndarray) -> np.ndarray:

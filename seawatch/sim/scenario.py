@@ -10,8 +10,12 @@ A scenario is made in two passes over a :class:`~seawatch.sim.plan.Plan`:
    reports pass 1 chose to garble are handed over as keys), add GNSS jitter, duplicates
    and line noise, and write NMEA and CSV.
 
-Both passes hold one block at a time (:data:`BLOCK_REPORTS` reports), so memory does not
-grow with the length of the scenario or the number of positions written.
+Both passes hold one block at a time (:data:`BLOCK_REPORTS` reports), and the output pass
+encodes and writes a block in parts (:data:`seawatch.sim.output.ENCODE_MESSAGES` messages,
+:data:`CSV_ROWS` rows), so memory does not grow with the number of positions written. Kept
+over the whole period are the plan (legs), the events, the keys of the garbled reports and
+the 10-minute grid samples (about 40 bytes per track and 10 minutes with positions), whose
+close pairs :func:`seawatch.sim.truth.encounter_pieces` lists in batches of bounded size.
 """
 
 from __future__ import annotations
@@ -46,6 +50,8 @@ OUTPUT_BLOCK_S = 3600
 """Longest time block of the output pass (shorter for big fleets, see :func:`_block_s`)."""
 OUTPUT_BLOCK_ROWS = 400_000
 """Position rows an output block aims at (they are sorted and encoded together)."""
+CSV_ROWS = 100_000
+"""CSV rows formatted at a time."""
 
 ProgressFn = Callable[[str, int, int], None]
 
@@ -170,8 +176,7 @@ def derive_truth(plan: Plan, w: World, *, collect: bool = False,
         samples.append(T.grid_samples(tab, plan.start_s))
         if on_progress:
             on_progress("truth", b, n)
-    pieces = T.encounter_pieces(pl.concat(samples) if samples else pl.DataFrame(),
-                                fleet.mmsi, w)
+    pieces = T.encounter_pieces(_take_all(samples), fleet.mmsi, w)
     enc = T.encounters(pieces, plan.start_s, w)
     raws.append(enc)
     raws.append(T.drop_overlapping(pl.concat(loiter) if loiter else T.empty_raw(), enc,
@@ -185,6 +190,14 @@ def derive_truth(plan: Plan, w: World, *, collect: bool = False,
     negatives = _negatives(plan)
     keys = np.sort(np.concatenate(garbled)) if garbled else np.empty(0, np.int64)
     return TruthPass(truth, negatives, kept, counts, keys)
+
+
+def _take_all(frames: list[pl.DataFrame]) -> pl.DataFrame:
+    """The frames concatenated, the list emptied: passed straight to a call, the callee
+    holds the only reference and can let it go once it is done with it."""
+    out = pl.concat(frames) if frames else pl.DataFrame()
+    frames.clear()
+    return out
 
 
 def _spoofing(plan: Plan, w: World) -> pl.DataFrame:
@@ -641,9 +654,11 @@ def write_scenario(
                 good = pos.filter(~pl.col("garbled"))
                 written["positions_written"] += good.height
                 if csv_fh is not None:
-                    rows = good.filter(pl.col("copy") == 0).join(ident, on="track",
-                                                                  how="left")
-                    csv_frame(rows).write_csv(csv_fh, include_header=first)
+                    rows = good.filter(pl.col("copy") == 0)
+                    for a in range(0, max(rows.height, 1), CSV_ROWS):
+                        part = rows.slice(a, CSV_ROWS)
+                        part = part.hstack(ident.drop("track")[part["track"].to_numpy()])
+                        csv_frame(part).write_csv(csv_fh, include_header=first and not a)
                     written["csv_rows"] += rows.height
                 first = False
     finally:
@@ -663,10 +678,28 @@ def write_scenario(
     return paths
 
 
+JSON_ROWS = 10_000
+"""Events turned into JSON at a time."""
+
+
 def _write_events_json(events: pl.DataFrame, path: Path) -> None:
-    """Events as a JSON list of objects, times in ISO 8601 UTC, ``details`` as JSON text."""
-    rows = events.with_columns(
+    """Events as a JSON list of objects, times in ISO 8601 UTC, ``details`` as JSON text.
+
+    The text is ``json.dumps(rows, indent=1)``, written :data:`JSON_ROWS` rows at a time
+    (an element of a list indented by one is the element alone with a space before each
+    line).
+    """
+    frame = events.with_columns(
         pl.col("start").dt.strftime("%Y-%m-%dT%H:%M:%SZ"),
         pl.col("end").dt.strftime("%Y-%m-%dT%H:%M:%SZ"),
-    ).to_dicts()
-    path.write_text(json.dumps(rows, indent=1) + "\n", encoding="utf-8")
+    )
+    with path.open("w", encoding="utf-8") as fh:
+        if frame.height == 0:
+            fh.write("[]\n")
+            return
+        fh.write("[\n")
+        for a in range(0, frame.height, JSON_ROWS):
+            rows = frame.slice(a, JSON_ROWS).to_dicts()
+            text = ",\n".join(" " + json.dumps(r, indent=1).replace("\n", "\n ") for r in rows)
+            fh.write((",\n" if a else "") + text)
+        fh.write("\n]\n")
