@@ -22,8 +22,10 @@ few thousand points per second, so by default it gets a random subset of whole v
 Part B writes a simulated day of ``--big`` positions to NMEA files (in blocks of vessels, so
 memory stays bounded), then a child process ingests them into a new store
 (``Store.ingest``, what ``seawatch ingest`` runs) and runs ``detect_store`` (what
-``seawatch detect`` runs), and reports the wall time of each step and the child's peak
-resident memory.
+``seawatch detect`` runs, in chunks of ``--chunk-positions``), and reports the wall time of
+each step and the child's peak resident memory: of the ingest, then of the detection alone
+(the peak is reset in between where Linux allows it, ``/proc/self/clear_refs``; otherwise the
+second figure is the peak of both).
 
 Run: ``python bench/detect.py [--vessels 870] [--mp-points 200000] [--big 5000000]``
 (``--big 50000000`` for the 50 M-position figure; ``--big 0`` skips part B, ``--skip-a``
@@ -279,10 +281,25 @@ from pathlib import Path
 from seawatch.detect.run import detect_store
 from seawatch.store import Store
 
-def peak_mb():
+def peak_mb():  # peak resident memory since the start, or since reset_peak()
+    try:
+        with open("/proc/self/status") as fh:
+            for line in fh:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
-store_dir, files = sys.argv[1], sys.argv[2:]
+def reset_peak():
+    try:  # Linux >= 4.0: writing 5 to clear_refs resets VmHWM to the current RSS
+        with open("/proc/self/clear_refs", "w") as fh:
+            fh.write("5")
+        return True
+    except OSError:
+        return False
+
+store_dir, chunk, files = sys.argv[1], int(sys.argv[2]), sys.argv[3:]
 start = time.perf_counter()
 store = Store(store_dir, create=True)
 store.ingest([Path(f) for f in files])
@@ -290,19 +307,25 @@ ingest_s = time.perf_counter() - start
 positions = store.positions().select("mmsi").collect().height
 print(json.dumps({"ingest_s": ingest_s, "ingest_peak_mb": peak_mb(), "positions": positions}),
       flush=True)
+separate = reset_peak()
 start = time.perf_counter()
-events = detect_store(store)
+events = detect_store(store, chunk_positions=chunk or None)
+info = store.events_info() or {}
 print(json.dumps({
-    "detect_s": time.perf_counter() - start, "peak_mb": peak_mb(),
+    "detect_s": time.perf_counter() - start, "peak_mb": peak_mb(), "detect_peak_only": separate,
     "events": events.group_by("type").len().sort("type").rows(),
-    "steps_s": (store.events_info() or {}).get("seconds"),
+    "steps_s": info.get("seconds"), "chunks": info.get("chunks"),
+    "chunk_positions": info.get("chunk_positions"),
 }), flush=True)
 """
 
 
-def run_child(root: Path, files: list[Path], timeout: float | None) -> tuple[dict[str, Any], str]:
-    """Ingest + detect in a child process: its results (as far as it got) and how it ended."""
-    argv = [sys.executable, "-c", CHILD, str(root / "store"), *map(str, files)]
+def run_child(
+    root: Path, files: list[Path], timeout: float | None, chunk: int = 0
+) -> tuple[dict[str, Any], str]:
+    """Ingest + detect in a child process: its results (as far as it got) and how it ended.
+    ``chunk``: ``detect_store(chunk_positions=)`` (0: its default)."""
+    argv = [sys.executable, "-c", CHILD, str(root / "store"), str(chunk), *map(str, files)]
     try:
         proc = subprocess.run(
             argv, capture_output=True, text=True, env={**os.environ}, timeout=timeout
@@ -337,8 +360,10 @@ def part_b(args: argparse.Namespace) -> None:
             f"{size / 1e9:.2f} GB, in {t_write:.0f} s"
         )
         start = time.perf_counter()
-        res, ended = run_child(root, files, args.timeout)
+        load_before = os.getloadavg()[0]
+        res, ended = run_child(root, files, args.timeout, args.chunk_positions)
         wall = time.perf_counter() - start
+        load_after = os.getloadavg()[0]
     if "ingest_s" not in res:
         sys.exit(f"ingest did not finish ({ended}, {wall:.0f} s)")
     if "detect_s" not in res:
@@ -354,11 +379,14 @@ def part_b(args: argparse.Namespace) -> None:
     )
     print(f"detect:  {res['detect_s']:8.1f} s  {n / res['detect_s']:,.0f} positions/s")
     print(f"  steps (s): {res['steps_s']}")
+    print(f"  chunks: {res['chunks']} of about {res['chunk_positions']:,} positions")
     print(f"  events: {dict(res['events'])}")
+    what = "detect's own peak RSS" if res.get("detect_peak_only") else "peak RSS"
     print(
         f"total:   {both:8.1f} s ({both / 60:.1f} min; child process {wall:.0f} s with start-up)"
-        f"  peak RSS {res['peak_mb']:,.0f} MB"
+        f"  {what} {res['peak_mb']:,.0f} MB"
     )
+    print(f"load average (1 min) of the machine: {load_before:.1f} before, {load_after:.1f} after")
     print(
         "target for 50 M positions: ingest + detect < 15 min and < 8 GB "
         f"(linear estimate from this run: {both * 50e6 / total / 60:.1f} min)"
@@ -400,6 +428,12 @@ def main() -> None:
         type=Path,
         default=None,
         help="where part B writes its files and store (default: system temp)",
+    )
+    parser.add_argument(
+        "--chunk-positions",
+        type=int,
+        default=0,
+        help="positions per chunk of detect_store (0: its default)",
     )
     parser.add_argument(
         "--timeout",

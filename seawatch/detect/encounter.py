@@ -39,7 +39,12 @@ Examples
 
 from __future__ import annotations
 
+import tempfile
+from collections.abc import Iterator
 from datetime import timedelta
+from itertools import pairwise
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import polars as pl
@@ -55,7 +60,10 @@ from seawatch.tracks.resample import (
     resample_samples,
 )
 
-__all__ = ["close_pairs", "detect_encounters"]
+if TYPE_CHECKING:  # pragma: no cover
+    from seawatch.geo.portlist import PortIndex
+
+__all__ = ["close_pairs", "detect_encounters", "encounters_from_samples"]
 
 MAX_DISTANCE_M = 500.0
 """GFW encounter definition: vessels within 500 m (pipe-encounters ``max_encounter_dist_km``)."""
@@ -144,28 +152,77 @@ def detect_encounters(
     ...                                                max_median_speed_kn=99).height
     (0, 1)
     """
-    g = duration_us(grid)
-    min_steps_us = duration_us(min_duration)
-    merge_us = duration_us(merge_gap)
     s = resample_samples(positions, grid=grid, max_gap=max_gap)
-    ia, ib, dist = close_pairs(s, max_distance_m + DISTANCE_TOLERANCE_M)
-    keep = s.mmsi[ia] != s.mmsi[ib]
-    ia, ib, dist = ia[keep], ib[keep], dist[keep]
-    if len(ia) == 0:
-        return empty_events()
-    swap = s.mmsi[ia] > s.mmsi[ib]
-    ia, ib = np.where(swap, ib, ia), np.where(swap, ia, ib)
-    enc = _merge_pieces(
+    return encounters_from_samples(
         s,
-        ia,
-        ib,
-        dist,
-        merge_us=merge_us,
-        min_duration_us=min_steps_us,
+        ports=ports,
+        max_distance_m=max_distance_m,
+        min_duration=min_duration,
         max_median_speed_kn=max_median_speed_kn,
         min_port_distance_km=min_port_distance_km,
-        ports=ports,
+        merge_gap=merge_gap,
     )
+
+
+def encounters_from_samples(
+    s: Samples,
+    *,
+    ports: pl.DataFrame | None = None,
+    max_distance_m: float = MAX_DISTANCE_M,
+    min_duration: str | timedelta = MIN_DURATION,
+    max_median_speed_kn: float = MAX_MEDIAN_SPEED_KN,
+    min_port_distance_km: float = MIN_PORT_DISTANCE_KM,
+    merge_gap: str | timedelta = MERGE_GAP,
+) -> pl.DataFrame:
+    """Encounter events of resampled tracks: the pairing half of :func:`detect_encounters`.
+
+    ``detect_encounters(positions, grid=g, max_gap=m, **rest)`` is
+    ``encounters_from_samples(resample_samples(positions, grid=g, max_gap=m), **rest)``.
+    Resampling is per track, so a caller holding the vessels in parts (disjoint MMSIs) may
+    resample each part, join them with :func:`seawatch.tracks.resample.concat_samples` and
+    pair them here, with the same result as on the whole table; only the samples (about
+    one per track per grid step) need to be held at once, not the positions.
+
+    Parameters
+    ----------
+    s : Samples
+        Resampled tracks (:func:`seawatch.tracks.resample.resample_samples`); the grid is
+        theirs.
+    ports, max_distance_m, min_duration, max_median_speed_kn, min_port_distance_km, merge_gap
+        As :func:`detect_encounters`.
+
+    Returns
+    -------
+    polars.DataFrame
+        As :func:`detect_encounters`.
+    """
+    g = s.grid_us
+    min_steps_us = duration_us(min_duration)
+    merge_us = duration_us(merge_gap)
+    from seawatch.geo import port_index
+
+    port_idx = None if ports is not None and ports.height == 0 else port_index(ports)
+    max_m = max_distance_m + DISTANCE_TOLERANCE_M
+    x, y, z = ecef_m(s.lat, s.lon)
+    moored = _moored(s, x, y, z, port_idx, 0.95 * min_port_distance_km - max_m / 1000.0)
+    found = []
+    for ia, ib, dist in _pairs_by_vessel(s, x, y, z, max_m, skip=moored):
+        part = _merge_pieces(
+            s,
+            ia,
+            ib,
+            dist,
+            merge_us=merge_us,
+            min_duration_us=min_steps_us,
+            max_median_speed_kn=max_median_speed_kn,
+            min_port_distance_km=min_port_distance_km,
+            ports=port_idx,
+        )
+        if part.height:
+            found.append(part)
+    if not found:
+        return empty_events()
+    enc = pl.concat(found)
     if enc.height == 0:
         return empty_events()
     from seawatch.geo import distance_to_shore_km
@@ -212,16 +269,19 @@ def _merge_pieces(
     min_duration_us: int,
     max_median_speed_kn: float,
     min_port_distance_km: float,
-    ports: pl.DataFrame | None,
+    ports: PortIndex | None,
 ) -> pl.DataFrame:
     """Merge close samples into encounters per MMSI pair, measure them and keep those that
     meet the definition.
 
-    ``ia``/``ib`` are sample indices of each close pair (``mmsi[ia] < mmsi[ib]``). The cheap
-    conditions (duration, then distance from port) are applied before the medians, so the
-    cost of the medians follows the encounters, not every close sample.
+    ``ia``/``ib`` are sample indices of each close pair (``mmsi[ia] < mmsi[ib]``), every pair
+    of samples of the MMSI pairs present (in any order: they are sorted here into one order,
+    by MMSI pair, grid step, then sample, so the sums are the same whatever the order). The
+    cheap conditions (duration, then distance from port) are applied before the medians, so
+    the cost of the medians follows the encounters, not every close sample. ``ports``: an
+    index over the ports, or None when there are none.
     """
-    order = np.lexsort((s.step[ia], s.mmsi[ib], s.mmsi[ia]))
+    order = np.lexsort((ib, ia, s.step[ia], s.mmsi[ib], s.mmsi[ia]))
     ia, ib, dist = ia[order], ib[order], dist[order]
     a, b, step = s.mmsi[ia], s.mmsi[ib], s.step[ia]
     new_pair = np.ones(len(ia), dtype=bool)
@@ -296,12 +356,10 @@ def _group_median(values: np.ndarray, group: np.ndarray) -> np.ndarray:
     return np.where(n_valid > 0, med, np.nan)
 
 
-def _port_distance_km(lat: np.ndarray, lon: np.ndarray, ports: pl.DataFrame | None) -> np.ndarray:
-    from seawatch.geo import port_index
-
-    if ports is not None and ports.height == 0:
+def _port_distance_km(lat: np.ndarray, lon: np.ndarray, ports: PortIndex | None) -> np.ndarray:
+    if ports is None:
         return np.full(len(lat), np.inf)
-    dist, _ = port_index(ports).nearest(lat, lon)
+    dist, _ = ports.nearest(lat, lon)
     return dist
 
 
@@ -333,42 +391,235 @@ def close_pairs(s: Samples, max_m: float) -> tuple[np.ndarray, np.ndarray, np.nd
     ([0], [1], [445.3])
     """
     n = len(s)
-    empty = np.zeros(0, dtype=np.int64)
     if n < 2:
+        empty = np.zeros(0, dtype=np.int64)
         return empty, empty, np.zeros(0)
     x, y, z = ecef_m(s.lat, s.lon)
+    return _close_pairs_of(s, x, y, z, np.arange(n), max_m)
+
+
+def _distance_m(
+    x: np.ndarray, y: np.ndarray, z: np.ndarray, i: np.ndarray, j: np.ndarray
+) -> np.ndarray:
+    """Surface distance (m) between samples ``i`` and ``j`` (the same bits either way round)."""
+    chord = np.sqrt((x[i] - x[j]) ** 2 + (y[i] - y[j]) ** 2 + (z[i] - z[j]) ** 2)
+    return chord_to_arc_m(chord)
+
+
+def _close_pairs_of(
+    s: Samples, x: np.ndarray, y: np.ndarray, z: np.ndarray, sel: np.ndarray, max_m: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`close_pairs` among the samples ``sel`` (indices into ``s``; ``x, y, z`` their
+    ECEF metres), as indices into ``s``. Complete for the steps whose samples are all in
+    ``sel``."""
+    empty = np.zeros(0, dtype=np.int64)
+    if len(sel) < 2:
+        return empty, empty, np.zeros(0)
     cell = float(max_m)
-    cx = np.floor(x / cell).astype(np.int64)
-    cy = np.floor(y / cell).astype(np.int64)
-    cz = np.floor(z / cell).astype(np.int64)
+    cx = np.floor(x[sel] / cell).astype(np.int64)
+    cy = np.floor(y[sel] / cell).astype(np.int64)
+    cz = np.floor(z[sel] / cell).astype(np.int64)
     cx -= cx.min() - 1
     cy -= cy.min() - 1
     cz -= cz.min() - 1
     rx, ry, rz = int(cx.max()) + 2, int(cy.max()) + 2, int(cz.max()) + 2
     space = rx * ry * rz
-    step = s.step - s.step.min()
+    if space >= 2**62:
+        raise ValueError(
+            f"a distance of {max_m} m is too small for samples spread this far: the grid of "
+            f"{max_m} m cubes has {space:.3g} cells (at most 2**62)"
+        )
+    step = s.step[sel] - s.step[sel].min()
     # pack (step, cx, cy, cz) into one int64 key; split the time range if it does not fit
     per_chunk = max(1, (2**62) // space)
     out_i: list[np.ndarray] = []
     out_j: list[np.ndarray] = []
     for lo in range(0, int(step.max()) + 1, per_chunk):
-        sel = np.flatnonzero((step >= lo) & (step < lo + per_chunk))
-        if len(sel) < 2:
+        part = np.flatnonzero((step >= lo) & (step < lo + per_chunk))
+        if len(part) < 2:
             continue
-        key = (((step[sel] - lo) * rx + cx[sel]) * ry + cy[sel]) * rz + cz[sel]
+        key = (((step[part] - lo) * rx + cx[part]) * ry + cy[part]) * rz + cz[part]
         i, j = _bucket_pairs(key, [(dx * ry + dy) * rz + dz for dx, dy, dz in _FORWARD])
-        out_i.append(sel[i])
-        out_j.append(sel[j])
+        out_i.append(sel[part[i]])
+        out_j.append(sel[part[j]])
     if not out_i:
         return empty, empty, np.zeros(0)
     i = np.concatenate(out_i)
     j = np.concatenate(out_j)
     other = s.track[i] != s.track[j]
     i, j = i[other], j[other]
-    chord = np.sqrt((x[i] - x[j]) ** 2 + (y[i] - y[j]) ** 2 + (z[i] - z[j]) ** 2)
-    d = chord_to_arc_m(chord)
+    d = _distance_m(x, y, z, i, j)
     ok = d <= max_m
     return i[ok], j[ok], d[ok]
+
+
+WINDOW_SAMPLES = 250_000
+"""Samples of the grid steps whose close pairs are found at once (whole steps)."""
+BUCKET_SAMPLES = 50_000
+"""Samples of the vessels of one bucket of close pairs (by the lower MMSI of a pair)."""
+MERGE_PAIRS = 3_000_000
+"""Close pairs merged into encounters at once (whole buckets; about 180 bytes each)."""
+MEMORY_PAIRS = 8_000_000
+"""Close pairs held in memory (8 bytes each) before they are written to a temporary file."""
+
+
+def _moored(
+    s: Samples,
+    x: np.ndarray,
+    y: np.ndarray,
+    z: np.ndarray,
+    ports: PortIndex | None,
+    radius_km: float,
+) -> np.ndarray | None:
+    """Samples of the vessels that never leave ``radius_km`` of one port point.
+
+    Such a vessel can be in no encounter: every close sample of a pair with it lies within
+    ``radius_km`` plus the pair distance of that point, so the mean position does too (the
+    mean of unit vectors stays in any cap smaller than a hemisphere), nearer the port than
+    ``0.95 * min_port_distance_km`` (the 5 % covers the difference between the sphere of the
+    mean and the WGS84 distances, about 1 %). Leaving them out of the pairing changes no
+    event, and saves the pairs of vessels crowded in port, which grow with the square of
+    their number. None when there is no port or the radius is not positive.
+    """
+    n = len(s)
+    if ports is None or ports.ports.height == 0 or radius_km <= 0 or n == 0:
+        return None
+    first = np.flatnonzero(np.r_[True, s.mmsi[1:] != s.mmsi[:-1]])
+    size = np.diff(np.r_[first, n])
+    _, near = ports.nearest(s.lat[first], s.lon[first])
+    lat = ports.ports["lat"].cast(pl.Float64).to_numpy()[near]
+    lon = ports.ports["lon"].cast(pl.Float64).to_numpy()[near]
+    px, py, pz = (np.repeat(c, size) for c in ecef_m(lat, lon))
+    chord = np.sqrt((x - px) ** 2 + (y - py) ** 2 + (z - pz) ** 2)
+    del px, py, pz
+    far = np.maximum.reduceat(np.where(np.isnan(chord), np.inf, chord), first)
+    return np.repeat(far <= radius_km * 1000.0, size)
+
+
+def _pairs_by_vessel(
+    s: Samples,
+    x: np.ndarray,
+    y: np.ndarray,
+    z: np.ndarray,
+    max_m: float,
+    skip: np.ndarray | None = None,
+) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """Every close pair of samples of two MMSIs (``mmsi[ia] < mmsi[ib]``) with its distance,
+    in batches that each hold all pairs of the MMSI pairs they hold.
+
+    Memory stays bounded when the pairs are many (vessels crowded in a port pair with each
+    other at every grid step: the pairs grow with the square of the vessels there): the
+    pairs are found a few grid steps at a time (:data:`WINDOW_SAMPLES`), filed by the lower
+    MMSI into buckets of vessels (:data:`BUCKET_SAMPLES`) as 8 bytes each, in memory up to
+    :data:`MEMORY_PAIRS` and in a temporary file beyond, and given back a few buckets at a
+    time (:data:`MERGE_PAIRS`). The batching changes no pair and no distance. ``x, y, z``:
+    the samples' ECEF metres; ``skip``: samples left out.
+    """
+    n = len(s)
+    if n < 2:
+        return
+    # samples are sorted by track, so by MMSI: vessel numbers and their buckets
+    first = np.flatnonzero(np.r_[True, s.mmsi[1:] != s.mmsi[:-1]])
+    vessel = np.repeat(np.arange(len(first)), np.diff(np.r_[first, n]))
+    buckets = max(1, -(-n // BUCKET_SAMPLES))
+    bucket_of_vessel = np.minimum(first * buckets // n, buckets - 1)
+    del first
+    # windows of whole grid steps
+    by_step = np.argsort(s.step, kind="stable")
+    if skip is not None:
+        by_step = by_step[~skip[by_step]]
+    steps = s.step[by_step]
+    step_start = np.flatnonzero(np.r_[True, steps[1:] != steps[:-1]])
+    del steps
+    window = step_start // WINDOW_SAMPLES
+    cut = step_start[np.flatnonzero(np.r_[True, window[1:] != window[:-1]])]
+    bounds = np.r_[cut, len(by_step)]
+    with _PairFile(buckets, np.int32 if n < 2**31 else np.int64) as pairs:
+        for lo, hi in pairwise(bounds.tolist()):
+            i, j, _ = _close_pairs_of(s, x, y, z, by_step[lo:hi], max_m)
+            keep = s.mmsi[i] != s.mmsi[j]
+            i, j = i[keep], j[keep]
+            swap = s.mmsi[i] > s.mmsi[j]
+            a, b = np.where(swap, j, i), np.where(swap, i, j)
+            pairs.add(bucket_of_vessel[vessel[a]], a, b)
+        del by_step, vessel
+        for k0, k1 in pairs.batches(MERGE_PAIRS):
+            a, b = pairs.read(k0, k1)
+            if len(a):
+                yield a, b, _distance_m(x, y, z, a, b)
+
+
+class _PairFile:
+    """Pairs of sample indices filed by bucket, in memory and, past :data:`MEMORY_PAIRS`, in
+    a temporary directory (removed on exit)."""
+
+    def __init__(self, buckets: int, dtype: type) -> None:
+        self.dtype = np.dtype(dtype)
+        self.held: list[list[np.ndarray]] = [[] for _ in range(buckets)]
+        self.counts = np.zeros(buckets, dtype=np.int64)
+        self.in_memory = 0
+        self.tmp: tempfile.TemporaryDirectory[str] | None = None
+
+    def __enter__(self) -> _PairFile:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.tmp is not None:
+            self.tmp.cleanup()
+
+    def add(self, bucket: np.ndarray, a: np.ndarray, b: np.ndarray) -> None:
+        if len(a) == 0:
+            return
+        order = np.argsort(bucket, kind="stable")
+        rows = np.stack([a[order], b[order]], axis=1).astype(self.dtype)
+        found, start = np.unique(bucket[order], return_index=True)
+        for k, lo, hi in zip(found, start, np.r_[start[1:], len(a)], strict=True):
+            self.held[k].append(rows[lo:hi])
+            self.counts[k] += hi - lo
+        self.in_memory += len(a)
+        if self.in_memory > MEMORY_PAIRS:
+            self._spill()
+
+    def _path(self, k: int) -> Path:
+        assert self.tmp is not None
+        return Path(self.tmp.name) / f"{k}.bin"
+
+    def _spill(self) -> None:
+        if self.tmp is None:
+            self.tmp = tempfile.TemporaryDirectory(prefix="seawatch-pairs-")
+        for k, parts in enumerate(self.held):
+            if parts:
+                with self._path(k).open("ab") as fh:
+                    for part in parts:
+                        part.tofile(fh)
+                parts.clear()
+        self.in_memory = 0
+
+    def batches(self, most: int) -> list[tuple[int, int]]:
+        """Runs of buckets ``[k0, k1)`` holding at most ``most`` pairs (or one bucket)."""
+        out: list[tuple[int, int]] = []
+        k0, held = 0, 0
+        for k, count in enumerate(self.counts.tolist()):
+            if k > k0 and held + count > most:
+                out.append((k0, k))
+                k0, held = k, 0
+            held += count
+        out.append((k0, len(self.counts)))
+        return out
+
+    def read(self, k0: int, k1: int) -> tuple[np.ndarray, np.ndarray]:
+        parts: list[np.ndarray] = []
+        for k in range(k0, k1):
+            if self.tmp is not None and self._path(k).exists():
+                parts.append(np.fromfile(self._path(k), dtype=self.dtype).reshape(-1, 2))
+                self._path(k).unlink()
+            parts.extend(self.held[k])
+            self.held[k] = []
+        if not parts:
+            empty = np.zeros(0, dtype=np.int64)
+            return empty, empty
+        rows = np.concatenate(parts)
+        return rows[:, 0].astype(np.int64), rows[:, 1].astype(np.int64)
 
 
 def _bucket_pairs(key: np.ndarray, deltas: list[int]) -> tuple[np.ndarray, np.ndarray]:

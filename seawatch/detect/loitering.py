@@ -39,7 +39,7 @@ import polars as pl
 from seawatch.detect.events import details_json, empty_events, to_events
 from seawatch.tracks.resample import duration_us, implied_speed_kn, track_positions
 
-__all__ = ["detect_loitering"]
+__all__ = ["detect_loitering", "drop_encounter_overlaps"]
 
 MAX_MEAN_SPEED_KN = 2.0
 """GFW loitering definition: average speed under 2 knots."""
@@ -157,47 +157,38 @@ def detect_loitering(
     rows = sel[np.repeat(long_enough, size)]
     if len(rows) == 0:
         return empty_events()
-    runs = pl.DataFrame(
-        {
-            "episode": episode[rows],
-            "mmsi": tp.mmsi[rows],
-            "ts": pl.Series(t[rows]).cast(pl.Datetime("us", "UTC")),
-            "lat": lat[rows],
-            "lon": lon[rows],
-            "speed": speed[rows],
-            "duration_us": np.repeat(duration[long_enough], size[long_enough]),
-        }
-    )
-
     from seawatch.geo import distance_to_shore_km, port_index
 
-    rlat = runs["lat"].to_numpy()
-    rlon = runs["lon"].to_numpy()
+    rlat, rlon = lat[rows], lon[rows]
     shore_km = distance_to_shore_km(rlat, rlon)
     if ports is not None and ports.height == 0:
         port_km = np.full(len(rlat), np.inf)
     else:
         port_km, _ = port_index(ports).nearest(rlat, rlon)
+    # the rows of an episode are contiguous and in time order: sums over each slice, so an
+    # episode's figures depend on its own positions only (not on the rest of the table)
+    ep_of_row = episode[rows]
+    starts = np.flatnonzero(np.r_[True, ep_of_row[1:] != ep_of_row[:-1]])
+    n = np.diff(np.r_[starts, len(rows)])
+    rt = t[rows]
     rad = np.pi / 180.0
+    c = np.cos(rlat * rad)
     ep = (
-        runs.with_columns(
-            pl.Series("shore_km", shore_km),
-            pl.Series("port_km", port_km),
-            (pl.col("lat") * rad).cos().alias("_c"),
-        )
-        .group_by("episode")
-        .agg(
-            pl.first("mmsi"),
-            pl.min("ts").alias("start"),
-            pl.max("ts").alias("end"),
-            pl.first("duration_us"),
-            pl.mean("speed").alias("mean_speed_kn"),
-            pl.min("shore_km"),
-            pl.min("port_km"),
-            pl.len().alias("positions"),
-            pl.mean("lat"),
-            (pl.col("_c") * (pl.col("lon") * rad).cos()).sum().alias("_x"),
-            (pl.col("_c") * (pl.col("lon") * rad).sin()).sum().alias("_y"),
+        pl.DataFrame(
+            {
+                "episode": ep_of_row[starts],
+                "mmsi": tp.mmsi[rows][starts],
+                "start": pl.Series(np.minimum.reduceat(rt, starts)).cast(pl.Datetime("us", "UTC")),
+                "end": pl.Series(np.maximum.reduceat(rt, starts)).cast(pl.Datetime("us", "UTC")),
+                "duration_us": duration[long_enough],
+                "mean_speed_kn": np.add.reduceat(speed[rows], starts) / n,
+                "shore_km": np.minimum.reduceat(shore_km, starts),
+                "port_km": np.minimum.reduceat(port_km, starts),
+                "positions": n.astype(np.int64),
+                "lat": np.add.reduceat(rlat, starts) / n,
+                "_x": np.add.reduceat(c * np.cos(rlon * rad), starts),
+                "_y": np.add.reduceat(c * np.sin(rlon * rad), starts),
+            }
         )
         .filter(
             (pl.col("mean_speed_kn") < max_mean_speed_kn)
@@ -259,6 +250,33 @@ def _fishing_mmsis(vessels: pl.DataFrame | None) -> np.ndarray | None:
         v = v.sort("ts", nulls_last=False, maintain_order=True)
     latest = v.group_by("mmsi", maintain_order=True).agg(pl.last("ship_type"))
     return latest.filter(pl.col("ship_type") == FISHING_SHIP_TYPE)["mmsi"].to_numpy()
+
+
+def drop_encounter_overlaps(events: pl.DataFrame, encounters: pl.DataFrame) -> pl.DataFrame:
+    """The loitering ``events`` that overlap in time no encounter of the same vessel.
+
+    ``detect_loitering(p, v, encounters=e, ...)`` is
+    ``drop_encounter_overlaps(detect_loitering(p, v, encounters=pl.DataFrame(), ...), e)``:
+    the check needs only each event's vessel and span, so loitering candidates can be found
+    per part of a table (disjoint vessels) before the encounters, which pair vessels of all
+    parts, are known.
+
+    Parameters
+    ----------
+    events : polars.DataFrame
+        Loitering events (``mmsi``, ``start``, ``end``).
+    encounters : polars.DataFrame
+        Encounter events (``mmsi``, ``other_mmsi``, ``start``, ``end``).
+
+    Returns
+    -------
+    polars.DataFrame
+        The rows of ``events`` kept, in their order.
+    """
+    if events.height == 0 or encounters.height == 0:
+        return events
+    kept = _drop_encounter_overlaps(events.with_row_index("episode"), encounters)
+    return kept.sort("episode").drop("episode")
 
 
 def _drop_encounter_overlaps(ep: pl.DataFrame, encounters: pl.DataFrame) -> pl.DataFrame:

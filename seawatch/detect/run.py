@@ -4,9 +4,18 @@
 (:func:`seawatch.tracks.segment`), then detect ``spoofing``, ``gap``, ``encounter``,
 ``loitering`` (given the encounters, so a vessel in an encounter is not also loitering),
 ``zone_entry``/``zone_exit``, ``fishing_in_zone`` and ``port_visit``, each with its section of
-:class:`seawatch.detect.config.DetectConfig`. :func:`detect_store` reads all positions of a
-store (one table, time-ordered per vessel: no day boundaries, so an episode straddling
-midnight or two input files is one event) and replaces the store's events table.
+:class:`seawatch.detect.config.DetectConfig`. :func:`detect_store` gives the events of all
+positions of a store as one table (time-ordered per vessel: no day boundaries, so an episode
+straddling midnight or two input files is one event) and replaces the store's events table.
+
+:func:`detect_store` works in bounded memory: it reads the vessels in chunks (ranges of MMSI
+holding about ``chunk_positions`` positions; day files are sorted by MMSI, so a range reads
+few row groups) and runs every per-vessel step on each chunk; only the events and the small
+things the cross-vessel steps need are kept: each vessel's stationary periods (anchorage
+inference, a first pass over the chunks), its 10-minute samples (encounters pair them once
+all chunks are done) and its loitering candidates (dropped afterwards where they overlap an
+encounter). Every detector is per vessel or per track apart from those two steps, so the
+events are identical to :func:`detect_all` of the whole table, whatever the chunk size.
 
 Detector modules load when used. A detector whose module does not exist yet is skipped with
 a logged warning (``segment`` falls back to one track per MMSI), so a partial installation
@@ -31,8 +40,10 @@ import inspect
 import logging
 import time
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import polars as pl
 
 from seawatch import schema
@@ -42,6 +53,7 @@ from seawatch.detect.events import empty_events
 if TYPE_CHECKING:  # pragma: no cover
     from seawatch.geo.zones import Zone
     from seawatch.store import Store
+    from seawatch.tracks.resample import Samples
 
 log = logging.getLogger(__name__)
 
@@ -86,6 +98,13 @@ POSITION_COLUMNS: tuple[str, ...] = (
 """Columns :func:`detect_store` reads (the motion and the transponder class); ``source``,
 ``accuracy``, ``second`` and ``mmsi_valid`` are used by no detector and would add a third to
 the memory of a large store (``source`` is text)."""
+
+ANCHORAGE_COLUMNS: tuple[str, ...] = ("mmsi", "ts", "lat", "lon", "sog")
+"""Columns the anchorage pass of :func:`detect_store` reads."""
+
+DEFAULT_CHUNK_POSITIONS = 2_000_000
+"""Positions per chunk of :func:`detect_store` (whole vessels, so a chunk may hold more):
+about 0.6 GB of working memory per million positions of a chunk, measured."""
 
 
 def _wanted(types: Iterable[str] | None) -> set[str]:
@@ -156,7 +175,11 @@ def prepare_positions(positions: pl.DataFrame) -> pl.DataFrame:
 
 
 def port_table(
-    positions: pl.DataFrame | None, extra: pl.DataFrame | None, config: DetectConfig
+    positions: pl.DataFrame | None,
+    extra: pl.DataFrame | None,
+    config: DetectConfig,
+    *,
+    anchorages: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
     """The ports the detectors use: shipped, plus ``extra``, plus inferred anchorages.
 
@@ -164,6 +187,10 @@ def port_table(
     ----------
     positions : polars.DataFrame, optional
         Positions to infer anchorages from (``config.ports.infer_anchorages``).
+    anchorages : polars.DataFrame, optional
+        Anchorages inferred already (:func:`seawatch.geo.infer_anchorages`, e.g. from the
+        stationary periods of every chunk of a store), used instead of inferring them from
+        ``positions``.
     extra : polars.DataFrame, optional
         A user's ports (:func:`seawatch.geo.load_ports`), added to the shipped list.
     config : DetectConfig
@@ -194,32 +221,41 @@ def port_table(
             )
         )
     cfg = config.ports
-    if cfg.infer_anchorages and positions is not None and positions.height:
-        from seawatch.geo import infer_anchorages
+    found = anchorages
+    if found is None and cfg.infer_anchorages and positions is not None and positions.height:
+        from seawatch.geo.anchorages import anchorages_from_periods
 
-        found = infer_anchorages(
-            positions,
-            cell_km=cfg.cell_km,
-            min_vessels=cfg.min_vessels,
-            min_positions=cfg.min_positions,
-            max_speed_kn=cfg.max_speed_kn,
-            max_distance_km=cfg.max_distance_km,
-            min_duration=parse_duration(cfg.min_duration).total_seconds() / 3600.0,
+        found = anchorages_from_periods(
+            _periods(positions, config), cell_km=cfg.cell_km, min_vessels=cfg.min_vessels
         )
-        if found.height:
-            parts.append(
-                found.select(
-                    pl.format(
-                        "inferred anchorage {},{}", pl.col("lat").round(4), pl.col("lon").round(4)
-                    ).alias("name"),
-                    pl.col("lat").cast(pl.Float64),
-                    pl.col("lon").cast(pl.Float64),
-                    pl.lit(None, dtype=pl.String).alias("iso3"),
-                    pl.lit("anchorage").alias("kind"),
-                    pl.lit("inferred").alias("source"),
-                )
+    if cfg.infer_anchorages and found is not None and found.height:
+        parts.append(
+            found.select(
+                pl.format(
+                    "inferred anchorage {},{}", pl.col("lat").round(4), pl.col("lon").round(4)
+                ).alias("name"),
+                pl.col("lat").cast(pl.Float64),
+                pl.col("lon").cast(pl.Float64),
+                pl.lit(None, dtype=pl.String).alias("iso3"),
+                pl.lit("anchorage").alias("kind"),
+                pl.lit("inferred").alias("source"),
             )
+        )
     return pl.concat(parts, how="vertical_relaxed")
+
+
+def _periods(positions: pl.DataFrame, config: DetectConfig) -> pl.DataFrame:
+    """Stationary periods of ``positions`` (first half of anchorage inference)."""
+    from seawatch.geo.anchorages import stationary_periods
+
+    cfg = config.ports
+    return stationary_periods(
+        positions,
+        min_positions=cfg.min_positions,
+        max_speed_kn=cfg.max_speed_kn,
+        max_distance_km=cfg.max_distance_km,
+        min_duration=parse_duration(cfg.min_duration).total_seconds() / 3600.0,
+    )
 
 
 def detect_all(
@@ -265,11 +301,8 @@ def detect_all(
         ``mmsi``.
     """
     cfg = config or DetectConfig()
-    wanted = _wanted(types)
-    steps = [s for s, out in STEP_TYPES.items() if wanted & set(out)]
-    if "loitering" in steps and "encounter" not in steps:
-        steps.insert(steps.index("loitering"), "encounter")
-    needs_ports = bool({"encounter", "loitering", "port_visit"} & set(steps))
+    wanted, steps = _steps(types)
+    needs_ports = _needs_ports(steps)
     infer = needs_ports and cfg.ports.infer_anchorages
     plan = (["anchorages"] if infer else []) + ["segment", *steps]
     total = len(plan)
@@ -302,9 +335,27 @@ def detect_all(
         log.info("%s: %d events in %.2f s", step, found[step].height, time.perf_counter() - began)
     if progress is not None:
         progress("done", total, total)
+    return _events(found.values(), wanted)
+
+
+def _steps(types: Iterable[str] | None) -> tuple[set[str], list[str]]:
+    """The event types wanted and the detection steps that give them, in order."""
+    wanted = _wanted(types)
+    steps = [s for s, out in STEP_TYPES.items() if wanted & set(out)]
+    if "loitering" in steps and "encounter" not in steps:
+        steps.insert(steps.index("loitering"), "encounter")
+    return wanted, steps
+
+
+def _needs_ports(steps: Sequence[str]) -> bool:
+    return bool({"encounter", "loitering", "port_visit"} & set(steps))
+
+
+def _events(found: Iterable[pl.DataFrame], wanted: set[str]) -> pl.DataFrame:
+    """The events of every step of the wanted types, as one table sorted by start."""
     frames = [
         f.filter(pl.col("type").is_in(sorted(wanted))).select(list(schema.EVENTS))
-        for f in found.values()
+        for f in found
         if f.height
     ]
     if not frames:
@@ -358,23 +409,124 @@ def _run_step(
     return schema.conform(out, schema.EVENTS) if out.height else empty_events()
 
 
+def mmsi_chunks(counts: pl.DataFrame, max_positions: int) -> list[tuple[int | None, int | None]]:
+    """Ranges of MMSI that split a store's vessels into chunks of about ``max_positions``.
+
+    Parameters
+    ----------
+    counts : polars.DataFrame
+        ``mmsi`` and ``n``, the positions of each MMSI (null MMSIs are ignored).
+    max_positions : int
+        The positions are cut, in MMSI order, into the fewest equal shares of at most this
+        many; each vessel goes to the share where its first position falls, so a chunk holds
+        a share plus at most one vessel's positions (a vessel is never split).
+
+    Returns
+    -------
+    list of (low, high)
+        Inclusive MMSI bounds of each chunk, in increasing order; the first has no lower bound
+        and the last no upper bound (``None``), so together they cover every MMSI once.
+
+    Examples
+    --------
+    >>> counts = pl.DataFrame({"mmsi": [5, 1, 9, 7], "n": [3, 3, 3, 3]})
+    >>> mmsi_chunks(counts, 6)  # 12 positions: 2 shares of 6
+    [(None, 6), (7, None)]
+    >>> mmsi_chunks(counts, 5)  # 3 shares of 4: MMSI 5 starts at position 3, in the first
+    [(None, 6), (7, 8), (9, None)]
+    >>> mmsi_chunks(counts, 100)
+    [(None, None)]
+    """
+    if max_positions < 1:
+        raise ValueError(f"chunks must hold at least 1 position; got {max_positions}")
+    ordered = counts.select("mmsi", "n").drop_nulls("mmsi").sort("mmsi")
+    n = ordered["n"].cast(pl.Int64).to_numpy()
+    total = int(n.sum())
+    if total == 0:
+        return [(None, None)]
+    shares = -(-total // max_positions)  # ceil
+    before = np.cumsum(n) - n  # positions of the vessels before each one
+    share = np.minimum(before * shares // total, shares - 1)
+    first = np.flatnonzero(np.r_[True, share[1:] != share[:-1]])
+    starts = [int(m) for m in ordered["mmsi"].to_numpy()[first]]
+    lows: list[int | None] = [None, *starts[1:]]
+    highs: list[int | None] = [*(s - 1 for s in starts[1:]), None]
+    return list(zip(lows, highs, strict=True))
+
+
+def _in_range(low: int | None, high: int | None) -> pl.Expr:
+    mmsi = pl.col("mmsi")
+    if low is None and high is None:
+        return mmsi.is_not_null()
+    if low is None:
+        return mmsi <= high
+    if high is None:
+        return mmsi >= low
+    return mmsi.is_between(low, high)
+
+
+@dataclass
+class _Timer:
+    """Calls ``progress`` as each step starts and adds up the seconds of each step name."""
+
+    total: int
+    progress: Progress | None
+    seconds: dict[str, float] = field(default_factory=dict)
+    done: int = 0
+    _last: tuple[str, float] | None = None
+
+    def start(self, step: str) -> None:
+        now = time.perf_counter()
+        if self._last is not None:
+            name, since = self._last
+            self.seconds[name] = self.seconds.get(name, 0.0) + now - since
+        self._last = (step, now)
+        if self.progress is not None:
+            self.progress(step, min(self.done, self.total), self.total)
+        self.done += 1
+
+
+def _encounter_kernels(
+    cfg: DetectConfig,
+) -> tuple[Callable[..., Samples], Callable[..., pl.DataFrame], dict[str, Any], dict[str, Any]]:
+    """Resampling and pairing halves of ``detect_encounters`` and their keyword arguments."""
+    from seawatch.detect.encounter import detect_encounters, encounters_from_samples
+    from seawatch.tracks.resample import resample_samples
+
+    kwargs = _kwargs(detect_encounters, cfg, "encounter")
+    on_grid = {k: kwargs.pop(k) for k in ("grid", "max_gap") if k in kwargs}
+    return resample_samples, encounters_from_samples, on_grid, kwargs
+
+
 def detect_store(
     store: Store,
     zones: Sequence[Zone] | None = None,
     ports: pl.DataFrame | None = None,
     config: DetectConfig | None = None,
     progress: Progress | None = None,
+    *,
+    chunk_positions: int | None = None,
 ) -> pl.DataFrame:
     """Detect all events of a store's positions and replace its events table with them.
+
+    The positions are read in chunks of whole vessels (ranges of MMSI, see
+    :func:`mmsi_chunks`), so memory follows the chunk size, not the store; the events are
+    identical to :func:`detect_all` of all positions as one table (see the module
+    docstring), so episodes across midnight and across input files are single events.
 
     Parameters
     ----------
     store : seawatch.store.Store
-        The store. All its positions are read as one table (columns
-        :data:`POSITION_COLUMNS`), so episodes across midnight and across input files are
-        single events; identities come from ``store.latest_identity()``.
+        The store. Its positions (columns :data:`POSITION_COLUMNS`) are those of the
+        snapshot current when the run starts; identities come from
+        ``store.latest_identity()``.
     zones, ports, config, progress
-        As :func:`detect_all`.
+        As :func:`detect_all`. ``progress(step, done, total)`` is called as each step of each
+        chunk starts (``read``, ``segment``, ``spoofing``, ... and first ``anchorages`` once
+        per chunk), then for the two cross-vessel steps ``encounter`` and ``loitering``.
+    chunk_positions : int, optional
+        Positions per chunk (default :data:`DEFAULT_CHUNK_POSITIONS`); a vessel is never
+        split, so a chunk may hold more. It changes the memory and time, never the events.
 
     Returns
     -------
@@ -385,38 +537,131 @@ def detect_store(
     Raises
     ------
     ValueError
-        The store holds no positions.
+        The store holds no positions, or its positions were replaced during the run.
     """
     began = time.perf_counter()
-    positions = store.positions().select(list(POSITION_COLUMNS)).collect()
-    if positions.height == 0:
+    cfg = config or DetectConfig()
+    per_chunk = DEFAULT_CHUNK_POSITIONS if chunk_positions is None else int(chunk_positions)
+    snapshot = store.snapshot_id
+    scan = store.positions()  # the files of this snapshot, for every chunk
+    stats = (
+        scan.group_by("mmsi")
+        .agg(pl.len().alias("n"), pl.col("ts").min().alias("t0"), pl.col("ts").max().alias("t1"))
+        .collect()
+    )
+    n_positions = int(stats["n"].sum()) if stats.height else 0
+    if n_positions == 0:
         raise ValueError(
             f"store {store.path} holds no positions: ingest AIS first "
             f"(seawatch ingest FILE --store {store.path})"
         )
+    chunks = mmsi_chunks(stats, per_chunk)
     vessels = store.latest_identity()
-    timings: dict[str, float] = {}
-    last: list[Any] = [None, time.perf_counter()]
+    wanted, steps = _steps(None)
+    needs_ports = _needs_ports(steps)
+    infer = needs_ports and cfg.ports.infer_anchorages
+    finals = [s for s in ("encounter", "loitering") if s in steps]
+    timer = _Timer(
+        total=len(chunks) * ((1 if infer else 0) + 2 + len(steps)) + len(finals),
+        progress=progress,
+    )
 
-    def timed(step: str, done: int, total: int) -> None:
-        now = time.perf_counter()
-        if last[0] is not None:
-            timings[last[0]] = round(now - last[1], 3)
-        last[0], last[1] = step, now
-        if progress is not None:
-            progress(step, done, total)
+    def read(low: int | None, high: int | None, columns: Sequence[str]) -> pl.DataFrame:
+        try:
+            frame = scan.filter(_in_range(low, high)).select(list(columns)).collect()
+        except (OSError, pl.exceptions.ComputeError) as exc:
+            if store.snapshot_id != snapshot:
+                raise ValueError(
+                    f"the positions of store {store.path} changed during detection (snapshot "
+                    f"{snapshot} -> {store.snapshot_id}: an ingest ran); run detect again"
+                ) from exc
+            raise
+        return prepare_positions(frame)
 
-    cfg = config or DetectConfig()
-    events = detect_all(positions, vessels, zones=zones, ports=ports, config=cfg, progress=timed)
+    port_rows = None
+    if infer:
+        from seawatch.geo.anchorages import anchorages_from_periods
+
+        periods = []
+        for low, high in chunks:
+            timer.start("anchorages")
+            periods.append(_periods(read(low, high, ANCHORAGE_COLUMNS), cfg))
+        found_anchorages = anchorages_from_periods(
+            pl.concat(periods), cell_km=cfg.ports.cell_km, min_vessels=cfg.ports.min_vessels
+        )
+        del periods
+        port_rows = port_table(None, ports, cfg, anchorages=found_anchorages)
+    elif needs_ports:
+        port_rows = port_table(None, ports, cfg)
+
+    zone_idx = None
+    if {"zone", "fishing_in_zone"} & set(steps):
+        from seawatch.detect.zone import as_zone_index
+
+        zone_idx = as_zone_index(zones)[1]  # one index for both steps; names checked unique
+    found: dict[str, list[pl.DataFrame]] = {step: [] for step in steps}
+    samples: list[Samples] = []
+    resample = pair = None
+    on_grid: dict[str, Any] = {}
+    pairing: dict[str, Any] = {}
+    if "encounter" in steps and _load("encounter") is not None:
+        resample, pair, on_grid, pairing = _encounter_kernels(cfg)
+    no_encounters = {"encounter": empty_events()}  # loitering candidates, checked at the end
+    for low, high in chunks:
+        timer.start("read")
+        positions = read(low, high, POSITION_COLUMNS)
+        timer.start("segment")
+        segmented = _segment(positions, cfg)
+        del positions
+        for step in steps:
+            timer.start(step)
+            if step == "encounter":
+                if resample is not None:
+                    samples.append(resample(segmented, **on_grid))
+                continue
+            found[step].append(
+                _run_step(step, segmented, vessels, zone_idx, port_rows, no_encounters, cfg)
+            )
+        del segmented
+
+    if "encounter" in steps:
+        timer.start("encounter")
+        encounters = empty_events()
+        if pair is not None:
+            from seawatch.tracks.resample import concat_samples
+
+            joined = concat_samples(samples)
+            samples.clear()
+            out = pair(joined, ports=port_rows, **pairing)
+            del joined
+            if out.height:
+                encounters = schema.conform(out, schema.EVENTS)
+        found["encounter"] = [encounters]
+    if "loitering" in steps:
+        timer.start("loitering")
+        from seawatch.detect.loitering import drop_encounter_overlaps
+
+        candidates = [f for f in found["loitering"] if f.height]
+        loitering = pl.concat(candidates) if candidates else empty_events()
+        found["loitering"] = [drop_encounter_overlaps(loitering, found["encounter"][0])]
+    timer.start("done")
+    for step, frames in found.items():
+        log.info("%s: %d events", step, sum(f.height for f in frames))
+    events = _events((f for frames in found.values() for f in frames), wanted)
     run_info = {
-        "positions": positions.height,
-        "vessels": positions["mmsi"].n_unique(),
-        "first_ts": positions["ts"].min(),
-        "last_ts": positions["ts"].max(),
+        "positions": n_positions,
+        "vessels": stats.height,
+        "first_ts": stats["t0"].min(),
+        "last_ts": stats["t1"].max(),
+        "chunks": len(chunks),
+        "chunk_positions": per_chunk,
         "zones": None if zones is None else [z.name for z in zones],
         "extra_ports": 0 if ports is None else ports.height,
         "config": {s: cfg.params(s) for s in type(cfg).__dataclass_fields__},
-        "seconds": {**timings, "total": round(time.perf_counter() - began, 3)},
+        "seconds": {
+            **{k: round(v, 3) for k, v in timer.seconds.items()},
+            "total": round(time.perf_counter() - began, 3),
+        },
     }
     store.write_events(events, run_info)
     return events

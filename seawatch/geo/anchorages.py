@@ -27,6 +27,10 @@ Differences from GFW, on purpose:
 - GFW then merges neighbouring cells and names anchorages; here each cell stays one row
   and the rows have no name (use :func:`seawatch.geo.port_index` to label them).
 
+Steps 1-2 are per vessel (:func:`stationary_periods`) and step 3 across vessels
+(:func:`anchorages_from_periods`): a store read in chunks of whole vessels gives the same
+anchorages from the concatenated periods of its chunks as from one table.
+
 Examples
 --------
 >>> import polars as pl
@@ -78,6 +82,11 @@ def infer_anchorages(
 ) -> pl.DataFrame:
     """Anchorages where at least ``min_vessels`` distinct vessels sat still.
 
+    The composition of :func:`stationary_periods` (per vessel) and
+    :func:`anchorages_from_periods` (across vessels): a caller holding the vessels in parts
+    (disjoint sets of MMSIs) may run the first on each part and the second on the
+    concatenated periods, with the same result.
+
     Parameters
     ----------
     positions
@@ -109,6 +118,46 @@ def infer_anchorages(
     (summed), ``cell_row``, ``cell_col`` (grid cell, for joining runs with the same
     ``cell_km``).
     """
+    periods = stationary_periods(
+        positions,
+        min_positions=min_positions,
+        max_speed_kn=max_speed_kn,
+        max_distance_km=max_distance_km,
+        min_duration=min_duration,
+    )
+    return anchorages_from_periods(periods, cell_km=cell_km, min_vessels=min_vessels)
+
+
+PERIOD_COLUMNS: dict[str, pl.DataType] = {
+    "mmsi": pl.Int64(),
+    "lat": pl.Float64(),
+    "lon": pl.Float64(),
+    "n": pl.Int64(),
+    "hours": pl.Float64(),
+}
+"""Columns of :func:`stationary_periods`."""
+
+
+def stationary_periods(
+    positions: pl.DataFrame,
+    *,
+    min_positions: int = 200,
+    max_speed_kn: float | None = 0.5,
+    max_distance_km: float = 0.5,
+    min_duration: str | float = "12h",
+) -> pl.DataFrame:
+    """The stationary periods of each vessel (steps 1 and 2 of the module docstring).
+
+    Parameters as :func:`infer_anchorages`. Each vessel is handled on its own, so the
+    periods of a table are the concatenation of those of its parts when the parts hold
+    disjoint sets of MMSIs (in increasing MMSI order, the rows come out identical).
+
+    Returns
+    -------
+    polars.DataFrame
+        One row per period, sorted by ``mmsi`` then time: ``mmsi``, ``lat``, ``lon`` (mean
+        of its positions), ``n`` (positions), ``hours`` (first to last position).
+    """
     import numpy as np
 
     from seawatch.geo import _kernels
@@ -135,7 +184,9 @@ def infer_anchorages(
         )
         .drop_nulls(["mmsi", "_ts", "lat", "lon"])
         .filter(pl.len().over("mmsi") >= min_positions)
-        .sort("mmsi", "_ts")
+        # stable: positions of one vessel at one time keep their input order, so a part of
+        # the table sorts as the same rows of the whole table do
+        .sort("mmsi", "_ts", maintain_order=True)
         .collect()
     )
     frame = frame.with_columns(pl.col("_ts") / 1e6)  # microseconds -> seconds
@@ -156,43 +207,90 @@ def infer_anchorages(
             float(min_s),
             period,
         )
-    periods = (
-        frame.with_columns(pl.Series("_period", period))
-        .filter(pl.col("_period") >= 0)
-        .group_by("_period")
-        .agg(
-            pl.col("mmsi").first(),
-            pl.col("lat").mean(),
-            pl.col("lon").mean(),
-            pl.len().alias("n"),
-            ((pl.col("_ts").max() - pl.col("_ts").min()) / 3600.0).alias("hours"),
-        )
+    # periods are numbered in (mmsi, time) order and their positions are contiguous: sums
+    # over each slice, so a period's figures depend on its own positions only
+    rows = np.flatnonzero(period >= 0)
+    if len(rows) == 0:
+        return pl.DataFrame(schema=PERIOD_COLUMNS)
+    pid = period[rows]
+    starts = np.flatnonzero(np.r_[True, pid[1:] != pid[:-1]])
+    n = np.diff(np.r_[starts, len(rows)])
+    ts_s = frame["_ts"].to_numpy()[rows]
+    return pl.DataFrame(
+        {
+            "mmsi": frame["mmsi"].to_numpy()[rows][starts],
+            "lat": np.add.reduceat(frame["lat"].to_numpy()[rows], starts) / n,
+            "lon": np.add.reduceat(frame["lon"].to_numpy()[rows], starts) / n,
+            "n": n,
+            "hours": (np.maximum.reduceat(ts_s, starts) - np.minimum.reduceat(ts_s, starts))
+            / 3600.0,
+        },
+        schema=PERIOD_COLUMNS,
     )
+
+
+def anchorages_from_periods(
+    periods: pl.DataFrame, *, cell_km: float = 0.5, min_vessels: int = 20
+) -> pl.DataFrame:
+    """Anchorage cells of stationary periods (step 3 of the module docstring).
+
+    Parameters
+    ----------
+    periods
+        :func:`stationary_periods` of all vessels (of one table, or concatenated from parts
+        with disjoint MMSIs).
+    cell_km, min_vessels
+        As :func:`infer_anchorages`.
+
+    Returns
+    -------
+    polars.DataFrame
+        As :func:`infer_anchorages`. Cells are summed in the order of ``periods``' rows, so
+        the same periods in the same order give the same anchorages to the last bit.
+    """
+    import numpy as np
+
     row, col = cell_of(pl.col("lat"), pl.col("lon"), cell_km)
-    return (
-        periods.with_columns(row.alias("cell_row"), col.alias("cell_col"))
-        .group_by("cell_row", "cell_col")
-        .agg(
-            pl.col("lat").mean(),
-            pl.col("lon").mean(),
-            pl.col("mmsi").n_unique().cast(pl.Int64).alias("n_vessels"),
-            pl.col("n").sum().cast(pl.Int64).alias("n_positions"),
-            pl.len().cast(pl.Int64).alias("n_periods"),
-            pl.col("hours").sum().alias("stationary_hours"),
-        )
-        .filter(pl.col("n_vessels") >= min_vessels)
-        .sort(
-            ["n_vessels", "n_positions", "cell_row", "cell_col"],
-            descending=[True, True, False, False],
-        )
-        .select(
-            "lat",
-            "lon",
-            "n_vessels",
-            "n_positions",
-            "n_periods",
-            "stationary_hours",
-            "cell_row",
-            "cell_col",
-        )
+    # stable sort by cell: each cell's periods keep their (mmsi, time) order and are summed
+    # over a contiguous slice, so the same periods in the same order give the same result
+    frame = (
+        periods.select([pl.col(c).cast(t) for c, t in PERIOD_COLUMNS.items()])
+        .with_columns(row.alias("cell_row"), col.alias("cell_col"))
+        .sort("cell_row", "cell_col", maintain_order=True)
+    )
+    columns = {
+        "lat": pl.Float64(),
+        "lon": pl.Float64(),
+        "n_vessels": pl.Int64(),
+        "n_positions": pl.Int64(),
+        "n_periods": pl.Int64(),
+        "stationary_hours": pl.Float64(),
+        "cell_row": pl.Int64(),
+        "cell_col": pl.Int64(),
+    }
+    if frame.height == 0:
+        return pl.DataFrame(schema=columns)
+    cr, cc = frame["cell_row"].to_numpy(), frame["cell_col"].to_numpy()
+    mmsi = frame["mmsi"].to_numpy()
+    starts = np.flatnonzero(np.r_[True, (cr[1:] != cr[:-1]) | (cc[1:] != cc[:-1])])
+    k = np.diff(np.r_[starts, frame.height])
+    # distinct vessels of a cell: its periods are in MMSI order, so count the changes
+    new_vessel = np.r_[True, mmsi[1:] != mmsi[:-1]]
+    new_vessel[starts] = True
+    cells = pl.DataFrame(
+        {
+            "lat": np.add.reduceat(frame["lat"].to_numpy(), starts) / k,
+            "lon": np.add.reduceat(frame["lon"].to_numpy(), starts) / k,
+            "n_vessels": np.add.reduceat(new_vessel.astype(np.int64), starts),
+            "n_positions": np.add.reduceat(frame["n"].to_numpy().astype(np.int64), starts),
+            "n_periods": k,
+            "stationary_hours": np.add.reduceat(frame["hours"].to_numpy(), starts),
+            "cell_row": cr[starts],
+            "cell_col": cc[starts],
+        },
+        schema=columns,
+    )
+    return cells.filter(pl.col("n_vessels") >= min_vessels).sort(
+        ["n_vessels", "n_positions", "cell_row", "cell_col"],
+        descending=[True, True, False, False],
     )

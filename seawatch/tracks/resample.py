@@ -33,8 +33,10 @@ Examples
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
+from itertools import pairwise
 
 import numpy as np
 import polars as pl
@@ -343,6 +345,61 @@ def resample_samples(
         speed_kn=np.concatenate([speed_in, speed_on])[order],
         grid_us=g,
     )
+
+
+def concat_samples(parts: Sequence[Samples], grid_us: int | None = None) -> Samples:
+    """The :class:`Samples` of several parts of a positions table as one, as if resampled
+    together.
+
+    Tracks are resampled one by one, so when the parts hold disjoint sets of MMSIs, in
+    increasing order (every MMSI of a part below every MMSI of the next), the result is
+    identical to :func:`resample_samples` of the concatenated positions: arrays joined in
+    order, ``track`` renumbered to continue from the previous part.
+
+    Parameters
+    ----------
+    parts : sequence of Samples
+        Resampled on the same grid.
+    grid_us : int, optional
+        The grid of the result when ``parts`` is empty (default: 10 minutes).
+
+    Raises
+    ------
+    ValueError
+        Parts on different grids, or whose MMSIs overlap or are out of order.
+
+    >>> from datetime import datetime, UTC
+    >>> t = [datetime(2026, 1, 1, 0, m, tzinfo=UTC) for m in (0, 30)]
+    >>> p = pl.DataFrame({"mmsi": [1, 1, 2, 2], "ts": t + t, "lat": 0.0, "lon": 0.0})
+    >>> whole = resample_samples(p)
+    >>> joined = concat_samples([resample_samples(p.filter(pl.col("mmsi") == m)) for m in (1, 2)])
+    >>> joined.track.tolist() == whole.track.tolist() == [0, 0, 0, 0, 1, 1, 1, 1]
+    True
+    """
+    grids = {part.grid_us for part in parts}
+    if len(grids) > 1:
+        raise ValueError(f"samples on different grids cannot be joined: {sorted(grids)} us")
+    grid = grids.pop() if grids else duration_us(DEFAULT_GRID) if grid_us is None else grid_us
+    filled = [part for part in parts if len(part)]
+    for before, after in pairwise(filled):
+        if int(before.mmsi.max()) >= int(after.mmsi.min()):
+            raise ValueError(
+                "samples of parts with overlapping or unordered MMSIs cannot be joined: "
+                f"a part ends at MMSI {int(before.mmsi.max())}, the next starts at "
+                f"{int(after.mmsi.min())}"
+            )
+    fields = [f for f in Samples.__dataclass_fields__ if f != "grid_us"]
+    if not filled:
+        empty = pl.DataFrame(
+            schema={"mmsi": pl.Int64, "ts": schema.TS, "lat": pl.Float64, "lon": pl.Float64}
+        )
+        return resample_samples(empty, grid=timedelta(microseconds=grid))
+    offsets = np.cumsum([0] + [int(part.track[-1]) + 1 for part in filled[:-1]])
+    out = {f: np.concatenate([getattr(part, f) for part in filled]) for f in fields if f != "track"}
+    out["track"] = np.concatenate(
+        [part.track + off for part, off in zip(filled, offsets, strict=True)]
+    )
+    return Samples(**out, grid_us=grid)
 
 
 def resample(

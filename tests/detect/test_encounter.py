@@ -15,9 +15,9 @@ import pytest
 from pyproj import Geod
 
 from seawatch import schema
-from seawatch.detect.encounter import close_pairs, detect_encounters
+from seawatch.detect.encounter import close_pairs, detect_encounters, encounters_from_samples
 from seawatch.detect.events import details_of
-from seawatch.tracks.resample import resample_samples
+from seawatch.tracks.resample import concat_samples, resample_samples
 from tests.conftest import shared_data_path
 
 GEOD = Geod(ellps="WGS84")
@@ -463,3 +463,82 @@ def test_gfw_real_pair_across_midnight_is_unchanged(gfw):
     d0, d1 = details_of(before.row(0, named=True)), details_of(after.row(0, named=True))
     for key in ("median_distance_m", "duration_h", "close_samples", "pieces"):
         assert d0[key] == d1[key]
+
+
+# --- resampling in parts --------------------------------------------------------------------
+
+
+def test_encounters_of_samples_resampled_in_parts_equal_the_whole():
+    """Vessels resampled in disjoint parts and paired at once give the same events."""
+    p = pl.concat(
+        [
+            track(3, 0, 180),
+            track(A, 20, 300, *offset(LAT, LON, 100.0)),
+            track(B, 0, 180, *offset(LAT, LON, 100.0, azimuth=0.0)),
+            track(B + 1, 60, 400, *offset(LAT, LON, 300.0, azimuth=45.0), every=7, sog=1.2),
+        ]
+    ).sample(fraction=1.0, shuffle=True, seed=1)
+    whole = detect_encounters(p, min_duration="1h")
+    assert whole.height == 6
+    mmsis = sorted(p["mmsi"].unique().to_list())
+    for cut in range(1, len(mmsis)):
+        parts = [p.filter(pl.col("mmsi") < mmsis[cut]), p.filter(pl.col("mmsi") >= mmsis[cut])]
+        joined = concat_samples([resample_samples(part) for part in parts])
+        assert encounters_from_samples(joined, min_duration="1h").equals(whole)
+
+
+def crowd(n: int, lat: float, lon: float, seed: int, drift_m: float = 0.0) -> pl.DataFrame:
+    """``n`` vessels within 600 m of a point for 6 h; every third drifts ``drift_m`` away."""
+    rng = np.random.default_rng(seed)
+    frames = []
+    for k in range(n):
+        lat0, lon0 = offset(lat, lon, float(rng.uniform(0, 600)), float(rng.uniform(0, 360)))
+        moved = [
+            offset(lat0, lon0, drift_m * m / 360.0 * (k % 3 == 0), 45.0) for m in range(0, 361, 10)
+        ]
+        frame = track(500_000_000 + seed * 1000 + k, 0, 360, sog=float(rng.choice([0.2, 1.5])))
+        frames.append(
+            frame.with_columns(
+                lat=pl.Series([w[0] for w in moved]), lon=pl.Series([w[1] for w in moved])
+            )
+        )
+    return pl.concat(frames)
+
+
+MANTA = (-0.93, -80.73)  # a shipped port
+
+
+def test_batching_spilling_and_moored_vessels_change_no_encounter(monkeypatch):
+    """Pairs found a step at a time, filed in tiny buckets, spilled to disk and merged a few at
+    a time, with or without the vessels moored in port: the same events."""
+    import seawatch.detect.encounter as enc
+
+    p = pl.concat(
+        [
+            crowd(25, LAT, LON, seed=1, drift_m=3000.0),  # at sea: encounters
+            crowd(20, *MANTA, seed=2),  # moored at Manta all the time
+            crowd(15, *offset(*MANTA, 4000.0, 270.0), seed=3, drift_m=40_000.0),  # put to sea
+        ]
+    )
+    reference = detect_encounters(p)
+    assert reference.height > 20
+    samples = resample_samples(p)
+    x, y, z = enc.ecef_m(samples.lat, samples.lon)
+    from seawatch.geo import port_index
+
+    moored = enc._moored(samples, x, y, z, port_index(None), 9.0)
+    assert moored is not None
+    vessels = np.unique(samples.mmsi[moored])
+    # crowd 2, and the two thirds of crowd 3 that stay 4 km from Manta
+    stay = [500_003_000 + k for k in range(15) if k % 3]
+    assert vessels.tolist() == [500_002_000 + k for k in range(20)] + stay
+    monkeypatch.setattr(enc, "_moored", lambda *a, **k: None)
+    assert detect_encounters(p).equals(reference)
+    spills = []
+    real_spill = enc._PairFile._spill
+    monkeypatch.setattr(enc._PairFile, "_spill", lambda self: (spills.append(1), real_spill(self)))
+    for name, value in [("WINDOW_SAMPLES", 40), ("BUCKET_SAMPLES", 30), ("MERGE_PAIRS", 200)]:
+        monkeypatch.setattr(enc, name, value)
+    monkeypatch.setattr(enc, "MEMORY_PAIRS", 500)
+    assert detect_encounters(p).equals(reference)
+    assert len(spills) > 3

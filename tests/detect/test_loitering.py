@@ -11,7 +11,7 @@ import pytest
 from seawatch import schema
 from seawatch.detect.encounter import detect_encounters
 from seawatch.detect.events import details_of
-from seawatch.detect.loitering import detect_loitering
+from seawatch.detect.loitering import detect_loitering, drop_encounter_overlaps
 
 T0 = datetime(2026, 1, 15, tzinfo=UTC)
 LAT, LON = -2.0, -86.0  # open sea: 210 nm from shore, far from any port
@@ -195,3 +195,24 @@ def test_segments_are_separate_tracks():
 def test_no_positions_gives_no_events():
     ev = detect_loitering(schema.empty(schema.POSITIONS))
     assert ev.height == 0 and ev.columns == list(schema.EVENTS)
+
+
+def test_encounter_check_after_the_fact_equals_the_check_inside():
+    """Candidates found without encounters, then checked, are the events found with them."""
+    p = pl.concat(
+        [
+            track(CARRIER, 0, 300),  # meets OTHER from 03:00
+            track(OTHER, 180, 400, lat=LAT + 0.001),
+            track(FISHER, 0, 200, lat=LAT + 1),  # alone
+            track(FISHER + 1, 0, 150, lat=LAT + 1, lon=LON + 1),
+            track(FISHER + 1, 250, 400, lat=LAT + 1, lon=LON + 1),  # two episodes
+        ]
+    )
+    encounters = detect_encounters(p)
+    assert encounters.height == 1
+    with_check = detect_loitering(p, encounters=encounters)
+    candidates = detect_loitering(p, encounters=NONE)
+    assert candidates.height == 5 and with_check.height == 3
+    assert drop_encounter_overlaps(candidates, encounters).equals(with_check)
+    assert drop_encounter_overlaps(candidates, NONE).equals(candidates)
+    assert drop_encounter_overlaps(candidates.head(0), encounters).height == 0

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import itertools
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
@@ -8,7 +9,7 @@ import pytest
 
 from seawatch import schema
 from seawatch.geo import infer_anchorages
-from seawatch.geo.anchorages import cell_of
+from seawatch.geo.anchorages import anchorages_from_periods, cell_of, stationary_periods
 
 T0 = datetime(2024, 3, 1, tzinfo=UTC)
 
@@ -118,3 +119,26 @@ def test_cells_are_about_cell_km_square() -> None:
     f = pl.DataFrame({"lat": lat, "lon": lon}).select(row.alias("r"), col.alias("c"))
     assert f["r"].to_list()[:3] == [0, 0, 1]
     assert f["c"].to_list()[3:] == [0, 0, 1]
+
+
+def test_periods_of_parts_give_the_anchorages_of_the_whole() -> None:
+    """Disjoint sets of vessels: periods per part, concatenated, give identical anchorages."""
+    rows = _stationary(1000, 25, -0.935, -80.715)
+    rows += _stationary(2000, 22, -0.9353, -80.7152)  # the same cells, other vessels
+    rows += _stationary(3000, 4, -2.3, -79.95) + _moving(4000)
+    pos = _positions(rows).sample(fraction=1.0, shuffle=True, seed=2)
+    whole = infer_anchorages(pos, min_vessels=3)
+    assert whole.height >= 2 and whole["n_vessels"].sum() == 51
+    periods = stationary_periods(pos)
+    assert periods.columns == ["mmsi", "lat", "lon", "n", "hours"]
+    assert periods.select("mmsi").equals(periods.select("mmsi").sort("mmsi"))
+    for cuts in ([1500], [1010, 2000, 2015, 3999], [999, 5000]):
+        bounds = [0, *cuts, 10**6]
+        parts = [
+            stationary_periods(pos.filter(pl.col("mmsi").is_between(lo, hi - 1)))
+            for lo, hi in itertools.pairwise(bounds)
+        ]
+        joined = pl.concat(parts)
+        assert joined.equals(periods)
+        assert anchorages_from_periods(joined, min_vessels=3).equals(whole)
+    assert anchorages_from_periods(periods.head(0)).height == 0

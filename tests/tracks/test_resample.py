@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
@@ -11,6 +12,7 @@ import pytest
 from seawatch import schema
 from seawatch.tracks.resample import (
     RESAMPLED,
+    concat_samples,
     distance_m,
     duration_us,
     resample,
@@ -145,3 +147,59 @@ def test_duration_strings(text, minutes):
 def test_bad_duration_says_what_to_use():
     with pytest.raises(ValueError, match="10m"):
         duration_us("ten minutes")
+
+
+# --------------------------------------------------------------------------- concat_samples
+
+
+def _fleet() -> pl.DataFrame:
+    """Five vessels with gaps, a second segment and an antimeridian crossing."""
+    rng = np.random.default_rng(5)
+    frames = []
+    for k, mmsi in enumerate((11, 22, 33, 44, 55)):
+        minutes = np.sort(rng.choice(np.arange(0, 600, 3), 120, replace=False)).astype(float)
+        frames.append(
+            positions(
+                mmsi,
+                minutes.tolist(),
+                (k + 0.001 * np.arange(120)).tolist(),
+                (179.95 + 0.001 * np.arange(120) - (360.0 if k == 4 else 0.0)).tolist(),
+                sog=rng.uniform(0, 3, 120).round(1).tolist(),
+                segment_id=[mmsi * 10 + (m > 300) for m in minutes],
+            )
+        )
+    return pl.concat(frames)
+
+
+def _same(a, b) -> bool:
+    fields = [f for f in a.__dataclass_fields__ if f != "grid_us"]
+    return a.grid_us == b.grid_us and all(
+        np.array_equal(getattr(a, f), getattr(b, f), equal_nan=getattr(a, f).dtype.kind == "f")
+        for f in fields
+    )
+
+
+@pytest.mark.parametrize("cuts", [[33], [11, 22, 33, 44], [0, 40, 99]])
+def test_concat_samples_of_parts_equals_samples_of_the_whole(cuts):
+    fleet = _fleet()
+    bounds = [-1, *cuts, 10**9]
+    parts = [
+        resample_samples(fleet.filter(pl.col("mmsi").is_between(lo + 1, hi)))
+        for lo, hi in itertools.pairwise(bounds)
+    ]
+    assert _same(concat_samples(parts), resample_samples(fleet))
+
+
+def test_concat_samples_refuses_overlapping_parts_and_mixed_grids():
+    fleet = _fleet()
+    low = resample_samples(fleet.filter(pl.col("mmsi") <= 33))
+    high = resample_samples(fleet.filter(pl.col("mmsi") >= 33))
+    with pytest.raises(ValueError, match="overlapping or unordered"):
+        concat_samples([low, high])
+    with pytest.raises(ValueError, match="overlapping or unordered"):
+        concat_samples([high, resample_samples(fleet.filter(pl.col("mmsi") == 11))])
+    with pytest.raises(ValueError, match="different grids"):
+        concat_samples([low, resample_samples(fleet.filter(pl.col("mmsi") > 33), grid="5m")])
+    empty = concat_samples([])
+    assert len(empty) == 0 and empty.grid_us == duration_us("10m")
+    assert concat_samples([], grid_us=duration_us("5m")).grid_us == duration_us("5m")

@@ -1,0 +1,107 @@
+"""``detect_store`` in chunks of vessels gives the events of the whole table, at any size."""
+
+from __future__ import annotations
+
+import itertools
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from seawatch import schema
+from seawatch.detect.config import DetectConfig
+from seawatch.detect.run import (
+    DETECTED_TYPES,
+    POSITION_COLUMNS,
+    detect_all,
+    detect_store,
+    mmsi_chunks,
+    port_table,
+)
+from seawatch.geo import load_ports, load_zones
+from seawatch.sim import write_scenario
+from seawatch.store import Store
+
+ANCHORAGES = DetectConfig.from_dict({"ports": {"min_vessels": 2, "min_duration": 2}})
+"""Anchorages inferred from 400 vessels (the defaults need 20 vessels parked 12 h)."""
+
+
+@pytest.fixture(scope="module")
+def scenario(tmp_path_factory) -> tuple[Store, dict[str, Path]]:
+    """A simulated day of 400 vessels with every event type, ingested into a store."""
+    root = tmp_path_factory.mktemp("chunked")
+    paths = write_scenario(root / "scenario", seed=3, hours=24, vessels=400, csv=False)
+    store = Store(root / "store", create=True)
+    store.ingest([paths["nmea"]])
+    return store, paths
+
+
+def as_set(events: pl.DataFrame) -> pl.DataFrame:
+    return events.sort(events.columns, nulls_last=True)
+
+
+@pytest.mark.parametrize(
+    ("config", "chunk"),
+    [(None, 3_000), (None, 40_000), (ANCHORAGES, 7_000)],
+    ids=["default-3k", "default-40k", "anchorages-7k"],
+)
+def test_chunked_events_equal_the_whole_table(scenario, config, chunk):
+    store, paths = scenario
+    zones, ports = load_zones(paths["zones"]), load_ports(paths["ports"])
+    positions = store.positions().select(list(POSITION_COLUMNS)).collect()
+    vessels = store.latest_identity()
+    whole = detect_all(positions, vessels, zones=zones, ports=ports, config=config)
+    assert set(whole["type"]) == set(DETECTED_TYPES)  # every step is exercised
+    if config is ANCHORAGES:
+        inferred = port_table(positions, None, config).filter(pl.col("source") == "inferred")
+        assert inferred.height >= 10
+        assert whole.filter(pl.col("details").str.contains("inferred anchorage")).height > 0
+    chunked = detect_store(store, zones=zones, ports=ports, config=config, chunk_positions=chunk)
+    info = store.events_info()
+    assert info is not None
+    assert info["chunks"] == len(mmsi_chunks(positions.group_by("mmsi").len("n"), chunk)) > 1
+    assert chunked.columns == list(schema.EVENTS)
+    assert as_set(chunked).equals(as_set(whole))
+    assert as_set(store.events().collect()).equals(as_set(whole))
+
+
+def test_progress_per_chunk_and_run_info(scenario):
+    store, _ = scenario
+    calls: list[tuple[str, int, int]] = []
+    detect_store(store, chunk_positions=30_000, progress=lambda *a: calls.append(a))
+    info = store.events_info()
+    assert info is not None
+    chunks = info["chunks"]
+    assert chunks == 4 and info["chunk_positions"] == 30_000
+    total = calls[0][2]
+    assert all(c[2] == total for c in calls)
+    assert [c[1] for c in calls] == list(range(total + 1))
+    assert calls[-1] == ("done", total, total)
+    steps = [c[0] for c in calls[:-1]]
+    assert steps[:chunks] == ["anchorages"] * chunks
+    per_chunk = ["read", "segment", "spoofing", "gap", "encounter", "loitering", "zone"]
+    per_chunk += ["fishing_in_zone", "port_visit"]
+    assert steps[chunks:-2] == per_chunk * chunks
+    assert steps[-2:] == ["encounter", "loitering"]
+    assert steps.count("segment") == chunks
+    seconds = info["seconds"]
+    assert {"anchorages", "read", "segment", "encounter", "port_visit", "total"} <= set(seconds)
+    assert info["positions"] == store.positions().select(pl.len()).collect().item()
+    assert info["vessels"] == store.positions().select(pl.col("mmsi").n_unique()).collect().item()
+
+
+def test_mmsi_chunks_cover_every_mmsi_once():
+    counts = pl.DataFrame(
+        {"mmsi": [None, 7, 3, 100, 5, 9, 11], "n": [50, 1, 10, 40, 2, 2, 5]},
+        schema={"mmsi": pl.Int64, "n": pl.UInt32},
+    )
+    chunks = mmsi_chunks(counts, 10)  # 60 positions with an MMSI: 6 shares of 10 positions
+    assert chunks[0][0] is None and chunks[-1][1] is None
+    for (_, high), (low, _) in itertools.pairwise(chunks):
+        assert high is not None and low == high + 1
+    # MMSI 100 (40 positions, shares 2 to 5) is never split: a chunk of its own
+    assert chunks == [(None, 4), (5, 99), (100, None)]
+    assert mmsi_chunks(counts, 1_000) == [(None, None)]
+    assert mmsi_chunks(counts.filter(pl.col("mmsi").is_null()), 10) == [(None, None)]
+    with pytest.raises(ValueError, match="at least 1 position"):
+        mmsi_chunks(counts, 0)
