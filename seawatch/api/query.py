@@ -629,8 +629,6 @@ class StoreQuery:
         LineString per vessel (properties ``mmsi``, ``kind: "track"``, ``times``). At most
         :data:`EVIDENCE_MAX_POINTS` positions per vessel (thinned evenly).
         """
-        from seawatch.api.export import feature_collection, geojson_features
-
         row = event.row(0, named=True)
         ids = [int(row["mmsi"])]
         if row["other_mmsi"] is not None:
@@ -644,26 +642,7 @@ class StoreQuery:
             .sort("mmsi", "ts")
             .collect()
         )
-        parts = [thin(frame.filter(pl.col("mmsi") == m), EVIDENCE_MAX_POINTS) for m in ids]
-        frame = pl.concat(parts) if parts else frame
-        points = geojson_features(frame, properties=["mmsi", "ts", "sog", "cog"])
-        lines = []
-        for m, part in zip(ids, parts, strict=True):
-            if part.height < 2:
-                continue
-            times = part.select("ts").pipe(_json_safe)["ts"].to_list()
-            coords = np.column_stack([part["lon"].to_numpy(), part["lat"].to_numpy()]).tolist()
-            lines.append(json.dumps({
-                "type": "Feature",
-                "geometry": {"type": "LineString", "coordinates": coords},
-                "properties": {"mmsi": m, "kind": "track", "times": times},
-            }, separators=(",", ":")))
-        features = ",\n".join(p for p in (points, *lines) if p)
-        return feature_collection(features, {
-            "start": format_time(lo),
-            "end": format_time(hi - timedelta(microseconds=1)),
-            "margin_hours": margin.total_seconds() / 3600,
-        })
+        return evidence_collection(frame, ids, lo, hi, margin)
 
     # ------------------------------------------------------------------ geography
 
@@ -902,3 +881,36 @@ def zone_ids(zones: Sequence[Zone]) -> list[str]:
         seen[slug] += 1
         out.append(slug if seen[slug] == 1 else f"{slug}-{seen[slug]}")
     return out
+
+
+def evidence_collection(frame: pl.DataFrame, ids: Sequence[int], lo: datetime, hi: datetime,
+                        margin: timedelta) -> str:
+    """An event's evidence FeatureCollection (:meth:`StoreQuery.evidence`) from a frame of
+    the positions that may be shown."""
+    from seawatch.api.export import feature_collection, geojson_features
+
+    frame = (
+        frame.select("mmsi", "ts", "lat", "lon", "sog", "cog")
+        .filter(pl.col("lat").is_not_null() & pl.col("lon").is_not_null())
+        .sort("mmsi", "ts")
+    )
+    parts = [thin(frame.filter(pl.col("mmsi") == m), EVIDENCE_MAX_POINTS) for m in ids]
+    frame = pl.concat(parts) if parts else frame
+    points = geojson_features(frame, properties=["mmsi", "ts", "sog", "cog"])
+    lines = []
+    for m, part in zip(ids, parts, strict=True):
+        if part.height < 2:
+            continue
+        times = _json_safe(part.select("ts"))["ts"].to_list()
+        coords = np.column_stack([part["lon"].to_numpy(), part["lat"].to_numpy()]).tolist()
+        lines.append(json.dumps({
+            "type": "Feature",
+            "geometry": {"type": "LineString", "coordinates": coords},
+            "properties": {"mmsi": m, "kind": "track", "times": times},
+        }, separators=(",", ":")))
+    features = ",\n".join(p for p in (points, *lines) if p)
+    return feature_collection(features, {
+        "start": format_time(lo),
+        "end": format_time(hi - timedelta(microseconds=1)),
+        "margin_hours": margin.total_seconds() / 3600,
+    })

@@ -721,6 +721,8 @@ class View:
             ids.append(int(row["other_mmsi"]))
         lo: datetime = row["start"] - margin
         hi: datetime = row["end"] + margin + timedelta(microseconds=1)
+        from seawatch.api.query import evidence_collection
+
         frame = self.positions_frame(mmsi=ids, start=lo, end=hi)
         return evidence_collection(frame, ids, lo, hi, margin)
 
@@ -878,40 +880,6 @@ def track_feature(frame: pl.DataFrame, mmsi: int, start: datetime, end: datetime
     }
 
 
-def evidence_collection(frame: pl.DataFrame, ids: Sequence[int], lo: datetime, hi: datetime,
-                        margin: timedelta) -> str:
-    """An event's evidence FeatureCollection (as :meth:`StoreQuery.evidence`) from a frame of
-    the positions that may be shown."""
-    import numpy as np
-
-    from seawatch.api.export import feature_collection, geojson_features
-    from seawatch.api.query import EVIDENCE_MAX_POINTS, _json_safe, thin
-
-    frame = (
-        frame.select("mmsi", "ts", "lat", "lon", "sog", "cog")
-        .filter(pl.col("lat").is_not_null() & pl.col("lon").is_not_null())
-        .sort("mmsi", "ts")
-    )
-    parts = [thin(frame.filter(pl.col("mmsi") == m), EVIDENCE_MAX_POINTS) for m in ids]
-    frame = pl.concat(parts) if parts else frame
-    points = geojson_features(frame, properties=["mmsi", "ts", "sog", "cog"])
-    lines = []
-    for m, part in zip(ids, parts, strict=True):
-        if part.height < 2:
-            continue
-        times = _json_safe(part.select("ts"))["ts"].to_list()
-        coords = np.column_stack([part["lon"].to_numpy(), part["lat"].to_numpy()]).tolist()
-        lines.append(json.dumps({
-            "type": "Feature",
-            "geometry": {"type": "LineString", "coordinates": coords},
-            "properties": {"mmsi": m, "kind": "track", "times": times},
-        }, separators=(",", ":")))
-    features = ",\n".join(p for p in (points, *lines) if p)
-    return feature_collection(features, {
-        "start": format_time(lo),
-        "end": format_time(hi - timedelta(microseconds=1)),
-        "margin_hours": margin.total_seconds() / 3600,
-    })
 
 
 _FINE_LAND: list[str] = []
