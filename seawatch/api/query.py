@@ -448,40 +448,7 @@ class StoreQuery:
             .sort("ts")
             .collect()
         )
-        total = frame.height
-        if zoom is not None and total > 2:
-            keep = simplify_indices(
-                frame["lon"].to_numpy(), frame["lat"].to_numpy(), zoom_tolerance(zoom)
-            )
-            frame = frame[keep]
-        frame = thin(frame, TRACK_MAX_POINTS)
-        lon = frame["lon"].to_list()
-        lat = frame["lat"].to_list()
-        coords = [[x, y] for x, y in zip(lon, lat, strict=True)]
-        geometry: dict[str, Any] | None
-        if len(coords) >= 2:
-            geometry = {"type": "LineString", "coordinates": coords}
-        elif coords:
-            geometry = {"type": "Point", "coordinates": coords[0]}
-        else:
-            geometry = None
-        text = frame.select("ts", "sog", "cog").pipe(_json_safe)
-        return {
-            "type": "Feature",
-            "id": mmsi,
-            "geometry": geometry,
-            "properties": {
-                "mmsi": mmsi,
-                "start": format_time(start),
-                "end": format_time(end),
-                "zoom": zoom,
-                "times": text["ts"].to_list(),
-                "sog": text["sog"].to_list(),
-                "cog": text["cog"].to_list(),
-                "points_total": total,
-                "points_returned": frame.height,
-            },
-        }
+        return track_feature(frame, mmsi, start, end, zoom)
 
     # ------------------------------------------------------------------ positions
 
@@ -914,3 +881,38 @@ def evidence_collection(frame: pl.DataFrame, ids: Sequence[int], lo: datetime, h
         "end": format_time(hi - timedelta(microseconds=1)),
         "margin_hours": margin.total_seconds() / 3600,
     })
+
+
+def track_feature(frame: pl.DataFrame, mmsi: int, start: datetime, end: datetime,
+                  zoom: float | None) -> dict[str, Any]:
+    """A track Feature (:meth:`StoreQuery.track`) from a frame of positions."""
+    frame = (
+        frame.select("ts", "lat", "lon", "sog", "cog")
+        .filter(pl.col("lat").is_not_null() & pl.col("lon").is_not_null())
+        .sort("ts")
+    )
+    total = frame.height
+    if zoom is not None and total > 2:
+        keep = simplify_indices(frame["lon"].to_numpy(), frame["lat"].to_numpy(),
+                                zoom_tolerance(zoom))
+        frame = frame[keep]
+    frame = thin(frame, TRACK_MAX_POINTS)
+    coords = [[x, y] for x, y in zip(frame["lon"].to_list(), frame["lat"].to_list(),
+                                     strict=True)]
+    geometry: dict[str, Any] | None
+    if len(coords) >= 2:
+        geometry = {"type": "LineString", "coordinates": coords}
+    elif coords:
+        geometry = {"type": "Point", "coordinates": coords[0]}
+    else:
+        geometry = None
+    text = _json_safe(frame.select("ts", "sog", "cog"))
+    return {
+        "type": "Feature", "id": mmsi, "geometry": geometry,
+        "properties": {
+            "mmsi": mmsi, "start": format_time(start), "end": format_time(end), "zoom": zoom,
+            "times": text["ts"].to_list(), "sog": text["sog"].to_list(),
+            "cog": text["cog"].to_list(), "points_total": total,
+            "points_returned": frame.height,
+        },
+    }

@@ -695,6 +695,8 @@ class View:
         """The vessel's track (``GET /vessels/{mmsi}/track``) from visible positions."""
         if self.full:
             return self.query.track(mmsi, start, end, zoom)
+        from seawatch.api.query import track_feature
+
         frame = self.positions_frame(mmsi=[mmsi], start=start, end=end)
         return track_feature(frame, mmsi, start, end, zoom)
 
@@ -835,51 +837,6 @@ def grants_prefilter(grants: Sequence["Grant"]) -> pl.Expr:
             cond = cond & (pl.col("ts") <= pl.lit(g.data_end))
         expr = expr | cond
     return expr
-
-
-def track_feature(frame: pl.DataFrame, mmsi: int, start: datetime, end: datetime,
-                  zoom: float | None) -> dict[str, Any]:
-    """A track Feature (as :meth:`StoreQuery.track`) from a frame of positions."""
-    from seawatch.api.query import (
-        TRACK_MAX_POINTS,
-        _json_safe,
-        simplify_indices,
-        thin,
-        zoom_tolerance,
-    )
-
-    frame = (
-        frame.select("ts", "lat", "lon", "sog", "cog")
-        .filter(pl.col("lat").is_not_null() & pl.col("lon").is_not_null())
-        .sort("ts")
-    )
-    total = frame.height
-    if zoom is not None and total > 2:
-        keep = simplify_indices(frame["lon"].to_numpy(), frame["lat"].to_numpy(),
-                                zoom_tolerance(zoom))
-        frame = frame[keep]
-    frame = thin(frame, TRACK_MAX_POINTS)
-    coords = [[x, y] for x, y in zip(frame["lon"].to_list(), frame["lat"].to_list(),
-                                     strict=True)]
-    geometry: dict[str, Any] | None
-    if len(coords) >= 2:
-        geometry = {"type": "LineString", "coordinates": coords}
-    elif coords:
-        geometry = {"type": "Point", "coordinates": coords[0]}
-    else:
-        geometry = None
-    text = _json_safe(frame.select("ts", "sog", "cog"))
-    return {
-        "type": "Feature", "id": mmsi, "geometry": geometry,
-        "properties": {
-            "mmsi": mmsi, "start": format_time(start), "end": format_time(end), "zoom": zoom,
-            "times": text["ts"].to_list(), "sog": text["sog"].to_list(),
-            "cog": text["cog"].to_list(), "points_total": total,
-            "points_returned": frame.height,
-        },
-    }
-
-
 
 
 _FINE_LAND: list[str] = []
