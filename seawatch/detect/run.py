@@ -103,8 +103,10 @@ ANCHORAGE_COLUMNS: tuple[str, ...] = ("mmsi", "ts", "lat", "lon", "sog")
 """Columns the anchorage pass of :func:`detect_store` reads."""
 
 DEFAULT_CHUNK_POSITIONS = 2_000_000
-"""Positions per chunk of :func:`detect_store` (whole vessels, so a chunk may hold more):
-about 0.6 GB of working memory per million positions of a chunk, measured."""
+"""Positions per chunk of :func:`detect_store` (whole vessels, so a chunk may hold more).
+Measured peaks (docs/benchmarks.md): 1.2 GB on 10 M positions and 1.8 GB on 50 M; chunks of
+1 M: 0.9 and 1.6 GB, a little slower. The samples kept for the encounters add about 60 MB
+per million positions."""
 
 
 def _wanted(types: Iterable[str] | None) -> set[str]:
