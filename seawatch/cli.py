@@ -546,7 +546,8 @@ def detect(
         def on_progress(step: str, done: int, total: int) -> None:
             now = time.perf_counter()
             if last["step"]:
-                seconds[str(last["step"])] = now - float(last["t"])
+                step_name = str(last["step"])  # a step runs once per chunk: sum its times
+                seconds[step_name] = seconds.get(step_name, 0.0) + now - float(last["t"])
             last["step"], last["t"] = step, now
             label = "detection done" if step == "done" else step.replace("_", " ")
             progress.update(task, description=label, completed=done, total=total)
