@@ -13,6 +13,10 @@
 # Settings (environment, optional): SEAWATCH_PG_USER (seawatch), SEAWATCH_PG_PASSWORD
 # (seawatch), SEAWATCH_PG_DB (seawatch_test), SEAWATCH_PG_WAIT_S (60).
 set -euo pipefail
+# Stdout carries the export line alone: every step runs inside `setup` with its stdout sent to
+# stderr, so a tool's own chatter (apt-get, pg_ctlcluster's "Removed stale pid file", psql
+# notices) cannot reach the caller's eval. (No extra descriptor is opened for the line: the
+# server started here would inherit it and keep the caller's $(...) waiting forever.)
 
 PG_USER="${SEAWATCH_PG_USER:-seawatch}"
 PG_PASSWORD="${SEAWATCH_PG_PASSWORD:-seawatch}"
@@ -28,6 +32,7 @@ done
 [[ "$PG_PASSWORD" != *"'"* ]] || die "the password must not contain a single quote"
 [[ "$(id -u)" == 0 ]] || die "run as root (it installs packages and acts as the postgres user)"
 
+setup() {
 # 1. install the server (Debian) when absent
 if ! ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 || ! command -v pg_ctlcluster >/dev/null; then
     log "installing postgresql (Debian)"
@@ -78,4 +83,12 @@ fi
 PGPASSWORD="$PG_PASSWORD" psql -X -q -h 127.0.0.1 -p "$PORT" -U "$PG_USER" -d "$PG_DB" -tAc "SELECT 1" >/dev/null \
     || die "cannot log in as $PG_USER over TCP (check pg_hba.conf allows password auth on 127.0.0.1)"
 log "ready: PostgreSQL $VERSION on 127.0.0.1:$PORT, database $PG_DB, role $PG_USER"
+echo "$PORT" > "$PORT_FILE"
+}
+
+PORT_FILE="$(mktemp)"
+trap 'rm -f "$PORT_FILE"' EXIT
+setup >&2
+PORT="$(cat "$PORT_FILE")"
+[[ "$PORT" =~ ^[0-9]+$ ]] || die "no port found"
 echo "export SEAWATCH_TEST_PG=postgresql+psycopg://$PG_USER:$PG_PASSWORD@127.0.0.1:$PORT/$PG_DB"
