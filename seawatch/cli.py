@@ -178,8 +178,15 @@ def ingest(
         st = Store(store)
     except StoreError as exc:
         raise _fail(str(exc)) from exc
-    reports: list[IngestReport] = []
-    failed = 0
+    failed: list[str] = []
+    input_errors = (NoTimeError, UnknownFormatError, InputError, ValueError)
+
+    def on_error(path: Path, exc: Exception) -> None:
+        if not isinstance(exc, input_errors):
+            raise exc
+        failed.append(path.name)
+        err.print(f"[bold red]not ingested:[/] {exc}")
+
     with _progress() as progress:
         tasks: dict[str, int] = {}
 
@@ -188,17 +195,19 @@ def ingest(
                 tasks[name] = progress.add_task(name, total=total)
             progress.update(tasks[name], completed=done, total=total)
 
-        for path in paths:
-            try:
-                reports.extend(
-                    st.ingest([path], format=format, default_time=default_time,
-                              on_progress=on_progress, **options)
-                )
-            except (NoTimeError, UnknownFormatError, InputError, ValueError) as exc:
-                failed += 1
-                err.print(f"[bold red]not ingested:[/] {exc}")
+        def on_merge(done: int, total: int) -> None:
+            if done == 0:
+                err.print(f"merging into the store: {total} table-day file(s) to rewrite")
+
+        try:
+            reports = st.ingest(paths, format=format, default_time=default_time,
+                                on_progress=on_progress, on_error=on_error,
+                                on_merge=on_merge, **options)
+        except StoreError as exc:  # e.g. another process is writing the store
+            raise _fail(str(exc)) from exc
     _print_reports(reports)
     if failed:
+        err.print(f"[bold red]{len(failed)} input(s) not ingested:[/] {', '.join(failed)}")
         raise typer.Exit(1)
 
 
@@ -225,6 +234,10 @@ def _print_reports(reports: list[IngestReport]) -> None:
             f"{r.duplicates_removed:,}", f"{q:,}", f"{r.seconds:.2f}", rate,
         )
     console.print(table)
+    commits = {r.snapshot: r for r in reports if not r.skipped}
+    for r in commits.values():
+        console.print(f"committed {r.batch_inputs} input(s) as snapshot {r.snapshot} "
+                      f"(merge and write: {r.commit_seconds:.2f} s)")
     if types:
         parts = sorted(types.items(), key=lambda kv: int(kv[0].rsplit("_", 1)[1]))
         console.print("messages by type: " + ", ".join(

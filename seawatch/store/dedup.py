@@ -116,6 +116,40 @@ def _ident(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
+def _dedup_parts(rule: DedupRule, window: timedelta) -> tuple[str, str, str]:
+    """``(partition, tiebreak, drop)``: the window's PARTITION BY and ORDER BY lists and the
+    SQL condition that marks a row as a duplicate, over ``__prev_ts`` (the ``ts`` of the
+    previous row of the key) for the windowed rule, over ``__rank`` (the row's place in its
+    key) for the other."""
+    rest = [c for c in rule.columns if c not in rule.key and c != "ts"]
+    partition = ", ".join(_ident(c) for c in rule.key)
+    tiebreak = ", ".join(f"{_ident(c)} NULLS LAST" for c in ("ts", *rest))
+    if not rule.windowed:
+        return partition, tiebreak, "__rank > 1"
+    window_us = int(window / timedelta(microseconds=1))
+    limit = str(window_us)
+    if rule.window_requires:
+        col = _ident(rule.window_requires)
+        limit = f"(CASE WHEN {col} BETWEEN 0 AND 59 THEN {window_us} ELSE 0 END)"
+    return (
+        partition,
+        tiebreak,
+        f"__prev_ts IS NOT NULL AND epoch_us(ts) - epoch_us(__prev_ts) <= {limit}",
+    )
+
+
+def _copy_to(query: str, target: str) -> str:
+    order = ", ".join(f"{_ident(c)} NULLS LAST" for c in SORT_KEY)
+    return (
+        f"COPY ({query} ORDER BY {order}) TO {sql_string(target)} "
+        f"(FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE {ROW_GROUP_SIZE})"
+    )
+
+
+def _scan(files: Sequence[str]) -> str:
+    return "read_parquet([" + ", ".join(sql_string(s) for s in files) + "])"
+
+
 def merge_day_sql(rule: DedupRule, sources: Sequence[str], target: str, window: timedelta) -> str:
     """DuckDB ``COPY`` that merges one day's Parquet files into one deduplicated, sorted file.
 
@@ -125,31 +159,67 @@ def merge_day_sql(rule: DedupRule, sources: Sequence[str], target: str, window: 
     if not sources:
         raise ValueError("merge_day_sql needs at least one source file")
     cols = rule.columns
-    rest = [c for c in cols if c not in rule.key and c != "ts"]
     select = ", ".join(_ident(c) for c in cols)
-    partition = ", ".join(_ident(c) for c in rule.key)
-    tiebreak = ", ".join(f"{_ident(c)} NULLS LAST" for c in ("ts", *rest))
-    files = "[" + ", ".join(sql_string(s) for s in sources) + "]"
-    scan = f"read_parquet({files})"
+    partition, tiebreak, drop = _dedup_parts(rule, window)
+    scan = _scan(sources)
     if rule.windowed:
-        window_us = int(window / timedelta(microseconds=1))
-        limit = str(window_us)
-        if rule.window_requires:
-            col = _ident(rule.window_requires)
-            limit = f"(CASE WHEN {col} BETWEEN 0 AND 59 THEN {window_us} ELSE 0 END)"
         body = (
             f"SELECT {select} FROM ("
             f"SELECT *, lag(ts) OVER (PARTITION BY {partition} ORDER BY {tiebreak}) "
             f"AS __prev_ts FROM {scan}) "
-            f"WHERE __prev_ts IS NULL OR epoch_us(ts) - epoch_us(__prev_ts) > {limit}"
+            f"WHERE NOT ({drop})"
         )
     else:
         body = (
             f"SELECT {select} FROM {scan} "
             f"QUALIFY row_number() OVER (PARTITION BY {partition} ORDER BY {tiebreak}) = 1"
         )
-    order = ", ".join(f"{_ident(c)} NULLS LAST" for c in SORT_KEY)
-    return (
-        f"COPY ({body} ORDER BY {order}) TO {sql_string(target)} "
-        f"(FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE {ROW_GROUP_SIZE})"
+    return _copy_to(body, target)
+
+
+MERGED = "__merged"
+"""The temporary DuckDB table :func:`merge_groups_sql` fills."""
+
+
+def merge_groups_sql(
+    rule: DedupRule, groups: Sequence[Sequence[str]], target: str, window: timedelta
+) -> tuple[str, str, str]:
+    """A day merge that also says which input each kept and each dropped row came from.
+
+    ``groups``: the files of each source in precedence order, group 0 the day's live files
+    (may be empty) and then one group per input of a batch. Rows are deduplicated by the same
+    rule as :func:`merge_day_sql` (exact ties between groups keep the lower group), so the
+    day file is the same as merging the inputs one after another.
+
+    Returns three statements to run in order: fill the temporary table :data:`MERGED`
+    (every row with ``__src``, its group, ``__keep`` and ``__prev_src``, the group of the
+    row it duplicates); ``COPY`` the kept rows to ``target``; and count, per ``__src``, the
+    rows kept and per ``__prev_src`` the live rows (group 0) an input's earlier copy
+    replaced, as ``(group, kept, replaced)`` rows.
+    """
+    if not any(groups):
+        raise ValueError("merge_groups_sql needs at least one source file")
+    cols = rule.columns
+    select = ", ".join(_ident(c) for c in cols)
+    partition, tiebreak, drop = _dedup_parts(rule, window)
+    scans = " UNION ALL BY NAME ".join(
+        f"SELECT *, {i} AS __src FROM {_scan(files)}" for i, files in enumerate(groups) if files
     )
+    over = f"OVER (PARTITION BY {partition} ORDER BY {tiebreak}, __src)"
+    prev = f"lag(__src) {over} AS __prev_src, " + (
+        f"lag(ts) {over} AS __prev_ts" if rule.windowed else f"row_number() {over} AS __rank"
+    )
+    fill = (
+        f"CREATE OR REPLACE TEMP TABLE {MERGED} AS "
+        f"SELECT {select}, __src, NOT ({drop}) AS __keep, __prev_src "
+        f"FROM (SELECT *, {prev} FROM ({scans}))"
+    )
+    copy = _copy_to(f"SELECT {select} FROM {MERGED} WHERE __keep", target)
+    count = (
+        f"SELECT g, sum(kept)::BIGINT, sum(replaced)::BIGINT FROM ("
+        f"SELECT __src AS g, count(*) AS kept, 0 AS replaced FROM {MERGED} WHERE __keep "
+        f"GROUP BY __src UNION ALL "
+        f"SELECT __prev_src AS g, 0 AS kept, count(*) AS replaced FROM {MERGED} "
+        f"WHERE NOT __keep AND __src = 0 GROUP BY __prev_src) GROUP BY g ORDER BY g"
+    )
+    return fill, copy, count

@@ -1,11 +1,17 @@
-"""One ingest: stage the chunks of an input on disk, then commit them in one atomic step.
+"""One ingest: stage the chunks of one or more inputs on disk, then commit them in one step.
 
-Staging keeps memory bounded whatever the input's size: each ``ReadResult`` chunk is written
-to ``staging/<run>/<table>/<day>/<chunk>.parquet`` as it arrives and then dropped. The commit
-merges, for each table and each UTC day the input touches, the day's live file with the staged
-rows in DuckDB (deduplicated and sorted, see :mod:`seawatch.store.dedup`) into ONE new file,
-writes a new snapshot, and swaps ``CURRENT`` to it. Until the swap nothing live has changed;
-after it, the old files are merely unreferenced. See ``docs/store.md`` for the protocol.
+Staging keeps memory bounded whatever the inputs' size: each ``ReadResult`` chunk is written
+to ``staging/<run>/<input>/<table>/<day>/<chunk>.parquet`` as it arrives and then dropped. The
+commit merges, for each table and each UTC day the inputs touch, the day's live file with the
+staged rows of every input in DuckDB (deduplicated and sorted, see
+:mod:`seawatch.store.dedup`) into ONE new file, writes a new snapshot, and swaps ``CURRENT``
+to it. Until the swap nothing live has changed; after it, the old files are merely
+unreferenced. See ``docs/store.md`` for the protocol.
+
+Why a batch: a day file is rewritten whole at each commit, so committing 50 inputs of one
+day one by one rewrites that day 50 times (the cost grows with inputs x day size). Staging
+them all and merging each day once costs one rewrite; the manifest still has one entry per
+input (its SHA-256 keeps re-ingests idempotent) with its own counts.
 """
 
 from __future__ import annotations
@@ -26,7 +32,7 @@ import polars as pl
 from seawatch import schema
 from seawatch.io.quarantine import QuarantineLog, Reason
 from seawatch.store import layout
-from seawatch.store.dedup import RULES, merge_day_sql
+from seawatch.store.dedup import MERGED, RULES, merge_day_sql, merge_groups_sql
 from seawatch.store.layout import DATA_TABLES, DataFile, Snapshot
 
 if TYPE_CHECKING:
@@ -69,7 +75,12 @@ class IngestReport:
     stats
         The readers' statistics, summed over the chunks.
     seconds
-        Wall time of the ingest.
+        Wall time of reading and staging this input.
+    commit_seconds
+        Wall time of the commit that made it live (shared by the ``batch_inputs`` inputs
+        committed together).
+    batch_inputs
+        How many inputs that commit held.
     snapshot
         Id of the snapshot the ingest committed (None when skipped).
     """
@@ -84,6 +95,8 @@ class IngestReport:
     quarantine: dict[str, int] = field(default_factory=dict)
     stats: dict[str, int] = field(default_factory=dict)
     seconds: float = 0.0
+    commit_seconds: float = 0.0
+    batch_inputs: int = 0
     snapshot: int | None = None
 
     @property
@@ -175,14 +188,41 @@ def connect(temp_dir: Path, settings: MergeSettings) -> duckdb.DuckDBPyConnectio
 def merge_day(
     con: duckdb.DuckDBPyConnection,
     table: str,
-    sources: Sequence[Path],
+    groups: Sequence[Sequence[Path]],
     target: Path,
     window: timedelta,
-) -> int:
-    """Merge one table-day's files into ``target`` (deduplicated, sorted); return its rows."""
-    sql = merge_day_sql(RULES[table], [str(s) for s in sources], str(target), window)
-    row = con.execute(sql).fetchone()
-    return int(row[0]) if row else 0
+    live_rows: int = 0,
+) -> tuple[int, list[int]]:
+    """Merge one table-day's files into ``target`` (deduplicated, sorted).
+
+    ``groups``: the day's live files (``live_rows`` rows in all), then the staged files of
+    each input of the batch. Returns the rows written and, per input, the rows it added
+    net: its rows kept less the live rows its earlier copies replaced (the nets sum to the
+    rows written less ``live_rows``). With one input this is a single ``COPY``; with several
+    the merge fills a temporary table that records each row's input, which costs a little
+    more (still one pass over the day, against one per input when committed one by one).
+    """
+    inputs = len(groups) - 1
+    if inputs <= 1:
+        sources = [str(f) for g in groups for f in g]
+        row = con.execute(merge_day_sql(RULES[table], sources, str(target), window)).fetchone()
+        rows = int(row[0]) if row else 0
+        return rows, [rows - live_rows] * inputs
+    fill, copy, count = merge_groups_sql(
+        RULES[table], [[str(f) for f in g] for g in groups], str(target), window
+    )
+    try:
+        con.execute(fill)
+        row = con.execute(copy).fetchone()
+        rows = int(row[0]) if row else 0
+        net = [0] * inputs
+        for group, kept, replaced in con.execute(count).fetchall():
+            if group:  # group 0 (live rows) and None (first of its key) belong to no input
+                net[int(group) - 1] += int(kept) - int(replaced)
+    finally:
+        con.execute(f"DROP TABLE IF EXISTS {MERGED}")
+    net[0] += rows - live_rows - sum(net)  # only if live rows replaced each other: none
+    return rows, net
 
 
 def describe(root: Path, rel: str, rows: int, day: str | None) -> DataFile:
@@ -223,26 +263,33 @@ def _new_rel(table: str, day: str | None) -> str:
     return f"{table}/day={day}/{name}" if day else f"{table}/{name}"
 
 
+MergeProgress = Callable[[int, int], None]
+"""``on_merge(done, total)``: table-days merged so far, of all the commit merges."""
+
+
 def commit(
     root: Path,
     base: Snapshot,
-    staging: Staging,
-    entry: dict[str, Any],
+    staged: Sequence[tuple[Staging, dict[str, Any]]],
     settings: MergeSettings,
     sample_per_reason: int = QUARANTINE_SAMPLE_PER_REASON,
+    on_merge: MergeProgress | None = None,
 ) -> Snapshot:
-    """Make the staged rows live in one atomic step; return the new snapshot.
+    """Make the staged rows of one or more inputs live in one atomic step; return the snapshot.
 
-    Steps: (1) merge each touched table-day into a new file, fsync it; (2) write the
-    quarantine sample; (3) fsync the new folders; (4) write ``snapshots/<id+1>.json``
-    atomically; (5) swap ``CURRENT`` atomically -- the commit point; (6) delete the
-    superseded files, older snapshots and the staging run (failures here are only logged:
-    the next open deletes whatever is left).
+    ``staged``: each input's staging and manifest entry (``added``/``duplicates``/
+    ``snapshot`` are filled in here), in the order the inputs were read. Steps: (1) merge
+    each touched table-day, live rows and every input's staged rows, into a new file, fsync
+    it; (2) write each input's quarantine sample; (3) fsync the new folders; (4) write
+    ``snapshots/<id+1>.json`` atomically; (5) swap ``CURRENT`` atomically -- the commit
+    point; (6) delete the superseded files, older snapshots and the staging run (failures
+    here are only logged: the next open deletes whatever is left).
 
     A failure before (5) deletes what it wrote and re-raises; the store is as before.
-    ``entry`` is the manifest entry of the input; ``added``/``duplicates``/``snapshot``
-    are filled in here.
     """
+    if not staged:
+        raise ValueError("commit needs at least one staged input")
+    run_dir = staged[0][0].run_dir.parent
     staging_root = root / layout.STAGING
     new_id = base.id + 1
     new_name = layout.snapshot_name(new_id)
@@ -250,29 +297,45 @@ def commit(
     superseded: list[str] = []
     try:
         files = {t: list(base.table_files(t)) for t in layout.FILE_TABLES}
-        added = _zeros()
+        added = [_zeros() for _ in staged]
         touched_dirs: set[Path] = {root}  # a table folder may be new
-        con = connect(staging.run_dir / "duckdb_tmp", settings)
+        work = [
+            (table, day)
+            for table in DATA_TABLES
+            for day in sorted(set().union(*(st.days[table] for st, _ in staged)))
+        ]
+        con = connect(run_dir / "duckdb_tmp", settings)
         try:
-            for table in DATA_TABLES:
-                for day in sorted(staging.days[table]):
-                    old = base.day_files(table, day)
-                    rel = _new_rel(table, day)
-                    target = root / rel
-                    target.parent.mkdir(parents=True, exist_ok=True)
-                    written.append(target)
-                    sources = [root / f.path for f in old] + staging.files(table, day)
-                    rows = merge_day(con, table, sources, target, settings.dedup_window)
-                    layout.fsync_file(target)
-                    touched_dirs.update((target.parent, target.parent.parent))
-                    keep = [f for f in files[table] if f.day != day]
-                    files[table] = [*keep, describe(root, rel, rows, day)]
-                    superseded.extend(f.path for f in old)
-                    added[table] += rows - sum(f.rows for f in old)
+            for done, (table, day) in enumerate(work):
+                if on_merge is not None:
+                    on_merge(done, len(work))
+                old = base.day_files(table, day)
+                inputs = [i for i, (st, _) in enumerate(staged) if day in st.days[table]]
+                rel = _new_rel(table, day)
+                target = root / rel
+                target.parent.mkdir(parents=True, exist_ok=True)
+                written.append(target)
+                groups = [[root / f.path for f in old]]
+                groups += [staged[i][0].files(table, day) for i in inputs]
+                rows, net = merge_day(
+                    con, table, groups, target, settings.dedup_window,
+                    live_rows=sum(f.rows for f in old),
+                )
+                layout.fsync_file(target)
+                touched_dirs.update((target.parent, target.parent.parent))
+                keep = [f for f in files[table] if f.day != day]
+                files[table] = [*keep, describe(root, rel, rows, day)]
+                superseded.extend(f.path for f in old)
+                for i, n in zip(inputs, net, strict=True):
+                    added[i][table] += n
+            if on_merge is not None:
+                on_merge(len(work), len(work))
         finally:
             con.close()
-        sample = quarantine_sample(staging.quarantine, sample_per_reason)
-        if sample.height:
+        for st, _ in staged:
+            sample = quarantine_sample(st.quarantine, sample_per_reason)
+            if not sample.height:
+                continue
             rel = _new_rel(layout.QUARANTINE, None)
             target = root / rel
             target.parent.mkdir(parents=True, exist_ok=True)
@@ -284,18 +347,20 @@ def commit(
         for folder in sorted(touched_dirs, key=lambda p: len(p.parts), reverse=True):
             layout.fsync_dir(folder)
 
-        kept = {t: staging.rows_read[t] - staging.no_time[t] for t in DATA_TABLES}
-        entry = {
-            **entry,
-            "snapshot": new_id,
-            "added": added,
-            "duplicates": {t: kept[t] - added[t] for t in DATA_TABLES},
-        }
+        entries = []
+        for (st, entry), add in zip(staged, added, strict=True):
+            kept = {t: st.rows_read[t] - st.no_time[t] for t in DATA_TABLES}
+            entries.append({
+                **entry,
+                "snapshot": new_id,
+                "added": add,
+                "duplicates": {t: kept[t] - add[t] for t in DATA_TABLES},
+            })
         snapshot = Snapshot(
             id=new_id,
             created_at=layout.utc_now_iso(),
             files=files,
-            inputs=[*base.inputs, entry],
+            inputs=[*base.inputs, *entries],
         )
         snap_path = root / layout.SNAPSHOTS / new_name
         written.append(snap_path)
@@ -305,7 +370,7 @@ def commit(
         if _current_name(root) == layout.snapshot_name(base.id):
             _discard(written)
         raise
-    _after_commit(root, superseded, new_id, staging.run_dir)
+    _after_commit(root, superseded, new_id, run_dir)
     return snapshot
 
 
@@ -337,36 +402,75 @@ def _after_commit(root: Path, superseded: Sequence[str], new_id: int, run_dir: P
         log.warning("store %s: cleanup after commit failed (%s); done at next open", root, exc)
 
 
-def run_ingest(
-    root: Path,
-    base: Snapshot,
-    results: Iterable[ReadResult],
-    entry: dict[str, Any],
-    settings: MergeSettings,
-    on_progress: Callable[[str, int, int], None] | None = None,
-    sample_per_reason: int = QUARANTINE_SAMPLE_PER_REASON,
-) -> tuple[Snapshot, Staging]:
-    """Stage every chunk of ``results`` and commit; on any failure leave the store as it was.
+class Batch:
+    """Inputs staged for one commit: ``staging/<run>/<nnnnn>/`` per input.
 
-    The caller holds the write lock.
+    The caller holds the write lock. :meth:`stage` reads one input into its own folder (a
+    failure discards that input alone); :meth:`commit` makes them all live at once and
+    removes the run folder; :meth:`discard` removes it without committing.
     """
-    run_dir = root / layout.STAGING / uuid.uuid4().hex
-    staging = Staging(run_dir, sample_per_reason)
-    try:
-        done = 0
-        for result in results:
-            staging.add(result)
-            done += int(result.stats.get("input_bytes", 0))
-            if on_progress is not None:
-                on_progress(entry["name"], done, entry["size"])
+
+    def __init__(self, root: Path, sample_per_reason: int = QUARANTINE_SAMPLE_PER_REASON):
+        self.root = root
+        self.run_dir = root / layout.STAGING / uuid.uuid4().hex
+        self.sample_per_reason = sample_per_reason
+        self.staged: list[tuple[Staging, dict[str, Any]]] = []
+
+    def __len__(self) -> int:
+        return len(self.staged)
+
+    @property
+    def rows(self) -> int:
+        """Rows staged so far, over all inputs and tables."""
+        return sum(sum(st.rows_read.values()) for st, _ in self.staged)
+
+    def has(self, sha256: str) -> bool:
+        """Whether an input with these bytes is already staged in this batch."""
+        return any(entry["sha256"] == sha256 for _, entry in self.staged)
+
+    def stage(
+        self,
+        results: Iterable[ReadResult],
+        entry: dict[str, Any],
+        on_progress: Callable[[str, int, int], None] | None = None,
+    ) -> Staging:
+        """Write every chunk of ``results`` to this input's staging folder.
+
+        ``entry``: the input's manifest entry (``name``, ``sha256``, ``size``, ...); its
+        ``rows``, ``quarantine`` and ``stats`` are filled in. On any failure this input's
+        folder is removed and the error re-raised; inputs staged before it stay.
+        """
+        staging = Staging(self.run_dir / f"{len(self.staged):05d}", self.sample_per_reason)
+        try:
+            done = 0
+            for result in results:
+                staging.add(result)
+                done += int(result.stats.get("input_bytes", 0))
+                if on_progress is not None:
+                    on_progress(entry["name"], done, entry["size"])
+        except BaseException:
+            shutil.rmtree(staging.run_dir, ignore_errors=True)
+            raise
         entry = {
             **entry,
             "rows": dict(staging.rows_read),
             "quarantine": {k: int(v) for k, v in sorted(staging.quarantine.counts.items())},
             "stats": {k: int(v) for k, v in sorted(staging.stats.items())},
         }
-        snapshot = commit(root, base, staging, entry, settings, sample_per_reason)
-    except BaseException:
-        shutil.rmtree(run_dir, ignore_errors=True)
-        raise
-    return snapshot, staging
+        self.staged.append((staging, entry))
+        return staging
+
+    def commit(
+        self, base: Snapshot, settings: MergeSettings, on_merge: MergeProgress | None = None
+    ) -> Snapshot:
+        """Commit every staged input in one snapshot (see :func:`commit`)."""
+        try:
+            return commit(
+                self.root, base, self.staged, settings, self.sample_per_reason, on_merge
+            )
+        except BaseException:
+            self.discard()
+            raise
+
+    def discard(self) -> None:
+        shutil.rmtree(self.run_dir, ignore_errors=True)

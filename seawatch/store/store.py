@@ -38,9 +38,10 @@ from seawatch.store.dedup import DEFAULT_DEDUP_WINDOW
 from seawatch.store.ingest import (
     DEFAULT_MEMORY_LIMIT,
     QUARANTINE_SAMPLE_PER_REASON,
+    Batch,
     IngestReport,
+    MergeProgress,
     MergeSettings,
-    run_ingest,
 )
 from seawatch.store.layout import (
     DATA_TABLES,
@@ -53,6 +54,12 @@ from seawatch.store.layout import (
 
 ProgressCallback = Callable[[str, int, int], None]
 """``on_progress(name, done_bytes, total_bytes)``."""
+
+ErrorCallback = Callable[[Path, Exception], None]
+"""``on_error(path, error)``: an input that could not be read; raise to stop the ingest."""
+
+DEFAULT_BATCH_ROWS = 100_000_000
+"""An ingest of several inputs commits once this many rows are staged (and at the end)."""
 
 TimeLike = datetime | date | str
 """A time bound: an aware or naive (taken as UTC) datetime, a date (its UTC midnight) or
@@ -85,6 +92,10 @@ class Store:
         DuckDB threads for the merge (default: all cores).
     quarantine_sample
         Bad lines kept as examples per reason per input (all are counted).
+    batch_rows
+        An ingest of several inputs stages them all and commits once (each day file is
+        rewritten once, not once per input); it commits early when this many rows are
+        staged, which bounds the staging disk and the work a crash can lose.
 
     Notes
     -----
@@ -104,8 +115,12 @@ class Store:
         dedup_window: timedelta | float = DEFAULT_DEDUP_WINDOW,
         threads: int | None = None,
         quarantine_sample: int = QUARANTINE_SAMPLE_PER_REASON,
+        batch_rows: int = DEFAULT_BATCH_ROWS,
     ) -> None:
         self.path = Path(path).expanduser().absolute()
+        if batch_rows < 1:
+            raise ValueError(f"batch_rows must be at least 1, got {batch_rows}")
+        self.batch_rows = batch_rows
         if not isinstance(dedup_window, timedelta):
             dedup_window = timedelta(seconds=float(dedup_window))
         if dedup_window < timedelta(0):
@@ -271,54 +286,61 @@ class Store:
         format: str | None = None,
         default_time: datetime | str | None = None,
         on_progress: ProgressCallback | None = None,
+        on_error: ErrorCallback | None = None,
+        on_merge: MergeProgress | None = None,
         **reader_options: Any,
     ) -> list[IngestReport]:
-        """Read input files and add them to the store, each committed on its own.
+        """Read input files and add them to the store in one commit.
 
-        An input whose SHA-256 is already in the manifest is skipped (its report has
-        ``skipped=True``): ingesting a file twice adds nothing.
+        Every input is staged (read, split by day, written to ``staging/``), then each day
+        they touch is merged once with its live file and one snapshot is swapped in. Inputs
+        past ``batch_rows`` staged rows go into a further commit. Each input keeps its own
+        manifest entry and counts. An input whose SHA-256 is already in the manifest, or
+        earlier in ``paths``, is skipped (its report has ``skipped=True``): ingesting a file
+        twice adds nothing.
 
         Parameters
         ----------
         paths
-            One path or several. Each is read with :func:`seawatch.io.iter_input`.
+            One path or several. Each is read with :func:`seawatch.io.iter_input`. All must
+            exist (checked before anything is read).
         format, default_time
             Passed to :func:`seawatch.io.iter_input` (``None``: detect the format).
         on_progress
             Called as ``on_progress(name, done_bytes, total_bytes)`` as chunks arrive.
+        on_error
+            Called as ``on_error(path, error)`` when an input cannot be read; that input is
+            left out and the others go on. If it is None, or it raises, the inputs staged
+            before the failing one are committed and the error propagates.
+        on_merge
+            Called as ``on_merge(done, total)`` over the table-days each commit merges.
         **reader_options
             Passed on to the reader (e.g. ``mapping=`` for generic CSV).
 
         Returns
         -------
         list of IngestReport
-            One per path, in order.
+            One per input read or skipped, in order (none for an input given to
+            ``on_error``).
         """
         import seawatch.io
 
         if isinstance(paths, str | os.PathLike):
             paths = [paths]
-        reports = []
-        for raw in paths:
-            path = Path(raw)
+        paths = [Path(raw) for raw in paths]
+        for path in paths:
             if not path.is_file():
                 raise FileNotFoundError(f"input {path} does not exist or is not a file")
-            size = path.stat().st_size
-            sha256 = file_sha256(path)
-            if self._snapshot().input_by_sha256(sha256) is not None:
-                reports.append(IngestReport(path.name, sha256, size, skipped=True))
-                if on_progress is not None:
-                    on_progress(path.name, size, size)
-                continue
-            chunks = seawatch.io.iter_input(
-                path, format=format, default_time=default_time, **reader_options
-            )
-            reports.append(
-                self.ingest_results(
-                    chunks, name=path.name, sha256=sha256, size=size, on_progress=on_progress
-                )
-            )
-        return reports
+
+        def inputs() -> Iterable[tuple[Path, str, int, Callable[[], Iterable[Any]]]]:
+            for path in paths:
+                size = path.stat().st_size
+                sha256 = file_sha256(path)
+                yield path, sha256, size, (lambda path=path: seawatch.io.iter_input(
+                    path, format=format, default_time=default_time, **reader_options
+                ))
+
+        return self._ingest_batches(inputs(), on_progress, on_error, on_merge)
 
     def ingest_results(
         self,
@@ -351,49 +373,100 @@ class Store:
         StoreBusyError
             Another process is writing the store.
         """
-        started = time.perf_counter()
+        try:
+            (report,) = self._ingest_batches(
+                [(Path(name), sha256, size, lambda: results)], on_progress, None, None
+            )
+        finally:
+            close = getattr(results, "close", None)
+            if callable(close):
+                close()
+        return report
+
+    def _ingest_batches(
+        self,
+        inputs: Iterable[tuple[Path, str, int, Callable[[], Iterable[Any]]]],
+        on_progress: ProgressCallback | None,
+        on_error: ErrorCallback | None,
+        on_merge: MergeProgress | None,
+    ) -> list[IngestReport]:
+        """Stage ``(path, sha256, size, open_chunks)`` inputs in batches and commit each."""
         with layout.write_lock(self.path) as held:
             if not held:
                 raise StoreBusyError(
                     f"{self.path} is being written by another process; retry when it is done"
                 )
             self._cache = None
-            base = self._snapshot()
-            if base.input_by_sha256(sha256) is not None:
-                close = getattr(results, "close", None)
-                if callable(close):
-                    close()
-                return IngestReport(name, sha256, size, skipped=True)
             self._clear_staging()
-            entry: dict[str, Any] = {
-                "name": name,
-                "sha256": sha256,
-                "size": int(size),
-                "ingested_at": layout.utc_now_iso(),
-            }
-            snapshot, staging = run_ingest(
-                self.path,
-                base,
-                results,
-                entry,
-                self.settings,
-                on_progress=on_progress,
-                sample_per_reason=self.quarantine_sample,
-            )
-            self._cache = (layout.snapshot_name(snapshot.id), snapshot)
-        committed = snapshot.inputs[-1]
-        return IngestReport(
-            name=name,
-            sha256=sha256,
-            size=int(size),
-            rows_read=dict(committed["rows"]),
-            rows_added=dict(committed["added"]),
-            duplicates=dict(committed["duplicates"]),
-            quarantine=dict(committed["quarantine"]),
-            stats=dict(staging.stats),
-            seconds=time.perf_counter() - started,
-            snapshot=snapshot.id,
-        )
+            reports: list[IngestReport | None] = []
+            pending: list[tuple[int, float]] = []  # (report slot, staging seconds)
+            batch = Batch(self.path, self.quarantine_sample)
+
+            def flush() -> None:
+                nonlocal batch
+                if not len(batch):
+                    return
+                started = time.perf_counter()
+                snapshot = batch.commit(self._snapshot(), self.settings, on_merge)
+                commit_s = time.perf_counter() - started
+                self._cache = (layout.snapshot_name(snapshot.id), snapshot)
+                entries = snapshot.inputs[-len(batch):]
+                for (slot, seconds), (staging, _), entry in zip(
+                    pending, batch.staged, entries, strict=True
+                ):
+                    reports[slot] = IngestReport(
+                        name=entry["name"],
+                        sha256=entry["sha256"],
+                        size=int(entry["size"]),
+                        rows_read=dict(entry["rows"]),
+                        rows_added=dict(entry["added"]),
+                        duplicates=dict(entry["duplicates"]),
+                        quarantine=dict(entry["quarantine"]),
+                        stats=dict(staging.stats),
+                        seconds=seconds,
+                        commit_seconds=commit_s,
+                        batch_inputs=len(batch),
+                        snapshot=snapshot.id,
+                    )
+                pending.clear()
+                batch = Batch(self.path, self.quarantine_sample)
+
+            try:
+                for path, sha256, size, open_chunks in inputs:
+                    name = path.name
+                    if self._snapshot().input_by_sha256(sha256) is not None or batch.has(sha256):
+                        reports.append(IngestReport(name, sha256, size, skipped=True))
+                        if on_progress is not None:
+                            on_progress(name, size, size)
+                        continue
+                    entry: dict[str, Any] = {
+                        "name": name,
+                        "sha256": sha256,
+                        "size": int(size),
+                        "ingested_at": layout.utc_now_iso(),
+                    }
+                    started = time.perf_counter()
+                    try:
+                        batch.stage(open_chunks(), entry, on_progress)
+                    except Exception as exc:
+                        if on_error is None:
+                            flush()
+                            raise
+                        try:
+                            on_error(path, exc)
+                        except BaseException:
+                            flush()
+                            raise
+                        continue
+                    pending.append((len(reports), time.perf_counter() - started))
+                    reports.append(None)
+                    if batch.rows >= self.batch_rows:
+                        flush()
+                flush()
+            except BaseException:
+                batch.discard()
+                raise
+        return [r for r in reports if r is not None]
 
     def _clear_staging(self) -> None:
         """Empty ``staging/`` (the caller holds the lock: nothing there is in use)."""
