@@ -349,6 +349,8 @@ def part_b(args: argparse.Namespace) -> None:
         f"\npart B: a simulated {args.hours:g} h of {args.big:,} positions, "
         f"{args.block_vessels} vessels per block"
     )
+    if args.workdir:
+        Path(args.workdir).mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=args.workdir) as tmp:
         root = Path(tmp)
         t_write, (files, total, vessels) = timed(

@@ -64,6 +64,7 @@ import polars as pl
 
 from seawatch import schema
 from seawatch.store import layout
+from seawatch.store.store import bbox_filter
 
 if TYPE_CHECKING:  # pragma: no cover
     import pyarrow as pa
@@ -135,13 +136,7 @@ class Query:
     def bbox_expr(self) -> pl.Expr:
         """The plain scan's box predicate (used on rows without a finite position)."""
         assert self.bbox is not None
-        min_lon, min_lat, max_lon, max_lat = self.bbox
-        lat = pl.col("lat").is_between(min_lat, max_lat)
-        if min_lon <= max_lon:
-            lon = pl.col("lon").is_between(min_lon, max_lon)
-        else:
-            lon = (pl.col("lon") >= min_lon) | (pl.col("lon") <= max_lon)
-        return lat & lon
+        return bbox_filter(self.bbox)
 
 
 def _read_array(path: Path) -> pa.Array:

@@ -39,6 +39,7 @@ from seawatch import schema
 from seawatch.api.params import BBox, format_time
 from seawatch.api.posindex import MIN_ROWS as INDEX_MIN_ROWS
 from seawatch.api.posindex import FileIndex, PositionIndex, Query, select_page, to_us
+from seawatch.store.store import bbox_filter
 
 if TYPE_CHECKING:  # pragma: no cover
     from seawatch.geo.zones import Zone
@@ -720,22 +721,6 @@ def _index_query(start: datetime | None, end: datetime | None, bbox: BBox | None
     box = None if bbox is None else (float(bbox[0]), float(bbox[1]), float(bbox[2]),
                                      float(bbox[3]))
     return Query(to_us(_utc(start)), to_us(_utc(end)), box)
-
-
-def bbox_filter(bbox: BBox) -> pl.Expr:
-    """Rows whose ``lat``/``lon`` lie in the box (``min_lon > max_lon``: across 180°).
-
-    >>> frame = pl.DataFrame({"lat": [0.0, 0.0], "lon": [179.5, 0.0]})
-    >>> frame.filter(bbox_filter((179.0, -1.0, -179.0, 1.0)))["lon"].to_list()
-    [179.5]
-    """
-    min_lon, min_lat, max_lon, max_lat = bbox
-    lat = pl.col("lat").is_between(min_lat, max_lat)
-    if min_lon <= max_lon:
-        lon = pl.col("lon").is_between(min_lon, max_lon)
-    else:
-        lon = (pl.col("lon") >= min_lon) | (pl.col("lon") <= max_lon)
-    return lat & lon
 
 
 def search(frame: pl.DataFrame, q: str) -> pl.DataFrame:

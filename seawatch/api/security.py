@@ -643,7 +643,8 @@ class View:
         the events it sees (their position null unless released); ``bbox`` applies to the
         position shown, ``q`` to the identity.
         """
-        from seawatch.api.query import VESSEL_FIELDS, bbox_filter, search
+        from seawatch.api.query import VESSEL_FIELDS, search
+        from seawatch.store.store import bbox_filter
 
         if self.full:
             return self.query.vessels(q=q, bbox=bbox)

@@ -737,7 +737,7 @@ class Store:
             mmsi,
         )
         if bbox is not None:
-            predicates.append(_bbox_predicate(bbox))
+            predicates.append(bbox_filter(bbox))
         return self._scan(layout.EVENTS, self._snapshot().table_files(layout.EVENTS), predicates)
 
     def events_info(self) -> dict[str, Any] | None:
@@ -777,7 +777,7 @@ class Store:
         if hi is not None:
             predicates.append(pl.col("ts") < pl.lit(hi, dtype=schema.TS))
         if bbox is not None:
-            predicates.append(_bbox_predicate(bbox))
+            predicates.append(bbox_filter(bbox))
         return self._scan(table, files, predicates)
 
     def _files(
@@ -816,7 +816,14 @@ def _is_blank(root: Path) -> bool:
     return True
 
 
-def _bbox_predicate(bbox: BBox) -> pl.Expr:
+def bbox_filter(bbox: BBox) -> pl.Expr:
+    """Rows whose ``lat``/``lon`` lie in the box, edges included (``min_lon > max_lon``: a box
+    across the antimeridian). Raises ``ValueError`` when ``min_lat > max_lat``.
+
+    >>> frame = pl.DataFrame({"lat": [0.0, 0.0], "lon": [179.5, 0.0]})
+    >>> frame.filter(bbox_filter((179.0, -1.0, -179.0, 1.0)))["lon"].to_list()
+    [179.5]
+    """
     min_lon, min_lat, max_lon, max_lat = (float(v) for v in bbox)
     if min_lat > max_lat:
         raise ValueError(f"bbox {bbox}: min_lat {min_lat} > max_lat {max_lat}")
