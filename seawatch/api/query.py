@@ -597,12 +597,7 @@ class StoreQuery:
         LineString per vessel (properties ``mmsi``, ``kind: "track"``, ``times``). At most
         :data:`EVIDENCE_MAX_POINTS` positions per vessel (thinned evenly).
         """
-        row = event.row(0, named=True)
-        ids = [int(row["mmsi"])]
-        if row["other_mmsi"] is not None:
-            ids.append(int(row["other_mmsi"]))
-        lo: datetime = row["start"] - margin
-        hi: datetime = row["end"] + margin + timedelta(microseconds=1)
+        ids, lo, hi = evidence_window(event, margin)
         frame = self.retry(
             lambda: self.store.positions(mmsi=ids, start=lo, end=hi)
             .select("mmsi", "ts", "lat", "lon", "sog", "cog")
@@ -833,6 +828,28 @@ def zone_ids(zones: Sequence[Zone]) -> list[str]:
         seen[slug] += 1
         out.append(slug if seen[slug] == 1 else f"{slug}-{seen[slug]}")
     return out
+
+
+def evidence_window(
+    event: pl.DataFrame, margin: timedelta
+) -> tuple[list[int], datetime, datetime]:
+    """The vessels and the window ``[lo, hi)`` of an event's evidence: its vessel (and the
+    other vessel of an encounter), from ``start - margin`` to ``end + margin`` inclusive.
+
+    >>> from datetime import datetime
+    >>> event = pl.DataFrame({"mmsi": [1], "other_mmsi": [2], "start": [datetime(2024, 1, 1, 1)],
+    ...                       "end": [datetime(2024, 1, 1, 2)]})
+    >>> ids, lo, hi = evidence_window(event, timedelta(hours=1))
+    >>> ids, lo.hour, hi.hour, hi.microsecond
+    ([1, 2], 0, 3, 1)
+    """
+    row = event.row(0, named=True)
+    ids = [int(row["mmsi"])]
+    if row["other_mmsi"] is not None:
+        ids.append(int(row["other_mmsi"]))
+    lo: datetime = row["start"] - margin
+    hi: datetime = row["end"] + margin + timedelta(microseconds=1)
+    return ids, lo, hi
 
 
 def evidence_collection(frame: pl.DataFrame, ids: Sequence[int], lo: datetime, hi: datetime,

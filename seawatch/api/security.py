@@ -718,14 +718,9 @@ class View:
         """The event's evidence (``GET /events/{id}``) from positions the caller sees."""
         if self.full:
             return self.query.evidence(event, margin)
-        row = event.row(0, named=True)
-        ids = [int(row["mmsi"])]
-        if row["other_mmsi"] is not None:
-            ids.append(int(row["other_mmsi"]))
-        lo: datetime = row["start"] - margin
-        hi: datetime = row["end"] + margin + timedelta(microseconds=1)
-        from seawatch.api.query import evidence_collection
+        from seawatch.api.query import evidence_collection, evidence_window
 
+        ids, lo, hi = evidence_window(event, margin)
         frame = self.positions_frame(mmsi=ids, start=lo, end=hi)
         return evidence_collection(frame, ids, lo, hi, margin)
 
