@@ -11,9 +11,12 @@ behaviour                what happens
 transshipment encounter  a carrier (reefer, type 70) comes alongside a fishing vessel far
                          from port (>= 40 km from shore, >= 30 km from any port); both drift
                          together at 0.2-0.8 kn, 50-300 m apart, for 2.5-6 h; one in three
-                         straddles midnight UTC. Outside any zone the fishing vessel is a
-                         Chinese squid jigger or a foreign longliner; inside the EEZ an
-                         Ecuadorian one.
+                         straddles midnight UTC, and another one in three (the first, so
+                         that even a small scenario has one) takes place inside the
+                         Galápagos Marine Reserve (>= 15 km from any port), with the
+                         fishing vessel fishing in the reserve around it. Outside any zone
+                         the fishing vessel is a Chinese squid jigger or a foreign
+                         longliner; inside the EEZ an Ecuadorian one.
 loitering                a lone carrier drifts at 0.3-1.2 kn for 3-8 h, >= 40 nm from shore
                          and >= 30 km from any port, then leaves.
 AIS gap                  a small Ecuadorian vessel heading out >= 100 km from shore switches
@@ -192,7 +195,7 @@ class Planter:
                 before = (self.fleet.n, self.legs.n, len(self.overrides))
                 try:
                     if name == "encounter":
-                        self.encounter(straddle=i % 3 == 0)
+                        self.encounter(straddle=i % 3 == 1, in_reserve=i % 3 == 0)
                     else:
                         getattr(self, name)()
                 except PlantError as exc:
@@ -393,9 +396,14 @@ class Planter:
         return self._u(lo, hi)
 
     def _intent(self, typ: str, name: str, tracks: list[int], t0: float, t1: float,
-                zone: str | None = None, **params: Any) -> None:
-        self.intents.append({"type": typ, "name": name, "tracks": tracks, "t0": t0, "t1": t1,
-                             "zone": zone, "params": _clean(params)})
+                zone: str | None = None, *, incidental: bool = False, **params: Any) -> None:
+        """Record a planted event; ``incidental``: every matching truth event is planted,
+        and none need exist (see :func:`seawatch.sim.scenario.match_intents`)."""
+        intent = {"type": typ, "name": name, "tracks": tracks, "t0": t0, "t1": t1,
+                  "zone": zone, "params": _clean(params)}
+        if incidental:
+            intent["incidental"] = True
+        self.intents.append(intent)
 
     def _negative(self, typ: str, name: str, tracks: list[int], t0: float, t1: float,
                   lat: float, lon: float, zone: str | None = None, **params: Any) -> None:
@@ -412,8 +420,10 @@ class Planter:
         return "fishing_a", 735
 
     # -- behaviours ---------------------------------------------------------------------------
-    def encounter(self, straddle: bool = False, *, brief: bool = False) -> None:
-        """A carrier alongside a fishing vessel, drifting (or a brief meeting: a negative)."""
+    def encounter(self, straddle: bool = False, *, brief: bool = False,
+                  in_reserve: bool = False) -> None:
+        """A carrier alongside a fishing vessel, drifting (or a brief meeting: a negative);
+        ``in_reserve``: inside the Galápagos Marine Reserve."""
         length = self._length(40 / 60, 75 / 60, 3 * H) if brief else self._length(2.5, 6.0,
                                                                                  3 * H)
         t_s = self._window(length)
@@ -429,8 +439,12 @@ class Planter:
                     t_s = self._u(lo, hi)
                 else:
                     midnight = None
-        boxes = tuple(SITE_BOXES)
-        lat, lon = self._site(boxes, t0=t_s, t1=t_s + length)
+        if in_reserve and not brief:
+            names = [z.name for z in self.world.zones]
+            lat, lon = self._reserve_site(names.index("Galápagos Marine Reserve"),
+                                          names.index("Ecuador EEZ"), t_s, length)
+        else:
+            lat, lon = self._site(tuple(SITE_BOXES), t0=t_s, t1=t_s + length)
         mask = int(self.world.zone_mask([lat], [lon])[0])
         cat, mid = self._fishing_partner(mask)
         role = "neg_brief_meeting" if brief else "encounter"
@@ -462,7 +476,8 @@ class Planter:
         self._force(carrier, t_s - 1.5 * H, t_s + length + 1.5 * H)
         params = {"drift_kn": drift_kn, "separation_m": sep_m,
                   "planted_start_s": t_s, "planted_hours": length / H,
-                  "straddles_midnight": midnight is not None, "fishing_category": cat}
+                  "straddles_midnight": midnight is not None, "fishing_category": cat,
+                  "in_reserve": in_reserve and not brief}
         if brief:
             self._negative("encounter", "brief_meeting", [fv, carrier], t_s, t_s + length,
                            lat, lon, minutes=length / 60.0, separation_m=sep_m,
@@ -470,6 +485,10 @@ class Planter:
         else:
             self._intent("encounter", "transshipment", [fv, carrier], t_s, t_s + length,
                          **params)
+            if in_reserve:  # it fishes in the reserve around the meeting, before and after
+                self._intent("fishing_in_zone", "fishing_around_meeting_in_reserve", [fv],
+                             -H, self.duration + H, zone="Galápagos Marine Reserve",
+                             incidental=True, meeting_start_s=t_s)
 
     def neg_brief_meeting(self) -> None:
         self.encounter(brief=True)

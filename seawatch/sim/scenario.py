@@ -250,7 +250,10 @@ def match_intents(raw: pl.DataFrame, intents: list[dict[str, Any]],
 
     An intent matches an event of its type, vessel(s) (and zone, if it names one) whose
     span overlaps the intent's window. Matched events get ``planted: true`` and the
-    intent's parameters in ``details``; all others get ``planted: false``. Gaps get
+    intent's parameters in ``details``; all others get ``planted: false``. An
+    ``incidental`` intent (what a planted behaviour brings along, e.g. the fishing around a
+    meeting in the reserve, whose episodes depend on speeds and reception) marks every
+    event it matches and is never missing. Gaps get
     ``intentional`` (planted AIS switch-off or not); events of a vessel that also acts a
     hard negative get ``hard_negative_vessel`` (its name), e.g. the zone crossings of a
     ship that skirts another zone.
@@ -275,7 +278,7 @@ def match_intents(raw: pl.DataFrame, intents: list[dict[str, Any]],
     missing = []
     for it in intents:
         want = set(it["tracks"][:2]) if it["type"] == "encounter" else {it["tracks"][0]}
-        hit = None
+        hits = []
         for i in range(raw.height):
             if typ[i] != it["type"]:
                 continue
@@ -283,15 +286,18 @@ def match_intents(raw: pl.DataFrame, intents: list[dict[str, Any]],
             if have != want or (it.get("zone") and zone[i] != it["zone"]):
                 continue
             if s[i] <= it["t1"] and e[i] >= it["t0"]:
-                hit = i
-                break
-        if hit is None:
-            missing.append({k: v for k, v in it.items() if k != "params"} | {
-                "params": it.get("params", {})})
+                hits.append(i)
+                if not it.get("incidental"):
+                    break
+        if not hits:
+            if not it.get("incidental"):
+                missing.append({k: v for k, v in it.items() if k != "params"} | {
+                    "params": it.get("params", {})})
             continue
-        details[hit]["planted"] = True
-        details[hit]["scenario"] = it.get("name", it["type"])
-        details[hit]["planted_params"] = it.get("params", {})
+        for hit in hits:
+            details[hit]["planted"] = True
+            details[hit]["scenario"] = it.get("name", it["type"])
+            details[hit]["planted_params"] = it.get("params", {})
     for d, t in zip(details, typ, strict=True):
         if t == "gap":
             d["intentional"] = bool(d["planted"])

@@ -227,8 +227,19 @@ def test_score_of_the_truth_against_itself_is_perfect(scenario: Scenario) -> Non
 
 
 # -- hard negatives --------------------------------------------------------------------------
+def negatives_in_truth(s: Scenario) -> pl.DataFrame:
+    """Truth events a hard negative matches (eval's rule), a zone event only when of the
+    negative's own zone: the ship skirting the territorial sea may well cross the EEZ edge
+    on its way there, which is no detection of the skirt."""
+    hits = evaluate.match(s.truth, s.negatives)
+    zone_t = s.truth["zone"].gather(hits["truth_idx"])
+    zone_n = s.negatives["zone"].gather(hits["pred_idx"])
+    other_zone = hits["type"].is_in(["zone_entry", "zone_exit"]) & (zone_t != zone_n)
+    return hits.filter(~other_zone.fill_null(False))
+
+
 def test_negatives_match_no_truth_event(scenario: Scenario) -> None:
-    assert evaluate.match(scenario.truth, scenario.negatives).height == 0
+    assert negatives_in_truth(scenario).height == 0
     assert (scenario.negatives["score"] == 0.0).all()
 
 
@@ -361,8 +372,12 @@ def test_a_day_of_500_vessels_holds_exactly_its_truth() -> None:
     else but zone crossings and port visits, and the noisy data holds exactly the truth."""
     s = simulate(seed=1, hours=24.0, vessels=500)
     planted = s.counts["truth_planted"]
-    assert planted == {"encounter": 6, "fishing_in_zone": 4, "gap": 3, "loitering": 3,
+    # fishing_in_zone: 2 seiners in the reserve, 2 jiggers in the EEZ, and the 3 episodes
+    # of the fishing vessels of the 2 meetings in the reserve (one splits around its meeting)
+    assert planted == {"encounter": 6, "fishing_in_zone": 7, "gap": 3, "loitering": 3,
                        "spoofing": 3}
+    reserve = s.truth.filter(pl.col("details").str.contains('"in_reserve": true'))
+    assert reserve["type"].to_list() == ["encounter"] * 2
     assert s.counts["planted_missing"] == [] and s.plan.parameters["planted_skipped"] == []
     others = s.truth.filter(~pl.col("type").is_in(["zone_entry", "zone_exit", "port_visit"])
                             & pl.col("details").str.contains('"planted": false'))
@@ -370,4 +385,4 @@ def test_a_day_of_500_vessels_holds_exactly_its_truth() -> None:
     skip = spoofed_mmsis(s)
     truth = s.truth.filter((pl.col("type") != "spoofing") & ~pl.col("mmsi").is_in(list(skip)))
     assert event_keys(rederive(s, dedup(s.observed))) == event_keys(truth)
-    assert evaluate.match(s.truth, s.negatives).height == 0
+    assert negatives_in_truth(s).height == 0

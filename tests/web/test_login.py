@@ -4,10 +4,10 @@ partner agency's view through a grant, TLP badges, and logging out.
 A module-scoped server runs ``create_app(store, auth="required")`` over the session's web
 store with a sharing state of its own: host agency ECU-NAVY, partner USAF-PARTNER with a
 ``partner_viewer`` user, and a 24 h grant from ECU-NAVY to USAF-PARTNER of ``encounter``
-events up to TLP:AMBER. The web scenario (seed 2) has no encounter inside the Galápagos Marine
-Reserve (nor have seeds 3-9 of the same size), so the grant's area is a 1-degree box around the
-scenario's encounter; the store's other events (zone entries and exits, port visits,
-loitering, ...) lie outside the grant and must not show.
+events up to TLP:AMBER inside the Galápagos Marine Reserve (the issue's own example). The web
+scenario (seed 2) holds one encounter, planted inside the reserve; the store's other events
+(zone entries and exits, port visits, fishing in the reserve, loitering, ...) are outside the
+grant and must not show.
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ PARTNER = "USAF-PARTNER"
 USER = "usaf-viewer"
 PASSWORD = "correct horse battery staple"
 ROWS = "#event-list li.event-row"
+RESERVE = "Galápagos Marine Reserve"
 TLP_ORDER = ("CLEAR", "GREEN", "AMBER", "AMBER+STRICT", "RED")
 
 
@@ -61,6 +62,7 @@ def partner_server(
 
     from seawatch.api.app import create_app
     from seawatch.api.server import ServerThread
+    from seawatch.geo import default_zones
     from seawatch.share import auth as share_auth
     from seawatch.share.accounts import add_agency, add_user, init_state
     from seawatch.share.db import open_state, utcnow
@@ -78,23 +80,19 @@ def partner_server(
         token = share_auth.create_token(state, USER, name="web tests").token
 
     events = Store(web_store, create=False).events().collect()
-    encounters = events.filter(pl.col("type") == "encounter")
-    assert encounters.height >= 1, "the web scenario should hold an encounter"
-    lat, lon = encounters.row(0, named=True)["lat"], encounters.row(0, named=True)["lon"]
-    bbox = (lon - 0.5, lat - 0.5, lon + 0.5, lat + 0.5)
     create_grant(
         state,
         grantor=HOST,
         grantee=PARTNER,
         expires_at=utcnow() + timedelta(hours=24),
         max_marking="AMBER",
-        bbox=bbox,
+        zone=RESERVE,
         event_types=["encounter"],
         note="web map test",
     )
-    # what the grant releases, from the events table: encounters inside the box, <= AMBER
-    box = shapely.box(*bbox)
-    inside = shapely.contains_xy(box, events["lon"].to_numpy(), events["lat"].to_numpy())
+    # what the grant releases, from the events table: encounters in the reserve, <= AMBER
+    (reserve,) = [z.geometry for z in default_zones() if z.name == RESERVE]
+    inside = shapely.contains_xy(reserve, events["lon"].to_numpy(), events["lat"].to_numpy())
     expected = [
         e["event_id"]
         for e, ok in zip(events.iter_rows(named=True), inside, strict=True)
@@ -103,7 +101,8 @@ def partner_server(
         and TLP_ORDER.index(str(get_marking(state, "event", e["event_id"]).level))
         <= TLP_ORDER.index("AMBER")
     ]
-    assert expected, "the grant should release at least one event"
+    assert expected, "the grant should release at least one event (an encounter in the reserve)"
+    assert events.filter(pl.col("type") == "encounter").height >= 1
     assert events.height > len(expected), "the store should hold events outside the grant"
 
     app = create_app(web_store, auth="required", state=state)

@@ -146,9 +146,13 @@ def test_vessel_panel_time_slider_moves_the_marker(page: Browser, server: Server
     hit = page.evaluate(
         """(() => {
           const m = seawatch.map;
+          // a vessel well inside the canvas with no event marker drawn over it
+          const near = (p) => m.queryRenderedFeatures(
+            [[p.x - 6, p.y - 6], [p.x + 6, p.y + 6]], {layers: ['events', 'vessels']});
           const f = m.queryRenderedFeatures({layers: ['vessels']})
             .find(f => { const p = m.project(f.geometry.coordinates);
-                         return p.x > 60 && p.y > 60 && p.x < m.getCanvas().clientWidth - 60; });
+                         return p.x > 60 && p.y > 60 && p.x < m.getCanvas().clientWidth - 60
+                           && near(p).every(g => g.layer.id === 'vessels'); });
           const p = m.project(f.geometry.coordinates);
           const r = m.getCanvas().getBoundingClientRect();
           return {mmsi: f.properties.mmsi, x: r.left + p.x, y: r.top + p.y};
