@@ -188,8 +188,12 @@ def test_expiry_and_revocation_take_effect_at_the_next_request(env):
 
     client = env.client()
     assert _partner_events(client, env) == set()
+    # a box around the store's one encounter (wherever the scenario put it)
+    (enc,) = client.get("/api/v1/events", params={"type": "encounter"},
+                        headers=env.headers("admin")).json()["items"]
+    box = [enc["lon"] - 0.5, enc["lat"] - 0.5, enc["lon"] + 0.5, enc["lat"] + 0.5]
     create_grant(env.state, grantor=HOST, grantee=PARTNER,
-                 expires_at=utcnow() + timedelta(seconds=1.5), bbox=[-88, -4, -85, 0],
+                 expires_at=utcnow() + timedelta(seconds=1.5), bbox=box,
                  event_types=["encounter"])
     seen = _partner_events(client, env)
     assert len(seen) == 1 and next(iter(seen)).startswith("encounter:")
@@ -200,7 +204,7 @@ def test_expiry_and_revocation_take_effect_at_the_next_request(env):
                       headers=env.headers("partner_viewer")).status_code == 404
     # revoked through the API between two requests
     grant = client.post("/api/v1/grants", headers=env.headers("admin"),
-                        json={"grantee": PARTNER, "until": "1h", "bbox": [-88, -4, -85, 0],
+                        json={"grantee": PARTNER, "until": "1h", "bbox": box,
                               "event_types": ["encounter"]}).json()
     assert _partner_events(client, env) == seen
     listed = client.get("/api/v1/grants", headers=env.headers("partner_viewer")).json()

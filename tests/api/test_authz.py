@@ -40,8 +40,9 @@ from seawatch.share.markings import TLP
 from tests.api.conftest import HOST, PARTNER, PASSWORD, USERS, setup_sharing
 
 RESERVE = "Galápagos Marine Reserve"
-ACTIVE_BOX = (-88.0, -4.0, -85.0, 0.0)
-"""Holds the store's encounter and its spoofing (and nothing else)."""
+ACTIVE_BOX = (-92.5, -0.5, -87.0, 1.5)
+"""Holds the store's encounter (in the Galápagos reserve) and its spoofing, and no loitering
+or gap."""
 RED_BOX = (-80.6, -2.9, -80.3, -2.7)
 """Holds two port visits (one RED releasable to the partner, one RED to ECU-CG) and a zone
 exit."""
@@ -716,7 +717,7 @@ def test_grant_states_release_what_they_should(world):
     cases = {
         "none": set(),
         "active": {ids["encounter"], ids["spoofing"]},
-        "zone_positions": {ids["reserve_visit"]},
+        "zone_positions": None,  # (below: every event in the reserve up to AMBER)
         "red": {ids["red_partner"]},
         "expired": set(),
         "revoked": set(),
@@ -724,7 +725,14 @@ def test_grant_states_release_what_they_should(world):
         "other_types": set(),
         "marking_above": {ids["spoofing"]},
     }
+    ev = world.events
+    in_reserve = shapely.contains_xy(world.reserve, ev["lon"].to_numpy(), ev["lat"].to_numpy())
+    in_reserve_ids = set(ev.filter(pl.Series(in_reserve))["event_id"])
     for name, wanted in cases.items():
+        if name == "zone_positions":
+            assert {ids["reserve_visit"], ids["encounter"]} <= in_reserve_ids
+            assert ids["spoofing"] not in in_reserve_ids
+            wanted = in_reserve_ids - {ids["partner_owned"]}
         set_grants(world, name)
         assert expected(world, "partner_viewer").events == wanted | {ids["partner_owned"]}, name
         body = world.client.get("/api/v1/events", headers=world.headers("partner_viewer"))
