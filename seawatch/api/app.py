@@ -191,7 +191,7 @@ def create_app(
     from fastapi.responses import HTMLResponse, JSONResponse, Response
 
     from seawatch import __version__
-    from seawatch.api import ogc, rest, security
+    from seawatch.api import ogc, rest, security, sharing
     from seawatch.api.params import BadRequest
     from seawatch.api.query import StoreQuery
     from seawatch.share.db import State, open_state
@@ -219,7 +219,7 @@ def create_app(
     app.state.share = state
     app.include_router(rest.build_router(query))
     app.include_router(ogc.build_router(query))
-    app.include_router(security.build_router(query))
+    app.include_router(sharing.build_router(query))
 
     @app.get("/openapi.json", include_in_schema=False, dependencies=[security.require(PUBLIC)])
     def openapi_document() -> Response:

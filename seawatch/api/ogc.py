@@ -15,7 +15,7 @@ not define is a 400 (requirement ``/req/core/query-param-unknown``).
 
 The landing page and the conformance declaration are public (they hold no data); the
 collections and their features need a login, and hold only what the caller may see
-(:class:`~seawatch.api.security.View`): ``numberMatched``, extents and 404s are computed
+(:class:`~seawatch.api.view.View`): ``numberMatched``, extents and 404s are computed
 after that filter.
 """
 
@@ -41,7 +41,8 @@ from seawatch.api.params import (
     parse_datetime_interval,
 )
 from seawatch.api.query import StoreQuery
-from seawatch.api.security import View, require
+from seawatch.api.security import require
+from seawatch.api.view import View
 from seawatch.share.policy import Access
 from seawatch.share.roles import PUBLIC, READ
 
@@ -435,7 +436,7 @@ def build_router(query: StoreQuery) -> APIRouter:
 
 def _frame_extent(frame: pl.DataFrame, start: str, end: str) -> tuple[BBox | None,
                                                                      list[str | None]]:
-    from seawatch.api.security import frame_extent
+    from seawatch.api.view import frame_extent
 
     return frame_extent(frame, start, end)
 

@@ -4,7 +4,7 @@ the land basemap and exports.
 Each endpoint declares its action once (``access: Annotated[Access, require(READ)]``, see
 :mod:`seawatch.api.security`), parses its parameters with :mod:`seawatch.api.params` (a bad
 value is a 400 naming it), asks :class:`seawatch.api.query.StoreQuery` through the caller's
-:class:`~seawatch.api.security.View` (rows filtered by the caller's own data and live grants
+:class:`~seawatch.api.view.View` (rows filtered by the caller's own data and live grants
 before any paging or counting), and writes the answer column-wise with
 :mod:`seawatch.api.export`. Exports carry their TLP marking. See ``docs/api.md``.
 """
@@ -31,7 +31,8 @@ from seawatch.api.params import (
     parse_window,
 )
 from seawatch.api.query import TRACK_DEFAULT_WINDOW, TRACK_MAX_WINDOW, VESSELS_MAX, StoreQuery
-from seawatch.api.security import View, frame_marking, require
+from seawatch.api.security import require
+from seawatch.api.view import View, frame_marking
 from seawatch.share.policy import Access
 from seawatch.share.roles import EXPORT, READ
 
