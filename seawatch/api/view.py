@@ -13,7 +13,7 @@ authentication and the route policy that build the ``Access`` are in
 
 import json
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import polars as pl
@@ -102,8 +102,11 @@ class View:
             return self._all_positions
         grants = self.position_grants()
         lazy = self.query.positions(mmsi, start, end, bbox)
-        if not grants:
+        scope = narrowed_scope(grants[0], start, end, bbox) if len(grants) == 1 else None
+        if not grants or scope == EMPTY_SCOPE:
             frame = self.query.collect(lazy.head(0))
+        elif scope is not None:  # one grant: its box and window narrow the (indexed) query
+            frame = self.access.filter_positions(self.query.positions_frame(mmsi, *scope))
         else:
             frame = self.access.filter_positions(
                 self.query.collect(lazy.filter(grants_prefilter(grants)))
@@ -298,6 +301,68 @@ def frame_extent(frame: pl.DataFrame, start: str, end: str) -> tuple[
     box = None if None in row[:4] else (float(row[0]), float(row[1]), float(row[2]),
                                         float(row[3]))
     return box, [format_time(row[4]), format_time(row[5])]
+
+
+Scope = tuple[datetime | None, datetime | None, tuple[float, float, float, float] | None]
+EMPTY_SCOPE: Scope = (None, None, (0.0, 1.0, 0.0, -1.0))
+"""What :func:`narrowed_scope` answers when the query and the grant cannot meet."""
+
+
+def narrowed_scope(
+    grant: "Grant",
+    start: datetime | None,
+    end: datetime | None,
+    bbox: tuple[float, float, float, float] | None,
+) -> Scope | None:
+    """``(start, end, bbox)`` of a positions query narrowed to what one grant can release:
+    the query's box cut to the grant area's bounds and its window ``[start, end)`` cut to
+    the grant's data window (whose end is inclusive). A superset of what the grant releases
+    inside the query, so :meth:`Access.filter_positions` on its rows is exact, and a box or
+    window the query index can answer. :data:`EMPTY_SCOPE` when they cannot meet; None when
+    either box crosses the antimeridian (the caller scans instead).
+
+    >>> from types import SimpleNamespace
+    >>> from datetime import UTC
+    >>> g = SimpleNamespace(area_kind="bbox", area=None, bbox=(-92.0, -2.0, -88.0, 2.0),
+    ...                     data_start=None, data_end=None)
+    >>> narrowed_scope(g, None, None, (-90.0, 0.0, -80.0, 5.0))
+    (None, None, (-90.0, 0.0, -88.0, 2.0))
+    >>> narrowed_scope(g, None, None, (-80.0, 0.0, -70.0, 5.0)) == EMPTY_SCOPE
+    True
+    """
+    import shapely
+
+    box = bbox
+    if grant.area_kind != "all":
+        if grant.area_kind == "bbox" and grant.bbox is not None:
+            bounds = tuple(float(v) for v in grant.bbox)
+        elif grant.area is not None:
+            bounds = tuple(float(v) for v in shapely.bounds(grant.area))
+        else:
+            return EMPTY_SCOPE  # a zone the server does not know releases nothing
+        if bounds[0] > bounds[2] or (bbox is not None and bbox[0] > bbox[2]):
+            return None
+        if bbox is None:
+            box = bounds  # type: ignore[assignment]
+        else:
+            box = (max(bbox[0], bounds[0]), max(bbox[1], bounds[1]),
+                   min(bbox[2], bounds[2]), min(bbox[3], bounds[3]))
+            if box[0] > box[2] or box[1] > box[3]:
+                return EMPTY_SCOPE
+    if grant.data_start is not None:
+        first = _aware(grant.data_start)
+        start = first if start is None else max(_aware(start), first)
+    if grant.data_end is not None:
+        stop = _aware(grant.data_end) + timedelta(microseconds=1)
+        end = stop if end is None else min(_aware(end), stop)
+    if start is not None and end is not None and start >= end:
+        return EMPTY_SCOPE
+    return start, end, box
+
+
+def _aware(value: datetime) -> datetime:
+    """A datetime as aware UTC (naive ones are UTC)."""
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value
 
 
 def grants_prefilter(grants: Sequence["Grant"]) -> pl.Expr:
