@@ -229,3 +229,40 @@ def test_local_mode_shows_the_local_user_without_logout(page: Browser) -> None:
     assert page.evaluate(f"document.querySelectorAll('{ROWS} .tlp').length") == page.evaluate(
         f"document.querySelectorAll('{ROWS}').length"
     )
+
+
+def test_repeated_wrong_passwords_are_throttled_with_a_retry_time(
+    browser: Browser, partner_server: PartnerServer
+) -> None:
+    """After MAX_FAILURES wrong passwords the server answers 429 with Retry-After and the
+    form says when to retry, with the button held until then. (Last in this module: the
+    lock also holds this client address for the rest of the module's server.)"""
+    from seawatch.share.auth import LOCKOUT, MAX_FAILURES
+
+    page = browser
+    page.send("Network.clearBrowserCookies")
+    page.reset()
+    page.navigate(partner_server.url)
+    wait_for(page, visible("#login-form"))
+    messages: list[str] = []
+    for _ in range(MAX_FAILURES + 1):  # (the earlier test's wrong password counts too)
+        page.evaluate("document.querySelector('#login-username').value = ''")
+        page.type_text("#login-username", "throttle-test")
+        page.type_text("#login-password", "wrong")
+        page.evaluate("document.querySelector('#login-error').textContent = ''")
+        wait_for(page, "!document.querySelector('#login-submit').disabled")
+        page.click("#login-submit")
+        wait_for(page, "document.querySelector('#login-error').textContent !== ''")
+        messages.append(page.evaluate("document.querySelector('#login-error').textContent"))
+        if messages[-1].startswith("Too many"):
+            break
+    assert all("Wrong username or password" in m for m in messages[:-1]), messages
+    assert len(messages) >= MAX_FAILURES - 1
+    last = messages[-1]
+    assert last.startswith("Too many attempts, retry in "), last
+    wait = int(last.removeprefix("Too many attempts, retry in ").split()[0])
+    assert 0 < wait <= LOCKOUT.total_seconds()
+    assert page.evaluate("document.querySelector('#login-submit').disabled") is True
+    assert page.evaluate("window.seawatch.ready") is False
+    assert unexpected_errors(page) == [] or all("status of 429" in e or "status of 401" in e
+                                                for e in unexpected_errors(page))
