@@ -32,12 +32,12 @@ def sniff_format(path: str | Path) -> str:
 
     stream, raw = sources.open_binary(path)
     try:
-        head = stream.read(_SNIFF_BYTES)
-    except (OSError, EOFError, ValueError) as exc:
-        raise sources.InputError(f"{path}: cannot read ({exc})") from exc
+        head, error = sources.read_salvaging(stream, _SNIFF_BYTES)
     finally:
         stream.close()
         raw.close()
+    if error is not None and not head:  # (a file that breaks off later is read up to there)
+        raise sources.InputError(f"{path}: cannot read ({error})")
     if _NMEA_RE.search(head):
         return "nmea"
     first = next((ln for ln in head.splitlines() if ln.strip()), b"")

@@ -34,6 +34,7 @@ class Reason(IntEnum):
     LINE_TOO_LONG = 11  # a line longer than the reader's limit (no NMEA line is that long)
     BAD_ROW = 12  # a CSV row whose required fields cannot be read
     NO_TIME = 13  # no time for the message and none could be inferred
+    TRUNCATED = 14  # the file breaks off here (truncated or corrupt): the lines before are kept
 
     @property
     def label(self) -> str:

@@ -3,6 +3,11 @@
 Compression is recognised by the file's magic bytes (gzip, bzip2, zstandard), not its name,
 so a mislabelled file still reads. Chunks end at a line break, so no line is ever split between
 two chunks, and memory stays bounded by the chunk size whatever the file size.
+
+A file that breaks off part-way (a truncated download, a log rotated mid-write, a corrupt
+block) keeps what was read before the break: reading stops there, the unfinished last line
+is dropped, and the final chunk says why (``Chunk.error``), which the readers quarantine as
+``truncated``. Only a file of which nothing at all can be read is an :class:`InputError`.
 """
 
 from __future__ import annotations
@@ -17,6 +22,10 @@ from pathlib import Path
 from typing import BinaryIO
 
 DEFAULT_CHUNK_BYTES = 32 * 1024 * 1024
+SALVAGE_PIECE_BYTES = 8 * 1024 * 1024
+"""Reads go in pieces of at most this size, each with ``read1`` where the stream has it (one
+read of the underlying data), so text decoded before a break is returned, not lost with the
+failing call."""
 
 _MAGIC = {
     b"\x1f\x8b": "gzip",
@@ -62,6 +71,8 @@ class Chunk:
     raw_bytes_done: int  # bytes of the (compressed) file consumed up to the end of this chunk
     raw_bytes_total: int
     final: bool
+    error: str | None = None  # (final chunk) why the file could not be read to its end
+    cut_bytes: int = 0  # (final chunk, with error) bytes of the unfinished line dropped
 
 
 MAX_LINE_BYTES = 1024 * 1024
@@ -74,6 +85,8 @@ def iter_chunks(path: str | Path, chunk_bytes: int = DEFAULT_CHUNK_BYTES) -> Ite
     stream, raw = open_binary(path)
     try:
         yield from _iter_stream(stream, raw, total, chunk_bytes)
+    except InputError as exc:
+        raise InputError(f"{path}: {exc}") from exc
     except (OSError, EOFError, ValueError) as exc:
         raise InputError(f"{path}: cannot read ({type(exc).__name__}: {exc})") from exc
     finally:
@@ -87,6 +100,31 @@ def iter_bytes_chunks(data: bytes, chunk_bytes: int = DEFAULT_CHUNK_BYTES) -> It
         yield from _iter_stream(f, f, len(data), chunk_bytes)
 
 
+def read_salvaging(stream: BinaryIO, size: int) -> tuple[bytes, str | None]:
+    """Up to ``size`` bytes of ``stream`` (fewer at its end) and, when reading broke off,
+    why: the bytes read before the break are returned with the error's text.
+
+    >>> import gzip, io
+    >>> data = gzip.compress(b"line one\\n" * 1000)
+    >>> text, error = read_salvaging(gzip.GzipFile(fileobj=io.BytesIO(data[:40])), 10**6)
+    >>> error
+    'EOFError: Compressed file ended before the end-of-stream marker was reached'
+    """
+    parts: list[bytes] = []
+    got = 0
+    read = getattr(stream, "read1", None) or stream.read
+    while got < size:
+        try:
+            piece = read(min(SALVAGE_PIECE_BYTES, size - got))
+        except Exception as exc:  # any decompression or I/O error ends the readable part
+            return b"".join(parts), f"{type(exc).__name__}: {exc}"
+        if not piece:
+            break
+        parts.append(piece)
+        got += len(piece)
+    return b"".join(parts), None
+
+
 def _iter_stream(
     stream: BinaryIO, raw: BinaryIO, total: int, chunk_bytes: int
 ) -> Iterator[Chunk]:
@@ -96,12 +134,22 @@ def _iter_stream(
     rest = b""  # an unfinished line
     skipping = False  # inside an over-long line whose head was already kept
     line_no = 1
+    error: str | None = None  # reading broke off: what was read is used, then the end
+    seen = False
     while True:
-        block = stream.read(chunk_bytes)
+        block = b""
+        if error is None:
+            block, error = read_salvaging(stream, chunk_bytes)
+            if error is not None and not block and not seen:
+                raise InputError(f"cannot read ({error})")
+            seen = seen or bool(block)
         if not block:
             if skipping:
                 rest = b""
-            yield Chunk(pending + rest, line_no, _tell(raw, total), total, True)
+            cut = 0
+            if error is not None:  # the unfinished last line was cut by the break: drop it
+                cut, rest = len(rest), b""
+            yield Chunk(pending + rest, line_no, _tell(raw, total), total, True, error, cut)
             return
         if skipping:
             nl = block.find(b"\n")
@@ -123,16 +171,23 @@ def _iter_stream(
         lines, rest = buf[: cut + 1], buf[cut + 1 :]
         if pending:
             yield Chunk(pending, line_no, pending_done, total, False)
-            line_no += _count_lines(pending)
+            line_no += count_lines(pending)
         pending = lines
         pending_done = _tell(raw, total)
+
+
+def truncation_note(error: str, cut_bytes: int) -> str:
+    """The quarantine text of a file that breaks off (:data:`Reason.TRUNCATED`)."""
+    cut = f"; the unfinished line after it ({cut_bytes} bytes) was dropped" if cut_bytes else ""
+    return f"the file cannot be read past this line ({error}){cut}"
 
 
 class InputError(OSError):
     """An input file could not be read (truncated or corrupt compression, I/O error)."""
 
 
-def _count_lines(data: bytes) -> int:
+def count_lines(data: bytes) -> int:
+    """Lines in ``data`` (a last line without its line break counts)."""
     n = data.count(b"\n")
     return n + (1 if data and not data.endswith(b"\n") else 0)
 

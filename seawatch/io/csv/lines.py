@@ -32,6 +32,8 @@ import numpy as np
 import polars as pl
 import pyarrow as pa
 
+from seawatch.io.sources import InputError, read_salvaging
+
 BLOCK_BYTES_MIN = 1 << 20
 """Smallest block read from the (decompressed) file at once: 1 MiB."""
 
@@ -67,6 +69,11 @@ class LineBatch:
 
     lines: pl.DataFrame
     input_bytes: int
+    error: str | None = None
+    """(Last batch) why the file could not be read to its end: the lines are what came
+    before the break."""
+    cut_bytes: int = 0
+    """(Last batch, with ``error``) bytes of the unfinished line after the break, dropped."""
 
 
 def open_binary(path: Path, stack: ExitStack) -> tuple[BinaryIO, Callable[[], int]]:
@@ -101,12 +108,32 @@ def open_binary(path: Path, stack: ExitStack) -> tuple[BinaryIO, Callable[[], in
     return stream, raw.tell
 
 
-def _iter_blocks(stream: BinaryIO, block_bytes: int) -> Iterator[bytes]:
-    """Yield blocks of whole lines (each ending in "\\n") of the decompressed stream."""
+def _iter_blocks(stream: BinaryIO, block_bytes: int, broke: list[tuple[str, int]]
+                 ) -> Iterator[bytes]:
+    """Yield blocks of whole lines (each ending in "\\n") of the decompressed stream.
+
+    When reading breaks off (a truncated or corrupt file), the whole lines read before the
+    break are yielded, the unfinished one after them is dropped, and ``(error, dropped
+    bytes)`` is appended to ``broke``; when nothing at all could be read it raises
+    :class:`~seawatch.io.sources.InputError`.
+    """
     leftover = b""
     first = True
+    seen = False
     while True:
-        chunk = stream.read(block_bytes)
+        chunk, error = read_salvaging(stream, block_bytes)
+        if error is not None:
+            if not chunk and not seen:
+                raise InputError(f"cannot read ({error})")
+            buf = leftover + chunk
+            if first and buf.startswith(b"\xef\xbb\xbf"):
+                buf = buf[3:]
+            cut = buf.rfind(b"\n")
+            if cut >= 0:
+                yield buf[: cut + 1]
+            broke.append((error, len(buf) - cut - 1))
+            return
+        seen = seen or bool(chunk)
         if not chunk:
             break
         buf = leftover + chunk if leftover else chunk
@@ -122,7 +149,11 @@ def _iter_blocks(stream: BinaryIO, block_bytes: int) -> Iterator[bytes]:
             # No line end in sight: keep the head of this 'line' and drop the rest of it.
             leftover = b""
             while True:
-                chunk = stream.read(block_bytes)
+                chunk, error = read_salvaging(stream, block_bytes)
+                if error is not None:
+                    yield buf[:MAX_LINE_BYTES] + b"\n"
+                    broke.append((error, 0))
+                    return
                 if not chunk:
                     break
                 end = chunk.find(b"\n")
@@ -196,7 +227,8 @@ def iter_line_batches(path: Path, batch_rows: int) -> Iterator[LineBatch]:
             emitted_bytes += nbytes
             return LineBatch(lines, nbytes)
 
-        for block in _iter_blocks(stream, block_bytes):
+        broke: list[tuple[str, int]] = []
+        for block in _iter_blocks(stream, block_bytes, broke):
             decompressed += len(block)
             frame = _block_to_lines(block, next_line_no)
             next_line_no += frame.height
@@ -213,8 +245,13 @@ def iter_line_batches(path: Path, batch_rows: int) -> Iterator[LineBatch]:
             if previous is not None:
                 yield emit(previous, last=False)
             previous = pl.concat(pending) if len(pending) > 1 else pending[0]
+        if previous is None and broke:  # no whole line before the break
+            previous = _block_to_lines(b"", next_line_no)
         if previous is not None:
-            yield emit(previous, last=True)
+            batch = emit(previous, last=True)
+            if broke:
+                batch.error, batch.cut_bytes = broke[0]
+            yield batch
 
 
 def _unquote(field: pl.Expr) -> pl.Expr:

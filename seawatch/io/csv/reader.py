@@ -34,6 +34,7 @@ from seawatch.io.csv.lines import iter_line_batches, split_fields
 from seawatch.io.csv.marinecadastre import MARINECADASTRE
 from seawatch.io.quarantine import QuarantineLog, Reason
 from seawatch.io.result import ReadResult
+from seawatch.io.sources import truncation_note
 
 FORMATS: dict[str, CsvFormat] = {f.name: f for f in (MARINECADASTRE, DMA, GENERIC)}
 """Named formats, by the name ``format=`` takes."""
@@ -332,6 +333,11 @@ def iter_csv(
         result.stats["input_bytes"] += batch.input_bytes
         result.stats["lines"] += batch.lines.height
         lines = batch.lines
+        if batch.error is not None:  # the file broke off: what came before is kept
+            last_line = int(batch.lines["line_no"].max() or 1) if batch.lines.height else 1
+            result.quarantine_log.add(Reason.TRUNCATED, file_name, last_line,
+                                      truncation_note(batch.error, batch.cut_bytes))
+            result.stats["truncated"] += 1
         if state.layout is None:
             text = lines.get_column("raw")
             nonblank = text.str.strip_chars().str.len_bytes() > 0

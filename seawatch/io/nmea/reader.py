@@ -123,6 +123,11 @@ def iter_nmea(
     done = 0
     for chunk in sources.iter_chunks(path, chunk_bytes):
         result = decoder.decode(chunk.data, chunk.first_line_no, final=chunk.final)
+        if chunk.error is not None:  # the file broke off: what came before is kept
+            last_line = chunk.first_line_no + sources.count_lines(chunk.data) - 1
+            result.quarantine_log.add(Reason.TRUNCATED, name, max(last_line, 1),
+                                      sources.truncation_note(chunk.error, chunk.cut_bytes))
+            result.stats["truncated"] += 1
         result.stats["input_bytes"] = chunk.raw_bytes_done - done
         done = chunk.raw_bytes_done
         yield result
