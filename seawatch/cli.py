@@ -71,13 +71,12 @@ def _fail(message: str, code: int = 2) -> typer.Exit:
 def _parse_time(value: str | None) -> datetime | None:
     if value is None:
         return None
-    from seawatch.io.nmea.reader import _time_us
+    from seawatch.units import parse_time
 
     try:
-        _time_us(value)
+        return parse_time(value, "--time")
     except ValueError as exc:
         raise _fail(str(exc)) from exc
-    return datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
 
 
 @contextmanager

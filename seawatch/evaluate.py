@@ -38,13 +38,14 @@ from typing import Any
 import polars as pl
 
 from seawatch import schema
+from seawatch.errors import InvalidValue
 
 DEFAULT_SLACK = timedelta(hours=1)
 
 SCORE_COLUMNS = ("type", "n_truth", "n_pred", "tp", "fp", "fn", "precision", "recall", "f1")
 
 
-class EventsFileError(ValueError):
+class EventsFileError(InvalidValue):
     """An events or truth file cannot be read as events."""
 
 

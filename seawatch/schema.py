@@ -25,6 +25,8 @@ from collections.abc import Mapping
 
 import polars as pl
 
+from seawatch.errors import InvalidValue
+
 TS = pl.Datetime("us", "UTC")
 MIN_EPOCH_S = 631_152_000
 """Earliest plausible AIS time, 1990-01-01 UTC (seconds since the epoch): AIS began in the
@@ -156,7 +158,7 @@ TABLES: dict[str, dict[str, pl.DataType]] = {
 }
 
 
-class SchemaError(ValueError):
+class SchemaError(InvalidValue):
     """A frame does not have the columns a canonical table needs."""
 
 

@@ -192,10 +192,9 @@ def create_app(
 
     from seawatch import __version__
     from seawatch.api import ogc, rest, security, sharing
-    from seawatch.api.params import BadRequest
     from seawatch.api.query import StoreQuery
+    from seawatch.errors import SeawatchError
     from seawatch.share.db import State, open_state
-    from seawatch.share.errors import ShareError
     from seawatch.share.roles import PUBLIC
 
     security.check_auth_mode(auth)
@@ -225,16 +224,12 @@ def create_app(
     def openapi_document() -> Response:
         return JSONResponse(app.openapi())
 
-    async def bad_request(_request: Any, exc: Exception) -> Response:
-        return JSONResponse({"detail": str(exc)}, status_code=400)
-
     async def invalid(_request: Any, exc: Exception) -> Response:
         assert isinstance(exc, RequestValidationError)
         return JSONResponse({"detail": validation_message(exc.errors())}, status_code=400)
 
-    app.add_exception_handler(BadRequest, bad_request)
     app.add_exception_handler(RequestValidationError, invalid)
-    app.add_exception_handler(ShareError, security.share_error_handler)
+    app.add_exception_handler(SeawatchError, security.error_handler)
 
     _add_docs(app)
     _add_web(app, DEFAULT_WEB_DIR if web_dir is None else Path(web_dir), HTMLResponse)

@@ -26,6 +26,8 @@ from typing import Any
 
 import polars as pl
 
+from seawatch.units import iso_utc
+
 MEDIA_TYPES: dict[str, str] = {
     "json": "application/json",
     "geojson": "application/geo+json",
@@ -50,19 +52,6 @@ EXPORT_FORMATS: tuple[str, ...] = ("geojson", "csv", "parquet", "kml")
 _XML_CONTROL = r"[\x00-\x08\x0b\x0c\x0e-\x1f]"
 
 
-def iso_utc(name: str) -> pl.Expr:
-    """A time column as ISO 8601 UTC text (``2026-01-15T03:00:00Z``; fraction when not 0)."""
-    return _iso_of(pl.col(name).dt.convert_time_zone("UTC")).alias(name)
-
-
-def _iso_of(expr: pl.Expr) -> pl.Expr:
-    return (
-        pl.when(expr.dt.microsecond() == 0)
-        .then(expr.dt.strftime("%Y-%m-%dT%H:%M:%SZ"))
-        .otherwise(expr.dt.strftime("%Y-%m-%dT%H:%M:%S%.6fZ"))
-    )
-
-
 def with_iso_times(frame: pl.DataFrame) -> pl.DataFrame:
     """``frame`` with every datetime column as ISO 8601 UTC text (naive ones taken as UTC)
     and NaN floats as null (JSON has no NaN)."""
@@ -74,7 +63,7 @@ def with_iso_times(frame: pl.DataFrame) -> pl.DataFrame:
                 col = col.dt.replace_time_zone("UTC")
             else:
                 col = col.dt.convert_time_zone("UTC")
-            exprs.append(_iso_of(col).alias(name))
+            exprs.append(iso_utc(col).alias(name))
         elif dtype in (pl.Float32, pl.Float64):
             exprs.append(pl.col(name).fill_nan(None))
     return frame.with_columns(exprs) if exprs else frame

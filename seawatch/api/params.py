@@ -2,7 +2,8 @@
 
 Pure functions of text, with no web framework: each returns a typed value or raises
 :class:`BadRequest`, whose message says what was wrong and what a good value looks like.
-The app turns :class:`BadRequest` into a ``400`` response ``{"detail": message}``.
+It is a :class:`seawatch.errors.InvalidValue`, which the app answers with ``400``
+``{"detail": message}``. Boxes and times are read by :mod:`seawatch.units`.
 
 Examples
 --------
@@ -22,11 +23,11 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Sequence
-from datetime import UTC, date, datetime, timedelta
+from datetime import datetime, timedelta
 
-BBox = tuple[float, float, float, float]
-"""``(min_lon, min_lat, max_lon, max_lat)``: GeoJSON order; ``min_lon > max_lon`` crosses the
-antimeridian."""
+from seawatch import units
+from seawatch.errors import InvalidValue
+from seawatch.units import BBox, format_time
 
 Interval = tuple[datetime | None, datetime | None]
 """A time interval ``(start, end)`` as aware UTC datetimes; None is open."""
@@ -38,97 +39,36 @@ _DATE_ONLY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _OPEN = ("", "..")
 
 
-class BadRequest(ValueError):
+class BadRequest(InvalidValue):
     """A request parameter is malformed or out of range; the message says which and why."""
 
 
 def parse_bbox(text: str | None, name: str = "bbox") -> BBox | None:
-    """A bounding box from ``min_lon,min_lat,max_lon,max_lat`` text (None when absent).
-
-    Six numbers (``min_lon,min_lat,min_z,max_lon,max_lat,max_z``, as OGC API - Features
-    allows) are accepted and the heights ignored. Longitudes must lie in [-180, 180],
-    latitudes in [-90, 90] and ``min_lat <= max_lat``; ``min_lon > max_lon`` is a box across
-    the antimeridian.
+    """A bounding box (:func:`seawatch.units.parse_bbox`); None when absent.
 
     Examples
     --------
     >>> parse_bbox("170,-10,-170,10")
     (170.0, -10.0, -170.0, 10.0)
-    >>> parse_bbox("-81,1,-80,0")  # doctest: +ELLIPSIS
-    Traceback (most recent call last):
-    ...
-    seawatch.api.params.BadRequest: bbox: min_lat 1 is above max_lat 0 ...
+    >>> parse_bbox("") is None
+    True
     """
     if text is None or text.strip() == "":
         return None
-    parts = [p.strip() for p in text.split(",")]
-    if len(parts) not in (4, 6):
-        raise BadRequest(
-            f"{name} needs 4 numbers min_lon,min_lat,max_lon,max_lat (e.g. -92,-2,-88,1); "
-            f"got {len(parts)} value(s): {text[:80]!r}"
-        )
-    try:
-        values = [float(p) for p in parts]
-    except ValueError:
-        raise BadRequest(
-            f"{name} must be numbers min_lon,min_lat,max_lon,max_lat (e.g. -92,-2,-88,1); "
-            f"got {text[:80]!r}"
-        ) from None
-    if not all(math.isfinite(v) for v in values):
-        raise BadRequest(f"{name} must be finite numbers; got {text[:80]!r}")
-    if len(values) == 6:
-        values = [values[0], values[1], values[3], values[4]]
-    min_lon, min_lat, max_lon, max_lat = values
-    for label, v, limit in (
-        ("min_lon", min_lon, 180.0),
-        ("max_lon", max_lon, 180.0),
-        ("min_lat", min_lat, 90.0),
-        ("max_lat", max_lat, 90.0),
-    ):
-        if not -limit <= v <= limit:
-            raise BadRequest(f"{name}: {label} {v:g} is outside [-{limit:g}, {limit:g}]")
-    if min_lat > max_lat:
-        raise BadRequest(
-            f"{name}: min_lat {min_lat:g} is above max_lat {max_lat:g} (order is "
-            "min_lon,min_lat,max_lon,max_lat)"
-        )
-    return (min_lon, min_lat, max_lon, max_lat)
+    return units.parse_bbox(text, name)
 
 
 def parse_time(text: str | None, name: str) -> datetime | None:
-    """An ISO 8601 time as an aware UTC datetime (None when absent).
-
-    Accepts ``2026-01-15T12:00:00Z``, offsets (``+05:00``), fractions, a date alone
-    (its UTC midnight) and naive times (taken as UTC).
+    """An ISO 8601 time (:func:`seawatch.units.parse_time`); None when absent.
 
     Examples
     --------
     >>> parse_time("2026-01-15", "end").isoformat()
     '2026-01-15T00:00:00+00:00'
-    >>> parse_time("yesterday", "start")  # doctest: +ELLIPSIS
-    Traceback (most recent call last):
-    ...
-    seawatch.api.params.BadRequest: start 'yesterday' is not an ISO 8601 time ...
     """
     if text is None or text.strip() == "":
         return None
-    raw = text.strip()
-    try:
-        if _DATE_ONLY.match(raw):
-            d = date.fromisoformat(raw)
-            return datetime(d.year, d.month, d.day, tzinfo=UTC)
-        value = datetime.fromisoformat(raw.replace("z", "Z"))
-    except ValueError:
-        raise BadRequest(
-            f"{name} {raw[:60]!r} is not an ISO 8601 time (e.g. 2026-01-15T12:00:00Z or "
-            "2026-01-15)"
-        ) from None
-    if value.tzinfo is None:
-        return value.replace(tzinfo=UTC)
-    try:
-        return value.astimezone(UTC)
-    except (OverflowError, ValueError):
-        raise BadRequest(f"{name} {raw[:60]!r} is out of range") from None
+    return units.parse_time(text, name)
 
 
 def parse_window(start: str | None, end: str | None) -> Interval:
@@ -274,20 +214,3 @@ def check_range(value: float, name: str, lo: float, hi: float) -> float:
     if not math.isfinite(value) or not lo <= value <= hi:
         raise BadRequest(f"{name} must be between {lo:g} and {hi:g}; got {value:g}")
     return value
-
-
-def format_time(value: datetime | None) -> str | None:
-    """ISO 8601 UTC text with ``Z`` (fraction only when not zero); None stays None.
-
-    >>> format_time(datetime(2026, 1, 15, 12, tzinfo=UTC))
-    '2026-01-15T12:00:00Z'
-    """
-    if value is None:
-        return None
-    if value.tzinfo is not None:
-        value = value.astimezone(UTC)
-    text = value.strftime("%Y-%m-%dT%H:%M:%S")
-    if value.microsecond:
-        text += f".{value.microsecond:06d}"
-    return text + "Z"
-

@@ -36,10 +36,10 @@ import numpy as np
 import polars as pl
 
 from seawatch import schema
-from seawatch.api.params import BBox, format_time
 from seawatch.api.posindex import MIN_ROWS as INDEX_MIN_ROWS
 from seawatch.api.posindex import FileIndex, PositionIndex, Query, select_page, to_us
 from seawatch.store.store import bbox_filter
+from seawatch.units import BBox, format_time
 
 if TYPE_CHECKING:  # pragma: no cover
     from seawatch.geo.zones import Zone

@@ -44,9 +44,10 @@ from urllib.parse import parse_qsl
 from fastapi import Depends, HTTPException, Request
 from fastapi.responses import JSONResponse, Response
 
+from seawatch.errors import InvalidValue, SeawatchError, Unavailable
 from seawatch.share import auth as share_auth
 from seawatch.share import roles
-from seawatch.share.errors import ShareError, error_headers
+from seawatch.share.errors import ShareError
 from seawatch.share.policy import Access
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -84,7 +85,7 @@ SECRET_PARAM_WORDS: tuple[str, ...] = (
 _TOKEN_IN_TEXT = re.compile(r"sw_[A-Za-z0-9_-]{20,}")
 
 
-class AuthConfigError(ValueError):
+class AuthConfigError(InvalidValue):
     """The application cannot run with the authentication asked for (e.g. ``local`` mode on
     an address other machines can reach)."""
 
@@ -226,9 +227,9 @@ def iter_routes(routes: Iterable[Any]) -> list[tuple[str | None, frozenset[str],
             for c in iter_route_contexts(list(routes))]
 
 
-def http_error(exc: ShareError) -> HTTPException:
-    """The HTTP error of a sharing-layer error: its status, message and headers."""
-    return HTTPException(exc.status, str(exc), headers=error_headers(exc) or None)
+def http_error(exc: SeawatchError) -> HTTPException:
+    """The HTTP error of a seawatch error: its status, message and headers."""
+    return HTTPException(exc.http_status, str(exc), headers=exc.headers() or None)
 
 
 def audit_note(request: Request) -> dict[str, Any]:
@@ -357,11 +358,17 @@ class Security:
         return access
 
 
-async def share_error_handler(_request: Request, exc: Exception) -> Response:
-    """A :class:`~seawatch.share.errors.ShareError` raised by a route as its HTTP error."""
-    assert isinstance(exc, ShareError)
-    return JSONResponse({"detail": str(exc)}, status_code=exc.status,
-                        headers=error_headers(exc) or None)
+async def error_handler(_request: Request, exc: Exception) -> Response:
+    """A :class:`~seawatch.errors.SeawatchError` raised by a route as its HTTP error.
+
+    The one place the API turns seawatch's errors into answers: the error's status, its
+    message as ``detail`` and its headers. An error of the server's own (status 500) is
+    raised on, so that it is logged and answered as any other server fault."""
+    assert isinstance(exc, SeawatchError)
+    if exc.http_status >= 500 and not isinstance(exc, Unavailable):
+        raise exc
+    return JSONResponse({"detail": str(exc)}, status_code=exc.http_status,
+                        headers=exc.headers() or None)
 
 
 # --- middleware ----------------------------------------------------------------------------

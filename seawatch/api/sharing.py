@@ -16,13 +16,14 @@ from fastapi import APIRouter, Body, HTTPException, Path, Query, Request
 from fastapi.responses import JSONResponse, Response
 
 from seawatch.api import models
-from seawatch.api.params import BadRequest, format_time, parse_time
+from seawatch.api.params import BadRequest, parse_time
 from seawatch.api.security import LOCAL_ACTIONS, Security, audit_note, http_error, require
 from seawatch.api.view import View
 from seawatch.share import auth as share_auth
 from seawatch.share import roles
 from seawatch.share.errors import AuthenticationError, RateLimited
 from seawatch.share.policy import Access
+from seawatch.units import format_time, parse_when
 
 if TYPE_CHECKING:  # pragma: no cover
     from seawatch.api.query import StoreQuery
@@ -71,14 +72,7 @@ def _when(text: str | None, name: str, now: datetime) -> datetime | None:
     """A time of a request body: ISO 8601 or a duration from now (``24h``, ``7d``)."""
     if text is None or not text.strip():
         return None
-    from seawatch.share.cli import _DURATION, parse_duration
-
-    value = text.strip()
-    if _DURATION.match(value):
-        return now + parse_duration(value)
-    if value.startswith("-") and _DURATION.match(value[1:]):
-        return now - parse_duration(value[1:])
-    return parse_time(value, name)
+    return parse_when(text, name, now)
 
 
 def _set_session_cookies(response: Response, request: Request, session_id: str, csrf: str,

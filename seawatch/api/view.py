@@ -18,8 +18,8 @@ from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
-from seawatch.api.params import format_time
 from seawatch.share.policy import Access
+from seawatch.units import format_time
 
 if TYPE_CHECKING:  # pragma: no cover
     from seawatch.api.query import StoreQuery

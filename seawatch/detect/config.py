@@ -26,95 +26,23 @@ Examples
 Traceback (most recent call last):
 ...
 seawatch.detect.config.ConfigError: config: unknown key 'min_gap' in [gap]; valid keys: ...
->>> parse_duration("1h30m")
-datetime.timedelta(seconds=5400)
 """
 
 from __future__ import annotations
 
 import dataclasses
-import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-Duration = str | float | int | timedelta
-"""A duration: text such as ``"30min"``, ``"1h30m"``, ``"2h"``, ``"1d"``, ``"45s"``; a
-``timedelta``; or a number of hours."""
-
-_UNITS = {
-    "d": 86400.0,
-    "day": 86400.0,
-    "days": 86400.0,
-    "h": 3600.0,
-    "hr": 3600.0,
-    "hour": 3600.0,
-    "hours": 3600.0,
-    "m": 60.0,
-    "min": 60.0,
-    "mins": 60.0,
-    "minute": 60.0,
-    "minutes": 60.0,
-    "s": 1.0,
-    "sec": 1.0,
-    "second": 1.0,
-    "seconds": 1.0,
-}
-_PART = re.compile(r"\s*([0-9]*\.?[0-9]+)\s*([a-z]+)\s*")
+from seawatch.errors import InvalidValue
+from seawatch.units import parse_duration
 
 
-class ConfigError(ValueError):
+class ConfigError(InvalidValue):
     """A detector configuration (file or keyword) is not valid."""
-
-
-def parse_duration(value: Duration) -> timedelta:
-    """A duration as a ``timedelta``.
-
-    Parameters
-    ----------
-    value
-        ``timedelta``; a number of hours; or text made of number-unit parts with units
-        ``d``, ``h``, ``m``/``min``, ``s`` (``"30min"``, ``"1h30m"``, ``"2 h"``).
-
-    Raises
-    ------
-    ConfigError
-        Text that is not a duration, or a negative duration.
-
-    Examples
-    --------
-    >>> parse_duration("30m"), parse_duration(1.5)
-    (datetime.timedelta(seconds=1800), datetime.timedelta(seconds=5400))
-    """
-    if isinstance(value, timedelta):
-        out = value
-    elif isinstance(value, bool):
-        raise ConfigError(f"duration {value!r} is not a duration: use '30min', '2h' or hours")
-    elif isinstance(value, int | float):
-        out = timedelta(hours=float(value))
-    elif isinstance(value, str):
-        text = value.strip().lower()
-        pos, seconds = 0, 0.0
-        while pos < len(text):
-            m = _PART.match(text, pos)
-            if m is None or m.group(2) not in _UNITS:
-                raise ConfigError(
-                    f"cannot read duration {value!r}: use e.g. '30min', '1h30m', '2h', '1d' "
-                    "or a number of hours"
-                )
-            seconds += float(m.group(1)) * _UNITS[m.group(2)]
-            pos = m.end()
-        if pos == 0:
-            raise ConfigError(f"cannot read duration {value!r}: it is empty")
-        out = timedelta(seconds=seconds)
-    else:
-        raise ConfigError(f"duration {value!r} is a {type(value).__name__}, not a duration")
-    if out < timedelta(0):
-        raise ConfigError(f"duration {value!r} is negative")
-    return out
 
 
 # --------------------------------------------------------------------------- sections
@@ -471,7 +399,7 @@ def _check(value: Any, default: Any, what: str) -> Any:
     if isinstance(default, str):  # every text parameter is a duration
         try:
             parse_duration(value)
-        except ConfigError as exc:
+        except InvalidValue as exc:
             raise ConfigError(f"{what}: {exc}") from None
         return value
     if isinstance(default, list) or default is None:

@@ -55,10 +55,10 @@ from seawatch.tracks.resample import (
     DEFAULT_MAX_GAP,
     Samples,
     chord_to_arc_m,
-    duration_us,
     ecef_m,
     resample_samples,
 )
+from seawatch.units import duration_us
 
 if TYPE_CHECKING:  # pragma: no cover
     from seawatch.geo.portlist import PortIndex

@@ -37,7 +37,8 @@ import numpy as np
 import polars as pl
 
 from seawatch.detect.events import details_json, empty_events, to_events
-from seawatch.tracks.resample import duration_us, implied_speed_kn, track_positions
+from seawatch.tracks.resample import implied_speed_kn, track_positions
+from seawatch.units import duration_us
 
 __all__ = ["detect_loitering", "drop_encounter_overlaps"]
 

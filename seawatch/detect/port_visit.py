@@ -43,9 +43,9 @@ from typing import TYPE_CHECKING
 import numpy as np
 import polars as pl
 
-from seawatch.detect.config import Duration, parse_duration
 from seawatch.detect.events import details_json, empty_events, to_events
 from seawatch.detect.zone import haversine_km, ordered_tracks
+from seawatch.units import Duration, parse_duration
 
 if TYPE_CHECKING:  # pragma: no cover
     from seawatch.geo.portlist import PortIndex

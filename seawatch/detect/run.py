@@ -47,8 +47,9 @@ import numpy as np
 import polars as pl
 
 from seawatch import schema
-from seawatch.detect.config import ConfigError, DetectConfig, parse_duration
+from seawatch.detect.config import ConfigError, DetectConfig
 from seawatch.detect.events import empty_events
+from seawatch.units import parse_duration
 
 if TYPE_CHECKING:  # pragma: no cover
     from seawatch.geo.zones import Zone

@@ -44,8 +44,8 @@ import numpy as np
 import polars as pl
 
 from seawatch import schema
-from seawatch.detect.config import Duration, parse_duration
 from seawatch.detect.events import details_json, empty_events, to_events
+from seawatch.units import Duration, parse_duration
 
 if TYPE_CHECKING:  # pragma: no cover
     from seawatch.geo.zones import Zone, ZoneIndex

@@ -46,18 +46,9 @@ from __future__ import annotations
 
 import polars as pl
 
+from seawatch.units import parse_duration
+
 KM_PER_DEG_LAT = 111.195  # mean meridian degree (spherical, R = 6371.0088 km)
-
-
-def _duration_s(value: str | float | int) -> float:
-    if isinstance(value, int | float):
-        return float(value) * 3600.0
-    text = value.strip().lower()
-    units = {"s": 1, "m": 60, "min": 60, "h": 3600, "d": 86400}
-    for unit in sorted(units, key=len, reverse=True):
-        if text.endswith(unit):
-            return float(text[: -len(unit)]) * units[unit]
-    raise ValueError(f"cannot read duration {value!r}: use hours (12) or '12h', '720min', '1d'")
 
 
 def cell_of(lat: pl.Expr, lon: pl.Expr, cell_km: float) -> tuple[pl.Expr, pl.Expr]:
@@ -168,7 +159,7 @@ def stationary_periods(
             f"positions lack column(s) {missing}; found: {positions.columns}. "
             "infer_anchorages needs mmsi, ts, lat, lon (and uses sog when present)."
         )
-    min_s = _duration_s(min_duration)
+    min_s = parse_duration(min_duration).total_seconds()
     sog = pl.col("sog").cast(pl.Float64) if "sog" in positions.columns else pl.lit(None)
     ts = pl.col("ts")
     if positions.schema["ts"].is_temporal():

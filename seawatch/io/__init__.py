@@ -12,6 +12,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from seawatch.errors import InvalidValue
 from seawatch.io.result import ReadResult
 
 NMEA_FORMATS = ("nmea",)
@@ -22,7 +23,7 @@ _SNIFF_BYTES = 64 * 1024
 _NMEA_RE = re.compile(rb"![A-Z0-9]{2}VD[MO],")
 
 
-class UnknownFormatError(ValueError):
+class UnknownFormatError(InvalidValue):
     """seawatch cannot tell what kind of input a file is."""
 
 

@@ -21,6 +21,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
+from seawatch import errors
+
 DEFAULT_CHUNK_BYTES = 32 * 1024 * 1024
 SALVAGE_PIECE_BYTES = 8 * 1024 * 1024
 """Reads go in pieces of at most this size, each with ``read1`` where the stream has it (one
@@ -182,7 +184,7 @@ def truncation_note(error: str, cut_bytes: int) -> str:
     return f"the file cannot be read past this line ({error}){cut}"
 
 
-class InputError(OSError):
+class InputError(errors.InputError):
     """An input file could not be read (truncated or corrupt compression, I/O error)."""
 
 

@@ -17,11 +17,10 @@ operating-system user as actor (``local:<user>``). Errors are one line on stderr
 from __future__ import annotations
 
 import getpass
-import re
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -29,6 +28,8 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
+
+from seawatch.units import parse_when
 
 if TYPE_CHECKING:  # pragma: no cover
     from seawatch.share.db import State
@@ -52,46 +53,6 @@ DbOpt = Annotated[
         help="State database URL (e.g. postgresql+psycopg://user:pw@host/db); wins over --store.",
     ),
 ]
-
-_DURATION = re.compile(r"^\+?\s*(\d+(?:\.\d+)?)\s*(s|sec|m|min|h|d|w)$", re.IGNORECASE)
-_UNITS = {"s": 1, "sec": 1, "m": 60, "min": 60, "h": 3600, "d": 86400, "w": 604800}
-
-
-def parse_duration(text: str) -> timedelta:
-    """``'30d'``, ``'24h'``, ``'90m'``, ``'2w'``, ``'45s'`` as a timedelta.
-
-    >>> parse_duration("36h")
-    datetime.timedelta(days=1, seconds=43200)
-    """
-    match = _DURATION.match(text.strip())
-    if not match:
-        raise ValueError(f"bad duration {text!r}: use e.g. 30d, 24h, 90m, 2w")
-    return timedelta(seconds=float(match.group(1)) * _UNITS[match.group(2).lower()])
-
-
-def parse_when(text: str, now: datetime | None = None) -> datetime:
-    """A time from ISO 8601 (naive: UTC; a date: its UTC midnight), ``now``, or a duration
-    from now (``24h``, ``+30d``).
-
-    >>> parse_when("2026-01-15T12:00Z").isoformat()
-    '2026-01-15T12:00:00+00:00'
-    >>> parse_when("24h", datetime(2026, 1, 1, tzinfo=UTC)).isoformat()
-    '2026-01-02T00:00:00+00:00'
-    """
-    base = now or datetime.now(UTC)
-    value = text.strip()
-    if value.lower() == "now":
-        return base
-    if _DURATION.match(value):
-        return base + parse_duration(value)
-    try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00").replace("z", "+00:00"))
-    except ValueError:
-        raise ValueError(
-            f"bad time {text!r}: use ISO 8601 (2026-01-15T12:00Z) or a duration (24h, 30d)"
-        ) from None
-    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
-
 
 def _fmt(value: datetime | None) -> str:
     return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ") if value is not None else "-"
@@ -378,7 +339,7 @@ def token_create(
     from seawatch.share.auth import create_token
 
     with _errors():
-        expires_at = parse_when(expires) if expires else None
+        expires_at = parse_when(expires, "--expires") if expires else None
         state = _open(store, db)
         new = create_token(state, user, name=name, expires_at=expires_at)
         _record(state, "token.manage", f"token:{new.id}",
@@ -470,9 +431,9 @@ def grant_create(
 
     with _errors():
         now = datetime.now(UTC)
-        expires = parse_when(until, now)
-        start = _data_time(data_start, now)
-        end = _data_time(data_end, now)
+        expires = parse_when(until, "--until", now)
+        start = None if data_start is None else parse_when(data_start, "--data-start", now)
+        end = None if data_end is None else parse_when(data_end, "--data-end", now)
         zone_list = None
         if zones_file is not None:
             from seawatch.geo import load_zones
@@ -495,15 +456,6 @@ def grant_create(
         f"up to TLP:{grant.max_marking.label}, until {_fmt(grant.expires_at)}",
         highlight=False,
     )
-
-
-def _data_time(text: str | None, now: datetime) -> datetime | None:
-    if text is None:
-        return None
-    value = text.strip()
-    if value.startswith("-") and _DURATION.match(value[1:]):
-        return now - parse_duration(value[1:])
-    return parse_when(value, now)
 
 
 def _grant_params(grant: Any) -> dict[str, Any]:
@@ -678,9 +630,8 @@ def audit_show(
         now = datetime.now(UTC)
         since_at = None
         if since is not None:
-            since_at = (now - parse_duration(since.lstrip("-")) if _DURATION.match(
-                since.lstrip("-")) else parse_when(since, now))
-        until_at = parse_when(until, now) if until is not None else None
+            since_at = parse_when(since, "--since", now, past=True)
+        until_at = parse_when(until, "--until", now) if until is not None else None
         rows = show(_open(store, db), user=user, agency=agency, action=action, since=since_at,
                     until=until_at, limit=limit)
     table = _table("seq", "time", "user", "agency", "action", "resource", "params", "status",

@@ -38,15 +38,13 @@ from seawatch.share.errors import Conflict, Forbidden, InvalidInput, NotFound
 from seawatch.share.markings import TLP
 from seawatch.share.models import Agency, GrantRow
 from seawatch.share.roles import GRANT_CREATE, GRANT_REVOKE, Principal, require
+from seawatch.units import BBox, parse_bbox
 
 if TYPE_CHECKING:  # pragma: no cover
     from sqlalchemy.orm import Session
 
     from seawatch.geo.zones import Zone
     from seawatch.share.db import State
-
-BBox = tuple[float, float, float, float]
-"""``(min_lon, min_lat, max_lon, max_lat)``; ``min_lon > max_lon`` crosses the antimeridian."""
 
 
 @dataclass(frozen=True)
@@ -201,28 +199,6 @@ def resolve_zone(name: str, zones: Sequence[Zone] | None = None) -> Zone:
     raise NotFound(f"unknown zone {name!r}; zones: {names}")
 
 
-def parse_bbox(value: str | Sequence[float]) -> BBox:
-    """A box from ``'min_lon,min_lat,max_lon,max_lat'`` or four numbers, checked.
-
-    >>> parse_bbox("-92,-2,-88,1.5")
-    (-92.0, -2.0, -88.0, 1.5)
-    """
-    parts = value.split(",") if isinstance(value, str) else list(value)
-    try:
-        numbers = tuple(float(v) for v in parts)
-    except (TypeError, ValueError):
-        numbers = ()
-    if len(numbers) != 4:
-        raise InvalidInput(f"bbox {value!r}: give min_lon,min_lat,max_lon,max_lat")
-    x0, y0, x1, y1 = numbers
-    if not (-180 <= x0 <= 180 and -180 <= x1 <= 180 and -90 <= y0 <= y1 <= 90):
-        raise InvalidInput(
-            f"bbox {value!r}: longitudes must be in [-180, 180] and latitudes in [-90, 90] "
-            "with min_lat <= max_lat"
-        )
-    return x0, y0, x1, y1
-
-
 # --- create, revoke, list -----------------------------------------------------------------
 
 
@@ -307,7 +283,7 @@ def create_grant(
             "area_wkb": shapely.to_wkb(found.geometry, hex=True),
         }
     elif bbox is not None:
-        x0, y0, x1, y1 = parse_bbox(bbox)
+        x0, y0, x1, y1 = parse_bbox(bbox, "--bbox")
         area = {"area_kind": "bbox", "min_lon": x0, "min_lat": y0, "max_lon": x1, "max_lat": y1}
     if principal is not None:
         require(principal, GRANT_CREATE)

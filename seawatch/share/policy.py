@@ -425,8 +425,8 @@ def authorize_request(
     Raises
     ------
     seawatch.share.errors.ShareError
-        With ``.status``: 401 (no or bad credentials), 429 (locked; ``.retry_after``), 403
-        (role may not, or CSRF). :func:`seawatch.share.errors.error_headers` gives the headers.
+        With ``.http_status``: 401 (no or bad credentials), 429 (locked; ``.retry_after``),
+        403 (role may not, or CSRF); ``.headers()`` gives the HTTP headers to send.
     """
     from seawatch.share.auth import authenticate_request
 

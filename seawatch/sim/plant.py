@@ -66,6 +66,7 @@ from typing import Any
 
 import numpy as np
 
+from seawatch.errors import SeawatchError
 from seawatch.sim import places
 from seawatch.sim.fleet import CATEGORIES, FleetBuilder
 from seawatch.sim.legs import (
@@ -166,7 +167,7 @@ def planted_counts(vessels: int, hours: float) -> dict[str, int]:
     return counts
 
 
-class PlantError(RuntimeError):
+class PlantError(SeawatchError, RuntimeError):
     """A behaviour found no place or path that meets its constraints."""
 
 

@@ -28,6 +28,7 @@ from seawatch import schema
 from seawatch.store import layout
 from seawatch.store.ingest import _after_commit, _current_name, _discard, describe
 from seawatch.store.layout import Snapshot
+from seawatch.units import iso_utc
 
 EVENTS = layout.EVENTS
 RUN_INFO_KEY = "seawatch.run_info"
@@ -187,17 +188,6 @@ def export_format(path: Path, format: str | None) -> str:
     if fmt not in EXPORT_FORMATS:
         raise ValueError(f"unknown format {format!r}; valid: {', '.join(EXPORT_FORMATS)}")
     return fmt
-
-
-def iso_utc(name: str) -> pl.Expr:
-    """A time column as ISO 8601 UTC text: ``2026-01-15T03:00:00Z`` (fraction when not 0)."""
-    col = pl.col(name).dt.convert_time_zone("UTC")
-    return (
-        pl.when(col.dt.microsecond() == 0)
-        .then(col.dt.strftime("%Y-%m-%dT%H:%M:%SZ"))
-        .otherwise(col.dt.strftime("%Y-%m-%dT%H:%M:%S%.6fZ"))
-        .alias(name)
-    )
 
 
 def events_geojson(frame: pl.DataFrame) -> str:

@@ -39,6 +39,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from seawatch.errors import SeawatchError, Unavailable
+
 FORMAT_NAME = "seawatch-store"
 """Value of ``format`` in the marker file and in every snapshot."""
 
@@ -65,11 +67,11 @@ FILE_TABLES: tuple[str, ...] = (*DATA_TABLES, QUARANTINE, EVENTS)
 :mod:`seawatch.store.events`)."""
 
 
-class StoreError(RuntimeError):
+class StoreError(SeawatchError, RuntimeError):
     """A path is not a usable store (not a store, damaged, newer format, ...)."""
 
 
-class StoreBusyError(StoreError):
+class StoreBusyError(StoreError, Unavailable):
     """Another process is writing the store."""
 
 

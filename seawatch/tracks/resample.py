@@ -32,7 +32,6 @@ Examples
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
@@ -42,6 +41,7 @@ import numpy as np
 import polars as pl
 
 from seawatch import schema
+from seawatch.units import duration_us
 
 DEFAULT_GRID = "10m"
 """Grid step: 10 minutes (GFW pipe-encounters ``increment_s = 600``)."""
@@ -58,48 +58,10 @@ RESAMPLED: dict[str, pl.DataType] = {
 }
 """Columns of :func:`resample`'s result."""
 
-_US = {
-    "us": 1,
-    "ms": 1_000,
-    "s": 1_000_000,
-    "m": 60_000_000,
-    "min": 60_000_000,
-    "h": 3_600_000_000,
-    "d": 86_400_000_000,
-}
-_DURATION = re.compile(r"(\d+(?:\.\d+)?)\s*(us|ms|min|s|m|h|d)")
 _M_PER_NM = 1852.0
 _A_M = 6_378_137.0
 _E2 = (1 / 298.257223563) * (2 - 1 / 298.257223563)
 _R_M = 6_371_008.8
-
-
-def duration_us(value: str | timedelta) -> int:
-    """Microseconds in a duration given as a :class:`~datetime.timedelta` or a string.
-
-    Strings are Polars-style sums of number-unit terms: ``"10m"`` (minutes), ``"1h"``,
-    ``"1h50m"``, ``"90min"``, ``"30s"``, ``"2d"``, ``"500ms"``.
-
-    >>> duration_us("1h50m") == duration_us(timedelta(minutes=110))
-    True
-    """
-    if isinstance(value, timedelta):
-        return round(value / timedelta(microseconds=1))
-    if not isinstance(value, str):
-        raise TypeError(f"duration must be a str like '10m' or a timedelta; got {value!r}")
-    text = value.replace(" ", "").lower()
-    pos, total = 0, 0.0
-    for m in _DURATION.finditer(text):
-        if m.start() != pos:
-            break
-        total += float(m.group(1)) * _US[m.group(2)]
-        pos = m.end()
-    if pos != len(text) or not text:
-        raise ValueError(
-            f"cannot read duration {value!r}; use number-unit terms such as '10m', '1h', "
-            "'1h30m', '90min', '30s' or '2d' (m = minutes), or a datetime.timedelta"
-        )
-    return round(total)
 
 
 @dataclass(frozen=True)

@@ -7,9 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from seawatch.api.params import (
-    BadRequest,
     check_range,
-    format_time,
     parse_bbox,
     parse_choices,
     parse_datetime_interval,
@@ -18,6 +16,8 @@ from seawatch.api.params import (
     parse_time,
     parse_window,
 )
+from seawatch.errors import InvalidValue
+from seawatch.units import format_time
 
 T0 = datetime(2026, 1, 15, tzinfo=UTC)
 
@@ -53,7 +53,7 @@ def test_bbox_good(text, expected):
     ],
 )
 def test_bbox_bad(text, words):
-    with pytest.raises(BadRequest, match=words):
+    with pytest.raises(InvalidValue, match=words):
         parse_bbox(text)
 
 
@@ -75,14 +75,14 @@ def test_time_good(text, expected):
 @pytest.mark.parametrize("text", ["yesterday", "2026-13-01", "2026-01-15T25:00Z", "1e9",
                                   "2026-01-15/2026-01-16", "\x00"])
 def test_time_bad(text):
-    with pytest.raises(BadRequest, match=r"start .* is not an ISO 8601 time"):
+    with pytest.raises(InvalidValue, match=r"start .* is not an ISO 8601 time"):
         parse_time(text, "start")
 
 
 def test_window():
     assert parse_window(None, None) == (None, None)
     assert parse_window("2026-01-15", "2026-01-15") == (T0, T0)
-    with pytest.raises(BadRequest, match=r"start .* is after end"):
+    with pytest.raises(InvalidValue, match=r"start .* is after end"):
         parse_window("2026-01-16", "2026-01-15")
 
 
@@ -115,7 +115,7 @@ def test_ogc_datetime(text, expected):
     ],
 )
 def test_ogc_datetime_bad(text, words):
-    with pytest.raises(BadRequest, match=words):
+    with pytest.raises(InvalidValue, match=words):
         parse_datetime_interval(text)
 
 
@@ -126,9 +126,9 @@ def test_mmsi_list():
     for bad, words in (("-5", "not a number"), ("1e5", "not a number"),
                        ("1234567890", "more than 9 digits"), (",", "empty"),
                        ("٣٤٥", "not a number")):
-        with pytest.raises(BadRequest, match=words):
+        with pytest.raises(InvalidValue, match=words):
             parse_mmsi_list(bad)
-    with pytest.raises(BadRequest, match="at most 1000"):
+    with pytest.raises(InvalidValue, match="at most 1000"):
         parse_mmsi_list(",".join(str(i) for i in range(1001)))
 
 
@@ -136,16 +136,16 @@ def test_choices_and_format():
     valid = ["gap", "encounter"]
     assert parse_choices(" GAP ,gap", valid, "type") == ["gap"]
     assert parse_choices(",", valid, "type") is None
-    with pytest.raises(BadRequest, match="unknown type 'x'; valid: gap, encounter"):
+    with pytest.raises(InvalidValue, match="unknown type 'x'; valid: gap, encounter"):
         parse_choices("x", valid, "type")
     assert parse_format("GeoJSON", ["json", "geojson"], "json") == "geojson"
-    with pytest.raises(BadRequest, match="takes one value"):
+    with pytest.raises(InvalidValue, match="takes one value"):
         parse_format("json,geojson", ["json", "geojson"], "json")
 
 
 def test_range_and_format_time():
     assert check_range(0.0, "x", 0, 1) == 0.0
-    with pytest.raises(BadRequest, match="between 0 and 1"):
+    with pytest.raises(InvalidValue, match="between 0 and 1"):
         check_range(float("nan"), "x", 0, 1)
     assert format_time(None) is None
     assert format_time(T0 + timedelta(microseconds=7)) == "2026-01-15T00:00:00.000007Z"

@@ -23,13 +23,13 @@ from seawatch.detect.config import (
     ConfigError,
     DetectConfig,
     load_config,
-    parse_duration,
 )
 from seawatch.detect.port_visit import detect_port_visits
 from seawatch.detect.run import DETECTED_TYPES, detect_all, detect_store
 from seawatch.detect.zone import detect_fishing_in_zone, detect_zone_crossings
 from seawatch.io.result import ReadResult
 from seawatch.store import Store, StoreBusyError, layout
+from seawatch.units import parse_duration
 from tests.store.store_checks import stray_files
 
 T0 = datetime(2026, 1, 15, 20, tzinfo=UTC)  # 20:00 UTC: episodes below cross midnight
@@ -166,29 +166,6 @@ def test_config_errors_say_what_is_wrong(tmp_path, text, message):
 def test_config_missing_file(tmp_path):
     with pytest.raises(ConfigError, match="does not exist"):
         load_config(tmp_path / "nope.toml")
-
-
-@pytest.mark.parametrize(
-    ("text", "expected"),
-    [
-        ("30m", timedelta(minutes=30)),
-        ("30min", timedelta(minutes=30)),
-        ("1h30m", timedelta(minutes=90)),
-        ("2 hours", timedelta(hours=2)),
-        ("1d", timedelta(days=1)),
-        ("45s", timedelta(seconds=45)),
-        (1.5, timedelta(minutes=90)),
-        (timedelta(hours=3), timedelta(hours=3)),
-    ],
-)
-def test_parse_duration(text, expected):
-    assert parse_duration(text) == expected
-
-
-@pytest.mark.parametrize("bad", ["", "h", "3 parsecs", "1h xx", True, None])
-def test_parse_duration_errors(bad):
-    with pytest.raises(ConfigError):
-        parse_duration(bad)
 
 
 # --------------------------------------------------------------------------- detect_all

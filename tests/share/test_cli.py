@@ -116,7 +116,7 @@ def test_errors_are_one_line(cli: Cli) -> None:
         "user", "add", "z", "--agency", "FAE", "--role", "analyst", "--password-stdin",
         input="short\n", code=2,
     ).stderr
-    assert "bad time" in cli("grant", "create", "--from", "ECU-NAVY", "--to", "FAE",
+    assert "is not a time" in cli("grant", "create", "--from", "ECU-NAVY", "--to", "FAE",
                              "--until", "tomorrow-ish", code=2).stderr
     assert "not in the future" in cli("grant", "create", "--from", "ECU-NAVY", "--to", "FAE",
                                       "--until", "2001-01-01", code=2).stderr

@@ -7,6 +7,7 @@ from datetime import timedelta
 import numpy as np
 import pytest
 
+from seawatch.errors import InvalidValue
 from seawatch.share.db import State
 from seawatch.share.errors import Conflict, Forbidden, InvalidInput, NotFound
 from seawatch.share.grants import (
@@ -14,7 +15,6 @@ from seawatch.share.grants import (
     get_grant,
     list_grants,
     live_grants,
-    parse_bbox,
     resolve_zone,
     revoke_grant,
 )
@@ -78,8 +78,9 @@ def test_create_validation(state: State) -> None:
     with pytest.raises(InvalidInput, match="not both"):
         create_grant(state, grantor=HOST, grantee=PARTNER, expires_at=until, zone=RESERVE,
                      bbox="-92,-2,-88,2", now=T0)
-    with pytest.raises(InvalidInput, match="bbox"):
-        parse_bbox("-92,-2,-88")
+    with pytest.raises(InvalidValue, match="bbox"):
+        create_grant(state, grantor=HOST, grantee=PARTNER, expires_at=until,
+                     bbox="-92,-2,-88", now=T0)
     with pytest.raises(InvalidInput, match="after it ends"):
         create_grant(state, grantor=HOST, grantee=PARTNER, expires_at=until, now=T0,
                      data_start=T0, data_end=T0 - timedelta(days=1))

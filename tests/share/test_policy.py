@@ -301,8 +301,6 @@ def test_access_without_state_needs_marking_columns() -> None:
 
 def test_authorize_request(state: State) -> None:
     from seawatch.share.auth import create_token
-    from seawatch.share.errors import error_headers
-
     setup_agencies(state)
     create_grant(state, grantor=HOST, grantee=PARTNER, zone=RESERVE, expires_at=T0 + DAY,
                  now=T0)
@@ -315,9 +313,9 @@ def test_authorize_request(state: State) -> None:
     with pytest.raises(Forbidden) as denied:
         authorize_request(state, roles.ALERT_ACK, method="POST",
                           authorization=f"Bearer {token}", now=T0)
-    assert denied.value.status == 403
+    assert denied.value.http_status == 403
     with pytest.raises(AuthenticationError) as anonymous:
         authorize_request(state, roles.READ, method="GET", now=T0)
-    assert anonymous.value.status == 401
-    assert error_headers(anonymous.value) == {"WWW-Authenticate": "Bearer"}
+    assert anonymous.value.http_status == 401
+    assert anonymous.value.headers() == {"WWW-Authenticate": "Bearer"}
     assert authorize_request(state, roles.PUBLIC, method="GET", now=T0) == (None, None)

@@ -31,6 +31,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from seawatch import schema
+from seawatch.errors import InvalidValue
 
 REQUIRED_KEYS: tuple[str, ...] = ("mmsi", "ts", "lat", "lon")
 POSITION_KEYS: tuple[str, ...] = ("sog", "cog", "heading", "nav_status")
@@ -62,7 +63,7 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
 """Usual spellings of each key (compared normalised), used where a mapping names no column."""
 
 
-class CsvFormatError(ValueError):
+class CsvFormatError(InvalidValue):
     """A CSV file does not have the columns its format (or the mapping) needs."""
 
 

@@ -13,7 +13,7 @@ import os
 import re
 from collections import Counter
 from collections.abc import Iterable, Iterator
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 
 import numpy as np
@@ -21,10 +21,12 @@ import polars as pl
 import pyarrow as pa
 
 from seawatch import schema
+from seawatch.errors import InvalidValue
 from seawatch.io import identity, sources
 from seawatch.io.nmea import assembly, framing, payload
 from seawatch.io.quarantine import QuarantineLog, Reason
 from seawatch.io.result import ReadResult
+from seawatch.units import time_us
 
 NO_TIME = framing.NO_TIME
 
@@ -38,7 +40,7 @@ which bounds the memory held for an input with no time at all.
 """
 
 
-class NoTimeError(ValueError):
+class NoTimeError(InvalidValue):
     """The input carries no time at all, and none was given."""
 
 
@@ -164,19 +166,7 @@ def decode_lines(
 
 
 def _time_us(value: datetime | str | None) -> int:
-    if value is None:
-        return int(NO_TIME)
-    if isinstance(value, str):
-        text = value.strip().replace("Z", "+00:00")
-        try:
-            value = datetime.fromisoformat(text)
-        except ValueError as exc:
-            raise ValueError(
-                f"default time {value!r} is not an ISO 8601 time (e.g. 2024-05-01T00:00:00Z)"
-            ) from exc
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=UTC)
-    return round(value.timestamp() * 1_000_000)
+    return int(NO_TIME) if value is None else time_us(value, "default time")
 
 
 _SOURCE_RE = re.compile(rb"(?:^|[\\,])s:([^,*\\]*)")
