@@ -50,23 +50,40 @@ class EventsFileError(InvalidValue):
 
 
 def read_events(path: str | Path) -> pl.DataFrame:
-    """Read an events table from CSV (times in ISO 8601) or Parquet, in seawatch.schema.EVENTS.
+    """Read an events table in seawatch.schema.EVENTS from any file seawatch writes.
 
-    Only ``type``, ``mmsi``, ``start`` and ``end`` are required; other columns are kept when
-    present and null otherwise.
+    Formats, told by the file's content (its suffix is only a hint): CSV with ISO 8601 times
+    (``seawatch events --out x.csv``), Parquet (``x.parquet``, the simulator's
+    ``truth.parquet``), a JSON list of events (the simulator's ``truth.json``) and a GeoJSON
+    FeatureCollection of events (``seawatch events --out x.geojson``, the API's export), whose
+    feature properties are the events. Only ``type``, ``mmsi``, ``start`` and ``end`` are
+    required; other columns are kept when present and null otherwise.
+
+    Raises
+    ------
+    EventsFileError
+        The file is missing, is none of these formats, or lacks a required column; the
+        message says which and what is expected.
     """
     path = Path(path)
     if not path.is_file():
         raise EventsFileError(f"{path}: no such file")
     try:
-        if path.suffix.lower() in (".parquet", ".pq"):
+        with path.open("rb") as f:
+            head = f.read(64).lstrip()
+        if head.startswith(b"PAR1"):
             frame = pl.read_parquet(path)
-        elif path.suffix.lower() == ".json":
-            frame = pl.DataFrame(json.loads(path.read_text(encoding="utf-8")))
+        elif head[:1] in (b"[", b"{"):
+            frame = _json_events(json.loads(path.read_text(encoding="utf-8")), path)
         else:
             frame = pl.read_csv(path, infer_schema_length=0)
+    except EventsFileError:
+        raise
     except (OSError, pl.exceptions.PolarsError, json.JSONDecodeError, ValueError) as exc:
-        raise EventsFileError(f"{path}: cannot read events ({exc})") from exc
+        raise EventsFileError(
+            f"{path}: cannot read events ({str(exc).splitlines()[0][:200]}); seawatch reads "
+            "CSV, Parquet, a JSON list of events or a GeoJSON FeatureCollection"
+        ) from exc
     missing = [c for c in ("type", "mmsi", "start", "end") if c not in frame.columns]
     if missing:
         raise EventsFileError(
@@ -74,6 +91,35 @@ def read_events(path: str | Path) -> pl.DataFrame:
             "at least type, mmsi, start, end (and other_mmsi for pair events)."
         )
     return _as_events(frame, str(path))
+
+
+def _json_events(doc: Any, path: Path) -> pl.DataFrame:
+    """Events of a JSON list of objects or of a GeoJSON FeatureCollection's properties."""
+    if isinstance(doc, dict) and doc.get("type") == "FeatureCollection":
+        rows = [f.get("properties") or {} for f in doc.get("features") or []
+                if isinstance(f, dict)]
+    elif isinstance(doc, list):
+        rows = doc
+    else:
+        raise EventsFileError(
+            f"{path}: JSON that is neither a list of events nor a GeoJSON FeatureCollection"
+        )
+    if not all(isinstance(r, dict) for r in rows):
+        raise EventsFileError(f"{path}: every event must be a JSON object")
+    columns = list(dict.fromkeys(k for r in rows for k in r))
+    # Each column as text (details as JSON text): no type guessed from the first rows.
+    data = {c: [_json_text(r.get(c)) for r in rows] for c in columns}
+    return pl.DataFrame(data, schema=dict.fromkeys(columns, pl.String))
+
+
+def _json_text(value: Any) -> str | None:
+    if value is None or isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, dict | list):
+        return json.dumps(value, sort_keys=True)
+    return str(value)
 
 
 def _as_events(frame: pl.DataFrame, where: str = "events") -> pl.DataFrame:
