@@ -8,17 +8,21 @@ it, and nothing more; every read and write is appended to a hash-chained audit l
 :mod:`seawatch.share.db`               :func:`open_state` / :class:`State`: SQLite or
                                        PostgreSQL through SQLAlchemy, Alembic migrations
 :mod:`seawatch.share.accounts`         agencies (one host), users, roles
-:mod:`seawatch.share.auth`             passwords (scrypt), API tokens, web sessions + CSRF,
-                                       throttling of failed authentications
+:mod:`seawatch.share.auth`             authentication: a password login, one HTTP request;
+                                       the one import for the four modules below
+:mod:`seawatch.share.passwords`        passwords (scrypt hashes, shortest accepted)
+:mod:`seawatch.share.tokens`           API tokens (``sw_...``, stored as SHA-256)
+:mod:`seawatch.share.sessions`         web sessions of the map, with CSRF protection
+:mod:`seawatch.share.throttle`         locks after repeated failed authentications
 :mod:`seawatch.share.markings`         TLP 2.0 markings, releasable-to, export banners
 :mod:`seawatch.share.grants`           scoped, expiring, revocable read grants
 :mod:`seawatch.share.policy`           :class:`Principal`, :data:`POLICY`, :func:`access_for`
                                        and the frame filters of :class:`Access`
 :mod:`seawatch.share.audit`            hash-chained audit log: record, verify, show
-:mod:`seawatch.share.cli`              the ``seawatch`` commands (``register(app)``)
 =====================================  =====================================================
 
-Nothing heavy is imported by ``import seawatch.share``; names load on first use.
+Nothing heavy is imported by ``import seawatch.share``; names load on first use. The
+``seawatch`` commands of this layer are :mod:`seawatch.cli.share`.
 
 See ``docs/sharing.md``.
 """

@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 
-from seawatch.share.db import as_utc, utcnow
+from seawatch.share.db import utcnow
 from seawatch.share.errors import Conflict, Forbidden, InvalidInput, NotFound, NotInitialised
 from seawatch.share.markings import (
     DEFAULT_MARKING,
@@ -36,11 +36,13 @@ from seawatch.share.markings import (
     set_default_marking,
 )
 from seawatch.share.models import Agency, Setting, User
+from seawatch.share.passwords import check_password_strength, hash_password
 from seawatch.share.roles import (
     AGENCY_MANAGE,
     ROLES,
     USER_MANAGE,
     Principal,
+    changed_by,
     require,
 )
 
@@ -97,10 +99,6 @@ def _user_info(u: User) -> UserInfo:
     )
 
 
-def _by(principal: Principal | None) -> str:
-    return principal.username if principal is not None else "local"
-
-
 def find_agency(s: Session, name: str) -> Agency:
     """The agency called ``name`` (``NotFound`` naming the command that lists them)."""
     agency = s.scalar(sa.select(Agency).where(Agency.name == name))
@@ -115,6 +113,14 @@ def find_user(s: Session, username: str) -> User:
     if user is None:
         raise NotFound(f"unknown user {username!r}; see `seawatch user list`")
     return user
+
+
+def principal_of(s: Session, user: User, method: str) -> Principal:
+    """The :class:`~seawatch.share.roles.Principal` of ``user`` authenticated by ``method``
+    (``'password'``, ``'token'``, ``'session'``), with whether its agency is the host."""
+    host = s.scalar(sa.select(Agency.name).where(Agency.is_host.is_(True))) or ""
+    return Principal(user.id, user.username, user.agency.name, user.role, method,
+                     user.agency.name == host)
 
 
 def host_agency(state: State) -> AgencyInfo:
@@ -157,7 +163,7 @@ def init_state(
             if host is None:
                 host = Agency(
                     name=host_agency, description=description, is_host=True,
-                    created_at=as_utc(now) if now is not None else utcnow(),
+                    created_at=utcnow(now),
                 )
                 s.add(host)
             else:
@@ -216,7 +222,7 @@ def add_agency(
                 raise Conflict(f"the store's host agency is {current}; a store has one host")
         agency = Agency(
             name=name, description=description, is_host=host,
-            created_at=as_utc(now) if now is not None else utcnow(),
+            created_at=utcnow(now),
         )
         s.add(agency)
         s.flush()
@@ -251,7 +257,7 @@ def add_user(
     role
         One of :data:`seawatch.share.roles.ROLES`.
     password
-        Hashed with scrypt (:func:`seawatch.share.auth.hash_password`); None: the user can
+        Hashed with scrypt (:func:`seawatch.share.passwords.hash_password`); None: the user can
         only use API tokens until a password is set.
     principal
         The caller (None: the local operator); an admin of ``agency`` or of the host agency.
@@ -260,8 +266,6 @@ def add_user(
     ------
     Conflict, InvalidInput, NotFound, Forbidden
     """
-    from seawatch.share.auth import check_password_strength, hash_password
-
     name = username.strip().lower()
     if not USERNAME.match(name):
         raise InvalidInput(
@@ -281,7 +285,7 @@ def add_user(
             raise Conflict(f"user {name!r} exists already")
         user = User(
             username=name, agency_id=owner.id, role=role, password_hash=hashed, disabled=False,
-            created_at=as_utc(now) if now is not None else utcnow(), created_by=_by(principal),
+            created_at=utcnow(now), created_by=changed_by(principal),
         )
         s.add(user)
         s.flush()
@@ -300,8 +304,6 @@ def set_password(
     state: State, username: str, password: str, *, principal: Principal | None = None
 ) -> None:
     """Set or replace a user's password (its own, an admin of its agency, or a host admin)."""
-    from seawatch.share.auth import check_password_strength, hash_password
-
     check_password_strength(password)
     hashed = hash_password(password)
     with state.write() as s:

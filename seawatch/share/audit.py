@@ -39,6 +39,7 @@ Examples
 
 from __future__ import annotations
 
+import getpass
 import hashlib
 import json
 import re
@@ -51,6 +52,7 @@ import sqlalchemy as sa
 
 from seawatch.share.db import as_utc, utcnow
 from seawatch.share.models import GENESIS_HASH, AuditHead, AuditRow
+from seawatch.share.roles import LOCAL_OPERATOR
 
 if TYPE_CHECKING:  # pragma: no cover
     from seawatch.share.db import State
@@ -83,6 +85,19 @@ def redact(value: Any) -> Any:
     if value is None or isinstance(value, bool | int | float):
         return value
     return str(value)
+
+
+def local_actor() -> str:
+    """The actor of a change made on this machine's command line: ``local:<os user>``
+    (``local`` where the operating system has no name for the user, as in some containers).
+
+    >>> local_actor().startswith("local")
+    True
+    """
+    try:
+        return f"local:{getpass.getuser()}"
+    except (KeyError, OSError):  # no passwd entry (containers)
+        return LOCAL_OPERATOR
 
 
 def canonical_json(value: Any) -> str:
@@ -181,7 +196,7 @@ def record(
     AuditEntry
         The entry as stored, with its ``seq`` and ``hash``.
     """
-    when = as_utc(now) if now is not None else utcnow()
+    when = utcnow(now)
     if principal is not None:
         actor = actor or principal.username
         agency = agency or principal.agency

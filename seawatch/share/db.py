@@ -34,7 +34,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Dialect, Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from seawatch.share.errors import InvalidInput
+from seawatch.share.errors import DatabaseUnavailable, InvalidInput
 
 ENV_VAR = "SEAWATCH_DB"
 """Environment variable naming the state database URL (e.g. a PostgreSQL server)."""
@@ -55,9 +55,18 @@ _PG_MIGRATION_LOCK = 0x5EA_3A7C4
 # --- time --------------------------------------------------------------------------------
 
 
-def utcnow() -> datetime:
-    """The current time, timezone-aware UTC (the default ``now`` everywhere in share)."""
-    return datetime.now(UTC)
+def utcnow(now: datetime | None = None) -> datetime:
+    """The current time, timezone-aware UTC; or ``now`` as aware UTC when given.
+
+    Every function of the sharing layer takes ``now=`` (None: the current time) so that tests
+    can fix the clock; this is how each of them reads it.
+
+    >>> utcnow(datetime(2026, 1, 15, 12)).isoformat()
+    '2026-01-15T12:00:00+00:00'
+    >>> utcnow().tzinfo is UTC
+    True
+    """
+    return as_utc(now) if now is not None else datetime.now(UTC)
 
 
 def as_utc(value: datetime) -> datetime:
@@ -158,8 +167,22 @@ def make_engine(url: str) -> Engine:
     an explicit ``BEGIN``, or ``BEGIN IMMEDIATE`` for :meth:`State.write` sessions, so two
     writers are serialised from their first statement). PostgreSQL: pre-ping pooled
     connections.
+
+    Raises
+    ------
+    InvalidInput
+        ``url`` is not a URL SQLAlchemy can use (unknown database or driver).
+
+    >>> make_engine("nope://host/db")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    seawatch.share.errors.InvalidInput: cannot use the state database URL: Can't load plugin...
     """
-    parsed = sa.make_url(url)
+    try:
+        parsed = sa.make_url(url)
+        parsed.get_dialect()
+    except sa.exc.ArgumentError as exc:  # unparsable URL, unknown database or driver
+        raise InvalidInput(f"cannot use the state database URL: {exc}") from None
     if parsed.get_backend_name() == "sqlite":
         memory = parsed.database in (None, "", ":memory:")
         kwargs: dict[str, Any] = {
@@ -340,6 +363,18 @@ def open_state(
     if migrate:
         upgrade(engine)
     return State(url, engine)
+
+
+def database_error(exc: sa.exc.OperationalError) -> DatabaseUnavailable:
+    """The one line a user reads when the state database cannot be used: the first line of
+    the driver's message, without SQLAlchemy's statement and background link.
+
+    >>> raw = sa.exc.OperationalError("SELECT 1", {}, Exception("unable to open file\\nmore"))
+    >>> str(database_error(raw))
+    'cannot use the state database: unable to open file'
+    """
+    first = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
+    return DatabaseUnavailable(f"cannot use the state database: {first}")
 
 
 def _ensure_store_dir(path: Path) -> None:

@@ -48,3 +48,7 @@ class Forbidden(errors.Forbidden, ShareError):
 
 class NotInitialised(errors.Unavailable, ShareError):
     """The state has no host agency yet: run ``seawatch init-state`` first."""
+
+
+class DatabaseUnavailable(errors.Unavailable, ShareError):
+    """The state database cannot be used: server unreachable, file locked or unreadable."""

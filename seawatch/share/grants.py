@@ -37,7 +37,7 @@ from seawatch.share.db import as_utc, utcnow
 from seawatch.share.errors import Conflict, Forbidden, InvalidInput, NotFound
 from seawatch.share.markings import TLP
 from seawatch.share.models import Agency, GrantRow
-from seawatch.share.roles import GRANT_CREATE, GRANT_REVOKE, Principal, require
+from seawatch.share.roles import GRANT_CREATE, GRANT_REVOKE, Principal, changed_by, require
 from seawatch.units import BBox, parse_bbox
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -76,7 +76,7 @@ class Grant:
 
     def status(self, now: datetime | None = None) -> str:
         """``'active'``, ``'expired'``, ``'revoked'`` or ``'pending'`` (created after ``now``)."""
-        when = as_utc(now) if now is not None else utcnow()
+        when = utcnow(now)
         if self.revoked_at is not None and self.revoked_at <= when:
             return "revoked"
         if self.expires_at <= when:
@@ -256,7 +256,7 @@ def create_grant(
     """
     from seawatch.schema import EVENT_TYPES
 
-    when = as_utc(now) if now is not None else utcnow()
+    when = utcnow(now)
     expires = as_utc(expires_at)
     if expires <= when:
         raise InvalidInput(f"grant expiry {expires.isoformat()} is not in the future")
@@ -300,7 +300,7 @@ def create_grant(
             event_types=json.dumps(types) if types else None,
             include_positions=bool(include_positions), max_marking=level.label,
             data_start=start, data_end=end, expires_at=expires, note=note, created_at=when,
-            created_by=principal.username if principal is not None else "local", **area,
+            created_by=changed_by(principal), **area,
         )
         s.add(row)
         s.flush()
@@ -322,7 +322,7 @@ def revoke_grant(
     Forbidden
         The caller is not an admin of the grantor or of the host agency.
     """
-    when = as_utc(now) if now is not None else utcnow()
+    when = utcnow(now)
     with state.write() as s:
         row = s.get(GrantRow, int(grant_id))
         if row is None:
@@ -334,7 +334,7 @@ def revoke_grant(
         if row.revoked_at is not None:
             raise Conflict(f"grant {grant_id} was revoked at {row.revoked_at.isoformat()}")
         row.revoked_at = when
-        row.revoked_by = principal.username if principal is not None else "local"
+        row.revoked_by = changed_by(principal)
         return _grant(row)
 
 
@@ -380,7 +380,7 @@ def _live(query: sa.Select[Any], when: datetime) -> sa.Select[Any]:
 
 def live_grants(state: State, grantee: str, now: datetime | None = None) -> list[Grant]:
     """The grants ``grantee`` holds at ``now`` (not expired, not revoked), oldest first."""
-    when = as_utc(now) if now is not None else utcnow()
+    when = utcnow(now)
     query = (
         sa.select(GrantRow)
         .join(Agency, GrantRow.grantee_agency_id == Agency.id)

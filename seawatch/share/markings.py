@@ -45,10 +45,10 @@ from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
-from seawatch.share.db import as_utc, utcnow
+from seawatch.share.db import utcnow
 from seawatch.share.errors import Forbidden, InvalidInput, NotFound
 from seawatch.share.models import MARKING_KINDS, Agency, MarkingRow, Setting
-from seawatch.share.roles import MARKING_SET, Principal, require
+from seawatch.share.roles import MARKING_SET, Principal, changed_by, require
 
 if TYPE_CHECKING:  # pragma: no cover
     import polars as pl
@@ -233,7 +233,7 @@ def set_marking(
     if not object_id:
         raise InvalidInput(f"{kind} id must not be empty")
     names = tuple(dict.fromkeys(n.strip() for n in releasable_to if n.strip()))
-    when = as_utc(now) if now is not None else utcnow()
+    when = utcnow(now)
     with state.write() as s:
         for name in names:
             _agency(s, name)
@@ -250,7 +250,7 @@ def set_marking(
                     f"{kind} {object_id!r} is owned by {current_owner.name}; only its own "
                     "agency (or the host's admins) may mark it"
                 )
-        by = principal.username if principal is not None else "local"
+        by = changed_by(principal)
         if row is None:
             row = MarkingRow(kind=kind, object_id=object_id, owner_agency_id=new_owner.id)
             s.add(row)
@@ -441,7 +441,7 @@ def export_metadata(
 ) -> dict[str, Any]:
     """Marking metadata to embed in an export (GeoJSON ``properties``, Parquet key-value
     metadata, a JSON sidecar)."""
-    when = as_utc(generated_at) if generated_at is not None else utcnow()
+    when = utcnow(generated_at)
     return {
         "tlp": marking.level.label,
         "tlp_version": "2.0",

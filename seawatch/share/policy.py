@@ -36,7 +36,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
 
-from seawatch.share.db import as_utc, utcnow
+from seawatch.share.db import utcnow
 from seawatch.share.errors import AuthenticationError
 from seawatch.share.grants import Grant, live_grants
 from seawatch.share.markings import (
@@ -383,7 +383,7 @@ def access_for(
 
     if principal is None:
         raise AuthenticationError("reading data needs authentication (a token or a session)")
-    when = as_utc(now) if now is not None else utcnow()
+    when = utcnow(now)
     host = host_agency_name(state)
     grants: tuple[Grant, ...] = ()
     if principal.agency != host:
@@ -430,7 +430,7 @@ def authorize_request(
     """
     from seawatch.share.auth import authenticate_request
 
-    when = as_utc(now) if now is not None else utcnow()
+    when = utcnow(now)
     principal = authenticate_request(
         state, method=method, authorization=authorization, session_id=session_id,
         csrf_token=csrf_token, client=client, now=when,

@@ -167,6 +167,19 @@ class Principal:
         return self.is_host and self.role == ADMIN
 
 
+LOCAL_OPERATOR = "local"
+"""Who a change is recorded as made by when no principal made it (the command line)."""
+
+
+def changed_by(principal: Principal | None) -> str:
+    """The username a change is recorded under: the principal's, or :data:`LOCAL_OPERATOR`.
+
+    >>> changed_by(None), changed_by(Principal(7, "ana", "FAE", "admin"))
+    ('local', 'ana')
+    """
+    return principal.username if principal is not None else LOCAL_OPERATOR
+
+
 def allowed(principal: Principal | None, action: str) -> bool:
     """Whether ``principal`` (None: anonymous) may do ``action`` at all.
 

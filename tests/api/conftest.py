@@ -41,10 +41,10 @@ def pytest_configure(config: pytest.Config) -> None:
 @pytest.fixture(scope="session", autouse=True)
 def fast_scrypt_and_no_env_db() -> Iterator[None]:
     """Cheap scrypt for the test users' passwords; the tests say where the state lives."""
-    from seawatch.share import auth
+    from seawatch.share import passwords
 
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(auth, "SCRYPT_N", 2**10)
+        mp.setattr(passwords, "SCRYPT_N", 2**10)
         mp.delenv("SEAWATCH_DB", raising=False)
         yield
 

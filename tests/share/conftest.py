@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from seawatch.share import auth
+from seawatch.share import passwords
 from seawatch.share.db import State, open_state
 from tests.share.data import reset_tables
 
@@ -31,7 +31,7 @@ BACKENDS = ["sqlite", "postgresql"]
 @pytest.fixture(autouse=True)
 def fast_scrypt(monkeypatch: pytest.MonkeyPatch) -> None:
     """Cheap scrypt parameters for speed (one test checks the real ones explicitly)."""
-    monkeypatch.setattr(auth, "SCRYPT_N", 2**10)
+    monkeypatch.setattr(passwords, "SCRYPT_N", 2**10)
 
 
 @pytest.fixture(autouse=True)

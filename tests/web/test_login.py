@@ -64,6 +64,7 @@ def partner_server(
     from seawatch.api.server import ServerThread
     from seawatch.geo import default_zones
     from seawatch.share import auth as share_auth
+    from seawatch.share import passwords
     from seawatch.share.accounts import add_agency, add_user, init_state
     from seawatch.share.db import open_state, utcnow
     from seawatch.share.grants import create_grant
@@ -71,7 +72,7 @@ def partner_server(
     from seawatch.store import Store
 
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(share_auth, "SCRYPT_N", 2**10)  # cheap hashing of the test password
+        mp.setattr(passwords, "SCRYPT_N", 2**10)  # cheap hashing of the test password
         mp.delenv("SEAWATCH_DB", raising=False)
         state = open_state(f"sqlite:///{tmp_path_factory.mktemp('web-auth') / 'state.db'}")
         init_state(state, HOST, description="Armada del Ecuador")

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-import seawatch.cli as cli_module
+import seawatch.cli.serve as cli_module
 from seawatch.api.server import free_port
 from seawatch.cli import app
 from tests.api.conftest import PASSWORD

@@ -1,25 +1,18 @@
-"""``seawatch`` commands for the sharing layer: state, agencies, users, tokens, grants,
-markings and the audit log.
-
-Wire them into the main command line with one line::
-
-    from seawatch.share.cli import register
-    register(app)          # adds init-state, agency, user, token, grant, marking, audit
+"""``seawatch`` commands of the sharing layer: init-state, agency, user, token, grant, marking
+and audit.
 
 Every command takes ``--store DIR`` (the state is ``DIR/state.db``) and ``--db URL``, which
 defaults to the ``SEAWATCH_DB`` environment variable (a PostgreSQL server) and wins over the
 store. Commands run as the local operator, who may do everything (whoever can run them can
 read the database anyway); every change they make is recorded in the audit log with the
-operating-system user as actor (``local:<user>``). Errors are one line on stderr (exit 2);
-``audit verify`` exits 1 on a broken chain.
+operating-system user as actor (``local:<user>``, :func:`record_change`). Errors are one line
+on stderr (exit 2, :mod:`seawatch.cli.common`); ``audit verify`` exits 1 on a broken chain.
 """
 
 from __future__ import annotations
 
-import getpass
 import sys
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -29,6 +22,8 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from seawatch.cli.common import DEFAULT_STORE, Command, err, new_app, read_zones_file
+from seawatch.errors import InvalidValue
 from seawatch.units import parse_when
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -36,77 +31,45 @@ if TYPE_CHECKING:  # pragma: no cover
 
 out = Console(soft_wrap=True, markup=False, width=None if Console().is_terminal else 200)
 """Results (no markup: names, descriptions and parameters print as they are)."""
-err = Console(stderr=True, soft_wrap=True)
-"""Notes and errors (user text escaped before printing)."""
-
-DEFAULT_STORE = Path("seawatch-store")
-"""Store directory when ``--store`` is not given (as for ``seawatch ingest``)."""
 
 StoreOpt = Annotated[
     Path,
-    typer.Option("--store", "-s", help="Store directory (the state is DIR/state.db)."),
+    typer.Option("--store", "-s", metavar="DIR",
+                 help="Store directory (the state is DIR/state.db)."),
 ]
 DbOpt = Annotated[
     str | None,
     typer.Option(
-        "--db", envvar="SEAWATCH_DB", show_envvar=True,
+        "--db", envvar="SEAWATCH_DB", show_envvar=True, metavar="URL",
         help="State database URL (e.g. postgresql+psycopg://user:pw@host/db); wins over --store.",
     ),
 ]
+
 
 def _fmt(value: datetime | None) -> str:
     return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ") if value is not None else "-"
 
 
-def _actor() -> str:
-    try:
-        return f"local:{getpass.getuser()}"
-    except (KeyError, OSError):  # no passwd entry (containers)
-        return "local"
-
-
-def _fail(message: str, code: int = 2) -> typer.Exit:
-    err.print(f"[bold red]error:[/] {escape(message)}", highlight=False)
-    return typer.Exit(code)
-
-
-@contextmanager
-def _errors() -> Iterator[None]:
-    """Turn the layer's errors (and bad values) into one line on stderr and exit 2."""
-    from sqlalchemy.exc import OperationalError, SQLAlchemyError
-
-    from seawatch.share.errors import ShareError
-
-    try:
-        yield
-    except ShareError as exc:
-        raise _fail(str(exc)) from None
-    except OperationalError as exc:
-        first = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
-        raise _fail(f"cannot use the state database: {first}") from None
-    except SQLAlchemyError as exc:
-        raise _fail(f"state database error: {type(exc).__name__}: {exc}") from None
-    except ValueError as exc:
-        raise _fail(str(exc)) from None
-
-
 def _open(store: Path, db: str | None, *, create: bool = False) -> State:
     from seawatch.share.db import STATE_FILENAME, open_state
+    from seawatch.share.errors import NotInitialised
 
     if db:
         return open_state(db)
     if not create and not (store / STATE_FILENAME).is_file():
-        raise _fail(
+        raise NotInitialised(
             f"no state at {store / STATE_FILENAME}: run `seawatch init-state --store {store} "
             "--host-agency NAME` first (or set SEAWATCH_DB)"
         )
     return open_state(store)
 
 
-def _record(state: State, action: str, resource: str, params: dict[str, Any]) -> None:
-    from seawatch.share.audit import record
+def record_change(state: State, action: str, resource: str, params: dict[str, Any]) -> None:
+    """Append a change made from the command line to the audit log (actor ``local:<user>``,
+    client ``cli``)."""
+    from seawatch.share.audit import local_actor, record
 
-    record(state, action, actor=_actor(), resource=resource, params=params, status="ok",
+    record(state, action, actor=local_actor(), resource=resource, params=params, status="ok",
            client="cli")
 
 
@@ -135,24 +98,22 @@ def init_state_cmd(
     from seawatch.share.accounts import init_state
     from seawatch.share.markings import default_marking as current_default
 
-    with _errors():
-        state = _open(store, db, create=True)
-        host = init_state(state, host_agency, description=description,
-                          default_marking=default_marking)
-        level = current_default(state).label
-        _record(state, "state.init", f"agency:{host.name}",
-                {"host_agency": host.name, "default_marking": level})
-        out.print(f"state ready at {state!r}: host agency {host.name}, default marking "
-                  f"{level}", highlight=False)
+    state = _open(store, db, create=True)
+    host = init_state(state, host_agency, description=description,
+                      default_marking=default_marking)
+    level = current_default(state).label
+    record_change(state, "state.init", f"agency:{host.name}",
+            {"host_agency": host.name, "default_marking": level})
+    out.print(f"state ready at {state!r}: host agency {host.name}, default marking "
+              f"{level}", highlight=False)
 
 
 # --- agency -------------------------------------------------------------------------------
 
-agency_app = typer.Typer(help="Agencies (owners of data, holders of users and grants).",
-                         no_args_is_help=True)
+agency_app = new_app(help="Agencies (owners of data, holders of users and grants).")
 
 
-@agency_app.command("add")
+@agency_app.command("add", cls=Command)
 def agency_add(
     name: Annotated[str, typer.Argument(help="Agency name, e.g. ECU-CG.")],
     store: StoreOpt = DEFAULT_STORE,
@@ -163,21 +124,19 @@ def agency_add(
     """Add an agency."""
     from seawatch.share.accounts import add_agency
 
-    with _errors():
-        state = _open(store, db, create=host)
-        agency = add_agency(state, name, description=description, host=host)
-        _record(state, "agency.manage", f"agency:{agency.name}",
-                {"name": agency.name, "host": host, "description": description})
-        out.print(f"added agency {agency.name}" + (" (host)" if host else ""), highlight=False)
+    state = _open(store, db, create=host)
+    agency = add_agency(state, name, description=description, host=host)
+    record_change(state, "agency.manage", f"agency:{agency.name}",
+            {"name": agency.name, "host": host, "description": description})
+    out.print(f"added agency {agency.name}" + (" (host)" if host else ""), highlight=False)
 
 
-@agency_app.command("list")
+@agency_app.command("list", cls=Command)
 def agency_list(store: StoreOpt = DEFAULT_STORE, db: DbOpt = None) -> None:
     """List agencies."""
     from seawatch.share.accounts import list_agencies
 
-    with _errors():
-        rows = list_agencies(_open(store, db))
+    rows = list_agencies(_open(store, db))
     table = _table("name", "host", "description", "created")
     for a in rows:
         table.add_row(a.name, "yes" if a.is_host else "", a.description, _fmt(a.created_at))
@@ -186,7 +145,7 @@ def agency_list(store: StoreOpt = DEFAULT_STORE, db: DbOpt = None) -> None:
 
 # --- user ---------------------------------------------------------------------------------
 
-user_app = typer.Typer(help="Users (one agency and one role each).", no_args_is_help=True)
+user_app = new_app(help="Users (one agency and one role each).")
 
 
 def _read_password(password_stdin: bool) -> str:
@@ -194,12 +153,12 @@ def _read_password(password_stdin: bool) -> str:
         line = sys.stdin.readline()
         password = line.rstrip("\r\n")
         if not password:
-            raise _fail("no password on standard input")
+            raise InvalidValue("no password on standard input")
         return password
     return str(typer.prompt("Password", hide_input=True, confirmation_prompt=True))
 
 
-@user_app.command("add")
+@user_app.command("add", cls=Command)
 def user_add(
     username: Annotated[str, typer.Argument(help="Login name (lower case).")],
     agency: Annotated[str, typer.Option("--agency", help="The user's agency.")],
@@ -220,20 +179,19 @@ def user_add(
     from seawatch.share.roles import ROLES
 
     if role not in ROLES:
-        raise _fail(f"unknown role {role!r}; use one of {', '.join(ROLES)}")
+        raise InvalidValue(f"unknown role {role!r}; use one of {', '.join(ROLES)}")
     if password_stdin and no_password:
-        raise _fail("give --password-stdin or --no-password, not both")
-    with _errors():
-        state = _open(store, db)
-        password = None if no_password else _read_password(password_stdin)
-        user = add_user(state, username, agency=agency, role=role, password=password)
-        _record(state, "user.manage", f"user:{user.username}",
-                {"username": user.username, "agency": user.agency, "role": user.role,
-                 "sign_in": "password" if password is not None else "tokens only"})
-        out.print(f"added user {user.username} ({user.role}, {user.agency})", highlight=False)
+        raise InvalidValue("give --password-stdin or --no-password, not both")
+    state = _open(store, db)
+    password = None if no_password else _read_password(password_stdin)
+    user = add_user(state, username, agency=agency, role=role, password=password)
+    record_change(state, "user.manage", f"user:{user.username}",
+            {"username": user.username, "agency": user.agency, "role": user.role,
+             "sign_in": "password" if password is not None else "tokens only"})
+    out.print(f"added user {user.username} ({user.role}, {user.agency})", highlight=False)
 
 
-@user_app.command("list")
+@user_app.command("list", cls=Command)
 def user_list(
     store: StoreOpt = DEFAULT_STORE,
     db: DbOpt = None,
@@ -242,8 +200,7 @@ def user_list(
     """List users."""
     from seawatch.share.accounts import list_users
 
-    with _errors():
-        rows = list_users(_open(store, db), agency=agency)
+    rows = list_users(_open(store, db), agency=agency)
     table = _table("username", "agency", "role", "password", "disabled", "created")
     for u in rows:
         table.add_row(u.username, u.agency, u.role, "yes" if u.has_password else "no",
@@ -254,15 +211,14 @@ def user_list(
 def _set_disabled(username: str, store: Path, db: str | None, disabled: bool) -> None:
     from seawatch.share.accounts import set_disabled
 
-    with _errors():
-        state = _open(store, db)
-        user = set_disabled(state, username, disabled)
-        _record(state, "user.manage", f"user:{user.username}", {"disabled": disabled})
-        out.print(f"{'disabled' if disabled else 'enabled'} user {user.username}",
-                  highlight=False)
+    state = _open(store, db)
+    user = set_disabled(state, username, disabled)
+    record_change(state, "user.manage", f"user:{user.username}", {"disabled": disabled})
+    out.print(f"{'disabled' if disabled else 'enabled'} user {user.username}",
+              highlight=False)
 
 
-@user_app.command("disable")
+@user_app.command("disable", cls=Command)
 def user_disable(
     username: str, store: StoreOpt = DEFAULT_STORE, db: DbOpt = None
 ) -> None:
@@ -270,7 +226,7 @@ def user_disable(
     _set_disabled(username, store, db, True)
 
 
-@user_app.command("enable")
+@user_app.command("enable", cls=Command)
 def user_enable(
     username: str, store: StoreOpt = DEFAULT_STORE, db: DbOpt = None
 ) -> None:
@@ -278,7 +234,7 @@ def user_enable(
     _set_disabled(username, store, db, False)
 
 
-@user_app.command("passwd")
+@user_app.command("passwd", cls=Command)
 def user_passwd(
     username: str,
     store: StoreOpt = DEFAULT_STORE,
@@ -290,14 +246,13 @@ def user_passwd(
     """Set a user's password."""
     from seawatch.share.accounts import set_password
 
-    with _errors():
-        state = _open(store, db)
-        set_password(state, username, _read_password(password_stdin))
-        _record(state, "user.manage", f"user:{username.lower()}", {"change": "new password"})
-        out.print(f"password set for {username.lower()}", highlight=False)
+    state = _open(store, db)
+    set_password(state, username, _read_password(password_stdin))
+    record_change(state, "user.manage", f"user:{username.lower()}", {"change": "new password"})
+    out.print(f"password set for {username.lower()}", highlight=False)
 
 
-@user_app.command("unlock")
+@user_app.command("unlock", cls=Command)
 def user_unlock(
     username: Annotated[str, typer.Argument(help="User to unlock.")],
     store: StoreOpt = DEFAULT_STORE,
@@ -309,22 +264,20 @@ def user_unlock(
     """Clear a user's (and optionally an address's) failed-login lock."""
     from seawatch.share.auth import clear_failures
 
-    with _errors():
-        state = _open(store, db)
-        clear_failures(state, username=username, client=address)
-        _record(state, "user.manage", f"user:{username.lower()}",
-                {"unlock": True, "address": address})
-        out.print(f"unlocked {username.lower()}" + (f" and {address}" if address else ""),
-                  highlight=False)
+    state = _open(store, db)
+    clear_failures(state, username=username, client=address)
+    record_change(state, "user.manage", f"user:{username.lower()}",
+            {"unlock": True, "address": address})
+    out.print(f"unlocked {username.lower()}" + (f" and {address}" if address else ""),
+              highlight=False)
 
 
 # --- token --------------------------------------------------------------------------------
 
-token_app = typer.Typer(help="API tokens (shown once, stored only as a hash).",
-                        no_args_is_help=True)
+token_app = new_app(help="API tokens (shown once, stored only as a hash).")
 
 
-@token_app.command("create")
+@token_app.command("create", cls=Command)
 def token_create(
     user: Annotated[str, typer.Option("--user", help="The token's user.")],
     store: StoreOpt = DEFAULT_STORE,
@@ -338,18 +291,17 @@ def token_create(
     """Create an API token and print it ONCE on stdout (notes go to stderr)."""
     from seawatch.share.auth import create_token
 
-    with _errors():
-        expires_at = parse_when(expires, "--expires") if expires else None
-        state = _open(store, db)
-        new = create_token(state, user, name=name, expires_at=expires_at)
-        _record(state, "token.manage", f"token:{new.id}",
-                {"user": new.username, "expires_at": _fmt(new.expires_at), "name": name})
+    expires_at = parse_when(expires, "--expires") if expires else None
+    state = _open(store, db)
+    new = create_token(state, user, name=name, expires_at=expires_at)
+    record_change(state, "token.manage", f"token:{new.id}",
+            {"user": new.username, "expires_at": _fmt(new.expires_at), "name": name})
     err.print(f"token {new.id} for {new.username}, expires {_fmt(new.expires_at)}; "
               "it is shown only now: store it safely", highlight=False, markup=False)
     print(new.token)
 
 
-@token_app.command("revoke")
+@token_app.command("revoke", cls=Command)
 def token_revoke(
     token_id: Annotated[int, typer.Argument(help="Token id (see `token list`).")],
     store: StoreOpt = DEFAULT_STORE,
@@ -358,15 +310,14 @@ def token_revoke(
     """Revoke a token at once."""
     from seawatch.share.auth import revoke_token
 
-    with _errors():
-        state = _open(store, db)
-        info = revoke_token(state, token_id)
-        _record(state, "token.manage", f"token:{info.id}", {"revoke": True})
+    state = _open(store, db)
+    info = revoke_token(state, token_id)
+    record_change(state, "token.manage", f"token:{info.id}", {"revoke": True})
     out.print(f"revoked token {info.id} of {info.username} ({_fmt(info.revoked_at)})",
               highlight=False)
 
 
-@token_app.command("list")
+@token_app.command("list", cls=Command)
 def token_list(
     store: StoreOpt = DEFAULT_STORE,
     db: DbOpt = None,
@@ -375,8 +326,7 @@ def token_list(
     """List tokens (never the tokens themselves)."""
     from seawatch.share.auth import list_tokens
 
-    with _errors():
-        rows = list_tokens(_open(store, db), user)
+    rows = list_tokens(_open(store, db), user)
     table = _table("id", "user", "agency", "name", "status", "created", "expires", "last used")
     for t in rows:
         table.add_row(str(t.id), t.username, t.agency, t.name, t.status(), _fmt(t.created_at),
@@ -386,11 +336,10 @@ def token_list(
 
 # --- grant --------------------------------------------------------------------------------
 
-grant_app = typer.Typer(help="Grants: scoped, time-limited read access for another agency.",
-                        no_args_is_help=True)
+grant_app = new_app(help="Grants: scoped, time-limited read access for another agency.")
 
 
-@grant_app.command("create")
+@grant_app.command("create", cls=Command)
 def grant_create(
     grantor: Annotated[str, typer.Option("--from", help="Owning agency giving access.")],
     grantee: Annotated[str, typer.Option("--to", help="Agency receiving access.")],
@@ -407,8 +356,8 @@ def grant_create(
     ] = None,
     zones_file: Annotated[
         Path | None,
-        typer.Option(help="Zones file (GeoJSON, ...) to look --zone up in (default: the "
-                     "shipped Ecuador zones)."),
+        typer.Option(metavar="FILE", help="Zones file (GeoJSON, ...) to look --zone up in "
+                     "(default: the shipped Ecuador zones)."),
     ] = None,
     types: Annotated[
         str | None, typer.Option(help="Event types, comma-separated (default: all).")
@@ -429,27 +378,20 @@ def grant_create(
     """Grant an agency read access to a scope until a time."""
     from seawatch.share.grants import create_grant
 
-    with _errors():
-        now = datetime.now(UTC)
-        expires = parse_when(until, "--until", now)
-        start = None if data_start is None else parse_when(data_start, "--data-start", now)
-        end = None if data_end is None else parse_when(data_end, "--data-end", now)
-        zone_list = None
-        if zones_file is not None:
-            from seawatch.geo import load_zones
-
-            if not zones_file.is_file():
-                raise _fail(f"no such zones file: {zones_file}")
-            zone_list = load_zones(zones_file)
-        type_list = [t for t in (types or "").split(",") if t.strip()]
-        state = _open(store, db)
-        grant = create_grant(
-            state, grantor=grantor, grantee=grantee, expires_at=expires,
-            max_marking=max_marking, zone=zone, bbox=bbox, zones=zone_list,
-            event_types=type_list, include_positions=positions, data_start=start,
-            data_end=end, note=note, now=now,
-        )
-        _record(state, "grant.create", f"grant:{grant.id}", _grant_params(grant))
+    now = datetime.now(UTC)
+    expires = parse_when(until, "--until", now)
+    start = None if data_start is None else parse_when(data_start, "--data-start", now)
+    end = None if data_end is None else parse_when(data_end, "--data-end", now)
+    zone_list = None if zones_file is None else read_zones_file(zones_file)
+    type_list = [t for t in (types or "").split(",") if t.strip()]
+    state = _open(store, db)
+    grant = create_grant(
+        state, grantor=grantor, grantee=grantee, expires_at=expires,
+        max_marking=max_marking, zone=zone, bbox=bbox, zones=zone_list,
+        event_types=type_list, include_positions=positions, data_start=start,
+        data_end=end, note=note, now=now,
+    )
+    record_change(state, "grant.create", f"grant:{grant.id}", _grant_params(grant))
     out.print(
         f"grant {grant.id}: {grant.grantor} → {grant.grantee}, {grant.area_text()}, "
         f"types {','.join(grant.event_types) if grant.event_types else 'all'}, "
@@ -467,7 +409,7 @@ def _grant_params(grant: Any) -> dict[str, Any]:
     }
 
 
-@grant_app.command("revoke")
+@grant_app.command("revoke", cls=Command)
 def grant_revoke(
     grant_id: Annotated[int, typer.Argument(help="Grant id (see `grant list`).")],
     store: StoreOpt = DEFAULT_STORE,
@@ -476,15 +418,14 @@ def grant_revoke(
     """Revoke a grant at once."""
     from seawatch.share.grants import revoke_grant
 
-    with _errors():
-        state = _open(store, db)
-        grant = revoke_grant(state, grant_id)
-        _record(state, "grant.revoke", f"grant:{grant.id}", {"revoke": True})
+    state = _open(store, db)
+    grant = revoke_grant(state, grant_id)
+    record_change(state, "grant.revoke", f"grant:{grant.id}", {"revoke": True})
     out.print(f"revoked grant {grant.id} ({grant.grantor} → {grant.grantee}) at "
               f"{_fmt(grant.revoked_at)}", highlight=False)
 
 
-@grant_app.command("list")
+@grant_app.command("list", cls=Command)
 def grant_list(
     store: StoreOpt = DEFAULT_STORE,
     db: DbOpt = None,
@@ -497,8 +438,7 @@ def grant_list(
     from seawatch.share.grants import list_grants
 
     now = datetime.now(UTC)
-    with _errors():
-        rows = list_grants(_open(store, db), agency=agency, live_at=now if live else None)
+    rows = list_grants(_open(store, db), agency=agency, live_at=now if live else None)
     table = _table("id", "from", "to", "area", "types", "max", "positions", "data window",
                    "until", "status", "created by")
     for g in rows:
@@ -514,11 +454,10 @@ def grant_list(
 
 # --- marking ------------------------------------------------------------------------------
 
-marking_app = typer.Typer(help="TLP 2.0 markings of events, alerts, zones and exports.",
-                          no_args_is_help=True)
+marking_app = new_app(help="TLP 2.0 markings of events, alerts, zones and exports.")
 
 
-@marking_app.command("set")
+@marking_app.command("set", cls=Command)
 def marking_set(
     level: Annotated[str, typer.Option("--level", help="CLEAR, GREEN, AMBER, AMBER+STRICT, RED.")],
     store: StoreOpt = DEFAULT_STORE,
@@ -539,21 +478,20 @@ def marking_set(
               (("event", event), ("alert", alert), ("zone", zone), ("export", export))
               if v is not None]
     if len(chosen) != 1:
-        raise _fail("give exactly one of --event, --alert, --zone, --export")
+        raise InvalidValue("give exactly one of --event, --alert, --zone, --export")
     kind, object_id = chosen[0]
     names = [n for n in (releasable_to or "").split(",") if n.strip()]
-    with _errors():
-        state = _open(store, db)
-        marking = set_marking(state, kind, object_id, level, releasable_to=names, owner=owner)
-        _record(state, "marking.set", f"{kind}:{object_id}",
-                {"level": marking.level.label, "releasable_to": list(marking.releasable_to),
-                 "owner": marking.owner})
+    state = _open(store, db)
+    marking = set_marking(state, kind, object_id, level, releasable_to=names, owner=owner)
+    record_change(state, "marking.set", f"{kind}:{object_id}",
+            {"level": marking.level.label, "releasable_to": list(marking.releasable_to),
+             "owner": marking.owner})
     out.print(f"{kind} {object_id}: TLP:{marking.level.label}, owner {marking.owner}"
               + (f", releasable to {', '.join(marking.releasable_to)}"
                  if marking.releasable_to else ""), highlight=False)
 
 
-@marking_app.command("list")
+@marking_app.command("list", cls=Command)
 def marking_list(
     store: StoreOpt = DEFAULT_STORE,
     db: DbOpt = None,
@@ -562,10 +500,9 @@ def marking_list(
     """List explicit markings (unmarked objects have the store's default)."""
     from seawatch.share.markings import default_marking, list_markings
 
-    with _errors():
-        state = _open(store, db)
-        rows = list_markings(state, kind)
-        default = default_marking(state)
+    state = _open(store, db)
+    rows = list_markings(state, kind)
+    default = default_marking(state)
     err.print(f"default marking: TLP:{default.label}", highlight=False, markup=False)
     table = _table("kind", "id", "level", "releasable to", "owner", "set by", "set at")
     for k, oid, m in rows:
@@ -576,10 +513,10 @@ def marking_list(
 
 # --- audit --------------------------------------------------------------------------------
 
-audit_app = typer.Typer(help="The hash-chained audit log.", no_args_is_help=True)
+audit_app = new_app(help="The hash-chained audit log.")
 
 
-@audit_app.command("verify")
+@audit_app.command("verify", cls=Command)
 def audit_verify(
     store: StoreOpt = DEFAULT_STORE,
     db: DbOpt = None,
@@ -595,10 +532,9 @@ def audit_verify(
     if anchor is not None:
         seq, _, digest = anchor.partition(":")
         if not seq.strip().isdigit() or len(digest.strip()) != 64:
-            raise _fail(f"bad --anchor {anchor!r}: give SEQ:HASH (64 hex digits)")
+            raise InvalidValue(f"bad --anchor {anchor!r}: give SEQ:HASH (64 hex digits)")
         pair = (int(seq), digest.strip().lower())
-    with _errors():
-        result = verify(_open(store, db), anchor=pair)
+    result = verify(_open(store, db), anchor=pair)
     if result.ok:
         out.print(f"audit log intact: {result.entries} entries; head "
                   f"{result.head_seq}:{result.head_hash}", highlight=False)
@@ -608,7 +544,7 @@ def audit_verify(
     raise typer.Exit(1)
 
 
-@audit_app.command("show")
+@audit_app.command("show", cls=Command)
 def audit_show(
     store: StoreOpt = DEFAULT_STORE,
     db: DbOpt = None,
@@ -626,14 +562,13 @@ def audit_show(
     """Show audit entries, newest first."""
     from seawatch.share.audit import canonical_json, show
 
-    with _errors():
-        now = datetime.now(UTC)
-        since_at = None
-        if since is not None:
-            since_at = parse_when(since, "--since", now, past=True)
-        until_at = parse_when(until, "--until", now) if until is not None else None
-        rows = show(_open(store, db), user=user, agency=agency, action=action, since=since_at,
-                    until=until_at, limit=limit)
+    now = datetime.now(UTC)
+    since_at = None
+    if since is not None:
+        since_at = parse_when(since, "--since", now, past=True)
+    until_at = parse_when(until, "--until", now) if until is not None else None
+    rows = show(_open(store, db), user=user, agency=agency, action=action, since=since_at,
+                until=until_at, limit=limit)
     table = _table("seq", "time", "user", "agency", "action", "resource", "params", "status",
                    "client")
     for e in rows:
@@ -660,17 +595,13 @@ GROUPS: dict[str, typer.Typer] = {
 def register(app: typer.Typer) -> None:
     """Add the sharing commands to ``app`` (``seawatch init-state``, ``seawatch grant ...``)."""
     for name, function in COMMANDS.items():
-        app.command(name)(function)
+        app.command(name, cls=Command)(function)
     for name, group in GROUPS.items():
         app.add_typer(group, name=name)
 
 
 def make_app() -> typer.Typer:
-    """A stand-alone application with just these commands (tests, ``python -m``)."""
-    app = typer.Typer(name="seawatch", no_args_is_help=True, add_completion=False)
+    """A stand-alone application with just these commands."""
+    app = new_app(name="seawatch")
     register(app)
     return app
-
-
-if __name__ == "__main__":  # pragma: no cover
-    make_app()()

@@ -10,9 +10,9 @@ import pytest
 import sqlalchemy as sa
 from typer.testing import CliRunner
 
-from seawatch.share.auth import authenticate_token, hash_secret
-from seawatch.share.cli import make_app, register
+from seawatch.cli.share import make_app, register
 from seawatch.share.db import open_state
+from seawatch.share.tokens import authenticate_token, hash_secret
 from tests.share.data import all_text
 
 PASSWORD = "a long enough password"

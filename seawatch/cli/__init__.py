@@ -1,0 +1,64 @@
+"""The ``seawatch`` command line: ingest AIS, inspect the store, detect, serve, run the demo.
+
+One module per command group; this one builds the application from them:
+
+=====================================  =====================================================
+:mod:`seawatch.cli.common`             consoles, progress bars, store options, reading
+                                       zones and ports files; errors mapped once
+:mod:`seawatch.cli.ingest`             ``ingest``, ``info``
+:mod:`seawatch.cli.detect`             ``detect``, ``events``, ``eval``
+:mod:`seawatch.cli.serve`              ``serve``, ``demo``
+:mod:`seawatch.cli.sim`                ``sim``
+:mod:`seawatch.cli.share`              ``init-state``, ``agency``, ``user``, ``token``,
+                                       ``grant``, ``marking``, ``audit``
+=====================================  =====================================================
+
+Every long run shows a progress bar; every failure says what was wrong and what to do (one
+line, ``error: ...``, :mod:`seawatch.cli.common`). Heavy modules (numba kernels, DuckDB,
+SQLAlchemy) load inside the commands, so ``seawatch --help`` is quick.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from seawatch.cli import detect, ingest, serve, share, sim
+from seawatch.cli.common import Command, console, new_app
+
+__all__ = ["app", "main"]
+
+app = new_app(
+    name="seawatch",
+    help="Open, offline maritime domain awareness: ingest AIS, detect, serve the map.",
+)
+
+
+def version() -> None:
+    """Print the seawatch version."""
+    from seawatch import __version__
+
+    console.print(__version__)
+
+
+COMMANDS: dict[str, Callable[..., None]] = {
+    "ingest": ingest.ingest,
+    "info": ingest.info,
+    "demo": serve.demo,
+    "sim": sim.sim,
+    "detect": detect.detect,
+    "events": detect.events,
+    "serve": serve.serve,
+    "eval": detect.eval_,
+    "version": version,
+}
+"""The top-level commands, in the order ``seawatch --help`` lists them (then the sharing
+layer's, :func:`seawatch.cli.share.register`)."""
+
+for _name, _function in COMMANDS.items():
+    app.command(_name, cls=Command)(_function)
+share.register(app)
+
+
+def main() -> None:
+    """Run the command line (the ``seawatch`` script)."""
+    app()

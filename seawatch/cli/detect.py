@@ -1,0 +1,209 @@
+"""``seawatch detect`` (events from a store's positions), ``seawatch events`` (export them) and
+``seawatch eval`` (score events against ground truth)."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from seawatch.cli.common import (
+    DEFAULT_STORE,
+    ExistingStoreOpt,
+    console,
+    err,
+    open_store,
+    read_ports_file,
+    read_zones_file,
+)
+from seawatch.errors import InvalidValue, SeawatchError, Unavailable
+
+
+def detect(
+    store: ExistingStoreOpt = DEFAULT_STORE,
+    zones: Annotated[
+        Path | None,
+        typer.Option(
+            metavar="FILE",
+            help="Zones (GeoJSON; Shapefile/GeoPackage with pyogrio), each with a 'name' "
+            "property; replace the default Ecuador zones.",
+        ),
+    ] = None,
+    ports: Annotated[
+        Path | None,
+        typer.Option(
+            metavar="FILE",
+            help="Ports CSV (name,lat,lon) or GeoJSON points, added to the shipped.",
+        ),
+    ] = None,
+    config: Annotated[
+        Path | None,
+        typer.Option(metavar="FILE", help="TOML file of detector parameters (see docs/detect.md)."),
+    ] = None,
+) -> None:
+    """Detect events in all positions of a store and replace its events table."""
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        SpinnerColumn,
+        TextColumn,
+        TimeElapsedColumn,
+    )
+    from rich.progress import Progress as RichProgress
+
+    from seawatch.detect.config import load_config
+    from seawatch.detect.run import DETECTED_TYPES, detect_store
+
+    cfg = load_config(config)
+    zone_list = None if zones is None else read_zones_file(zones)
+    port_rows = None if ports is None else read_ports_file(ports)
+    st = open_store(store)
+    previous = st.events_info()
+    before = None if previous is None else int(previous.get("rows", 0))
+    started = time.perf_counter()
+    seconds: dict[str, float] = {}
+    with RichProgress(
+        SpinnerColumn(),
+        TextColumn("[bold blue]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err,
+        transient=False,
+    ) as progress:
+        task = progress.add_task("reading positions", total=None)
+        last: dict[str, str | float] = {"step": "", "t": time.perf_counter()}
+
+        def on_progress(step: str, done: int, total: int) -> None:
+            now = time.perf_counter()
+            if last["step"]:
+                step_name = str(last["step"])  # a step runs once per chunk: sum its times
+                seconds[step_name] = seconds.get(step_name, 0.0) + now - float(last["t"])
+            last["step"], last["t"] = step, now
+            label = "detection done" if step == "done" else step.replace("_", " ")
+            progress.update(task, description=label, completed=done, total=total)
+
+        try:
+            events = detect_store(
+                st, zones=zone_list, ports=port_rows, config=cfg, progress=on_progress
+            )
+        except ValueError as exc:
+            # detect/ raises bare ValueErrors for what the user must fix: a store without
+            # positions, zone names that repeat, contradictory parameters
+            if isinstance(exc, SeawatchError):
+                raise
+            raise InvalidValue(str(exc)) from exc
+    counts = dict(events.group_by("type").len().iter_rows()) if events.height else {}
+    table = Table(title=f"Events detected in {st.path}")
+    table.add_column("type")
+    table.add_column("events", justify="right")
+    for name in DETECTED_TYPES:
+        table.add_row(name, f"{counts.get(name, 0):,}")
+    table.add_row("[bold]all[/]", f"[bold]{events.height:,}[/]")
+    console.print(table)
+    if seconds:
+        console.print(
+            "seconds per step: " + ", ".join(f"{k} {v:.1f}" for k, v in seconds.items())
+        )
+    replaced = "" if before is None else f" (replacing the {before:,} events of the last run)"
+    console.print(
+        f"{events.height:,} events written to the store in "
+        f"{time.perf_counter() - started:.1f} s{replaced}. Export them with: "
+        f"seawatch events --store {store} --out events.csv"
+    )
+
+
+def events(
+    out: Annotated[
+        Path,
+        typer.Option("--out", "-o", metavar="FILE",
+                     help="Output file (.csv, .geojson or .parquet)."),
+    ],
+    store: ExistingStoreOpt = DEFAULT_STORE,
+    type_: Annotated[
+        list[str] | None,
+        typer.Option("--type", "-t", metavar="TYPE",
+                     help="Only events of this type (repeatable)."),
+    ] = None,
+    format_: Annotated[
+        str | None,
+        typer.Option(
+            "--format", "-f", help="csv, geojson or parquet (default: from --out's suffix)."
+        ),
+    ] = None,
+) -> None:
+    """Export the events of a store as CSV (ISO 8601 UTC times), GeoJSON or Parquet."""
+    from seawatch import schema
+    from seawatch.store.events import export_events, export_format
+
+    try:
+        fmt = export_format(out, format_)
+    except ValueError as exc:  # a bare ValueError: the format the user named is unknown
+        raise InvalidValue(str(exc)) from exc
+    wanted = [t.strip().lower() for t in type_] if type_ else None
+    if wanted:
+        unknown = [t for t in wanted if t not in schema.EVENT_TYPES]
+        if unknown:
+            raise InvalidValue(
+                f"unknown event type {', '.join(unknown)}; valid: {', '.join(schema.EVENT_TYPES)}"
+            )
+    st = open_store(store)
+    if st.events_info() is None:
+        raise Unavailable(f"no events in {store} yet; run: seawatch detect --store {store}")
+    frame = st.events(type=wanted).collect()
+    export_events(frame, out, fmt)
+    what = f" of type {', '.join(wanted)}" if wanted else ""
+    console.print(f"{frame.height:,} events{what} written to {out} ({fmt})")
+
+
+def eval_(
+    truth: Annotated[
+        Path, typer.Option(metavar="FILE", help="Ground-truth events (CSV, Parquet or JSON).")
+    ],
+    events: Annotated[
+        Path, typer.Option(metavar="FILE", help="Detected events to score (CSV or Parquet).")
+    ],
+    out: Annotated[
+        Path | None, typer.Option(metavar="FILE", help="Write the scores as JSON here.")
+    ] = None,
+    slack_hours: Annotated[
+        float, typer.Option(help="Hours of slack on each side when matching time spans.")
+    ] = 1.0,
+    min_f1: Annotated[
+        float | None,
+        typer.Option(help="Exit with status 1 if any event type scores an F1 below this."),
+    ] = None,
+) -> None:
+    """Score detected events against ground truth: precision, recall, F1 per event type."""
+    import json
+    from datetime import timedelta
+
+    from seawatch import evaluate
+
+    t = evaluate.read_events(truth)
+    e = evaluate.read_events(events)
+    slack = timedelta(hours=slack_hours)
+    scores = evaluate.score(t, e, slack)
+    table = Table(title=f"Events scored against {truth.name} (slack {slack_hours:g} h)")
+    for col in evaluate.SCORE_COLUMNS:
+        table.add_column(col, justify="left" if col == "type" else "right")
+    for row in scores.iter_rows(named=True):
+        table.add_row(*[f"{row[c]:.3f}" if isinstance(row[c], float) else str(row[c])
+                        for c in evaluate.SCORE_COLUMNS])
+    total = evaluate.overall(scores)
+    table.add_row("all (micro)", str(t.height), str(e.height), str(total["tp"]),
+                  str(total["fp"]), str(total["fn"]), f"{total['precision']:.3f}",
+                  f"{total['recall']:.3f}", f"{total['f1']:.3f}")
+    console.print(table)
+    if out is not None:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(json.dumps(evaluate.report(scores, slack), indent=2) + "\n")
+        console.print(f"scores written to {out}")
+    if min_f1 is not None:
+        failing = [r["type"] for r in scores.iter_rows(named=True) if r["f1"] < min_f1]
+        if failing:
+            err.print(f"[bold red]F1 below {min_f1:g}[/] for: {', '.join(failing)}")
+            raise typer.Exit(1)

@@ -1,0 +1,183 @@
+"""``seawatch ingest`` (AIS files into a store) and ``seawatch info`` (what a store holds)."""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+from rich.table import Table
+
+from seawatch.cli.common import (
+    DEFAULT_STORE,
+    ExistingStoreOpt,
+    StoreOpt,
+    console,
+    err,
+    file_progress,
+    open_store,
+)
+from seawatch.errors import InputError, InvalidValue, NotFound
+
+if TYPE_CHECKING:  # pragma: no cover
+    from rich.progress import TaskID
+
+    from seawatch.store import IngestReport
+
+
+def ingest(
+    paths: Annotated[
+        list[Path], typer.Argument(help="NMEA or CSV files (plain, .gz, .bz2, .zst).")
+    ],
+    store: StoreOpt = DEFAULT_STORE,
+    format: Annotated[
+        str | None,
+        typer.Option(
+            help="Input format: nmea, csv, marinecadastre, dma, generic (default: sniffed)."
+        ),
+    ] = None,
+    time_: Annotated[
+        str | None,
+        typer.Option(
+            "--time", metavar="TIME",
+            help="Receive time (ISO 8601, UTC) for NMEA files that carry no time at all.",
+        ),
+    ] = None,
+    mapping: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--map", metavar="CANONICAL=COLUMN",
+            help="CSV column for a canonical column, e.g. --map lat=Latitude (repeatable).",
+        ),
+    ] = None,
+) -> None:
+    """Decode AIS files and add them to a store (idempotent, atomic, deduplicated)."""
+    from seawatch.units import parse_time
+
+    missing = [str(p) for p in paths if not p.is_file()]
+    if missing:
+        raise NotFound(f"no such file: {', '.join(missing)}")
+    default_time = parse_time(time_, "--time") if time_ is not None else None
+    options: dict[str, object] = {}
+    if mapping:
+        pairs = [m.split("=", 1) for m in mapping]
+        bad = [m for m, p in zip(mapping, pairs, strict=True) if len(p) != 2 or not all(p)]
+        if bad:
+            raise InvalidValue(f"--map takes CANONICAL=COLUMN (e.g. lat=Latitude); got {bad}")
+        options["mapping"] = {k.strip(): v.strip() for k, v in pairs}
+        if format is None:
+            format = "generic"
+    from seawatch.store import Store
+
+    st = Store(store)
+    failed: list[str] = []
+
+    def on_error(path: Path, exc: Exception) -> None:
+        # an input that cannot be read as data is skipped and named; anything else stops
+        if not isinstance(exc, InvalidValue | InputError):
+            raise exc
+        failed.append(path.name)
+        err.print(f"[bold red]not ingested:[/] {exc}")
+
+    with file_progress() as progress:
+        tasks: dict[str, TaskID] = {}
+
+        def on_progress(name: str, done: int, total: int) -> None:
+            if name not in tasks:
+                tasks[name] = progress.add_task(name, total=total)
+            progress.update(tasks[name], completed=done, total=total)
+
+        def on_merge(done: int, total: int) -> None:
+            if done == 0:
+                err.print(f"merging into the store: {total} table-day file(s) to rewrite")
+
+        reports = st.ingest(paths, format=format, default_time=default_time,
+                            on_progress=on_progress, on_error=on_error,
+                            on_merge=on_merge, **options)
+    print_reports(reports)
+    if failed:
+        err.print(f"[bold red]{len(failed)} input(s) not ingested:[/] {', '.join(failed)}")
+        raise typer.Exit(1)
+
+
+def print_reports(reports: list[IngestReport]) -> None:
+    """The ingest summary: one row per input, the snapshots committed, messages by type and
+    quarantined lines by reason."""
+    table = Table(title="Ingest summary", show_lines=False)
+    for col in ("input", "lines", "messages", "positions", "vessels", "duplicates",
+                "quarantined", "seconds", "lines/s"):
+        table.add_column(col, justify="left" if col == "input" else "right",
+                         overflow="fold", no_wrap=col != "input")
+    reasons: Counter[str] = Counter()
+    types: Counter[str] = Counter()
+    for r in reports:
+        if r.skipped:
+            table.add_row(r.name, "[dim]already in the store: skipped[/]", *[""] * 7)
+            continue
+        q = sum(r.quarantine.values())
+        reasons.update(r.quarantine)
+        types.update({k: v for k, v in r.stats.items() if k.startswith("msg_type_")})
+        lines = r.stats.get("lines", r.stats.get("rows", 0))
+        rate = f"{lines / r.seconds:,.0f}" if r.seconds > 0 else "-"
+        table.add_row(
+            r.name, f"{lines:,}", f"{r.stats.get('messages', 0):,}",
+            f"{r.rows_added.get('positions', 0):,}", f"{r.rows_added.get('vessels', 0):,}",
+            f"{r.duplicates_removed:,}", f"{q:,}", f"{r.seconds:.2f}", rate,
+        )
+    console.print(table)
+    commits = {r.snapshot: r for r in reports if not r.skipped}
+    for r in commits.values():
+        console.print(f"committed {r.batch_inputs} input(s) as snapshot {r.snapshot} "
+                      f"(merge and write: {r.commit_seconds:.2f} s)")
+    if types:
+        parts = sorted(types.items(), key=lambda kv: int(kv[0].rsplit("_", 1)[1]))
+        console.print("messages by type: " + ", ".join(
+            f"{k.rsplit('_', 1)[1]}: {v:,}" for k, v in parts))
+    if reasons:
+        console.print("quarantined by reason: " + ", ".join(
+            f"{k}: {v:,}" for k, v in reasons.most_common()))
+        console.print("[dim]samples of each are kept in the store: seawatch info --store DIR "
+                      "--quarantine[/]")
+
+
+def info(
+    store: ExistingStoreOpt = DEFAULT_STORE,
+    quarantine: Annotated[
+        bool, typer.Option("--quarantine", help="Also list sample quarantined lines.")
+    ] = False,
+) -> None:
+    """Summarise a store: days, rows, vessels, time span, inputs, quarantine."""
+    st = open_store(store)
+    summary = st.info()
+    table = Table(title=f"Store {summary['path']}", show_header=False)
+    table.add_column("what")
+    table.add_column("value", justify="right")
+    for key, value in summary.items():
+        if key in ("path", "quarantine", "rows"):
+            continue
+        table.add_row(key.replace("_", " "), _fmt(value))
+    for name, n in summary.get("rows", {}).items():
+        table.add_row(f"rows: {name}", f"{n:,}")
+    for reason, n in summary.get("quarantine", {}).items():
+        table.add_row(f"quarantined: {reason}", f"{n:,}")
+    console.print(table)
+    if quarantine:
+        sample = st.quarantine().collect()
+        qt = Table(title="Quarantined lines (sample)")
+        for col in ("file", "line_no", "reason", "raw"):
+            qt.add_column(col)
+        for row in sample.head(50).iter_rows():
+            qt.add_row(str(row[0]), str(row[1]), str(row[2]), str(row[3])[:100])
+        console.print(qt)
+
+
+def _fmt(value: object) -> str:
+    if isinstance(value, int):
+        return f"{value:,}"
+    if isinstance(value, float):
+        return f"{value:,.2f}"
+    if isinstance(value, list | tuple):
+        return ", ".join(str(v) for v in value) if len(value) < 8 else (
+            f"{value[0]} … {value[-1]} ({len(value)})")
+    return str(value)

@@ -1,0 +1,248 @@
+"""``seawatch serve`` (the map, REST and OGC API of a store) and ``seawatch demo`` (simulate,
+ingest, detect, then serve)."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from seawatch.cli.common import (
+    DEFAULT_STORE,
+    ExistingStoreOpt,
+    console,
+    file_progress,
+    open_store,
+    read_zones_file,
+    sim_progress,
+)
+from seawatch.cli.detect import detect
+from seawatch.cli.ingest import info, print_reports
+from seawatch.cli.share import record_change
+from seawatch.errors import Unavailable
+
+if TYPE_CHECKING:  # pragma: no cover
+    from fastapi import FastAPI
+
+DEFAULT_DEMO_DIR = Path("seawatch-demo")
+"""Where ``seawatch demo`` keeps its scenario and store when ``--dir`` is not given."""
+DEMO_HOST_AGENCY = "ECU-NAVY"
+"""Host agency `seawatch demo` creates in a store without one."""
+
+HostOpt = Annotated[
+    str,
+    typer.Option(metavar="ADDRESS",
+                 help="Address to listen on (0.0.0.0: every interface of this machine)."),
+]
+PortOpt = Annotated[int, typer.Option(min=1, max=65535, help="TCP port to listen on.")]
+AuthOpt = Annotated[
+    str,
+    typer.Option(
+        "--auth", metavar="MODE",
+        help="required: every data request needs an API token or a login (see `seawatch user "
+        "add`, `seawatch token create`); local: the single-user demo without login, "
+        "read-only, answering this machine only (--host must be 127.0.0.1, ::1 or "
+        "localhost).",
+    ),
+]
+
+
+def serve(
+    store: ExistingStoreOpt = DEFAULT_STORE,
+    host: HostOpt = "127.0.0.1",
+    port: PortOpt = 8000,
+    zones: Annotated[
+        Path | None,
+        typer.Option(metavar="FILE",
+                     help="Zones file to show on the map (default: those detection used)."),
+    ] = None,
+    auth: AuthOpt = "required",
+) -> None:
+    """Serve the web map, the REST API (/api/v1) and OGC API - Features (/ogc) of a store.
+
+    Every request with data needs an API token (Authorization: Bearer) or a login, and
+    answers only what the caller's agency owns or was granted (--auth required, the
+    default); --auth local serves the single-user demo on this machine without login."""
+    from seawatch.api.security import check_auth_mode
+
+    if zones is not None:
+        read_zones_file(zones)
+    open_store(store)
+    check_auth_mode(auth, host)
+    _check_port_free(host, port)
+    _serve(store, host, port, zones, auth=auth)
+
+
+def _url(host: str, port: int) -> str:
+    shown = "127.0.0.1" if host in ("0.0.0.0", "") else "[::1]" if host == "::" else host
+    if ":" in shown and not shown.startswith("["):
+        shown = f"[{shown}]"
+    return f"http://{shown}:{port}/"
+
+
+def _check_port_free(host: str, port: int) -> None:
+    import socket
+
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    try:
+        with socket.socket(family, socket.SOCK_STREAM) as sock:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            sock.bind((host, port))
+    except OSError as exc:
+        raise Unavailable(
+            f"cannot listen on {host}:{port} ({exc.strerror or exc}); "
+            "choose another with --port (or --host)"
+        ) from exc
+
+
+def _check_accounts(store: Path) -> None:
+    """``--auth required`` needs someone to log in: a host agency and at least one user."""
+    from seawatch.share.accounts import host_agency, list_users
+    from seawatch.share.db import open_state
+    from seawatch.share.errors import ShareError
+
+    state = open_state(store)
+    try:
+        try:
+            host: str | None = host_agency(state).name
+            users = [u for u in list_users(state) if not u.disabled]
+        except ShareError:
+            host, users = None, []
+    finally:
+        state.close()
+    if users:
+        return
+    agency = host or "ECU-NAVY"
+    steps = [] if host else [f"seawatch init-state --store {store} --host-agency {agency}"]
+    steps += [
+        f"seawatch user add admin --agency {agency} --role admin --store {store}",
+        f"seawatch token create --user admin --store {store}",
+    ]
+    raise Unavailable(
+        "--auth required, but nobody can log in: the state has "
+        + ("no host agency and no users" if host is None else "no (enabled) users")
+        + ". Create them first:  " + "  &&  ".join(steps)
+        + "  (then send 'Authorization: Bearer <token>', or log in on the map); or serve "
+        "this machine only, without login, with --auth local"
+    )
+
+
+def _run_app(app: FastAPI, host: str, port: int) -> None:
+    """Serve ``app`` with uvicorn until Ctrl-C (the caches warm in the background)."""
+    from seawatch.api.server import serve as serve_app
+
+    serve_app(app=app, host=host, port=port)
+
+
+def _serve(store: Path, host: str, port: int, zones: Path | None,
+           auth: str = "required") -> None:
+    from seawatch.api.app import create_app
+    from seawatch.api.security import check_auth_mode
+
+    check_auth_mode(auth, host)
+    if auth == "required":
+        _check_accounts(store)
+    app = create_app(store, zones=zones, auth=auth)
+    url = _url(host, port)
+    console.print(
+        f"[bold]seawatch[/] serving {store} at [bold]{url}[/] (map), {url}docs (API), "
+        f"{url}ogc (OGC API - Features). Press Ctrl-C to stop."
+    )
+    if auth == "local":
+        console.print("[yellow]--auth local: no login, read-only, open to this machine only "
+                      "(every request is audited as user 'local')[/]")
+    else:
+        console.print("authentication required: 'Authorization: Bearer <token>' (seawatch "
+                      "token create) or a login on the map; every request is audited")
+    if host in ("0.0.0.0", "::", ""):
+        console.print("[yellow]listening on every interface: anyone who can reach this "
+                      "machine can try to log in; use https (a reverse proxy) for passwords[/]")
+    _run_app(app, host, port)
+
+
+def demo(
+    directory: Annotated[
+        Path,
+        typer.Option("--dir", metavar="DIR",
+                     help="Where the demo keeps its scenario and store."),
+    ] = DEFAULT_DEMO_DIR,
+    seed: Annotated[int, typer.Option(help="Seed of the simulated scenario.")] = 7,
+    hours: Annotated[float, typer.Option(help="Hours of traffic to simulate.")] = 24.0,
+    vessels: Annotated[int, typer.Option(help="Number of vessels.")] = 1500,
+    serve_: Annotated[
+        bool,
+        typer.Option("--serve/--no-serve", help="Then serve the map and API until Ctrl-C."),
+    ] = True,
+    host: HostOpt = "127.0.0.1",
+    port: PortOpt = 8000,
+    auth: AuthOpt = "local",
+) -> None:
+    """Simulate Eastern Pacific traffic off Ecuador, ingest it, detect events, summarise,
+    then serve the map (unless --no-serve).
+
+    The scenario is written once per (seed, hours, vessels) and reused; ingesting it again
+    adds nothing, so running the demo twice is quick and leaves the same store. The store's
+    state gets the host agency ECU-NAVY when it has none, and the demo serves without login
+    (--auth local) to this machine only.
+    """
+    from seawatch.api.security import check_auth_mode
+    from seawatch.sim import write_scenario
+    from seawatch.store import Store
+
+    if serve_:
+        check_auth_mode(auth, host)
+        _check_port_free(host, port)
+
+    started = time.perf_counter()
+    scenario_dir = directory / f"scenario-seed{seed}-{hours:g}h-{vessels}v"
+    store_dir = directory / "store"
+    nmea = scenario_dir / "traffic.nmea"
+    if nmea.is_file():
+        console.print(f"[bold]seawatch demo[/]: using the cached scenario in {scenario_dir}")
+        paths = {"nmea": nmea}
+    else:
+        console.print(f"[bold]seawatch demo[/]: simulating {vessels} vessels for {hours:g} h "
+                      f"off Ecuador (seed {seed}) into {scenario_dir}")
+        with sim_progress() as on_sim:
+            paths = write_scenario(scenario_dir, seed=seed, hours=hours, vessels=vessels,
+                                   csv=False, on_progress=on_sim)
+    st = Store(store_dir)
+    with file_progress() as progress:
+        task = progress.add_task("ingest", total=1)
+
+        def on_progress(name: str, done: int, total: int) -> None:
+            progress.update(task, description=f"ingest {name}", completed=done, total=total)
+
+        reports = st.ingest([paths["nmea"]], on_progress=on_progress)
+    print_reports(reports)
+    detect(store=store_dir, zones=None, ports=None, config=None)
+    info(store=store_dir, quarantine=False)
+    _demo_state(store_dir)
+    console.print(f"demo ready in {time.perf_counter() - started:.1f} s. Explore it with: "
+                  f"seawatch events --store {store_dir} --format csv --out events.csv")
+    if serve_:
+        _serve(store_dir, host, port, zones=None, auth=auth)
+    else:
+        console.print(f"serve the map with: seawatch serve --store {store_dir} --auth local")
+
+
+def _demo_state(store_dir: Path) -> None:
+    """Give the demo store's state a host agency (``seawatch init-state --host-agency
+    ECU-NAVY``) when it has none."""
+    from seawatch.share.accounts import host_agency, init_state
+    from seawatch.share.db import open_state
+    from seawatch.share.errors import ShareError
+
+    state = open_state(store_dir)
+    try:
+        try:
+            host = host_agency(state).name
+        except ShareError:
+            host = init_state(state, DEMO_HOST_AGENCY, description="demo host agency").name
+            record_change(state, "state.init", f"agency:{host}",
+                          {"host_agency": host, "by": "seawatch demo"})
+            console.print(f"state: host agency {host} (seawatch init-state)")
+    finally:
+        state.close()

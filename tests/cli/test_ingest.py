@@ -1,0 +1,82 @@
+"""``seawatch ingest`` and ``seawatch info`` on a real capture: the summary, the store it
+makes, inputs that cannot be read, and clear errors."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from seawatch.cli import app
+from seawatch.store import Store
+from tests.conftest import shared_data_path
+
+TIME = ["--time", "2024-05-01T00:00:00Z"]
+
+
+def invoke(*args: object):
+    return CliRunner().invoke(app, [str(a) for a in args], env={"COLUMNS": "200"})
+
+
+@pytest.fixture
+def capture() -> Path:
+    """243 NMEA sentences without times (dma-aislib's ais250.txt)."""
+    return shared_data_path("ais-nmea", "dma-aislib", "ais250.txt")
+
+
+def row(text: str, name: str) -> list[str]:
+    """The cells of the table row that starts with ``name``."""
+    line = next(t for t in text.splitlines() if re.match(rf"[│┃ ]+{re.escape(name)}\b", t))
+    return [c.strip() for c in re.split(r"[│┃]", line) if c.strip()]
+
+
+def test_ingest_then_info(capture, tmp_path):
+    store = tmp_path / "store"
+    result = invoke("ingest", capture, "--store", store, *TIME)
+    assert result.exit_code == 0, result.output
+    cells = row(result.stdout, "ais250.txt")
+    assert cells[1:6] == ["243", "243", "165", "19", "38"]  # lines .. duplicates
+    assert "committed 1 input(s) as snapshot 1" in result.stdout
+    assert "messages by type: 1: 162, 3: 13" in result.stdout
+    assert Store(store).info()["rows"]["positions"] == 165  # type: ignore[index]
+    again = invoke("ingest", capture, "--store", store, *TIME)
+    assert again.exit_code == 0 and "already in the store: skipped" in again.stdout
+    shown = invoke("info", "--store", store, "--quarantine")
+    assert shown.exit_code == 0, shown.output
+    assert row(shown.stdout, "rows: positions")[1] == "165"
+    assert "Quarantined lines (sample)" in shown.stdout
+
+
+def test_an_input_that_is_not_ais_is_named_and_skipped(capture, tmp_path):
+    junk = tmp_path / "junk.txt"
+    junk.write_text("hello\nworld\n")
+    result = invoke("ingest", junk, capture, "--store", tmp_path / "s", *TIME)
+    assert result.exit_code == 1
+    assert f"not ingested: {junk}: neither NMEA AIS sentences" in result.stderr
+    assert "1 input(s) not ingested: junk.txt" in result.stderr
+    assert row(result.stdout, "ais250.txt")[3] == "165"  # the other input is in
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["{tmp}/missing.nmea"], "error: no such file: {tmp}/missing.nmea"),
+        (["{capture}", "--map", "lat"], "error: --map takes CANONICAL=COLUMN"),
+        (["{capture}", "--time", "soon"], "error: --time 'soon' is not an ISO 8601 time"),
+    ],
+)
+def test_ingest_errors(capture, tmp_path, args, message):
+    argv = [a.format(tmp=tmp_path, capture=capture) for a in args]
+    result = invoke("ingest", *argv, "--store", tmp_path / "s")
+    assert result.exit_code == 2
+    assert result.stderr.startswith(message.format(tmp=tmp_path))
+    assert not (tmp_path / "s").exists()
+
+
+def test_info_of_a_missing_store_creates_nothing(tmp_path):
+    result = invoke("info", "--store", tmp_path / "nothing")
+    assert result.exit_code == 2
+    assert "no store at" in result.stderr and "seawatch ingest FILE" in result.stderr
+    assert not (tmp_path / "nothing").exists()
