@@ -609,10 +609,10 @@ def events(
 ) -> None:
     """Export the events of a store as CSV (ISO 8601 UTC times), GeoJSON or Parquet."""
     from seawatch import schema
-    from seawatch.store.events import export_events, export_format
+    from seawatch.export import EVENTS, file_format, write_file
 
     try:
-        fmt = export_format(out, format_)
+        fmt = file_format(out, format_)
     except ValueError as exc:
         raise _fail_text(str(exc)) from exc
     wanted = [t.strip().lower() for t in type_] if type_ else None
@@ -626,7 +626,7 @@ def events(
     if st.events_info() is None:
         raise _fail_text(f"no events in {store} yet; run: seawatch detect --store {store}")
     frame = st.events(type=wanted).collect()
-    export_events(frame, out, fmt)
+    write_file(frame, out, fmt, EVENTS)
     what = f" of type {', '.join(wanted)}" if wanted else ""
     console.print(f"{frame.height:,} events{what} written to {out} ({fmt})")
 

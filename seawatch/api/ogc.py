@@ -32,7 +32,8 @@ import polars as pl
 from fastapi import APIRouter, HTTPException, Path, Query, Request
 from fastapi.responses import JSONResponse, Response
 
-from seawatch.api import export, models
+from seawatch import export
+from seawatch.api import models
 from seawatch.api.params import (
     BadRequest,
     BBox,

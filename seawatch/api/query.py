@@ -339,7 +339,7 @@ class StoreQuery:
         )
 
     def _build_all_vessels_geojson(self) -> str:
-        from seawatch.api.export import geojson_points
+        from seawatch.export import geojson_points
 
         frame = self.vessels()
         members = {"total": frame.height, "limit": VESSELS_MAX, "offset": 0, "next": None}
@@ -758,7 +758,7 @@ def to_records(frame: pl.DataFrame) -> list[dict[str, Any]]:
 def _json_safe(frame: pl.DataFrame) -> pl.DataFrame:
     """Times as ISO text, NaN as null, and float32 values as the float64 nearest their
     shortest decimal form (11.6, not 11.600000381469727) for Python's JSON encoder."""
-    from seawatch.api.export import with_iso_times
+    from seawatch.export import with_iso_times
 
     frame = with_iso_times(frame)
     f32 = [c for c, t in frame.schema.items() if t == pl.Float32]
@@ -856,7 +856,7 @@ def evidence_collection(frame: pl.DataFrame, ids: Sequence[int], lo: datetime, h
                         margin: timedelta) -> str:
     """An event's evidence FeatureCollection (:meth:`StoreQuery.evidence`) from a frame of
     the positions that may be shown."""
-    from seawatch.api.export import feature_collection, geojson_features
+    from seawatch.export import feature_collection, geojson_features
 
     frame = (
         frame.select("mmsi", "ts", "lat", "lon", "sog", "cog")

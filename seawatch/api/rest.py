@@ -19,8 +19,8 @@ import polars as pl
 from fastapi import APIRouter, HTTPException, Path, Query, Request
 from fastapi.responses import JSONResponse, Response
 
-from seawatch import schema
-from seawatch.api import export, models
+from seawatch import export, schema
+from seawatch.api import models
 from seawatch.api.params import (
     MMSI_MAX,
     BadRequest,
@@ -492,36 +492,5 @@ def _marked_export(frame: pl.DataFrame, fmt: str, kind: str, access: Access) -> 
     marking = frame_marking(frame, access)
     recipient = None if access.full else access.agency
     meta = export_metadata(marking, recipient=recipient)
-    if fmt == "csv" and "marking" not in frame.columns:  # a CSV carries it on every row
-        frame = frame.with_columns(pl.lit(marking.level.label).alias("marking"))
-    body = _write(frame, fmt, kind, meta)
+    body = export.render(frame, fmt, export.LAYOUTS[kind], marking=meta)
     return _attachment(body, kind, fmt, marking.level.label)
-
-
-def _write(frame: pl.DataFrame, fmt: str, kind: str,
-           marking: dict[str, Any] | None = None) -> bytes | str:
-    """One table in one export format, with its marking metadata (``export_metadata``)."""
-    raw = ["details"] if kind == "events" else []
-    if fmt == "csv":
-        return export.csv_bytes(frame)
-    if fmt == "parquet":
-        meta = {"seawatch:marking": json.dumps(marking, ensure_ascii=False)} if marking else None
-        if marking:
-            meta = {**(meta or {}), "tlp": marking["tlp"]}
-        return export.parquet_bytes(frame, metadata=meta)
-    if fmt == "geojson":
-        ident = {"events": "event_id", "vessels": "mmsi"}.get(kind)
-        members = {"marking": marking} if marking else None
-        return export.geojson_points(frame, id_column=ident, raw_json=raw, members=members)
-    title = f"seawatch {kind}"
-    banner = marking["banner"] if marking else None
-    if kind == "events":
-        name = pl.concat_str(pl.col("type"), pl.lit(" "), pl.col("mmsi").cast(pl.String))
-        return export.kml_text(frame, title=title, name=name, span=("start", "end"),
-                               description=banner)
-    if kind == "vessels":
-        name = pl.coalesce(pl.col("name"), pl.col("mmsi").cast(pl.String))
-        return export.kml_text(frame, title=title, name=name, when="ts", description=banner)
-    return export.kml_text(frame, title=title, name=pl.col("mmsi").cast(pl.String), when="ts",
-                           description=banner)
-
