@@ -356,6 +356,31 @@ def records_json(frame: pl.DataFrame, raw_json: Sequence[str] = ()) -> str:
     return "[" + body + "]"
 
 
+def json_safe(frame: pl.DataFrame) -> pl.DataFrame:
+    """``frame`` ready for Python's JSON encoder: times as ISO text, NaN as null, and float32
+    values as the float64 nearest their shortest decimal form (11.6, not
+    11.600000381469727).
+
+    >>> json_safe(pl.DataFrame({"sog": [11.6]}, schema={"sog": pl.Float32}))["sog"].to_list()
+    [11.6]
+    """
+    frame = with_iso_times(frame)
+    f32 = [c for c, t in frame.schema.items() if t == pl.Float32]
+    if not f32:
+        return frame
+    return frame.with_columns(pl.col(f32).cast(pl.String).cast(pl.Float64))
+
+
+def to_records(frame: pl.DataFrame) -> list[dict[str, Any]]:
+    """Rows as dicts for Python's JSON encoder (:func:`json_safe`; for small results).
+
+    >>> from datetime import datetime, UTC
+    >>> to_records(pl.DataFrame({"ts": [datetime(2026, 1, 15, tzinfo=UTC)], "x": [None]}))
+    [{'ts': '2026-01-15T00:00:00Z', 'x': None}]
+    """
+    return json_safe(frame).to_dicts()
+
+
 def has_position() -> pl.Expr:
     """Whether a row has a usable position: ``lat`` and ``lon`` both finite (not null, not
     NaN); rows without one are written with no geometry."""

@@ -8,7 +8,7 @@ import urllib.request
 import pytest
 
 from seawatch.api import create_app
-from seawatch.api.app import DEFAULT_WEB_DIR
+from seawatch.api.pages import DEFAULT_WEB_DIR
 from seawatch.api.server import ServerThread
 from tests.api.conftest import local_client
 

@@ -127,7 +127,7 @@ def test_vessels_every_format(client):
 
 
 def test_positions_export_cap(client, monkeypatch):
-    import seawatch.api.rest as rest
+    import seawatch.api.rest.export as rest
 
     monkeypatch.setattr(rest, "EXPORT_MAX_POSITIONS", 10)
     response = client.get("/api/v1/export/positions", params={"format": "csv"})

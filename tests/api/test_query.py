@@ -67,7 +67,7 @@ def test_track_of_one_position_is_a_point_and_of_none_null(small):
 
 
 def test_track_is_thinned_to_the_cap(small, monkeypatch):
-    import seawatch.api.query as q
+    import seawatch.api.query.tracks as q
 
     store, query = small
     rows = [(735057000, (T0 + timedelta(minutes=k)).isoformat(), -1.0 + k * 1e-3, -81.0)
