@@ -5,16 +5,15 @@ from __future__ import annotations
 import csv
 import io
 import json
-import re
 import xml.etree.ElementTree as ET
 
 import polars as pl
 import pytest
 
 from seawatch import export, schema
+from tests.api.rest.conftest import ISO_Z
 
 KML = "{http://www.opengis.net/kml/2.2}"
-ISO_Z = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{6})?Z$")
 FILTERS = {"bbox": "-82,-3,-80,-1", "start": "2026-01-15T13:00:00Z",
            "end": "2026-01-15T15:00:00Z"}
 
