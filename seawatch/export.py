@@ -392,13 +392,28 @@ def has_position() -> pl.Expr:
     )
 
 
+def point_json() -> pl.Expr:
+    """A row's GeoJSON Point geometry (text) from ``lon``/``lat``, for rows with a position.
+
+    The coordinates are written as Polars writes floats in JSON (the shortest text that
+    reads back exactly), by string concatenation: four times faster than encoding a struct.
+
+    >>> pl.DataFrame({"lon": [-80.7], "lat": [1e-07]}).select(point_json()).item()
+    '{"type":"Point","coordinates":[-80.7,1e-7]}'
+    """
+    return pl.concat_str(
+        pl.lit('{"type":"Point","coordinates":['),
+        pl.col("lon").cast(pl.String),
+        pl.lit(","),
+        pl.col("lat").cast(pl.String),
+        pl.lit("]}"),
+    )
+
+
 def _geometry(frame: pl.DataFrame) -> pl.Series:
     """Point geometry JSON of each row from ``lon``/``lat`` (``null`` where unknown)."""
-    point = pl.struct(
-        type=pl.lit("Point"), coordinates=pl.concat_list(pl.col("lon"), pl.col("lat"))
-    ).struct.json_encode()
     return frame.select(
-        pl.when(has_position()).then(point).otherwise(pl.lit("null")).alias("g")
+        pl.when(has_position()).then(point_json()).otherwise(pl.lit("null")).alias("g")
     ).to_series()
 
 

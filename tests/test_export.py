@@ -136,3 +136,18 @@ def test_command_line_files(events, tmp_path):
         '{"type":"FeatureCollection","features":[]}\n'
     export.write_file(events, tmp_path / "e.parquet", None, export.EVENTS)
     assert pl.read_parquet(tmp_path / "e.parquet").equals(events, null_equal=True)
+
+
+def test_point_coordinates_are_written_as_polars_encodes_floats():
+    """The geometry's text (string concatenation) equals Polars' JSON encoding of the
+    coordinates, extreme and negative-zero values included."""
+    values = [-0.0, 0.0, 1e-07, 5e-324, 1e16, 1e20, -180.0, 179.99999999999997, 0.1 + 0.2,
+              123456789.12345679, -80.70000000000002]
+    frame = pl.DataFrame({"lon": values, "lat": values[::-1]})
+    written = frame.select(export.point_json()).to_series().to_list()
+    encoded = frame.select(pl.struct(type=pl.lit("Point"), coordinates=pl.concat_list(
+        pl.col("lon"), pl.col("lat"))).struct.json_encode()).to_series().to_list()
+    assert written == encoded
+    assert [json.loads(w)["coordinates"] for w in written] == \
+        [[x, y] for x, y in zip(values, values[::-1], strict=True)]
+
