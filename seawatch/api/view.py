@@ -5,8 +5,9 @@ every caller) and filters each result through the caller's
 :class:`~seawatch.share.policy.Access` -- its own agency's data plus the grants live *now* --
 *before* paging, counting, extents or 404s, so nothing leaks through totals. The routes of
 :mod:`seawatch.api.rest`, :mod:`seawatch.api.ogc` and the exports read only through it; the
-authentication and the route policy that build the ``Access`` are in
-:mod:`seawatch.api.security`.
+route policy and the authentication that build the ``Access`` are in
+:mod:`seawatch.api.policy` and :mod:`seawatch.api.security`; a partner's positions query is
+narrowed to its grants by :mod:`seawatch.api.scope`.
 """
 
 # No ``from __future__ import annotations``: kept like the route modules that import it.

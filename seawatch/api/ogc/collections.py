@@ -1,7 +1,7 @@
 """The OGC collections: what each holds, and its description and extent (of what the
 caller sees)."""
 
-# No ``from __future__ import annotations``: kept like the route modules that import it.
+from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any

@@ -5,7 +5,7 @@ vessels), from what the caller sees (:class:`~seawatch.api.view.View`); zones co
 zones' GeoJSON of ``/api/v1/zones``.
 """
 
-# No ``from __future__ import annotations``: kept like the route modules that import it.
+from __future__ import annotations
 
 import json
 from collections.abc import Callable
