@@ -1,20 +1,27 @@
 """The HTTP API: REST under ``/api/v1``, OGC API - Features under ``/ogc``, and the web map.
 
-:func:`create_app` builds a FastAPI application over one store directory; ``seawatch serve``
-runs it with uvicorn. The modules, by topic:
+:func:`create_app` builds a FastAPI application over one store; ``seawatch serve`` runs it
+with uvicorn. The modules, by topic:
 
+- ``app``: the application (routers, error handlers, middleware); ``server``: running it
+  (``serve``, and a background server for tests);
+- ``rest``: the REST routes, one module per resource (stats, vessels, tracks, positions,
+  events, geography, exports; login, grants, audit, markings); ``ogc``: OGC API - Features;
+  ``pages``: ``/docs`` and the web map's files; ``openapi``: the OpenAPI 3.0 document;
 - ``params``: parsing and validation of request parameters (boxes, times, lists);
-- ``query``: data access over a :class:`seawatch.store.Store`, with per-snapshot caches;
+  ``models``: the response shapes the OpenAPI document describes;
+- ``query``: data access over a :class:`seawatch.store.Store`, one module per resource,
+  with per-snapshot caches;
 - ``posindex``: the positions query index (hour x 0.25 degree cell groups, memory-mapped),
   built in the background so box + time-window queries do not scan whole days;
-- ``security``: authentication (tokens, sessions + CSRF, or the loopback-only ``local``
-  mode), each route's policy action, per-caller filtering through grants, and the audit;
-- ``export``: JSON, GeoJSON, CSV, Parquet and KML writers of whole tables;
-- ``rest``, ``ogc``: the two routers; ``app``: the application, errors and headers;
-- ``server``: running the app (``serve``, and a background server for tests).
+- ``policy``: each route's action; ``security``: authentication (tokens, sessions + CSRF,
+  or the loopback-only ``local`` mode); ``audit``: the audit of every request;
+  ``view``: what one caller sees (filtered through its grants); ``scope``: a partner's
+  positions query narrowed to its grants; ``errors``: every error answered in one place.
 
-FastAPI and uvicorn load only when :func:`create_app` or the server is used, so
-``import seawatch.api`` stays cheap. See ``docs/api.md`` for every endpoint.
+Files (JSON, GeoJSON, CSV, Parquet, KML) are written by :mod:`seawatch.export`. FastAPI and
+uvicorn load only when :func:`create_app` or the server is used, so ``import seawatch.api``
+stays cheap. See ``docs/api.md`` for every endpoint.
 """
 
 from __future__ import annotations

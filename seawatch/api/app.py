@@ -1,21 +1,20 @@
-"""The FastAPI application: routers, error handling, security headers, docs and the map.
+"""The FastAPI application: :func:`create_app` assembles it over one store.
 
-:func:`create_app` assembles it over one store:
-
-- ``/api/v1/...`` REST (:mod:`seawatch.api.rest`), ``/ogc/...`` OGC API - Features
-  (:mod:`seawatch.api.ogc`), ``/api/v1/auth/...``, grants, audit and markings
-  (:mod:`seawatch.api.security`), ``/openapi.json`` and ``/docs``;
-- ``/`` the web map's ``index.html`` and ``/static/...`` its assets (from ``web_dir``);
-- every route declares one action of :data:`seawatch.share.roles.POLICY`; with
-  ``auth="required"`` (the default) every route with data needs an API token or a web
-  session, and answers only what the caller's agency owns or holds a live grant for; with
-  ``auth="local"`` (the one-user demo) it acts as a read-only local analyst and answers only
-  this machine; every request under ``/api/`` and ``/ogc`` is appended to the audit log
-  (see :mod:`seawatch.api.security`);
-- every error is JSON ``{"detail": "..."}``: a malformed or out-of-range parameter is a 400
-  saying which and why (FastAPI's 422 validation errors included), an unknown id a 404, and
-  an unexpected exception a 500 that is logged with its traceback, never a dropped
-  connection or a dead server;
+- ``/api/v1/...`` REST (:mod:`seawatch.api.rest`, one module per resource, with login,
+  grants, audit and markings), ``/ogc/...`` OGC API - Features (:mod:`seawatch.api.ogc`),
+  ``/openapi.json`` (:mod:`seawatch.api.openapi`), ``/docs`` and the web map at ``/`` with
+  its assets under ``/static/...`` (:mod:`seawatch.api.pages`);
+- every route declares one action of :data:`seawatch.share.roles.POLICY`
+  (:mod:`seawatch.api.policy`); with ``auth="required"`` (the default) every route with
+  data needs an API token or a web session, and answers only what the caller's agency owns
+  or holds a live grant for (:mod:`seawatch.api.security`, :mod:`seawatch.api.view`); with
+  ``auth="local"`` (the one-user demo) it acts as a read-only local analyst and answers
+  only this machine; every request under ``/api/`` and ``/ogc`` is appended to the audit
+  log (:mod:`seawatch.api.audit`);
+- every error is JSON ``{"detail": "..."}`` (:mod:`seawatch.api.errors`): a malformed or
+  out-of-range parameter is a 400 saying which and why (FastAPI's 422 validation errors
+  included), an unknown id a 404, and an unexpected exception a 500 that is logged with its
+  traceback (:class:`GuardMiddleware`), never a dropped connection or a dead server;
 - every response carries ``X-Content-Type-Options: nosniff``, ``X-Frame-Options:
   SAMEORIGIN`` and ``Referrer-Policy: no-referrer``; no CORS header is sent unless
   ``cors_origins`` names the origins allowed (never a wildcard by default);
@@ -27,7 +26,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # pragma: no cover
     from fastapi import FastAPI
@@ -47,19 +46,6 @@ SECURITY_HEADERS: tuple[tuple[bytes, bytes], ...] = (
 GZIP_LEVEL = 1
 """Compression of responses on the fly: level 1 keeps most of the gain (AIS text compresses
 3-6x) at a fifth of the time of the default 9, which matters for exports of tens of MB."""
-
-DEFAULT_WEB_DIR = Path(__file__).resolve().parents[1] / "web" / "static"
-"""The web map's assets shipped with the package (``seawatch/web/static``)."""
-
-_MISSING_MAP = """<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>seawatch</title></head>
-<body style="font-family: sans-serif; max-width: 40em; margin: 2em auto">
-<h1>seawatch</h1>
-<p>The map's files are missing (no <code>index.html</code> in the web folder), so there is
-no map to show. The API works: see <a href="docs">the API documentation</a>,
-<a href="api/v1/stats">store statistics</a> and <a href="ogc">OGC API - Features</a>.</p>
-</body></html>
-"""
 
 DESCRIPTION = """\
 Offline maritime domain awareness over one seawatch store.
@@ -186,14 +172,15 @@ def create_app(
     401 Bearer
     """
     from fastapi import FastAPI
-    from fastapi.exceptions import RequestValidationError
     from fastapi.middleware.gzip import GZipMiddleware
-    from fastapi.responses import HTMLResponse, JSONResponse, Response
+    from fastapi.responses import JSONResponse, Response
 
     from seawatch import __version__
-    from seawatch.api import ogc, rest, security, sharing
+    from seawatch.api import audit, ogc, pages, rest, security
+    from seawatch.api.errors import add_error_handlers
+    from seawatch.api.openapi import openapi_builder
+    from seawatch.api.policy import require
     from seawatch.api.query import StoreQuery
-    from seawatch.errors import SeawatchError
     from seawatch.share.db import State, open_state
     from seawatch.share.roles import PUBLIC
 
@@ -218,21 +205,15 @@ def create_app(
     app.state.share = state
     app.include_router(rest.build_router(query))
     app.include_router(ogc.build_router(query))
-    app.include_router(sharing.build_router(query))
+    app.include_router(rest.build_sharing_router(query))
 
-    @app.get("/openapi.json", include_in_schema=False, dependencies=[security.require(PUBLIC)])
+    @app.get("/openapi.json", include_in_schema=False, dependencies=[require(PUBLIC)])
     def openapi_document() -> Response:
         return JSONResponse(app.openapi())
 
-    async def invalid(_request: Any, exc: Exception) -> Response:
-        assert isinstance(exc, RequestValidationError)
-        return JSONResponse({"detail": validation_message(exc.errors())}, status_code=400)
-
-    app.add_exception_handler(RequestValidationError, invalid)
-    app.add_exception_handler(SeawatchError, security.error_handler)
-
-    _add_docs(app)
-    _add_web(app, DEFAULT_WEB_DIR if web_dir is None else Path(web_dir), HTMLResponse)
+    add_error_handlers(app)
+    pages.add_docs(app)
+    pages.add_web(app, pages.DEFAULT_WEB_DIR if web_dir is None else Path(web_dir))
 
     app.add_middleware(GZipMiddleware, minimum_size=1024, compresslevel=GZIP_LEVEL)
     if cors_origins:
@@ -244,190 +225,7 @@ def create_app(
         )
     if guard.local:
         app.add_middleware(security.LoopbackOnlyMiddleware)
-    app.add_middleware(security.AuditMiddleware, security=guard)
+    app.add_middleware(audit.AuditMiddleware, security=guard)
     app.add_middleware(GuardMiddleware)
-    app.openapi = _openapi_with_400(app)  # type: ignore[method-assign]
+    app.openapi = openapi_builder(app)  # type: ignore[method-assign]
     return app
-
-
-def validation_message(errors: Sequence[Any]) -> str:
-    """One sentence per invalid parameter, from FastAPI's validation errors.
-
-    >>> validation_message([{"loc": ("query", "limit"), "msg": "Input should be less than "
-    ...                      "or equal to 10000", "input": "20000"}])
-    "query parameter 'limit': Input should be less than or equal to 10000 (got '20000')"
-    """
-    parts = []
-    for error in errors:
-        loc = [str(x) for x in error.get("loc", ())]
-        where, name = (loc[0], ".".join(loc[1:])) if loc else ("request", "")
-        text = f"{where} parameter {name!r}: {error.get('msg', 'invalid')}"
-        got = error.get("input")
-        if got is not None and where in ("query", "path") and not isinstance(got, dict):
-            text += f" (got {str(got)[:60]!r})"
-        parts.append(text)
-    return "; ".join(parts) or "invalid request"
-
-
-OPENAPI_VERSION = "3.0.3"
-"""The API is described in OpenAPI 3.0 (the OGC conformance class ``oas30``)."""
-
-
-def _openapi_with_400(app: FastAPI) -> Any:
-    """``app.openapi`` giving an OpenAPI 3.0 document in which bad parameters are the 400
-    they are (not FastAPI's 422)."""
-    from fastapi.openapi.utils import get_openapi
-
-    from seawatch.api.models import Error
-    from seawatch.api.security import describe_security
-
-    def openapi() -> dict[str, Any]:
-        if app.openapi_schema:
-            return app.openapi_schema
-        doc = get_openapi(title=app.title, version=app.version, description=app.description,
-                          routes=app.routes)
-        for item in doc.get("paths", {}).values():
-            for operation in item.values():
-                responses = operation.get("responses", {})
-                if responses.pop("422", None) is not None and "400" not in responses:
-                    responses["400"] = {
-                        "description": "A parameter is malformed or out of range.",
-                        "content": {"application/json": {"schema": {
-                            "$ref": "#/components/schemas/Error"}}},
-                    }
-        schemas = doc.setdefault("components", {}).setdefault("schemas", {})
-        for name in ("HTTPValidationError", "ValidationError"):
-            schemas.pop(name, None)
-        schemas.setdefault("Error", Error.model_json_schema())
-        doc = describe_security(doc, app.routes)
-        doc = to_openapi_30(doc)
-        app.openapi_schema = doc
-        return doc
-
-    return openapi
-
-
-def to_openapi_30(node: Any) -> Any:
-    """An OpenAPI 3.1 document (as FastAPI writes it) rewritten as OpenAPI 3.0.
-
-    ``anyOf [X, {type: null}]`` becomes ``X`` with ``nullable: true`` (``allOf [$ref]`` for
-    a reference, whose siblings 3.0 ignores), ``const`` becomes a one-value ``enum`` and
-    a schema's ``examples`` list its first ``example``.
-
-    >>> to_openapi_30({"openapi": "3.1.0", "s": {"anyOf": [{"type": "string"},
-    ...                {"type": "null"}], "examples": ["a"]}})
-    {'openapi': '3.0.3', 's': {'type': 'string', 'example': 'a', 'nullable': True}}
-    """
-    if isinstance(node, list):
-        return [to_openapi_30(v) for v in node]
-    if not isinstance(node, dict):
-        return node
-    out: dict[str, Any] = {}
-    for key, value in node.items():
-        if key == "openapi" and isinstance(value, str):
-            out[key] = OPENAPI_VERSION
-        elif key == "examples" and isinstance(value, list):
-            if value:
-                out["example"] = to_openapi_30(value[0])
-        elif key == "const":
-            out["enum"] = [value]
-        elif key == "anyOf" and isinstance(value, list):
-            rest = [v for v in value if v != {"type": "null"}]
-            if len(rest) < len(value):
-                out["nullable"] = True
-            if len(rest) == 1:
-                only = to_openapi_30(rest[0])
-                if "$ref" in only:
-                    out["allOf"] = [only]
-                else:
-                    out.update(only)
-            else:
-                out["anyOf"] = to_openapi_30(rest)
-        else:
-            out[key] = to_openapi_30(value)
-    if out.get("nullable") and "type" in out:  # keep 'nullable' last, after 'type'
-        out["nullable"] = out.pop("nullable")
-    return out
-
-
-_DOCS_PAGE = """<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>seawatch API</title>
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<style>
-body{font-family:system-ui,sans-serif;max-width:60em;margin:1em auto;padding:0 1em;color:#222}
-h2{margin-top:1.5em;border-bottom:1px solid #ccc}
-.op{margin:1em 0;padding:.5em 1em;border-left:4px solid #2a6ebb;background:#f6f8fb}
-.m{font-weight:bold;color:#2a6ebb} code{background:#eee;padding:0 .2em}
-table{border-collapse:collapse;margin:.3em 0} td,th{border:1px solid #ddd;padding:.2em .5em;
-text-align:left;vertical-align:top;font-size:.9em}
-</style></head><body>
-<h1>seawatch API</h1>
-<p>The OpenAPI document is <a href="openapi.json">openapi.json</a>; this page lists it without
-loading anything from the internet. An interactive Swagger UI is at
-<a href="docs/swagger">docs/swagger</a> (it needs internet access to load its scripts).</p>
-<div id="doc">Loading…</div>
-<script>
-function esc(s){return String(s==null?"":s).replace(/[&<>"]/g,c=>({"&":"&amp;","<":"&lt;",
-">":"&gt;",'"':"&quot;"}[c]));}
-fetch("openapi.json").then(r=>r.json()).then(doc=>{
-  const byTag={};
-  for(const [path,item] of Object.entries(doc.paths||{})){
-    for(const [method,op] of Object.entries(item)){
-      const tag=(op.tags||["other"])[0]; (byTag[tag]=byTag[tag]||[]).push([path,method,op]);}}
-  let html="<p>"+esc(doc.info.title)+" "+esc(doc.info.version)+"</p>";
-  for(const [tag,ops] of Object.entries(byTag)){
-    html+="<h2>"+esc(tag)+"</h2>";
-    for(const [path,method,op] of ops){
-      html+='<div class="op"><span class="m">'+esc(method.toUpperCase())+"</span> <code>"+
-        esc(path)+"</code> "+esc(op.summary)+"<p>"+esc(op.description).replace(/\\n\\n/g,
-        "<br><br>")+"</p>";
-      const ps=op.parameters||[];
-      if(ps.length){html+="<table><tr><th>parameter</th><th>in</th><th>type</th>"+
-        "<th>description</th></tr>";
-        for(const p of ps){const s=p.schema||{};const t=s.type||(s.anyOf||[]).map(x=>x.type||
-          (x.enum||[]).join("|")).join(" or ")||(s.enum||[]).join("|");
-          html+="<tr><td><code>"+esc(p.name)+"</code></td><td>"+esc(p.in)+"</td><td>"+
-          esc(t)+(s.default!==undefined?" (default "+esc(s.default)+")":"")+"</td><td>"+
-          esc(p.description)+"</td></tr>";}
-        html+="</table>";}
-      html+="</div>";}}
-  document.getElementById("doc").innerHTML=html;
-}).catch(e=>{document.getElementById("doc").textContent="Could not load openapi.json: "+e;});
-</script></body></html>
-"""
-
-
-def _add_docs(app: FastAPI) -> None:
-    from fastapi.openapi.docs import get_swagger_ui_html
-    from fastapi.responses import HTMLResponse
-
-    from seawatch.api.security import require
-    from seawatch.share.roles import PUBLIC
-
-    @app.get("/docs", include_in_schema=False, dependencies=[require(PUBLIC)])
-    def docs() -> HTMLResponse:
-        return HTMLResponse(_DOCS_PAGE)
-
-    @app.get("/docs/swagger", include_in_schema=False, dependencies=[require(PUBLIC)])
-    def swagger() -> HTMLResponse:
-        return get_swagger_ui_html(openapi_url="../openapi.json", title="seawatch API")
-
-
-def _add_web(app: FastAPI, web_dir: Path, html: Any) -> None:
-    from fastapi.responses import FileResponse
-    from fastapi.staticfiles import StaticFiles
-
-    from seawatch.api.security import declare, require
-    from seawatch.share.roles import PUBLIC
-
-    index = web_dir / "index.html"
-    if web_dir.is_dir():
-        app.mount("/static", StaticFiles(directory=web_dir), name="static")
-        declare(app.routes[-1], PUBLIC)
-
-    @app.get("/", include_in_schema=False, dependencies=[require(PUBLIC)])
-    def root() -> Any:
-        if index.is_file():
-            return FileResponse(index, media_type="text/html",
-                                headers={"Cache-Control": "no-cache"})
-        return html(_MISSING_MAP)

@@ -1,6 +1,6 @@
 """Response shapes of the API, for the OpenAPI document (``/openapi.json``, ``/docs``).
 
-The endpoints build their JSON column-wise (see :mod:`seawatch.api.export`) and return it
+The endpoints build their JSON column-wise (see :mod:`seawatch.export`) and return it
 as it is; these pydantic models only describe it. Times are ISO 8601 UTC text with ``Z``.
 """
 

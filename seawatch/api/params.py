@@ -1,9 +1,9 @@
 """Parsing and validation of request parameters: boxes, times, intervals, ids, lists.
 
 Pure functions of text, with no web framework: each returns a typed value or raises
-:class:`BadRequest`, whose message says what was wrong and what a good value looks like.
-It is a :class:`seawatch.errors.InvalidValue`, which the app answers with ``400``
-``{"detail": message}``. Boxes and times are read by :mod:`seawatch.units`.
+:class:`~seawatch.errors.InvalidValue`, whose message says what was wrong and what a good
+value looks like; the app answers it with ``400`` ``{"detail": message}``
+(:mod:`seawatch.api.errors`). Boxes and times are read by :mod:`seawatch.units`.
 
 Examples
 --------
@@ -39,10 +39,6 @@ _DATE_ONLY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _OPEN = ("", "..")
 
 
-class BadRequest(InvalidValue):
-    """A request parameter is malformed or out of range; the message says which and why."""
-
-
 def parse_bbox(text: str | None, name: str = "bbox") -> BBox | None:
     """A bounding box (:func:`seawatch.units.parse_bbox`); None when absent.
 
@@ -74,17 +70,18 @@ def parse_time(text: str | None, name: str) -> datetime | None:
 def parse_window(start: str | None, end: str | None) -> Interval:
     """``start``/``end`` query parameters as a half-open window ``[start, end)``.
 
-    Raises :class:`BadRequest` when either is not a time or ``start`` is after ``end``.
+    Raises :class:`~seawatch.errors.InvalidValue` when either is not a time or ``start`` is
+    after ``end``.
 
     >>> parse_window("2026-01-16", "2026-01-15")  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    seawatch.api.params.BadRequest: start 2026-01-16T00:00:00Z is after end ...
+    seawatch.errors.InvalidValue: start 2026-01-16T00:00:00Z is after end ...
     """
     lo = parse_time(start, "start")
     hi = parse_time(end, "end")
     if lo is not None and hi is not None and lo > hi:
-        raise BadRequest(
+        raise InvalidValue(
             f"start {format_time(lo)} is after end {format_time(hi)}: give start <= end"
         )
     return lo, hi
@@ -122,7 +119,7 @@ def parse_datetime_interval(text: str | None, name: str = "datetime") -> Interva
         return instant, instant
     pieces = raw.split("/")
     if len(pieces) != 2:
-        raise BadRequest(
+        raise InvalidValue(
             f"{name} {raw[:60]!r}: an interval is start/end with one '/' "
             "(e.g. 2026-01-15T00:00:00Z/2026-01-16T00:00:00Z, or '..' for an open end)"
         )
@@ -132,7 +129,7 @@ def parse_datetime_interval(text: str | None, name: str = "datetime") -> Interva
     if hi is not None and _DATE_ONLY.match(second):
         hi = hi + timedelta(days=1) - timedelta(microseconds=1)
     if lo is not None and hi is not None and lo > hi:
-        raise BadRequest(
+        raise InvalidValue(
             f"{name}: start {format_time(lo)} is after end {format_time(hi)}: give start <= end"
         )
     return lo, hi
@@ -144,7 +141,7 @@ def parse_mmsi_list(text: str | None, name: str = "mmsi") -> list[int] | None:
     >>> parse_mmsi_list("12x")  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    seawatch.api.params.BadRequest: mmsi '12x' is not a number: ...
+    seawatch.errors.InvalidValue: mmsi '12x' is not a number: ...
     """
     if text is None or text.strip() == "":
         return None
@@ -154,18 +151,18 @@ def parse_mmsi_list(text: str | None, name: str = "mmsi") -> list[int] | None:
         if not part:
             continue
         if not part.isdigit() or not part.isascii():
-            raise BadRequest(
+            raise InvalidValue(
                 f"{name} {part[:30]!r} is not a number: give MMSIs as digits, comma-separated "
                 "(e.g. 735057000,224000000)"
             )
         value = int(part)
         if value > MMSI_MAX:
-            raise BadRequest(f"{name} {part[:30]} has more than 9 digits")
+            raise InvalidValue(f"{name} {part[:30]} has more than 9 digits")
         out.append(value)
     if not out:
-        raise BadRequest(f"{name} is empty: give one MMSI or several, comma-separated")
+        raise InvalidValue(f"{name} is empty: give one MMSI or several, comma-separated")
     if len(out) > 1000:
-        raise BadRequest(f"{name}: at most 1000 MMSIs per request, got {len(out)}")
+        raise InvalidValue(f"{name}: at most 1000 MMSIs per request, got {len(out)}")
     return out
 
 
@@ -179,7 +176,7 @@ def parse_choices(
     >>> parse_choices("gapp", ["gap", "encounter"], "type")  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    seawatch.api.params.BadRequest: unknown type 'gapp'; valid: gap, encounter
+    seawatch.errors.InvalidValue: unknown type 'gapp'; valid: gap, encounter
     """
     if text is None or text.strip() == "":
         return None
@@ -187,11 +184,11 @@ def parse_choices(
     if not words:
         return None
     if not multiple and len(words) > 1:
-        raise BadRequest(f"{name} takes one value, got {len(words)}; valid: {', '.join(valid)}")
+        raise InvalidValue(f"{name} takes one value, got {len(words)}; valid: {', '.join(valid)}")
     unknown = [w for w in words if w not in valid]
     if unknown:
         shown = ", ".join(repr(w[:30]) for w in unknown[:5])
-        raise BadRequest(f"unknown {name} {shown}; valid: {', '.join(valid)}")
+        raise InvalidValue(f"unknown {name} {shown}; valid: {', '.join(valid)}")
     return list(dict.fromkeys(words))
 
 
@@ -206,11 +203,11 @@ def parse_format(text: str | None, valid: Sequence[str], default: str, name: str
 
 
 def check_range(value: float, name: str, lo: float, hi: float) -> float:
-    """``value`` when ``lo <= value <= hi``, else :class:`BadRequest`.
+    """``value`` when ``lo <= value <= hi``, else :class:`~seawatch.errors.InvalidValue`.
 
     >>> check_range(2.0, "margin_hours", 0, 48)
     2.0
     """
     if not math.isfinite(value) or not lo <= value <= hi:
-        raise BadRequest(f"{name} must be between {lo:g} and {hi:g}; got {value:g}")
+        raise InvalidValue(f"{name} must be between {lo:g} and {hi:g}; got {value:g}")
     return value

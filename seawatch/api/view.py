@@ -1,25 +1,32 @@
-"""What one caller sees of the store: :class:`View`, and the marking an export carries.
+"""What one caller sees of the store: :class:`View`.
 
 :class:`View` wraps :class:`~seawatch.api.query.StoreQuery` (whose cached results are shared by
 every caller) and filters each result through the caller's
 :class:`~seawatch.share.policy.Access` -- its own agency's data plus the grants live *now* --
 *before* paging, counting, extents or 404s, so nothing leaks through totals. The routes of
 :mod:`seawatch.api.rest`, :mod:`seawatch.api.ogc` and the exports read only through it; the
-authentication and the route policy that build the ``Access`` are in
-:mod:`seawatch.api.security`.
+route policy and the authentication that build the ``Access`` are in
+:mod:`seawatch.api.policy` and :mod:`seawatch.api.security`; a partner's positions query is
+narrowed to its grants by :mod:`seawatch.api.scope`.
 """
 
 # No ``from __future__ import annotations``: kept like the route modules that import it.
 
 import json
 from collections.abc import Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
+from seawatch.api.query.events import evidence_collection, evidence_window
+from seawatch.api.query.geography import fine_land_geojson
+from seawatch.api.query.stats import frame_extent
+from seawatch.api.query.tracks import track_feature
+from seawatch.api.query.vessels import VESSEL_FIELDS, select_vessels
+from seawatch.api.scope import EMPTY_SCOPE, grants_prefilter, narrowed_scope
 from seawatch.share.policy import Access
-from seawatch.units import format_time
+from seawatch.units import BBox, format_time
 
 if TYPE_CHECKING:  # pragma: no cover
     from seawatch.api.query import StoreQuery
@@ -92,7 +99,7 @@ class View:
         mmsi: Sequence[int] | None = None,
         start: datetime | None = None,
         end: datetime | None = None,
-        bbox: tuple[float, float, float, float] | None = None,
+        bbox: BBox | None = None,
     ) -> pl.DataFrame:
         """Every visible position matching the filters, in store order."""
         if self.full:
@@ -131,26 +138,19 @@ class View:
     # --- vessels ----------------------------------------------------------------------
 
     def vessels(self, q: str | None = None,
-                bbox: tuple[float, float, float, float] | None = None) -> pl.DataFrame:
+                bbox: BBox | None = None) -> pl.DataFrame:
         """:meth:`StoreQuery.vessels` as the caller sees them (columns ``VESSEL_FIELDS``).
 
         For another agency: vessels whose latest position a grant releases, and vessels of
         the events it sees (their position null unless released); ``bbox`` applies to the
         position shown, ``q`` to the identity.
         """
-        from seawatch.api.query import VESSEL_FIELDS, search
-        from seawatch.store.store import bbox_filter
-
         if self.full:
             return self.query.vessels(q=q, bbox=bbox)
         frame = self.access.filter_vessels(
             self.query.latest().select(VESSEL_FIELDS), visible_mmsi=self.event_mmsis()
         )
-        if bbox is not None:
-            frame = frame.filter(bbox_filter(bbox))
-        if q:
-            frame = search(frame, q)
-        return frame
+        return select_vessels(frame, q, bbox)
 
     def vessel(self, mmsi: int) -> dict[str, Any] | None:
         """One vessel (``GET /vessels/{mmsi}``), or None when unknown *or hidden*."""
@@ -163,10 +163,11 @@ class View:
         if shown.height == 0 or shown["lat"].item() is None:
             record.update(dict.fromkeys(POSITION_FIELDS))
         positions = self.positions_frame(mmsi=[mmsi])
-        times = positions["ts"]
+        first, last = positions.select(pl.col("ts").min().alias("first"),
+                                        pl.col("ts").max().alias("last")).row(0)
         record["positions"] = positions.height
-        record["first_ts"] = format_time(times.min()) if positions.height else None
-        record["last_ts"] = format_time(times.max()) if positions.height else None
+        record["first_ts"] = format_time(first)
+        record["last_ts"] = format_time(last)
         events = self.events(mmsi=[mmsi])
         record["events"] = events.height
         return record
@@ -191,8 +192,6 @@ class View:
         """The vessel's track (``GET /vessels/{mmsi}/track``) from visible positions."""
         if self.full:
             return self.query.track(mmsi, start, end, zoom)
-        from seawatch.api.query import track_feature
-
         frame = self.positions_frame(mmsi=[mmsi], start=start, end=end)
         return track_feature(frame, mmsi, start, end, zoom)
 
@@ -213,8 +212,6 @@ class View:
         """The event's evidence (``GET /events/{id}``) from positions the caller sees."""
         if self.full:
             return self.query.evidence(event, margin)
-        from seawatch.api.query import evidence_collection, evidence_window
-
         ids, lo, hi = evidence_window(event, margin)
         frame = self.positions_frame(mmsi=ids, start=lo, end=hi)
         return evidence_collection(frame, ids, lo, hi, margin)
@@ -256,12 +253,14 @@ class View:
             days = positions.group_by(pl.col("ts").dt.date().cast(pl.String).alias("d")).len()
             by_day = dict(sorted(zip(days["d"].to_list(), days["len"].to_list(), strict=True)))
         vessels = set(positions["mmsi"].unique().to_list()) | self.event_mmsis()
+        first, last = positions.select(pl.col("ts").min().alias("first"),
+                                        pl.col("ts").max().alias("last")).row(0)
         return {
             "positions": positions.height,
             "vessels": len(vessels),
             "events": events.height,
-            "first_ts": format_time(positions["ts"].min()) if positions.height else None,
-            "last_ts": format_time(positions["ts"].max()) if positions.height else None,
+            "first_ts": format_time(first),
+            "last_ts": format_time(last),
             "events_by_type": dict(zip(counts["type"].to_list(), counts["len"].to_list(),
                                        strict=True)),
             "days": sorted(by_day),
@@ -272,162 +271,15 @@ class View:
             "detection": None,
         }
 
-    def positions_extent(self) -> tuple[tuple[float, float, float, float] | None,
-                                        list[str | None]]:
+    def positions_extent(self) -> tuple[BBox | None, list[str | None]]:
         """Box and time interval of the positions the caller sees."""
         if self.full:
             return self.query.extent(), list(self.query.time_extent())
         return frame_extent(self.positions_frame(), "ts", "ts")
 
-    def vessels_extent(self) -> tuple[tuple[float, float, float, float] | None,
-                                      list[str | None]]:
+    def vessels_extent(self) -> tuple[BBox | None, list[str | None]]:
         """Box and time interval of the vessels' latest positions the caller sees."""
         if self.full:
             return self.query.extent(), list(self.query.time_extent())
         return frame_extent(self.vessels(), "ts", "ts")
 
-
-def frame_extent(frame: pl.DataFrame, start: str, end: str) -> tuple[
-        tuple[float, float, float, float] | None, list[str | None]]:
-    """``(min_lon, min_lat, max_lon, max_lat)`` (None without coordinates) and
-    ``[first start, last end]`` of a frame."""
-    if frame.height == 0:
-        return None, [None, None]
-    row = frame.select(
-        pl.col("lon").min().alias("x0"), pl.col("lat").min().alias("y0"),
-        pl.col("lon").max().alias("x1"), pl.col("lat").max().alias("y1"),
-        pl.col(start).min().alias("t0"), pl.col(end).max().alias("t1"),
-    ).row(0)
-    box = None if None in row[:4] else (float(row[0]), float(row[1]), float(row[2]),
-                                        float(row[3]))
-    return box, [format_time(row[4]), format_time(row[5])]
-
-
-Scope = tuple[datetime | None, datetime | None, tuple[float, float, float, float] | None]
-EMPTY_SCOPE: Scope = (None, None, (0.0, 1.0, 0.0, -1.0))
-"""What :func:`narrowed_scope` answers when the query and the grant cannot meet."""
-
-
-def narrowed_scope(
-    grant: "Grant",
-    start: datetime | None,
-    end: datetime | None,
-    bbox: tuple[float, float, float, float] | None,
-) -> Scope | None:
-    """``(start, end, bbox)`` of a positions query narrowed to what one grant can release:
-    the query's box cut to the grant area's bounds and its window ``[start, end)`` cut to
-    the grant's data window (whose end is inclusive). A superset of what the grant releases
-    inside the query, so :meth:`Access.filter_positions` on its rows is exact, and a box or
-    window the query index can answer. :data:`EMPTY_SCOPE` when they cannot meet; None when
-    either box crosses the antimeridian (the caller scans instead).
-
-    >>> from types import SimpleNamespace
-    >>> from datetime import UTC
-    >>> g = SimpleNamespace(area_kind="bbox", area=None, bbox=(-92.0, -2.0, -88.0, 2.0),
-    ...                     data_start=None, data_end=None)
-    >>> narrowed_scope(g, None, None, (-90.0, 0.0, -80.0, 5.0))
-    (None, None, (-90.0, 0.0, -88.0, 2.0))
-    >>> narrowed_scope(g, None, None, (-80.0, 0.0, -70.0, 5.0)) == EMPTY_SCOPE
-    True
-    """
-    import shapely
-
-    box = bbox
-    if grant.area_kind != "all":
-        if grant.area_kind == "bbox" and grant.bbox is not None:
-            bounds = tuple(float(v) for v in grant.bbox)
-        elif grant.area is not None:
-            bounds = tuple(float(v) for v in shapely.bounds(grant.area))
-        else:
-            return EMPTY_SCOPE  # a zone the server does not know releases nothing
-        if bounds[0] > bounds[2] or (bbox is not None and bbox[0] > bbox[2]):
-            return None
-        if bbox is None:
-            box = bounds  # type: ignore[assignment]
-        else:
-            box = (max(bbox[0], bounds[0]), max(bbox[1], bounds[1]),
-                   min(bbox[2], bounds[2]), min(bbox[3], bounds[3]))
-            if box[0] > box[2] or box[1] > box[3]:
-                return EMPTY_SCOPE
-    if grant.data_start is not None:
-        first = _aware(grant.data_start)
-        start = first if start is None else max(_aware(start), first)
-    if grant.data_end is not None:
-        stop = _aware(grant.data_end) + timedelta(microseconds=1)
-        end = stop if end is None else min(_aware(end), stop)
-    if start is not None and end is not None and start >= end:
-        return EMPTY_SCOPE
-    return start, end, box
-
-
-def _aware(value: datetime) -> datetime:
-    """A datetime as aware UTC (naive ones are UTC)."""
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value
-
-
-def grants_prefilter(grants: Sequence["Grant"]) -> pl.Expr:
-    """A cheap superset of what the grants release (their areas' boxes and data windows),
-    pushed into the positions scan before the exact :meth:`Access.filter_positions`."""
-    import shapely
-
-    expr = pl.lit(False)
-    for g in grants:
-        cond = pl.lit(True)
-        if g.area_kind != "all":
-            area = g.area
-            if area is None:
-                continue
-            if g.area_kind == "bbox" and g.bbox is not None and g.bbox[0] > g.bbox[2]:
-                x0, y0, x1, y1 = g.bbox
-                lon_ok = (pl.col("lon") >= x0) | (pl.col("lon") <= x1)
-            else:
-                x0, y0, x1, y1 = (float(v) for v in shapely.bounds(area))
-                lon_ok = pl.col("lon").is_between(x0, x1)
-            cond = cond & pl.col("lat").is_between(y0, y1) & lon_ok
-        if g.data_start is not None:
-            cond = cond & (pl.col("ts") >= pl.lit(g.data_start))
-        if g.data_end is not None:
-            cond = cond & (pl.col("ts") <= pl.lit(g.data_end))
-        expr = expr | cond
-    return expr
-
-
-_FINE_LAND: list[str] = []
-
-
-def fine_land_geojson() -> str:
-    """Natural Earth 1:10m land in the fixed coverage box only (cached)."""
-    if not _FINE_LAND:
-        import shapely
-
-        from seawatch.api.query import LAND_PRECISION_DEG
-        from seawatch.geo import land
-
-        geom = shapely.set_precision(land(), LAND_PRECISION_DEG, mode="pointwise")
-        _FINE_LAND.append(
-            '{"type":"FeatureCollection","features":[{"type":"Feature","id":"fine",'
-            '"properties":{"source":"Natural Earth 1:10m land (world-atlas)"},"geometry":'
-            + shapely.to_geojson(geom) + "}]}"
-        )
-    return _FINE_LAND[0]
-
-
-# --- exports: markings ---------------------------------------------------------------------
-
-
-def frame_marking(frame: pl.DataFrame, access: Access) -> Any:
-    """The :class:`~seawatch.share.markings.Marking` an export of ``frame`` carries.
-
-    Frames with marking columns (events) use :func:`~seawatch.share.markings.export_marking`;
-    others (positions, vessels) carry the store's default level, owned by the host.
-    """
-    from seawatch.share.markings import TLP, Marking, export_marking
-
-    if "marking" in frame.columns and "releasable_to" in frame.columns:
-        return export_marking(frame)
-    if frame.height == 0:
-        return Marking(TLP.CLEAR, (), access.host_agency)
-    return Marking(access.default_level, (), access.host_agency)
-
-
-__all__ = ["View", "fine_land_geojson", "frame_extent", "frame_marking", "grants_prefilter"]

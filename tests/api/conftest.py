@@ -5,11 +5,13 @@ and a real uvicorn server on a free port of 127.0.0.1."""
 
 from __future__ import annotations
 
+import itertools
 import os
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -113,6 +115,13 @@ def client(app, admin_headers):
         yield c
 
 
+def make_client(app, **kwargs):
+    """A TestClient, imported on use (its import warns that httpx2 will replace httpx)."""
+    from fastapi.testclient import TestClient
+
+    return TestClient(app, **kwargs)
+
+
 def local_client(app, **kwargs):
     """A TestClient that looks like this machine (what local mode answers)."""
     from fastapi.testclient import TestClient
@@ -157,6 +166,56 @@ def live_server(app) -> Iterator[str]:
                 os.environ.pop(key, None)
             else:
                 os.environ[key] = value
+
+
+# --- a state of each test's own (sessions, grants, audit) ----------------------------------
+
+_ADDRESSES = itertools.count(10)
+
+
+@dataclass
+class Env:
+    """An app over the session's store with a state of its own, and the users' tokens."""
+
+    app: Any
+    state: Any
+    url: str
+    tokens: dict[str, str]
+
+    def client(self, **kwargs: Any):
+        """A TestClient from an address of its own (failures lock an address)."""
+        from fastapi.testclient import TestClient
+
+        n = next(_ADDRESSES)
+        address = f"10.9.{n // 250}.{n % 250 + 1}"
+        client = TestClient(self.app, client=(address, 40000), raise_server_exceptions=False,
+                            **kwargs)
+        client.address = address  # type: ignore[attr-defined]
+        return client
+
+    def headers(self, who: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.tokens[who]}"}
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def env(request, store_dir, tmp_path) -> Env:
+    """The session's store served with a state of the test's own (SQLite, and PostgreSQL
+    when ``SEAWATCH_TEST_PG`` is set)."""
+    from seawatch.api import create_app
+    from seawatch.share.db import open_state
+
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'state.db'}"
+    else:
+        url = request.getfixturevalue("pg_schemas")()
+    sharing = setup_sharing(open_state(url))
+    return Env(create_app(store_dir, state=sharing.state), sharing.state, url, sharing.tokens)
+
+
+def login(client, who: str = "admin", password: str = PASSWORD):
+    """``POST /api/v1/auth/login`` as a user key of :data:`USERS`."""
+    return client.post("/api/v1/auth/login",
+                       json={"username": USERS[who][0], "password": password})
 
 
 # --- PostgreSQL ------------------------------------------------------------------------------

@@ -33,8 +33,8 @@ import polars as pl
 import pytest
 import shapely
 
-from seawatch.api.query import zone_ids
-from seawatch.api.security import iter_routes, route_actions
+from seawatch.api.policy import iter_routes, route_actions
+from seawatch.api.query.geography import zone_ids
 from seawatch.share import roles
 from seawatch.share.markings import TLP
 from tests.api.conftest import HOST, PARTNER, PASSWORD, USERS, setup_sharing

@@ -47,6 +47,7 @@ const state = {
   vesselById: new Map(),
   events: [], // the page listed
   overview: [], // the events on the map and the timeline (all that match, up to OVERVIEW_MAX)
+  overviewFeatures: [], // the same events as the API's GeoJSON features
   overviewKey: null,
   total: 0,
   offset: 0,
@@ -345,6 +346,7 @@ function readFilters() {
 function eventsQuery(extra = {}) {
   const f = state.filters;
   const params = {
+    format: "geojson",
     start: f.start,
     end: f.end,
     min_score: f.minScore > 0 ? f.minScore : null,
@@ -378,6 +380,17 @@ function scheduleEvents({ resetPage = true } = {}) {
   eventsTimer = setTimeout(loadEvents, 150);
 }
 
+/**
+ * A page of events as the API's GeoJSON (format=geojson): its features, drawn on the map as
+ * they are, and their properties, the events listed and on the timeline (the same fields as
+ * the JSON page's items).
+ */
+async function getEvents(params) {
+  const page = await getJSON(`${API}/events${params}`);
+  const features = page.features ?? [];
+  return { ...page, features, items: features.map((f) => f.properties) };
+}
+
 async function loadEvents() {
   const ticket = ++state.eventsRequest;
   if (state.filters.types.size === 0) {
@@ -385,18 +398,18 @@ async function loadEvents() {
     return;
   }
   try {
-    const page = await getJSON(`${API}/events${eventsQuery()}`);
+    const page = await getEvents(eventsQuery());
     if (ticket !== state.eventsRequest) return; // a newer request is on its way
     // map and timeline: every event that matches (up to OVERVIEW_MAX), fetched again only
     // when the filters change, not when the list pages
     const key = eventsQuery({ offset: 0, limit: OVERVIEW_MAX });
-    let overview = state.overview;
+    let overview = state.overviewFeatures;
     if (key !== state.overviewKey) {
       const all = page.total ?? 0;
       overview =
-        all <= (page.items ?? []).length && (page.offset ?? 0) === 0
-          ? page.items
-          : ((await getJSON(`${API}/events${key}`)).items ?? []);
+        all <= page.features.length && (page.offset ?? 0) === 0
+          ? page.features
+          : (await getEvents(key)).features;
       if (ticket !== state.eventsRequest) return;
       state.overviewKey = key;
     }
@@ -410,17 +423,13 @@ function applyEvents(page, overview) {
   state.events = page.items ?? [];
   state.total = page.total ?? state.events.length;
   state.offset = page.offset ?? state.offset;
-  state.overview = overview;
+  state.overviewFeatures = overview;
+  state.overview = overview.map((f) => f.properties);
   renderEventList();
-  timeline.setEvents(overview);
-  const feats = overview
-    .filter((e) => e.lat !== null && e.lat !== undefined && e.lon !== null && e.lon !== undefined)
-    .map((e) => ({
-      type: "Feature",
-      geometry: { type: "Point", coordinates: [e.lon, e.lat] },
-      properties: { event_id: e.event_id, type: e.type, color: eventColor(e.type), score: e.score },
-    }));
-  mapLoaded.then(() => setData("events", { type: "FeatureCollection", features: feats }));
+  timeline.setEvents(state.overview);
+  // the API's features as they are; an event without a position has no geometry to draw
+  const drawn = overview.filter((f) => f.geometry);
+  mapLoaded.then(() => setData("events", { type: "FeatureCollection", features: drawn }));
 }
 
 function eventVessels(e) {

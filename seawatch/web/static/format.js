@@ -41,8 +41,11 @@ export function eventLabel(type) {
   return EVENT_TYPE[type]?.label ?? String(type);
 }
 
+/** Colour of an event of a type format.js does not know. */
+export const OTHER_EVENT_COLOR = "#555";
+
 export function eventColor(type) {
-  return EVENT_TYPE[type]?.color ?? "#555";
+  return EVENT_TYPE[type]?.color ?? OTHER_EVENT_COLOR;
 }
 
 // ---------------------------------------------------------------- times and numbers

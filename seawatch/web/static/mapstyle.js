@@ -5,7 +5,7 @@
 // from its own server and sets, so the map requests nothing from any host. Labels are HTML
 // (popups and panels) instead of symbol layers, which would need glyphs.
 
-import { SHIP_CLASSES } from "./format.js";
+import { EVENT_TYPES, OTHER_EVENT_COLOR, SHIP_CLASSES } from "./format.js";
 
 export const EMPTY = { type: "FeatureCollection", features: [] };
 
@@ -20,6 +20,14 @@ export const ZONE_COLORS = {
 };
 
 const zoneColor = ["match", ["get", "kind"], ...Object.entries(ZONE_COLORS).flat(), "#7d5ba6"];
+
+/** An event's colour by its type, as format.js's eventColor gives it. */
+const eventTypeColor = [
+  "match",
+  ["get", "type"],
+  ...EVENT_TYPES.flatMap((t) => [t.id, t.color]),
+  OTHER_EVENT_COLOR,
+];
 
 /** The style object given to maplibregl.Map. */
 export function mapStyle() {
@@ -105,9 +113,9 @@ export function mapStyle() {
         source: "events",
         paint: {
           "circle-radius": ["interpolate", ["linear"], ["zoom"], 3, 5, 8, 9],
-          "circle-color": ["get", "color"],
+          "circle-color": eventTypeColor,
           "circle-opacity": 0.18,
-          "circle-stroke-color": ["get", "color"],
+          "circle-stroke-color": eventTypeColor,
           "circle-stroke-width": 2,
         },
       },

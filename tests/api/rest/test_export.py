@@ -5,17 +5,15 @@ from __future__ import annotations
 import csv
 import io
 import json
-import re
 import xml.etree.ElementTree as ET
 
 import polars as pl
 import pytest
 
-from seawatch import schema
-from seawatch.api import export
+from seawatch import export, schema
+from tests.api.rest.conftest import ISO_Z
 
 KML = "{http://www.opengis.net/kml/2.2}"
-ISO_Z = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{6})?Z$")
 FILTERS = {"bbox": "-82,-3,-80,-1", "start": "2026-01-15T13:00:00Z",
            "end": "2026-01-15T15:00:00Z"}
 
@@ -128,38 +126,9 @@ def test_vessels_every_format(client):
 
 
 def test_positions_export_cap(client, monkeypatch):
-    import seawatch.api.rest as rest
+    import seawatch.api.rest.export as rest
 
     monkeypatch.setattr(rest, "EXPORT_MAX_POSITIONS", 10)
     response = client.get("/api/v1/export/positions", params={"format": "csv"})
     assert response.status_code == 400
     assert "at most 10" in response.json()["detail"] and "narrow" in response.json()["detail"]
-
-
-def test_kml_escapes_text_and_drops_control_characters():
-    frame = pl.DataFrame({"lat": [1.0, None], "lon": [2.0, None],
-                          "name": ['A&B <"C">', "bad\x01char"]})
-    root = ET.fromstring(export.kml_text(frame, title="t & u", name=pl.col("name")))
-    marks = root.findall(f".//{KML}Placemark")
-    assert [m.find(f"{KML}name").text for m in marks] == ['A&B <"C">', "badchar"]
-    assert marks[1].find(f"{KML}Point") is None
-
-
-def test_geojson_writer_handles_nan_null_and_raw_json():
-    frame = pl.DataFrame({"lat": [float("nan"), 1.0], "lon": [1.0, 2.0],
-                          "sog": [float("nan"), 3.5], "details": [None, '{"a":[1,2]}']})
-    doc = json.loads(export.geojson_points(frame, raw_json=["details"], members={"n": 2}))
-    assert doc["n"] == 2
-    assert doc["features"][0]["geometry"] is None
-    assert doc["features"][0]["properties"]["sog"] is None
-    assert doc["features"][0]["properties"]["details"] is None
-    assert doc["features"][1]["properties"]["details"] == {"a": [1, 2]}
-
-
-def test_records_json_times_are_iso_utc():
-    from datetime import datetime, timedelta, timezone
-
-    t = datetime(2026, 1, 15, 7, 0, tzinfo=timezone(timedelta(hours=-5)))
-    frame = pl.DataFrame({"ts": [t, t.replace(microsecond=5)]})
-    assert json.loads(export.records_json(frame)) == [
-        {"ts": "2026-01-15T12:00:00Z"}, {"ts": "2026-01-15T12:00:00.000005Z"}]

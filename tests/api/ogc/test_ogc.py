@@ -7,7 +7,8 @@ from datetime import datetime, timedelta
 import polars as pl
 import pytest
 
-from seawatch.api.ogc import CONFORMANCE, CRS84, LIMIT_MAX
+from seawatch.api.ogc import CONFORMANCE, LIMIT_MAX
+from seawatch.api.ogc.collections import CRS84
 
 COLLECTIONS = ["vessels", "positions", "events", "zones"]
 
