@@ -510,7 +510,7 @@ def detect(
 
     from seawatch.detect.config import ConfigError, load_config
     from seawatch.detect.run import DETECTED_TYPES, detect_store
-    from seawatch.store import StoreBusyError
+    from seawatch.errors import SeawatchError
 
     try:
         cfg = load_config(config)
@@ -568,7 +568,7 @@ def detect(
             events = detect_store(
                 st, zones=zone_list, ports=port_rows, config=cfg, progress=on_progress
             )
-        except (ValueError, StoreBusyError) as exc:  # ConfigError is a ValueError
+        except (ValueError, SeawatchError) as exc:  # no positions, a busy store, ...
             raise _fail_text(str(exc)) from exc
     counts = dict(events.group_by("type").len().iter_rows()) if events.height else {}
     table = Table(title=f"Events detected in {st.path}")
