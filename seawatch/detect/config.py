@@ -1,8 +1,8 @@
-"""Detector parameters: one dataclass per detector, loaded from a TOML file.
+"""Detector parameters: one section per parameter model, loaded from a TOML file.
 
-Every threshold of every detector is a named parameter whose default is the value in
-``docs/detectors.md`` (Global Fishing Watch's published definitions where DESIGN.md follows
-them). A config file overrides any of them, one TOML table per detector::
+Every threshold of every detector is a field of its parameter model (the registry's, plus
+``[ports]`` and ``[segment]``), whose default is written once, there. A config file overrides
+any of them, one TOML table per section::
 
     [gap]
     min_gap_h = 6            # the common "potential dark activity" setting
@@ -11,11 +11,13 @@ them). A config file overrides any of them, one TOML table per detector::
     entry_km = 2.5
     min_duration = "45min"
 
-Sections: ``[ports]``, ``[segment]``, ``[spoofing]``, ``[gap]``, ``[encounter]``,
-``[loitering]``, ``[zone]``, ``[fishing_in_zone]``, ``[port_visit]``. An unknown section or
-key is an error naming it and listing the valid ones, so a typo never silently falls back to
-a default. Durations are text (``"90min"``, ``"1h30m"``, ``"2h"``, ``"1d"``) or a number of
-hours.
+Sections (:data:`SECTIONS`): ``[ports]``, ``[segment]``, ``[spoofing]``, ``[gap]``,
+``[encounter]``, ``[loitering]``, ``[zone]``, ``[fishing_in_zone]``, ``[port_visit]``. An
+unknown section or key, a value of the wrong type or a duration that cannot be read is an
+error naming the file, the section and the key and saying what is valid, so a typo never
+silently falls back to a default. Durations are text (``"90min"``, ``"1h30m"``, ``"2h"``,
+``"1d"``) or a number of hours. ``docs/detect-config.toml`` is every section at its defaults,
+with what each parameter means (:func:`example_toml` writes it).
 
 Examples
 --------
@@ -25,299 +27,96 @@ Examples
 >>> DetectConfig.from_dict({"gap": {"min_gap": 6}})  # doctest: +ELLIPSIS
 Traceback (most recent call last):
 ...
-seawatch.detect.config.ConfigError: config: unknown key 'min_gap' in [gap]; valid keys: ...
+seawatch.detect.params.ConfigError: config: unknown key 'min_gap' in [gap]; valid keys: ...
 """
 
 from __future__ import annotations
 
-import dataclasses
+import json
+import re
+import textwrap
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from seawatch.errors import InvalidValue
-from seawatch.units import parse_duration
+from seawatch.detect.params import ConfigError, Params, build_params, example_of, reference_of
+from seawatch.detect.ports import PortsParams
+from seawatch.detect.positions import SegmentParams
+from seawatch.detect.registry import DETECTORS
 
+__all__ = ["SECTIONS", "ConfigError", "DetectConfig", "example_toml", "load_config"]
 
-class ConfigError(InvalidValue):
-    """A detector configuration (file or keyword) is not valid."""
-
-
-# --------------------------------------------------------------------------- sections
-
-
-@dataclass(frozen=True)
-class PortsConfig:
-    """Which ports and anchorages the detectors use besides the shipped list.
-
-    Parameters
-    ----------
-    infer_anchorages
-        Add anchorages inferred from the positions themselves
-        (:func:`seawatch.geo.infer_anchorages`, GFW ``pipe-anchorages``) to the shipped ports
-        and those of ``--ports``; used by encounters, loitering and port visits.
-    cell_km, min_vessels, min_positions, max_speed_kn, max_distance_km, min_duration
-        Passed to :func:`seawatch.geo.infer_anchorages` (defaults: GFW ``anchorage_cfg.yaml``).
-    """
-
-    infer_anchorages: bool = True
-    cell_km: float = 0.5
-    min_vessels: int = 20
-    min_positions: int = 200
-    max_speed_kn: float = 0.5
-    max_distance_km: float = 0.5
-    min_duration: str = "12h"
-
-
-@dataclass(frozen=True)
-class SegmentConfig:
-    """Parameters of ``seawatch.tracks.segment`` (docs/detectors.md, *segment*).
-
-    Parameters
-    ----------
-    max_speed_kn
-        Implied speed above which consecutive positions cannot be one track (25 kn).
-    noise_km
-        Jumps shorter than this are position noise, not a new track (1 km).
-    max_gap_h
-        Hours without positions after which a new segment starts (24 h).
-    max_open_segments
-        Segments kept open at once per MMSI (20).
-    penalty_speed_kn, buffer_h
-        Scale of the track-matching score (GFW gpsdio-segment: 5 kn, 0.25 h).
-    short_segment_positions
-        Segments shorter than this are matched less readily (GFW: 10).
-    transponder_mismatch_weight
-        Score factor for a class A report joining a class B segment or the reverse (0.1).
-    lookback
-        Positions before a segment's last one that a new position may attach to, detaching
-        the later ones (GFW gpsdio-segment: 5; 0 disables it).
-    """
-
-    max_speed_kn: float = 25.0
-    noise_km: float = 1.0
-    max_gap_h: float = 24.0
-    max_open_segments: int = 20
-    penalty_speed_kn: float = 5.0
-    buffer_h: float = 0.25
-    short_segment_positions: int = 10
-    transponder_mismatch_weight: float = 0.1
-    lookback: int = 5
-
-
-@dataclass(frozen=True)
-class SpoofingConfig:
-    """Parameters of ``seawatch.detect.spoofing.detect_spoofing`` (*spoofing*).
-
-    Parameters
-    ----------
-    max_speed_kn
-        A switch between segments is impossible for one vessel above this implied speed
-        (25 kn, the segmentation speed).
-    jump_km
-        ... and over more than this many km; below it is GPS noise (10 km).
-    merge_h
-        Spoofing evidence of one MMSI less than this many hours apart is one episode (6 h).
-    min_switches
-        Impossible switches an episode needs: a faked position jumps away and back (2).
-    min_track_positions
-        A segment with at least this many positions is a track of its own
-        (``details.kind = shared_identity``), fewer a faked position (3).
-    """
-
-    max_speed_kn: float = 25.0
-    jump_km: float = 10.0
-    merge_h: float = 6.0
-    min_switches: int = 2
-    min_track_positions: int = 3
-
-
-@dataclass(frozen=True)
-class GapConfig:
-    """Parameters of ``seawatch.detect.gap.detect_gaps`` (*gap*).
-
-    Parameters
-    ----------
-    min_gap_h
-        Consecutive positions more than this many hours apart are a gap (12 h; 6 h is the
-        common "potential dark activity" setting).
-    intentional_shore_nm
-        A gap starting farther than this from shore, with good reception, is likely
-        intentional (50 nm).
-    min_positions_before
-        Positions in the 12 h before the gap that count as good reception (6).
-    before_h
-        Window (hours) of ``positions_12h_before`` (GFW pipe-gaps: 12 h).
-    min_segment_positions
-        Segments with fewer positions are left out (1: none, as GFW pipe-gaps).
-    """
-
-    min_gap_h: float = 12.0
-    intentional_shore_nm: float = 50.0
-    min_positions_before: int = 6
-    before_h: float = 12.0
-    min_segment_positions: int = 1
-
-
-@dataclass(frozen=True)
-class EncounterConfig:
-    """Parameters of ``seawatch.detect.encounter.detect_encounters`` (*encounter*).
-
-    Parameters
-    ----------
-    max_distance_m
-        Vessels within this distance are together (500 m).
-    min_duration
-        Shortest encounter (2 h).
-    max_median_speed_kn
-        Median speed of each vessel must be under this (2 kn).
-    min_port_distance_km
-        Mean position must be at least this far from any port (10 km).
-    grid
-        Resampling step of the tracks (10 min).
-    max_gap
-        No interpolation across gaps of this or longer (1 h).
-    merge_gap
-        Pieces of one pair closer in time than this merge (4 h).
-    """
-
-    max_distance_m: float = 500.0
-    min_duration: str = "2h"
-    max_median_speed_kn: float = 2.0
-    min_port_distance_km: float = 10.0
-    grid: str = "10m"
-    max_gap: str = "1h"
-    merge_gap: str = "4h"
-
-
-@dataclass(frozen=True)
-class LoiteringConfig:
-    """Parameters of ``seawatch.detect.loitering.detect_loitering`` (*loitering*).
-
-    Parameters
-    ----------
-    max_mean_speed_kn
-        Mean speed of the episode must be under this (2 kn).
-    min_duration
-        Shortest episode (2 h).
-    min_shore_nm
-        Every position at least this far from shore (20 nm).
-    min_port_distance_km
-        Every position at least this far from any port (10 km).
-    max_inner_gap
-        Consecutive slow positions this far apart or more end the episode (1 h).
-    """
-
-    max_mean_speed_kn: float = 2.0
-    min_duration: str = "2h"
-    min_shore_nm: float = 20.0
-    min_port_distance_km: float = 10.0
-    max_inner_gap: str = "1h"
-
-
-@dataclass(frozen=True)
-class ZoneConfig:
-    """Parameters of :func:`seawatch.detect.zone.detect_zone_crossings`.
-
-    Parameters
-    ----------
-    kinds
-        Zone kinds whose crossings are reported (e.g. ``["mpa", "territorial_sea"]``);
-        ``None`` (the default): every zone.
-    """
-
-    kinds: list[str] | None = None
-
-
-@dataclass(frozen=True)
-class FishingInZoneConfig:
-    """Parameters of :func:`seawatch.detect.zone.detect_fishing_in_zone`.
-
-    Parameters
-    ----------
-    min_speed_kn, max_speed_kn
-        Fishing speed: ``min_speed_kn <= sog <= max_speed_kn`` (0.5 and 5 kn).
-    min_duration
-        Shortest episode (1 h).
-    max_pause
-        Pauses in fishing shorter than this do not split an episode (1 h).
-    fishing_ship_types
-        AIS ship-type codes that declare a fishing vessel ([30]).
-    one_event_per_zone
-        One event per forbidden zone where zones nest, instead of one per episode (false).
-    """
-
-    min_speed_kn: float = 0.5
-    max_speed_kn: float = 5.0
-    min_duration: str = "1h"
-    max_pause: str = "1h"
-    fishing_ship_types: list[int] = field(default_factory=lambda: [30])
-    one_event_per_zone: bool = False
-
-
-@dataclass(frozen=True)
-class PortVisitConfig:
-    """Parameters of :func:`seawatch.detect.port_visit.detect_port_visits`.
-
-    Parameters
-    ----------
-    entry_km
-        A visit starts within this distance of a port point (3 km).
-    exit_km
-        It ends at the first position beyond this distance from every port point (4 km).
-    min_duration
-        Shortest (closed) visit (30 min).
-    """
-
-    entry_km: float = 3.0
-    exit_km: float = 4.0
-    min_duration: str = "30m"
-
-
-SECTIONS: dict[str, type] = {
-    "ports": PortsConfig,
-    "segment": SegmentConfig,
-    "spoofing": SpoofingConfig,
-    "gap": GapConfig,
-    "encounter": EncounterConfig,
-    "loitering": LoiteringConfig,
-    "zone": ZoneConfig,
-    "fishing_in_zone": FishingInZoneConfig,
-    "port_visit": PortVisitConfig,
+SECTIONS: dict[str, type[Params]] = {
+    "ports": PortsParams,
+    "segment": SegmentParams,
+    **{d.name: d.params for d in DETECTORS},
 }
-"""TOML section -> parameter dataclass."""
+"""TOML section -> parameter model: the port list, segmentation, then every detector of the
+registry (:data:`seawatch.detect.registry.DETECTORS`), in the order they run."""
 
 
-@dataclass(frozen=True)
 class DetectConfig:
-    """Parameters of every detector (defaults: ``docs/detectors.md``).
+    """Parameters of every section (defaults: the models').
 
     Build it with :meth:`from_toml` (a file) or :meth:`from_dict`; ``DetectConfig()`` is all
-    defaults. :meth:`params` gives one section as keyword arguments for its detector.
+    defaults, and ``DetectConfig(gap=GapParams(min_gap_h=6))`` sets sections from models.
+    Each section is an attribute (``cfg.gap.min_gap_h``).
+
+    Raises
+    ------
+    ConfigError
+        An unknown section, or a section that is not its model.
     """
 
-    ports: PortsConfig = field(default_factory=PortsConfig)
-    segment: SegmentConfig = field(default_factory=SegmentConfig)
-    spoofing: SpoofingConfig = field(default_factory=SpoofingConfig)
-    gap: GapConfig = field(default_factory=GapConfig)
-    encounter: EncounterConfig = field(default_factory=EncounterConfig)
-    loitering: LoiteringConfig = field(default_factory=LoiteringConfig)
-    zone: ZoneConfig = field(default_factory=ZoneConfig)
-    fishing_in_zone: FishingInZoneConfig = field(default_factory=FishingInZoneConfig)
-    port_visit: PortVisitConfig = field(default_factory=PortVisitConfig)
+    __slots__ = ("_sections",)
+
+    def __init__(self, **sections: Params) -> None:
+        unknown = sorted(set(sections) - set(SECTIONS))
+        if unknown:
+            raise ConfigError(f"unknown section(s) {unknown}; valid: {', '.join(SECTIONS)}")
+        for name, value in sections.items():
+            if not isinstance(value, SECTIONS[name]):
+                raise ConfigError(
+                    f"section {name} must be a {SECTIONS[name].__name__}, "
+                    f"not {type(value).__name__}"
+                )
+        self._sections: dict[str, Params] = {
+            name: sections[name] if name in sections else model()
+            for name, model in SECTIONS.items()
+        }
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return self.section(name)
+        except ConfigError:
+            raise AttributeError(name) from None
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, DetectConfig) and self._sections == other._sections
+
+    def __repr__(self) -> str:
+        changed = {s: self.explicit(s) for s in SECTIONS}
+        return f"DetectConfig({', '.join(f'{s}={v!r}' for s, v in changed.items() if v)})"
+
+    def section(self, name: str) -> Params:
+        """The parameters of section ``name``."""
+        if name not in SECTIONS:
+            raise ConfigError(f"unknown section {name!r}; valid: {', '.join(SECTIONS)}")
+        return self._sections[name]
 
     def params(self, section: str) -> dict[str, Any]:
-        """One section's parameters as a dict of keyword arguments."""
-        if section not in SECTIONS:
-            raise ConfigError(f"unknown section {section!r}; valid: {', '.join(SECTIONS)}")
-        return dataclasses.asdict(getattr(self, section))
+        """One section's parameters as a dict (as written: durations stay text)."""
+        return self.section(section).model_dump()
 
     def explicit(self, section: str) -> dict[str, Any]:
         """The parameters of ``section`` that differ from their defaults."""
-        default = dataclasses.asdict(SECTIONS[section]())
+        default = SECTIONS[section]().model_dump()
         return {k: v for k, v in self.params(section).items() if default[k] != v}
+
+    def as_dict(self) -> dict[str, dict[str, Any]]:
+        """Every section's parameters (what a run records with its events)."""
+        return {name: self.params(name) for name in SECTIONS}
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], where: str = "config") -> DetectConfig:
@@ -328,7 +127,7 @@ class DetectConfig:
         ConfigError
             An unknown section or key (naming the valid ones), or a value of the wrong type.
         """
-        sections: dict[str, Any] = {}
+        sections: dict[str, Params] = {}
         for name, values in data.items():
             if name not in SECTIONS:
                 raise ConfigError(
@@ -336,7 +135,7 @@ class DetectConfig:
                 )
             if not isinstance(values, Mapping):
                 raise ConfigError(f"{where}: [{name}] must be a table of parameters")
-            sections[name] = _section(SECTIONS[name], name, values, where)
+            sections[name] = build_params(SECTIONS[name], values, origin=where, section=name)
         return cls(**sections)
 
     @classmethod
@@ -365,47 +164,75 @@ def load_config(path: str | Path | None) -> DetectConfig:
     return DetectConfig() if path is None else DetectConfig.from_toml(path)
 
 
-def _section(kind: type, name: str, values: Mapping[str, Any], where: str) -> Any:
-    fields = {f.name: f for f in dataclasses.fields(kind)}
-    defaults = dataclasses.asdict(kind())
-    out: dict[str, Any] = {}
-    for key, value in values.items():
-        if key not in fields:
-            raise ConfigError(
-                f"{where}: unknown key {key!r} in [{name}]; valid keys: {', '.join(fields)}"
-            )
-        out[key] = _check(value, defaults[key], f"{where}: [{name}] {key}")
-    return kind(**out)
+EXAMPLE_HEADER = """\
+# seawatch detector parameters, every one at its default (seawatch detect --config FILE).
+#
+# One table per section; a parameter left out keeps its default, so a config file needs only
+# the lines it changes. Durations are text ("30m", "90min", "1h30m", "2h", "1d") or a number
+# of hours. Definitions: docs/detectors.md. Written by seawatch.detect.config.example_toml().
+"""
 
 
-def _check(value: Any, default: Any, what: str) -> Any:
-    """Validate ``value`` against the type of its default; durations are parsed to check."""
-    if isinstance(default, bool):
-        if not isinstance(value, bool):
-            raise ConfigError(f"{what} must be true or false, got {value!r}")
-        return value
-    if isinstance(default, int | float):
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            raise ConfigError(f"{what} must be a number, got {value!r}")
-        if (
-            isinstance(default, int)
-            and not isinstance(default, bool)
-            and not float(value).is_integer()
-        ):
-            raise ConfigError(f"{what} must be a whole number, got {value!r}")
-        if value < 0:
-            raise ConfigError(f"{what} must not be negative, got {value!r}")
-        return value
-    if isinstance(default, str):  # every text parameter is a duration
-        try:
-            parse_duration(value)
-        except InvalidValue as exc:
-            raise ConfigError(f"{what}: {exc}") from None
-        return value
-    if isinstance(default, list) or default is None:
-        if value is None:
-            return None
-        if not isinstance(value, list):
-            raise ConfigError(f"{what} must be a list, got {value!r}")
-        return list(value)
-    return value  # pragma: no cover - every section field is one of the above
+def example_toml() -> str:
+    """A TOML config with every section and parameter at its default, each described.
+
+    ``docs/detect-config.toml`` is this text; loading it gives the defaults.
+
+    >>> text = example_toml()
+    >>> DetectConfig.from_dict(tomllib.loads(text)) == DetectConfig()
+    True
+    >>> "min_gap_h = 12.0" in text and '# kinds = ["mpa", "territorial_sea"]' in text
+    True
+    """
+    parts = [EXAMPLE_HEADER]
+    for name, model in SECTIONS.items():
+        lines = [f"[{name}]", *_comment(_first_line(model.__doc__))]
+        for key, field in model.model_fields.items():
+            lines.append("")
+            lines += _comment(f"{field.description} Reference: {reference_of(field)}.")
+            default = field.get_default(call_default_factory=True)
+            if default is None:
+                example = _toml(example_of(field))
+                lines.append(f"# {key} = {example}   (an example; not set by default)")
+            else:
+                lines.append(f"{key} = {_toml(default)}")
+        parts.append("\n".join(lines) + "\n")
+    return "\n".join(parts)
+
+
+def _first_line(doc: str | None) -> str:
+    """The first paragraph of a docstring as plain text (no reST roles or literals)."""
+    text = (doc or "").strip().split("\n\n")[0].replace("\n", " ")
+    return re.sub(r":\w+:`~?([^`]*)`", r"\1", text).replace("``", "")
+
+
+def _comment(text: str) -> list[str]:
+    return textwrap.wrap(
+        text, width=98, initial_indent="# ", subsequent_indent="# ", break_on_hyphens=False
+    )
+
+
+def _toml(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, list):
+        return "[" + ", ".join(_toml(v) for v in value) + "]"
+    if isinstance(value, str):
+        return json.dumps(value, ensure_ascii=False)
+    return repr(value)
+
+
+def parameter_table(section: str) -> str:
+    """The Markdown table of one section's parameters, as docs/detectors.md shows it.
+
+    >>> print(parameter_table("gap").splitlines()[2])  # doctest: +ELLIPSIS
+    | `min_gap_h` | 12.0 | Consecutive positions more than this many hours apart ...
+    """
+    rows = ["| parameter | default | meaning | reference |", "|---|---|---|---|"]
+    for key, field in SECTIONS[section].model_fields.items():
+        default = field.get_default(call_default_factory=True)
+        shown = "not set" if default is None else f"`{_toml(default)}`"
+        if isinstance(default, float | int) and not isinstance(default, bool):
+            shown = _toml(default)
+        rows.append(f"| `{key}` | {shown} | {field.description} | {reference_of(field)} |")
+    return "\n".join(rows)

@@ -27,6 +27,7 @@ from typing import Any
 import polars as pl
 
 from seawatch import schema
+from seawatch.errors import InvalidValue
 
 PAIR_TYPES = frozenset({"encounter"})
 
@@ -38,7 +39,7 @@ def to_events(frame: pl.DataFrame, event_type: str) -> pl.DataFrame:
     ``score`` and ``details`` (a JSON string, see :func:`details_json`) are optional.
     """
     if event_type not in schema.EVENT_TYPES:
-        raise ValueError(f"unknown event type {event_type!r}; one of {schema.EVENT_TYPES}")
+        raise InvalidValue(f"unknown event type {event_type!r}; one of {schema.EVENT_TYPES}")
     out = schema.conform(frame.with_columns(pl.lit(event_type).alias("type")), schema.EVENTS)
     a, b = pl.col("mmsi"), pl.col("other_mmsi")
     out = out.with_columns(
@@ -62,7 +63,8 @@ def to_events(frame: pl.DataFrame, event_type: str) -> pl.DataFrame:
 
 def details_json(columns: Mapping[str, pl.Expr]) -> pl.Expr:
     """A JSON-object string expression from named expressions (the ``details`` column)."""
-    return pl.struct(**dict(columns)).struct.json_encode().alias("details")
+    fields = [expr.alias(name) for name, expr in columns.items()]
+    return pl.struct(fields).struct.json_encode().alias("details")
 
 
 def details_of(event_row: Mapping[str, Any]) -> dict[str, Any]:
@@ -72,4 +74,5 @@ def details_of(event_row: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def empty_events() -> pl.DataFrame:
+    """An events table without rows."""
     return schema.empty(schema.EVENTS)

@@ -33,22 +33,56 @@ Examples
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import polars as pl
 
 from seawatch import schema
+from seawatch.detect.detector import Detector
 from seawatch.detect.events import details_json, empty_events, to_events
+from seawatch.detect.params import Count, Number, Params, param, resolve
 from seawatch.tracks.segment import NM_KM, distance_km
 
 
+class GapParams(Params):
+    """Parameters of ``gap`` (docs/detectors.md, *gap*)."""
+
+    min_gap_h: Number = param(
+        12.0,
+        "Consecutive positions more than this many hours apart are a gap (strictly).",
+        "DESIGN.md and GFW pipe-gaps' GapDetector default; GFW's published \"potential dark "
+        'activity" uses 6 h',
+    )
+    intentional_shore_nm: Number = param(
+        50.0,
+        "likely_intentional needs the position before the gap more than this many nautical "
+        "miles from shore, where reception is good.",
+        'DESIGN.md, after GFW\'s "AIS disabling" analysis (gaps starting more than 50 nm '
+        "from shore)",
+    )
+    min_positions_before: Count = param(
+        6,
+        "likely_intentional also needs at least this many positions in the before_h hours "
+        "before the gap (good reception, so the silence is the transponder's).",
+        "DESIGN.md",
+    )
+    before_h: Number = param(
+        12.0,
+        "Window (hours) of details.positions_12h_before: positions of the track in "
+        "[off - before_h, off], off included; the key keeps its name whatever the window.",
+        "GFW pipe-gaps n_hours_before = 12",
+    )
+    min_segment_positions: Count = param(
+        1,
+        "Segments with fewer positions are left out (1: none). Raise it to drop lone "
+        "positions inside a long silence, which otherwise split it into two gaps.",
+        "GFW pipe-gaps, which counts every position of the MMSI",
+    )
+
+
 def detect_gaps(
-    segmented: pl.DataFrame,
-    *,
-    min_gap_h: float = 12.0,
-    intentional_shore_nm: float = 50.0,
-    min_positions_before: int = 6,
-    before_h: float = 12.0,
-    min_segment_positions: int = 1,
+    segmented: pl.DataFrame, *, params: GapParams | None = None, **overrides: Any
 ) -> pl.DataFrame:
     """Gap events of a segmented positions table.
 
@@ -56,36 +90,23 @@ def detect_gaps(
     ----------
     segmented
         Positions with ``segment_id`` (the output of :func:`seawatch.tracks.segment`).
-    min_gap_h
-        A gap is strictly longer than this many hours. 12 h: DESIGN.md and GFW pipe-gaps'
-        ``GapDetector`` default (GFW's published "potential dark activity" uses 6 h).
-    intentional_shore_nm
-        ``likely_intentional`` needs the off position more than this far from shore
-        (nautical miles). 50 nm: DESIGN.md, after GFW's "AIS disabling" analysis (gaps
-        starting more than 50 nm from shore, where reception is good).
-    min_positions_before
-        ``likely_intentional`` also needs at least this many positions in the ``before_h``
-        hours before going dark (good reception, so the silence is the transponder's, not
-        the receivers'). 6: DESIGN.md / docs/detectors.md.
-    before_h
-        Window for ``positions_12h_before``: positions of the track in
-        [off - before_h, off], off included (GFW pipe-gaps ``n_hours_before = 12``). The
-        details key keeps its name whatever the window.
-    min_segment_positions
-        Segments with fewer positions are left out. 1 (none left out), as GFW pipe-gaps,
-        which counts every position of the MMSI: a lone bad position inside a track is its
-        own segment and cannot split or hide the track's gap anyway (gaps are taken within
-        a segment, or across the MMSI's complete silence), while a vessel that reports once
-        a day or less has only one-position segments and must still show its gaps. Raise
-        it to drop lone positions that fall inside a long silence (which otherwise split
-        that silence into two gaps).
+    params
+        The parameters (default: :class:`GapParams`' defaults).
+    **overrides
+        Fields of :class:`GapParams` to change (``min_gap_h=6``), checked against it.
 
     Returns
     -------
     polars.DataFrame
         Events (``seawatch.schema.EVENTS``) of type ``gap``; ``score`` is 1.0 when
         ``likely_intentional`` and 0.5 otherwise.
+
+    Raises
+    ------
+    seawatch.detect.params.ConfigError
+        An unknown parameter or a value of the wrong type.
     """
+    p = resolve(GapParams, params, overrides, "detect_gaps()")
     if "segment_id" not in segmented.columns:
         raise schema.SchemaError(
             f"column 'segment_id' missing; found: {segmented.columns}. "
@@ -94,7 +115,7 @@ def detect_gaps(
     pos = segmented.select("mmsi", "ts", "lat", "lon", "segment_id").sort(
         "mmsi", "ts", maintain_order=True
     )  # segment() output is sorted already; this is then a cheap check
-    pos = pos.filter(pl.len().over("segment_id") >= min_segment_positions)
+    pos = pos.filter(pl.len().over("segment_id") >= p.min_segment_positions)
     if pos.height < 2:
         return empty_events()
     mmsi = pos["mmsi"].to_numpy()
@@ -113,12 +134,12 @@ def detect_gaps(
     across = (mmsi[k] == mmsi[k + 1]) & (seg[k] != seg[k + 1]) & last[k] & first[k + 1]
     off = np.concatenate([order[:-1][cont], k[across]])
     on = np.concatenate([order[1:][cont], k[across] + 1])
-    threshold_us = round(min_gap_h * 3_600_000_000)
+    threshold_us = round(p.min_gap_h * 3_600_000_000)
     is_gap = (t[on] - t[off]) > threshold_us  # strictly longer, exact in microseconds
     off, on = off[is_gap], on[is_gap]
     if off.size == 0:
         return empty_events()
-    before = _positions_before(t, order, cont, off, round(before_h * 3_600_000_000))
+    before = _positions_before(t, order, cont, off, round(p.before_h * 3_600_000_000))
     gaps = pl.concat(
         [
             pos[off],
@@ -147,8 +168,8 @@ def detect_gaps(
         pl.Series("off_distance_from_shore_km", shore),
     ).with_columns(
         (
-            (pl.col("off_distance_from_shore_km") > intentional_shore_nm * NM_KM)
-            & (pl.col("positions_before") >= min_positions_before)
+            (pl.col("off_distance_from_shore_km") > p.intentional_shore_nm * NM_KM)
+            & (pl.col("positions_before") >= p.min_positions_before)
         ).alias("likely_intentional")
     )
     out = gaps.select(
@@ -202,3 +223,12 @@ def _positions_before(
         hi = k + int(np.searchsorted(ts[k:b1], t[r], side="right"))
         out[g] = hi - lo
     return out
+
+
+DETECTOR = Detector(
+    name="gap",
+    event_types=("gap",),
+    params=GapParams,
+    detect=lambda table, params, context: detect_gaps(table, params=params),
+)
+"""The ``gap`` step of the pipeline."""

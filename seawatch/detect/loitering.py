@@ -31,30 +31,55 @@ Examples
 
 from __future__ import annotations
 
-from datetime import timedelta
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import polars as pl
 
+from seawatch import schema
+from seawatch.detect.detector import Context, Detector, Split
 from seawatch.detect.events import details_json, empty_events, to_events
+from seawatch.detect.params import Duration, Number, Params, param, resolve
 from seawatch.tracks.resample import implied_speed_kn, track_positions
 from seawatch.units import duration_us
 
-__all__ = ["detect_loitering", "drop_encounter_overlaps"]
+__all__ = ["LoiteringParams", "detect_loitering", "drop_encounter_overlaps"]
 
-MAX_MEAN_SPEED_KN = 2.0
-"""GFW loitering definition: average speed under 2 knots."""
-MIN_DURATION = "2h"
-"""DESIGN.md loitering definition: at least 2 hours."""
-MIN_SHORE_NM = 20.0
-"""GFW loitering definition: at least 20 nautical miles from shore."""
-MIN_PORT_DISTANCE_KM = 10.0
-"""Away from ports: at least 10 km from any port or anchorage (as for encounters, GFW)."""
-MAX_INNER_GAP = "1h"
-"""Positions 1 hour or more apart end an episode (DESIGN.md / GFW resampling gap)."""
 FISHING_SHIP_TYPE = 30
 """ITU ship-and-cargo type 30: fishing."""
 _NM_KM = 1.852
+
+
+class LoiteringParams(Params):
+    """Parameters of ``loitering`` (docs/detectors.md, *loitering*)."""
+
+    max_mean_speed_kn: Number = param(
+        2.0,
+        "Speed under which a position is slow, and under which the episode's mean speed must "
+        "be (knots).",
+        "GFW loitering definition (average speed < 2 kn), DESIGN.md",
+    )
+    min_duration: Duration = param(
+        "2h",
+        "Least time from the first to the last position of the episode.",
+        "DESIGN.md loitering definition",
+    )
+    min_shore_nm: Number = param(
+        20.0,
+        "Every position of the episode at least this far from shore (nautical miles).",
+        "GFW loitering definition (at least 20 nm from shore), DESIGN.md",
+    )
+    min_port_distance_km: Number = param(
+        10.0,
+        "Every position of the episode at least this far from any port or anchorage (km).",
+        'DESIGN.md "away from ports", with GFW\'s encounter port distance (10 km)',
+    )
+    max_inner_gap: Duration = param(
+        "1h",
+        "Consecutive slow positions this far apart or more end the episode.",
+        "DESIGN.md / GFW pipe-encounters gap (1 h)",
+    )
 
 
 def detect_loitering(
@@ -63,11 +88,8 @@ def detect_loitering(
     *,
     ports: pl.DataFrame | None = None,
     encounters: pl.DataFrame | None = None,
-    max_mean_speed_kn: float = MAX_MEAN_SPEED_KN,
-    min_duration: str | timedelta = MIN_DURATION,
-    min_shore_nm: float = MIN_SHORE_NM,
-    min_port_distance_km: float = MIN_PORT_DISTANCE_KM,
-    max_inner_gap: str | timedelta = MAX_INNER_GAP,
+    params: LoiteringParams | None = None,
+    **overrides: Any,
 ) -> pl.DataFrame:
     """Loitering events of single vessels.
 
@@ -88,21 +110,11 @@ def detect_loitering(
         vessel that overlaps in time one of its encounters is not loitering. Default:
         computed with :func:`seawatch.detect.encounter.detect_encounters` (its defaults and
         ``ports``); pass an empty frame to skip the check.
-    max_mean_speed_kn : float, default 2.0
-        Speed under which a position is slow, and under which the episode's mean speed must
-        be (knots). Reference: GFW loitering definition (average speed < 2 kn), DESIGN.md.
-    min_duration : str or timedelta, default "2h"
-        Least time from the first to the last position of the episode. Reference: DESIGN.md
-        loitering definition (2 hours).
-    min_shore_nm : float, default 20.0
-        Every position of the episode at least this far from shore (nautical miles).
-        Reference: GFW loitering definition (20 nm), DESIGN.md.
-    min_port_distance_km : float, default 10.0
-        Every position of the episode at least this far from any port or anchorage (km).
-        Reference: "away from ports" (DESIGN.md) with GFW's encounter port distance (10 km).
-    max_inner_gap : str or timedelta, default "1h"
-        Consecutive slow positions this far apart or more end the episode. Reference: GFW
-        pipe-encounters gap (1 hour), DESIGN.md.
+    params : LoiteringParams, optional
+        The parameters (default: :class:`LoiteringParams`' defaults).
+    **overrides
+        Fields of :class:`LoiteringParams` to change (``min_duration="3h"``), checked
+        against it.
 
     Returns
     -------
@@ -112,6 +124,11 @@ def detect_loitering(
         duration / (2 x min_duration) capped at 1. ``details``: ``mean_speed_kn``,
         ``duration_h``, ``distance_from_shore_nm`` and ``distance_from_port_km`` (the least
         over the episode's positions) and ``positions``.
+
+    Raises
+    ------
+    seawatch.detect.params.ConfigError
+        An unknown parameter or a value of the wrong type.
 
     Examples
     --------
@@ -124,8 +141,9 @@ def detect_loitering(
     >>> detect_loitering(p, v, encounters=pl.DataFrame()).height
     0
     """
-    min_us = duration_us(min_duration)
-    gap_us = duration_us(max_inner_gap)
+    p = resolve(LoiteringParams, params, overrides, "detect_loitering()")
+    min_us = duration_us(p.min_duration)
+    gap_us = duration_us(p.max_inner_gap)
     tp = track_positions(positions)
     fishing = _fishing_mmsis(vessels)
     if fishing is not None and len(fishing):
@@ -140,7 +158,7 @@ def detect_loitering(
     v_prev = np.r_[np.nan, v_next[:-1]]
     implied = np.where(np.isnan(v_prev), v_next, v_prev)
     speed = np.where(no_sog, implied, sog)
-    slow = speed < max_mean_speed_kn  # NaN (unknown) is not slow
+    slow = speed < p.max_mean_speed_kn  # NaN (unknown) is not slow
 
     # an episode starts at a slow position whose predecessor is not slow, of another
     # track, or max_inner_gap or more before it
@@ -192,9 +210,9 @@ def detect_loitering(
             }
         )
         .filter(
-            (pl.col("mean_speed_kn") < max_mean_speed_kn)
-            & (pl.col("shore_km") >= min_shore_nm * _NM_KM)
-            & (pl.col("port_km") >= min_port_distance_km)
+            (pl.col("mean_speed_kn") < p.max_mean_speed_kn)
+            & (pl.col("shore_km") >= p.min_shore_nm * _NM_KM)
+            & (pl.col("port_km") >= p.min_port_distance_km)
         )
         .with_columns(pl.arctan2("_y", "_x").degrees().alias("lon"))
     )
@@ -238,7 +256,7 @@ def _fishing_mmsis(vessels: pl.DataFrame | None) -> np.ndarray | None:
         return None
     missing = [c for c in ("mmsi", "ship_type") if c not in vessels.columns]
     if missing:
-        raise ValueError(
+        raise schema.SchemaError(
             f"vessels lacks column(s) {missing}; found: {vessels.columns}. It needs mmsi and "
             "ship_type (seawatch.schema.VESSELS)."
         )
@@ -303,3 +321,40 @@ def _drop_encounter_overlaps(ep: pl.DataFrame, encounters: pl.DataFrame) -> pl.D
         .unique()
     )
     return ep.join(hit, on="episode", how="anti")
+
+
+def _candidates(table: pl.DataFrame, params: LoiteringParams, context: Context) -> pl.DataFrame:
+    """Loitering episodes of a chunk of vessels, before the encounters are known."""
+    return detect_loitering(
+        table, context.vessels, ports=context.ports, encounters=empty_events(), params=params
+    )
+
+
+def _without_encounters(
+    parts: Sequence[pl.DataFrame], params: LoiteringParams, context: Context
+) -> pl.DataFrame:
+    found = [part for part in parts if part.height]
+    candidates = pl.concat(found) if found else empty_events()
+    return drop_encounter_overlaps(candidates, _known(context.encounters))
+
+
+def _known(encounters: pl.DataFrame | None) -> pl.DataFrame:
+    return empty_events() if encounters is None else encounters
+
+
+DETECTOR = Detector(
+    name="loitering",
+    event_types=("loitering",),
+    params=LoiteringParams,
+    detect=lambda table, params, context: detect_loitering(
+        table,
+        context.vessels,
+        ports=context.ports,
+        encounters=_known(context.encounters),
+        params=params,
+    ),
+    needs=frozenset({"vessels", "ports", "encounters"}),
+    split=Split(part=_candidates, combine=_without_encounters),
+)
+"""The ``loitering`` step of the pipeline: in chunks of vessels, each chunk's candidates are
+kept and those overlapping an encounter dropped once the encounters are known."""

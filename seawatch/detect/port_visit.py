@@ -38,17 +38,52 @@ True
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import polars as pl
+from pydantic import model_validator
+from pydantic_core import PydanticCustomError
 
+from seawatch.detect.detector import Detector
 from seawatch.detect.events import details_json, empty_events, to_events
-from seawatch.detect.zone import haversine_km, ordered_tracks
-from seawatch.units import Duration, parse_duration
+from seawatch.detect.params import Duration, Number, Params, param, resolve
+from seawatch.detect.positions import haversine_km, ordered_tracks
+from seawatch.units import parse_duration
 
 if TYPE_CHECKING:  # pragma: no cover
     from seawatch.geo.portlist import PortIndex
+
+
+class PortVisitParams(Params):
+    """Parameters of ``port_visit`` (docs/detectors.md, *port_visit*)."""
+
+    entry_km: Number = param(
+        3.0,
+        "A visit starts at the first position at most this far from a port point (km).",
+        "GFW pipe-anchorages entry distance (3 km), DESIGN.md",
+    )
+    exit_km: Number = param(
+        4.0,
+        "It ends before the first position more than this far from every port point (km); "
+        "at least entry_km.",
+        "GFW pipe-anchorages exit distance (4 km), DESIGN.md",
+    )
+    min_duration: Duration = param(
+        "30m",
+        "Shortest visit, first to last position, bound included; for an open visit the part seen.",
+        "docs/detectors.md",
+    )
+
+    @model_validator(mode="after")
+    def _exit_beyond_entry(self) -> PortVisitParams:
+        if self.exit_km < self.entry_km:
+            raise PydanticCustomError(
+                "seawatch",
+                "exit_km ({exit}) must be at least entry_km ({entry})",
+                {"exit": self.exit_km, "entry": self.entry_km},
+            )
+        return self
 
 
 CELL_DEG = 0.05
@@ -101,9 +136,8 @@ def detect_port_visits(
     segmented: pl.DataFrame,
     ports: pl.DataFrame | PortIndex | None = None,
     *,
-    entry_km: float = 3.0,
-    exit_km: float = 4.0,
-    min_duration: Duration = "30m",
+    params: PortVisitParams | None = None,
+    **overrides: Any,
 ) -> pl.DataFrame:
     """``port_visit`` events with entry/exit hysteresis.
 
@@ -116,15 +150,10 @@ def detect_port_visits(
         Port and anchorage points with ``lat``, ``lon`` and ``name`` (``kind`` used when
         present), or a :class:`seawatch.geo.PortIndex` over them. Default: the shipped list
         :func:`seawatch.geo.ports`.
-    entry_km : float, default 3.0
-        A visit starts at the first position at most this far from a port point (km).
-        Reference: GFW pipe-anchorages entry distance (3 km), DESIGN.md.
-    exit_km : float, default 4.0
-        It ends before the first position more than this far from every port point (km).
-        Reference: GFW pipe-anchorages exit distance (4 km), DESIGN.md.
-    min_duration : str or timedelta, default "30m"
-        Shortest visit, first to last position, bound included; for an open visit (see the
-        module docstring) the part seen. Reference: docs/detectors.md.
+    params : PortVisitParams, optional
+        The parameters (default: :class:`PortVisitParams`' defaults).
+    **overrides
+        Fields of :class:`PortVisitParams` to change (``entry_km=2.5``), checked against it.
 
     Returns
     -------
@@ -133,10 +162,15 @@ def detect_port_visits(
         first/last position of the visit, ``lat``/``lon`` the nearest port point at the
         start, ``score`` 1, ``details`` ``{"port", "port_kind", "distance_km" (at the start),
         "min_distance_km", "duration_h", "positions", "open", "open_start", "open_end"}``.
+
+    Raises
+    ------
+    seawatch.detect.params.ConfigError
+        An unknown parameter, a value of the wrong type, or ``exit_km < entry_km``.
     """
-    if exit_km < entry_km:
-        raise ValueError(f"exit_km ({exit_km}) must be at least entry_km ({entry_km})")
-    min_us = parse_duration(min_duration) // timedelta(microseconds=1)
+    p = resolve(PortVisitParams, params, overrides, "detect_port_visits()")
+    entry_km, exit_km = p.entry_km, p.exit_km
+    min_us = parse_duration(p.min_duration) // timedelta(microseconds=1)
     index = _as_index(ports)
     table = index.ports
     tracks = ordered_tracks(segmented)
@@ -151,10 +185,10 @@ def detect_port_visits(
         pl.Series("d", dist, dtype=pl.Float64), pl.Series("port", near, dtype=pl.Int64)
     )
     d = pl.col("d")
-    signal = pl.when(d <= entry_km).then(True).when(d > exit_km).then(False)
+    crossing = pl.when(d <= entry_km).then(True).when(d > exit_km).then(False)
     # the first position of a track within exit_km is inside a visit already in progress, so
     # every track starts with a known state and a plain forward fill keeps tracks apart
-    signal = pl.when(pl.col("first")).then(d <= exit_km).otherwise(signal)
+    signal = pl.when(pl.col("first")).then(d <= exit_km).otherwise(crossing)
     tracks = tracks.with_columns(signal.forward_fill().alias("in_port"))
     run = (pl.col("first") | (pl.col("in_port") != pl.col("in_port").shift(1))).cum_sum()
     visits = (
@@ -253,3 +287,13 @@ def detect_port_visits(
         ),
     )
     return to_events(raw, "port_visit")
+
+
+DETECTOR = Detector(
+    name="port_visit",
+    event_types=("port_visit",),
+    params=PortVisitParams,
+    detect=lambda table, params, context: detect_port_visits(table, context.ports, params=params),
+    needs=frozenset({"ports"}),
+)
+"""The ``port_visit`` step of the pipeline."""

@@ -34,23 +34,54 @@ Examples
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 import numpy as np
 import polars as pl
 
 from seawatch import schema
+from seawatch.detect.detector import Detector
 from seawatch.detect.events import details_json, empty_events, to_events
+from seawatch.detect.params import Count, Number, Params, param, resolve
 from seawatch.tracks.segment import NM_KM, distance_km
 
 
+class SpoofingParams(Params):
+    """Parameters of ``spoofing`` (docs/detectors.md, *spoofing*)."""
+
+    max_speed_kn: Number = param(
+        25.0,
+        "A switch between segments is impossible for one vessel above this implied speed (knots).",
+        "the segmentation speed: GFW gpsdio-segment max_knots, DESIGN.md",
+    )
+    jump_km: Number = param(
+        10.0,
+        "... and over more than this distance (km); below it a switch is GPS noise or "
+        "time-stamp jitter, not a second transmitter.",
+        "docs/detectors.md",
+    )
+    merge_h: Number = param(
+        6.0,
+        "Spoofing evidence of one MMSI less than this many hours apart is one episode (one event).",
+        "docs/detectors.md",
+    )
+    min_switches: Count = param(
+        2,
+        "Impossible switches an episode needs: a faked position jumps away and back (two); "
+        "one lone switch is a stale or wrong report next to a good one.",
+        'docs/detectors.md ("a jump that returns to the original track"); GFW\'s real '
+        "satellite fixtures",
+    )
+    min_track_positions: Count = param(
+        3,
+        "Only for details.kind: an involved segment with at least this many positions is a "
+        "track of its own (shared_identity), fewer a faked or bad position (position_jump).",
+        "docs/detectors.md",
+    )
+
+
 def detect_spoofing(
-    segmented: pl.DataFrame,
-    *,
-    max_speed_kn: float = 25.0,
-    jump_km: float = 10.0,
-    merge_h: float = 6.0,
-    min_switches: int = 2,
-    min_track_positions: int = 3,
+    segmented: pl.DataFrame, *, params: SpoofingParams | None = None, **overrides: Any
 ) -> pl.DataFrame:
     """Spoofing events of a segmented positions table.
 
@@ -58,31 +89,23 @@ def detect_spoofing(
     ----------
     segmented
         Positions with ``segment_id`` (the output of :func:`seawatch.tracks.segment`).
-    max_speed_kn
-        A switch between segments is impossible for one vessel above this implied speed.
-        25 kn: the segmentation speed (GFW gpsdio-segment ``max_knots``, DESIGN.md).
-    jump_km
-        ... and over more than this distance (docs/detectors.md): below it a switch is GPS
-        noise or time-stamp jitter, not a second transmitter. 10 km.
-    merge_h
-        Evidence of one MMSI less than this many hours apart is one episode (one event).
-        6 h: docs/detectors.md.
-    min_switches
-        An episode needs at least this many impossible switches: a faked position jumps
-        away *and back* (two), two vessels alternate (many). One lone switch is a stale or
-        wrong report next to a good one (seen on GFW's real satellite fixtures), not
-        spoofing. 2: docs/detectors.md ("a jump that returns to the original track").
-    min_track_positions
-        Only for ``details.kind``: an involved segment with at least this many positions is a
-        track of its own (``shared_identity``); fewer is a faked or bad position
-        (``position_jump``).
+    params
+        The parameters (default: :class:`SpoofingParams`' defaults).
+    **overrides
+        Fields of :class:`SpoofingParams` to change (``jump_km=5``), checked against it.
 
     Returns
     -------
     polars.DataFrame
         Events (``seawatch.schema.EVENTS``) of type ``spoofing``; lat/lon is the position
         before the first impossible switch.
+
+    Raises
+    ------
+    seawatch.detect.params.ConfigError
+        An unknown parameter or a value of the wrong type.
     """
+    p = resolve(SpoofingParams, params, overrides, "detect_spoofing()")
     if "segment_id" not in segmented.columns:
         raise schema.SchemaError(
             f"column 'segment_id' missing; found: {segmented.columns}. "
@@ -111,11 +134,11 @@ def detect_spoofing(
     seconds = (sw["qts"] - sw["ts"]).dt.total_microseconds().to_numpy() / 1e6
     speed = dist / NM_KM / (np.maximum(seconds, 1.0) / 3600.0)
     sw = sw.with_columns(pl.Series("sep_km", dist), pl.Series("speed_kn", speed)).filter(
-        (pl.col("sep_km") > jump_km) & (pl.col("speed_kn") > max_speed_kn)
+        (pl.col("sep_km") > p.jump_km) & (pl.col("speed_kn") > p.max_speed_kn)
     )
     if sw.height == 0:
         return empty_events()
-    merge = timedelta(microseconds=round(merge_h * 3_600_000_000))
+    merge = timedelta(microseconds=round(p.merge_h * 3_600_000_000))
     sw = (
         sw.sort("mmsi", "ts")
         .with_columns(pl.col("qts").cum_max().shift(1).over("mmsi").alias("_prev_end"))
@@ -140,7 +163,7 @@ def detect_spoofing(
     ).unique()
     kinds = tracks.group_by("mmsi", "_episode").agg(
         pl.len().alias("n_tracks"),
-        (pl.col("n") >= min_track_positions).sum().alias("n_long"),
+        (pl.col("n") >= p.min_track_positions).sum().alias("n_long"),
     )
     ep = (
         sw.group_by("mmsi", "_episode")
@@ -154,7 +177,7 @@ def detect_spoofing(
             pl.col("sep_km").max().alias("max_separation_km"),
         )
         .join(kinds, on=["mmsi", "_episode"])
-        .filter(pl.col("n_switches") >= min_switches)
+        .filter(pl.col("n_switches") >= p.min_switches)
     )
     out = ep.select(
         "mmsi",
@@ -176,3 +199,12 @@ def detect_spoofing(
         ),
     )
     return to_events(out, "spoofing")
+
+
+DETECTOR = Detector(
+    name="spoofing",
+    event_types=("spoofing",),
+    params=SpoofingParams,
+    detect=lambda table, params, context: detect_spoofing(table, params=params),
+)
+"""The ``spoofing`` step of the pipeline."""

@@ -2,22 +2,17 @@
 
 from __future__ import annotations
 
-import itertools
 from pathlib import Path
 
 import polars as pl
 import pytest
 
 from seawatch import schema
+from seawatch.detect.chunks import POSITION_COLUMNS, mmsi_chunks
 from seawatch.detect.config import DetectConfig
-from seawatch.detect.run import (
-    DETECTED_TYPES,
-    POSITION_COLUMNS,
-    detect_all,
-    detect_store,
-    mmsi_chunks,
-    port_table,
-)
+from seawatch.detect.ports import port_table
+from seawatch.detect.registry import DETECTED_TYPES
+from seawatch.detect.run import detect_all, detect_store
 from seawatch.geo import load_ports, load_zones
 from seawatch.sim import write_scenario
 from seawatch.store import Store
@@ -88,20 +83,3 @@ def test_progress_per_chunk_and_run_info(scenario):
     assert {"anchorages", "read", "segment", "encounter", "port_visit", "total"} <= set(seconds)
     assert info["positions"] == store.positions().select(pl.len()).collect().item()
     assert info["vessels"] == store.positions().select(pl.col("mmsi").n_unique()).collect().item()
-
-
-def test_mmsi_chunks_cover_every_mmsi_once():
-    counts = pl.DataFrame(
-        {"mmsi": [None, 7, 3, 100, 5, 9, 11], "n": [50, 1, 10, 40, 2, 2, 5]},
-        schema={"mmsi": pl.Int64, "n": pl.UInt32},
-    )
-    chunks = mmsi_chunks(counts, 10)  # 60 positions with an MMSI: 6 shares of 10 positions
-    assert chunks[0][0] is None and chunks[-1][1] is None
-    for (_, high), (low, _) in itertools.pairwise(chunks):
-        assert high is not None and low == high + 1
-    # MMSI 100 (40 positions, shares 2 to 5) is never split: a chunk of its own
-    assert chunks == [(None, 4), (5, 99), (100, None)]
-    assert mmsi_chunks(counts, 1_000) == [(None, None)]
-    assert mmsi_chunks(counts.filter(pl.col("mmsi").is_null()), 10) == [(None, None)]
-    with pytest.raises(ValueError, match="at least 1 position"):
-        mmsi_chunks(counts, 0)

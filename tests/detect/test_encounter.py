@@ -1,4 +1,4 @@
-"""Encounters: hand-made edges of the definition, the pair kernel, and GFW parity.
+"""Encounters: hand-made edges of the definition, and GFW parity.
 
 The GFW cases use ``../shared/data/reference/gfw-encounters`` (inputs and expected results
 transcribed from GlobalFishingWatch/pipe-encounters' tests); see docs/parity-gfw-encounters.md.
@@ -15,7 +15,7 @@ import pytest
 from pyproj import Geod
 
 from seawatch import schema
-from seawatch.detect.encounter import close_pairs, detect_encounters, encounters_from_samples
+from seawatch.detect.encounter import detect_encounters, encounters_from_samples
 from seawatch.detect.events import details_of
 from seawatch.tracks.resample import concat_samples, resample_samples
 from tests.conftest import shared_data_path
@@ -256,45 +256,6 @@ def test_no_positions_gives_no_events():
     assert ev.height == 0 and ev.columns == list(schema.EVENTS)
 
 
-# --- the pair kernel ------------------------------------------------------------------------
-
-
-def test_close_pairs_matches_brute_force():
-    rng = np.random.default_rng(5)
-    n_vessels, n_steps = 400, 6
-    rows = []
-    for k in range(n_steps):
-        lat = rng.uniform(-0.05, 0.05, n_vessels)
-        lon = rng.uniform(179.95, 180.05, n_vessels)
-        lon = (lon + 180) % 360 - 180  # across the antimeridian
-        rows.append(
-            pl.DataFrame(
-                {
-                    "mmsi": np.arange(n_vessels),
-                    "ts": [T0 + timedelta(minutes=10 * k)] * n_vessels,
-                    "lat": lat,
-                    "lon": lon,
-                }
-            )
-        )
-    s = resample_samples(pl.concat(rows))
-    i, j, _ = close_pairs(s, 500.0)
-    got = {(min(a, b), max(a, b)) for a, b in zip(i.tolist(), j.tolist(), strict=True)}
-    assert len(got) == len(i)  # each pair once
-    from seawatch.tracks.resample import distance_m
-
-    want = set()
-    for step in np.unique(s.step):
-        idx = np.flatnonzero(s.step == step)
-        ii, jj = np.triu_indices(len(idx), k=1)
-        dd = distance_m(s.lat[idx[ii]], s.lon[idx[ii]], s.lat[idx[jj]], s.lon[idx[jj]])
-        want |= {
-            (int(idx[a]), int(idx[b])) for a, b in zip(ii[dd <= 500], jj[dd <= 500], strict=True)
-        }
-    assert got == want
-    assert len(want) > 100
-
-
 # --- parity with GFW pipe-encounters' tests --------------------------------------------------
 
 GFW_TEST = {
@@ -511,6 +472,7 @@ MANTA = (-0.93, -80.73)  # a shipped port
 def test_batching_spilling_and_moored_vessels_change_no_encounter(monkeypatch):
     """Pairs found a step at a time, filed in tiny buckets, spilled to disk and merged a few at
     a time, with or without the vessels moored in port: the same events."""
+    import seawatch.detect.close_pairs as kernel
     import seawatch.detect.encounter as enc
 
     p = pl.concat(
@@ -535,10 +497,12 @@ def test_batching_spilling_and_moored_vessels_change_no_encounter(monkeypatch):
     monkeypatch.setattr(enc, "_moored", lambda *a, **k: None)
     assert detect_encounters(p).equals(reference)
     spills = []
-    real_spill = enc._PairFile._spill
-    monkeypatch.setattr(enc._PairFile, "_spill", lambda self: (spills.append(1), real_spill(self)))
+    real_spill = kernel._PairFile._spill
+    monkeypatch.setattr(
+        kernel._PairFile, "_spill", lambda self: (spills.append(1), real_spill(self))
+    )
     for name, value in [("WINDOW_SAMPLES", 40), ("BUCKET_SAMPLES", 30), ("MERGE_PAIRS", 200)]:
-        monkeypatch.setattr(enc, name, value)
-    monkeypatch.setattr(enc, "MEMORY_PAIRS", 500)
+        monkeypatch.setattr(kernel, name, value)
+    monkeypatch.setattr(kernel, "MEMORY_PAIRS", 500)
     assert detect_encounters(p).equals(reference)
     assert len(spills) > 3

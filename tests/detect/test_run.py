@@ -1,14 +1,10 @@
-"""The detection runner, its config file, and the events table of the store."""
+"""The detection front doors (a table, a store) and the events table of the store."""
 
 from __future__ import annotations
 
 import dataclasses
-import importlib
-import inspect
 import json
-import logging
 import sys
-import types
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
@@ -16,20 +12,15 @@ import polars as pl
 import pytest
 
 import seawatch.store.layout
+import seawatch.tracks
 from seawatch import schema
-from seawatch.detect import run as runner
-from seawatch.detect.config import (
-    SECTIONS,
-    ConfigError,
-    DetectConfig,
-    load_config,
-)
-from seawatch.detect.port_visit import detect_port_visits
-from seawatch.detect.run import DETECTED_TYPES, detect_all, detect_store
-from seawatch.detect.zone import detect_fishing_in_zone, detect_zone_crossings
+from seawatch.detect import registry
+from seawatch.detect.config import ConfigError, DetectConfig
+from seawatch.detect.registry import DETECTED_TYPES
+from seawatch.detect.run import detect_all, detect_store
+from seawatch.errors import Unavailable
 from seawatch.io.result import ReadResult
 from seawatch.store import Store, StoreBusyError, layout
-from seawatch.units import parse_duration
 from tests.store.store_checks import stray_files
 
 T0 = datetime(2026, 1, 15, 20, tzinfo=UTC)  # 20:00 UTC: episodes below cross midnight
@@ -74,98 +65,6 @@ def scenario() -> tuple[pl.DataFrame, pl.DataFrame]:
     vessels = pl.DataFrame({"mmsi": [CHN, CARGO], "ship_type": [30, 70], "flag": ["CHN", "ECU"]})
     frame = pl.concat([squid, approach, wait, leave], how="diagonal_relaxed")
     return schema.conform(frame, schema.POSITIONS), vessels
-
-
-# --------------------------------------------------------------------------- config
-
-
-def test_config_defaults_match_the_kernels_keyword_defaults():
-    cfg = DetectConfig()
-    for section, func in (
-        ("zone", detect_zone_crossings),
-        ("fishing_in_zone", detect_fishing_in_zone),
-        ("port_visit", detect_port_visits),
-    ):
-        params = inspect.signature(func).parameters
-        for key, value in cfg.params(section).items():
-            default = params[key].default
-            if isinstance(value, str):
-                assert parse_duration(value) == parse_duration(default), (section, key)
-            elif isinstance(value, list):
-                assert value == list(default), (section, key)
-            else:
-                assert value == default, (section, key)
-
-
-@pytest.mark.parametrize("section", sorted(runner.EXTERNAL))
-def test_config_matches_the_other_detectors(section):
-    """Every parameter of [segment], [gap], ... is a keyword of its detector, same default."""
-    module, name = runner.EXTERNAL[section]
-    try:
-        func = getattr(importlib.import_module(module), name)
-    except (ImportError, AttributeError):
-        pytest.skip(f"{module}.{name} is not there yet")
-    params = inspect.signature(func).parameters
-    tunable = {
-        k
-        for k, p in params.items()
-        if p.default is not inspect.Parameter.empty and k not in ("vessels", "ports", "encounters")
-    }
-    config = DetectConfig().params(section)
-    assert tunable <= set(config), f"[{section}] lacks {sorted(tunable - set(config))}"
-    for key, value in config.items():
-        assert key in params, f"[{section}] {key} is not a parameter of {module}.{name}"
-        default = params[key].default
-        if isinstance(value, str):
-            assert parse_duration(value) == parse_duration(default), (section, key)
-        else:
-            assert value == default, (section, key)
-
-
-def test_config_from_toml(tmp_path):
-    path = tmp_path / "detect.toml"
-    path.write_text(
-        "[gap]\nmin_gap_h = 6\n\n[port_visit]\nentry_km = 2.5\nmin_duration = '45min'\n"
-        "[fishing_in_zone]\nfishing_ship_types = [30, 31]\n[zone]\nkinds = ['mpa']\n"
-        "[ports]\ninfer_anchorages = false\n"
-    )
-    cfg = load_config(path)
-    assert cfg.gap.min_gap_h == 6 and cfg.port_visit.entry_km == 2.5
-    assert cfg.port_visit.min_duration == "45min" and cfg.port_visit.exit_km == 4.0
-    assert cfg.fishing_in_zone.fishing_ship_types == [30, 31]
-    assert cfg.zone.kinds == ["mpa"] and cfg.ports.infer_anchorages is False
-    assert cfg.explicit("port_visit") == {"entry_km": 2.5, "min_duration": "45min"}
-    assert load_config(None) == DetectConfig()
-    assert set(SECTIONS) == {f.name for f in dataclasses.fields(DetectConfig)}
-
-
-@pytest.mark.parametrize(
-    ("text", "message"),
-    [
-        ("[gap]\nmin_gap = 6\n", "unknown key 'min_gap' in [gap]; valid keys: min_gap_h"),
-        ("[gaps]\nmin_gap_h = 6\n", "unknown section [gaps]; valid sections: ports, segment"),
-        ("[gap]\nmin_gap_h = 'six'\n", "[gap] min_gap_h must be a number"),
-        ("[gap]\nmin_positions_before = 2.5\n", "must be a whole number"),
-        ("[gap]\nmin_gap_h = -1\n", "must not be negative"),
-        ("[port_visit]\nmin_duration = 'soon'\n", "cannot read duration 'soon'"),
-        ("[ports]\ninfer_anchorages = 1\n", "must be true or false"),
-        ("[zone]\nkinds = 'mpa'\n", "must be a list"),
-        ("gap = 6\n", "[gap] must be a table"),
-        ("[gap\n", "is not valid TOML"),
-    ],
-)
-def test_config_errors_say_what_is_wrong(tmp_path, text, message):
-    path = tmp_path / "bad.toml"
-    path.write_text(text)
-    with pytest.raises(ConfigError) as info:
-        load_config(path)
-    assert message in str(info.value)
-    assert str(path) in str(info.value)
-
-
-def test_config_missing_file(tmp_path):
-    with pytest.raises(ConfigError, match="does not exist"):
-        load_config(tmp_path / "nope.toml")
 
 
 # --------------------------------------------------------------------------- detect_all
@@ -232,42 +131,33 @@ def test_zones_replace_the_defaults():
     assert ev["zone"].to_list() == ["Box"]
 
 
-def test_a_missing_detector_module_is_skipped_with_a_warning(monkeypatch, caplog):
-    frame, vessels = scenario()
-    monkeypatch.setitem(runner.EXTERNAL, "gap", ("seawatch.detect.not_written_yet", "detect"))
-    monkeypatch.setitem(runner.EXTERNAL, "segment", ("seawatch.tracks", "no_such_function"))
-    with caplog.at_level(logging.WARNING, logger="seawatch.detect.run"):
-        ev = detect_all(frame, vessels, types=["gap", "port_visit"])
-    assert "seawatch.detect.not_written_yet is not installed" in caplog.text
-    assert "each MMSI is taken as one track" in caplog.text
-    assert ev["type"].unique().to_list() == ["port_visit"]
-
-
-def test_config_reaches_the_other_detectors(monkeypatch):
+def test_config_reaches_the_detectors_of_the_registry(monkeypatch):
+    """The pipeline runs the registry's entries with their section of the config."""
     seen: dict[str, object] = {}
 
-    def detect_gaps(segmented, *, min_gap_h=12.0, intentional_shore_nm=50.0):
-        seen.update(min_gap_h=min_gap_h, intentional_shore_nm=intentional_shore_nm)
-        seen["segmented"] = segmented.columns
+    def fake_gaps(segmented, params, context):
+        seen.update(min_gap_h=params.min_gap_h, segmented=segmented.columns)
         return schema.empty(schema.EVENTS)
 
-    fake = types.ModuleType("fake_gap")
-    fake.detect_gaps = detect_gaps  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "fake_gap", fake)
-    monkeypatch.setitem(runner.EXTERNAL, "gap", ("fake_gap", "detect_gaps"))
+    fake = dataclasses.replace(registry.detector("gap"), detect=fake_gaps)
+    entries = tuple(fake if d.name == "gap" else d for d in registry.DETECTORS)
+    monkeypatch.setattr(registry, "DETECTORS", entries)
     frame, vessels = scenario()
     cfg = DetectConfig.from_dict({"gap": {"min_gap_h": 6}})
     detect_all(frame, vessels, config=cfg, types=["gap"])
     assert seen["min_gap_h"] == 6 and "segment_id" in seen["segmented"]  # type: ignore[operator]
-    # min_positions_before (a default) is left out; set explicitly, it is an error
-    cfg = DetectConfig.from_dict({"gap": {"min_positions_before": 3}})
-    with pytest.raises(ConfigError, match="min_positions_before is set, but fake_gap"):
-        detect_all(frame, vessels, config=cfg, types=["gap"])
+    # a parameter the model lacks is refused as the config is read, before anything runs
+    with pytest.raises(ConfigError, match="unknown key 'min_gap' in \\[gap\\]"):
+        DetectConfig.from_dict({"gap": {"min_gap": 3}})
 
 
 def test_presegmented_positions_are_not_segmented_again(monkeypatch):
     frame, vessels = scenario()
-    monkeypatch.setitem(runner.EXTERNAL, "segment", ("no_such_module_at_all", "segment"))
+
+    def segment_again(*args, **kwargs):
+        raise AssertionError("positions with a segment_id were segmented again")
+
+    monkeypatch.setattr(seawatch.tracks, "segment", segment_again)
     seg = frame.with_columns(pl.col("mmsi").alias("segment_id"))
     ev = detect_all(seg, vessels, types=["port_visit"])
     assert ev.height == 1
@@ -324,7 +214,7 @@ def test_detect_store_twice_gives_the_same_events_once(filled):
 
 
 def test_detect_store_on_an_empty_store(tmp_path):
-    with pytest.raises(ValueError, match="holds no positions"):
+    with pytest.raises(Unavailable, match="holds no positions"):
         detect_store(Store(tmp_path / "empty"))
 
 

@@ -1,0 +1,238 @@
+"""The detector config: sections from the models, checked, documented from the models."""
+
+from __future__ import annotations
+
+import inspect
+import json
+import tomllib
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from seawatch.detect import (
+    encounter,
+    fishing_in_zone,
+    gap,
+    loitering,
+    port_visit,
+    spoofing,
+    zone_crossing,
+)
+from seawatch.detect.config import (
+    SECTIONS,
+    ConfigError,
+    DetectConfig,
+    example_toml,
+    load_config,
+    parameter_table,
+)
+from seawatch.detect.gap import GapParams
+from seawatch.detect.registry import DETECTORS
+from seawatch.units import parse_duration
+
+DOCS = Path(__file__).resolve().parents[2] / "docs"
+
+PUBLIC = [
+    (spoofing.detect_spoofing, spoofing.SpoofingParams),
+    (gap.detect_gaps, gap.GapParams),
+    (encounter.detect_encounters, encounter.EncounterParams),
+    (encounter.encounters_from_samples, encounter.EncounterParams),
+    (loitering.detect_loitering, loitering.LoiteringParams),
+    (zone_crossing.detect_zone_crossings, zone_crossing.ZoneParams),
+    (fishing_in_zone.detect_fishing_in_zone, fishing_in_zone.FishingInZoneParams),
+    (port_visit.detect_port_visits, port_visit.PortVisitParams),
+]
+"""Each detector's public function and its parameter model."""
+
+DEFAULTS = {
+    "ports": {
+        "infer_anchorages": True,
+        "cell_km": 0.5,
+        "min_vessels": 20,
+        "min_positions": 200,
+        "max_speed_kn": 0.5,
+        "max_distance_km": 0.5,
+        "min_duration": "12h",
+    },
+    "segment": {
+        "max_speed_kn": 25.0,
+        "noise_km": 1.0,
+        "max_gap_h": 24.0,
+        "max_open_segments": 20,
+        "penalty_speed_kn": 5.0,
+        "buffer_h": 0.25,
+        "short_segment_positions": 10,
+        "transponder_mismatch_weight": 0.1,
+        "lookback": 5,
+    },
+    "spoofing": {
+        "max_speed_kn": 25.0,
+        "jump_km": 10.0,
+        "merge_h": 6.0,
+        "min_switches": 2,
+        "min_track_positions": 3,
+    },
+    "gap": {
+        "min_gap_h": 12.0,
+        "intentional_shore_nm": 50.0,
+        "min_positions_before": 6,
+        "before_h": 12.0,
+        "min_segment_positions": 1,
+    },
+    "encounter": {
+        "max_distance_m": 500.0,
+        "min_duration": "2h",
+        "max_median_speed_kn": 2.0,
+        "min_port_distance_km": 10.0,
+        "grid": "10m",
+        "max_gap": "1h",
+        "merge_gap": "4h",
+    },
+    "loitering": {
+        "max_mean_speed_kn": 2.0,
+        "min_duration": "2h",
+        "min_shore_nm": 20.0,
+        "min_port_distance_km": 10.0,
+        "max_inner_gap": "1h",
+    },
+    "zone": {"kinds": None},
+    "fishing_in_zone": {
+        "min_speed_kn": 0.5,
+        "max_speed_kn": 5.0,
+        "min_duration": "1h",
+        "max_pause": "1h",
+        "fishing_ship_types": [30],
+        "one_event_per_zone": False,
+    },
+    "port_visit": {"entry_km": 3.0, "exit_km": 4.0, "min_duration": "30m"},
+}
+"""The parameters a run records with its events (``events_info()["config"]``) before the
+models existed: the JSON the API and the store show must not change."""
+
+
+def test_sections_are_the_port_list_segmentation_and_the_registry():
+    assert list(SECTIONS) == ["ports", "segment", *(d.name for d in DETECTORS)]
+    assert list(SECTIONS) == list(DEFAULTS)
+
+
+def test_the_recorded_config_serialises_as_before():
+    recorded = json.dumps(DetectConfig().as_dict(), sort_keys=True)
+    assert recorded == json.dumps(DEFAULTS, sort_keys=True)
+    # values read back as written: an int stays an int, a duration stays its text
+    cfg = DetectConfig.from_dict({"gap": {"min_gap_h": 6}, "encounter": {"min_duration": 3}})
+    assert json.dumps(cfg.params("gap")["min_gap_h"]) == "6"
+    assert cfg.params("encounter")["min_duration"] == 3
+
+
+@pytest.mark.parametrize(("func", "model"), PUBLIC, ids=lambda x: getattr(x, "__name__", ""))
+def test_detector_functions_keep_no_defaults_of_their_own(func, model):
+    """Every threshold's default is written once, in the model: the functions take
+    ``params=`` and keyword overrides, and their other arguments are inputs."""
+    params = inspect.signature(func).parameters
+    assert not set(params) & set(model.model_fields), func.__name__
+    assert params["params"].default is None
+    assert any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
+
+
+def test_segment_and_anchorage_defaults_agree_with_their_kernels():
+    """[segment] and [ports] feed kernels of seawatch.tracks and seawatch.geo, whose own
+    keyword defaults must stay those of the models."""
+    from seawatch.geo.anchorages import infer_anchorages
+    from seawatch.tracks import segment
+
+    for func, section in ((segment, "segment"), (infer_anchorages, "ports")):
+        params = inspect.signature(func).parameters
+        for key, value in DetectConfig().params(section).items():
+            if key == "infer_anchorages":
+                continue
+            default = params[key].default
+            if isinstance(value, str):
+                assert parse_duration(value) == parse_duration(default), (section, key)
+            else:
+                assert value == default, (section, key)
+
+
+def test_keyword_overrides_are_checked_against_the_model():
+    frame = pl.DataFrame(
+        {"mmsi": [1], "ts": [0], "lat": [0.0], "lon": [0.0], "segment_id": [1]}
+    ).with_columns(pl.col("ts").cast(pl.Datetime("us", "UTC")))
+    with pytest.raises(ConfigError, match=r"detect_gaps\(\): unknown parameter 'min_gap'"):
+        gap.detect_gaps(frame, min_gap=6)
+    with pytest.raises(ConfigError, match="min_gap_h must be a number, got 'six'"):
+        gap.detect_gaps(frame, min_gap_h="six")
+    with pytest.raises(ConfigError, match="min_duration must be a duration: cannot read"):
+        port_visit.detect_port_visits(frame, min_duration="soon")
+    with pytest.raises(ConfigError, match="kinds must be a list"):
+        zone_crossing.detect_zone_crossings(frame, kinds="mpa")
+    # a model and overrides together: the overrides win
+    assert gap.detect_gaps(frame, params=GapParams(min_gap_h=1), min_gap_h=2).height == 0
+
+
+def test_config_from_toml(tmp_path):
+    path = tmp_path / "detect.toml"
+    path.write_text(
+        "[gap]\nmin_gap_h = 6\n\n[port_visit]\nentry_km = 2.5\nmin_duration = '45min'\n"
+        "[fishing_in_zone]\nfishing_ship_types = [30, 31]\n[zone]\nkinds = ['mpa']\n"
+        "[ports]\ninfer_anchorages = false\n"
+    )
+    cfg = load_config(path)
+    assert cfg.gap.min_gap_h == 6 and cfg.port_visit.entry_km == 2.5
+    assert cfg.port_visit.min_duration == "45min" and cfg.port_visit.exit_km == 4.0
+    assert cfg.fishing_in_zone.fishing_ship_types == [30, 31]
+    assert cfg.zone.kinds == ["mpa"] and cfg.ports.infer_anchorages is False
+    assert cfg.explicit("port_visit") == {"entry_km": 2.5, "min_duration": "45min"}
+    assert load_config(None) == DetectConfig()
+    assert set(SECTIONS) == set(DetectConfig().as_dict())
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("[gap]\nmin_gap = 6\n", "unknown key 'min_gap' in [gap]; valid keys: min_gap_h"),
+        ("[gaps]\nmin_gap_h = 6\n", "unknown section [gaps]; valid sections: ports, segment"),
+        ("[gap]\nmin_gap_h = 'six'\n", "[gap] min_gap_h must be a number"),
+        ("[gap]\nmin_positions_before = 2.5\n", "must be a whole number"),
+        ("[gap]\nmin_gap_h = -1\n", "must not be negative"),
+        ("[port_visit]\nmin_duration = 'soon'\n", "cannot read duration 'soon'"),
+        ("[ports]\ninfer_anchorages = 1\n", "must be true or false"),
+        ("[zone]\nkinds = 'mpa'\n", "must be a list"),
+        ("gap = 6\n", "[gap] must be a table"),
+        ("[gap\n", "is not valid TOML"),
+    ],
+)
+def test_config_errors_say_what_is_wrong(tmp_path, text, message):
+    path = tmp_path / "bad.toml"
+    path.write_text(text)
+    with pytest.raises(ConfigError) as info:
+        load_config(path)
+    assert message in str(info.value)
+    assert str(path) in str(info.value)
+
+
+def test_config_missing_file(tmp_path):
+    with pytest.raises(ConfigError, match="does not exist"):
+        load_config(tmp_path / "nope.toml")
+
+
+def test_the_example_config_is_generated_from_the_models_and_gives_the_defaults():
+    shipped = DOCS / "detect-config.toml"
+    assert shipped.read_text(encoding="utf-8") == example_toml(), (
+        "docs/detect-config.toml is stale: write seawatch.detect.config.example_toml() to it"
+    )
+    assert load_config(shipped) == DetectConfig()
+    text = shipped.read_text(encoding="utf-8")
+    for section, model in SECTIONS.items():
+        assert f"[{section}]" in text
+        for key, field in model.model_fields.items():
+            assert key in text and str(field.description)[:40] in text, (section, key)
+    assert tomllib.loads(text).keys() == SECTIONS.keys()
+
+
+def test_the_parameter_tables_of_detectors_md_are_the_models():
+    text = (DOCS / "detectors.md").read_text(encoding="utf-8")
+    for section, model in SECTIONS.items():
+        table = parameter_table(section)
+        assert table in text, f"docs/detectors.md lacks or has a stale table of [{section}]"
+        for key in model.model_fields:
+            assert f"| `{key}` |" in table
