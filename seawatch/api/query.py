@@ -36,9 +36,9 @@ import numpy as np
 import polars as pl
 
 from seawatch import schema
-from seawatch.api.posindex import MIN_ROWS as INDEX_MIN_ROWS
-from seawatch.api.posindex import FileIndex, PositionIndex, Query, select_page, to_us
-from seawatch.store.store import bbox_filter
+from seawatch.store import bbox_filter
+from seawatch.store.posindex import MIN_ROWS as INDEX_MIN_ROWS
+from seawatch.store.posindex import FileIndex, PositionIndex, Query, select_page, to_us
 from seawatch.units import BBox, format_time
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -114,7 +114,7 @@ class StoreQuery:
         detection run recorded, if any, else :func:`seawatch.geo.default_zones`.
     position_index
         Answer box and time-window queries of positions from the query index
-        (:mod:`seawatch.api.posindex`) once it is built; False: always scan the store.
+        (:mod:`seawatch.store.posindex`) once it is built; False: always scan the store.
     index_min_rows
         Stores with fewer positions are not indexed (the plain scan is fast enough).
 
@@ -141,7 +141,7 @@ class StoreQuery:
         self._locks: dict[str, threading.Lock] = {}
         self.use_position_index = position_index
         """Answer box and time-window queries of positions from the query index when it is
-        built (see :mod:`seawatch.api.posindex`); False: always the plain scan."""
+        built (see :mod:`seawatch.store.posindex`); False: always the plain scan."""
         self.position_index = PositionIndex(self.store, min_rows=index_min_rows)
 
     # ------------------------------------------------------------------ caching
@@ -190,7 +190,7 @@ class StoreQuery:
         info = store.info()
         by_day: Counter[str] = Counter()
         # the snapshot lists each file's day and rows: no data file is opened
-        for f in store._snapshot().table_files("positions"):
+        for f in store.snapshot().table_files("positions"):
             if f.day:
                 by_day[f.day] += f.rows
         events = self.events_table()
@@ -199,7 +199,7 @@ class StoreQuery:
         detection = None
         if run is not None:
             detected_on = int(run.get("positions_snapshot", 0))
-            inputs = store._snapshot().inputs
+            inputs = store.snapshot().inputs
             later = [e for e in inputs if int(e.get("snapshot") or 0) > detected_on]
             detection = {
                 "written_at": run.get("written_at"),
@@ -478,7 +478,7 @@ class StoreQuery:
         if bbox is not None and bbox[1] > bbox[3]:
             return None  # the plain scan raises the error
         start, end = _utc(start), _utc(end)
-        return self.position_index.get(self.store._files("positions", start, end))
+        return self.position_index.get(self.store.files("positions", start, end))
 
     def positions_page(
         self,

@@ -139,7 +139,7 @@ class View:
         position shown, ``q`` to the identity.
         """
         from seawatch.api.query import VESSEL_FIELDS, search
-        from seawatch.store.store import bbox_filter
+        from seawatch.store import bbox_filter
 
         if self.full:
             return self.query.vessels(q=q, bbox=bbox)

@@ -30,7 +30,7 @@ def sorted_frame(frame: pl.DataFrame) -> pl.DataFrame:
 
 def state(store: Store) -> dict[str, Any]:
     """Everything a user can read from the store, in a comparable form."""
-    snap = store._snapshot()
+    snap = store.snapshot()
     return {
         "snapshot": snap.id,
         "positions": sorted_frame(store.positions().collect()),

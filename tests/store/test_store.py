@@ -132,7 +132,7 @@ def test_ingest_report_and_manifest(tmp_path):
     assert report.stats["input_bytes"] == 4000
     assert report.seconds > 0
     assert seen == [("day.nmea", 1000 * i, 5000) for i in range(1, 5)]
-    entry = store._snapshot().inputs[0]
+    entry = store.snapshot().inputs[0]
     assert entry["name"] == "day.nmea"
     assert entry["sha256"] == "ab" * 32
     assert entry["size"] == 5000
@@ -195,7 +195,7 @@ def test_days_split_at_utc_midnight(tmp_path):
         {"mmsi": 2, "ts": datetime.fromisoformat("2024-03-01T23:30:00-05:00")},
     ]
     ingest(store, "a", [result(positions=positions(rows))])
-    files = store._snapshot().table_files("positions")
+    files = store.snapshot().table_files("positions")
     assert sorted(f.day for f in files) == ["2024-03-01", "2024-03-02"]
     by_day = {f.day: pl.read_parquet(store.path / f.path) for f in files}
     assert by_day["2024-03-01"]["ts"].to_list() == [midnight - timedelta(microseconds=1)]
@@ -208,7 +208,7 @@ def test_day_files_are_sorted_by_mmsi_then_ts_and_one_per_day(tmp_path):
     for i in range(3):
         frame = store_synth.random_input(3000, seed=10 + i, hours=40)
         ingest(store, f"in{i}", store_synth.chunks(frame, 700))
-    files = store._snapshot().table_files("positions")
+    files = store.snapshot().table_files("positions")
     assert len(files) == len({f.day for f in files}) == 2
     for f in files:
         frame = pl.read_parquet(store.path / f.path)
@@ -224,7 +224,7 @@ def test_day_files_use_zstd_and_row_groups_of_128k(tmp_path):
     store = Store(tmp_path / "s")
     frame = store_synth.random_positions(140_000, seed=1, hours=20)
     ingest(store, "big", store_synth.chunks(frame, 70_000))
-    (file,) = store._snapshot().table_files("positions")
+    (file,) = store.snapshot().table_files("positions")
     meta = pq.read_metadata(store.path / file.path)
     assert meta.num_rows == 140_000
     assert meta.row_group(0).num_rows == 131_072
