@@ -274,7 +274,14 @@ def _pghp_time(buf, a: int, b: int) -> np.int64:
 
 
 @nb.njit(cache=True, nogil=True)
-def _fnv_hash(buf, a: int, b: int) -> np.int64:
+def fnv_hash(buf, a: int, b: int) -> np.int64:
+    """64-bit FNV-1a hash of ``buf[a:b]`` as a positive int64, never 0 (0: no source): the
+    id of a tag block's ``s:`` source, which the reader maps back to its text.
+
+    >>> text = np.frombuffer(b"s:rx1", dtype=np.uint8)
+    >>> fnv_hash(text, 2, 5) == fnv_hash(np.frombuffer(b"rx1", dtype=np.uint8), 0, 3)
+    True
+    """
     h = np.uint64(14695981039346656037)
     for i in range(a, b):
         h = (h ^ np.uint64(buf[i])) * np.uint64(1099511628211)
@@ -448,7 +455,7 @@ def frame(
                         counters[0] += 1
                     t_time = tb[0]
                     if tb[1] >= 0 and tb[2] > tb[1]:
-                        src = _fnv_hash(buf, tb[1], tb[2])
+                        src = fnv_hash(buf, tb[1], tb[2])
             if not line_time_done:
                 line_time_done = True
                 if tag_start > region:

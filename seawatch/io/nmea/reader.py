@@ -423,7 +423,7 @@ class NmeaDecoder:
             text = candidates[0].decode("utf-8", "replace") if candidates else self.name
             for c in candidates:
                 cb = np.frombuffer(c, np.uint8)
-                if framing._fnv_hash(cb, 0, cb.size) == h:
+                if framing.fnv_hash(cb, 0, cb.size) == h:
                     text = c.decode("utf-8", "replace")
                     break
             self.source_names[int(h)] = text
