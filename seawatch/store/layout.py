@@ -184,7 +184,7 @@ class Snapshot:
 
     @classmethod
     def from_json(cls, obj: dict[str, Any]) -> Snapshot:
-        files = {t: [] for t in FILE_TABLES}
+        files: dict[str, list[DataFile]] = {t: [] for t in FILE_TABLES}
         for table, entries in obj.get("tables", {}).items():
             files[table] = [DataFile.from_json(e) for e in entries]
         return cls(

@@ -211,10 +211,8 @@ class Store:
         """
         import seawatch.io
 
-        if isinstance(paths, str | os.PathLike):
-            paths = [paths]
-        paths = [Path(raw) for raw in paths]
-        for path in paths:
+        files = [Path(paths)] if isinstance(paths, str | os.PathLike) else [Path(p) for p in paths]
+        for path in files:
             if not path.is_file():
                 raise FileNotFoundError(f"input {path} does not exist or is not a file")
 
@@ -224,7 +222,7 @@ class Store:
             )
 
         inputs = (
-            Input(path, file_sha256(path), path.stat().st_size, chunks(path)) for path in paths
+            Input(path, file_sha256(path), path.stat().st_size, chunks(path)) for path in files
         )
         return self._ingest(inputs, on_progress, on_error, on_merge)
 

@@ -207,10 +207,10 @@ def iter_line_batches(path: Path, batch_rows: int) -> Iterator[LineBatch]:
         if previous is None and broke:  # no whole line before the break
             previous = _block_to_lines(b"", next_line_no)
         if previous is not None:
-            batch = emit(previous, last=True)
+            last = emit(previous, last=True)
             if broke:
-                batch.error, batch.cut_bytes = broke[0]
-            yield batch
+                last.error, last.cut_bytes = broke[0]
+            yield last
 
 
 def _unquote(field: pl.Expr) -> pl.Expr:
