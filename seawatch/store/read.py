@@ -55,6 +55,19 @@ def as_utc(value: TimeLike, name: str = "time") -> datetime:
     raise TypeError(f"expected a datetime, date or ISO 8601 text, got {type(value).__name__}")
 
 
+def bounds(
+    start: TimeLike | None, end: TimeLike | None
+) -> tuple[datetime | None, datetime | None]:
+    """The bounds ``[start, end)`` of a read as aware UTC datetimes (None: unbounded).
+
+    >>> bounds("2024-03-01", None)
+    (datetime.datetime(2024, 3, 1, 0, 0, tzinfo=datetime.timezone.utc), None)
+    """
+    lo = as_utc(start, "start") if start is not None else None
+    hi = as_utc(end, "end") if end is not None else None
+    return lo, hi
+
+
 def bbox_filter(bbox: BBox) -> pl.Expr:
     """Rows whose ``lat``/``lon`` lie in the box, edges included (``min_lon > max_lon``: a box
     across the antimeridian).

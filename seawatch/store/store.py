@@ -59,7 +59,7 @@ from seawatch.store.ingest import (
 )
 from seawatch.store.layout import DataFile, Snapshot, StoreBusyError
 from seawatch.store.opening import CurrentSnapshot, open_store
-from seawatch.store.read import TimeLike, as_utc
+from seawatch.store.read import TimeLike
 from seawatch.units import BBox
 
 
@@ -148,9 +148,7 @@ class Store:
     ) -> list[DataFile]:
         """The live files of ``table`` that may hold rows with ``start <= ts < end`` (from
         the time ranges the snapshot lists), in the order a scan reads them."""
-        lo = as_utc(start, "start") if start is not None else None
-        hi = as_utc(end, "end") if end is not None else None
-        return read.prune(self.snapshot().table_files(table), lo, hi)
+        return read.prune(self.snapshot().table_files(table), *read.bounds(start, end))
 
     @contextlib.contextmanager
     def _writing(self) -> Iterator[None]:
@@ -355,8 +353,7 @@ class Store:
         end: TimeLike | None,
         bbox: BBox | None,
     ) -> pl.LazyFrame:
-        lo = as_utc(start, "start") if start is not None else None
-        hi = as_utc(end, "end") if end is not None else None
+        lo, hi = read.bounds(start, end)
         files = read.prune(self.snapshot().table_files(table), lo, hi)
         return read.scan(self.path, table, files, read.row_filters(mmsi, lo, hi, bbox))
 
@@ -470,12 +467,7 @@ class Store:
         """
         from seawatch.store.events import event_filters
 
-        predicates = event_filters(
-            type,
-            as_utc(start, "start") if start is not None else None,
-            as_utc(end, "end") if end is not None else None,
-            mmsi,
-        )
+        predicates = event_filters(type, *read.bounds(start, end), mmsi)
         if bbox is not None:
             predicates.append(read.bbox_filter(bbox))
         files = self.snapshot().table_files(layout.EVENTS)
