@@ -51,7 +51,7 @@ def named_reason(value: ast.expr) -> bool:
 
 
 @pytest.mark.parametrize("module", KERNELS, ids=lambda m: m.__name__.rsplit(".", 1)[-1])
-def test_every_code_a_kernel_emits_is_a_reason(module):
+def test_every_code_a_kernel_emits_is_a_reason(module: ModuleType) -> None:
     codes = emitted_codes(module)
     assert codes, f"{module.__name__}: no status assignment found; update this test"
     bare = [
@@ -64,14 +64,14 @@ def test_every_code_a_kernel_emits_is_a_reason(module):
     assert reasons, f"{module.__name__} emits no reason"
 
 
-def test_codes_are_distinct_and_none_is_ok():
+def test_codes_are_distinct_and_none_is_ok() -> None:
     codes = [int(r) for r in Reason]
     assert len(set(codes)) == len(codes)
     assert OK not in codes
     assert all(Reason(code).label == Reason(code).name.lower() for code in codes)
 
 
-def test_kernel_codes_come_back_as_their_reasons():
+def test_kernel_codes_come_back_as_their_reasons() -> None:
     lines = [
         "!AIVDM,1,1,,B,15M67FC000G?ufbE`FepT@3n00Sa,0*5D",  # bad checksum (framing)
         "!AIVDM,1,1,,B,15M67FC000G?ufbE`FepT@3n00Sa,7*5B",  # fill bits 7 (framing)
@@ -87,7 +87,7 @@ def test_kernel_codes_come_back_as_their_reasons():
     }
 
 
-def test_log_counts_by_label():
+def test_log_counts_by_label() -> None:
     log = QuarantineLog(sample_per_reason=1)
     log.add(Reason.MALFORMED, "f", 1, "x")
     log.add(Reason.MALFORMED, "f", 2, "y")
