@@ -488,7 +488,7 @@ def run(args: argparse.Namespace) -> None:
     figures: dict[str, Any] = {"store": str(store_dir), "built": built,
                                "load_start": os.getloadavg(), "cpus": os.cpu_count()}
     results: dict[str, dict[str, Any]] = {}
-    from seawatch.api.posindex import INDEX_FOLDER
+    from seawatch.store.posindex import INDEX_FOLDER
 
     index_dir = store_dir / INDEX_FOLDER
     if args.rebuild_index and index_dir.exists():

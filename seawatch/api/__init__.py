@@ -11,9 +11,8 @@ with uvicorn. The modules, by topic:
 - ``params``: parsing and validation of request parameters (boxes, times, lists);
   ``models``: the response shapes the OpenAPI document describes;
 - ``query``: data access over a :class:`seawatch.store.Store`, one module per resource,
-  with per-snapshot caches;
-- ``posindex``: the positions query index (hour x 0.25 degree cell groups, memory-mapped),
-  built in the background so box + time-window queries do not scan whole days;
+  with per-snapshot caches; box + time-window queries of positions use the store's query
+  index (:mod:`seawatch.store.posindex`) once it is built;
 - ``policy``: each route's action; ``security``: authentication (tokens, sessions + CSRF,
   or the loopback-only ``local`` mode); ``audit``: the audit of every request;
   ``view``: what one caller sees (filtered through its grants); ``scope``: a partner's

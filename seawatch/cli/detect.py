@@ -137,12 +137,9 @@ def events(
 ) -> None:
     """Export the events of a store as CSV (ISO 8601 UTC times), GeoJSON or Parquet."""
     from seawatch import schema
-    from seawatch.store.events import export_events, export_format
+    from seawatch.export import EVENTS, file_format, write_file
 
-    try:
-        fmt = export_format(out, format_)
-    except ValueError as exc:  # a bare ValueError: the format the user named is unknown
-        raise InvalidValue(str(exc)) from exc
+    fmt = file_format(out, format_)
     wanted = [t.strip().lower() for t in type_] if type_ else None
     if wanted:
         unknown = [t for t in wanted if t not in schema.EVENT_TYPES]
@@ -154,7 +151,7 @@ def events(
     if st.events_info() is None:
         raise Unavailable(f"no events in {store} yet; run: seawatch detect --store {store}")
     frame = st.events(type=wanted).collect()
-    export_events(frame, out, fmt)
+    write_file(frame, out, fmt, EVENTS)
     what = f" of type {', '.join(wanted)}" if wanted else ""
     console.print(f"{frame.height:,} events{what} written to {out} ({fmt})")
 

@@ -31,12 +31,8 @@ def sniff_format(path: str | Path) -> str:
     """'nmea' or 'csv', from the first 64 KiB of the (decompressed) file."""
     from seawatch.io import sources
 
-    stream, raw = sources.open_binary(path)
-    try:
+    with sources.open_binary(path) as (stream, _raw):
         head, error = sources.read_salvaging(stream, _SNIFF_BYTES)
-    finally:
-        stream.close()
-        raw.close()
     if error is not None and not head:  # (a file that breaks off later is read up to there)
         raise sources.InputError(f"{path}: cannot read ({error})")
     if _NMEA_RE.search(head):

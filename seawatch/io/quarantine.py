@@ -18,8 +18,19 @@ RAW_MAX_CHARS = 512
 """Quarantined lines are cut to this many characters."""
 
 
+OK = 0
+"""Status code of a good sentence or message in the decoding kernels (no :class:`Reason` is 0)."""
+
+
 class Reason(IntEnum):
-    """Why a line or message was quarantined. The numeric codes are used by the kernels."""
+    """Why a line or message was quarantined.
+
+    The decoding kernels (:mod:`seawatch.io.nmea.framing`, ``assembly``, ``payload``) write
+    these members as their status codes (numba compiles them in as constants), and the reader
+    turns each code back into its reason with ``Reason(code)``: a code has its name here and
+    nowhere else. Codes are fixed once released: add new reasons at the end, never renumber
+    (numba's cache of a kernel is not invalidated by a change in this file).
+    """
 
     NOT_AIS = 1  # a line with no AIS sentence in it (GPS sentences, junk, bare tag blocks)
     BAD_CHECKSUM = 2  # the NMEA checksum does not match the sentence

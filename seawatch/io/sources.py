@@ -1,7 +1,8 @@
 """Open input files, plain or compressed, and read them as chunks of whole lines.
 
-Compression is recognised by the file's magic bytes (gzip, bzip2, zstandard), not its name,
-so a mislabelled file still reads. Chunks end at a line break, so no line is ever split between
+Every reader opens its files with :func:`open_binary`. Compression is recognised by the
+file's magic bytes (gzip, bzip2, zstandard, single-file zip), not its name, so a mislabelled
+file still reads. Chunks end at a line break, so no line is ever split between
 two chunks, and memory stays bounded by the chunk size whatever the file size.
 
 A file that breaks off part-way (a truncated download, a log rotated mid-write, a corrupt
@@ -13,13 +14,15 @@ is dropped, and the final chunk says why (``Chunk.error``), which the readers qu
 from __future__ import annotations
 
 import bz2
+import contextlib
 import gzip
 import io
 import os
+import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, cast
 
 from seawatch import errors
 
@@ -33,35 +36,80 @@ _MAGIC = {
     b"\x1f\x8b": "gzip",
     b"BZh": "bzip2",
     b"\x28\xb5\x2f\xfd": "zstd",
+    b"PK\x03\x04": "zip",
 }
 
 
-def compression_of(path: str | Path) -> str | None:
-    """'gzip', 'bzip2', 'zstd' or None for a plain file, from the first bytes."""
-    with open(path, "rb") as f:
-        head = f.read(4)
+def compression_of(head: bytes) -> str | None:
+    """'gzip', 'bzip2', 'zstd', 'zip' or None (plain), from a file's first (4) bytes.
+
+    >>> compression_of(gzip.compress(b"x")), compression_of(b"!AIVDM,1,1")
+    ('gzip', None)
+    """
     for magic, name in _MAGIC.items():
         if head.startswith(magic):
             return name
     return None
 
 
-def open_binary(path: str | Path) -> tuple[BinaryIO, BinaryIO]:
-    """(decompressed stream, raw file) for ``path``; the raw file's position shows progress."""
-    raw = open(path, "rb")  # noqa: SIM115 - returned to the caller, who closes it
-    kind = compression_of(path)
-    stream: BinaryIO
-    if kind == "gzip":
-        stream = gzip.GzipFile(fileobj=raw, mode="rb")  # type: ignore[assignment]
-    elif kind == "bzip2":
-        stream = bz2.BZ2File(raw, mode="rb")  # type: ignore[assignment]
-    elif kind == "zstd":
-        import zstandard
+@contextlib.contextmanager
+def open_binary(path: str | Path) -> Iterator[tuple[BinaryIO, BinaryIO]]:
+    """Open ``path`` to read its bytes decompressed; yields ``(stream, raw)``.
 
-        stream = zstandard.ZstdDecompressor().stream_reader(raw, read_across_frames=True)  # type: ignore[assignment]
-    else:
-        stream = raw
-    return stream, raw
+    The compression is recognised by the file's first bytes, not its name: gzip, bzip2,
+    zstandard (frames read one after the other) and zip (an archive of exactly one file,
+    which is read). ``raw`` is the file on disk, whose position shows how far reading has
+    gone. Both are closed when the ``with`` block ends.
+
+    Raises
+    ------
+    InputError
+        A zip archive that is damaged or does not hold exactly one file.
+
+    Examples
+    --------
+    >>> import tempfile, zipfile
+    >>> path = Path(tempfile.mkdtemp()) / "one.csv.zip"
+    >>> with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+    ...     archive.writestr("one.csv", "mmsi,ts,lat,lon\\n")
+    >>> with open_binary(path) as (stream, raw):
+    ...     stream.read()
+    b'mmsi,ts,lat,lon\\n'
+    """
+    with contextlib.ExitStack() as stack:
+        raw = stack.enter_context(open(path, "rb"))
+        kind = compression_of(raw.read(4))
+        raw.seek(0)
+        stream: BinaryIO
+        if kind == "gzip":
+            stream = cast(BinaryIO, stack.enter_context(gzip.GzipFile(fileobj=raw, mode="rb")))
+        elif kind == "bzip2":
+            stream = cast(BinaryIO, stack.enter_context(bz2.BZ2File(raw, mode="rb")))
+        elif kind == "zstd":
+            import zstandard
+
+            reader = zstandard.ZstdDecompressor().stream_reader(raw, read_across_frames=True)
+            stream = cast(BinaryIO, stack.enter_context(reader))
+        elif kind == "zip":
+            stream = _zip_member(Path(path), raw, stack)
+        else:
+            stream = raw
+        yield stream, raw
+
+
+def _zip_member(path: Path, raw: BinaryIO, stack: contextlib.ExitStack) -> BinaryIO:
+    """The one file of the zip archive ``raw``, opened for reading."""
+    try:
+        archive = stack.enter_context(zipfile.ZipFile(raw))
+        members = [m for m in archive.namelist() if not m.endswith("/")]
+        if len(members) != 1:
+            raise InputError(
+                f"{path}: a zip archive must hold exactly one file; found {members}. "
+                "Extract the file to read and pass its path."
+            )
+        return cast(BinaryIO, stack.enter_context(archive.open(members[0])))
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, NotImplementedError) as exc:
+        raise InputError(f"{path}: cannot read ({type(exc).__name__}: {exc})") from exc
 
 
 @dataclass
@@ -84,16 +132,13 @@ MAX_LINE_BYTES = 1024 * 1024
 def iter_chunks(path: str | Path, chunk_bytes: int = DEFAULT_CHUNK_BYTES) -> Iterator[Chunk]:
     """Read ``path`` (plain or compressed) as chunks of whole lines of about ``chunk_bytes``."""
     total = os.path.getsize(path)
-    stream, raw = open_binary(path)
-    try:
-        yield from _iter_stream(stream, raw, total, chunk_bytes)
-    except InputError as exc:
-        raise InputError(f"{path}: {exc}") from exc
-    except (OSError, EOFError, ValueError) as exc:
-        raise InputError(f"{path}: cannot read ({type(exc).__name__}: {exc})") from exc
-    finally:
-        stream.close()
-        raw.close()
+    with open_binary(path) as (stream, raw):
+        try:
+            yield from _iter_stream(stream, raw, total, chunk_bytes)
+        except InputError as exc:
+            raise InputError(f"{path}: {exc}") from exc
+        except (OSError, EOFError, ValueError) as exc:
+            raise InputError(f"{path}: cannot read ({type(exc).__name__}: {exc})") from exc
 
 
 def iter_bytes_chunks(data: bytes, chunk_bytes: int = DEFAULT_CHUNK_BYTES) -> Iterator[Chunk]:
@@ -149,9 +194,11 @@ def _iter_stream(
             if skipping:
                 rest = b""
             cut = 0
+            done = total  # read to its end (a zip's index after its file included)
             if error is not None:  # the unfinished last line was cut by the break: drop it
                 cut, rest = len(rest), b""
-            yield Chunk(pending + rest, line_no, _tell(raw, total), total, True, error, cut)
+                done = _tell(raw, total)
+            yield Chunk(pending + rest, line_no, done, total, True, error, cut)
             return
         if skipping:
             nl = block.find(b"\n")

@@ -2,21 +2,26 @@
 
 A :class:`Store` takes inputs (files or ``ReadResult`` chunks), removes duplicate reports,
 and commits each input atomically; readers return Polars lazy frames over the live files.
-See ``docs/store.md`` for the layout, the duplicate rule and the commit protocol.
+See ``docs/store.md`` for the layout, the duplicate rule, the commit protocol and the module
+of each concern (``seawatch/store/store.py`` lists them too).
 """
 
 from __future__ import annotations
 
 from seawatch.store.dedup import DEFAULT_DEDUP_WINDOW
 from seawatch.store.ingest import DEFAULT_MEMORY_LIMIT, IngestReport
-from seawatch.store.layout import StoreBusyError, StoreError
+from seawatch.store.layout import DataFile, Snapshot, StoreBusyError, StoreError
+from seawatch.store.read import bbox_filter
 from seawatch.store.store import Store
 
 __all__ = [
     "DEFAULT_DEDUP_WINDOW",
     "DEFAULT_MEMORY_LIMIT",
+    "DataFile",
     "IngestReport",
+    "Snapshot",
     "Store",
     "StoreBusyError",
     "StoreError",
+    "bbox_filter",
 ]

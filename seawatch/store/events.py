@@ -16,7 +16,6 @@ Ingests carry the events file forward unchanged (it is one more table of the sna
 from __future__ import annotations
 
 import json
-import uuid
 from collections.abc import Iterable, Mapping
 from datetime import datetime
 from pathlib import Path
@@ -26,7 +25,7 @@ import polars as pl
 
 from seawatch import schema
 from seawatch.store import layout
-from seawatch.store.ingest import _after_commit, _current_name, _discard, describe
+from seawatch.store.commit import Transaction, describe
 from seawatch.store.layout import Snapshot
 
 EVENTS = layout.EVENTS
@@ -85,23 +84,14 @@ def commit_events(
     """Make ``events`` the store's whole events table in one atomic step; return the snapshot.
 
     The caller holds the write lock. Steps: (1) write ``events/<uuid>.parquet`` and fsync it
-    and its folder; (2) write ``snapshots/<id+1>.json`` (every other table as in ``base``)
-    atomically; (3) swap ``CURRENT`` -- the commit point; (4) delete the previous events
-    file, older snapshots and the staging folder (best effort). A failure before (3) deletes
-    what was written and re-raises.
+    and its folder; (2)-(4) publish the new snapshot (every other table as in ``base``)
+    through a :class:`~seawatch.store.commit.Transaction`: snapshot file, swap of
+    ``CURRENT`` -- the commit point --, deletion of the previous events file and older
+    snapshots. A failure before the swap deletes what was written and re-raises.
     """
     frame = prepare(events)
-    staging_root = root / layout.STAGING
-    run_dir = staging_root / uuid.uuid4().hex
-    new_id = base.id + 1
-    new_name = layout.snapshot_name(new_id)
-    written: list[Path] = []
-    try:
-        run_dir.mkdir(parents=True, exist_ok=True)
-        rel = f"{EVENTS}/{uuid.uuid4().hex}.parquet"
-        target = root / rel
-        target.parent.mkdir(parents=True, exist_ok=True)
-        written.append(target)
+    with Transaction(root, base) as tx:
+        rel, target = tx.new_file(EVENTS)
         frame.write_parquet(
             target,
             compression="zstd",
@@ -113,20 +103,8 @@ def commit_events(
         layout.fsync_dir(root)
         files = {t: list(base.table_files(t)) for t in layout.FILE_TABLES}
         files[EVENTS] = [describe(root, rel, frame.height, None)]
-        snapshot = Snapshot(
-            id=new_id, created_at=layout.utc_now_iso(), files=files, inputs=list(base.inputs)
-        )
-        snap_path = root / layout.SNAPSHOTS / new_name
-        written.append(snap_path)
-        layout.write_json(snap_path, snapshot.to_json(), staging_root)
-        layout.atomic_write(root / layout.CURRENT, new_name.encode() + b"\n", staging_root)
-    except BaseException:
-        if _current_name(root) == layout.snapshot_name(base.id):
-            _discard(written)
-        raise
-    superseded = [f.path for f in base.table_files(EVENTS)]
-    _after_commit(root, superseded, new_id, run_dir)
-    return snapshot
+        superseded = [f.path for f in base.table_files(EVENTS)]
+        return tx.publish(files, list(base.inputs), superseded)
 
 
 def read_run_info(path: Path) -> dict[str, Any]:

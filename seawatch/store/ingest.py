@@ -4,9 +4,9 @@ Staging keeps memory bounded whatever the inputs' size: each ``ReadResult`` chun
 to ``staging/<run>/<input>/<table>/<day>/<chunk>.parquet`` as it arrives and then dropped. The
 commit merges, for each table and each UTC day the inputs touch, the day's live file with the
 staged rows of every input in DuckDB (deduplicated and sorted, see
-:mod:`seawatch.store.dedup`) into ONE new file, writes a new snapshot, and swaps ``CURRENT``
-to it. Until the swap nothing live has changed; after it, the old files are merely
-unreferenced. See ``docs/store.md`` for the protocol.
+:mod:`seawatch.store.dedup`) into ONE new file, then writes a new snapshot and swaps ``CURRENT``
+to it (:mod:`seawatch.store.commit`). Until the swap nothing live has changed; after it, the
+old files are merely unreferenced. See ``docs/store.md`` for the protocol.
 
 Why a batch: a day file is rewritten whole at each commit, so committing 50 inputs of one
 day one by one rewrites that day 50 times (the cost grows with inputs x day size). Staging
@@ -16,9 +16,9 @@ input (its SHA-256 keeps re-ingests idempotent) with its own counts.
 
 from __future__ import annotations
 
-import contextlib
-import logging
+import hashlib
 import shutil
+import time
 import uuid
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
@@ -32,15 +32,18 @@ import polars as pl
 from seawatch import schema
 from seawatch.io.quarantine import QuarantineLog, Reason
 from seawatch.store import layout
+from seawatch.store.commit import Transaction, describe
 from seawatch.store.dedup import MERGED, RULES, merge_day_sql, merge_groups_sql
-from seawatch.store.layout import DATA_TABLES, DataFile, Snapshot
+from seawatch.store.layout import DATA_TABLES, Snapshot
 
 if TYPE_CHECKING:
     import duckdb
 
     from seawatch.io.result import ReadResult
+    from seawatch.store.opening import CurrentSnapshot
 
-log = logging.getLogger(__name__)
+DEFAULT_BATCH_ROWS = 100_000_000
+"""An ingest of several inputs commits once this many rows are staged (and at the end)."""
 
 DEFAULT_MEMORY_LIMIT = "4GB"
 """DuckDB memory limit for the merge; bigger days spill to ``staging/`` on disk."""
@@ -225,46 +228,20 @@ def merge_day(
     return rows, net
 
 
-def describe(root: Path, rel: str, rows: int, day: str | None) -> DataFile:
-    """The snapshot entry of a new file: size and time range from the Parquet footer."""
-    path = root / rel
-    ts_min = ts_max = None
-    if day is not None and rows:
-        lo, hi = _ts_range(path)
-        ts_min, ts_max = layout.format_ts(lo), layout.format_ts(hi)
-    return DataFile(
-        path=rel, rows=rows, bytes=path.stat().st_size, day=day, ts_min=ts_min, ts_max=ts_max
-    )
-
-
-def _ts_range(path: Path) -> tuple[Any, Any]:
-    import pyarrow.parquet as pq
-
-    meta = pq.read_metadata(path)
-    index = meta.schema.names.index("ts")
-    stats = [meta.row_group(i).column(index).statistics for i in range(meta.num_row_groups)]
-    if stats and all(s is not None and s.has_min_max for s in stats):
-        return min(s.min for s in stats), max(s.max for s in stats)
-    frame = pl.scan_parquet(path).select(  # pragma: no cover - DuckDB always writes stats
-        pl.col("ts").min().alias("lo"), pl.col("ts").max().alias("hi")
-    )
-    lo, hi = frame.collect().row(0)  # pragma: no cover
-    return lo, hi  # pragma: no cover
-
-
 def quarantine_sample(log_: QuarantineLog, per_reason: int) -> pl.DataFrame:
     """The bounded sample of bad lines to keep: at most ``per_reason`` lines per reason."""
     frame = log_.frame()
     return frame.filter(pl.int_range(pl.len()).over("reason") < per_reason)
 
 
-def _new_rel(table: str, day: str | None) -> str:
-    name = f"{uuid.uuid4().hex}.parquet"
-    return f"{table}/day={day}/{name}" if day else f"{table}/{name}"
-
-
 MergeProgress = Callable[[int, int], None]
 """``on_merge(done, total)``: table-days merged so far, of all the commit merges."""
+
+ProgressCallback = Callable[[str, int, int], None]
+"""``on_progress(name, done_bytes, total_bytes)``."""
+
+ErrorCallback = Callable[[Path, Exception], None]
+"""``on_error(path, error)``: an input that could not be read; raise to stop the ingest."""
 
 
 def commit(
@@ -280,22 +257,18 @@ def commit(
     ``staged``: each input's staging and manifest entry (``added``/``duplicates``/
     ``snapshot`` are filled in here), in the order the inputs were read. Steps: (1) merge
     each touched table-day, live rows and every input's staged rows, into a new file, fsync
-    it; (2) write each input's quarantine sample; (3) fsync the new folders; (4) write
-    ``snapshots/<id+1>.json`` atomically; (5) swap ``CURRENT`` atomically -- the commit
-    point; (6) delete the superseded files, older snapshots and the staging run (failures
-    here are only logged: the next open deletes whatever is left).
+    it; (2) write each input's quarantine sample; (3) fsync the new folders; (4)-(6) publish
+    the new snapshot through a :class:`~seawatch.store.commit.Transaction` (snapshot file,
+    swap of ``CURRENT`` -- the commit point --, deletion of the superseded files, older
+    snapshots and the staging run).
 
-    A failure before (5) deletes what it wrote and re-raises; the store is as before.
+    A failure before the swap deletes what it wrote and re-raises; the store is as before.
     """
     if not staged:
         raise ValueError("commit needs at least one staged input")
     run_dir = staged[0][0].run_dir.parent
-    staging_root = root / layout.STAGING
-    new_id = base.id + 1
-    new_name = layout.snapshot_name(new_id)
-    written: list[Path] = []
-    superseded: list[str] = []
-    try:
+    with Transaction(root, base, run_dir) as tx:
+        superseded: list[str] = []
         files = {t: list(base.table_files(t)) for t in layout.FILE_TABLES}
         added = [_zeros() for _ in staged]
         touched_dirs: set[Path] = {root}  # a table folder may be new
@@ -311,10 +284,7 @@ def commit(
                     on_merge(done, len(work))
                 old = base.day_files(table, day)
                 inputs = [i for i, (st, _) in enumerate(staged) if day in st.days[table]]
-                rel = _new_rel(table, day)
-                target = root / rel
-                target.parent.mkdir(parents=True, exist_ok=True)
-                written.append(target)
+                rel, target = tx.new_file(table, day)
                 groups = [[root / f.path for f in old]]
                 groups += [staged[i][0].files(table, day) for i in inputs]
                 rows, net = merge_day(
@@ -336,10 +306,7 @@ def commit(
             sample = quarantine_sample(st.quarantine, sample_per_reason)
             if not sample.height:
                 continue
-            rel = _new_rel(layout.QUARANTINE, None)
-            target = root / rel
-            target.parent.mkdir(parents=True, exist_ok=True)
-            written.append(target)
+            rel, target = tx.new_file(layout.QUARANTINE)
             sample.write_parquet(target, compression="zstd")
             layout.fsync_file(target)
             touched_dirs.add(target.parent)
@@ -352,54 +319,11 @@ def commit(
             kept = {t: st.rows_read[t] - st.no_time[t] for t in DATA_TABLES}
             entries.append({
                 **entry,
-                "snapshot": new_id,
+                "snapshot": tx.id,
                 "added": add,
                 "duplicates": {t: kept[t] - add[t] for t in DATA_TABLES},
             })
-        snapshot = Snapshot(
-            id=new_id,
-            created_at=layout.utc_now_iso(),
-            files=files,
-            inputs=[*base.inputs, *entries],
-        )
-        snap_path = root / layout.SNAPSHOTS / new_name
-        written.append(snap_path)
-        layout.write_json(snap_path, snapshot.to_json(), staging_root)
-        layout.atomic_write(root / layout.CURRENT, new_name.encode() + b"\n", staging_root)
-    except BaseException:
-        if _current_name(root) == layout.snapshot_name(base.id):
-            _discard(written)
-        raise
-    _after_commit(root, superseded, new_id, run_dir)
-    return snapshot
-
-
-def _current_name(root: Path) -> str | None:
-    """Name in CURRENT, or None when it cannot be read (then nothing is rolled back)."""
-    try:
-        return (root / layout.CURRENT).read_text(encoding="utf-8").strip()
-    except Exception:
-        return None
-
-
-def _discard(paths: Sequence[Path]) -> None:
-    for path in paths:
-        with contextlib.suppress(OSError):
-            path.unlink(missing_ok=True)
-
-
-def _after_commit(root: Path, superseded: Sequence[str], new_id: int, run_dir: Path) -> None:
-    """Delete what the new snapshot no longer references. Best effort: errors are logged."""
-    try:
-        for rel in superseded:
-            (root / rel).unlink(missing_ok=True)
-        for path in (root / layout.SNAPSHOTS).iterdir():
-            sid = layout.snapshot_id_of(path.name)
-            if sid is not None and sid < new_id:
-                path.unlink(missing_ok=True)
-        shutil.rmtree(run_dir, ignore_errors=True)
-    except OSError as exc:
-        log.warning("store %s: cleanup after commit failed (%s); done at next open", root, exc)
+        return tx.publish(files, [*base.inputs, *entries], superseded)
 
 
 class Batch:
@@ -432,7 +356,7 @@ class Batch:
         self,
         results: Iterable[ReadResult],
         entry: dict[str, Any],
-        on_progress: Callable[[str, int, int], None] | None = None,
+        on_progress: ProgressCallback | None = None,
     ) -> Staging:
         """Write every chunk of ``results`` to this input's staging folder.
 
@@ -474,3 +398,122 @@ class Batch:
 
     def discard(self) -> None:
         shutil.rmtree(self.run_dir, ignore_errors=True)
+
+
+@dataclass(frozen=True)
+class Input:
+    """One input of an ingest: its path (whose name the manifest keeps), the SHA-256 of its
+    bytes (hex), its size in bytes, and how to read it (a call returning its chunks)."""
+
+    path: Path
+    sha256: str
+    size: int
+    chunks: Callable[[], Iterable[ReadResult]]
+
+
+def ingest_inputs(
+    root: Path,
+    current: CurrentSnapshot,
+    inputs: Iterable[Input],
+    settings: MergeSettings,
+    *,
+    sample_per_reason: int = QUARANTINE_SAMPLE_PER_REASON,
+    batch_rows: int = DEFAULT_BATCH_ROWS,
+    on_progress: ProgressCallback | None = None,
+    on_error: ErrorCallback | None = None,
+    on_merge: MergeProgress | None = None,
+) -> list[IngestReport]:
+    """Stage ``inputs`` in batches of about ``batch_rows`` rows and commit each batch; return
+    one report per input read or skipped, in order.
+
+    The caller holds the write lock. See :meth:`seawatch.store.Store.ingest` for the
+    callbacks and the skipping of inputs already ingested. ``current`` is kept up to date
+    with each commit.
+    """
+    clear_staging(root)
+    reports: list[IngestReport | None] = []
+    pending: list[tuple[int, float]] = []  # (report slot, staging seconds)
+    batch = Batch(root, sample_per_reason)
+
+    def flush() -> None:
+        nonlocal batch
+        if not len(batch):
+            return
+        started = time.perf_counter()
+        snapshot = batch.commit(current.get(), settings, on_merge)
+        commit_s = time.perf_counter() - started
+        current.set(snapshot)
+        entries = snapshot.inputs[-len(batch):]
+        for (slot, seconds), (staging, _), entry in zip(
+            pending, batch.staged, entries, strict=True
+        ):
+            reports[slot] = IngestReport(
+                name=entry["name"],
+                sha256=entry["sha256"],
+                size=int(entry["size"]),
+                rows_read=dict(entry["rows"]),
+                rows_added=dict(entry["added"]),
+                duplicates=dict(entry["duplicates"]),
+                quarantine=dict(entry["quarantine"]),
+                stats=dict(staging.stats),
+                seconds=seconds,
+                commit_seconds=commit_s,
+                batch_inputs=len(batch),
+                snapshot=snapshot.id,
+            )
+        pending.clear()
+        batch = Batch(root, sample_per_reason)
+
+    try:
+        for item in inputs:
+            name = item.path.name
+            if current.get().input_by_sha256(item.sha256) is not None or batch.has(item.sha256):
+                reports.append(IngestReport(name, item.sha256, item.size, skipped=True))
+                if on_progress is not None:
+                    on_progress(name, item.size, item.size)
+                continue
+            entry: dict[str, Any] = {
+                "name": name,
+                "sha256": item.sha256,
+                "size": int(item.size),
+                "ingested_at": layout.utc_now_iso(),
+            }
+            started = time.perf_counter()
+            try:
+                batch.stage(item.chunks(), entry, on_progress)
+            except Exception as exc:
+                if on_error is None:
+                    flush()
+                    raise
+                try:
+                    on_error(item.path, exc)
+                except BaseException:
+                    flush()
+                    raise
+                continue
+            pending.append((len(reports), time.perf_counter() - started))
+            reports.append(None)
+            if batch.rows >= batch_rows:
+                flush()
+        flush()
+    except BaseException:
+        batch.discard()
+        raise
+    return [r for r in reports if r is not None]
+
+
+def clear_staging(root: Path) -> None:
+    """Empty ``staging/`` (the caller holds the write lock: nothing there is in use)."""
+    staging = root / layout.STAGING
+    staging.mkdir(exist_ok=True)
+    for child in staging.iterdir():
+        if child.is_dir() and not child.is_symlink():
+            shutil.rmtree(child, ignore_errors=True)
+        else:
+            child.unlink(missing_ok=True)
+
+
+def file_sha256(path: Path) -> str:
+    """SHA-256 (hex) of a file's bytes, read in blocks."""
+    with open(path, "rb") as fh:
+        return hashlib.file_digest(fh, "sha256").hexdigest()

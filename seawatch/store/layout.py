@@ -56,7 +56,7 @@ QUARANTINE = "quarantine"
 EVENTS = "events"
 API_INDEX = "api-index"
 """Folder where readers keep caches derived from the live files (the API's query index, see
-:mod:`seawatch.api.posindex`): not part of the store's data, not counted in its size, never
+:mod:`seawatch.store.posindex`): not part of the store's data, not counted in its size, never
 touched by ingests; safe to delete."""
 
 DATA_TABLES: tuple[str, ...] = ("positions", "vessels", "stations", "other_messages")
@@ -184,7 +184,7 @@ class Snapshot:
 
     @classmethod
     def from_json(cls, obj: dict[str, Any]) -> Snapshot:
-        files = {t: [] for t in FILE_TABLES}
+        files: dict[str, list[DataFile]] = {t: [] for t in FILE_TABLES}
         for table, entries in obj.get("tables", {}).items():
             files[table] = [DataFile.from_json(e) for e in entries]
         return cls(

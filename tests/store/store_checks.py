@@ -1,4 +1,5 @@
-"""Helpers that compare whole store states and check a store holds no stray files."""
+"""Helpers that ingest test chunks, compare whole store states and check a store holds no stray
+files."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from typing import Any
 
 import polars as pl
 
-from seawatch.store import Store, layout
+from seawatch.store import IngestReport, Store, layout
 
 MANIFEST_KEYS = (
     "name",
@@ -24,13 +25,18 @@ MANIFEST_KEYS = (
 """Manifest fields that must match between two runs (ingested_at differs, by design)."""
 
 
+def ingest(store: Store, name: str, chunks: Any, sha: str | None = None) -> IngestReport:
+    """Ingest test chunks as one input called ``name`` (its SHA-256: the name, padded)."""
+    return store.ingest_results(chunks, name=name, sha256=sha or name.ljust(64, "0"), size=100)
+
+
 def sorted_frame(frame: pl.DataFrame) -> pl.DataFrame:
     return frame.sort(frame.columns, nulls_last=True)
 
 
 def state(store: Store) -> dict[str, Any]:
     """Everything a user can read from the store, in a comparable form."""
-    snap = store._snapshot()
+    snap = store.snapshot()
     return {
         "snapshot": snap.id,
         "positions": sorted_frame(store.positions().collect()),

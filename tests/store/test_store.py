@@ -1,10 +1,9 @@
-"""Store: opening, ingest, idempotency, day split, sorting, schema, reading, info, identity."""
+"""Store (seawatch.store.store): ingest, idempotency, day split, sorting, schema, paths."""
 
 from __future__ import annotations
 
-import json
 from collections import Counter
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import polars as pl
@@ -12,99 +11,10 @@ import pytest
 
 import seawatch.io
 from seawatch import schema
-from seawatch.io.identity import ship_type_label
-from seawatch.store import IngestReport, Store, StoreError, layout
+from seawatch.store import Store, layout
 from tests.store import store_synth
-from tests.store.store_checks import same_state, state, stray_files
-from tests.store.store_synth import T0, positions, result, table, ts
-
-
-def ingest(store: Store, name: str, chunks, sha: str | None = None) -> IngestReport:
-    return store.ingest_results(chunks, name=name, sha256=sha or name.ljust(64, "0"), size=100)
-
-
-# ---------------------------------------------------------------- opening
-
-
-def test_new_store_layout(tmp_path):
-    store = Store(tmp_path / "new")
-    root = store.path
-    assert json.loads((root / "seawatch-store.json").read_text()) == {
-        "format": "seawatch-store",
-        "version": 1,
-    }
-    assert (root / "CURRENT").read_text().strip() == "00000000.json"
-    assert (root / "snapshots" / "00000000.json").is_file()
-    assert (root / "staging").is_dir()
-    assert store.snapshot_id == 0
-    assert store.positions().collect().schema == pl.Schema(schema.POSITIONS)
-    assert store.inputs().height == 0
-    assert store.latest_identity().height == 0
-
-
-def test_empty_existing_directory_becomes_a_store(tmp_path):
-    Store(tmp_path)
-    assert (tmp_path / "seawatch-store.json").is_file()
-    assert Store(tmp_path, create=False).snapshot_id == 0
-
-
-def test_non_empty_directory_is_refused_with_its_path(tmp_path):
-    (tmp_path / "notes.txt").write_text("mine")
-    with pytest.raises(StoreError, match="not a seawatch store") as err:
-        Store(tmp_path)
-    assert str(tmp_path) in str(err.value)
-    assert (tmp_path / "notes.txt").read_text() == "mine"
-    assert not (tmp_path / "seawatch-store.json").exists()
-
-
-def test_missing_store_without_create(tmp_path):
-    with pytest.raises(StoreError, match="no seawatch store"):
-        Store(tmp_path / "absent", create=False)
-    assert not (tmp_path / "absent").exists()
-
-
-def test_file_instead_of_directory(tmp_path):
-    (tmp_path / "f").write_text("x")
-    with pytest.raises(StoreError, match="is a file"):
-        Store(tmp_path / "f")
-
-
-def test_newer_format_and_bad_marker_are_refused(tmp_path):
-    Store(tmp_path / "s")
-    marker = tmp_path / "s" / "seawatch-store.json"
-    marker.write_text(json.dumps({"format": "seawatch-store", "version": 99}))
-    with pytest.raises(StoreError, match="upgrade"):
-        Store(tmp_path / "s")
-    marker.write_text("{not json")
-    with pytest.raises(StoreError, match="not a valid"):
-        Store(tmp_path / "s")
-    marker.write_text(json.dumps({"format": "other", "version": 1}))
-    with pytest.raises(StoreError, match="format"):
-        Store(tmp_path / "s")
-
-
-def test_damaged_store_is_reported_not_wiped(tmp_path):
-    store = Store(tmp_path / "s")
-    ingest(store, "a", [result(positions=positions([{"mmsi": 1, "ts": ts(0)}]))])
-    (store.path / "CURRENT").unlink()
-    with pytest.raises(StoreError, match="damaged"):
-        Store(store.path)
-    assert len(list((store.path / "positions").rglob("*.parquet"))) == 1
-
-
-def test_interrupted_creation_is_finished(tmp_path):
-    root = tmp_path / "s"
-    Store(root)
-    (root / "CURRENT").unlink()
-    (root / "snapshots" / "00000000.json").unlink()
-    assert Store(root).snapshot_id == 0
-    # a marker temp file left by a creation killed before the marker existed
-    other = tmp_path / "t"
-    other.mkdir()
-    (other / ".seawatch-store.json.abc.tmp").write_text("{")
-    Store(other)
-    assert not list(other.glob(".seawatch-store.json.*.tmp"))
-
+from tests.store.store_checks import ingest, same_state, state, stray_files
+from tests.store.store_synth import positions, result, table, ts
 
 # ---------------------------------------------------------------- ingest
 
@@ -132,7 +42,7 @@ def test_ingest_report_and_manifest(tmp_path):
     assert report.stats["input_bytes"] == 4000
     assert report.seconds > 0
     assert seen == [("day.nmea", 1000 * i, 5000) for i in range(1, 5)]
-    entry = store._snapshot().inputs[0]
+    entry = store.snapshot().inputs[0]
     assert entry["name"] == "day.nmea"
     assert entry["sha256"] == "ab" * 32
     assert entry["size"] == 5000
@@ -195,7 +105,7 @@ def test_days_split_at_utc_midnight(tmp_path):
         {"mmsi": 2, "ts": datetime.fromisoformat("2024-03-01T23:30:00-05:00")},
     ]
     ingest(store, "a", [result(positions=positions(rows))])
-    files = store._snapshot().table_files("positions")
+    files = store.snapshot().table_files("positions")
     assert sorted(f.day for f in files) == ["2024-03-01", "2024-03-02"]
     by_day = {f.day: pl.read_parquet(store.path / f.path) for f in files}
     assert by_day["2024-03-01"]["ts"].to_list() == [midnight - timedelta(microseconds=1)]
@@ -208,7 +118,7 @@ def test_day_files_are_sorted_by_mmsi_then_ts_and_one_per_day(tmp_path):
     for i in range(3):
         frame = store_synth.random_input(3000, seed=10 + i, hours=40)
         ingest(store, f"in{i}", store_synth.chunks(frame, 700))
-    files = store._snapshot().table_files("positions")
+    files = store.snapshot().table_files("positions")
     assert len(files) == len({f.day for f in files}) == 2
     for f in files:
         frame = pl.read_parquet(store.path / f.path)
@@ -224,7 +134,7 @@ def test_day_files_use_zstd_and_row_groups_of_128k(tmp_path):
     store = Store(tmp_path / "s")
     frame = store_synth.random_positions(140_000, seed=1, hours=20)
     ingest(store, "big", store_synth.chunks(frame, 70_000))
-    (file,) = store._snapshot().table_files("positions")
+    (file,) = store.snapshot().table_files("positions")
     meta = pq.read_metadata(store.path / file.path)
     assert meta.num_rows == 140_000
     assert meta.row_group(0).num_rows == 131_072
@@ -391,122 +301,6 @@ def test_ingest_real_reader_twice(tmp_path):
     (again,) = store.ingest(src, default_time=datetime(2024, 3, 1))
     assert again.skipped
     assert store.positions().collect().height == 1
-
-
-# ---------------------------------------------------------------- reading
-
-
-@pytest.fixture(scope="module")
-def filled(tmp_path_factory):
-    store = Store(tmp_path_factory.mktemp("filled") / "s")
-    frame = store_synth.random_input(5000, seed=7, hours=72)
-    ingest(
-        store, "a", store_synth.chunks(frame, 2000, vessels=store_synth.vessels_frame(80, seed=7))
-    )
-    return store
-
-
-def test_positions_filters(filled):
-    every = filled.positions().collect()
-    one = every["mmsi"][0]
-    assert filled.positions(mmsi=one).collect().equals(every.filter(pl.col("mmsi") == one))
-    some = every["mmsi"].unique().head(3).to_list()
-    assert filled.positions(mmsi=some).collect()["mmsi"].unique().sort().to_list() == sorted(some)
-    start, end = T0 + timedelta(hours=20), T0 + timedelta(hours=30)
-    window = filled.positions(start=start, end=end).collect()
-    assert window.equals(every.filter((pl.col("ts") >= start) & (pl.col("ts") < end)))
-    # naive datetimes and ISO text are UTC; dates are midnight UTC
-    assert (
-        filled.positions(start="2024-03-01T20:00", end=end.replace(tzinfo=None))
-        .collect()
-        .equals(window)
-    )
-    day2 = filled.positions(start=date(2024, 3, 2), end=date(2024, 3, 3)).collect()
-    assert day2["ts"].dt.date().unique().to_list() == [date(2024, 3, 2)]
-    box = filled.positions(bbox=(-85, -1, -82, 0)).collect()
-    assert (
-        box.height and box["lon"].is_between(-85, -82).all() and box["lat"].is_between(-1, 0).all()
-    )
-    across = filled.positions(bbox=(170, -3, -85, 1)).collect()  # across the antimeridian
-    assert across.equals(every.filter(pl.col("lon") <= -85))
-    assert filled.positions(mmsi=[]).collect().height == 0
-    with pytest.raises(ValueError, match="ISO"):
-        filled.positions(start="yesterday")
-    with pytest.raises(ValueError, match="min_lat"):
-        filled.positions(bbox=(0, 5, 1, 4))
-
-
-def test_time_filter_prunes_files(filled):
-    plan = filled.positions(start=date(2024, 3, 3)).explain()
-    assert "day=2024-03-03" in plan
-    assert "day=2024-03-01" not in plan
-
-
-def test_info_contents(filled):
-    info = filled.info()
-    every = filled.positions().collect()
-    assert info["path"] == str(filled.path)
-    assert info["snapshot"] == 1
-    assert info["days"] == 3
-    assert (info["first_day"], info["last_day"]) == ("2024-03-01", "2024-03-03")
-    assert info["rows"]["positions"] == every.height == 5000
-    assert info["rows"]["vessels"] == filled.vessels().collect().height
-    assert info["vessels"] == 40
-    assert info["first_ts"] == every["ts"].min()
-    assert info["last_ts"] == every["ts"].max()
-    assert info["inputs"] == 1
-    assert info["quarantine"] == {"bad_checksum": 1, "not_ais": 1}
-    on_disk = sum(p.stat().st_size for p in filled.path.rglob("*") if p.is_file())
-    assert info["size_bytes"] == on_disk
-
-
-def test_info_of_empty_store(tmp_path):
-    info = Store(tmp_path / "s").info()
-    assert info["days"] == 0 and info["vessels"] == 0 and info["first_ts"] is None
-    assert info["rows"] == {"positions": 0, "vessels": 0, "stations": 0, "other_messages": 0}
-
-
-def test_latest_identity_merges_class_b_parts(tmp_path):
-    store = Store(tmp_path / "s")
-    b = 735057123
-    rows = [
-        {"mmsi": b, "ts": ts(0), "name": "OLD NAME", "msg_type": 24},
-        {
-            "mmsi": b,
-            "ts": ts(60),
-            "callsign": "HC9",
-            "ship_type": 30,
-            "length": 18.0,
-            "msg_type": 24,
-        },
-        {"mmsi": b, "ts": ts(120), "name": "NEW NAME", "msg_type": 24},
-        {"mmsi": b, "ts": ts(86_400 * 3), "callsign": "HC10", "msg_type": 24},
-        {
-            "mmsi": 1,
-            "ts": ts(5),
-            "name": "A",
-            "imo": 9_000_001,
-            "destination": "MANTA",
-            "msg_type": 5,
-        },
-        {"mmsi": 1, "ts": ts(50), "name": "A", "imo": None, "destination": None, "msg_type": 5},
-    ]
-    frame = table("vessels", rows).with_columns(
-        ship_type_label(pl.col("ship_type")).alias("ship_type_label")
-    )
-    ingest(store, "a", [result(vessels=frame)])
-    out = store.latest_identity()
-    assert out.columns[:2] == ["mmsi", "ts"]
-    assert out["mmsi"].to_list() == [1, b]
-    boat = out.row(1, named=True)
-    assert boat["name"] == "NEW NAME"
-    assert boat["callsign"] == "HC10"
-    assert boat["ship_type"] == 30 and boat["ship_type_label"] == "Fishing"
-    assert boat["length"] == 18.0
-    assert boat["ts"] == ts(86_400 * 3)
-    first = out.row(0, named=True)
-    assert (first["imo"], first["destination"]) == (9_000_001, "MANTA")
-    assert store.latest_identity(mmsi=b).height == 1
 
 
 def test_merge_runs_bounded_and_spills_inside_staging(tmp_path):

@@ -10,7 +10,7 @@ the server runs is seen at once: the caches are rebuilt on the first request aft
 change, and a scan that races an ingest deleting its files is retried on the new snapshot.
 
 The class holds the caches and the positions scans (plain, or through the query index of
-:mod:`seawatch.api.posindex`); what each other resource is made of is in its own module:
+:mod:`seawatch.store.posindex`); what each other resource is made of is in its own module:
 
 - :mod:`~seawatch.api.query.stats`: statistics and extents;
 - :mod:`~seawatch.api.query.vessels`: latest positions with identities, search, one vessel;
@@ -39,8 +39,6 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import polars as pl
 
-from seawatch.api.posindex import MIN_ROWS as INDEX_MIN_ROWS
-from seawatch.api.posindex import FileIndex, PositionIndex, Query, select_page, to_us
 from seawatch.api.query.events import (
     evidence_collection,
     evidence_window,
@@ -60,6 +58,8 @@ from seawatch.api.query.vessels import (
     select_vessels,
     vessel_record,
 )
+from seawatch.store.posindex import MIN_ROWS as INDEX_MIN_ROWS
+from seawatch.store.posindex import FileIndex, PositionIndex, Query, select_page, to_us
 from seawatch.units import BBox
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -80,7 +80,7 @@ class StoreQuery:
         detection run recorded, if any, else :func:`seawatch.geo.default_zones`.
     position_index
         Answer box and time-window queries of positions from the query index
-        (:mod:`seawatch.api.posindex`) once it is built; False: always scan the store.
+        (:mod:`seawatch.store.posindex`) once it is built; False: always scan the store.
     index_min_rows
         Stores with fewer positions are not indexed (the plain scan is fast enough).
 
@@ -107,7 +107,7 @@ class StoreQuery:
         self._locks: dict[str, threading.Lock] = {}
         self.use_position_index = position_index
         """Answer box and time-window queries of positions from the query index when it is
-        built (see :mod:`seawatch.api.posindex`); False: always the plain scan."""
+        built (see :mod:`seawatch.store.posindex`); False: always the plain scan."""
         self.position_index = PositionIndex(self.store, min_rows=index_min_rows)
 
     # ------------------------------------------------------------------ caching
@@ -270,7 +270,7 @@ class StoreQuery:
         if bbox is not None and bbox[1] > bbox[3]:
             return None  # the plain scan raises the error
         start, end = _utc(start), _utc(end)
-        return self.position_index.get(self.store._files("positions", start, end))
+        return self.position_index.get(self.store.files("positions", start, end))
 
     def positions_page(
         self,

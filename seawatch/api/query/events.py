@@ -14,7 +14,7 @@ import polars as pl
 from seawatch import schema
 from seawatch.api.query.tracks import thin
 from seawatch.export import feature_collection, geojson_features, json_safe
-from seawatch.store.store import bbox_filter
+from seawatch.store import bbox_filter
 from seawatch.units import BBox, format_time
 
 if TYPE_CHECKING:  # pragma: no cover

@@ -27,7 +27,7 @@ def build_stats(query: StoreQuery) -> dict[str, Any]:
     info = store.info()
     by_day: Counter[str] = Counter()
     # the snapshot lists each file's day and rows: no data file is opened
-    for f in store._snapshot().table_files("positions"):
+    for f in store.snapshot().table_files("positions"):
         if f.day:
             by_day[f.day] += f.rows
     events = query.events_table()
@@ -36,7 +36,7 @@ def build_stats(query: StoreQuery) -> dict[str, Any]:
     detection = None
     if run is not None:
         detected_on = int(run.get("positions_snapshot", 0))
-        inputs = store._snapshot().inputs
+        inputs = store.snapshot().inputs
         later = [e for e in inputs if int(e.get("snapshot") or 0) > detected_on]
         detection = {
             "written_at": run.get("written_at"),

@@ -14,7 +14,7 @@ import polars as pl
 
 from seawatch import schema
 from seawatch.export import VESSELS, to_records
-from seawatch.store.store import bbox_filter
+from seawatch.store import bbox_filter
 from seawatch.units import BBox
 
 if TYPE_CHECKING:  # pragma: no cover

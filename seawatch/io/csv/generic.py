@@ -209,14 +209,14 @@ def resolve_layout(
                 if normalise(spelling) in normalised:
                     index[key] = normalised.index(normalise(spelling))
                     break
-    for key, column in mapping.items():
-        if column is None:
+    for key, mapped in mapping.items():
+        if mapped is None:
             continue
-        i = _find(header, column)
+        i = _find(header, mapped)
         if i is None:
             found = {k: header[j] for k, j in index.items()}
             raise CsvFormatError(
-                f"column {column!r} (mapped to {key!r}) missing; found: {list(header)}. "
+                f"column {mapped!r} (mapped to {key!r}) missing; found: {list(header)}. "
                 + suggest_mapping(found, [key])
             )
         index[key] = i

@@ -1,9 +1,10 @@
 """From a CSV file on disk to batches of lines, and from lines to fields, whatever the size.
 
-A file is read in blocks of bytes (decompressing ``.gz``, ``.bz2``, ``.zst`` and single-member
-``.zip`` files on the fly, recognised by their first bytes), cut at line ends and turned into a
-Polars frame of ``line_no`` (1-based, in the decompressed file) and ``raw`` (the line without its
-end). Memory stays bounded by one block plus one batch of lines.
+A file is read in blocks of bytes (through :func:`seawatch.io.sources.open_binary`, which
+decompresses ``.gz``, ``.bz2``, ``.zst`` and single-file ``.zip`` files on the fly, recognised
+by their first bytes), cut at line ends and turned into a Polars frame of ``line_no`` (1-based,
+in the decompressed file) and ``raw`` (the line without its end). Memory stays bounded by one
+block plus one batch of lines.
 
 Lines are split into fields by :func:`split_fields`, with Polars string kernels: a plain split on
 commas for lines without quotes and a regular expression that honours RFC 4180 quoting
@@ -19,11 +20,7 @@ Examples
 
 from __future__ import annotations
 
-import bz2
-import gzip
-import zipfile
-from collections.abc import Callable, Iterator
-from contextlib import ExitStack
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO, cast
@@ -32,7 +29,7 @@ import numpy as np
 import polars as pl
 import pyarrow as pa
 
-from seawatch.io.sources import InputError, read_salvaging
+from seawatch.io.sources import InputError, open_binary, read_salvaging
 
 BLOCK_BYTES_MIN = 1 << 20
 """Smallest block read from the (decompressed) file at once: 1 MiB."""
@@ -46,11 +43,6 @@ BYTES_PER_LINE_GUESS = 128
 MAX_LINE_BYTES = 1 << 20
 """A 'line' longer than this (1 MiB, no CSV row of AIS is) is cut here; it is then quarantined
 as a malformed row, and reading goes on at the next line end."""
-
-_GZIP_MAGIC = b"\x1f\x8b"
-_BZ2_MAGIC = b"BZh"
-_ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
-_ZIP_MAGIC = b"PK\x03\x04"
 
 # One field with its leading comma: a quoted field (quotes doubled inside) or anything up to the
 # next comma. Applied to "," + line, every match is one field, so there are no empty matches.
@@ -74,38 +66,6 @@ class LineBatch:
     before the break."""
     cut_bytes: int = 0
     """(Last batch, with ``error``) bytes of the unfinished line after the break, dropped."""
-
-
-def open_binary(path: Path, stack: ExitStack) -> tuple[BinaryIO, Callable[[], int]]:
-    """Open ``path`` for reading decompressed bytes; also return how far the raw file is read.
-
-    The compression is recognised from the file's first bytes, not its name.
-    """
-    raw = stack.enter_context(path.open("rb"))
-    magic = raw.read(4)
-    raw.seek(0)
-    stream: BinaryIO
-    if magic.startswith(_GZIP_MAGIC):
-        stream = cast(BinaryIO, stack.enter_context(gzip.GzipFile(fileobj=raw, mode="rb")))
-    elif magic.startswith(_BZ2_MAGIC):
-        stream = cast(BinaryIO, stack.enter_context(bz2.BZ2File(raw, mode="rb")))
-    elif magic.startswith(_ZSTD_MAGIC):
-        import zstandard
-
-        reader = zstandard.ZstdDecompressor().stream_reader(raw, read_across_frames=True)
-        stream = cast(BinaryIO, stack.enter_context(reader))
-    elif magic.startswith(_ZIP_MAGIC):
-        archive = stack.enter_context(zipfile.ZipFile(raw))
-        members = [m for m in archive.namelist() if not m.endswith("/")]
-        if len(members) != 1:
-            raise ValueError(
-                f"{path.name}: a zip archive must hold exactly one CSV file; found {members}. "
-                "Extract the file to read and pass its path."
-            )
-        stream = cast(BinaryIO, stack.enter_context(archive.open(members[0])))
-    else:
-        stream = raw
-    return stream, raw.tell
 
 
 def _iter_blocks(stream: BinaryIO, block_bytes: int, broke: list[tuple[str, int]]
@@ -204,8 +164,7 @@ def iter_line_batches(path: Path, batch_rows: int) -> Iterator[LineBatch]:
         raise ValueError(f"batch_rows must be at least 1; got {batch_rows}")
     block_bytes = min(max(batch_rows * BYTES_PER_LINE_GUESS, BLOCK_BYTES_MIN), BLOCK_BYTES_MAX)
     file_size = path.stat().st_size
-    with ExitStack() as stack:
-        stream, raw_position = open_binary(path, stack)
+    with open_binary(path) as (stream, raw):
         pending: list[pl.DataFrame] = []
         n_pending = 0
         next_line_no = 1
@@ -221,7 +180,7 @@ def iter_line_batches(path: Path, batch_rows: int) -> Iterator[LineBatch]:
             if last:
                 nbytes = left
             else:
-                ratio = raw_position() / decompressed if decompressed else 1.0
+                ratio = raw.tell() / decompressed if decompressed else 1.0
                 text_bytes = int(lines["raw"].str.len_bytes().sum()) + lines.height
                 nbytes = min(round(text_bytes * ratio), left)
             emitted_bytes += nbytes
@@ -248,10 +207,10 @@ def iter_line_batches(path: Path, batch_rows: int) -> Iterator[LineBatch]:
         if previous is None and broke:  # no whole line before the break
             previous = _block_to_lines(b"", next_line_no)
         if previous is not None:
-            batch = emit(previous, last=True)
+            last = emit(previous, last=True)
             if broke:
-                batch.error, batch.cut_bytes = broke[0]
-            yield batch
+                last.error, last.cut_bytes = broke[0]
+            yield last
 
 
 def _unquote(field: pl.Expr) -> pl.Expr:

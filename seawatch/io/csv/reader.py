@@ -334,7 +334,7 @@ def iter_csv(
         result.stats["lines"] += batch.lines.height
         lines = batch.lines
         if batch.error is not None:  # the file broke off: what came before is kept
-            last_line = int(batch.lines["line_no"].max() or 1) if batch.lines.height else 1
+            last_line = int(batch.lines["line_no"][-1]) if batch.lines.height else 1
             result.quarantine_log.add(Reason.TRUNCATED, file_name, last_line,
                                       truncation_note(batch.error, batch.cut_bytes))
             result.stats["truncated"] += 1

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from functools import cache
+from typing import Literal
 
 import polars as pl
 
@@ -175,7 +176,7 @@ def integer(column: pl.Expr) -> pl.Expr:
 
 
 def _within(value: pl.Expr, low: float, high: float, *, high_inclusive: bool) -> pl.Expr:
-    closed = "both" if high_inclusive else "left"
+    closed: Literal["both", "left"] = "both" if high_inclusive else "left"
     return pl.when(value.is_between(low, high, closed=closed)).then(value).otherwise(None)
 
 

@@ -17,6 +17,8 @@ from __future__ import annotations
 import numba as nb
 import numpy as np
 
+from seawatch.io.quarantine import OK, Reason
+
 N_CHAN = 6
 N_SEQ = 11  # -1 (empty) .. 9
 N_COUNT = 10
@@ -26,10 +28,6 @@ MAX_FRAG_CHARS = 128
 
 DEFAULT_WINDOW = 1000
 """Sentences within which a group must complete (see docs/nmea.md)."""
-
-ORPHAN = 8
-INCOMPLETE = 9
-WRONG_LENGTH = 7
 
 
 class AssemblyState:
@@ -68,9 +66,10 @@ def _six(c: int) -> int:
 
 
 @nb.njit(cache=True, nogil=True)
-def _close(k, reason, st_active, st_count, st_line, st_sidx, st_length,
-           q_line, q_sidx, q_reason, nq):
-    """Quarantine the open group at key k (one entry, at its first fragment) and clear it."""
+def _close_incomplete(k, st_active, st_count, st_line, st_sidx, st_length,
+                      q_line, q_sidx, q_reason, nq):
+    """Quarantine the open group at key k as incomplete (one entry, at its first fragment)
+    and clear it."""
     first = -1
     for f in range(9):
         if st_length[k, f] >= 0:
@@ -79,7 +78,7 @@ def _close(k, reason, st_active, st_count, st_line, st_sidx, st_length,
     if first >= 0:
         q_line[nq] = st_line[k, first]
         q_sidx[nq] = st_sidx[k, first]
-        q_reason[nq] = reason
+        q_reason[nq] = Reason.INCOMPLETE_GROUP
         nq += 1
     st_active[k] = 0
     for f in range(9):
@@ -112,7 +111,7 @@ def assemble(
             st_sidx[k, f] = -1
     ordinal = st_ordinal[0]
     for i in range(n_sent):
-        if s_status[i] != 0:
+        if s_status[i] != OK:
             continue
         ordinal += 1
         count = s_count[i]
@@ -134,19 +133,19 @@ def assemble(
         k = (s_chan[i] * N_SEQ + (s_seq[i] + 1)) * N_COUNT + count
         num = s_num[i]
         if st_active[k] and ordinal - st_start[k] > window:
-            nq = _close(k, INCOMPLETE, st_active, st_count, st_line, st_sidx, st_length,
-                        q_line, q_sidx, q_reason, nq)
+            nq = _close_incomplete(k, st_active, st_count, st_line, st_sidx, st_length,
+                                   q_line, q_sidx, q_reason, nq)
         plen = s_pend[i] - s_pstart[i]
         if plen > MAX_FRAG_CHARS:
             q_line[nq] = s_line[i]
             q_sidx[nq] = i
-            q_reason[nq] = WRONG_LENGTH
+            q_reason[nq] = Reason.WRONG_LENGTH
             nq += 1
             continue
         if num == 1:
             if st_active[k]:
-                nq = _close(k, INCOMPLETE, st_active, st_count, st_line, st_sidx, st_length,
-                            q_line, q_sidx, q_reason, nq)
+                nq = _close_incomplete(k, st_active, st_count, st_line, st_sidx, st_length,
+                                       q_line, q_sidx, q_reason, nq)
             st_active[k] = 1
             st_count[k] = count
             st_have[k] = 0
@@ -156,7 +155,7 @@ def assemble(
         elif not st_active[k] or st_length[k, num - 1] >= 0:
             q_line[nq] = s_line[i]
             q_sidx[nq] = i
-            q_reason[nq] = ORPHAN
+            q_reason[nq] = Reason.ORPHAN_FRAGMENT
             nq += 1
             continue
         f = num - 1
@@ -193,7 +192,7 @@ def assemble(
     # groups that ran out of time, or every open group at the end of the input
     for k in range(N_KEYS):
         if st_active[k] and (final or ordinal - st_start[k] > window):
-            nq = _close(k, INCOMPLETE, st_active, st_count, st_line, st_sidx, st_length,
-                        q_line, q_sidx, q_reason, nq)
+            nq = _close_incomplete(k, st_active, st_count, st_line, st_sidx, st_length,
+                                   q_line, q_sidx, q_reason, nq)
     st_ordinal[0] = ordinal
     return nm, nq

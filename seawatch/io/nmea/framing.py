@@ -23,6 +23,7 @@ import numba as nb
 import numpy as np
 
 from seawatch import schema
+from seawatch.io.quarantine import OK, Reason
 
 NO_TIME = np.int64(np.iinfo(np.int64).min)
 """Marker of a missing time in the µs time arrays."""
@@ -43,17 +44,6 @@ LINE_COMMENT = 1
 LINE_PGHP = 2
 LINE_NOT_AIS = 3
 LINE_TOO_LONG = 4
-
-# status codes are the values of seawatch.io.quarantine.Reason (0 = good)
-OK = 0
-NOT_AIS = 1
-BAD_CHECKSUM = 2
-MALFORMED = 3
-BAD_PAYLOAD_CHAR = 4
-EMPTY_PAYLOAD = 5
-BAD_FILL_BITS = 6
-IMPOSSIBLE_VALUE = 10
-LINE_TOO_LONG_REASON = 11
 
 # channel codes
 CHANNELS = ("", "A", "B", "1", "2", "?")
@@ -284,7 +274,14 @@ def _pghp_time(buf, a: int, b: int) -> np.int64:
 
 
 @nb.njit(cache=True, nogil=True)
-def _fnv_hash(buf, a: int, b: int) -> np.int64:
+def fnv_hash(buf, a: int, b: int) -> np.int64:
+    """64-bit FNV-1a hash of ``buf[a:b]`` as a positive int64, never 0 (0: no source): the
+    id of a tag block's ``s:`` source, which the reader maps back to its text.
+
+    >>> text = np.frombuffer(b"s:rx1", dtype=np.uint8)
+    >>> fnv_hash(text, 2, 5) == fnv_hash(np.frombuffer(b"rx1", dtype=np.uint8), 0, 3)
+    True
+    """
     h = np.uint64(14695981039346656037)
     for i in range(a, b):
         h = (h ^ np.uint64(buf[i])) * np.uint64(1099511628211)
@@ -458,7 +455,7 @@ def frame(
                         counters[0] += 1
                     t_time = tb[0]
                     if tb[1] >= 0 and tb[2] > tb[1]:
-                        src = _fnv_hash(buf, tb[1], tb[2])
+                        src = fnv_hash(buf, tb[1], tb[2])
             if not line_time_done:
                 line_time_done = True
                 if tag_start > region:
@@ -484,13 +481,13 @@ def frame(
             sentence_end = q
             status = OK
             if star < 0 or star + 1 >= b or _hexval(buf[star + 1]) < 0:
-                status = MALFORMED
+                status = Reason.MALFORMED
             else:
                 sentence_end = star + 2
                 if sentence_end < b and _hexval(buf[sentence_end]) >= 0:
                     sentence_end += 1
                 if not _checksum_ok(buf, p + 1, star, b):
-                    status = BAD_CHECKSUM
+                    status = Reason.BAD_CHECKSUM
             if nf <= 8:
                 fend[nf - 1] = star if star >= 0 else q
             count = 0
@@ -501,7 +498,7 @@ def frame(
             pstart = 0
             pend = 0
             if status == OK and nf != 6:
-                status = MALFORMED
+                status = Reason.MALFORMED
             if status == OK:
                 # fields: 0 count, 1 num, 2 seq, 3 channel, 4 payload, 5 fill
                 if fend[0] - fstart[0] == 1 and _is_digit(buf[fstart[0]]):
@@ -509,12 +506,12 @@ def frame(
                 if fend[1] - fstart[1] == 1 and _is_digit(buf[fstart[1]]):
                     num = buf[fstart[1]] - 48
                 if count < 1 or num < 1 or num > count:
-                    status = MALFORMED
+                    status = Reason.MALFORMED
                 w = fend[2] - fstart[2]
                 if w == 1 and _is_digit(buf[fstart[2]]):
                     seq = buf[fstart[2]] - 48
                 elif w != 0:
-                    status = MALFORMED
+                    status = Reason.MALFORMED
                 w = fend[3] - fstart[3]
                 if w == 1:
                     ch = buf[fstart[3]]
@@ -537,22 +534,22 @@ def frame(
                     if w == 1 and _is_digit(buf[fstart[5]]):
                         fill = buf[fstart[5]] - 48
                         if fill > 5:
-                            status = BAD_FILL_BITS
+                            status = Reason.BAD_FILL_BITS
                     else:
-                        status = BAD_FILL_BITS
+                        status = Reason.BAD_FILL_BITS
                 if status == OK:
                     if pend == pstart:
-                        status = EMPTY_PAYLOAD
+                        status = Reason.EMPTY_PAYLOAD
                     else:
                         for k in range(pstart, pend):
                             if not _valid_armour(buf[k]):
-                                status = BAD_PAYLOAD_CHAR
+                                status = Reason.BAD_PAYLOAD_CHAR
                                 break
             # time of the sentence
             t = NO_TIME
             if t_time != NO_TIME:
                 if t_time == BAD_TIME:
-                    status = IMPOSSIBLE_VALUE if status == OK else status
+                    status = Reason.IMPOSSIBLE_VALUE if status == OK else status
                 else:
                     t = t_time
                     counters[1] += 1

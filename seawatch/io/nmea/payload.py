@@ -12,8 +12,7 @@ from __future__ import annotations
 import numba as nb
 import numpy as np
 
-WRONG_LENGTH = 7
-IMPOSSIBLE_VALUE = 10
+from seawatch.io.quarantine import OK, Reason
 
 # A message is decoded when every field seawatch reads from it is complete (ITU-R M.1371-5
 # bit positions): a position report cut short in its radio-status bits, which real
@@ -93,11 +92,11 @@ def decode_positions(p6, m_off, m_nchar, m_fill, idx,
         n = m_nchar[m]
         nbits = n * 6 - m_fill[m]
         t = p6[off]
-        status[r] = 0
+        status[r] = OK
         mmsi[r] = bits(p6, off, n, 8, 30)
         if t == 27:
             if nbits < MIN_BITS_27:
-                status[r] = WRONG_LENGTH
+                status[r] = Reason.WRONG_LENGTH
                 continue
             accuracy[r] = bits(p6, off, n, 38, 1)
             nav_status[r] = bits(p6, off, n, 40, 4)
@@ -108,7 +107,7 @@ def decode_positions(p6, m_off, m_nchar, m_fill, idx,
             second[r] = -1
             heading[r] = -1
             if (abs(y) > 90 * 600 and y != 91 * 600) or (abs(x) > 180 * 600 and x != 181 * 600):
-                status[r] = IMPOSSIBLE_VALUE
+                status[r] = Reason.IMPOSSIBLE_VALUE
                 continue
             lat[r] = nan if y == 91 * 600 else y / 600.0
             lon[r] = nan if x == 181 * 600 else x / 600.0
@@ -117,10 +116,10 @@ def decode_positions(p6, m_off, m_nchar, m_fill, idx,
             continue
         if t == 19:
             if nbits < MIN_BITS_19:
-                status[r] = WRONG_LENGTH
+                status[r] = Reason.WRONG_LENGTH
                 continue
         elif nbits < (MIN_BITS_18 if t == 18 else MIN_BITS_POSITION_A):
-            status[r] = WRONG_LENGTH
+            status[r] = Reason.WRONG_LENGTH
             continue
         if t == 18 or t == 19:
             nav_status[r] = -1
@@ -141,7 +140,7 @@ def decode_positions(p6, m_off, m_nchar, m_fill, idx,
             h = bits(p6, off, n, 128, 9)
             second[r] = bits(p6, off, n, 137, 6)
         if (abs(y) > 90 * 600_000 and y != LAT_NA) or (abs(x) > 180 * 600_000 and x != LON_NA):
-            status[r] = IMPOSSIBLE_VALUE
+            status[r] = Reason.IMPOSSIBLE_VALUE
             continue
         lat[r] = nan if y == LAT_NA else y / 600_000.0
         lon[r] = nan if x == LON_NA else x / 600_000.0
@@ -165,7 +164,7 @@ def decode_static(p6, m_off, m_nchar, m_fill, idx,
         n = m_nchar[m]
         nbits = n * 6 - m_fill[m]
         t = p6[off]
-        status[r] = 0
+        status[r] = OK
         mmsi[r] = bits(p6, off, n, 8, 30)
         imo[r] = -1
         ship_type[r] = -1
@@ -174,7 +173,7 @@ def decode_static(p6, m_off, m_nchar, m_fill, idx,
             dims[r, j] = -1
         if t == 5:
             if nbits < MIN_BITS_5:
-                status[r] = WRONG_LENGTH
+                status[r] = Reason.WRONG_LENGTH
                 continue
             v = bits(p6, off, n, 40, 30)
             imo[r] = v if v > 0 else -1
@@ -190,7 +189,7 @@ def decode_static(p6, m_off, m_nchar, m_fill, idx,
             text(p6, off, n, 302, 20, destination, r, 0)
         elif t == 19:
             if nbits < MIN_BITS_19:
-                status[r] = WRONG_LENGTH
+                status[r] = Reason.WRONG_LENGTH
                 continue
             text(p6, off, n, 143, 20, name, r, 0)
             ship_type[r] = bits(p6, off, n, 263, 8)
@@ -200,17 +199,17 @@ def decode_static(p6, m_off, m_nchar, m_fill, idx,
             dims[r, 3] = bits(p6, off, n, 295, 6)
         else:  # 24
             if nbits < 40:
-                status[r] = WRONG_LENGTH
+                status[r] = Reason.WRONG_LENGTH
                 continue
             part = bits(p6, off, n, 38, 2)
             if part == 0:
                 if nbits < MIN_BITS_24A:
-                    status[r] = WRONG_LENGTH
+                    status[r] = Reason.WRONG_LENGTH
                     continue
                 text(p6, off, n, 40, 20, name, r, 0)
             elif part == 1:
                 if nbits < MIN_BITS_24B:
-                    status[r] = WRONG_LENGTH
+                    status[r] = Reason.WRONG_LENGTH
                     continue
                 ship_type[r] = bits(p6, off, n, 40, 8)
                 text(p6, off, n, 90, 7, callsign, r, 0)
@@ -221,7 +220,7 @@ def decode_static(p6, m_off, m_nchar, m_fill, idx,
                     dims[r, 2] = bits(p6, off, n, 150, 6)
                     dims[r, 3] = bits(p6, off, n, 156, 6)
             else:
-                status[r] = IMPOSSIBLE_VALUE
+                status[r] = Reason.IMPOSSIBLE_VALUE
 
 
 @nb.njit(cache=True, nogil=True)
@@ -238,14 +237,14 @@ def decode_stations(p6, m_off, m_nchar, m_fill, idx,
         n = m_nchar[m]
         nbits = n * 6 - m_fill[m]
         t = p6[off]
-        status[r] = 0
+        status[r] = OK
         mmsi[r] = bits(p6, off, n, 8, 30)
         aid_type[r] = -1
         for j in range(6):
             ymdhms[r, j] = -1
         if t == 4:
             if nbits < MIN_BITS_4:
-                status[r] = WRONG_LENGTH
+                status[r] = Reason.WRONG_LENGTH
                 continue
             ymdhms[r, 0] = bits(p6, off, n, 38, 14)
             ymdhms[r, 1] = bits(p6, off, n, 52, 4)
@@ -257,7 +256,7 @@ def decode_stations(p6, m_off, m_nchar, m_fill, idx,
             y = sbits(p6, off, n, 107, 27)
         else:
             if nbits < MIN_BITS_21:
-                status[r] = WRONG_LENGTH
+                status[r] = Reason.WRONG_LENGTH
                 continue
             aid_type[r] = bits(p6, off, n, 38, 5)
             text(p6, off, n, 43, 20, name, r, 0)
@@ -278,7 +277,7 @@ def decode_stations(p6, m_off, m_nchar, m_fill, idx,
                             name[r, c2] = 0
                         break
         if (abs(y) > 90 * 600_000 and y != LAT_NA) or (abs(x) > 180 * 600_000 and x != LON_NA):
-            status[r] = IMPOSSIBLE_VALUE
+            status[r] = Reason.IMPOSSIBLE_VALUE
             continue
         lat[r] = nan if y == LAT_NA else y / 600_000.0
         lon[r] = nan if x == LON_NA else x / 600_000.0

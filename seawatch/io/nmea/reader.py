@@ -24,7 +24,7 @@ from seawatch import schema
 from seawatch.errors import InvalidValue
 from seawatch.io import identity, sources
 from seawatch.io.nmea import assembly, framing, payload
-from seawatch.io.quarantine import QuarantineLog, Reason
+from seawatch.io.quarantine import OK, QuarantineLog, Reason
 from seawatch.io.result import ReadResult
 from seawatch.units import time_us
 
@@ -236,14 +236,14 @@ class NmeaDecoder:
 
         times, hold = self._fill_times(s.time[:ns], stats, final)
         status = s.status[:ns]
-        for code in np.unique(status[status != 0]):
+        for code in np.unique(status[status != OK]):
             rows = np.flatnonzero(status == code)
             self._quarantine(log, Reason(int(code)), data, s.line[rows], s.lstart[rows],
                              s.lend[rows])
         self._learn_sources(data, s, ns)
 
         # assemble messages
-        n_chars = int((s.pend[:ns] - s.pstart[:ns])[status == 0].sum()) + self.state.open_chars()
+        n_chars = int((s.pend[:ns] - s.pstart[:ns])[status == OK].sum()) + self.state.open_chars()
         p6 = np.empty(max(n_chars, 1), np.uint8)
         m_off = np.empty(ns, np.int64)
         m_nchar = np.empty(ns, np.int32)
@@ -423,7 +423,7 @@ class NmeaDecoder:
             text = candidates[0].decode("utf-8", "replace") if candidates else self.name
             for c in candidates:
                 cb = np.frombuffer(c, np.uint8)
-                if framing._fnv_hash(cb, 0, cb.size) == h:
+                if framing.fnv_hash(cb, 0, cb.size) == h:
                     text = c.decode("utf-8", "replace")
                     break
             self.source_names[int(h)] = text
@@ -643,7 +643,7 @@ class NmeaDecoder:
     def _drop_bad(self, status: np.ndarray, idx: np.ndarray, msg: _Messages,
                   log: QuarantineLog, data: bytes, s: _SentenceArrays) -> np.ndarray:
         """Quarantine the rows whose decoding failed; the mask of the good ones."""
-        good = status == 0
+        good = status == OK
         if not good.all():
             for code in np.unique(status[~good]):
                 rows = idx[status == code]

@@ -1,4 +1,4 @@
-"""The positions query index (seawatch.api.posindex): the same rows, order and totals as the
+"""The positions query index (seawatch.store.posindex): the same rows, order and totals as the
 plain scan of the store, a fallback until it is built, rebuilt per day file as the store
 changes."""
 
@@ -12,10 +12,9 @@ import polars as pl
 import pytest
 
 from seawatch import schema
-from seawatch.api import posindex
 from seawatch.api.query import StoreQuery
 from seawatch.io.result import ReadResult
-from seawatch.store import Store
+from seawatch.store import Store, posindex
 
 T0 = datetime(2026, 1, 15, 6, tzinfo=UTC)
 HOURS = 40  # three UTC days
@@ -163,18 +162,18 @@ def test_falls_back_until_built_and_follows_new_snapshots(tmp_path: Path) -> Non
     query = StoreQuery(root, index_min_rows=0)
     q = {"bbox": (-90.0, -5.0, -80.0, 5.0), "start": T0, "end": T0 + timedelta(hours=20),
          "offset": 0, "limit": 1000}
-    files = store._files("positions")
+    files = store.files("positions")
     # not built: answered by the plain scan, and a build starts in the background
     assert query.position_index.get(files) is None
     assert query.position_index.wait(120)
-    first = {f.path for f in store._files("positions")}
+    first = {f.path for f in store.files("positions")}
     (a, na), (b, nb) = both(query, q)
     assert na == nb and a.equals(b)
     folders = {p.name for p in query.position_index.root.iterdir()}
     assert folders == {Path(p).stem for p in first}
     # an ingest rewrites the days it touches: their indexes are rebuilt, the others kept
     ingest(store, random_positions(3, 5_000, start=T0 + timedelta(hours=20), hours=2), "b")
-    now = {f.path for f in store._files("positions")}
+    now = {f.path for f in store.files("positions")}
     assert now != first and now & first
     assert query._indexes(None, q["start"], q["end"], q["bbox"]) is None  # a new day file
     assert query.positions_page(0, 1000, **{k: q[k] for k in ("bbox", "start", "end")})[1] \

@@ -1,4 +1,4 @@
-"""Query index of the positions table for box and time-window queries (built by the API).
+"""Query index of the positions table for box and time-window queries (built for the API).
 
 Why: a store's day files are sorted by ``(mmsi, ts)`` (what per-vessel reads and the
 detectors want), so every row group of a day spans the whole day and the whole area, and
@@ -64,7 +64,7 @@ import polars as pl
 
 from seawatch import schema
 from seawatch.store import layout
-from seawatch.store.store import bbox_filter
+from seawatch.store.read import bbox_filter
 
 if TYPE_CHECKING:  # pragma: no cover
     import pyarrow as pa
@@ -72,7 +72,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from seawatch.store import Store
     from seawatch.store.layout import DataFile
 
-log = logging.getLogger("seawatch.api")
+log = logging.getLogger("seawatch.api")  # the API server builds and reads it
 
 INDEX_FOLDER = layout.API_INDEX
 """Folder of the API's query indexes inside the store directory (a cache; safe to delete)."""
@@ -577,7 +577,7 @@ class PositionIndex:
 
     def wanted(self) -> list[DataFile]:
         """The live positions files to index (none when the table is small)."""
-        files = self.store._snapshot().table_files("positions")
+        files = self.store.snapshot().table_files("positions")
         if sum(f.rows for f in files) < self.min_rows:
             return []
         return [f for f in files if f.rows > 0]
@@ -586,7 +586,7 @@ class PositionIndex:
         """The indexes of these files, or None when one is missing (a build is started)."""
         if self._disabled is not None:
             return None
-        if files and sum(f.rows for f in self.store._snapshot().table_files("positions")) \
+        if files and sum(f.rows for f in self.store.snapshot().table_files("positions")) \
                 < self.min_rows:
             return None
         out = []
@@ -679,7 +679,7 @@ class PositionIndex:
         except FileExistsError:
             pass  # another process built it
         except Exception as exc:  # any failure: queries on that day scan the store
-            live = {f.path for f in self.store._snapshot().table_files("positions")}
+            live = {f.path for f in self.store.snapshot().table_files("positions")}
             if data_file.path in live:  # (else an ingest replaced the file meanwhile)
                 self.failed[data_file.path] = str(exc)
                 log.warning("query index of %s failed (%s); queries on that day scan the "
@@ -690,7 +690,7 @@ class PositionIndex:
 
     def _collect_garbage(self) -> None:
         """Delete the indexes of files no longer live and leftovers of killed builds."""
-        live = {f.path for f in self.store._snapshot().table_files("positions")}
+        live = {f.path for f in self.store.snapshot().table_files("positions")}
         with self._lock:
             for path in [p for p in self.loaded if p not in live]:
                 del self.loaded[path]

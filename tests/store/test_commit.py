@@ -146,7 +146,7 @@ def test_open_deletes_what_a_crash_left(small, tmp_path):
     template, before, _after = small
     path = tmp_path / "s"
     shutil.copytree(template, path)
-    live = next(iter(Store(path)._snapshot().table_files("positions")))
+    live = next(iter(Store(path).snapshot().table_files("positions")))
     strays = {
         "positions/day=2024-03-01/deadbeef.parquet": b"half a parquet",
         "positions/day=2031-01-01/cafe.parquet": b"PAR1",
@@ -334,7 +334,7 @@ KILL_POINTS = [
     ("seawatch.store.layout:fsync_dir", 1, "before"),  # data written, not yet flushed
     ("seawatch.store.layout:write_json", 1, "before"),  # writing the new snapshot
     ("os:replace", 2, "before"),  # about to swap CURRENT
-    ("seawatch.store.ingest:_after_commit", 1, "after"),  # just after the swap
+    ("seawatch.store.commit:Transaction.clean_up", 1, "after"),  # just after the swap
     ("pathlib:Path.unlink", 1, "after"),  # deleting superseded files
 ]
 
