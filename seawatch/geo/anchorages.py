@@ -46,14 +46,13 @@ from __future__ import annotations
 
 import polars as pl
 
+from seawatch.geo.geodesy import KM_PER_DEG
 from seawatch.units import parse_duration
-
-KM_PER_DEG_LAT = 111.195  # mean meridian degree (spherical, R = 6371.0088 km)
 
 
 def cell_of(lat: pl.Expr, lon: pl.Expr, cell_km: float) -> tuple[pl.Expr, pl.Expr]:
     """Row and column of the equal-area grid of ``cell_km`` squares (see module docstring)."""
-    dlat = cell_km / KM_PER_DEG_LAT
+    dlat = cell_km / KM_PER_DEG
     row = (lat / dlat).floor().cast(pl.Int64)
     centre = (row.cast(pl.Float64) + 0.5) * dlat
     dlon = dlat / centre.radians().cos().clip(lower_bound=1e-3)

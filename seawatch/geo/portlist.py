@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from seawatch.geo._geodesy import chord_to_km, ecef_km
+from seawatch.geo.geodesy import arc_to_chord_km, chord_to_arc_km, ecef_km
 
 PORT_COLUMNS = ["name", "lat", "lon", "iso3", "kind", "source"]
 _ALIASES = {
@@ -218,18 +218,30 @@ class PortIndex:
         ok = np.isfinite(la) & np.isfinite(lo)
         if ok.any() and self.ports.height:
             chord, i = self._tree.query(ecef_km(la[ok], lo[ok]))
-            dist[ok] = chord_to_km(chord)
+            dist[ok] = chord_to_arc_km(chord)
             idx[ok] = i
         return dist, idx
 
+    def isolated(self, km: float) -> np.ndarray:
+        """Rows of the ports with no other port closer than ``km`` (the chord between the
+        earth-centred points: a few millimetres shorter than the surface distance at 10 km).
+
+        >>> t = pl.DataFrame({"name": ["A", "B", "C"], "lat": [0.0, 0.05, 1.0],
+        ...                   "lon": [0.0, 0.0, 0.0]})
+        >>> port_index(t).isolated(10.0).tolist()
+        [2]
+        """
+        lat = self.ports["lat"].cast(pl.Float64).to_numpy()
+        lon = self.ports["lon"].cast(pl.Float64).to_numpy()
+        chord, _ = self._tree.query(ecef_km(lat, lon), k=2)
+        return np.flatnonzero(chord[:, 1] > km)
+
     def within(self, lat: Any, lon: Any, km: float) -> tuple[np.ndarray, np.ndarray]:
         """All (point_index, port_index) pairs closer than ``km``, sorted by point."""
-        from seawatch.geo._geodesy import km_to_chord
-
         la = np.ravel(np.asarray(lat, dtype=np.float64))
         lo = np.ravel(np.asarray(lon, dtype=np.float64))
         ok = np.flatnonzero(np.isfinite(la) & np.isfinite(lo))
-        hits = self._tree.query_ball_point(ecef_km(la[ok], lo[ok]), float(km_to_chord(km)))
+        hits = self._tree.query_ball_point(ecef_km(la[ok], lo[ok]), float(arc_to_chord_km(km)))
         counts = np.fromiter((len(h) for h in hits), dtype=np.int64, count=len(hits))
         p = np.repeat(ok, counts)
         q = np.fromiter((j for h in hits for j in sorted(h)), dtype=np.int64, count=counts.sum())

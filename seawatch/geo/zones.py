@@ -49,8 +49,8 @@ import numpy as np
 import shapely
 
 from seawatch.geo import _data
-from seawatch.geo._geodesy import NM_KM, aeqd, buffer_km, project
 from seawatch.geo._grid import PolygonGrid
+from seawatch.geo.geodesy import NM_KM, aeqd, buffer_km, project
 
 GALAPAGOS_BOX = (-92.5, -1.6, -89.0, 1.8)
 """lon/lat box holding every Galápagos island and nothing else."""

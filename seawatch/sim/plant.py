@@ -61,12 +61,12 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from itertools import pairwise
 from typing import Any
 
 import numpy as np
 
 from seawatch.errors import SeawatchError
+from seawatch.geo.geodesy import NM_KM, flat_destination, flat_destinations, flat_distance_nm
 from seawatch.sim import places
 from seawatch.sim.fleet import CATEGORIES, FleetBuilder
 from seawatch.sim.legs import (
@@ -77,8 +77,7 @@ from seawatch.sim.legs import (
     UNDERWAY,
     Cursor,
     LegBuilder,
-    nm_between,
-    offset,
+    densify,
 )
 from seawatch.sim.reception import BLOCK, FORCE
 
@@ -230,9 +229,7 @@ class Planter:
         a = np.linspace(0, 2 * np.pi, n, endpoint=False)
         r = np.r_[0.0, np.repeat([km / 2, km], n)]
         aa = np.r_[0.0, a, a]
-        la = lat + r * np.cos(aa) / 111.195
-        lo = lon + r * np.sin(aa) / (111.195 * math.cos(math.radians(lat)))
-        return la, lo
+        return flat_destinations(lat, lon, r, aa)
 
     def _site(self, boxes: tuple[str, ...], *, t0: float, t1: float, mask: int | None = None,
               min_shore_km: float = 40.0, min_port_km: float = 30.0, clear_km: float = 15.0,
@@ -265,13 +262,14 @@ class Planter:
 
     def _near_ground(self, lat: float, lon: float, km: float) -> bool:
         for g in places.GROUNDS.values():
-            if nm_between(lat, lon, g.lat, g.lon) * 1.852 < g.radius_km + km:
+            if flat_distance_nm(lat, lon, g.lat, g.lon) * NM_KM < g.radius_km + km:
                 return True
         return False
 
     def _crowded(self, lat: float, lon: float, t0: float, t1: float, km: float) -> bool:
         for la, lo, s0, s1 in self._sites:
-            if s0 - 6 * H < t1 and t0 < s1 + 6 * H and nm_between(lat, lon, la, lo) * 1.852 < km:
+            if s0 - 6 * H < t1 and t0 < s1 + 6 * H and \
+                    flat_distance_nm(lat, lon, la, lo) * NM_KM < km:
                 return True
         return False
 
@@ -281,7 +279,7 @@ class Planter:
         """Whether a polyline stays at sea, in the box, away from ports and out of the zones
         in ``outside`` (and, with ``same_mask``, in exactly those zones)."""
         w = self.world
-        la, lo = _densify(pts, 1.0)
+        la, lo = densify(pts, 1.0)
         x0, y0, x1, y1 = PATH_BOX
         if ((lo < x0) | (lo > x1) | (la < y0) | (la > y1)).any():
             return False
@@ -313,7 +311,7 @@ class Planter:
                 -spread / 2, spread / 2)
             while left > 1e-6:
                 step = min(left, self._u(60.0, 200.0))
-                pts.append(offset(*pts[-1], step, b))
+                pts.append(flat_destination(*pts[-1], step, b))
                 left -= step
                 b += self._u(-60, 60)
             if self._path_ok(pts, **ok):
@@ -332,15 +330,15 @@ class Planter:
         """A path from somewhere at -1 h to ``dest`` at ``t_arrive``, at about ``speed``
         (slower, down to 5 kn, when it would be longer than 400 km)."""
         dt = t_arrive + H
-        v = min(speed, max(5.0, 400.0 / 1.852 / (dt / H)))
-        return self._path(dest, v * 1.852 * dt / H, **ok)[::-1]
+        v = min(speed, max(5.0, 400.0 / NM_KM / (dt / H)))
+        return self._path(dest, v * NM_KM * dt / H, **ok)[::-1]
 
     def _depart_path(self, start: tuple[float, float], t_start: float, speed: float,
                      **ok: Any) -> list[tuple[float, float]]:
         """A path from ``start`` at ``t_start`` to beyond the end of the period (+1 h)."""
         dt = max(self.duration + H - t_start, 60.0)
-        v = min(speed, max(5.0, 400.0 / 1.852 / (dt / H)))
-        return self._path(start, v * 1.852 * dt / H, **ok)
+        v = min(speed, max(5.0, 400.0 / NM_KM / (dt / H)))
+        return self._path(start, v * NM_KM * dt / H, **ok)
 
     def _arrive(self, track: int, dest: tuple[float, float], t_arrive: float, speed: float,
                 **ok: Any) -> Cursor:
@@ -360,7 +358,7 @@ class Planter:
     def _follow(self, cur: Cursor, pts: list[tuple[float, float]], t_end: float,
                 state: int = UNDERWAY) -> None:
         """Go through ``pts`` at a constant speed that ends at ``t_end``."""
-        seg = [nm_between(*a, *b) for a, b in zip([(cur.lat, cur.lon), *pts[:-1]], pts,
+        seg = [flat_distance_nm(*a, *b) for a, b in zip([(cur.lat, cur.lon), *pts[:-1]], pts,
                                                     strict=True)]
         total = sum(seg)
         span = t_end - cur.t
@@ -372,9 +370,9 @@ class Planter:
         """Fish between random points of a disc until ``t_end`` (the last leg is cut)."""
         while cur.t < t_end - 1.0:
             r = radius_km * math.sqrt(self.rng.random())
-            target = offset(*centre, r, self._u(0, 360))
+            target = flat_destination(*centre, r, self._u(0, 360))
             v = self._u(*speeds)
-            dt = max(nm_between(cur.lat, cur.lon, *target) / v * H, 60.0)
+            dt = max(flat_distance_nm(cur.lat, cur.lon, *target) / v * H, 60.0)
             if cur.t + dt > t_end:
                 f = (t_end - cur.t) / dt
                 target = (cur.lat + f * (target[0] - cur.lat), cur.lon + f * (target[1]
@@ -456,20 +454,20 @@ class Planter:
         sep_m = self._u(100, 300) if brief else self._u(50, 300)
         side = course + (90.0 if self.rng.random() < 0.5 else -90.0)
         # the fishing vessel fishes nearby, reaches the meeting point 10 min early, drifts
-        cur = self.legs.cursor(fv, -H, *offset(lat, lon, self._u(5, 12), self._u(0, 360)))
+        cur = self.legs.cursor(fv, -H, *flat_destination(lat, lon, self._u(5, 12), self._u(0, 360)))
         early = 600.0
-        start_pt = offset(lat, lon, drift_kn * 1.852 * early / H, course + 180.0)
+        start_pt = flat_destination(lat, lon, drift_kn * NM_KM * early / H, course + 180.0)
         go_kn = 6.0
-        t_go = t_s - early - nm_between(cur.lat, cur.lon, *start_pt) / go_kn * H - 1800.0
+        t_go = t_s - early - flat_distance_nm(cur.lat, cur.lon, *start_pt) / go_kn * H - 1800.0
         self._wander(cur, (lat, lon), 12.0, max(t_go, -H + 60.0), (1.5, 3.5))
         cur.go_for(max(t_s - early - cur.t, 60.0), *start_pt, UNDERWAY)
-        end_pt = offset(lat, lon, drift_kn * 1.852 * length / H, course)
+        end_pt = flat_destination(lat, lon, drift_kn * NM_KM * length / H, course)
         cur.go_for(t_s + length - cur.t, *end_pt, DRIFT, nav=NAV_FISHING, heading=course + 40)
         self._wander(cur, end_pt, 12.0, self.duration + H, (1.5, 3.5))
         # the carrier comes alongside at t_s, drifts with it, leaves
-        c_start = offset(lat, lon, sep_m / 1000.0, side)
+        c_start = flat_destination(lat, lon, sep_m / 1000.0, side)
         wobble = 0.0 if brief else float(np.clip(self._u(-40, 40), 50 - sep_m, 300 - sep_m))
-        c_end = offset(*end_pt, (sep_m + wobble) / 1000.0, side)
+        c_end = flat_destination(*end_pt, (sep_m + wobble) / 1000.0, side)
         ccur = self._arrive(carrier, c_start, t_s, self._speed(carrier))
         ccur.go_for(length, *c_end, DRIFT, heading=course + 40)
         self._depart(ccur, self._speed(carrier))
@@ -499,7 +497,7 @@ class Planter:
         length = self._length(3.0, 8.0, 3 * H)
         t_s = self._window(length)
         lat, lon = self._site(tuple(SITE_BOXES), t0=t_s, t1=t_s + length,
-                              min_shore_km=40.0 * 1.852)
+                              min_shore_km=40.0 * NM_KM)
         carrier = self._track("carrier", "loitering")
         cur = self._arrive(carrier, (lat, lon), t_s, self._speed(carrier))
         n = int(self.rng.integers(2, 5))
@@ -529,9 +527,10 @@ class Planter:
                              t0=t_off - 3 * H, t1=t_off, min_shore_km=100.0, min_port_km=60.0,
                              clear_km=5.0, sep_km=20.0)
             bearing = self._u(0, 360)
-            before = offset(*off, v * 1.852 * (t_off + H) / H, bearing + 180.0)
-            on = offset(*off, v * 1.852 * dark / H, bearing)
-            after = offset(*on, v * 1.852 * (self.duration + H - t_off - dark) / H, bearing)
+            before = flat_destination(*off, v * NM_KM * (t_off + H) / H, bearing + 180.0)
+            on = flat_destination(*off, v * NM_KM * dark / H, bearing)
+            after = flat_destination(*on, v * NM_KM * (self.duration + H - t_off - dark) / H,
+                                     bearing)
             if self._path_ok([before, off, on, after], min_port_km=20.0) and \
                     w.shore_km([off[0]], [off[1]])[0] > 100.0:
                 break
@@ -548,7 +547,7 @@ class Planter:
         self._force(track, t_off + dark, t_off + dark + H)
         self._intent("gap", "trafficking_run", [track], t_off - 120.0, t_off + dark + 120.0,
                      dark_hours=dark / H, speed_kn=v, intentional=True,
-                     distance_km=v * 1.852 * dark / H)
+                     distance_km=v * NM_KM * dark / H)
 
     def fishing_reserve(self) -> None:
         """A purse seiner fishing inside the Galápagos Marine Reserve: Ecuadorian the first
@@ -610,14 +609,14 @@ class Planter:
             # a point 25-50 km inside the EEZ, towards the islands from the ground
             b = math.degrees(math.atan2(-90.5 - ground.lon, -0.5 - ground.lat))
             km_in = self._u(85.0, 110.0)  # ground centres are 60 km outside
-            lat, lon = offset(*gpt, km_in, b + self._u(-35, 35))
+            lat, lon = flat_destination(*gpt, km_in, b + self._u(-35, 35))
             la, lo = self._disc(lat, lon, 10.0)
             m = w.zone_mask(la, lo)
             if (m == (1 << eez)).all() and not self._crowded(lat, lon, 0, self.duration, 15.0):
                 break
         else:
             raise PlantError("no site inside the EEZ")
-        transit = nm_between(*gpt, lat, lon) / v * H
+        transit = flat_distance_nm(*gpt, lat, lon) / v * H
         t_s = self._window(length, margin=transit + 1.5 * H)
         self._sites.append((lat, lon, t_s, t_s + length))
         cur = self.legs.cursor(track, -H, *gpt)
@@ -638,19 +637,19 @@ class Planter:
         lat, lon = self._site(("high_seas_south", "high_seas_west"), t0=-H,
                               t1=self.duration + H, mask=0, clear_km=25.0)
         own = self._track("longliner", "shared_mmsi", mid=int(self.rng.choice([416, 412])))
-        cur = self.legs.cursor(own, -H, *offset(lat, lon, 5.0, self._u(0, 360)))
+        cur = self.legs.cursor(own, -H, *flat_destination(lat, lon, 5.0, self._u(0, 360)))
         self._wander(cur, (lat, lon), 20.0, self.duration + H, (1.5, 3.0))
         mmsi = int(self.fleet._rows["mmsi"][own])
         imp = self._track("longliner", "shared_mmsi_impostor", mmsi=mmsi, like=own)
         for _ in range(100):
             ilat, ilon = self._site(tuple(SITE_BOXES), t0=t_a, t1=t_a + length, mask=0,
                                     clear_km=5.0, sep_km=30.0)
-            if nm_between(lat, lon, ilat, ilon) * 1.852 < 300.0:
+            if flat_distance_nm(lat, lon, ilat, ilon) * NM_KM < 300.0:
                 self._sites.pop()
                 continue
             v = self._u(8.0, 11.0)
             try:
-                pts = self._path((ilat, ilon), v * 1.852 * length / H, outside=_all_zones(w))
+                pts = self._path((ilat, ilon), v * NM_KM * length / H, outside=_all_zones(w))
             except PlantError:
                 self._sites.pop()
                 continue
@@ -676,7 +675,7 @@ class Planter:
             lat, lon = self._site(tuple(SITE_BOXES), t0=t_j, t1=t_j + 600.0, clear_km=5.0,
                                   sep_km=20.0)
             mask = int(w.zone_mask([lat], [lon])[0])
-            q = offset(lat, lon, self._u(50.0, 150.0), self._u(0, 360))
+            q = flat_destination(lat, lon, self._u(50.0, 150.0), self._u(0, 360))
             la, lo = self._disc(*q, 3.0)
             if w.on_land(la, lo).any() or (w.zone_mask(la, lo) != mask).any() or \
                     w.nearest_port(la, lo)[0].min() < 20.0:
@@ -706,9 +705,9 @@ class Planter:
         w = self.world
         name = str(self.rng.choice(["manta", "libertad", "esmeraldas", "gye_gulf"]))
         lat, lon, radius = places.ANCHORAGES[name]
-        a = offset(lat, lon, self._u(0, radius * 0.5), self._u(0, 360))
+        a = flat_destination(lat, lon, self._u(0, radius * 0.5), self._u(0, 360))
         sep = self._u(100, 400)
-        b = offset(*a, sep / 1000.0, self._u(0, 360))
+        b = flat_destination(*a, sep / 1000.0, self._u(0, 360))
         if w.on_land([a[0], b[0]], [a[1], b[1]]).any():
             raise PlantError("anchorage on land")
         tracks = []
@@ -732,18 +731,18 @@ class Planter:
         b1 = self._u(0, 360)
         b2 = b1 + self._u(60, 120) * (1 if self.rng.random() < 0.5 else -1)
         tracks = []
-        for k, (bearing, pt) in enumerate(((b1, (lat, lon)),
-                                           (b2, offset(lat, lon, sep / 1000.0, b1 + 90)))):
+        other = flat_destination(lat, lon, sep / 1000.0, b1 + 90)
+        for k, (bearing, pt) in enumerate(((b1, (lat, lon)), (b2, other))):
             tr = self._track("cargo" if k == 0 else "tanker", "neg_fast_crossing")
             v = self._u(10.0, 15.0)
             # straight through the crossing point for 30 min each way
-            p_in = offset(*pt, v * 1.852 * 0.5, bearing + 180)
-            p_out = offset(*pt, v * 1.852 * 0.5, bearing)
+            p_in = flat_destination(*pt, v * NM_KM * 0.5, bearing + 180)
+            p_out = flat_destination(*pt, v * NM_KM * 0.5, bearing)
             cur = self._arrive(tr, p_in, t_c - 0.5 * H, v, first_bearing=bearing + 180,
                                spread=90.0)
             cur.go_for(0.5 * H, *pt, UNDERWAY)
             cur.go_for(0.5 * H, *p_out, UNDERWAY)
-            path = self._path(p_out, v * 1.852 * max((self.duration + H - cur.t) / H, 0.01),
+            path = self._path(p_out, v * NM_KM * max((self.duration + H - cur.t) / H, 0.01),
                               first_bearing=bearing, spread=90.0)
             self._follow(cur, path[1:], self.duration + H)
             self._force(tr, t_c - H, t_c + H)
@@ -772,7 +771,7 @@ class Planter:
         import shapely
         import shapely.ops
 
-        from seawatch.geo._geodesy import aeqd, project
+        from seawatch.geo.geodesy import aeqd, project
 
         w = self.world
         k = int(self.rng.integers(len(w.zones)))
@@ -782,7 +781,7 @@ class Planter:
         length = self._length(2.0, 5.0, 4 * H)
         t_s = self._window(length, margin=2.0 * H)
         v = self._u(8.0, 11.0)
-        km = v * 1.852 * length / H
+        km = v * NM_KM * length / H
         track = self._track("reefer" if self.rng.random() < 0.5 else "cargo", "neg_skirt_zone")
         for _ in range(60):
             b = ring.interpolate(self._u(0, 1), normalized=True)
@@ -838,17 +837,17 @@ class Planter:
         length = self._length(3.0, 6.0, 4.5 * H)
         t_s = self._window(length, margin=2.0 * H)
         lat, lon = self._site(tuple(SITE_BOXES), t0=t_s, t1=t_s + length,
-                              min_shore_km=40.0 * 1.852)
+                              min_shore_km=40.0 * NM_KM)
         mask = int(self.world.zone_mask([lat], [lon])[0])
         mid = int(self.rng.choice([416, 412])) if mask == 0 else 735
         track = self._track("longliner", "neg_slow_fishing", mid=mid)
         v = self._u(0.8, 1.6)
         bearing = self._u(0, 360)
-        far_end = offset(lat, lon, v * 1.852 * length / H, bearing)
+        far_end = flat_destination(lat, lon, v * NM_KM * length / H, bearing)
         set_kn = self._u(7.0, 9.0)
-        t_set = nm_between(lat, lon, *far_end) / set_kn * H
+        t_set = flat_distance_nm(lat, lon, *far_end) / set_kn * H
         # wander, set the line from (lat, lon) outwards at 7-9 kn, haul it back slowly
-        cur = self.legs.cursor(track, -H, *offset(lat, lon, 8.0, self._u(0, 360)))
+        cur = self.legs.cursor(track, -H, *flat_destination(lat, lon, 8.0, self._u(0, 360)))
         self._wander(cur, (lat, lon), 10.0, t_s - t_set - 1800.0, (2.0, 3.0))
         cur.go_for(t_s - t_set - cur.t, lat, lon, UNDERWAY)
         cur.go_for(t_set, *far_end, FISHING)
@@ -860,14 +859,11 @@ class Planter:
 
     def neg_port_pass(self) -> None:
         """A ship passing 1.5-2.5 km from an isolated port point without stopping."""
-        from seawatch.geo._geodesy import ecef_km
-
         w = self.world
         table = w.ports
         plat = table["lat"].to_numpy()
         plon = table["lon"].to_numpy()
-        d2, _ = w.port_index._tree.query(ecef_km(plat, plon), k=2)
-        isolated = np.flatnonzero(d2[:, 1] > 10.0)
+        isolated = w.port_index.isolated(10.0)
         t_c = self._window(0.0, margin=1.0 * H)
         v = self._u(10.0, 14.0)
         track = self._track("cargo" if self.rng.random() < 0.5 else "tanker", "neg_port_pass")
@@ -877,19 +873,19 @@ class Planter:
                 continue
             dmin = self._u(1.5, 2.5)
             theta = self._u(0, 360)
-            x = offset(plat[i], plon[i], dmin, theta)
-            a = offset(*x, 15.0, theta + 90)
-            b = offset(*x, 15.0, theta - 90)
-            la, lo = _densify([a, x, b], 0.1)
+            x = flat_destination(plat[i], plon[i], dmin, theta)
+            a = flat_destination(*x, 15.0, theta + 90)
+            b = flat_destination(*x, 15.0, theta - 90)
+            la, lo = densify([a, x, b], 0.1)
             if w.on_land(la, lo).any() or w.shore_km(la, lo).min() < 0.5:
                 continue
             d = w.port_km(la, lo)
-            step_s = 0.1 / (v * 1.852) * H
+            step_s = 0.1 / (v * NM_KM) * H
             within3 = float((d <= 3.0).sum() * step_s)
             if within3 > 20 * 60 or within3 == 0 or d[0] <= 6.0 or d[-1] <= 6.0:
                 continue
-            t_a = t_c - 15.0 / (v * 1.852) * H
-            t_b = t_c + 15.0 / (v * 1.852) * H
+            t_a = t_c - 15.0 / (v * NM_KM) * H
+            t_b = t_c + 15.0 / (v * NM_KM) * H
             try:
                 before = self._arrive_path(a, t_a, v, first_bearing=theta + 90, spread=60.0)
                 after = self._depart_path(b, t_b, v, first_bearing=theta - 90, spread=60.0)
@@ -912,19 +908,6 @@ class Planter:
 
 def _all_zones(w) -> int:
     return (1 << len(w.zones)) - 1
-
-
-def _densify(pts: list[tuple[float, float]], km: float) -> tuple[np.ndarray, np.ndarray]:
-    """Points every ``km`` along a polyline of (lat, lon)."""
-    la, lo = [], []
-    for (a0, b0), (a1, b1) in pairwise(pts):
-        n = max(int(nm_between(a0, b0, a1, b1) * 1.852 / km) + 1, 2)
-        f = np.linspace(0.0, 1.0, n)
-        la.append(a0 + (a1 - a0) * f)
-        lo.append(b0 + (b1 - b0) * f)
-    if not la:
-        return np.array([p[0] for p in pts]), np.array([p[1] for p in pts])
-    return np.concatenate(la), np.concatenate(lo)
 
 
 def _clean(params: dict[str, Any]) -> dict[str, Any]:

@@ -33,6 +33,7 @@ import numpy as np
 import polars as pl
 
 from seawatch import schema
+from seawatch.geo.geodesy import haversine_km, speed_kn
 from seawatch.io import identity
 from seawatch.sim import truth as T
 from seawatch.sim.emit import Positions, emit_positions, emit_statics, jitter, report_keys
@@ -214,7 +215,7 @@ def _spoofing(plan: Plan, w: World) -> pl.DataFrame:
                 continue
             s, e = int(imp.t[0]), int(imp.t[-1])
             j = np.clip(np.searchsorted(own.t, imp.t), 0, own.t.size - 1)
-            sep = T.haversine_km(imp.lat, imp.lon, own.lat[j], own.lon[j])
+            sep = haversine_km(imp.lat, imp.lon, own.lat[j], own.lon[j])
             lat, lon = float(imp.lat[0]), float(imp.lon[0])
             details = {"kind": "shared_mmsi", "tracks": 2,
                        "max_separation_km": round(float(sep.max()), 1)}
@@ -225,8 +226,8 @@ def _spoofing(plan: Plan, w: World) -> pl.DataFrame:
                 continue
             s, e = int(p.t[jumps[0]]), int(p.t[jumps[-1]])
             before = max(jumps[0] - 1, 0)
-            km = T.haversine_km(p.lat[before], p.lon[before], p.lat[jumps], p.lon[jumps])
-            kn = km / T.NM_KM / np.maximum(p.t[jumps] - p.t[before], 1) * 3600.0
+            km = haversine_km(p.lat[before], p.lon[before], p.lat[jumps], p.lon[jumps])
+            kn = speed_kn(km, np.maximum(p.t[jumps] - p.t[before], 1))
             lat, lon = float(p.lat[jumps[0]]), float(p.lon[jumps[0]])
             details = {"kind": "position_jump", "tracks": 1,
                        "max_separation_km": round(float(km.max()), 1),

@@ -36,8 +36,8 @@ import numpy as np
 import polars as pl
 
 from seawatch import schema
+from seawatch.geo.geodesy import NM_KM, haversine_km, speed_kn
 
-NM_KM = 1.852
 GAP_MIN_S = 12 * 3600
 SEGMENT_MAX_GAP_S = 24 * 3600
 SEGMENT_MAX_SPEED_KN = 25.0
@@ -96,15 +96,6 @@ class Track:
         first = np.flatnonzero(new)
         last = np.r_[first[1:] - 1, self.n - 1]
         return first, last
-
-
-def haversine_km(lat0: Any, lon0: Any, lat1: Any, lon1: Any) -> np.ndarray:
-    """Great-circle distance (km, spherical Earth of radius 6371.0088 km)."""
-    p0, p1 = np.radians(lat0), np.radians(lat1)
-    dp = p1 - p0
-    dl = np.radians(np.asarray(lon1) - np.asarray(lon0))
-    a = np.sin(dp / 2) ** 2 + np.cos(p0) * np.cos(p1) * np.sin(dl / 2) ** 2
-    return 2 * 6371.0088 * np.arcsin(np.sqrt(np.clip(a, 0, 1)))
 
 
 def _events(rows: dict[str, Any], n: int) -> pl.DataFrame:
@@ -206,7 +197,7 @@ def segment_breaks(p: Track) -> np.ndarray:
     same = p.track[1:] == p.track[:-1]
     dt = (p.t[1:] - p.t[:-1]).astype(np.float64)
     km = haversine_km(p.lat[:-1], p.lon[:-1], p.lat[1:], p.lon[1:])
-    kn = km / NM_KM / np.maximum(dt, 1.0) * 3600.0
+    kn = speed_kn(km, np.maximum(dt, 1.0))
     jump = (kn > SEGMENT_MAX_SPEED_KN) & (km > SEGMENT_NOISE_KM)
     brk[1:] = ~same | (dt > SEGMENT_MAX_GAP_S) | jump
     return brk

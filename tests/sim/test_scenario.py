@@ -288,7 +288,7 @@ def test_short_reception_gaps_are_2_to_8_h(scenario: Scenario) -> None:
 
 
 def test_skirting_ships_stay_a_km_outside(scenario: Scenario) -> None:
-    from seawatch.geo._geodesy import aeqd, project
+    from seawatch.geo.geodesy import aeqd, project
 
     zones = {z.name: z for z in geo.default_zones()}
     for r in _negatives(scenario, "skirting_zone_edge"):
