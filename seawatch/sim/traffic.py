@@ -24,23 +24,23 @@ fish only where their flag may, stops far from ports are short and solitary, and
 non-fishing vessel slows down offshore. :mod:`seawatch.sim.truth` still applies every
 definition to every track, so anything that happens by chance is in the truth too.
 
-:func:`simulate_traffic` is the simple entry point kept from the first generator: the
-noise-free positions and identity reports of a scenario.
-
->>> positions, vessels = simulate_traffic(seed=1, hours=1.0, vessels=10)
->>> positions["mmsi"].n_unique()
-10
+>>> from seawatch.sim.legs import LegBuilder
+>>> rng = np.random.default_rng(1)
+>>> legs = LegBuilder()
+>>> track = FleetBuilder(rng).add(CATEGORIES["cargo"], place="manta_posorja")
+>>> route_plan(rng, legs, track, "manta_posorja", speed=12.0, duration=7200.0)
+>>> built = legs.build()
+>>> bool(built.t0.min() < -3600.0 < 7200.0 + 3600.0 <= built.t1.max())
+True
 """
 
 from __future__ import annotations
 
 import math
-from datetime import datetime
 from functools import cache
 from itertools import pairwise
 
 import numpy as np
-import polars as pl
 
 from seawatch.geo.geodesy import NM_KM, flat_destination, flat_distance_nm
 from seawatch.sim import places
@@ -78,7 +78,7 @@ def plan_background(rng: np.random.Generator, fleet: FleetBuilder, legs: LegBuil
         for _ in range(n):
             place = str(c.places[int(rng.integers(len(c.places)))])
             track = fleet.add(c, place=place)
-            speed = float(fleet._rows["speed"][track])
+            speed = fleet.speed_of(track)
             if c.plan == "route":
                 ends = (places.ROUTES[place][0], places.ROUTES[place][-1])
                 mine = {}
@@ -89,7 +89,7 @@ def plan_background(rng: np.random.Generator, fleet: FleetBuilder, legs: LegBuil
                         # yachts sharing a berth at one end get different ones at the other
                         n = int(usable_berths(end).size)
                         mine[end] = k if j == 0 else k + k // max(n, 1)
-                _route_plan(rng, legs, track, place, speed, duration, mine)
+                route_plan(rng, legs, track, place, speed, duration, mine)
             elif c.plan == "anchored":
                 _anchored_plan(rng, legs, track, place, duration)
             elif c.plan == "seiner":
@@ -144,7 +144,7 @@ def ground_point(rng: np.random.Generator, g: places.Ground, near: tuple[float, 
     return g.lat, g.lon
 
 
-def _route_plan(rng: np.random.Generator, legs: LegBuilder, track: int, route: str,
+def route_plan(rng: np.random.Generator, legs: LegBuilder, track: int, route: str,
                 speed: float, duration: float, berths: dict[str, int] | None = None) -> None:
     """A shuttle along ``route``: out, anchor 2-10 h, back, anchor; starting mid-cycle."""
     names = places.ROUTES[route]
@@ -323,19 +323,3 @@ def route_legs() -> list[tuple[str, tuple[float, float], tuple[float, float]]]:
     """Every straight leg of every route: (route, start, end), for checks."""
     return [(name, a, b) for name in places.ROUTES for a, b in pairwise(route_polyline(name))]
 
-
-def simulate_traffic(
-    seed: int,
-    hours: float,
-    vessels: int,
-    start: datetime | None = None,
-) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """Noise-free positions and identity reports of a scenario (see :func:`simulate`).
-
-    Kept from the first generator; equal to ``simulate(seed, hours, vessels, start=start,
-    noise=False)``'s ``positions`` and ``vessels``.
-    """
-    from seawatch.sim.scenario import DEFAULT_START, simulate
-
-    s = simulate(seed, hours, vessels, start=start or DEFAULT_START, noise=False)
-    return s.positions, s.vessels
