@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
+from seawatch.geo.geodesy import haversine_km
 from seawatch.sim import Scenario
 from seawatch.sim import truth as T
 from seawatch.sim.world import world
@@ -32,7 +33,7 @@ def track_of(positions: pl.DataFrame, mmsi: int, start: datetime | None = None,
 
 
 def km(lat0: Any, lon0: Any, lat1: Any, lon1: Any) -> np.ndarray:
-    return T.haversine_km(lat0, lon0, lat1, lon1)
+    return haversine_km(lat0, lon0, lat1, lon1)
 
 
 def on_grid(p: pl.DataFrame, start: datetime, end: datetime) -> tuple[np.ndarray, np.ndarray,

@@ -11,8 +11,7 @@ import pytest
 import shapely
 
 from seawatch import evaluate, geo, schema
-from seawatch.sim import Scenario, simulate
-from seawatch.sim import scenario as scenario_module
+from seawatch.sim import Scenario, output_pass, simulate, truth_pass
 from seawatch.sim.world import world
 from tests.sim.sim_checks import (
     NM_KM,
@@ -68,8 +67,8 @@ def test_same_seed_same_scenario_other_seed_other() -> None:
 
 def test_blocks_do_not_change_the_output(monkeypatch: pytest.MonkeyPatch) -> None:
     a = simulate(seed=13, hours=7.0, vessels=60)
-    monkeypatch.setattr(scenario_module, "BLOCK_REPORTS", 2_000)
-    monkeypatch.setattr(scenario_module, "OUTPUT_BLOCK_S", 1_800)
+    monkeypatch.setattr(truth_pass, "BLOCK_REPORTS", 2_000)
+    monkeypatch.setattr(output_pass, "OUTPUT_BLOCK_S", 1_800)
     b = simulate(seed=13, hours=7.0, vessels=60)
     assert a.positions.equals(b.positions)
     assert a.truth.equals(b.truth)

@@ -325,7 +325,7 @@ class Planter:
     def intent(self, typ: str, name: str, tracks: list[int], t0: float, t1: float,
                zone: str | None = None, *, incidental: bool = False, **params: Any) -> None:
         """Record a planted event; ``incidental``: every matching truth event is planted,
-        and none need exist (see :func:`seawatch.sim.scenario.match_intents`)."""
+        and none need exist (see :func:`seawatch.sim.truth_pass.match_intents`)."""
         intent = {"type": typ, "name": name, "tracks": tracks, "t0": t0, "t1": t1,
                   "zone": zone, "params": _clean(params)}
         if incidental:
