@@ -357,8 +357,9 @@ _SCALARS: dict[str, Callable[..., Any]] = {
     "lon_delta_scalar": _lon_delta_scalar,
 }
 """Numba-compiled scalar functions, by public name, compiled on first access (``from
-seawatch.geo.geodesy import haversine_km_scalar`` in a kernel module), cached on disk and
-inlined into the kernels that call them."""
+seawatch.geo.geodesy import haversine_km_scalar`` in a kernel module) and inlined into the
+kernels that call them. A kernel's on-disk cache does not notice a change to a function
+inlined from here: after editing one, delete the kernels' cached ``.nbi``/``.nbc`` files."""
 
 
 def __getattr__(name: str) -> Any:
