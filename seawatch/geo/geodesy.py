@@ -32,7 +32,7 @@ The km and m versions are the same method in two units; their results differ in 
 bits, so each caller keeps its unit.
 
 *Haversine* on a sphere of the mean radius ``MEAN_RADIUS_KM`` (IUGG, 6371.0088 km): within
-about 0.5 % of the WGS84 geodesic (it ignores the flattening).
+0.6 % of the WGS84 geodesic (it ignores the flattening).
 
 Three flavours of the same formulas serve three kinds of code: NumPy functions for arrays,
 Polars expressions for tables (``*_expr``) and numba-compiled scalar functions for kernels
