@@ -46,6 +46,7 @@ from __future__ import annotations
 
 import polars as pl
 
+from seawatch.errors import InvalidValue
 from seawatch.geo.geodesy import KM_PER_DEG
 from seawatch.units import parse_duration
 
@@ -154,7 +155,7 @@ def stationary_periods(
 
     missing = [c for c in ("mmsi", "ts", "lat", "lon") if c not in positions.columns]
     if missing:
-        raise ValueError(
+        raise InvalidValue(
             f"positions lack column(s) {missing}; found: {positions.columns}. "
             "infer_anchorages needs mmsi, ts, lat, lon (and uses sog when present)."
         )

@@ -23,11 +23,12 @@ import json
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, overload
 
 import numpy as np
 import polars as pl
 
+from seawatch.errors import InvalidValue
 from seawatch.geo.geodesy import arc_to_chord_km, chord_to_arc_km, ecef_km
 
 PORT_COLUMNS = ["name", "lat", "lon", "iso3", "kind", "source"]
@@ -69,13 +70,17 @@ def ports() -> pl.DataFrame:
     return _shipped().clone()
 
 
+@overload
+def _pick(columns: list[str], want: str, where: str) -> str: ...
+@overload
+def _pick(columns: list[str], want: str, where: str, required: bool) -> str | None: ...
 def _pick(columns: list[str], want: str, where: str, required: bool = True) -> str | None:
     lower = {c.lower().strip(): c for c in columns}
     for alias in _ALIASES[want]:
         if alias in lower:
             return lower[alias]
     if required:
-        raise ValueError(
+        raise InvalidValue(
             f"{where}: no {want!r} column (accepted: {', '.join(_ALIASES[want])}, any case); "
             f"found: {columns}"
         )
@@ -124,7 +129,7 @@ def load_ports(path: str | Path, *, source: str | None = None) -> pl.DataFrame:
                 pl.col(c).is_not_null() & pl.col(c).cast(pl.Float64, strict=False).is_null()
             )
             if bad.height:
-                raise ValueError(
+                raise InvalidValue(
                     f"{where}: {c} is not a number in {bad.height} row(s), "
                     f"e.g. {bad[c][0]!r} for {bad['name'][0]!r}"
                 )
@@ -136,7 +141,7 @@ def _ports_from_geojson(path: Path, where: str) -> pl.DataFrame:
     doc = json.loads(path.read_text(encoding="utf-8"))
     feats = doc.get("features", [doc] if doc.get("type") == "Feature" else None)
     if feats is None:
-        raise ValueError(f"{where}: expected a GeoJSON Feature or FeatureCollection")
+        raise InvalidValue(f"{where}: expected a GeoJSON Feature or FeatureCollection")
     rows: dict[str, list[Any]] = {k: [] for k in ("name", "lat", "lon", "iso3", "kind")}
     for i, f in enumerate(feats):
         props = f.get("properties") or {}
@@ -147,7 +152,7 @@ def _ports_from_geojson(path: Path, where: str) -> pl.DataFrame:
         elif g.get("type") == "MultiPoint":
             coords = g["coordinates"]
         else:
-            raise ValueError(f"{where}: feature {i} is a {g.get('type')}, ports must be Points")
+            raise InvalidValue(f"{where}: feature {i} is a {g.get('type')}, ports must be Points")
         ik = _pick(list(props), "iso3", where, required=False)
         kk = _pick(list(props), "kind", where, required=False)
         for c in coords:
@@ -185,7 +190,7 @@ def _finish(frame: pl.DataFrame, source: str, where: str) -> pl.DataFrame:
     )
     if bad.height:
         r = bad.row(0, named=True)
-        raise ValueError(
+        raise InvalidValue(
             f"{where}: {bad.height} port(s) with a missing or out-of-range position, "
             f"e.g. {r['name']!r} at lat={r['lat']}, lon={r['lon']}"
         )
@@ -258,7 +263,7 @@ def port_index(table: pl.DataFrame | None = None) -> PortIndex:
     t = ports() if table is None else table
     missing = [c for c in ("lat", "lon") if c not in t.columns]
     if missing:
-        raise ValueError(f"port table lacks column(s) {missing}; found: {t.columns}")
+        raise InvalidValue(f"port table lacks column(s) {missing}; found: {t.columns}")
     lat = t["lat"].cast(pl.Float64).to_numpy()
     lon = t["lon"].cast(pl.Float64).to_numpy()
     return PortIndex(t, cKDTree(ecef_km(lat, lon)))

@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from seawatch.errors import InvalidValue
 from seawatch.sim import plant as planting
 from seawatch.sim import reception
 from seawatch.sim.fleet import Fleet, FleetBuilder, category_counts
@@ -63,11 +64,11 @@ def build_plan(seed: int, hours: float, vessels: int, start_s: int, *, noise: bo
     short, see :func:`seawatch.sim.plant.planted_counts`).
     """
     if not hours > 0:
-        raise ValueError(f"hours must be positive, got {hours}")
+        raise InvalidValue(f"hours must be positive, got {hours}")
     if vessels < 0:
-        raise ValueError(f"vessels must be zero or more, got {vessels}")
+        raise InvalidValue(f"vessels must be zero or more, got {vessels}")
     if thinning < 1:
-        raise ValueError(f"thinning must be 1 or more, got {thinning}")
+        raise InvalidValue(f"thinning must be 1 or more, got {thinning}")
     duration = round(hours * 3600)
     rng = np.random.default_rng([seed & 0xFFFFFFFF, 0x5EA])
     fleet = FleetBuilder(rng)

@@ -161,8 +161,9 @@ def simulate(
 def _noise_free(plan: Plan, parts: list[Positions]) -> pl.DataFrame:
     if not parts:
         return schema.empty(schema.POSITIONS)
-    p = Positions(**{k: np.concatenate([getattr(x, k) for x in parts])
-                     for k, v in parts[0].__dict__.items() if isinstance(v, np.ndarray)})
+    arrays: dict[str, Any] = {k: np.concatenate([getattr(x, k) for x in parts])
+                              for k, v in parts[0].__dict__.items() if isinstance(v, np.ndarray)}
+    p = Positions(**arrays)
     fleet = plan.fleet
     cls_b = fleet.cls[p.track] == "B"
     names = pl.Series("source", plan.stations, dtype=pl.String)

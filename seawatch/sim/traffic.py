@@ -39,6 +39,7 @@ from __future__ import annotations
 import math
 from functools import cache
 from itertools import pairwise
+from typing import Any
 
 import numpy as np
 
@@ -145,14 +146,14 @@ def ground_point(rng: np.random.Generator, g: places.Ground, near: tuple[float, 
 
 
 def route_plan(rng: np.random.Generator, legs: LegBuilder, track: int, route: str,
-                speed: float, duration: float, berths: dict[str, int] | None = None) -> None:
+               speed: float, duration: float, berths: dict[str, int] | None = None) -> None:
     """A shuttle along ``route``: out, anchor 2-10 h, back, anchor; starting mid-cycle."""
     names = places.ROUTES[route]
     stays = [rng.uniform(*ANCHOR_STAY_H) * 3600.0 for _ in range(2)]
     lanes = route_lanes(route)
     lane = lanes[int(rng.integers(len(lanes)))]
     # one cycle, as (kind, point or duration, destination)
-    cycle: list[tuple[str, object, str]] = []
+    cycle: list[tuple[str, Any, str]] = []
     for forward in (True, False):
         seq = names if forward else names[::-1]
         end = seq[-1]
@@ -179,7 +180,8 @@ def route_plan(rng: np.random.Generator, legs: LegBuilder, track: int, route: st
         for kind, what, dest in cycle:
             cur.dest = legs.dest(dest)
             if kind == "go":
-                cur.go(*what, speed)
+                lat, lon = what
+                cur.go(lat, lon, speed)
             elif kind == "anchor":
                 cur.go(*anchor_point(rng, str(what), berths.get(str(what))), speed)
             else:
@@ -322,4 +324,3 @@ def route_polyline(route: str) -> list[tuple[float, float]]:
 def route_legs() -> list[tuple[str, tuple[float, float], tuple[float, float]]]:
     """Every straight leg of every route: (route, start, end), for checks."""
     return [(name, a, b) for name in places.ROUTES for a, b in pairwise(route_polyline(name))]
-

@@ -41,6 +41,7 @@ import numpy as np
 import polars as pl
 
 from seawatch import schema
+from seawatch.errors import InvalidValue
 
 # chord_to_arc_m, distance_m, ecef_m and implied_speed_kn: kept for seawatch.detect until it
 # moves to seawatch.geo.geodesy
@@ -201,7 +202,7 @@ def resample_samples(
     g = duration_us(grid)
     gap = duration_us(max_gap)
     if g <= 0:
-        raise ValueError(f"grid must be a positive duration; got {grid!r}")
+        raise InvalidValue(f"grid must be a positive duration; got {grid!r}")
     tp = track_positions(positions)
     track, t, lat, lon, sog = tp.track, tp.t_us, tp.lat, tp.lon, tp.sog
     n = len(t)
@@ -288,12 +289,12 @@ def concat_samples(parts: Sequence[Samples], grid_us: int | None = None) -> Samp
     """
     grids = {part.grid_us for part in parts}
     if len(grids) > 1:
-        raise ValueError(f"samples on different grids cannot be joined: {sorted(grids)} us")
+        raise InvalidValue(f"samples on different grids cannot be joined: {sorted(grids)} us")
     grid = grids.pop() if grids else duration_us(DEFAULT_GRID) if grid_us is None else grid_us
     filled = [part for part in parts if len(part)]
     for before, after in pairwise(filled):
         if int(before.mmsi.max()) >= int(after.mmsi.min()):
-            raise ValueError(
+            raise InvalidValue(
                 "samples of parts with overlapping or unordered MMSIs cannot be joined: "
                 f"a part ends at MMSI {int(before.mmsi.max())}, the next starts at "
                 f"{int(after.mmsi.min())}"

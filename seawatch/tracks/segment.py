@@ -33,6 +33,8 @@ from __future__ import annotations
 import numpy as np
 import polars as pl
 
+from seawatch.errors import InvalidValue
+
 # NM_KM and distance_km: kept for seawatch.detect until it moves to seawatch.geo.geodesy
 from seawatch.geo.geodesy import NM_KM, distance_km, ecef_km  # noqa: F401
 from seawatch.tracks.clean import clean
@@ -112,9 +114,9 @@ def segment(
         invalid identity shared by many transmitters (see ``mmsi_valid``), not a vessel.
     """
     if max_open_segments < 1:
-        raise ValueError(f"max_open_segments must be at least 1, got {max_open_segments}")
+        raise InvalidValue(f"max_open_segments must be at least 1, got {max_open_segments}")
     if max_speed_kn <= 0 or noise_km < 0 or max_gap_h <= 0:
-        raise ValueError(
+        raise InvalidValue(
             "max_speed_kn and max_gap_h must be positive and noise_km non-negative; got "
             f"{max_speed_kn=}, {noise_km=}, {max_gap_h=}"
         )
@@ -168,4 +170,3 @@ def segment(
 SLOW_KN = 0.35
 """Reported speeds at or below this are taken as stopped, whatever the course (GFW
 gpsdio-segment ``very_slow``)."""
-
