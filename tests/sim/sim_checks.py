@@ -106,3 +106,14 @@ def rederive(s: Scenario, positions: pl.DataFrame) -> pl.DataFrame:
 
 def event_keys(events: pl.DataFrame) -> set[tuple]:
     return set(events.select("type", "mmsi", "other_mmsi", "zone", "start", "end").iter_rows())
+
+
+def planted_events(s: Scenario, typ: str) -> list[dict[str, Any]]:
+    rows = s.truth.filter(pl.col("type") == typ).to_dicts()
+    return [r for r in rows if details(r)["planted"]]
+
+
+def negatives_named(s: Scenario, name: str) -> list[dict[str, Any]]:
+    rows = [r for r in s.negatives.to_dicts() if details(r)["negative"] == name]
+    assert rows, name
+    return rows
