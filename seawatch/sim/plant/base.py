@@ -143,17 +143,21 @@ class Planter:
     # -- geography helpers -------------------------------------------------------------------
     @property
     def world(self) -> World:
+        """The default world (zones, ports, land, shore)."""
         from seawatch.sim.world import world
 
         return world()
 
     def uniform(self, lo: float, hi: float) -> float:
+        """A uniform draw in [lo, hi]; :class:`PlantError` when the range is empty (the
+        period is too short for the behaviour)."""
         if hi < lo:
             raise PlantError("period too short")
         return float(self.rng.uniform(lo, hi))
 
     def disc(self, lat: float, lon: float, km: float, n: int = 64) -> tuple[np.ndarray,
                                                                             np.ndarray]:
+        """The centre, ``n`` points at ``km / 2`` and ``n`` at ``km`` around (lat, lon)."""
         a = np.linspace(0, 2 * np.pi, n, endpoint=False)
         r = np.r_[0.0, np.repeat([km / 2, km], n)]
         aa = np.r_[0.0, a, a]
@@ -195,6 +199,7 @@ class Planter:
         return False
 
     def crowded(self, lat: float, lon: float, t0: float, t1: float, km: float) -> bool:
+        """Whether a planted site within ``km`` is busy within 6 h of [t0, t1]."""
         for la, lo, s0, s1 in self.sites:
             if s0 - 6 * H < t1 and t0 < s1 + 6 * H and \
                     flat_distance_nm(lat, lon, la, lo) * NM_KM < km:
@@ -231,7 +236,7 @@ class Planter:
              first_bearing: float | None = None, spread: float = 180.0, **ok: Any
               ) -> list[tuple[float, float]]:
         """A polyline of ``km`` from ``start`` in legs of 60-200 km with turns of up to 60
-        degrees, meeting :meth:`_path_ok`."""
+        degrees, meeting :meth:`path_ok`."""
         for _ in range(tries):
             pts = [start]
             left = km
@@ -248,9 +253,11 @@ class Planter:
 
     # -- movement helpers -------------------------------------------------------------------
     def new_track(self, category: str, role: str, **kw: Any) -> int:
+        """Add a vessel of ``category`` playing ``role`` (see ``FleetBuilder.add``)."""
         return self.fleet.add(CATEGORIES[category], role=role, **kw)
 
     def cruise_speed(self, track: int) -> float:
+        """The vessel's cruising speed (kn)."""
         return self.fleet.speed_of(track)
 
     def arrive_path(self, dest: tuple[float, float], t_arrive: float, speed: float,
@@ -309,6 +316,7 @@ class Planter:
             cur.go_for(dt, *target, state)
 
     def force(self, track: int, t0: float, t1: float) -> None:
+        """Force reception of the vessel's reports in [t0, t1] (a watched vessel)."""
         self.overrides.append((track, t0, t1, FORCE))
 
     def draw_length(self, lo_h: float, hi_h: float, around: float) -> float:
@@ -317,6 +325,8 @@ class Planter:
         return self.uniform(lo_h, min(hi_h, (self.duration - around) / H)) * H
 
     def window_start(self, length: float, margin: float = 1.5 * H) -> float:
+        """A uniform start for ``length`` seconds that keeps ``margin`` from both ends of
+        the period."""
         lo, hi = margin, self.duration - length - margin
         if hi < lo:
             raise PlantError("period too short")
@@ -334,6 +344,7 @@ class Planter:
 
     def negative(self, typ: str, name: str, tracks: list[int], t0: float, t1: float,
                  lat: float, lon: float, zone: str | None = None, **params: Any) -> None:
+        """Record a hard negative (``typ``: what it must not be detected as)."""
         self.negatives.append({"type": typ, "name": name, "tracks": tracks, "t0": t0,
                                "t1": t1, "lat": lat, "lon": lon, "zone": zone,
                                "params": _clean(params)})
@@ -348,6 +359,8 @@ class Planter:
 
     def reserve_site(self, reserve: int, eez: int, t0: float, length: float
                       ) -> tuple[float, float]:
+        """A site whose 12 km disc lies in the reserve and the EEZ only, at sea, >= 15 km
+        from ports and 30 km from other planted sites."""
         w = self.world
         g = w.zones[reserve].geometry
         x0, y0, x1, y1 = g.bounds
@@ -365,6 +378,7 @@ class Planter:
         raise PlantError("no site in the reserve")
 
     def in_box(self, lat: float, lon: float) -> bool:
+        """Whether a point lies 2 degrees inside :data:`PATH_BOX`."""
         x0, y0, x1, y1 = PATH_BOX
         return x0 + 2 <= lon <= x1 - 2 and y0 + 2 <= lat <= y1 - 2
 
