@@ -207,7 +207,15 @@ class FleetBuilder:
         return len(self._rows["mmsi"])
 
     def mmsi_of(self, track: int) -> int:
-        """MMSI of track ``track``."""
+        """MMSI of track ``track``.
+
+        >>> b = FleetBuilder(np.random.default_rng(1))
+        >>> t = b.add(CATEGORIES["cargo"], mid=735)
+        >>> b.mmsi_of(t) // 1_000_000, 12.0 <= b.speed_of(t) <= 17.5
+        (735, True)
+        >>> b.truncate(0); b.n
+        0
+        """
         return int(self._rows["mmsi"][track])
 
     def speed_of(self, track: int) -> float:
