@@ -43,8 +43,8 @@ import polars as pl
 from seawatch import schema
 from seawatch.errors import InvalidValue
 
-# chord_to_arc_m, distance_m, ecef_m and implied_speed_kn: kept for seawatch.detect until it
-# moves to seawatch.geo.geodesy
+# chord_to_arc_m, distance_m, ecef_m (and implied_speed_kn, used here too): kept for
+# seawatch.detect until it moves to seawatch.geo.geodesy
 from seawatch.geo.geodesy import (  # noqa: F401
     chord_to_arc_m,
     distance_m,
