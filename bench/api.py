@@ -6,7 +6,7 @@ The store: ``--store DIR`` uses an existing one; otherwise ``--build N`` positio
 ``--build`` reuses it). Building runs in a child process:
 
 - a simulated day (24 h from 2026-01-15 12:00 UTC) in blocks of ``--block-vessels`` vessels,
-  each block one ``seawatch.sim.simulate_traffic(seed=1000 + k, hours=24, vessels=...)`` run
+  each block one ``seawatch.sim.simulate(seed=1000 + k, hours=24, vessels=..., noise=False)`` run
   (noise-free positions and identity reports; an MMSI already used by an earlier block is
   left out of later ones; the last block keeps only the vessels needed to reach N);
 - written through the store's public ingest path for tables, ``Store.ingest_results``, as
@@ -109,15 +109,15 @@ def blocks(target: int, block_vessels: int, hours: float,
 
     from seawatch import schema
     from seawatch.io.result import ReadResult
-    from seawatch.sim import simulate_traffic
+    from seawatch.sim import simulate
 
     used: set[int] = set()
     total = 0
     block = 0
     started = time.perf_counter()
     while total < target:
-        positions, vessels = simulate_traffic(seed=1000 + block, hours=hours,
-                                              vessels=block_vessels)
+        scenario = simulate(seed=1000 + block, hours=hours, vessels=block_vessels, noise=False)
+        positions, vessels = scenario.positions, scenario.vessels
         fresh = pl.Series(sorted(set(positions["mmsi"].unique().to_list()) - used))
         positions = positions.filter(pl.col("mmsi").is_in(fresh.implode()))
         if total + positions.height > target:  # last block: only the vessels needed
@@ -448,7 +448,7 @@ def main() -> None:
     parser.add_argument("--workdir", type=Path, default=Path("/tmp/seawatch-bench-api"),
                         help="where built stores are kept (reused by a later run)")
     parser.add_argument("--block-vessels", type=int, default=1000,
-                        help="vessels per simulate_traffic block")
+                        help="vessels per simulated block")
     parser.add_argument("--hours", type=float, default=24.0, help="simulated hours")
     parser.add_argument("--no-detect", dest="detect", action="store_false",
                         help="do not run detection on a built store")

@@ -1,7 +1,7 @@
 """Benchmark: track splitting and stop detection of seawatch against MovingPandas, and
 ingest + detect of a large simulated day with its peak memory.
 
-Part A puts the same simulated positions (``seawatch.sim.simulate_traffic``, about 1 M) through
+Part A puts the same simulated positions (``seawatch.sim.simulate``, noise off, about 1 M) through
 seawatch and through the equivalent MovingPandas steps, the baseline a Python user has today:
 
 - split by observation gap: ``ObservationGapSplitter(tc).split(gap=12 h)`` against seawatch
@@ -65,9 +65,11 @@ STOP_DIAMETER_M = 2.0 * KN_MS * STOP_DURATION.total_seconds()
 
 
 def simulate(seed: int, hours: float, vessels: int) -> tuple[pl.DataFrame, pl.DataFrame]:
-    from seawatch.sim import simulate_traffic
+    """Noise-free positions and identity reports of a simulated scenario."""
+    from seawatch.sim import simulate as simulate_scenario
 
-    return simulate_traffic(seed=seed, hours=hours, vessels=vessels)
+    s = simulate_scenario(seed=seed, hours=hours, vessels=vessels, noise=False)
+    return s.positions, s.vessels
 
 
 def timed(func: Callable[[], Any]) -> tuple[float, Any]:
@@ -171,7 +173,7 @@ def part_a(args: argparse.Namespace) -> None:
     t_sim, (positions, _) = timed(lambda: simulate(args.seed, args.hours, args.vessels))
     n = positions.height
     print(
-        f"part A: simulate_traffic(seed={args.seed}, hours={args.hours:g}, "
+        f"part A: simulate(seed={args.seed}, hours={args.hours:g}, "
         f"vessels={args.vessels}) = {n:,} positions of {positions['mmsi'].n_unique():,} "
         f"MMSIs ({t_sim:.1f} s)"
     )
@@ -241,7 +243,7 @@ def write_day(
 ) -> tuple[list[Path], int, int]:
     """NMEA files of one simulated period, ``block_vessels`` vessels each, >= ``target`` positions.
 
-    Each block is its own ``simulate_traffic`` run (seed 1000 + block); an MMSI already used
+    Each block is its own noise-free ``simulate`` run (seed 1000 + block); an MMSI already used
     by an earlier block is left out of a later one, so no two vessels share an MMSI by
     accident. Returns the files, positions and vessels written.
     """

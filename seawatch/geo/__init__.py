@@ -9,7 +9,9 @@ Functions take arrays or Polars tables and return arrays or tables; heavy librar
 >>> geo.on_land([-0.95], [-80.68]).tolist()  # Manta
 [True]
 
-See ``docs/geo.md`` for the methods, error bounds and approximations.
+Every distance, earth-centred vector, speed and projection of the package is computed in
+:mod:`seawatch.geo.geodesy`. See ``docs/geo.md`` for the methods, error bounds and
+approximations.
 """
 
 from __future__ import annotations

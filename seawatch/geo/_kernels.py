@@ -2,7 +2,8 @@
 
 Kept apart so that a reader sees the definitions in ``shore.py`` and ``anchorages.py`` first
 and the speed trick second. Importing this module compiles nothing; each kernel compiles on
-first call and is cached on disk.
+first call and is cached on disk. The geodesy (earth-centred vectors, chord -> arc,
+haversine) is :mod:`seawatch.geo.geodesy`'s.
 """
 
 from __future__ import annotations
@@ -12,9 +13,11 @@ import math
 import numba
 import numpy as np
 
-A_KM = 6378.137
-E2 = (1 / 298.257223563) * (2 - 1 / 298.257223563)
-R_KM = 6371.0088
+from seawatch.geo.geodesy import (
+    chord_to_arc_km_scalar,
+    ecef_km_scalar,
+    haversine_km_scalar,
+)
 
 
 @numba.njit(cache=True, nogil=True)
@@ -37,17 +40,6 @@ def _seg_d2(px: float, py: float, pz: float, seg: np.ndarray, i: int) -> float:
     ey = wy - t * dy
     ez = wz - t * dz
     return ex * ex + ey * ey + ez * ez
-
-
-@numba.njit(cache=True, nogil=True)
-def _ecef(lat: float, lon: float) -> tuple[float, float, float]:
-    deg = math.pi / 180.0
-    phi = lat * deg
-    lam = lon * deg
-    s = math.sin(phi)
-    c = math.cos(phi)
-    n = A_KM / math.sqrt(1.0 - E2 * s * s)
-    return n * c * math.cos(lam), n * c * math.sin(lam), n * (1.0 - E2) * s
 
 
 @numba.njit(cache=True, nogil=True, fastmath=False)
@@ -76,16 +68,13 @@ def nearest_segment_km(
             out[k] = np.nan
             continue
         c = int(fy) * nx + int(fx)
-        px, py, pz = _ecef(lat[k], lon[k])
+        px, py, pz = ecef_km_scalar(lat[k], lon[k])
         best = np.inf
         for j in range(offsets[c], offsets[c + 1]):
             d2 = _seg_d2(px, py, pz, seg, cands[j])
             if d2 < best:
                 best = d2
-        chord = math.sqrt(best)
-        if chord > 2.0 * R_KM:
-            chord = 2.0 * R_KM
-        out[k] = 2.0 * R_KM * math.asin(chord / (2.0 * R_KM))
+        out[k] = chord_to_arc_km_scalar(math.sqrt(best))
 
 
 @numba.njit(cache=True, nogil=True)
@@ -107,19 +96,14 @@ def stationary_periods(
     if it lasted more than ``min_duration_s``. ``period`` receives the 0-based period id of
     each position in a stationary period and -1 elsewhere. Returns the number of periods.
     """
-    deg = math.pi / 180.0
     n = lat.shape[0]
     count = 0
     start = 0
     for k in range(n + 1):
         close = False
         if k < n and k > start and vessel[k] == vessel[start] and not (moving[k] or moving[start]):
-            p1 = lat[start] * deg
-            p2 = lat[k] * deg
-            dp = p2 - p1
-            dl = (lon[k] - lon[start]) * deg
-            h = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
-            close = 2.0 * R_KM * math.asin(math.sqrt(min(h, 1.0))) <= max_distance_km
+            d = haversine_km_scalar(lat[start], lon[start], lat[k], lon[k])
+            close = d <= max_distance_km
         if k < n and (k == start or close):
             continue
         # positions start..k-1 form a run; close it
@@ -171,7 +155,7 @@ def refine_candidates(
             for ix in range(nx):
                 c = iy * nx + ix
                 p = (iy // ratio) * pnx + ix // ratio
-                px, py, pz = _ecef(y0 + (iy + 0.5) * cell, x0 + (ix + 0.5) * cell)
+                px, py, pz = ecef_km_scalar(y0 + (iy + 0.5) * cell, x0 + (ix + 0.5) * cell)
                 if pass_ == 0:
                     best = np.inf
                     bi = -1
@@ -219,7 +203,7 @@ def nearest_on_nodes(
     for iy in range(ny + 1):
         for ix in range(nx + 1):
             p = (min(iy, ny - 1) // ratio) * pnx + min(ix, nx - 1) // ratio
-            px, py, pz = _ecef(y0 + iy * cell, x0 + ix * cell)
+            px, py, pz = ecef_km_scalar(y0 + iy * cell, x0 + ix * cell)
             best = np.inf
             bi = -1
             for j in range(poffsets[p], poffsets[p + 1]):

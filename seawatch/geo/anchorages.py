@@ -46,14 +46,14 @@ from __future__ import annotations
 
 import polars as pl
 
+from seawatch.errors import InvalidValue
+from seawatch.geo.geodesy import KM_PER_DEG
 from seawatch.units import parse_duration
-
-KM_PER_DEG_LAT = 111.195  # mean meridian degree (spherical, R = 6371.0088 km)
 
 
 def cell_of(lat: pl.Expr, lon: pl.Expr, cell_km: float) -> tuple[pl.Expr, pl.Expr]:
     """Row and column of the equal-area grid of ``cell_km`` squares (see module docstring)."""
-    dlat = cell_km / KM_PER_DEG_LAT
+    dlat = cell_km / KM_PER_DEG
     row = (lat / dlat).floor().cast(pl.Int64)
     centre = (row.cast(pl.Float64) + 0.5) * dlat
     dlon = dlat / centre.radians().cos().clip(lower_bound=1e-3)
@@ -155,7 +155,7 @@ def stationary_periods(
 
     missing = [c for c in ("mmsi", "ts", "lat", "lon") if c not in positions.columns]
     if missing:
-        raise ValueError(
+        raise InvalidValue(
             f"positions lack column(s) {missing}; found: {positions.columns}. "
             "infer_anchorages needs mmsi, ts, lat, lon (and uses sog when present)."
         )

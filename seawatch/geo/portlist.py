@@ -23,12 +23,13 @@ import json
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, overload
 
 import numpy as np
 import polars as pl
 
-from seawatch.geo._geodesy import chord_to_km, ecef_km
+from seawatch.errors import InvalidValue
+from seawatch.geo.geodesy import arc_to_chord_km, chord_to_arc_km, ecef_km
 
 PORT_COLUMNS = ["name", "lat", "lon", "iso3", "kind", "source"]
 _ALIASES = {
@@ -69,13 +70,17 @@ def ports() -> pl.DataFrame:
     return _shipped().clone()
 
 
+@overload
+def _pick(columns: list[str], want: str, where: str) -> str: ...
+@overload
+def _pick(columns: list[str], want: str, where: str, required: bool) -> str | None: ...
 def _pick(columns: list[str], want: str, where: str, required: bool = True) -> str | None:
     lower = {c.lower().strip(): c for c in columns}
     for alias in _ALIASES[want]:
         if alias in lower:
             return lower[alias]
     if required:
-        raise ValueError(
+        raise InvalidValue(
             f"{where}: no {want!r} column (accepted: {', '.join(_ALIASES[want])}, any case); "
             f"found: {columns}"
         )
@@ -124,7 +129,7 @@ def load_ports(path: str | Path, *, source: str | None = None) -> pl.DataFrame:
                 pl.col(c).is_not_null() & pl.col(c).cast(pl.Float64, strict=False).is_null()
             )
             if bad.height:
-                raise ValueError(
+                raise InvalidValue(
                     f"{where}: {c} is not a number in {bad.height} row(s), "
                     f"e.g. {bad[c][0]!r} for {bad['name'][0]!r}"
                 )
@@ -136,7 +141,7 @@ def _ports_from_geojson(path: Path, where: str) -> pl.DataFrame:
     doc = json.loads(path.read_text(encoding="utf-8"))
     feats = doc.get("features", [doc] if doc.get("type") == "Feature" else None)
     if feats is None:
-        raise ValueError(f"{where}: expected a GeoJSON Feature or FeatureCollection")
+        raise InvalidValue(f"{where}: expected a GeoJSON Feature or FeatureCollection")
     rows: dict[str, list[Any]] = {k: [] for k in ("name", "lat", "lon", "iso3", "kind")}
     for i, f in enumerate(feats):
         props = f.get("properties") or {}
@@ -147,7 +152,7 @@ def _ports_from_geojson(path: Path, where: str) -> pl.DataFrame:
         elif g.get("type") == "MultiPoint":
             coords = g["coordinates"]
         else:
-            raise ValueError(f"{where}: feature {i} is a {g.get('type')}, ports must be Points")
+            raise InvalidValue(f"{where}: feature {i} is a {g.get('type')}, ports must be Points")
         ik = _pick(list(props), "iso3", where, required=False)
         kk = _pick(list(props), "kind", where, required=False)
         for c in coords:
@@ -185,7 +190,7 @@ def _finish(frame: pl.DataFrame, source: str, where: str) -> pl.DataFrame:
     )
     if bad.height:
         r = bad.row(0, named=True)
-        raise ValueError(
+        raise InvalidValue(
             f"{where}: {bad.height} port(s) with a missing or out-of-range position, "
             f"e.g. {r['name']!r} at lat={r['lat']}, lon={r['lon']}"
         )
@@ -218,18 +223,30 @@ class PortIndex:
         ok = np.isfinite(la) & np.isfinite(lo)
         if ok.any() and self.ports.height:
             chord, i = self._tree.query(ecef_km(la[ok], lo[ok]))
-            dist[ok] = chord_to_km(chord)
+            dist[ok] = chord_to_arc_km(chord)
             idx[ok] = i
         return dist, idx
 
+    def isolated(self, km: float) -> np.ndarray:
+        """Rows of the ports with no other port closer than ``km`` (the chord between the
+        earth-centred points: a few millimetres shorter than the surface distance at 10 km).
+
+        >>> t = pl.DataFrame({"name": ["A", "B", "C"], "lat": [0.0, 0.05, 1.0],
+        ...                   "lon": [0.0, 0.0, 0.0]})
+        >>> port_index(t).isolated(10.0).tolist()
+        [2]
+        """
+        lat = self.ports["lat"].cast(pl.Float64).to_numpy()
+        lon = self.ports["lon"].cast(pl.Float64).to_numpy()
+        chord, _ = self._tree.query(ecef_km(lat, lon), k=2)
+        return np.flatnonzero(chord[:, 1] > km)
+
     def within(self, lat: Any, lon: Any, km: float) -> tuple[np.ndarray, np.ndarray]:
         """All (point_index, port_index) pairs closer than ``km``, sorted by point."""
-        from seawatch.geo._geodesy import km_to_chord
-
         la = np.ravel(np.asarray(lat, dtype=np.float64))
         lo = np.ravel(np.asarray(lon, dtype=np.float64))
         ok = np.flatnonzero(np.isfinite(la) & np.isfinite(lo))
-        hits = self._tree.query_ball_point(ecef_km(la[ok], lo[ok]), float(km_to_chord(km)))
+        hits = self._tree.query_ball_point(ecef_km(la[ok], lo[ok]), float(arc_to_chord_km(km)))
         counts = np.fromiter((len(h) for h in hits), dtype=np.int64, count=len(hits))
         p = np.repeat(ok, counts)
         q = np.fromiter((j for h in hits for j in sorted(h)), dtype=np.int64, count=counts.sum())
@@ -246,7 +263,7 @@ def port_index(table: pl.DataFrame | None = None) -> PortIndex:
     t = ports() if table is None else table
     missing = [c for c in ("lat", "lon") if c not in t.columns]
     if missing:
-        raise ValueError(f"port table lacks column(s) {missing}; found: {t.columns}")
+        raise InvalidValue(f"port table lacks column(s) {missing}; found: {t.columns}")
     lat = t["lat"].cast(pl.Float64).to_numpy()
     lon = t["lon"].cast(pl.Float64).to_numpy()
     return PortIndex(t, cKDTree(ecef_km(lat, lon)))

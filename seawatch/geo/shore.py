@@ -57,7 +57,7 @@ import numpy as np
 import shapely
 
 from seawatch.geo import _data
-from seawatch.geo._geodesy import ecef_km
+from seawatch.geo.geodesy import cell_half_diagonal_km, ecef_km
 
 CELL_DEG = 0.05
 """Cell size of the candidate grid (degrees)."""
@@ -148,7 +148,7 @@ def _build(lines: Any, bounds: tuple[float, float, float, float], cell0: float) 
         cnx, cny = nx >> k, ny >> k
         offsets, cands, _, _ = _kernels.refine_candidates(
             seg, x0, y0, cell, cnx, cny, ratio, pnx, offsets, cands,
-            _half_diag_km(cell), np.inf,
+            cell_half_diagonal_km(cell), np.inf,
         )  # fmt: skip
         pnx, ratio = cnx, 2
 
@@ -156,7 +156,7 @@ def _build(lines: Any, bounds: tuple[float, float, float, float], cell0: float) 
     # centres and corners of the 3 x 3 neighbouring cells, and their neighbours along the coast
     near_off, near_cands, dmin, centre_seg = _kernels.refine_candidates(
         seg, x0, y0, cell0, nx, ny, 2, pnx, offsets, cands,
-        _half_diag_km(cell0), NEAR_KM,
+        cell_half_diagonal_km(cell0), NEAR_KM,
     )  # fmt: skip
     nodes = _kernels.nearest_on_nodes(seg, x0, y0, cell0, nx, ny, 2, pnx, offsets, cands)
     off, cands = _kernels.merge_candidates(
@@ -164,11 +164,6 @@ def _build(lines: Any, bounds: tuple[float, float, float, float], cell0: float) 
         prev, nxt, FAR_ALONG_COAST,
     )  # fmt: skip
     return _ShoreIndex(seg, x0, y0, cell0, nx, ny, off, cands)
-
-
-def _half_diag_km(cell: float) -> float:
-    """Half the diagonal of a cell (km): an upper bound at any latitude."""
-    return 0.5 * cell * float(np.hypot(111.33, 111.70))
 
 
 @cache

@@ -48,9 +48,10 @@ from typing import Any
 import numpy as np
 import shapely
 
+from seawatch.errors import InvalidValue
 from seawatch.geo import _data
-from seawatch.geo._geodesy import NM_KM, aeqd, buffer_km, project
 from seawatch.geo._grid import PolygonGrid
+from seawatch.geo.geodesy import NM_KM, aeqd, buffer_km, project
 
 GALAPAGOS_BOX = (-92.5, -1.6, -89.0, 1.8)
 """lon/lat box holding every Galápagos island and nothing else."""
@@ -99,7 +100,7 @@ class Zone:
     def __post_init__(self) -> None:
         if self.geometry is None or self.geometry.geom_type not in ("Polygon", "MultiPolygon"):
             got = None if self.geometry is None else self.geometry.geom_type
-            raise ValueError(f"zone {self.name!r}: geometry must be a (Multi)Polygon, got {got}")
+            raise InvalidValue(f"zone {self.name!r}: geometry must be a (Multi)Polygon, got {got}")
 
 
 # --- default zones ------------------------------------------------------------------------
@@ -223,7 +224,7 @@ def _name_key(properties: Mapping[str, Any], name_field: str, where: str) -> str
     for key in properties:
         if key.lower() == name_field.lower():
             return key
-    raise ValueError(
+    raise InvalidValue(
         f"{where}: zone features need a {name_field!r} property; "
         f"found: {sorted(properties)}. Add one, or pass name_field=..."
     )
@@ -236,13 +237,13 @@ def _zones_from_records(
     for i, (props, geom) in enumerate(records):
         key = _name_key(props, name_field, f"{where} (feature {i})")
         if geom is None or geom.is_empty:
-            raise ValueError(f"{where}: feature {i} ({props[key]!r}) has no geometry")
+            raise InvalidValue(f"{where}: feature {i} ({props[key]!r}) has no geometry")
         if not geom.is_valid:
             geom = shapely.make_valid(geom)
             polys = [p for p in shapely.get_parts(geom) if p.geom_type == "Polygon"]
             geom = shapely.MultiPolygon(polys) if len(polys) != 1 else polys[0]
         if geom.geom_type not in ("Polygon", "MultiPolygon"):
-            raise ValueError(
+            raise InvalidValue(
                 f"{where}: feature {i} ({props[key]!r}) is a {geom.geom_type}; zones must be "
                 "Polygon or MultiPolygon"
             )
@@ -301,7 +302,7 @@ def load_zones(path: str | Path, *, name_field: str = "name") -> list[Zone]:
         elif doc.get("type") == "FeatureCollection":
             feats = doc.get("features", [])
         else:
-            raise ValueError(f"{where}: expected a GeoJSON Feature or FeatureCollection")
+            raise InvalidValue(f"{where}: expected a GeoJSON Feature or FeatureCollection")
         tr = _geojson_crs_transformer(doc)
         records = []
         for f in feats:

@@ -14,7 +14,5 @@ from __future__ import annotations
 
 from seawatch.sim.plan import SOURCE
 from seawatch.sim.scenario import DEFAULT_START, Scenario, simulate, write_scenario
-from seawatch.sim.traffic import simulate_traffic
 
-__all__ = ["DEFAULT_START", "SOURCE", "Scenario", "simulate", "simulate_traffic",
-           "write_scenario"]
+__all__ = ["DEFAULT_START", "SOURCE", "Scenario", "simulate", "write_scenario"]

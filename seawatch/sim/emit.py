@@ -24,6 +24,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from seawatch.geo.geodesy import metres_to_degrees
 from seawatch.sim import places, rand, reports
 from seawatch.sim.legs import FLAG_JUMP
 from seawatch.sim.reception import FORCE, receive
@@ -209,9 +210,9 @@ def jitter(plan, world, p: Positions) -> tuple[np.ndarray, np.ndarray]:
     if not plan.noise or not p.t.size:
         return p.lat.copy(), p.lon.copy()
     seed = plan.seed
-    dlat = rand.normal(seed, S_JITTER_LAT, p.track, p.t) * JITTER_M / 111_195.0
-    dlon = rand.normal(seed, S_JITTER_LON, p.track, p.t) * JITTER_M / (
-        111_195.0 * np.cos(np.radians(p.lat)))
+    dlat, dlon = metres_to_degrees(rand.normal(seed, S_JITTER_LAT, p.track, p.t) * JITTER_M,
+                                   rand.normal(seed, S_JITTER_LON, p.track, p.t) * JITTER_M,
+                                   p.lat)
     lat = reports.ais_degrees(p.lat + dlat)
     lon = reports.ais_degrees(p.lon + dlon)
     keep = world.zone_mask(lat, lon) == p.mask

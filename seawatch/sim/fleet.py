@@ -206,6 +206,28 @@ class FleetBuilder:
     def n(self) -> int:
         return len(self._rows["mmsi"])
 
+    def mmsi_of(self, track: int) -> int:
+        """MMSI of track ``track``.
+
+        >>> b = FleetBuilder(np.random.default_rng(1))
+        >>> t = b.add(CATEGORIES["cargo"], mid=735)
+        >>> b.mmsi_of(t) // 1_000_000, 12.0 <= b.speed_of(t) <= 17.5
+        (735, True)
+        >>> b.truncate(0); b.n
+        0
+        """
+        return int(self._rows["mmsi"][track])
+
+    def speed_of(self, track: int) -> float:
+        """Cruising speed (kn) of track ``track``."""
+        return float(self._rows["speed"][track])
+
+    def truncate(self, n: int) -> None:
+        """Forget every track added after the first ``n`` (undo a failed plan; their MMSIs
+        and names stay taken)."""
+        for column in self._rows.values():
+            del column[n:]
+
     def add(self, c: Category, *, role: str = "background", place: str = "",
             mid: int | None = None, mmsi: int | None = None, speed: float | None = None,
             like: int | None = None) -> int:

@@ -26,10 +26,12 @@ at anchor and of slow class B units are kept as they are.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
+from itertools import pairwise
 
 import numpy as np
+
+from seawatch.geo.geodesy import NM_KM, flat_destination, flat_distance_nm
 
 # -- states and navigational status ---------------------------------------------------------
 UNDERWAY = 0
@@ -120,18 +122,25 @@ class Legs:
         return np.arange(lo, hi)
 
 
-def nm_between(lat0: float, lon0: float, lat1: float, lon1: float) -> float:
-    """Equirectangular distance in nautical miles (ample for legs of a few hundred miles)."""
-    coslat = math.cos(math.radians((lat0 + lat1) / 2))
-    return math.hypot((lat1 - lat0) * 60.0, (lon1 - lon0) * 60.0 * coslat)
+def densify(pts: list[tuple[float, float]], km: float, *, extra: int = 1
+            ) -> tuple[np.ndarray, np.ndarray]:
+    """(lat, lon) arrays of points about every ``km`` along a polyline of (lat, lon) pairs:
+    each leg cut into ``flat_distance_nm * NM_KM / km + extra`` points (at least two), ends
+    included (the points of a single point are itself).
 
-
-def offset(lat: float, lon: float, km: float, bearing_deg: float) -> tuple[float, float]:
-    """The point ``km`` from (lat, lon) on a bearing (flat-earth, fine within tens of km)."""
-    b = math.radians(bearing_deg)
-    dlat = km * math.cos(b) / 111.195
-    dlon = km * math.sin(b) / (111.195 * math.cos(math.radians(lat)))
-    return lat + dlat, lon + dlon
+    >>> la, lo = densify([(0.0, 0.0), (0.0, 0.01)], 0.5)
+    >>> lo.round(4).tolist()
+    [0.0, 0.005, 0.01]
+    """
+    la, lo = [], []
+    for (a0, b0), (a1, b1) in pairwise(pts):
+        n = max(int(flat_distance_nm(a0, b0, a1, b1) * NM_KM / km) + extra, 2)
+        f = np.linspace(0.0, 1.0, n)
+        la.append(a0 + (a1 - a0) * f)
+        lo.append(b0 + (b1 - b0) * f)
+    if not la:
+        return np.array([p[0] for p in pts]), np.array([p[1] for p in pts])
+    return np.concatenate(la), np.concatenate(lo)
 
 
 @dataclass
@@ -149,14 +158,14 @@ class Cursor:
     def go(self, lat: float, lon: float, speed: float, state: int = UNDERWAY,
            nav: int | None = None, flags: int = 0) -> None:
         """Move to (lat, lon) at ``speed`` knots (at least one second)."""
-        nm = nm_between(self.lat, self.lon, lat, lon)
+        nm = flat_distance_nm(self.lat, self.lon, lat, lon)
         dt = max(nm / max(speed, 1e-6) * 3600.0, 1.0)
         self._leg(dt, lat, lon, speed, state, nav, 0.0, flags)
 
     def go_for(self, dt: float, lat: float, lon: float, state: int = UNDERWAY,
                nav: int | None = None, heading: float = 0.0, flags: int = 0) -> None:
         """Move to (lat, lon) in exactly ``dt`` seconds (speed follows)."""
-        nm = nm_between(self.lat, self.lon, lat, lon)
+        nm = flat_distance_nm(self.lat, self.lon, lat, lon)
         self._leg(dt, lat, lon, nm / (dt / 3600.0), state, nav, heading, flags)
 
     def hold(self, dt: float, state: int = ANCHOR, nav: int | None = None,
@@ -167,7 +176,7 @@ class Cursor:
     def drift(self, dt: float, speed: float, course: float, state: int = DRIFT,
               nav: int | None = None, heading: float = 0.0) -> None:
         """Drift ``speed`` knots on ``course`` for ``dt`` seconds."""
-        lat, lon = offset(self.lat, self.lon, speed * 1.852 * dt / 3600.0, course)
+        lat, lon = flat_destination(self.lat, self.lon, speed * NM_KM * dt / 3600.0, course)
         self._leg(dt, lat, lon, speed, state, nav, heading, 0)
 
     def jump_to(self, lat: float, lon: float, dt: float) -> None:

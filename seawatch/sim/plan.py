@@ -18,11 +18,14 @@ from typing import Any
 
 import numpy as np
 
+from seawatch.errors import InvalidValue
+from seawatch.sim import plant as planting
 from seawatch.sim import reception
 from seawatch.sim.fleet import Fleet, FleetBuilder, category_counts
 from seawatch.sim.legs import DEFAULT_THINNING, LegBuilder, Legs
 from seawatch.sim.reception import Overrides
 from seawatch.sim.reports import previous_reports
+from seawatch.sim.traffic import plan_background
 
 SOURCE = "seawatch-sim"
 """Station name of every line when noise is off."""
@@ -60,15 +63,12 @@ def build_plan(seed: int, hours: float, vessels: int, start_s: int, *, noise: bo
     behaviours take their vessels out of it (fewer when the fleet is small or the period
     short, see :func:`seawatch.sim.plant.planted_counts`).
     """
-    from seawatch.sim import plant as planting
-    from seawatch.sim.traffic import plan_background
-
     if not hours > 0:
-        raise ValueError(f"hours must be positive, got {hours}")
+        raise InvalidValue(f"hours must be positive, got {hours}")
     if vessels < 0:
-        raise ValueError(f"vessels must be zero or more, got {vessels}")
+        raise InvalidValue(f"vessels must be zero or more, got {vessels}")
     if thinning < 1:
-        raise ValueError(f"thinning must be 1 or more, got {thinning}")
+        raise InvalidValue(f"thinning must be 1 or more, got {thinning}")
     duration = round(hours * 3600)
     rng = np.random.default_rng([seed & 0xFFFFFFFF, 0x5EA])
     fleet = FleetBuilder(rng)
@@ -76,7 +76,7 @@ def build_plan(seed: int, hours: float, vessels: int, start_s: int, *, noise: bo
     overrides: list[tuple[int, float, float, int]] = []
     planted = planting.Planter(rng, fleet, legs, overrides, duration, start_s, seed)
     if plant:
-        planted.plan_all(vessels)
+        planting.plant_all(planted, vessels)
     n_background = max(vessels - planted.vessels_used, 0)
     plan_background(rng, fleet, legs, category_counts(n_background), duration)
     passes = reception.satellite_passes(seed, -7200.0, duration + 7200.0)

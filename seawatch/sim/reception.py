@@ -24,6 +24,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from seawatch.geo.geodesy import flat_distance_km
 from seawatch.sim import places, rand
 
 S_PASS = 20
@@ -163,7 +164,7 @@ def receive(seed: int, noise: bool, passes: np.ndarray, track: np.ndarray, t: np
         if not near.size:
             continue
         la, lo, ca = lat[near], lon[near], cls_a[near]
-        d = np.hypot((la - rx.lat) * 111.195, (lo - rx.lon) * 111.195 * np.cos(np.radians(la)))
+        d = flat_distance_km(la, lo, rx.lat, rx.lon)
         full = np.where(ca, rx.full_km_a, rx.full_km_b)
         far = np.where(ca, rx.max_km_a, rx.max_km_b)
         p = np.where(ca, P_MAX["A"], P_MAX["B"]) * np.clip((far - d) / (far - full), 0, 1)

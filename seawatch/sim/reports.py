@@ -21,6 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from seawatch.geo.geodesy import flat_bearing, metres_to_degrees
 from seawatch.sim import rand
 from seawatch.sim.fleet import Fleet
 from seawatch.sim.legs import ANCHOR, DRIFT, FLAG_JUMP, STATIC_INTERVAL_S, Legs, report_interval_s
@@ -216,10 +217,6 @@ class Kinematics:
     jump: np.ndarray  # bool: a spoofed jump position
 
 
-def _bearing(dlat: np.ndarray, dlon: np.ndarray, lat: np.ndarray) -> np.ndarray:
-    return np.degrees(np.arctan2(dlon * np.cos(np.radians(lat)), dlat)) % 360.0
-
-
 def locate(seed: int, legs: Legs, tx: Transmissions, on_land=None
            ) -> tuple[np.ndarray, np.ndarray]:
     """Positions (lat, lon, rounded to AIS resolution) of the reports ``tx``.
@@ -236,9 +233,10 @@ def locate(seed: int, legs: Legs, tx: Transmissions, on_land=None
     a = np.flatnonzero(legs.state[leg] == ANCHOR)
     if a.size:
         ka, kb = tx.track[a], tx.t[a]
-        sw_lat = lat[a] + rand.normal(seed, S_SWING_LAT, ka, kb) * SWING_M / 111_195.0
-        sw_lon = lon[a] + rand.normal(seed, S_SWING_LON, ka, kb) * SWING_M / (
-            111_195.0 * np.cos(np.radians(lat[a])))
+        dlat, dlon = metres_to_degrees(rand.normal(seed, S_SWING_LAT, ka, kb) * SWING_M,
+                                       rand.normal(seed, S_SWING_LON, ka, kb) * SWING_M, lat[a])
+        sw_lat = lat[a] + dlat
+        sw_lon = lon[a] + dlon
         if on_land is not None:
             ashore = on_land(sw_lat, sw_lon)
             sw_lat[ashore] = lat[a][ashore]
@@ -256,7 +254,7 @@ def motion(seed: int, legs: Legs, tx: Transmissions
     dlon = legs.lon1[leg] - legs.lon0[leg]
     state = legs.state[leg]
     anchored = state == ANCHOR
-    course = _bearing(dlat, dlon, legs.lat0[leg])
+    course = flat_bearing(dlat, dlon, legs.lat0[leg])
     moving = (np.abs(dlat) + np.abs(dlon)) > 0
     course = np.where(moving, course, legs.heading[leg])
     key_a, key_b = tx.track, tx.t

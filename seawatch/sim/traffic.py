@@ -24,24 +24,26 @@ fish only where their flag may, stops far from ports are short and solitary, and
 non-fishing vessel slows down offshore. :mod:`seawatch.sim.truth` still applies every
 definition to every track, so anything that happens by chance is in the truth too.
 
-:func:`simulate_traffic` is the simple entry point kept from the first generator: the
-noise-free positions and identity reports of a scenario.
-
->>> positions, vessels = simulate_traffic(seed=1, hours=1.0, vessels=10)
->>> positions["mmsi"].n_unique()
-10
+>>> from seawatch.sim.legs import LegBuilder
+>>> rng = np.random.default_rng(1)
+>>> legs = LegBuilder()
+>>> track = FleetBuilder(rng).add(CATEGORIES["cargo"], place="manta_posorja")
+>>> route_plan(rng, legs, track, "manta_posorja", speed=12.0, duration=7200.0)
+>>> built = legs.build()
+>>> bool(built.t0.min() < -3600.0 < 7200.0 + 3600.0 <= built.t1.max())
+True
 """
 
 from __future__ import annotations
 
 import math
-from datetime import datetime
 from functools import cache
 from itertools import pairwise
+from typing import Any
 
 import numpy as np
-import polars as pl
 
+from seawatch.geo.geodesy import NM_KM, flat_destination, flat_distance_nm
 from seawatch.sim import places
 from seawatch.sim.fleet import CATEGORIES, Category, FleetBuilder
 from seawatch.sim.legs import (
@@ -51,8 +53,7 @@ from seawatch.sim.legs import (
     NAV_FISHING,
     UNDERWAY,
     LegBuilder,
-    nm_between,
-    offset,
+    densify,
 )
 
 ANCHOR_STAY_H = (2.0, 10.0)
@@ -78,7 +79,7 @@ def plan_background(rng: np.random.Generator, fleet: FleetBuilder, legs: LegBuil
         for _ in range(n):
             place = str(c.places[int(rng.integers(len(c.places)))])
             track = fleet.add(c, place=place)
-            speed = float(fleet._rows["speed"][track])
+            speed = fleet.speed_of(track)
             if c.plan == "route":
                 ends = (places.ROUTES[place][0], places.ROUTES[place][-1])
                 mine = {}
@@ -89,7 +90,7 @@ def plan_background(rng: np.random.Generator, fleet: FleetBuilder, legs: LegBuil
                         # yachts sharing a berth at one end get different ones at the other
                         n = int(usable_berths(end).size)
                         mine[end] = k if j == 0 else k + k // max(n, 1)
-                _route_plan(rng, legs, track, place, speed, duration, mine)
+                route_plan(rng, legs, track, place, speed, duration, mine)
             elif c.plan == "anchored":
                 _anchored_plan(rng, legs, track, place, duration)
             elif c.plan == "seiner":
@@ -108,11 +109,11 @@ def anchor_point(rng: np.random.Generator, name: str, berth: int | None = None
         lat, lon, radius, n = places.ANCHOR_RINGS[name]
         usable = usable_berths(name)
         k = int(usable[berth % usable.size])
-        return offset(lat, lon, radius, 360.0 * k / n)
+        return flat_destination(lat, lon, radius, 360.0 * k / n)
     lat, lon, radius = places.ANCHORAGES.get(name, (*places.WAYPOINTS[name],
                                                    DEFAULT_ANCHOR_RADIUS_KM))
     r = radius * math.sqrt(rng.random())
-    return offset(lat, lon, r, rng.uniform(0, 360))
+    return flat_destination(lat, lon, r, rng.uniform(0, 360))
 
 
 @cache
@@ -122,7 +123,7 @@ def usable_berths(name: str) -> np.ndarray:
 
     w = world()
     lat, lon, radius, n = places.ANCHOR_RINGS[name]
-    pts = [offset(lat, lon, radius, 360.0 * k / n) for k in range(n)]
+    pts = [flat_destination(lat, lon, radius, 360.0 * k / n) for k in range(n)]
     la = np.array([p[0] for p in pts])
     lo = np.array([p[1] for p in pts])
     ok = ~w.on_land(la, lo) & (w.shore_km(la, lo) > 0.3) & (w.port_km(la, lo) < 2.8)
@@ -135,24 +136,24 @@ def ground_point(rng: np.random.Generator, g: places.Ground, near: tuple[float, 
     for _ in range(50):
         if near is not None and within_km is not None:
             r = within_km * math.sqrt(rng.random())
-            lat, lon = offset(*near, r, rng.uniform(0, 360))
+            lat, lon = flat_destination(*near, r, rng.uniform(0, 360))
         else:
             r = g.radius_km * math.sqrt(rng.random())
-            lat, lon = offset(g.lat, g.lon, r, rng.uniform(0, 360))
-        if nm_between(lat, lon, g.lat, g.lon) * 1.852 <= g.radius_km:
+            lat, lon = flat_destination(g.lat, g.lon, r, rng.uniform(0, 360))
+        if flat_distance_nm(lat, lon, g.lat, g.lon) * NM_KM <= g.radius_km:
             return lat, lon
     return g.lat, g.lon
 
 
-def _route_plan(rng: np.random.Generator, legs: LegBuilder, track: int, route: str,
-                speed: float, duration: float, berths: dict[str, int] | None = None) -> None:
+def route_plan(rng: np.random.Generator, legs: LegBuilder, track: int, route: str,
+               speed: float, duration: float, berths: dict[str, int] | None = None) -> None:
     """A shuttle along ``route``: out, anchor 2-10 h, back, anchor; starting mid-cycle."""
     names = places.ROUTES[route]
     stays = [rng.uniform(*ANCHOR_STAY_H) * 3600.0 for _ in range(2)]
     lanes = route_lanes(route)
     lane = lanes[int(rng.integers(len(lanes)))]
     # one cycle, as (kind, point or duration, destination)
-    cycle: list[tuple[str, object, str]] = []
+    cycle: list[tuple[str, Any, str]] = []
     for forward in (True, False):
         seq = names if forward else names[::-1]
         end = seq[-1]
@@ -168,7 +169,7 @@ def _route_plan(rng: np.random.Generator, legs: LegBuilder, track: int, route: s
     for kind, what, _ in cycle:
         if kind == "go" or kind == "anchor":
             target = what if kind == "go" else places.WAYPOINTS[what]
-            period += nm_between(*here, *target) / speed * 3600.0
+            period += flat_distance_nm(*here, *target) / speed * 3600.0
             here = target
         else:
             period += float(what)
@@ -179,7 +180,8 @@ def _route_plan(rng: np.random.Generator, legs: LegBuilder, track: int, route: s
         for kind, what, dest in cycle:
             cur.dest = legs.dest(dest)
             if kind == "go":
-                cur.go(*what, speed)
+                lat, lon = what
+                cur.go(lat, lon, speed)
             elif kind == "anchor":
                 cur.go(*anchor_point(rng, str(what), berths.get(str(what))), speed)
             else:
@@ -218,7 +220,8 @@ def route_lanes(route: str) -> list[tuple[list[tuple[float, float]], list[tuple[
                 heading = math.degrees(math.atan2((b2 - b0) * math.cos(math.radians(a1)),
                                                   a2 - a0))
                 km = lane * sign * min(1.0, max(sh[i] - 2.0, 0.0) / LANE_SHORE_KM)
-                moved.append(offset(a1, b1, abs(km), heading + (90.0 if km > 0 else -90.0)))
+                side = heading + (90.0 if km > 0 else -90.0)
+                moved.append(flat_destination(a1, b1, abs(km), side))
             ways.append(moved)
         if all(_at_sea([seq[0], *m, seq[-1]]) for seq, m in ((pts, ways[0]),
                                                               (pts[::-1], ways[1]))):
@@ -232,13 +235,7 @@ def route_lanes(route: str) -> list[tuple[list[tuple[float, float]], list[tuple[
 def _at_sea(pts: list[tuple[float, float]]) -> bool:
     from seawatch.sim.world import world
 
-    la, lo = [], []
-    for (a0, b0), (a1, b1) in pairwise(pts):
-        n = max(int(nm_between(a0, b0, a1, b1) * 1.852 / 0.2) + 2, 2)
-        f = np.linspace(0.0, 1.0, n)
-        la.append(a0 + (a1 - a0) * f)
-        lo.append(b0 + (b1 - b0) * f)
-    return not world().on_land(np.concatenate(la), np.concatenate(lo)).any()
+    return not world().on_land(*densify(pts, 0.2, extra=2)).any()
 
 
 def _anchored_plan(rng: np.random.Generator, legs: LegBuilder, track: int, anchorage: str,
@@ -290,11 +287,11 @@ def _seiner_plan(rng: np.random.Generator, legs: LegBuilder, track: int, c: Cate
         cur.go(*ground_point(rng, g, (cur.lat, cur.lon), 40.0), transit, UNDERWAY)
         radius = rng.uniform(0.5, 0.9)
         start_bearing = rng.uniform(0, 360)
-        centre = offset(cur.lat, cur.lon, radius, start_bearing)
+        centre = flat_destination(cur.lat, cur.lon, radius, start_bearing)
         set_speed = rng.uniform(*c.fishing_kn)
         for k in range(1, 9):
             b = (start_bearing + 180.0 + 45.0 * k) % 360.0
-            cur.go(*offset(*centre, radius, b), set_speed, FISHING)
+            cur.go(*flat_destination(*centre, radius, b), set_speed, FISHING)
         cur.drift(rng.uniform(1.0, MAX_BACKGROUND_DRIFT_H) * 3600.0, rng.uniform(0.1, 0.4),
                   rng.uniform(0, 360), DRIFT, nav=NAV_FISHING, heading=rng.uniform(0, 360))
 
@@ -309,8 +306,8 @@ def _longliner_plan(rng: np.random.Generator, legs: LegBuilder, track: int, c: C
         bearing = math.degrees(math.atan2(g.lon - cur.lon, g.lat - cur.lat)) + rng.uniform(
             -60, 60)
         set_speed = rng.uniform(7.0, 9.0)
-        km = set_speed * 1.852 * rng.uniform(2.0, 3.0)
-        end = offset(*start, km, bearing)
+        km = set_speed * NM_KM * rng.uniform(2.0, 3.0)
+        end = flat_destination(*start, km, bearing)
         cur.go(*end, set_speed, FISHING)
         cur.drift(rng.uniform(0.5, MAX_BACKGROUND_DRIFT_H) * 3600.0, rng.uniform(0.1, 0.4),
                   rng.uniform(0, 360), DRIFT, nav=NAV_FISHING, heading=bearing)
@@ -327,20 +324,3 @@ def route_polyline(route: str) -> list[tuple[float, float]]:
 def route_legs() -> list[tuple[str, tuple[float, float], tuple[float, float]]]:
     """Every straight leg of every route: (route, start, end), for checks."""
     return [(name, a, b) for name in places.ROUTES for a, b in pairwise(route_polyline(name))]
-
-
-def simulate_traffic(
-    seed: int,
-    hours: float,
-    vessels: int,
-    start: datetime | None = None,
-) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """Noise-free positions and identity reports of a scenario (see :func:`simulate`).
-
-    Kept from the first generator; equal to ``simulate(seed, hours, vessels, start=start,
-    noise=False)``'s ``positions`` and ``vessels``.
-    """
-    from seawatch.sim.scenario import DEFAULT_START, simulate
-
-    s = simulate(seed, hours, vessels, start=start or DEFAULT_START, noise=False)
-    return s.positions, s.vessels

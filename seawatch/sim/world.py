@@ -108,6 +108,7 @@ class World:
 def world() -> World:
     """The default world: ``seawatch.geo`` default zones and shipped ports (cached)."""
     from seawatch.geo import coverage_box, default_zones, port_index, ports, zone_index
+    from seawatch.geo.geodesy import cell_half_diagonal_km
 
     zones = default_zones()
     table = ports()
@@ -119,6 +120,6 @@ def world() -> World:
     cy = y0 + (np.arange(ny) + 0.5) * RASTER_DEG
     gx, gy = np.meshgrid(cx, cy)
     d, _ = pidx.nearest(gy.ravel(), gx.ravel())
-    half_diag = 0.5 * RASTER_DEG * float(np.hypot(111.33, 111.70))
+    half_diag = cell_half_diagonal_km(RASTER_DEG)
     near = (d <= NEAR_PORT_KM + half_diag + 0.1).reshape(ny, nx)
     return World(zones, zone_index(zones), table, pidx, near, (x0, y0, x1, y1))

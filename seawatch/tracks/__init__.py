@@ -6,7 +6,9 @@ cleans and adds ``segment_id``. The numba kernel behind :func:`segment` compiles
 use, so importing this package is cheap.
 """
 
+# distance_km: kept for seawatch.detect until it moves to seawatch.geo.geodesy
+from seawatch.geo.geodesy import distance_km
 from seawatch.tracks.clean import clean
-from seawatch.tracks.segment import SEGMENT_ID_FACTOR, distance_km, segment
+from seawatch.tracks.segment import SEGMENT_ID_FACTOR, segment
 
 __all__ = ["SEGMENT_ID_FACTOR", "clean", "distance_km", "segment"]

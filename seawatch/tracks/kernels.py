@@ -8,6 +8,10 @@ The kernel walks the whole table once, sorted by (mmsi, ts), and keeps for the c
 small set of open segments (their last positions). Its state is reset whenever the MMSI
 changes, so the result for one vessel never depends on another vessel's rows: the kernel is
 a pure function of the rows of each MMSI and runs unchanged on any partition by vessel.
+
+Distances between positions are :mod:`seawatch.geo.geodesy`'s chord -> arc on WGS84
+earth-centred vectors; velocities from reported course and speed, and dead reckoning, are
+east/north kilometres on the mean sphere (:data:`~seawatch.geo.geodesy.KM_PER_DEG`).
 """
 
 from __future__ import annotations
@@ -17,21 +21,9 @@ import math
 import numba
 import numpy as np
 
-R_KM = 6371.0088  # mean earth radius (IUGG), chord -> arc
-NM_KM = 1.852
+from seawatch.geo.geodesy import KM_PER_DEG, NM_KM, ecef_distance_km_scalar, lon_delta_scalar
+
 US_PER_H = 3_600_000_000.0
-KM_PER_DEG = 111.195  # only for velocities from reported course and speed (east/north)
-
-
-@numba.njit(cache=True, nogil=True, inline="always")
-def _arc_km(x0: float, y0: float, z0: float, x1: float, y1: float, z1: float) -> float:
-    dx = x1 - x0
-    dy = y1 - y0
-    dz = z1 - z0
-    c = math.sqrt(dx * dx + dy * dy + dz * dz)
-    if c >= 2.0 * R_KM:
-        return math.pi * R_KM
-    return 2.0 * R_KM * math.asin(c / (2.0 * R_KM))
 
 
 @numba.njit(cache=True, nogil=True)
@@ -143,7 +135,7 @@ def assign_segments(
         best_score = -math.inf
         for s in range(n_open):
             j = st[s, _LAST]
-            d = _arc_km(x[j], y[j], z[j], x[i], y[i], z[i])
+            d = ecef_distance_km_scalar(x[j], y[j], z[j], x[i], y[i], z[i])
             dt_h = (t_us[i] - t_us[j]) / US_PER_H
             if d > noise_km and d > max_km_h * dt_h:
                 continue
@@ -193,7 +185,7 @@ def assign_segments(
                 j = back[nxt]
                 m = 1
                 while j >= 0 and m <= lookback and t_us[i] - t_us[j] <= max_gap_us:
-                    d = _arc_km(x[j], y[j], z[j], x[i], y[i], z[i])
+                    d = ecef_distance_km_scalar(x[j], y[j], z[j], x[i], y[i], z[i])
                     dt_h = (t_us[i] - t_us[j]) / US_PER_H
                     if d <= noise_km or d <= max_km_h * dt_h:
                         # the position must continue j better than j's successor did
@@ -257,7 +249,7 @@ def _alpha(
     if not vj_known and p >= 0 and t_us[j] > t_us[p]:
         # no reported velocity: the segment's own implied velocity at j
         dth = (t_us[j] - t_us[p]) / US_PER_H
-        vj_e = _dlon(lon[p], lon[j]) * KM_PER_DEG * math.cos(math.radians(lat[j])) / dth
+        vj_e = lon_delta_scalar(lon[p], lon[j]) * KM_PER_DEG * math.cos(math.radians(lat[j])) / dth
         vj_n = (lat[j] - lat[p]) * KM_PER_DEG / dth
     vi_e, vi_n, vi_known = _velocity(sog[i], cog[i], max_sog, slow_kn)
     if vi_known:
@@ -268,22 +260,11 @@ def _alpha(
         vn = vj_n
     # observed displacement east/north (km), antimeridian-safe, minus the dead reckoning
     cm = math.cos(math.radians(0.5 * (lat[i] + lat[j])))
-    oe = _dlon(lon[j], lon[i]) * KM_PER_DEG * cm
+    oe = lon_delta_scalar(lon[j], lon[i]) * KM_PER_DEG * cm
     on = (lat[i] - lat[j]) * KM_PER_DEG
     disc = math.hypot(oe - ve * dt_h, on - vn * dt_h)
     pad = math.hypot(dt_h, buffer_h)
     return disc / (pad * pen_km_h), pad
-
-
-@numba.njit(cache=True, nogil=True, inline="always")
-def _dlon(lon0: float, lon1: float) -> float:
-    """lon1 - lon0 wrapped into [-180, 180)."""
-    d = lon1 - lon0
-    if d >= 180.0:
-        d -= 360.0
-    elif d < -180.0:
-        d += 360.0
-    return d
 
 
 @numba.njit(cache=True, nogil=True)

@@ -41,6 +41,18 @@ import numpy as np
 import polars as pl
 
 from seawatch import schema
+from seawatch.errors import InvalidValue
+
+# chord_to_arc_m, distance_m, ecef_m (and implied_speed_kn, used here too): kept for
+# seawatch.detect until it moves to seawatch.geo.geodesy
+from seawatch.geo.geodesy import (  # noqa: F401
+    chord_to_arc_m,
+    distance_m,
+    ecef_m,
+    implied_speed_kn,
+    lon_delta,
+    wrap_lon,
+)
 from seawatch.units import duration_us
 
 DEFAULT_GRID = "10m"
@@ -57,11 +69,6 @@ RESAMPLED: dict[str, pl.DataType] = {
     "speed_kn": pl.Float64(),
 }
 """Columns of :func:`resample`'s result."""
-
-_M_PER_NM = 1852.0
-_A_M = 6_378_137.0
-_E2 = (1 / 298.257223563) * (2 - 1 / 298.257223563)
-_R_M = 6_371_008.8
 
 
 @dataclass(frozen=True)
@@ -185,63 +192,6 @@ def _is_sorted(keys: tuple[np.ndarray, ...]) -> bool:
     return True
 
 
-def ecef_m(lat: np.ndarray, lon: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """WGS84 earth-centred coordinates (metres) of surface points."""
-    phi = np.radians(lat)
-    lam = np.radians(lon)
-    s = np.sin(phi)
-    c = np.cos(phi)
-    n = _A_M / np.sqrt(1.0 - _E2 * s * s)
-    return n * c * np.cos(lam), n * c * np.sin(lam), n * (1.0 - _E2) * s
-
-
-def distance_m(
-    lat1: np.ndarray, lon1: np.ndarray, lat2: np.ndarray, lon2: np.ndarray
-) -> np.ndarray:
-    """Surface distance (m) between points: WGS84 chord turned into an arc.
-
-    Within a millimetre of the WGS84 geodesic up to tens of kilometres (the chord is the exact
-    3D distance; the arc correction is ``c**3 / (24 R**2)``).
-
-    >>> round(float(distance_m(np.array([0.0]), np.array([0.0]),
-    ...                        np.array([0.0]), np.array([0.001]))[0]), 3)
-    111.319
-    """
-    x1, y1, z1 = ecef_m(lat1, lon1)
-    x2, y2, z2 = ecef_m(lat2, lon2)
-    return chord_to_arc_m(np.sqrt((x2 - x1) ** 2 + (y2 - y1) ** 2 + (z2 - z1) ** 2))
-
-
-def chord_to_arc_m(chord: np.ndarray) -> np.ndarray:
-    """Surface distance (m) for a WGS84 ECEF chord (m): arc on the mean-radius sphere."""
-    return 2.0 * _R_M * np.arcsin(np.minimum(chord / (2.0 * _R_M), 1.0))
-
-
-def implied_speed_kn(
-    lat: np.ndarray,
-    lon: np.ndarray,
-    t_us: np.ndarray,
-    same_track: np.ndarray,
-    where: np.ndarray | None = None,
-) -> np.ndarray:
-    """Implied speed (kn) from each position to the next; NaN at a track's last position.
-
-    ``same_track[i]`` says whether positions i and i+1 are of one track; with ``where`` (a
-    mask like ``same_track``) only those intervals are computed, the others are NaN.
-    """
-    n = len(t_us)
-    out = np.full(n, np.nan)
-    if n < 2:
-        return out
-    ok = same_track & (t_us[1:] > t_us[:-1])
-    if where is not None:
-        ok &= where
-    i = np.flatnonzero(ok)
-    d = distance_m(lat[i], lon[i], lat[i + 1], lon[i + 1])
-    out[i] = d / ((t_us[i + 1] - t_us[i]) / 1e6) * 3600.0 / _M_PER_NM
-    return out
-
-
 def resample_samples(
     positions: pl.DataFrame,
     *,
@@ -252,7 +202,7 @@ def resample_samples(
     g = duration_us(grid)
     gap = duration_us(max_gap)
     if g <= 0:
-        raise ValueError(f"grid must be a positive duration; got {grid!r}")
+        raise InvalidValue(f"grid must be a positive duration; got {grid!r}")
     tp = track_positions(positions)
     track, t, lat, lon, sog = tp.track, tp.t_us, tp.lat, tp.lon, tp.sog
     n = len(t)
@@ -276,8 +226,7 @@ def resample_samples(
     t0 = t[rep]
     mix = (step_in * g - t0) / (t[rep + 1] - t0)
     lat_in = lat[rep] + mix * (lat[rep + 1] - lat[rep])
-    dlon = (lon[rep + 1] - lon[rep] + 540.0) % 360.0 - 180.0
-    lon_in = (lon[rep] + mix * dlon + 180.0) % 360.0 - 180.0
+    lon_in = wrap_lon(lon[rep] + mix * lon_delta(lon[rep], lon[rep + 1]))
     sog_in = sog[rep] + mix * (sog[rep + 1] - sog[rep])
     speed_in = np.where(np.isnan(sog_in), v_next[rep], sog_in)
 
@@ -340,12 +289,12 @@ def concat_samples(parts: Sequence[Samples], grid_us: int | None = None) -> Samp
     """
     grids = {part.grid_us for part in parts}
     if len(grids) > 1:
-        raise ValueError(f"samples on different grids cannot be joined: {sorted(grids)} us")
+        raise InvalidValue(f"samples on different grids cannot be joined: {sorted(grids)} us")
     grid = grids.pop() if grids else duration_us(DEFAULT_GRID) if grid_us is None else grid_us
     filled = [part for part in parts if len(part)]
     for before, after in pairwise(filled):
         if int(before.mmsi.max()) >= int(after.mmsi.min()):
-            raise ValueError(
+            raise InvalidValue(
                 "samples of parts with overlapping or unordered MMSIs cannot be joined: "
                 f"a part ends at MMSI {int(before.mmsi.max())}, the next starts at "
                 f"{int(after.mmsi.min())}"

@@ -32,15 +32,15 @@ from __future__ import annotations
 
 import numpy as np
 import polars as pl
-from numpy.typing import ArrayLike
 
+from seawatch.errors import InvalidValue
+
+# NM_KM and distance_km: kept for seawatch.detect until it moves to seawatch.geo.geodesy
+from seawatch.geo.geodesy import NM_KM, distance_km, ecef_km  # noqa: F401
 from seawatch.tracks.clean import clean
 
 SEGMENT_ID_FACTOR = 100_000
 """``segment_id = mmsi * SEGMENT_ID_FACTOR + k``: room for 100,000 segments per MMSI."""
-
-R_KM = 6371.0088  # mean earth radius (IUGG), for the chord -> arc correction
-NM_KM = 1.852  # one international nautical mile in km
 
 _CLASS_A = (1, 2, 3)
 _CLASS_B = (18, 19)
@@ -114,9 +114,9 @@ def segment(
         invalid identity shared by many transmitters (see ``mmsi_valid``), not a vessel.
     """
     if max_open_segments < 1:
-        raise ValueError(f"max_open_segments must be at least 1, got {max_open_segments}")
+        raise InvalidValue(f"max_open_segments must be at least 1, got {max_open_segments}")
     if max_speed_kn <= 0 or noise_km < 0 or max_gap_h <= 0:
-        raise ValueError(
+        raise InvalidValue(
             "max_speed_kn and max_gap_h must be positive and noise_km non-negative; got "
             f"{max_speed_kn=}, {noise_km=}, {max_gap_h=}"
         )
@@ -170,26 +170,3 @@ def segment(
 SLOW_KN = 0.35
 """Reported speeds at or below this are taken as stopped, whatever the course (GFW
 gpsdio-segment ``very_slow``)."""
-
-
-def ecef_km(lat: np.ndarray, lon: np.ndarray) -> np.ndarray:
-    """WGS84 earth-centred coordinates (km) of surface points, shape (n, 3)."""
-    from seawatch.geo._geodesy import ecef_km as _ecef
-
-    return _ecef(lat, lon)
-
-
-def distance_km(lat0: ArrayLike, lon0: ArrayLike, lat1: ArrayLike, lon1: ArrayLike) -> np.ndarray:
-    """Surface distance (km) between point pairs, as every tracks and detect module measures it.
-
-    The chord between the WGS84 earth-centred points, turned into an arc on the mean sphere:
-    within 0.1 % of the WGS84 geodesic up to a few hundred kilometres (see
-    ``seawatch.geo._geodesy``), and right across the antimeridian.
-
-    >>> distance_km([0.0], [179.9], [0.0], [-179.9]).round(2).tolist()  # across 180°
-    [22.26]
-    """
-    a = ecef_km(np.asarray(lat0, dtype=np.float64), np.asarray(lon0, dtype=np.float64))
-    b = ecef_km(np.asarray(lat1, dtype=np.float64), np.asarray(lon1, dtype=np.float64))
-    c = np.minimum(np.sqrt(((a - b) ** 2).sum(axis=1)), 2 * R_KM)
-    return 2.0 * R_KM * np.arcsin(c / (2.0 * R_KM))

@@ -6,7 +6,7 @@ import shapely
 from pyproj import Geod
 
 from seawatch.geo import coastline, coverage_box, distance_to_shore_km, on_land
-from seawatch.geo._geodesy import aeqd, project
+from seawatch.geo.geodesy import aeqd, project
 from seawatch.geo.shore import MAX_ERROR_KM, _outside_coast
 from tests.geo.geo_places import MANTA, OFF_MANTA, OPEN_OCEAN, SANTA_CRUZ
 

@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
+from seawatch.geo.geodesy import haversine_km
 from seawatch.sim import Scenario
 from seawatch.sim import truth as T
 from seawatch.sim.world import world
@@ -32,7 +33,7 @@ def track_of(positions: pl.DataFrame, mmsi: int, start: datetime | None = None,
 
 
 def km(lat0: Any, lon0: Any, lat1: Any, lon1: Any) -> np.ndarray:
-    return T.haversine_km(lat0, lon0, lat1, lon1)
+    return haversine_km(lat0, lon0, lat1, lon1)
 
 
 def on_grid(p: pl.DataFrame, start: datetime, end: datetime) -> tuple[np.ndarray, np.ndarray,
@@ -105,3 +106,14 @@ def rederive(s: Scenario, positions: pl.DataFrame) -> pl.DataFrame:
 
 def event_keys(events: pl.DataFrame) -> set[tuple]:
     return set(events.select("type", "mmsi", "other_mmsi", "zone", "start", "end").iter_rows())
+
+
+def planted_events(s: Scenario, typ: str) -> list[dict[str, Any]]:
+    rows = s.truth.filter(pl.col("type") == typ).to_dicts()
+    return [r for r in rows if details(r)["planted"]]
+
+
+def negatives_named(s: Scenario, name: str) -> list[dict[str, Any]]:
+    rows = [r for r in s.negatives.to_dicts() if details(r)["negative"] == name]
+    assert rows, name
+    return rows

@@ -13,9 +13,11 @@ import numpy as np
 import polars as pl
 import pytest
 
+from seawatch.geo.geodesy import haversine_km
 from seawatch.sim import Scenario, output, write_scenario
 from seawatch.sim import scenario as scenario_module
 from seawatch.sim import truth as T
+from seawatch.sim.truth.encounter import GridIndex
 from seawatch.sim.world import world
 
 
@@ -34,7 +36,7 @@ def test_close_pairs_match_brute_force() -> None:
     lat = -1.0 + rng.normal(0, 0.004, n)  # a few km across: many pairs within 500 m
     lon = -81.0 + rng.normal(0, 0.004, n)
     mmsi = 200_000_000 + np.arange(n) // 2 * 2  # tracks 2i and 2i + 1 share an MMSI
-    g = T._GridIndex(_samples(track, k, lat, lon), mmsi)
+    g = GridIndex(_samples(track, k, lat, lon), mmsi)
     got = set()
     for part in g.partitions(500):
         for i, j, d in g.close_pairs(97, part):
@@ -42,7 +44,7 @@ def test_close_pairs_match_brute_force() -> None:
                     for a, b, s, x in zip(g.track[i], g.track[j], g.k[i], d, strict=True)}
     a, b = np.triu_indices(n, 1)
     a, b = np.where(track[a] < track[b], a, b), np.where(track[a] < track[b], b, a)
-    d = T.haversine_km(lat[a], lon[a], lat[b], lon[b]) * 1000.0
+    d = haversine_km(lat[a], lon[a], lat[b], lon[b]) * 1000.0
     ok = (k[a] == k[b]) & (mmsi[track[a]] != mmsi[track[b]]) & (d < T.ENCOUNTER_DISTANCE_M)
     want = {(int(x), int(y), int(s), float(e))
             for x, y, s, e in zip(track[a[ok]], track[b[ok]], k[a[ok]], d[ok], strict=True)}

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import numpy as np
 import polars as pl
 
-from seawatch.sim import Scenario, simulate_traffic
+from seawatch.sim import Scenario, simulate
 from seawatch.sim import places as P
 from seawatch.sim.fleet import CATEGORIES, category_counts
 
@@ -18,11 +18,12 @@ def _with_identity(s: Scenario) -> pl.DataFrame:
     return s.positions.join(types, on="mmsi", how="left")
 
 
-def test_simulate_traffic_keeps_its_interface() -> None:
-    positions, _ = simulate_traffic(seed=2, hours=1.0, vessels=12)
+def test_noise_free_positions_keep_their_interface() -> None:
+    positions = simulate(seed=2, hours=1.0, vessels=12, noise=False).positions
     assert positions["mmsi"].n_unique() == 12
     assert positions["ts"].min() >= datetime(2026, 1, 15, 12, tzinfo=UTC)
-    other, _ = simulate_traffic(seed=2, hours=1.0, vessels=5, start=datetime(2025, 3, 1, 6))
+    other = simulate(seed=2, hours=1.0, vessels=5, start=datetime(2025, 3, 1, 6),
+                     noise=False).positions
     assert other["ts"].min() >= datetime(2025, 3, 1, 6, tzinfo=UTC)
     assert other["ts"].max() < datetime(2025, 3, 1, 7, tzinfo=UTC)
     assert (other["ts"].dt.microsecond() == 0).all()  # whole seconds, as NMEA c: carries

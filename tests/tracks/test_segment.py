@@ -9,7 +9,8 @@ import polars as pl
 import pytest
 
 from seawatch import schema
-from seawatch.tracks import SEGMENT_ID_FACTOR, distance_km, segment
+from seawatch.geo.geodesy import distance_km
+from seawatch.tracks import SEGMENT_ID_FACTOR, segment
 from tests.tracks.track_builders import (
     OPEN_OCEAN,
     T0,

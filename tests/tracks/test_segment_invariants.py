@@ -8,7 +8,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from seawatch.tracks import SEGMENT_ID_FACTOR, distance_km, segment
+from seawatch.geo.geodesy import distance_km
+from seawatch.tracks import SEGMENT_ID_FACTOR, segment
 from tests.tracks.track_builders import T0
 
 MAX_KN, NOISE_KM, MAX_GAP_H = 25.0, 1.0, 24.0
