@@ -103,7 +103,7 @@ def write_nmea_block(fh: BinaryIO, positions: pl.DataFrame, statics: pl.DataFram
         done = m.stop
         lines += n
         if not noise:
-            fh.write(memoryview(buf))
+            fh.write(buf.data)
             continue
         buf = buf.copy()
         span_start = m.start // SHUFFLE_SPAN * SHUFFLE_SPAN
@@ -112,7 +112,7 @@ def write_nmea_block(fh: BinaryIO, positions: pl.DataFrame, statics: pl.DataFram
                           m.start - span_start, m.stop - span_start, shuffle,
                           last=m.stop == span_end)
         garbled += g
-        fh.write(memoryview(out))
+        fh.write(out.data)
     return lines, garbled
 
 

@@ -82,7 +82,7 @@ class World:
         """(distance km, port name) of the nearest port point, exactly, at any distance."""
         d, i = self.port_index.nearest(lat, lon)
         names = self.ports["name"].to_numpy()
-        return d, np.where(i >= 0, names[np.maximum(i, 0)], None)
+        return np.asarray(d), np.asarray(np.where(i >= 0, names[np.maximum(i, 0)], None))
 
     def shore_km(self, lat: Any, lon: Any) -> np.ndarray:
         from seawatch.geo import distance_to_shore_km

@@ -122,14 +122,14 @@ class StoreQuery:
         sid = self.snapshot_id
         hit = self._cache.get(key)
         if hit is not None and hit[0] == sid:
-            return hit[1]  # type: ignore[no-any-return]
+            return hit[1]
         with self._guard:
             lock = self._locks.setdefault(key, threading.Lock())
         with lock:
             sid = self.snapshot_id
             hit = self._cache.get(key)
             if hit is not None and hit[0] == sid:
-                return hit[1]  # type: ignore[no-any-return]
+                return hit[1]
             value = self.retry(build)
             self._cache[key] = (sid, value)
             return value
@@ -231,7 +231,7 @@ class StoreQuery:
         """Time of the vessel's latest position (None when it has none)."""
         found = self.latest().filter(pl.col("mmsi") == mmsi)
         if found.height:
-            return found["ts"].item()  # type: ignore[no-any-return]
+            return found["ts"].item()
         return None
 
     # ------------------------------------------------------------------ tracks

@@ -157,7 +157,7 @@ def json_text(text: str, media_type: str = "application/json") -> Response:
 
 def security(request: Request) -> Security:
     """The application's :class:`~seawatch.api.security.Security` (its state and mode)."""
-    return request.app.state.security  # type: ignore[no-any-return]
+    return request.app.state.security
 
 
 def page_json(items: str, members: dict[str, Any]) -> str:

@@ -117,7 +117,7 @@ def _put_text(p6, off, start, nchars, data, a, b, latin1):
     c = 0
     i = a
     while i < b and c < nchars:
-        x = np.int64(data[i])
+        x: int | np.int64 = np.int64(data[i])  # mypy only: numba types it int64
         i += 1
         if x >= 0x80:
             if x == 0xC3 and i < b and 0x80 <= data[i] <= 0xBF:
@@ -566,7 +566,7 @@ def _identity_payloads(chunk: pl.DataFrame, rows: np.ndarray, kinds: np.ndarray
     n = chunk.height
     mmsi = _mmsi(chunk, "vessels")
     num = chunk.select([_float_col(chunk, c) for c in ("imo", "ship_type", "draught")])
-    texts = []
+    texts: list[np.ndarray] = []
     for name in ("callsign", "name", "destination"):
         col = chunk.get_column(name) if name in chunk.columns \
             else pl.Series(name, [None] * n, pl.String)
@@ -641,7 +641,10 @@ def iter_encoded(
     n_pos = pos_ts.size
     all_ts = np.concatenate([pos_ts, ves_ts])
     del ves_ts
-    all_src = None if pos_src is None else np.concatenate([pos_src, ves_src[v_rows]])
+    all_src = None
+    if pos_src is not None:
+        assert ves_src is not None  # _station_prefixes gives both or neither
+        all_src = np.concatenate([pos_src, ves_src[v_rows]])
     # time order of all messages; stable, so equal times keep positions first, then row order
     in_order = all_ts.size < 2 or bool((all_ts[1:] >= all_ts[:-1]).all())
     order = None if in_order else np.argsort(all_ts, kind="stable")
@@ -746,7 +749,7 @@ def encode_lines(
     '\\\\s:ecu-manta,c:1768435200'
     """
     return b"".join(
-        chunk for chunk, _ in iter_encoded(positions, vessels, tag_blocks=tag_blocks,
+        chunk.data for chunk, _ in iter_encoded(positions, vessels, tag_blocks=tag_blocks,
                                            source=source, channel_cycle=channel_cycle,
                                            source_column=source_column)
     )
@@ -766,7 +769,7 @@ def _open_output(path: Path, compress: str | None) -> tuple[BinaryIO, BinaryIO]:
         import zstandard
 
         writer = zstandard.ZstdCompressor(level=3, threads=-1).stream_writer(raw, closefd=False)
-        return writer, raw  # type: ignore[return-value]
+        return writer, raw
     raw.close()
     raise ValueError(f"compress={compress!r}: use None (by extension), 'none', 'gzip' or 'zstd'")
 
@@ -837,7 +840,7 @@ def write_nmea(
                                      channel_cycle=channel_cycle,
                                      chunk_messages=chunk_messages,
                                      source_column=source_column):
-            out.write(chunk)
+            out.write(chunk.data)
             lines += n
     finally:
         if out is not raw:

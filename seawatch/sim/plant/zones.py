@@ -77,8 +77,8 @@ def squid_eez(p: Planter) -> None:
 
 def skirt_zone(p: Planter) -> None:
     """A ship following a zone's edge 1.8-3 km outside it for 2-5 h."""
-    import shapely  # type: ignore[import-untyped]
-    import shapely.ops  # type: ignore[import-untyped]
+    import shapely
+    import shapely.ops
 
     w = p.world
     k = int(p.rng.integers(len(w.zones)))
