@@ -23,7 +23,8 @@ from pathlib import Path
 import numpy as np
 
 from seawatch.errors import InvalidValue
-from seawatch.tracks.resample import Samples, chord_to_arc_m, ecef_m
+from seawatch.geo.geodesy import chord_to_arc_m, ecef_m
+from seawatch.tracks.resample import Samples
 
 _FORWARD = [
     (dx, dy, dz)
