@@ -46,7 +46,7 @@ import polars as pl
 from seawatch.detect.close_pairs import pairs_by_vessel
 from seawatch.detect.detector import Context, Detector, Split
 from seawatch.detect.events import details_json, empty_events, to_events
-from seawatch.geo.geodesy import ecef_m, unit_vectors, vector_lat_lon
+from seawatch.geo.geodesy import ecef_chord, ecef_m, unit_vectors, vector_lat_lon
 from seawatch.params import Duration, Number, Params, param, resolve
 from seawatch.tracks.resample import (
     DEFAULT_GRID,
@@ -397,7 +397,7 @@ def _moored(
     lat = ports.ports["lat"].cast(pl.Float64).to_numpy()[near]
     lon = ports.ports["lon"].cast(pl.Float64).to_numpy()[near]
     px, py, pz = (np.repeat(c, size) for c in ecef_m(lat, lon))
-    chord = np.sqrt((x - px) ** 2 + (y - py) ** 2 + (z - pz) ** 2)
+    chord = ecef_chord(px, py, pz, x, y, z)
     del px, py, pz
     far = np.maximum.reduceat(np.where(np.isnan(chord), np.inf, chord), first)
     return np.repeat(far <= radius_km * 1000.0, size)

@@ -9,8 +9,8 @@ method                         used for
 =============================  ===========================================================
 WGS84 chord -> arc, km         :func:`distance_km`: segments, gaps, spoofing; ports (k-d
                                tree on :func:`ecef_km`), distance to shore (numba kernels)
-WGS84 chord -> arc, m          :func:`distance_m`: resampled tracks, encounters, implied
-                               speeds (:func:`implied_speed_kn`)
+WGS84 chord -> arc, m          :func:`distance_m`, :func:`ecef_distance_m`: resampled
+                               tracks, encounters, implied speeds (:func:`implied_speed_kn`)
 haversine on the mean sphere   :func:`haversine_km` (NumPy), :func:`haversine_km_expr`
                                (Polars), ``haversine_km_scalar`` (numba): zone episodes,
                                port visits, anchorage periods, the simulator's truth
@@ -110,6 +110,22 @@ def ecef_m(lat: ArrayLike, lon: ArrayLike) -> tuple[F64, F64, F64]:
     return _ecef(lat, lon, WGS84_A_M)
 
 
+def ecef_chord(
+    x0: ArrayLike, y0: ArrayLike, z0: ArrayLike, x1: ArrayLike, y1: ArrayLike, z1: ArrayLike
+) -> F64:
+    """Straight-line (3D) distance between earth-centred points, in their unit.
+
+    The same bits whichever point comes first.
+
+    >>> ecef_chord(0.0, 0.0, 0.0, 3.0, 4.0, 12.0).tolist()
+    13.0
+    """
+    dx = np.subtract(x1, x0, dtype=np.float64)
+    dy = np.subtract(y1, y0, dtype=np.float64)
+    dz = np.subtract(z1, z0, dtype=np.float64)
+    return np.asarray(np.sqrt(dx**2 + dy**2 + dz**2), dtype=np.float64)
+
+
 def _chord_to_arc(chord: ArrayLike, radius: float) -> F64:
     c = np.asarray(chord, dtype=np.float64)
     return 2.0 * radius * np.arcsin(np.minimum(c / (2.0 * radius), 1.0))
@@ -168,9 +184,20 @@ def distance_m(lat0: ArrayLike, lon0: ArrayLike, lat1: ArrayLike, lon1: ArrayLik
     >>> distance_m([0.0], [0.0], [0.0], [0.001]).round(3).tolist()
     [111.319]
     """
-    x0, y0, z0 = ecef_m(lat0, lon0)
-    x1, y1, z1 = ecef_m(lat1, lon1)
-    return chord_to_arc_m(np.sqrt((x1 - x0) ** 2 + (y1 - y0) ** 2 + (z1 - z0) ** 2))
+    return ecef_distance_m(*ecef_m(lat0, lon0), *ecef_m(lat1, lon1))
+
+
+def ecef_distance_m(
+    x0: ArrayLike, y0: ArrayLike, z0: ArrayLike, x1: ArrayLike, y1: ArrayLike, z1: ArrayLike
+) -> F64:
+    """Surface distance (m) between earth-centred points (m, :func:`ecef_m`): the chord
+    turned into an arc, as :func:`distance_m` (for callers holding the vectors already).
+
+    >>> x, y, z = ecef_m([0.0, 0.0], [0.0, 0.001])
+    >>> ecef_distance_m(x[0], y[0], z[0], x[1], y[1], z[1]).round(3).tolist()
+    111.319
+    """
+    return chord_to_arc_m(ecef_chord(x0, y0, z0, x1, y1, z1))
 
 
 def implied_speed_kn(
