@@ -2,7 +2,8 @@
 its HTTP status, so the command line and the API each translate them in one place.
 
 Every package's errors subclass one of the kinds here (``seawatch.store.StoreError`` is a
-:class:`SeawatchError`, ``seawatch.detect.ConfigError`` an :class:`InvalidValue`, ...). A
+:class:`SeawatchError`, ``seawatch.params.ConfigError``, the detector config's and every
+parameter model's, an :class:`InvalidValue`, ...). A
 message says what was wrong and, where it helps, what to do; none carries a secret.
 
 =====================  =========  ===========  =============================================

@@ -19,7 +19,7 @@ from seawatch.cli.common import (
     read_ports_file,
     read_zones_file,
 )
-from seawatch.errors import InvalidValue, SeawatchError, Unavailable
+from seawatch.errors import InvalidValue, Unavailable
 
 
 def detect(
@@ -86,16 +86,9 @@ def detect(
             label = "detection done" if step == "done" else step.replace("_", " ")
             progress.update(task, description=label, completed=done, total=total)
 
-        try:
-            events = detect_store(
-                st, zones=zone_list, ports=port_rows, config=cfg, progress=on_progress
-            )
-        except ValueError as exc:
-            # detect/ raises bare ValueErrors for what the user must fix: a store without
-            # positions, zone names that repeat, contradictory parameters
-            if isinstance(exc, SeawatchError):
-                raise
-            raise InvalidValue(str(exc)) from exc
+        events = detect_store(
+            st, zones=zone_list, ports=port_rows, config=cfg, progress=on_progress
+        )
     counts = dict(events.group_by("type").len().iter_rows()) if events.height else {}
     table = Table(title=f"Events detected in {st.path}")
     table.add_column("type")

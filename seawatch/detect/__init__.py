@@ -2,7 +2,7 @@
 
 Each detector module (``gap``, ``spoofing``, ``encounter``, ``loitering``, ``zone_crossing``,
 ``fishing_in_zone``, ``port_visit``) holds its definition, its parameter model (defaults
-written once, :mod:`seawatch.detect.params`), a public function that reads like the
+written once, :mod:`seawatch.params`), a public function that reads like the
 definition (``detect_gaps(segmented, min_gap_h=6)``) and its ``DETECTOR`` entry
 (:mod:`seawatch.detect.detector`). :mod:`seawatch.detect.registry` lists them in the order
 they run; :mod:`seawatch.detect.pipeline` runs them over positions in chunks of vessels

@@ -23,7 +23,8 @@ from pathlib import Path
 import numpy as np
 
 from seawatch.errors import InvalidValue
-from seawatch.tracks.resample import Samples, chord_to_arc_m, ecef_m
+from seawatch.geo.geodesy import ecef_distance_m, ecef_m
+from seawatch.tracks.resample import Samples
 
 _FORWARD = [
     (dx, dy, dz)
@@ -62,8 +63,7 @@ def _distance_m(
     x: np.ndarray, y: np.ndarray, z: np.ndarray, i: np.ndarray, j: np.ndarray
 ) -> np.ndarray:
     """Surface distance (m) between samples ``i`` and ``j`` (the same bits either way round)."""
-    chord = np.sqrt((x[i] - x[j]) ** 2 + (y[i] - y[j]) ** 2 + (z[i] - z[j]) ** 2)
-    return chord_to_arc_m(chord)
+    return ecef_distance_m(x[i], y[i], z[i], x[j], y[j], z[j])
 
 
 def _close_pairs_of(

@@ -1,8 +1,9 @@
 """Detector parameters: one section per parameter model, loaded from a TOML file.
 
 Every threshold of every detector is a field of its parameter model (the registry's, plus
-``[ports]`` and ``[segment]``), whose default is written once, there. A config file overrides
-any of them, one TOML table per section::
+``[ports]``, :class:`seawatch.detect.ports.PortsParams`, and ``[segment]``,
+:class:`seawatch.tracks.segment.SegmentParams`), whose default is written once, there. A
+config file overrides any of them, one TOML table per section::
 
     [gap]
     min_gap_h = 6            # the common "potential dark activity" setting
@@ -27,7 +28,7 @@ Examples
 >>> DetectConfig.from_dict({"gap": {"min_gap": 6}})  # doctest: +ELLIPSIS
 Traceback (most recent call last):
 ...
-seawatch.detect.params.ConfigError: config: unknown key 'min_gap' in [gap]; valid keys: ...
+seawatch.params.ConfigError: config: unknown key 'min_gap' in [gap]; valid keys: ...
 """
 
 from __future__ import annotations
@@ -40,10 +41,10 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from seawatch.detect.params import ConfigError, Params, build_params, example_of, reference_of
 from seawatch.detect.ports import PortsParams
-from seawatch.detect.positions import SegmentParams
 from seawatch.detect.registry import DETECTORS
+from seawatch.params import ConfigError, Params, build_params, example_of, reference_of
+from seawatch.tracks.segment import SegmentParams
 
 __all__ = ["SECTIONS", "ConfigError", "DetectConfig", "example_toml", "load_config"]
 

@@ -2,7 +2,7 @@
 
 Each detector module (``seawatch/detect/gap.py``, ``encounter.py``, ...) declares one
 ``DETECTOR``: its name (the config section of its parameters), the event types it produces,
-its parameter model (:class:`seawatch.detect.params.Params`), what it needs from the pipeline
+its parameter model (:class:`seawatch.params.Params`), what it needs from the pipeline
 besides the positions (:data:`Need`) and one ``detect(table, params, context)`` function. The
 registry (:mod:`seawatch.detect.registry`) lists them in the order they run, and the pipeline
 (:mod:`seawatch.detect.pipeline`) runs whatever it holds.
@@ -29,7 +29,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar
 
-from seawatch.detect.params import P
+from seawatch.params import P
 
 if TYPE_CHECKING:  # pragma: no cover
     import polars as pl

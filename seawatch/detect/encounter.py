@@ -46,13 +46,13 @@ import polars as pl
 from seawatch.detect.close_pairs import pairs_by_vessel
 from seawatch.detect.detector import Context, Detector, Split
 from seawatch.detect.events import details_json, empty_events, to_events
-from seawatch.detect.params import Duration, Number, Params, param, resolve
+from seawatch.geo.geodesy import ecef_chord, ecef_m, unit_vectors, vector_lat_lon
+from seawatch.params import Duration, Number, Params, param, resolve
 from seawatch.tracks.resample import (
     DEFAULT_GRID,
     DEFAULT_MAX_GAP,
     Samples,
     concat_samples,
-    ecef_m,
     resample_samples,
 )
 from seawatch.units import duration_us, parse_duration
@@ -148,7 +148,7 @@ def detect_encounters(
 
     Raises
     ------
-    seawatch.detect.params.ConfigError
+    seawatch.params.ConfigError
         An unknown parameter or a value of the wrong type.
 
     Examples
@@ -305,14 +305,14 @@ def _merge_pieces(
     # mean position of both vessels' samples (sum of unit vectors: antimeridian-safe)
     rows = np.repeat(keep, size)
     ja, jb, gr = ia[rows], ib[rows], group_of_row[rows]
-    la, lb = np.radians(s.lat[ja]), np.radians(s.lat[jb])
-    oa, ob = np.radians(s.lon[ja]), np.radians(s.lon[jb])
+    xa, ya, za = unit_vectors(s.lat[ja], s.lon[ja])
+    xb, yb, zb = unit_vectors(s.lat[jb], s.lon[jb])
     n = len(first)
-    ux = np.bincount(gr, np.cos(la) * np.cos(oa) + np.cos(lb) * np.cos(ob), minlength=n)
-    uy = np.bincount(gr, np.cos(la) * np.sin(oa) + np.cos(lb) * np.sin(ob), minlength=n)
-    uz = np.bincount(gr, np.sin(la) + np.sin(lb), minlength=n)
-    lat = np.degrees(np.arctan2(uz, np.hypot(ux, uy)))
-    lon = np.degrees(np.arctan2(uy, ux))
+    lat, lon = vector_lat_lon(
+        np.bincount(gr, xa + xb, minlength=n),
+        np.bincount(gr, ya + yb, minlength=n),
+        np.bincount(gr, za + zb, minlength=n),
+    )
     port_km = np.full(n, np.nan)
     port_km[keep] = _port_distance_km(lat[keep], lon[keep], ports)
     keep &= port_km >= min_port_distance_km
@@ -397,7 +397,7 @@ def _moored(
     lat = ports.ports["lat"].cast(pl.Float64).to_numpy()[near]
     lon = ports.ports["lon"].cast(pl.Float64).to_numpy()[near]
     px, py, pz = (np.repeat(c, size) for c in ecef_m(lat, lon))
-    chord = np.sqrt((x - px) ** 2 + (y - py) ** 2 + (z - pz) ** 2)
+    chord = ecef_chord(px, py, pz, x, y, z)
     del px, py, pz
     far = np.maximum.reduceat(np.where(np.isnan(chord), np.inf, chord), first)
     return np.repeat(far <= radius_km * 1000.0, size)

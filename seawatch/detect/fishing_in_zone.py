@@ -38,9 +38,10 @@ import polars as pl
 from seawatch import schema
 from seawatch.detect.detector import Detector
 from seawatch.detect.events import details_json, empty_events, to_events
-from seawatch.detect.params import Codes, Duration, Flag, Number, Params, param, resolve
-from seawatch.detect.positions import KM_PER_NM, haversine_km, ordered_tracks
+from seawatch.detect.positions import ordered_tracks
 from seawatch.detect.zones import as_zone_index, zone_membership
+from seawatch.geo.geodesy import NM_KM, haversine_km_expr
+from seawatch.params import Codes, Duration, Flag, Number, Params, param, resolve
 from seawatch.units import parse_duration
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -254,7 +255,7 @@ def detect_fishing_in_zone(
 
     Raises
     ------
-    seawatch.detect.params.ConfigError
+    seawatch.params.ConfigError
         An unknown parameter or a value of the wrong type.
 
     Notes
@@ -279,8 +280,10 @@ def detect_fishing_in_zone(
         tracks = tracks.with_columns(pl.lit(None, dtype=pl.Float64).alias("sog"))
     hours = (pl.col("ts") - pl.col("ts").shift(1)).dt.total_microseconds() / 3.6e9
     implied = (
-        haversine_km(pl.col("lat").shift(1), pl.col("lon").shift(1), pl.col("lat"), pl.col("lon"))
-        / KM_PER_NM
+        haversine_km_expr(
+            pl.col("lat").shift(1), pl.col("lon").shift(1), pl.col("lat"), pl.col("lon")
+        )
+        / NM_KM
         / hours
     )
     tracks = tracks.with_columns(

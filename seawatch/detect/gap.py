@@ -41,8 +41,8 @@ import polars as pl
 from seawatch import schema
 from seawatch.detect.detector import Detector
 from seawatch.detect.events import details_json, empty_events, to_events
-from seawatch.detect.params import Count, Number, Params, param, resolve
-from seawatch.tracks.segment import NM_KM, distance_km
+from seawatch.geo.geodesy import NM_KM, distance_km
+from seawatch.params import Count, Number, Params, param, resolve
 
 
 class GapParams(Params):
@@ -103,7 +103,7 @@ def detect_gaps(
 
     Raises
     ------
-    seawatch.detect.params.ConfigError
+    seawatch.params.ConfigError
         An unknown parameter or a value of the wrong type.
     """
     p = resolve(GapParams, params, overrides, "detect_gaps()")

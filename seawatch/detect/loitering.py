@@ -40,15 +40,15 @@ import polars as pl
 from seawatch import schema
 from seawatch.detect.detector import Context, Detector, Split
 from seawatch.detect.events import details_json, empty_events, to_events
-from seawatch.detect.params import Duration, Number, Params, param, resolve
-from seawatch.tracks.resample import implied_speed_kn, track_positions
+from seawatch.geo.geodesy import NM_KM, implied_speed_kn, unit_vectors, vector_lon_expr
+from seawatch.params import Duration, Number, Params, param, resolve
+from seawatch.tracks.resample import track_positions
 from seawatch.units import duration_us
 
 __all__ = ["LoiteringParams", "detect_loitering", "drop_encounter_overlaps"]
 
 FISHING_SHIP_TYPE = 30
 """ITU ship-and-cargo type 30: fishing."""
-_NM_KM = 1.852
 
 
 class LoiteringParams(Params):
@@ -127,7 +127,7 @@ def detect_loitering(
 
     Raises
     ------
-    seawatch.detect.params.ConfigError
+    seawatch.params.ConfigError
         An unknown parameter or a value of the wrong type.
 
     Examples
@@ -190,8 +190,7 @@ def detect_loitering(
     starts = np.flatnonzero(np.r_[True, ep_of_row[1:] != ep_of_row[:-1]])
     n = np.diff(np.r_[starts, len(rows)])
     rt = t[rows]
-    rad = np.pi / 180.0
-    c = np.cos(rlat * rad)
+    x, y, _ = unit_vectors(rlat, rlon)  # mean longitude: antimeridian-safe
     ep = (
         pl.DataFrame(
             {
@@ -205,16 +204,16 @@ def detect_loitering(
                 "port_km": np.minimum.reduceat(port_km, starts),
                 "positions": n.astype(np.int64),
                 "lat": np.add.reduceat(rlat, starts) / n,
-                "_x": np.add.reduceat(c * np.cos(rlon * rad), starts),
-                "_y": np.add.reduceat(c * np.sin(rlon * rad), starts),
+                "_x": np.add.reduceat(x, starts),
+                "_y": np.add.reduceat(y, starts),
             }
         )
         .filter(
             (pl.col("mean_speed_kn") < p.max_mean_speed_kn)
-            & (pl.col("shore_km") >= p.min_shore_nm * _NM_KM)
+            & (pl.col("shore_km") >= p.min_shore_nm * NM_KM)
             & (pl.col("port_km") >= p.min_port_distance_km)
         )
-        .with_columns(pl.arctan2("_y", "_x").degrees().alias("lon"))
+        .with_columns(vector_lon_expr(pl.col("_x"), pl.col("_y")).alias("lon"))
     )
     if ep.height == 0:
         return empty_events()
@@ -241,7 +240,7 @@ def detect_loitering(
             {
                 "mean_speed_kn": pl.col("mean_speed_kn").round(2),
                 "duration_h": (pl.col("duration_us") / 3.6e9).round(3),
-                "distance_from_shore_nm": (pl.col("shore_km") / _NM_KM).round(2),
+                "distance_from_shore_nm": (pl.col("shore_km") / NM_KM).round(2),
                 "distance_from_port_km": pl.col("port_km").round(2),
                 "positions": pl.col("positions"),
             }

@@ -5,7 +5,8 @@ and a store read in chunks of whole vessels (:class:`seawatch.detect.chunks.Stor
 
 1. **Ports** (when a detector needs them): the shipped list, the user's, and with
    ``[ports] infer_anchorages`` the anchorages of the stationary periods of every chunk
-   (:mod:`seawatch.detect.ports`; a first pass over the chunks).
+   (:mod:`seawatch.detect.ports`, :mod:`seawatch.geo.anchorages`; a first pass over the
+   chunks).
 2. **Zones** (when a detector needs them): one index for both zone detectors.
 3. **Each chunk**: read it, cut it into tracks (:func:`seawatch.detect.positions.segment_tracks`),
    and run every detector in registry order with its section of the config and the
@@ -52,10 +53,11 @@ from seawatch.detect.chunks import ANCHORAGE_COLUMNS, POSITION_COLUMNS, Chunks
 from seawatch.detect.config import DetectConfig
 from seawatch.detect.detector import Context, Detector
 from seawatch.detect.events import empty_events
-from seawatch.detect.ports import anchorages_of, periods_of, port_table
+from seawatch.detect.ports import port_table
 from seawatch.detect.positions import segment_tracks
 from seawatch.detect.registry import detectors_for, wanted_types
 from seawatch.detect.zones import as_zone_index
+from seawatch.geo.anchorages import anchorages_from_periods, stationary_periods
 
 if TYPE_CHECKING:  # pragma: no cover
     from seawatch.geo.zones import Zone
@@ -137,8 +139,10 @@ def run_pipeline(
             periods = []
             for k in range(len(chunks)):
                 timer.start("anchorages")
-                periods.append(periods_of(chunks.read(k, ANCHORAGE_COLUMNS), cfg.ports))
-            found_anchorages = anchorages_of(periods, cfg.ports)
+                periods.append(
+                    stationary_periods(chunks.read(k, ANCHORAGE_COLUMNS), params=cfg.ports)
+                )
+            found_anchorages = anchorages_from_periods(pl.concat(periods), params=cfg.ports)
             del periods
         port_rows = port_table(None, ports, cfg, anchorages=found_anchorages)
     zone_index = as_zone_index(zones)[1] if "zones" in needs else None

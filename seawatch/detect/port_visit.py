@@ -47,8 +47,9 @@ from pydantic_core import PydanticCustomError
 
 from seawatch.detect.detector import Detector
 from seawatch.detect.events import details_json, empty_events, to_events
-from seawatch.detect.params import Duration, Number, Params, param, resolve
-from seawatch.detect.positions import haversine_km, ordered_tracks
+from seawatch.detect.positions import ordered_tracks
+from seawatch.geo.geodesy import KM_PER_DEG, haversine_km_expr
+from seawatch.params import Duration, Number, Params, param, resolve
 from seawatch.units import parse_duration
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -102,14 +103,16 @@ def near_cells(
 
     A superset of the points within ``km`` (cells of :data:`CELL_DEG` around each port,
     widened by enough cells to cover ``km`` at the port's latitude, wrapping at the
-    antimeridian), so the exact distance is computed only where it can matter.
+    antimeridian), so the exact distance is computed only where it can matter. Cells are
+    counted in degrees of the mean sphere (:data:`~seawatch.geo.geodesy.KM_PER_DEG`); a
+    WGS84 degree of latitude is up to 0.6 % shorter, which the one extra cell each way
+    covers for any ``km`` under 1,000.
     """
     if port_lat.size == 0:
         return np.zeros(lat.shape, dtype=bool)
-    km_per_deg = 111.0
-    rows = int(np.ceil(km / (km_per_deg * CELL_DEG))) + 1
+    rows = int(np.ceil(km / (KM_PER_DEG * CELL_DEG))) + 1
     coslat = np.cos(np.radians(np.minimum(np.abs(port_lat) + rows * CELL_DEG, 89.0)))
-    cols = np.ceil(km / (km_per_deg * CELL_DEG * coslat)).astype(np.int64) + 1
+    cols = np.ceil(km / (KM_PER_DEG * CELL_DEG * coslat)).astype(np.int64) + 1
     pr = np.floor(port_lat / CELL_DEG).astype(np.int64)
     pc = np.floor(port_lon / CELL_DEG).astype(np.int64)
     widest = int(cols.max())
@@ -165,7 +168,7 @@ def detect_port_visits(
 
     Raises
     ------
-    seawatch.detect.params.ConfigError
+    seawatch.params.ConfigError
         An unknown parameter, a value of the wrong type, or ``exit_km < entry_km``.
     """
     p = resolve(PortVisitParams, params, overrides, "detect_port_visits()")
@@ -222,7 +225,7 @@ def detect_port_visits(
         & pl.col("open_start")
         & (pl.col("start") >= pl.col("end").shift(1))
         & (
-            haversine_km(
+            haversine_km_expr(
                 pl.col("lat1").shift(1), pl.col("lon1").shift(1), pl.col("lat0"), pl.col("lon0")
             )
             <= exit_km

@@ -2,11 +2,11 @@
 
 The pipeline keeps the positions that have a time and a place (:func:`prepare_positions`)
 and cuts each vessel's into tracks (:func:`segment_tracks`: :func:`seawatch.tracks.segment`
-with the ``[segment]`` parameters, :class:`SegmentParams`). :func:`ordered_tracks` gives the
-positions of a segmented table sorted by vessel, track and time, with the first and last
-position of each track marked, which the crossing, fishing and port-visit kernels turn into
-runs with Polars window expressions; :func:`haversine_km` is the great-circle distance they
-use between positions.
+with the ``[segment]`` parameters, :class:`seawatch.tracks.segment.SegmentParams`).
+:func:`ordered_tracks` gives the positions of a segmented table sorted by vessel, track and
+time, with the first and last position of each track marked, which the crossing, fishing and
+port-visit kernels turn into runs with Polars window expressions (measuring between positions
+with :func:`seawatch.geo.geodesy.haversine_km_expr`).
 
 Examples
 --------
@@ -25,69 +25,7 @@ from collections.abc import Sequence
 import polars as pl
 
 from seawatch import schema
-from seawatch.detect.params import Count, Number, Params, param
-
-EARTH_RADIUS_KM = 6371.0088
-"""Mean Earth radius (IUGG) for the haversine distances of implied speeds."""
-KM_PER_NM = 1.852
-
-GPSDIO = "GFW gpsdio-segment"
-
-
-class SegmentParams(Params):
-    """Parameters of :func:`seawatch.tracks.segment` (``[segment]``, docs/detectors.md)."""
-
-    max_speed_kn: Number = param(
-        25.0,
-        "A position whose implied speed from a segment's last position is above this (knots) "
-        "cannot continue that segment.",
-        f"{GPSDIO} max_knots, DESIGN.md",
-    )
-    noise_km: Number = param(
-        1.0,
-        "Positions at most this far apart (km) always fit, whatever the time between them "
-        "(GPS noise, time-stamp jitter).",
-        "DESIGN.md",
-    )
-    max_gap_h: Number = param(
-        24.0,
-        "A segment ends after this many hours without a position (strictly longer).",
-        f"{GPSDIO} max_hours",
-    )
-    max_open_segments: Count = param(
-        20,
-        "Segments kept open at once per MMSI; the least recently extended is closed first.",
-        f"{GPSDIO} uses 100 for whole-world satellite data; 20 is plenty for a shared MMSI",
-    )
-    penalty_speed_kn: Number = param(
-        5.0,
-        "Scale of the matching score: a discrepancy from dead reckoning of this speed (knots) "
-        "times hypot(dt, buffer_h) lowers the score by a factor e.",
-        f"{GPSDIO} penalty_speed",
-    )
-    buffer_h: Number = param(
-        0.25,
-        "Hours added (in quadrature) to the time between positions in the matching score.",
-        f"{GPSDIO} buffer_hours",
-    )
-    short_segment_positions: Count = param(
-        10,
-        "Segments shorter than this score lower by sqrt(n / short_segment_positions), so a "
-        "position prefers an established track over a fragment.",
-        f"{GPSDIO} short_seg_threshold",
-    )
-    transponder_mismatch_weight: Number = param(
-        0.1,
-        "Score factor when a class A report would join a class B segment or the reverse (1 "
-        "disables it, 0 forbids the join).",
-        f"{GPSDIO} transponder_mismatch_weight",
-    )
-    lookback: Count = param(
-        5,
-        "Positions before a segment's last one that a new position may attach to, detaching "
-        "the later ones as a bad report (0 disables it).",
-        f"{GPSDIO} lookback",
-    )
+from seawatch.tracks.segment import SegmentParams, segment
 
 
 def prepare_positions(positions: pl.DataFrame) -> pl.DataFrame:
@@ -112,9 +50,7 @@ def segment_tracks(positions: pl.DataFrame, params: SegmentParams) -> pl.DataFra
     """``positions`` cut into tracks (``segment_id``); a table with ``segment_id`` is kept."""
     if "segment_id" in positions.columns:
         return positions
-    from seawatch.tracks import segment
-
-    return segment(positions, **params.model_dump())
+    return segment(positions, params=params)
 
 
 def ordered_tracks(segmented: pl.DataFrame, extra: Sequence[str] = ()) -> pl.DataFrame:
@@ -178,12 +114,3 @@ def _utc(dtype: pl.DataType) -> pl.Expr:
             return col.dt.cast_time_unit("us").dt.replace_time_zone("UTC")
         return col.dt.cast_time_unit("us").dt.convert_time_zone("UTC")
     return col.cast(schema.TS)
-
-
-def haversine_km(lat1: pl.Expr, lon1: pl.Expr, lat2: pl.Expr, lon2: pl.Expr) -> pl.Expr:
-    """Great-circle distance in km (sphere of radius :data:`EARTH_RADIUS_KM`)."""
-    p1, p2 = lat1.radians(), lat2.radians()
-    dphi = p2 - p1
-    dlmb = (lon2 - lon1).radians()
-    a = (dphi / 2).sin() ** 2 + p1.cos() * p2.cos() * (dlmb / 2).sin() ** 2
-    return 2 * EARTH_RADIUS_KM * a.sqrt().clip(upper_bound=1.0).arcsin()

@@ -42,8 +42,8 @@ import polars as pl
 from seawatch import schema
 from seawatch.detect.detector import Detector
 from seawatch.detect.events import details_json, empty_events, to_events
-from seawatch.detect.params import Count, Number, Params, param, resolve
-from seawatch.tracks.segment import NM_KM, distance_km
+from seawatch.geo.geodesy import NM_KM, distance_km
+from seawatch.params import Count, Number, Params, param, resolve
 
 
 class SpoofingParams(Params):
@@ -102,7 +102,7 @@ def detect_spoofing(
 
     Raises
     ------
-    seawatch.detect.params.ConfigError
+    seawatch.params.ConfigError
         An unknown parameter or a value of the wrong type.
     """
     p = resolve(SpoofingParams, params, overrides, "detect_spoofing()")

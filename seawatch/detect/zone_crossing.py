@@ -32,9 +32,9 @@ import polars as pl
 
 from seawatch.detect.detector import Detector
 from seawatch.detect.events import details_json, empty_events, to_events
-from seawatch.detect.params import Names, Params, param, resolve
 from seawatch.detect.positions import ordered_tracks
 from seawatch.detect.zones import as_zone_index, zone_membership
+from seawatch.params import Names, Params, param, resolve
 
 if TYPE_CHECKING:  # pragma: no cover
     from seawatch.geo.zones import Zone, ZoneIndex
@@ -84,7 +84,7 @@ def detect_zone_crossings(
 
     Raises
     ------
-    seawatch.detect.params.ConfigError
+    seawatch.params.ConfigError
         An unknown parameter or a value of the wrong type.
 
     Notes

@@ -44,11 +44,51 @@ Examples
 
 from __future__ import annotations
 
+from typing import Any
+
 import polars as pl
 
 from seawatch.errors import InvalidValue
 from seawatch.geo.geodesy import KM_PER_DEG
+from seawatch.params import Count, Duration, Number, OptionalNumber, Params, param, resolve
 from seawatch.units import parse_duration
+
+ANCHORAGE_CFG = "GFW pipe-anchorages anchorage_cfg.yaml"
+
+
+class AnchorageParams(Params):
+    """Parameters of anchorage inference (:func:`infer_anchorages`, docs/geo.md)."""
+
+    cell_km: Number = param(
+        0.5,
+        "Side of the equal-area grid cells stationary periods are grouped in (km).",
+        "GFW pipe-anchorages: S2 cells of level 14, about 0.5 km",
+    )
+    min_vessels: Count = param(
+        20,
+        "Distinct vessels with a stationary period in a cell for it to be an anchorage.",
+        f"{ANCHORAGE_CFG} min_unique_vessels_for_anchorage",
+    )
+    min_positions: Count = param(
+        200,
+        "Vessels with fewer positions are ignored.",
+        f"{ANCHORAGE_CFG} min_required_positions",
+    )
+    max_speed_kn: OptionalNumber = param(
+        0.5,
+        "Positions faster than this (knots) end a stationary period.",
+        f"{ANCHORAGE_CFG} stopped_end_speed_knots",
+    )
+    max_distance_km: Number = param(
+        0.5,
+        "A stationary period stays within this distance of its first position (km).",
+        f"{ANCHORAGE_CFG} stationary_period_max_distance_km",
+    )
+    min_duration: Duration = param(
+        "12h",
+        "Shortest stationary period.",
+        f"{ANCHORAGE_CFG} stationary_period_min_duration_minutes = 720",
+    )
 
 
 def cell_of(lat: pl.Expr, lon: pl.Expr, cell_km: float) -> tuple[pl.Expr, pl.Expr]:
@@ -62,14 +102,7 @@ def cell_of(lat: pl.Expr, lon: pl.Expr, cell_km: float) -> tuple[pl.Expr, pl.Exp
 
 
 def infer_anchorages(
-    positions: pl.DataFrame,
-    *,
-    cell_km: float = 0.5,
-    min_vessels: int = 20,
-    min_positions: int = 200,
-    max_speed_kn: float | None = 0.5,
-    max_distance_km: float = 0.5,
-    min_duration: str | float = "12h",
+    positions: pl.DataFrame, *, params: AnchorageParams | None = None, **overrides: Any
 ) -> pl.DataFrame:
     """Anchorages where at least ``min_vessels`` distinct vessels sat still.
 
@@ -84,22 +117,13 @@ def infer_anchorages(
         Table with the ``seawatch.schema.POSITIONS`` columns ``mmsi``, ``ts``, ``lat``,
         ``lon`` and optionally ``sog`` (others are ignored; rows with a null position are
         dropped). ``ts`` is a datetime, or an integer count of microseconds (UTC epoch).
-    cell_km
-        Side of the equal-area grid cells (GFW: S2 level 14, about 0.5 km).
-    min_vessels
-        Distinct vessels with a stationary period in a cell for it to be an anchorage
-        (GFW ``min_unique_vessels_for_anchorage``: 20).
-    min_positions
-        Vessels with fewer positions are ignored (GFW ``min_required_positions``: 200).
-    max_speed_kn
-        Positions faster than this end a stationary period (GFW
-        ``stopped_end_speed_knots``: 0.5); None to ignore speed.
-    max_distance_km
-        A stationary period stays within this distance of its first position (GFW
-        ``stationary_period_max_distance_km``: 0.5).
-    min_duration
-        Minimum length of a stationary period: hours as a number, or a string such as
-        ``'12h'`` or ``'720min'`` (GFW ``stationary_period_min_duration_minutes``: 720).
+    params
+        The parameters (default: :class:`AnchorageParams`' defaults; each field says what
+        it means and which GFW setting its default follows).
+    **overrides
+        Fields of :class:`AnchorageParams` to change (``min_vessels=10``), checked against
+        it. ``max_speed_kn=None`` ignores speed (GFW's anchorage-point step); durations are
+        hours as a number, or text such as ``'12h'`` or ``'720min'``.
 
     Returns
     -------
@@ -108,15 +132,16 @@ def infer_anchorages(
     ``n_positions`` (positions inside those periods), ``n_periods``, ``stationary_hours``
     (summed), ``cell_row``, ``cell_col`` (grid cell, for joining runs with the same
     ``cell_km``).
+
+    Raises
+    ------
+    seawatch.params.ConfigError
+        An unknown parameter or a value of the wrong type.
+    seawatch.errors.InvalidValue
+        ``positions`` lacks a column it needs.
     """
-    periods = stationary_periods(
-        positions,
-        min_positions=min_positions,
-        max_speed_kn=max_speed_kn,
-        max_distance_km=max_distance_km,
-        min_duration=min_duration,
-    )
-    return anchorages_from_periods(periods, cell_km=cell_km, min_vessels=min_vessels)
+    p = resolve(AnchorageParams, params, overrides, "infer_anchorages()")
+    return anchorages_from_periods(stationary_periods(positions, params=p), params=p)
 
 
 PERIOD_COLUMNS: dict[str, pl.DataType] = {
@@ -130,18 +155,14 @@ PERIOD_COLUMNS: dict[str, pl.DataType] = {
 
 
 def stationary_periods(
-    positions: pl.DataFrame,
-    *,
-    min_positions: int = 200,
-    max_speed_kn: float | None = 0.5,
-    max_distance_km: float = 0.5,
-    min_duration: str | float = "12h",
+    positions: pl.DataFrame, *, params: AnchorageParams | None = None, **overrides: Any
 ) -> pl.DataFrame:
     """The stationary periods of each vessel (steps 1 and 2 of the module docstring).
 
-    Parameters as :func:`infer_anchorages`. Each vessel is handled on its own, so the
-    periods of a table are the concatenation of those of its parts when the parts hold
-    disjoint sets of MMSIs (in increasing MMSI order, the rows come out identical).
+    Parameters as :func:`infer_anchorages` (``min_positions``, ``max_speed_kn``,
+    ``max_distance_km`` and ``min_duration`` are used). Each vessel is handled on its own,
+    so the periods of a table are the concatenation of those of its parts when the parts
+    hold disjoint sets of MMSIs (in increasing MMSI order, the rows come out identical).
 
     Returns
     -------
@@ -153,13 +174,14 @@ def stationary_periods(
 
     from seawatch.geo import _kernels
 
+    p = resolve(AnchorageParams, params, overrides, "stationary_periods()")
     missing = [c for c in ("mmsi", "ts", "lat", "lon") if c not in positions.columns]
     if missing:
         raise InvalidValue(
             f"positions lack column(s) {missing}; found: {positions.columns}. "
             "infer_anchorages needs mmsi, ts, lat, lon (and uses sog when present)."
         )
-    min_s = parse_duration(min_duration).total_seconds()
+    min_s = parse_duration(p.min_duration).total_seconds()
     sog = pl.col("sog").cast(pl.Float64) if "sog" in positions.columns else pl.lit(None)
     ts = pl.col("ts")
     if positions.schema["ts"].is_temporal():
@@ -174,7 +196,7 @@ def stationary_periods(
             sog.cast(pl.Float64).alias("sog"),
         )
         .drop_nulls(["mmsi", "_ts", "lat", "lon"])
-        .filter(pl.len().over("mmsi") >= min_positions)
+        .filter(pl.len().over("mmsi") >= p.min_positions)
         # stable: positions of one vessel at one time keep their input order, so a part of
         # the table sorts as the same rows of the whole table do
         .sort("mmsi", "_ts", maintain_order=True)
@@ -182,8 +204,8 @@ def stationary_periods(
     )
     frame = frame.with_columns(pl.col("_ts") / 1e6)  # microseconds -> seconds
     moving = (
-        frame["sog"].fill_null(0.0).to_numpy() > max_speed_kn
-        if max_speed_kn is not None
+        frame["sog"].fill_null(0.0).to_numpy() > p.max_speed_kn
+        if p.max_speed_kn is not None
         else np.zeros(frame.height, dtype=bool)
     )
     period = np.full(frame.height, -1, dtype=np.int64)
@@ -194,7 +216,7 @@ def stationary_periods(
             frame["lat"].to_numpy(),
             frame["lon"].to_numpy(),
             np.ascontiguousarray(moving),
-            float(max_distance_km),
+            float(p.max_distance_km),
             float(min_s),
             period,
         )
@@ -221,7 +243,7 @@ def stationary_periods(
 
 
 def anchorages_from_periods(
-    periods: pl.DataFrame, *, cell_km: float = 0.5, min_vessels: int = 20
+    periods: pl.DataFrame, *, params: AnchorageParams | None = None, **overrides: Any
 ) -> pl.DataFrame:
     """Anchorage cells of stationary periods (step 3 of the module docstring).
 
@@ -230,8 +252,8 @@ def anchorages_from_periods(
     periods
         :func:`stationary_periods` of all vessels (of one table, or concatenated from parts
         with disjoint MMSIs).
-    cell_km, min_vessels
-        As :func:`infer_anchorages`.
+    params, **overrides
+        As :func:`infer_anchorages` (``cell_km`` and ``min_vessels`` are used).
 
     Returns
     -------
@@ -241,7 +263,8 @@ def anchorages_from_periods(
     """
     import numpy as np
 
-    row, col = cell_of(pl.col("lat"), pl.col("lon"), cell_km)
+    p = resolve(AnchorageParams, params, overrides, "anchorages_from_periods()")
+    row, col = cell_of(pl.col("lat"), pl.col("lon"), p.cell_km)
     # stable sort by cell: each cell's periods keep their (mmsi, time) order and are summed
     # over a contiguous slice, so the same periods in the same order give the same result
     frame = (
@@ -281,7 +304,7 @@ def anchorages_from_periods(
         },
         schema=columns,
     )
-    return cells.filter(pl.col("n_vessels") >= min_vessels).sort(
+    return cells.filter(pl.col("n_vessels") >= p.min_vessels).sort(
         ["n_vessels", "n_positions", "cell_row", "cell_col"],
         descending=[True, True, False, False],
     )

@@ -9,11 +9,14 @@ method                         used for
 =============================  ===========================================================
 WGS84 chord -> arc, km         :func:`distance_km`: segments, gaps, spoofing; ports (k-d
                                tree on :func:`ecef_km`), distance to shore (numba kernels)
-WGS84 chord -> arc, m          :func:`distance_m`: resampled tracks, encounters, implied
-                               speeds (:func:`implied_speed_kn`)
+WGS84 chord -> arc, m          :func:`distance_m`, :func:`ecef_distance_m`: resampled
+                               tracks, encounters, implied speeds (:func:`implied_speed_kn`)
 haversine on the mean sphere   :func:`haversine_km` (NumPy), :func:`haversine_km_expr`
                                (Polars), ``haversine_km_scalar`` (numba): zone episodes,
                                port visits, anchorage periods, the simulator's truth
+sums of unit vectors           :func:`unit_vectors`, :func:`vector_lat_lon` (NumPy),
+                               :func:`vector_lon_expr` (Polars): the mean position of an
+                               encounter, the mean longitude of a loitering episode
 flat local approximations      :func:`flat_distance_nm`, :func:`flat_destination`,
                                :func:`flat_destinations`, :func:`metres_to_degrees`,
                                :func:`flat_distance_km`, :func:`flat_bearing`: the
@@ -107,6 +110,22 @@ def ecef_m(lat: ArrayLike, lon: ArrayLike) -> tuple[F64, F64, F64]:
     return _ecef(lat, lon, WGS84_A_M)
 
 
+def ecef_chord(
+    x0: ArrayLike, y0: ArrayLike, z0: ArrayLike, x1: ArrayLike, y1: ArrayLike, z1: ArrayLike
+) -> F64:
+    """Straight-line (3D) distance between earth-centred points, in their unit.
+
+    The same bits whichever point comes first.
+
+    >>> ecef_chord(0.0, 0.0, 0.0, 3.0, 4.0, 12.0).tolist()
+    13.0
+    """
+    dx = np.subtract(x1, x0, dtype=np.float64)
+    dy = np.subtract(y1, y0, dtype=np.float64)
+    dz = np.subtract(z1, z0, dtype=np.float64)
+    return np.asarray(np.sqrt(dx**2 + dy**2 + dz**2), dtype=np.float64)
+
+
 def _chord_to_arc(chord: ArrayLike, radius: float) -> F64:
     c = np.asarray(chord, dtype=np.float64)
     return 2.0 * radius * np.arcsin(np.minimum(c / (2.0 * radius), 1.0))
@@ -165,9 +184,20 @@ def distance_m(lat0: ArrayLike, lon0: ArrayLike, lat1: ArrayLike, lon1: ArrayLik
     >>> distance_m([0.0], [0.0], [0.0], [0.001]).round(3).tolist()
     [111.319]
     """
-    x0, y0, z0 = ecef_m(lat0, lon0)
-    x1, y1, z1 = ecef_m(lat1, lon1)
-    return chord_to_arc_m(np.sqrt((x1 - x0) ** 2 + (y1 - y0) ** 2 + (z1 - z0) ** 2))
+    return ecef_distance_m(*ecef_m(lat0, lon0), *ecef_m(lat1, lon1))
+
+
+def ecef_distance_m(
+    x0: ArrayLike, y0: ArrayLike, z0: ArrayLike, x1: ArrayLike, y1: ArrayLike, z1: ArrayLike
+) -> F64:
+    """Surface distance (m) between earth-centred points (m, :func:`ecef_m`): the chord
+    turned into an arc, as :func:`distance_m` (for callers holding the vectors already).
+
+    >>> x, y, z = ecef_m([0.0, 0.0], [0.0, 0.001])
+    >>> ecef_distance_m(x[0], y[0], z[0], x[1], y[1], z[1]).round(3).tolist()
+    111.319
+    """
+    return chord_to_arc_m(ecef_chord(x0, y0, z0, x1, y1, z1))
 
 
 def implied_speed_kn(
@@ -239,6 +269,45 @@ def haversine_km_expr(lat0: pl.Expr, lon0: pl.Expr, lat1: pl.Expr, lon1: pl.Expr
     dlmb = (lon1 - lon0).radians()
     a = (dphi / 2).sin() ** 2 + p0.cos() * p1.cos() * (dlmb / 2).sin() ** 2
     return 2 * MEAN_RADIUS_KM * a.sqrt().clip(upper_bound=1.0).arcsin()
+
+
+# -- spherical means ---------------------------------------------------------------------------
+def unit_vectors(lat: ArrayLike, lon: ArrayLike) -> tuple[F64, F64, F64]:
+    """Unit vectors (x, y, z) of points on the sphere, for averaging positions.
+
+    Summed over a group of points, their direction (:func:`vector_lat_lon`) is the group's
+    spherical mean: right across the antimeridian, where an average of longitudes is not.
+
+    >>> [v.round(6).tolist() for v in unit_vectors([0.0, 90.0], [90.0, 0.0])]
+    [[0.0, 0.0], [1.0, 0.0], [0.0, 1.0]]
+    """
+    phi = np.radians(np.asarray(lat, dtype=np.float64))
+    lam = np.radians(np.asarray(lon, dtype=np.float64))
+    c = np.cos(phi)
+    return c * np.cos(lam), c * np.sin(lam), np.sin(phi)
+
+
+def vector_lat_lon(x: ArrayLike, y: ArrayLike, z: ArrayLike) -> tuple[F64, F64]:
+    """Latitude and longitude (degrees) of the direction of vectors (x, y, z): of summed
+    :func:`unit_vectors`, the spherical mean of their points.
+
+    >>> x, y, z = unit_vectors([0.0, 0.0], [179.0, -179.0])
+    >>> [round(float(v), 6) for v in vector_lat_lon(x.sum(), y.sum(), z.sum())]
+    [0.0, 180.0]
+    """
+    xa, ya = np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
+    lat = np.degrees(np.arctan2(np.asarray(z, dtype=np.float64), np.hypot(xa, ya)))
+    return lat, np.degrees(np.arctan2(ya, xa))
+
+
+def vector_lon_expr(x: pl.Expr, y: pl.Expr) -> pl.Expr:
+    """The longitude of :func:`vector_lat_lon` as a Polars expression (degrees).
+
+    >>> df = pl.DataFrame({"x": [-2.0], "y": [0.0]})
+    >>> df.select(vector_lon_expr(pl.col("x"), pl.col("y")).alias("lon"))["lon"].to_list()
+    [180.0]
+    """
+    return pl.arctan2(y, x).degrees()
 
 
 # -- longitudes ----------------------------------------------------------------------------------
@@ -495,7 +564,7 @@ def project(geom: Any, transformer: Any) -> Any:
     >>> round(project(shapely.Point(1.0, 0.0), fwd).x)
     111319
     """
-    import shapely  # type: ignore[import-untyped]
+    import shapely
 
     def fn(xy: F64) -> F64:
         x, y = transformer.transform(xy[:, 0], xy[:, 1])

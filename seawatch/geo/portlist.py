@@ -19,7 +19,6 @@ Examples
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -28,8 +27,9 @@ from typing import Any, overload
 import numpy as np
 import polars as pl
 
-from seawatch.errors import InvalidValue
+from seawatch.errors import InputError, InvalidValue
 from seawatch.geo.geodesy import arc_to_chord_km, chord_to_arc_km, ecef_km
+from seawatch.geo.geojson import read_features
 
 PORT_COLUMNS = ["name", "lat", "lon", "iso3", "kind", "source"]
 _ALIASES = {
@@ -103,9 +103,12 @@ def load_ports(path: str | Path, *, source: str | None = None) -> pl.DataFrame:
 
     Raises
     ------
-    ValueError
-        A missing column or property (the message lists those found), a coordinate that is
-        not a number, or a latitude/longitude out of range.
+    seawatch.errors.InputError
+        The file cannot be read as CSV or as JSON.
+    seawatch.errors.InvalidValue
+        Not a GeoJSON Feature or FeatureCollection, a missing column or property (the message
+        lists those found), a coordinate that is not a number, or a latitude/longitude out of
+        range.
     """
     path = Path(path)
     where = str(path)
@@ -113,7 +116,10 @@ def load_ports(path: str | Path, *, source: str | None = None) -> pl.DataFrame:
     if path.suffix.lower() in (".geojson", ".json"):
         frame = _ports_from_geojson(path, where)
     else:
-        raw = pl.read_csv(path, infer_schema=False)
+        try:
+            raw = pl.read_csv(path, infer_schema=False)
+        except (OSError, pl.exceptions.PolarsError) as exc:
+            raise InputError(f"{where}: cannot read as CSV ({exc})") from exc
         cols = raw.columns
         sel = {
             "name": pl.col(_pick(cols, "name", where)).str.strip_chars(),
@@ -138,10 +144,7 @@ def load_ports(path: str | Path, *, source: str | None = None) -> pl.DataFrame:
 
 
 def _ports_from_geojson(path: Path, where: str) -> pl.DataFrame:
-    doc = json.loads(path.read_text(encoding="utf-8"))
-    feats = doc.get("features", [doc] if doc.get("type") == "Feature" else None)
-    if feats is None:
-        raise InvalidValue(f"{where}: expected a GeoJSON Feature or FeatureCollection")
+    _, feats = read_features(path)
     rows: dict[str, list[Any]] = {k: [] for k in ("name", "lat", "lon", "iso3", "kind")}
     for i, f in enumerate(feats):
         props = f.get("properties") or {}
@@ -155,10 +158,16 @@ def _ports_from_geojson(path: Path, where: str) -> pl.DataFrame:
             raise InvalidValue(f"{where}: feature {i} is a {g.get('type')}, ports must be Points")
         ik = _pick(list(props), "iso3", where, required=False)
         kk = _pick(list(props), "kind", where, required=False)
-        for c in coords:
+        try:
+            points = [(float(c[0]), float(c[1])) for c in coords]
+        except (ValueError, TypeError, IndexError, KeyError) as exc:
+            raise InvalidValue(
+                f"{where}: feature {i} ({props[key]!r}) has coordinates that are not numbers"
+            ) from exc
+        for lon, lat in points:
             rows["name"].append(str(props[key]))
-            rows["lon"].append(float(c[0]))
-            rows["lat"].append(float(c[1]))
+            rows["lon"].append(lon)
+            rows["lat"].append(lat)
             rows["iso3"].append(props.get(ik) if ik else None)
             rows["kind"].append(props.get(kk) if kk else None)
     return pl.DataFrame(

@@ -38,7 +38,6 @@ Examples
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache
@@ -52,6 +51,7 @@ from seawatch.errors import InvalidValue
 from seawatch.geo import _data
 from seawatch.geo._grid import PolygonGrid
 from seawatch.geo.geodesy import NM_KM, aeqd, buffer_km, project
+from seawatch.geo.geojson import read_features
 
 GALAPAGOS_BOX = (-92.5, -1.6, -89.0, 1.8)
 """lon/lat box holding every Galápagos island and nothing else."""
@@ -275,9 +275,11 @@ def load_zones(path: str | Path, *, name_field: str = "name") -> list[Zone]:
 
     Raises
     ------
-    ValueError
-        A feature without the name property (the message lists the properties found), or
-        a geometry that is not a polygon.
+    seawatch.errors.InputError
+        A GeoJSON file that cannot be read as JSON.
+    seawatch.errors.InvalidValue
+        Not a GeoJSON Feature or FeatureCollection, a feature without the name property (the
+        message lists the properties found), or a geometry that is invalid or not a polygon.
     ImportError
         A Shapefile or GeoPackage without ``pyogrio`` installed.
 
@@ -296,17 +298,14 @@ def load_zones(path: str | Path, *, name_field: str = "name") -> list[Zone]:
     path = Path(path)
     where = str(path)
     if path.suffix.lower() in (".geojson", ".json"):
-        doc = json.loads(path.read_text(encoding="utf-8"))
-        if doc.get("type") == "Feature":
-            feats = [doc]
-        elif doc.get("type") == "FeatureCollection":
-            feats = doc.get("features", [])
-        else:
-            raise InvalidValue(f"{where}: expected a GeoJSON Feature or FeatureCollection")
+        doc, feats = read_features(path)
         tr = _geojson_crs_transformer(doc)
         records = []
-        for f in feats:
-            g = shapely.geometry.shape(f["geometry"]) if f.get("geometry") else None
+        for i, f in enumerate(feats):
+            try:
+                g = shapely.geometry.shape(f["geometry"]) if f.get("geometry") else None
+            except (ValueError, TypeError, KeyError, IndexError, AttributeError) as exc:
+                raise InvalidValue(f"{where}: feature {i} has an invalid geometry ({exc})") from exc
             if g is not None and tr is not None:
                 g = project(g, tr)
             records.append((f.get("properties") or {}, g))

@@ -42,17 +42,7 @@ import polars as pl
 
 from seawatch import schema
 from seawatch.errors import InvalidValue
-
-# chord_to_arc_m, distance_m, ecef_m (and implied_speed_kn, used here too): kept for
-# seawatch.detect until it moves to seawatch.geo.geodesy
-from seawatch.geo.geodesy import (  # noqa: F401
-    chord_to_arc_m,
-    distance_m,
-    ecef_m,
-    implied_speed_kn,
-    lon_delta,
-    wrap_lon,
-)
+from seawatch.geo.geodesy import implied_speed_kn, lon_delta, wrap_lon
 from seawatch.units import duration_us
 
 DEFAULT_GRID = "10m"
@@ -276,7 +266,7 @@ def concat_samples(parts: Sequence[Samples], grid_us: int | None = None) -> Samp
 
     Raises
     ------
-    ValueError
+    seawatch.errors.InvalidValue
         Parts on different grids, or whose MMSIs overlap or are out of order.
 
     >>> from datetime import datetime, UTC

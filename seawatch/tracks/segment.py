@@ -30,13 +30,15 @@ Examples
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import polars as pl
+from pydantic import model_validator
+from pydantic_core import PydanticCustomError
 
-from seawatch.errors import InvalidValue
-
-# NM_KM and distance_km: kept for seawatch.detect until it moves to seawatch.geo.geodesy
-from seawatch.geo.geodesy import NM_KM, distance_km, ecef_km  # noqa: F401
+from seawatch.geo.geodesy import ecef_km
+from seawatch.params import Count, Number, Params, param, resolve
 from seawatch.tracks.clean import clean
 
 SEGMENT_ID_FACTOR = 100_000
@@ -45,19 +47,83 @@ SEGMENT_ID_FACTOR = 100_000
 _CLASS_A = (1, 2, 3)
 _CLASS_B = (18, 19)
 
+GPSDIO = "GFW gpsdio-segment"
+
+
+class SegmentParams(Params):
+    """Parameters of :func:`seawatch.tracks.segment` (``[segment]``, docs/detectors.md)."""
+
+    max_speed_kn: Number = param(
+        25.0,
+        "A position whose implied speed from a segment's last position is above this (knots) "
+        "cannot continue that segment.",
+        f"{GPSDIO} max_knots, DESIGN.md",
+    )
+    noise_km: Number = param(
+        1.0,
+        "Positions at most this far apart (km) always fit, whatever the time between them "
+        "(GPS noise, time-stamp jitter).",
+        "DESIGN.md",
+    )
+    max_gap_h: Number = param(
+        24.0,
+        "A segment ends after this many hours without a position (strictly longer).",
+        f"{GPSDIO} max_hours",
+    )
+    max_open_segments: Count = param(
+        20,
+        "Segments kept open at once per MMSI; the least recently extended is closed first.",
+        f"{GPSDIO} uses 100 for whole-world satellite data; 20 is plenty for a shared MMSI",
+    )
+    penalty_speed_kn: Number = param(
+        5.0,
+        "Scale of the matching score: a discrepancy from dead reckoning of this speed (knots) "
+        "times hypot(dt, buffer_h) lowers the score by a factor e.",
+        f"{GPSDIO} penalty_speed",
+    )
+    buffer_h: Number = param(
+        0.25,
+        "Hours added (in quadrature) to the time between positions in the matching score.",
+        f"{GPSDIO} buffer_hours",
+    )
+    short_segment_positions: Count = param(
+        10,
+        "Segments shorter than this score lower by sqrt(n / short_segment_positions), so a "
+        "position prefers an established track over a fragment.",
+        f"{GPSDIO} short_seg_threshold",
+    )
+    transponder_mismatch_weight: Number = param(
+        0.1,
+        "Score factor when a class A report would join a class B segment or the reverse (1 "
+        "disables it, 0 forbids the join).",
+        f"{GPSDIO} transponder_mismatch_weight",
+    )
+    lookback: Count = param(
+        5,
+        "Positions before a segment's last one that a new position may attach to, detaching "
+        "the later ones as a bad report (0 disables it).",
+        f"{GPSDIO} lookback",
+    )
+
+    @model_validator(mode="after")
+    def _can_segment(self) -> SegmentParams:
+        if self.max_open_segments < 1:
+            raise PydanticCustomError(
+                "seawatch",
+                "max_open_segments must be at least 1, got {got}",
+                {"got": self.max_open_segments},
+            )
+        if self.max_speed_kn <= 0 or self.max_gap_h <= 0:
+            raise PydanticCustomError(
+                "seawatch",
+                "max_speed_kn and max_gap_h must be positive, got {speed} and {gap}",
+                {"speed": self.max_speed_kn, "gap": self.max_gap_h},
+            )
+        return self
+
 
 def segment(
-    positions: pl.DataFrame,
-    *,
-    max_speed_kn: float = 25.0,
-    noise_km: float = 1.0,
-    max_gap_h: float = 24.0,
-    max_open_segments: int = 20,
-    penalty_speed_kn: float = 5.0,
-    buffer_h: float = 0.25,
-    short_segment_positions: int = 10,
-    transponder_mismatch_weight: float = 0.1,
-    lookback: int = 5,
+    positions: pl.DataFrame, *, params: SegmentParams | None = None, **overrides: Any
 ) -> pl.DataFrame:
     """Clean ``positions`` and add ``segment_id``: one id per plausible track of a vessel.
 
@@ -66,38 +132,11 @@ def segment(
     positions
         A positions table (``seawatch.schema.POSITIONS``), in any order, possibly the
         concatenation of several files; it is cleaned first (:func:`seawatch.tracks.clean`).
-    max_speed_kn
-        A position whose implied speed from a segment's last position is above this cannot
-        continue that segment. 25 kn: GFW gpsdio-segment ``max_knots`` and DESIGN.md.
-    noise_km
-        Positions at most this far apart always fit, whatever the time between them (GPS
-        noise, time-stamp jitter of satellite receivers). 1 km: DESIGN.md / docs/detectors.md.
-    max_gap_h
-        A segment ends after this long without a position (strictly longer). 24 h: GFW
-        gpsdio-segment ``max_hours``.
-    max_open_segments
-        Segments kept open at once per MMSI; when a new one is needed the least recently
-        extended is closed. GFW uses 100 for whole-world satellite data; 20 is plenty for two
-        or three vessels sharing an MMSI plus noise, and bounds the work per position.
-    penalty_speed_kn, buffer_h
-        Scale of the matching score (GFW gpsdio-segment ``penalty_speed = 5`` kn and
-        ``buffer_hours = 0.25`` h): a discrepancy from dead reckoning of ``penalty_speed_kn``
-        times the padded hours ``hypot(dt, buffer_h)`` lowers the score by a factor ``e``.
-    short_segment_positions
-        Segments shorter than this score lower by ``sqrt(n / short_segment_positions)`` so a
-        position prefers an established track over a fragment (GFW ``short_seg_threshold``).
-    transponder_mismatch_weight
-        Score factor when a class A report (types 1-3) would join a class B segment (types 18,
-        19) or the reverse: two transponders are two vessels (GFW
-        ``transponder_mismatch_weight = 0.1``). 1 disables it, 0 forbids the join (measured
-        on GFW's fixtures to lower agreement: docs/parity-gfw-segment-gaps.md).
-    lookback
-        A position that fits no open segment's last position, but fits one of the
-        ``lookback`` positions before it and continues it better than the position that
-        followed it did, opens a rival branch; the next position decides which was the bad
-        report, and the bad one becomes a segment of its own (a stale or wrong report that
-        happened to be reachable must not end the track). 5: GFW gpsdio-segment
-        ``lookback``; 0 disables it.
+    params
+        The parameters (default: :class:`SegmentParams`' defaults; each field says what it
+        means and which reference its default follows).
+    **overrides
+        Fields of :class:`SegmentParams` to change (``max_gap_h=12``), checked against it.
 
     Returns
     -------
@@ -106,20 +145,37 @@ def segment(
         appended. Reported speeds above ``2 * max_speed_kn`` are not used for dead reckoning
         (51.2 and 63 kn are known bogus values); at most ``0.35`` kn counts as stopped.
 
+    Raises
+    ------
+    seawatch.params.ConfigError
+        An unknown parameter, a value of the wrong type, ``max_open_segments`` below 1, or
+        ``max_speed_kn`` or ``max_gap_h`` not positive.
+
     Warns
     -----
     UserWarning
         When an MMSI has more than 100,000 segments: its later segments all get
         ``k = 99_999`` (``segment_id`` stays unique per MMSI). Such an MMSI is a default or
         invalid identity shared by many transmitters (see ``mmsi_valid``), not a vessel.
+
+    Notes
+    -----
+    The matching score (``penalty_speed_kn``, ``buffer_h``, ``short_segment_positions``,
+    ``transponder_mismatch_weight``) is gpsdio-segment's: a discrepancy from dead reckoning
+    of ``penalty_speed_kn`` times the padded hours ``hypot(dt, buffer_h)`` lowers the score
+    by a factor ``e``. A class A report (types 1-3) joining a class B segment (types 18, 19)
+    or the reverse is two transponders, so two vessels; forbidding such joins outright was
+    measured on GFW's fixtures to lower agreement (docs/parity-gfw-segment-gaps.md).
+    ``max_open_segments``: GFW uses 100 for whole-world satellite data; 20 is plenty for two
+    or three vessels sharing an MMSI plus noise, and bounds the work per position.
+
+    Look-back: a position that fits no open segment's last position, but fits one of the
+    ``lookback`` positions before it and continues it better than the position that
+    followed it did, opens a rival branch; the next position decides which was the bad
+    report, and the bad one becomes a segment of its own (a stale or wrong report that
+    happened to be reachable must not end the track).
     """
-    if max_open_segments < 1:
-        raise InvalidValue(f"max_open_segments must be at least 1, got {max_open_segments}")
-    if max_speed_kn <= 0 or noise_km < 0 or max_gap_h <= 0:
-        raise InvalidValue(
-            "max_speed_kn and max_gap_h must be positive and noise_km non-negative; got "
-            f"{max_speed_kn=}, {noise_km=}, {max_gap_h=}"
-        )
+    p = resolve(SegmentParams, params, overrides, "segment()")
     from seawatch.tracks.kernels import assign_segments
 
     out = clean(positions)
@@ -142,16 +198,16 @@ def segment(
         out["sog"].cast(pl.Float64).fill_null(np.nan).to_numpy(),
         out["cog"].cast(pl.Float64).fill_null(np.nan).to_numpy(),
         klass.astype(np.int64),
-        float(max_speed_kn),
-        float(noise_km),
-        float(max_gap_h),
-        int(max_open_segments),
-        float(penalty_speed_kn),
-        float(buffer_h),
-        int(short_segment_positions),
-        float(transponder_mismatch_weight),
+        float(p.max_speed_kn),
+        float(p.noise_km),
+        float(p.max_gap_h),
+        int(p.max_open_segments),
+        float(p.penalty_speed_kn),
+        float(p.buffer_h),
+        int(p.short_segment_positions),
+        float(p.transponder_mismatch_weight),
         SLOW_KN,
-        int(lookback),
+        int(p.lookback),
     )
     if k.size and int(k.max()) >= SEGMENT_ID_FACTOR:
         import warnings

@@ -172,6 +172,10 @@ def test_config_file(store_dir, tmp_path):
         ("none", ["--zones", "{tmp}/nope.geojson"], "no such zones file"),
         ("ports_without_lat", ["--ports", "{ports}"], "no 'lat' column"),
         ("bad_config", ["--config", "{config}"], "unknown key 'entry' in [port_visit]"),
+        ("zone_names_repeat", ["--zones", "{twins}"], "zone names must be unique"),
+        ("exit_before_entry", ["--config", "{crossed}"], "exit_km (4) must be at least"),
+        ("no_open_segment", ["--config", "{closed}"], "max_open_segments must be at least 1"),
+        ("not_json", ["--zones", "{garbled}"], "cannot read as GeoJSON"),
     ],
 )
 def test_detect_errors(store_dir, tmp_path, setup, args, message):
@@ -189,12 +193,24 @@ def test_detect_errors(store_dir, tmp_path, setup, args, message):
             }
         )
     )
+    box = shapely.geometry.mapping(shapely.box(0, 0, 1, 1))
+    twin = {"type": "Feature", "properties": {"name": "Twin"}, "geometry": box}
+    (tmp_path / "twins.geojson").write_text(
+        json.dumps({"type": "FeatureCollection", "features": [twin, twin]})
+    )
+    (tmp_path / "garbled.geojson").write_text("{not json")
     (tmp_path / "ports.csv").write_text("name,lon\nP,1.0\n")
     (tmp_path / "detect.toml").write_text("[port_visit]\nentry = 2\n")
+    (tmp_path / "crossed.toml").write_text("[port_visit]\nentry_km = 5\nexit_km = 4\n")
+    (tmp_path / "closed.toml").write_text("[segment]\nmax_open_segments = 0\n")
     paths = {
         "zones": tmp_path / "zones.geojson",
+        "twins": tmp_path / "twins.geojson",
+        "garbled": tmp_path / "garbled.geojson",
         "ports": tmp_path / "ports.csv",
         "config": tmp_path / "detect.toml",
+        "crossed": tmp_path / "crossed.toml",
+        "closed": tmp_path / "closed.toml",
         "tmp": tmp_path,
     }
     argv = [a.format(**paths) for a in args]

@@ -8,7 +8,8 @@ import numpy as np
 import polars as pl
 
 from seawatch.detect.close_pairs import close_pairs
-from seawatch.tracks.resample import distance_m, resample_samples
+from seawatch.geo.geodesy import distance_m
+from seawatch.tracks.resample import resample_samples
 
 T0 = datetime(2026, 1, 15, tzinfo=UTC)
 

@@ -29,7 +29,13 @@ from seawatch.detect.config import (
 )
 from seawatch.detect.gap import GapParams
 from seawatch.detect.registry import DETECTORS
-from seawatch.units import parse_duration
+from seawatch.geo.anchorages import (
+    AnchorageParams,
+    anchorages_from_periods,
+    infer_anchorages,
+    stationary_periods,
+)
+from seawatch.tracks.segment import SegmentParams, segment
 
 DOCS = Path(__file__).resolve().parents[2] / "docs"
 
@@ -135,22 +141,27 @@ def test_detector_functions_keep_no_defaults_of_their_own(func, model):
     assert any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
 
 
-def test_segment_and_anchorage_defaults_agree_with_their_kernels():
-    """[segment] and [ports] feed kernels of seawatch.tracks and seawatch.geo, whose own
-    keyword defaults must stay those of the models."""
-    from seawatch.geo.anchorages import infer_anchorages
-    from seawatch.tracks import segment
+BELOW = [
+    (segment, SegmentParams),
+    (infer_anchorages, AnchorageParams),
+    (stationary_periods, AnchorageParams),
+    (anchorages_from_periods, AnchorageParams),
+]
+"""The functions of seawatch.tracks and seawatch.geo that [segment] and [ports] feed."""
 
-    for func, section in ((segment, "segment"), (infer_anchorages, "ports")):
-        params = inspect.signature(func).parameters
-        for key, value in DetectConfig().params(section).items():
-            if key == "infer_anchorages":
-                continue
-            default = params[key].default
-            if isinstance(value, str):
-                assert parse_duration(value) == parse_duration(default), (section, key)
-            else:
-                assert value == default, (section, key)
+
+@pytest.mark.parametrize(("func", "model"), BELOW, ids=lambda x: getattr(x, "__name__", ""))
+def test_segment_and_anchorage_defaults_are_their_functions_models(func, model):
+    """[segment] and [ports] feed functions of seawatch.tracks and seawatch.geo, whose
+    defaults are written once, in the models the sections are."""
+    params = inspect.signature(func).parameters
+    assert not set(params) & set(model.model_fields), func.__name__
+    assert params["params"].default is None
+    assert any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
+    assert SECTIONS["segment"] is SegmentParams
+    assert issubclass(SECTIONS["ports"], AnchorageParams)
+    ports = set(SECTIONS["ports"].model_fields)
+    assert ports == {*AnchorageParams.model_fields, "infer_anchorages"}
 
 
 def test_keyword_overrides_are_checked_against_the_model():

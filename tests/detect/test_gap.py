@@ -11,7 +11,8 @@ import pytest
 from seawatch import schema
 from seawatch.detect.events import details_of
 from seawatch.detect.gap import detect_gaps
-from seawatch.tracks import distance_km, segment
+from seawatch.geo.geodesy import distance_km
+from seawatch.tracks import segment
 from tests.conftest import shared_data_path
 from tests.detect.gfw_gaps_reference import load_messages
 from tests.tracks.track_builders import OPEN_OCEAN, T0, every, hours, positions, step, track

@@ -11,8 +11,8 @@ from pathlib import Path
 import polars as pl
 import pytest
 
+import seawatch.detect.positions
 import seawatch.store.layout
-import seawatch.tracks
 from seawatch import schema
 from seawatch.detect import registry
 from seawatch.detect.config import ConfigError, DetectConfig
@@ -157,7 +157,7 @@ def test_presegmented_positions_are_not_segmented_again(monkeypatch):
     def segment_again(*args, **kwargs):
         raise AssertionError("positions with a segment_id were segmented again")
 
-    monkeypatch.setattr(seawatch.tracks, "segment", segment_again)
+    monkeypatch.setattr(seawatch.detect.positions, "segment", segment_again)
     seg = frame.with_columns(pl.col("mmsi").alias("segment_id"))
     ev = detect_all(seg, vessels, types=["port_visit"])
     assert ev.height == 1

@@ -9,7 +9,13 @@ import pytest
 
 from seawatch import schema
 from seawatch.geo import infer_anchorages
-from seawatch.geo.anchorages import anchorages_from_periods, cell_of, stationary_periods
+from seawatch.geo.anchorages import (
+    AnchorageParams,
+    anchorages_from_periods,
+    cell_of,
+    stationary_periods,
+)
+from seawatch.params import ConfigError
 
 T0 = datetime(2024, 3, 1, tzinfo=UTC)
 
@@ -87,6 +93,20 @@ def test_thresholds() -> None:
     fast = pos.with_columns(pl.lit(3.0, dtype=pl.Float32).alias("sog"))
     assert infer_anchorages(fast).height == 0
     assert infer_anchorages(fast, max_speed_kn=None).height > 0
+
+
+def test_parameters_are_a_model_checked_like_the_config() -> None:
+    pos = _positions(_stationary(1000, 25, -0.935, -80.715))
+    by_model = infer_anchorages(pos, params=AnchorageParams(min_vessels=26))
+    assert by_model.equals(infer_anchorages(pos, min_vessels=26))
+    # a model and overrides together: the overrides win
+    assert infer_anchorages(pos, params=AnchorageParams(min_vessels=26), min_vessels=5).height
+    with pytest.raises(ConfigError, match=r"^infer_anchorages\(\): unknown parameter 'vessels'"):
+        infer_anchorages(pos, vessels=5)
+    with pytest.raises(ConfigError, match="min_duration must be a duration: cannot read"):
+        stationary_periods(pos, min_duration="soon")
+    with pytest.raises(ConfigError, match=r"min_vessels must be a whole number, got 2\.5"):
+        anchorages_from_periods(stationary_periods(pos), min_vessels=2.5)
 
 
 def test_drifting_vessel_splits_periods() -> None:

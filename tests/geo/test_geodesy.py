@@ -84,6 +84,29 @@ def test_longitudes_the_short_way_round() -> None:
     assert G.distance_km([0.0], [179.99], [0.0], [-179.99])[0] == pytest.approx(2.226, abs=1e-3)
 
 
+def test_spherical_means_of_unit_vectors() -> None:
+    # two points: the mean lies halfway along the great circle between them
+    lat0, lon0, lat1, lon1 = _pairs(2000, 2000.0, seed=5)
+    x0, y0, z0 = G.unit_vectors(lat0, lon0)
+    x1, y1, z1 = G.unit_vectors(lat1, lon1)
+    assert np.allclose(x0**2 + y0**2 + z0**2, 1.0)
+    lat, lon = G.vector_lat_lon(x0 + x1, y0 + y1, z0 + z1)
+    half0 = G.haversine_km(lat0, lon0, lat, lon)
+    half1 = G.haversine_km(lat1, lon1, lat, lon)
+    assert np.abs(half0 - half1).max() < 1e-6
+    assert np.abs(half0 + half1 - G.haversine_km(lat0, lon0, lat1, lon1)).max() < 1e-6
+    # across the antimeridian, and at a pole
+    x, y, z = G.unit_vectors([10.0, 10.0], [179.5, -179.5])
+    mlat, mlon = G.vector_lat_lon(x.sum(), y.sum(), z.sum())
+    assert float(mlat) == pytest.approx(10.0, abs=1e-3) and abs(float(mlon)) == pytest.approx(180)
+    x, y, z = G.unit_vectors([89.0, 89.0], [0.0, 180.0])
+    assert float(G.vector_lat_lon(x.sum(), y.sum(), z.sum())[0]) == pytest.approx(90.0)
+    # the Polars longitude agrees with NumPy's to the last few bits
+    frame = pl.DataFrame({"x": x0 + x1, "y": y0 + y1})
+    expr = frame.select(G.vector_lon_expr(pl.col("x"), pl.col("y"))).to_series().to_numpy()
+    assert np.abs(expr - lon).max() < 1e-12
+
+
 def test_implied_speed_and_knots() -> None:
     t = np.array([0, 1_800_000_000, 1_800_000_000, 5_400_000_000])
     lat = np.array([0.0, 0.0, 0.0, 0.0])

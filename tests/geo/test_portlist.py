@@ -6,6 +6,7 @@ import numpy as np
 import polars as pl
 import pytest
 
+from seawatch.errors import InputError
 from seawatch.geo import load_ports, port_index, ports
 
 
@@ -100,6 +101,9 @@ def test_load_ports_csv_errors(tmp_path) -> None:
         load_ports(path)
     path.write_text("name,lat,lon\nA,95,2\n")
     with pytest.raises(ValueError, match="out-of-range"):
+        load_ports(path)
+    path.write_text("")
+    with pytest.raises(InputError, match="cannot read as CSV"):
         load_ports(path)
 
 

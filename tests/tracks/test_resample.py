@@ -10,10 +10,10 @@ import polars as pl
 import pytest
 
 from seawatch import schema
+from seawatch.geo.geodesy import distance_m
 from seawatch.tracks.resample import (
     RESAMPLED,
     concat_samples,
-    distance_m,
     resample,
     resample_samples,
 )

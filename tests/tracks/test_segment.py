@@ -10,7 +10,8 @@ import pytest
 
 from seawatch import schema
 from seawatch.geo.geodesy import distance_km
-from seawatch.tracks import SEGMENT_ID_FACTOR, segment
+from seawatch.params import ConfigError
+from seawatch.tracks import SEGMENT_ID_FACTOR, SegmentParams, segment
 from tests.tracks.track_builders import (
     OPEN_OCEAN,
     T0,
@@ -54,6 +55,18 @@ def test_split_above_max_speed(jump_kn: float, with_sog: bool) -> None:
 
 def test_max_speed_is_a_parameter() -> None:
     assert segment(_jump_track(25.1), max_speed_kn=30.0)["segment_id"].n_unique() == 1
+
+
+def test_parameters_are_a_model_checked_like_the_config() -> None:
+    pos = _jump_track(25.1)
+    by_model = segment(pos, params=SegmentParams(max_speed_kn=30.0))
+    assert by_model.equals(segment(pos, max_speed_kn=30.0))
+    with pytest.raises(ConfigError, match=r"^segment\(\): unknown parameter 'max_speed'; valid"):
+        segment(pos, max_speed=30.0)
+    with pytest.raises(ConfigError, match="max_gap_h must be a number, got '1d'"):
+        segment(pos, max_gap_h="1d")
+    with pytest.raises(ConfigError, match="max_speed_kn and max_gap_h must be positive"):
+        segment(pos, max_gap_h=0)
 
 
 def test_fast_but_within_noise_is_not_a_split() -> None:

@@ -1,17 +1,22 @@
-"""Parameter models: the base every detector's parameters build on, their value types, errors.
+"""Parameter models: the base every set of thresholds builds on, their value types, errors.
 
-Every threshold of every detector is a field of a pydantic model (:class:`Params`), written
-once, with its default, what it means (units in its name or its description) and the
-reference it follows (:func:`param`). The config file (:mod:`seawatch.detect.config`) and the
-keyword arguments of the public functions (``detect_gaps(segmented, min_gap_h=6)``) are both
+Every threshold of seawatch's analyses is a field of a pydantic model (:class:`Params`),
+written once, with its default, what it means (units in its name or its description) and the
+reference it follows (:func:`param`): one model per detector (``seawatch.detect``), and the
+models of the functions the detectors build on, track segmentation
+(:class:`seawatch.tracks.segment.SegmentParams`) and anchorage inference
+(:class:`seawatch.geo.anchorages.AnchorageParams`). The detector config file
+(:mod:`seawatch.detect.config`) and the keyword arguments of the public functions
+(``detect_gaps(segmented, min_gap_h=6)``, ``segment(positions, max_gap_h=12)``) are both
 checked against the model by :func:`build_params`, so both refuse the same values with the
 same message, a :class:`ConfigError` naming the key and what is valid.
 
 Value types: :data:`Number` (a number, not negative; an ``int`` stays an ``int``, so a
-config reads back as written), :data:`Count` (a whole number, not negative), :data:`Flag`
-(``true``/``false`` only), :data:`Duration` (text such as ``"2h"`` or ``"90min"``, a number
-of hours, or a ``timedelta``; checked with :func:`seawatch.units.parse_duration` and kept as
-written), :data:`Names` and :data:`Codes` (lists of text and of whole numbers).
+config reads back as written), :data:`OptionalNumber` (the same, or None), :data:`Count` (a
+whole number, not negative), :data:`Flag` (``true``/``false`` only), :data:`Duration` (text
+such as ``"2h"`` or ``"90min"``, a number of hours, or a ``timedelta``; checked with
+:func:`seawatch.units.parse_duration` and kept as written), :data:`Names` and :data:`Codes`
+(lists of text and of whole numbers).
 
 Examples
 --------
@@ -24,7 +29,7 @@ Examples
 ... # doctest: +ELLIPSIS
 Traceback (most recent call last):
 ...
-seawatch.detect.params.ConfigError: f.toml: [gap] window must be a duration: cannot read ...
+seawatch.params.ConfigError: f.toml: [gap] window must be a duration: cannot read ...
 >>> reference_of(Example.model_fields["min_gap_h"])
 'GFW pipe-gaps'
 """
@@ -44,7 +49,8 @@ from seawatch.units import parse_duration
 
 
 class ConfigError(InvalidValue):
-    """A detector configuration (file or keyword) is not valid."""
+    """Parameters are not valid: a section of a config file, or keyword arguments of a
+    function (an unknown name, a value of the wrong type)."""
 
 
 def _invalid(message: str, value: Any) -> PydanticCustomError:
@@ -57,6 +63,13 @@ def _number(value: Any) -> Any:
     if value < 0:
         raise _invalid("must not be negative", value)
     return value
+
+
+def _optional(check: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    def maybe(value: Any) -> Any:
+        return None if value is None else check(value)
+
+    return maybe
 
 
 def _count(value: Any) -> int:
@@ -101,6 +114,8 @@ def _text(value: Any) -> str:
 
 Number = Annotated[float, PlainValidator(_number)]
 """A number, not negative (``float("inf")`` allowed); an ``int`` is kept as given."""
+OptionalNumber = Annotated[float | None, PlainValidator(_optional(_number))]
+"""A :data:`Number`, or None (which a config file cannot write: a keyword argument can)."""
 Count = Annotated[int, PlainValidator(_count)]
 """A whole number, not negative (``2.0`` reads as ``2``)."""
 Flag = Annotated[bool, PlainValidator(_flag)]
@@ -208,7 +223,8 @@ def _message(model: type[Params], exc: ValidationError, origin: str, section: st
 def resolve(model: type[P], params: P | None, overrides: Mapping[str, Any], origin: str) -> P:
     """``params`` (default: the model's defaults) with keyword ``overrides``, checked.
 
-    What a public detector function does with its ``params=`` and ``**overrides``.
+    What a public function with a parameter model does with its ``params=`` and
+    ``**overrides``.
 
     >>> class Example(Params):
     ...     jump_km: Number = param(10.0, "Least jump (km).", "docs/detectors.md")
@@ -217,6 +233,6 @@ def resolve(model: type[P], params: P | None, overrides: Mapping[str, Any], orig
     >>> resolve(Example, None, {"jump": 5}, "f()")  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    seawatch.detect.params.ConfigError: f(): unknown parameter 'jump'; valid: jump_km
+    seawatch.params.ConfigError: f(): unknown parameter 'jump'; valid: jump_km
     """
     return (model() if params is None else params).merged(overrides, origin)

@@ -6,7 +6,8 @@ from datetime import timedelta
 
 import pytest
 
-from seawatch.detect.params import (
+from seawatch.errors import InvalidValue
+from seawatch.params import (
     Codes,
     ConfigError,
     Count,
@@ -14,13 +15,13 @@ from seawatch.detect.params import (
     Flag,
     Names,
     Number,
+    OptionalNumber,
     Params,
     build_params,
     param,
     reference_of,
     resolve,
 )
-from seawatch.errors import InvalidValue
 
 
 class Example(Params):
@@ -29,6 +30,7 @@ class Example(Params):
     open: Flag = param(False, "Open.", "docs")
     window: Duration = param("2h", "Window.", "GFW pipe-gaps")
     kinds: Names = param(None, "Kinds.", "docs", example=["mpa"])
+    limit_kn: OptionalNumber = param(0.5, "Limit (knots), or None.", "GFW")
     types: Codes = param([30], "Ship types.", "ITU-R M.1371")
 
 
@@ -44,8 +46,10 @@ def test_values_read_back_as_written():
         "open": False,
         "window": 1.5,  # hours, as written
         "kinds": ["mpa", "eez"],
+        "limit_kn": 0.5,
         "types": [30],
     }
+    assert build(limit_kn=None).limit_kn is None and build(limit_kn=2).limit_kn == 2
     assert build(window=timedelta(minutes=5)).window == timedelta(minutes=5)
     assert build(speed_kn=float("inf")).speed_kn == float("inf")
     assert reference_of(Example.model_fields["window"]) == "GFW pipe-gaps"
@@ -71,6 +75,8 @@ def test_list_defaults_are_not_shared():
         ({"kinds": "mpa"}, "[example] kinds must be a list, got 'mpa'"),
         ({"kinds": ["mpa", 3]}, "[example] kinds must hold text only, got 3"),
         ({"types": [30, "31"]}, "[example] types must be a number, got '31'"),
+        ({"limit_kn": "slow"}, "[example] limit_kn must be a number, got 'slow'"),
+        ({"limit_kn": -0.5}, "[example] limit_kn must not be negative, got -0.5"),
     ],
 )
 def test_wrong_values_are_named_with_what_is_valid(values, message):
