@@ -28,6 +28,11 @@ if TYPE_CHECKING:  # pragma: no cover
 DEFAULT_HOST = "127.0.0.1"
 """Listen on this machine only unless told otherwise."""
 DEFAULT_PORT = 8000
+UVICORN_SETTINGS: dict[str, Any] = {"server_header": False, "proxy_headers": False}
+"""uvicorn's settings for every server seawatch starts: no ``Server`` header, and uvicorn's
+own proxy-header handling off (by default it believes ``X-Forwarded-For`` from 127.0.0.1,
+so any local client could name itself another address); the application believes only the
+proxies the operator names (:class:`seawatch.api.security.ClientAddressMiddleware`)."""
 
 
 def free_port(host: str = DEFAULT_HOST) -> int:
@@ -60,7 +65,7 @@ def serve(
 
         app = create_app(store_dir, **options)
     threading.Thread(target=app.state.query.warm, name="seawatch-warm", daemon=True).start()
-    uvicorn.run(app, host=host, port=port, log_level=log_level, server_header=False)
+    uvicorn.run(app, host=host, port=port, log_level=log_level, **UVICORN_SETTINGS)
 
 
 class ServerThread:
@@ -104,7 +109,7 @@ class ServerThread:
         self.port = free_port(host) if port is None else port
         self.url = f"http://{host}:{self.port}"
         config = uvicorn.Config(app, host=host, port=self.port, log_level="warning",
-                                server_header=False, lifespan="off")
+                                lifespan="off", **UVICORN_SETTINGS)
         self.server = uvicorn.Server(config)
         self._thread = threading.Thread(target=self.server.run, name="seawatch-api",
                                         daemon=True)
