@@ -201,6 +201,8 @@ def create_app(
         state = open_state(store_dir)
     elif not isinstance(state, State):
         state = open_state(state)
+    if state.home is None:  # where a PostgreSQL state keeps its audit checkpoints
+        state.home = Path(store_dir).expanduser().absolute()
     guard = security.Security(state, auth, trusted_proxies=trusted_proxies)
     security.install_log_redaction()
     app = FastAPI(

@@ -54,9 +54,14 @@ def serve(
     """Serve until interrupted (Ctrl-C): API, OGC API - Features and the map.
 
     Serves ``app``, or ``create_app(store_dir, **options)`` (``auth``, ``zones``,
-    ``web_dir``...). The per-snapshot caches and the query index are warmed in the background.
+    ``web_dir``...). The per-snapshot caches and the query index are warmed in the background;
+    the audit head is checkpointed outside the database every
+    :data:`~seawatch.share.checkpoints.CHECKPOINT_INTERVAL` and when the server stops
+    (:class:`~seawatch.share.checkpoints.Checkpointer`).
     """
     import uvicorn
+
+    from seawatch.share.checkpoints import Checkpointer
 
     if app is None:
         if store_dir is None:
@@ -65,7 +70,11 @@ def serve(
 
         app = create_app(store_dir, **options)
     threading.Thread(target=app.state.query.warm, name="seawatch-warm", daemon=True).start()
-    uvicorn.run(app, host=host, port=port, log_level=log_level, **UVICORN_SETTINGS)
+    checkpointer = Checkpointer(app.state.share).start()
+    try:
+        uvicorn.run(app, host=host, port=port, log_level=log_level, **UVICORN_SETTINGS)
+    finally:
+        checkpointer.stop()
 
 
 class ServerThread:
@@ -86,6 +95,9 @@ class ServerThread:
     ----------
     url : str
         ``http://host:port`` once started.
+    checkpointer : seawatch.share.checkpoints.Checkpointer
+        Checkpoints the audit head while serving and once more when stopped, as ``seawatch
+        serve`` does.
     """
 
     def __init__(
@@ -105,6 +117,8 @@ class ServerThread:
             app = create_app(store_dir, **options)
         import uvicorn
 
+        from seawatch.share.checkpoints import Checkpointer
+
         self.host = host
         self.port = free_port(host) if port is None else port
         self.url = f"http://{host}:{self.port}"
@@ -113,10 +127,13 @@ class ServerThread:
         self.server = uvicorn.Server(config)
         self._thread = threading.Thread(target=self.server.run, name="seawatch-api",
                                         daemon=True)
+        self.checkpointer = Checkpointer(app.state.share)
+        """Checkpoints the audit head while serving and when stopped, as ``serve`` does."""
 
     def start(self, timeout: float = 20.0) -> ServerThread:
         """Start serving; return once the server accepts connections."""
         self._thread.start()
+        self.checkpointer.start()
         deadline = time.monotonic() + timeout
         while not self.server.started:
             if not self._thread.is_alive():
@@ -132,6 +149,7 @@ class ServerThread:
         self.server.should_exit = True
         if self._thread.is_alive():
             self._thread.join(timeout)
+        self.checkpointer.stop()
 
     def __enter__(self) -> ServerThread:
         return self.start()

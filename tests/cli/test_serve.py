@@ -212,6 +212,15 @@ def test_serve_runs_a_real_server(store_dir, sharing, tmp_path):
         assert secret not in output  # the access log shows no credentials
     assert "sw_[redacted]" in output and "/api/v1/auth/login" in output
     assert proc.returncode in (0, -signal.SIGINT, 1, 130)
+    # stopping checkpointed the audit head outside the database
+    from seawatch.share.audit import head, verify
+    from seawatch.share.db import open_state
+
+    state = open_state(store_dir)
+    checked = verify(state)
+    assert checked.ok and (checked.checkpoint.seq, checked.checkpoint.hash) == head(state)
+    assert checked.checkpoint.by == "serve"
+    state.close()
 
 
 @pytest.fixture(scope="module")

@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from typer.testing import CliRunner
 
 from seawatch.cli.share import make_app, register
+from seawatch.share.audit import show
 from seawatch.share.db import open_state
 from seawatch.share.tokens import authenticate_token, hash_secret
 from tests.share.data import all_text
@@ -27,7 +28,9 @@ class Cli:
         self.app = make_app()
 
     def __call__(self, *args: str, input: str | None = None, code: int = 0) -> object:
-        env = {"SEAWATCH_DB": self.url} if self.url else {"SEAWATCH_DB": ""}
+        env = {"SEAWATCH_DB": self.url, "SEAWATCH_AUDIT_CHECKPOINTS": str(
+            self.store.parent / "pg-audit-checkpoints.jsonl")} if self.url else {
+            "SEAWATCH_DB": ""}
         result = self.runner.invoke(self.app, [*args, "--store", str(self.store)], input=input,
                                     env=env)
         assert result.exit_code == code, (args, result.output, result.exception)
@@ -89,10 +92,19 @@ def test_example_session(cli: Cli) -> None:
         authenticate_token(state, token)
     cli("grant", "revoke", "1")
     assert "revoked" in cli("grant", "list").stdout
-    # every change is on the audit log; the chain verifies
+    # every change and every listing is on the audit log; the chain and its checkpoints
+    # (one after each command, beside the state) verify
     shown = cli("audit", "show", "--action", "grant.*").stdout
-    assert "grant.create" in shown and "grant.revoke" in shown
-    assert "audit log intact: 11 entries" in cli("audit", "verify").stdout
+    assert "grant.create" in shown and "grant.revoke" in shown and "grant.list" in shown
+    reads = {e.action: e for e in show(state, limit=None) if e.resource in (
+        "agencies", "users", "grants", "markings", "audit")}
+    assert set(reads) == {"agency.list", "user.list", "grant.list", "marking.list",
+                          "audit.read"}
+    assert reads["audit.read"].params["action"] == "grant.*"
+    assert reads["grant.list"].client == "cli" and reads["grant.list"].actor.startswith("local")
+    verified = cli("audit", "verify").stdout
+    assert "audit log intact: 17 entries" in verified  # 11 changes and 6 listings
+    assert "signed checkpoints: 17 checked, the newest" in " ".join(verified.split())
     state.close()
 
 
