@@ -54,6 +54,7 @@ from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
+from seawatch.share.bounds import bounded_text
 from seawatch.share.db import as_utc, utcnow
 from seawatch.share.models import GENESIS_HASH, AuditHead, AuditRow
 from seawatch.share.roles import LOCAL_OPERATOR
@@ -75,6 +76,8 @@ COLUMN_CHARS: dict[str, int] = {"actor": 128, "agency": 64, "action": 64, "statu
                                 "client": 255}
 """Widths of the audit table's short columns: :func:`record` cuts a longer value to them (a
 database that enforces widths would otherwise refuse the entry, and the request with it)."""
+RESOURCE_CHARS = 1000
+"""Longest resource (path or object) recorded."""
 
 
 def redact(value: Any) -> Any:
@@ -213,6 +216,7 @@ def record(
                              (("actor", actor), ("agency", agency), ("client", client)))
     action = _cut(action, COLUMN_CHARS["action"]) or ""
     status = _cut(str(status), COLUMN_CHARS["status"]) or ""
+    resource = _cut(resource, RESOURCE_CHARS) or ""
     text = canonical_json(redact(dict(params or {})))
     with state.write() as s:
         if s.get_bind().dialect.name == "postgresql":
@@ -235,7 +239,9 @@ def record(
 
 
 def _cut(value: str | None, chars: int) -> str | None:
-    return value[:chars] if value is not None else None
+    """``value`` cut to ``chars`` with NUL shown as U+FFFD (a database may refuse NUL, and
+    the entry must still be written: it records what was asked, as near as it can)."""
+    return value[:chars].replace("\x00", "\ufffd") if value is not None else None
 
 
 def head(state: State) -> tuple[int, str]:
@@ -422,6 +428,11 @@ def show(
 ) -> list[AuditEntry]:
     """Audit entries matching every filter given.
 
+    Raises
+    ------
+    InvalidInput
+        A filter longer than its column or holding a control character.
+
     Parameters
     ----------
     user, agency
@@ -435,6 +446,9 @@ def show(
     newest_first
         Order by ``seq`` descending (default) or ascending.
     """
+    for name, value in (("user", user), ("agency", agency), ("action", action)):
+        if value is not None:
+            bounded_text(value, name, COLUMN_CHARS["actor" if name == "user" else name])
     query = sa.select(AuditRow)
     if user is not None:
         query = query.where(AuditRow.actor == user)

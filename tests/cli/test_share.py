@@ -140,6 +140,25 @@ def test_errors_are_one_line(cli: Cli) -> None:
                                     code=2).stderr
     assert "exactly one" in cli("marking", "set", "--level", "RED", code=2).stderr
     assert "unknown user" in cli("token", "create", "--user", "ghost", code=2).stderr
+    # bounds on every duration, time and text: one line each, never a traceback
+    grant = ("grant", "create", "--from", "ECU-NAVY", "--to", "FAE")
+    for args, words in (
+        ((*grant, "--until", "9999999999d"), "--until '9999999999d' is too long a duration"),
+        ((*grant, "--until", "9999-12-31T23:59:59Z"), "grant expiry 9999-12-31T23:59:59Z"),
+        ((*grant, "--until", "1d", "--data-start", "-9999999999d"), "--data-start"),
+        ((*grant, "--until", "1d", "--data-end", "9999-12-31"), "data_end 9999-12-31"),
+        ((*grant, "--until", "1d", "--note", "n" * 5000), "note is 5000 characters long"),
+        ((*grant, "--until", "1d", "--zone", "z" * 300), "zone is 300 characters long"),
+        (("token", "create", "--user", "bob", "--expires", "9999999999d"), "too long"),
+        (("token", "create", "--user", "bob", "--expires", "2000000d"), "token expiry"),
+        (("token", "create", "--user", "bob", "--name", "t" * 200), "token name is 200"),
+        (("agency", "add", "NEW", "--description", "d" * 3000), "description is 3000"),
+        (("agency", "add", "N" * 5000), "bad agency name"),
+        (("marking", "set", "--event", "e" * 300, "--level", "RED"), "event id is 300"),
+    ):
+        stderr = cli(*args, code=2).stderr
+        assert words in stderr, (args, stderr)
+        assert len(stderr.strip().splitlines()) == 1 and len(stderr) < 400, stderr
 
 
 def test_audit_verify_names_first_bad_entry(cli: Cli) -> None:
