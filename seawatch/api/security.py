@@ -11,8 +11,8 @@ The HTTP side of :mod:`seawatch.share` (see ``docs/sharing.md``); each route's g
   files, ``/openapi.json``, ``/docs``, the OGC landing page and conformance, login) look at
   no credentials at all. A refusal is the :mod:`seawatch.share` error itself (401, 403,
   429, 503), answered by :func:`seawatch.api.errors.error_handler`.
-- **The client address** is the TCP peer's. ``Forwarded``-style headers are believed only
-  from the reverse proxies the operator names (``trusted_proxies``, ``seawatch serve
+- **The client address** is the TCP peer's. Forwarding headers are believed only from the
+  reverse proxies the operator names (``trusted_proxies``, ``seawatch serve
   --trusted-proxy``): :class:`ClientAddressMiddleware` then takes the client from
   ``X-Forwarded-For`` (the nearest hop that is not a trusted proxy) and the scheme from
   ``X-Forwarded-Proto``. Without trusted proxies nothing a client sends changes its address,
