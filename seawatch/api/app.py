@@ -9,8 +9,10 @@
   data needs an API token or a web session, and answers only what the caller's agency owns
   or holds a live grant for (:mod:`seawatch.api.security`, :mod:`seawatch.api.view`); with
   ``auth="local"`` (the one-user demo) it acts as a read-only local analyst and answers
-  only this machine; every request under ``/api/`` and ``/ogc`` is appended to the audit
-  log (:mod:`seawatch.api.audit`);
+  only this machine, directly (never through a proxy); every request under ``/api/`` and
+  ``/ogc`` is appended to the audit log (:mod:`seawatch.api.audit`) with the client's
+  address: the TCP peer's, or what a trusted reverse proxy reports (``trusted_proxies``;
+  nobody's forwarding headers are believed by default);
 - every error is JSON ``{"detail": "..."}`` (:mod:`seawatch.api.errors`): a malformed or
   out-of-range parameter is a 400 saying which and why (FastAPI's 422 validation errors
   included), an unknown id a 404, and an unexpected exception a 500 that is logged with its
@@ -112,6 +114,7 @@ def create_app(
     cors_origins: Sequence[str] | None = None,
     auth: str = "required",
     state: State | str | None = None,
+    trusted_proxies: Sequence[str] = (),
 ) -> FastAPI:
     """The seawatch web application over one store.
 
@@ -136,6 +139,12 @@ def create_app(
         The operational state (a :class:`seawatch.share.db.State` or a database URL);
         default :func:`seawatch.share.db.open_state` of ``store_dir`` (which honours
         ``SEAWATCH_DB``). Opened once, here.
+    trusted_proxies
+        Addresses or networks (``127.0.0.1``, ``10.8.0.0/24``) of the reverse proxies in
+        front of the application: only requests from them may name the client in
+        ``X-Forwarded-For`` (and the scheme in ``X-Forwarded-Proto``); the client address is
+        what throttling and the audit use. Default none: every client is its TCP peer.
+        ``auth="required"`` only.
 
     Returns
     -------
@@ -146,7 +155,8 @@ def create_app(
     seawatch.store.StoreError
         ``store_dir`` is not a seawatch store.
     seawatch.api.security.AuthConfigError
-        ``auth`` is not a known mode.
+        ``auth`` is not a known mode, a trusted proxy is not an address or network, or
+        ``local`` mode was given trusted proxies.
 
     Examples
     --------
@@ -184,13 +194,16 @@ def create_app(
     from seawatch.share.db import State, open_state
     from seawatch.share.roles import PUBLIC
 
-    security.check_auth_mode(auth)
+    security.check_auth_mode(auth, trusted_proxies=trusted_proxies)
+    security.parse_trusted_proxies(trusted_proxies)
     query = StoreQuery(store_dir, zones_file=zones)
     if state is None:
         state = open_state(store_dir)
     elif not isinstance(state, State):
         state = open_state(state)
-    guard = security.Security(state, auth)
+    if state.home is None:  # where a PostgreSQL state keeps its audit checkpoints
+        state.home = Path(store_dir).expanduser().absolute()
+    guard = security.Security(state, auth, trusted_proxies=trusted_proxies)
     security.install_log_redaction()
     app = FastAPI(
         title="seawatch",
@@ -226,6 +239,8 @@ def create_app(
     if guard.local:
         app.add_middleware(security.LoopbackOnlyMiddleware)
     app.add_middleware(audit.AuditMiddleware, security=guard)
+    if guard.proxies:  # outside the audit: the entry names the client the proxy reports
+        app.add_middleware(security.ClientAddressMiddleware, proxies=guard.proxies)
     app.add_middleware(GuardMiddleware)
     app.openapi = openapi_builder(app)  # type: ignore[method-assign]
     return app

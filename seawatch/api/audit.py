@@ -3,7 +3,8 @@
 
 :class:`AuditMiddleware` appends the entry (:func:`seawatch.share.audit.record`): who,
 agency, action, path, the query parameters (cut to :data:`AUDIT_PARAM_CHARS`), status and
-client address. The route's guard (:mod:`seawatch.api.policy`) and the route itself leave
+client address (with ``via``, the proxy, when a trusted proxy named the client). The
+route's guard (:mod:`seawatch.api.policy`) and the route itself leave
 who and what in the request's note (:func:`audit_note`, :func:`note_params`). The entry is
 written before the response starts; when it cannot be written the response is a 503 and no
 data leaves.
@@ -26,6 +27,9 @@ log = logging.getLogger("seawatch.api")
 
 AUDIT_SCOPE_KEY = "seawatch.audit"
 """Key of the ASGI scope entry through which a route's guard tells the audit who and what."""
+PEER_SCOPE_KEY = "seawatch.peer"
+"""Scope key of the TCP peer when a trusted proxy named the client (set by
+:class:`seawatch.api.security.ClientAddressMiddleware`)."""
 AUDIT_PARAM_CHARS = 500
 """Query parameter values are cut to this many characters in the audit log."""
 
@@ -135,6 +139,9 @@ class AuditMiddleware:
         extra = note.get("params")
         if extra:
             params = {**params, "request": extra}
+        peer = scope.get(PEER_SCOPE_KEY)
+        if peer:  # the client is what a trusted proxy reported; keep the proxy too
+            params = {**params, "via": peer[0]}
         client = scope.get("client")
         record(
             self.security.state,

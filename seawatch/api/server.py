@@ -28,6 +28,11 @@ if TYPE_CHECKING:  # pragma: no cover
 DEFAULT_HOST = "127.0.0.1"
 """Listen on this machine only unless told otherwise."""
 DEFAULT_PORT = 8000
+UVICORN_SETTINGS: dict[str, Any] = {"server_header": False, "proxy_headers": False}
+"""uvicorn's settings for every server seawatch starts: no ``Server`` header, and uvicorn's
+own proxy-header handling off (by default it believes ``X-Forwarded-For`` from 127.0.0.1,
+so any local client could name itself another address); the application believes only the
+proxies the operator names (:class:`seawatch.api.security.ClientAddressMiddleware`)."""
 
 
 def free_port(host: str = DEFAULT_HOST) -> int:
@@ -49,9 +54,14 @@ def serve(
     """Serve until interrupted (Ctrl-C): API, OGC API - Features and the map.
 
     Serves ``app``, or ``create_app(store_dir, **options)`` (``auth``, ``zones``,
-    ``web_dir``...). The per-snapshot caches and the query index are warmed in the background.
+    ``web_dir``...). The per-snapshot caches and the query index are warmed in the background;
+    the audit head is checkpointed outside the database every
+    :data:`~seawatch.share.checkpoints.CHECKPOINT_INTERVAL` and when the server stops
+    (:class:`~seawatch.share.checkpoints.Checkpointer`).
     """
     import uvicorn
+
+    from seawatch.share.checkpoints import Checkpointer
 
     if app is None:
         if store_dir is None:
@@ -60,7 +70,11 @@ def serve(
 
         app = create_app(store_dir, **options)
     threading.Thread(target=app.state.query.warm, name="seawatch-warm", daemon=True).start()
-    uvicorn.run(app, host=host, port=port, log_level=log_level, server_header=False)
+    checkpointer = Checkpointer(app.state.share).start()
+    try:
+        uvicorn.run(app, host=host, port=port, log_level=log_level, **UVICORN_SETTINGS)
+    finally:
+        checkpointer.stop()
 
 
 class ServerThread:
@@ -81,6 +95,9 @@ class ServerThread:
     ----------
     url : str
         ``http://host:port`` once started.
+    checkpointer : seawatch.share.checkpoints.Checkpointer
+        Checkpoints the audit head while serving and once more when stopped, as ``seawatch
+        serve`` does.
     """
 
     def __init__(
@@ -100,18 +117,23 @@ class ServerThread:
             app = create_app(store_dir, **options)
         import uvicorn
 
+        from seawatch.share.checkpoints import Checkpointer
+
         self.host = host
         self.port = free_port(host) if port is None else port
         self.url = f"http://{host}:{self.port}"
         config = uvicorn.Config(app, host=host, port=self.port, log_level="warning",
-                                server_header=False, lifespan="off")
+                                lifespan="off", **UVICORN_SETTINGS)
         self.server = uvicorn.Server(config)
         self._thread = threading.Thread(target=self.server.run, name="seawatch-api",
                                         daemon=True)
+        self.checkpointer = Checkpointer(app.state.share)
+        """Checkpoints the audit head while serving and when stopped, as ``serve`` does."""
 
     def start(self, timeout: float = 20.0) -> ServerThread:
         """Start serving; return once the server accepts connections."""
         self._thread.start()
+        self.checkpointer.start()
         deadline = time.monotonic() + timeout
         while not self.server.started:
             if not self._thread.is_alive():
@@ -127,6 +149,7 @@ class ServerThread:
         self.server.should_exit = True
         if self._thread.is_alive():
             self._thread.join(timeout)
+        self.checkpointer.stop()
 
     def __enter__(self) -> ServerThread:
         return self.start()

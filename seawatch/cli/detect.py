@@ -19,7 +19,9 @@ from seawatch.cli.common import (
     read_ports_file,
     read_zones_file,
 )
+from seawatch.cli.share import record_store_read
 from seawatch.errors import InvalidValue, Unavailable
+from seawatch.share.roles import EXPORT
 
 
 def detect(
@@ -144,6 +146,8 @@ def events(
     if st.events_info() is None:
         raise Unavailable(f"no events in {store} yet; run: seawatch detect --store {store}")
     frame = st.events(type=wanted).collect()
+    record_store_read(store, EXPORT, "cli:events", {"type": wanted, "format": fmt,
+                                                    "out": str(out), "rows": frame.height})
     write_file(frame, out, fmt, EVENTS)
     what = f" of type {', '.join(wanted)}" if wanted else ""
     console.print(f"{frame.height:,} events{what} written to {out} ({fmt})")

@@ -18,7 +18,9 @@ from seawatch.cli.common import (
     file_progress,
     open_store,
 )
+from seawatch.cli.share import record_store_read
 from seawatch.errors import InputError, InvalidValue, NotFound
+from seawatch.share.roles import READ
 
 if TYPE_CHECKING:  # pragma: no cover
     from rich.progress import TaskID
@@ -150,6 +152,7 @@ def info(
     """Summarise a store: days, rows, vessels, time span, inputs, quarantine."""
     st = open_store(store)
     summary = st.info()
+    record_store_read(store, READ, "cli:info", {"quarantine": quarantine})
     table = Table(title=f"Store {summary['path']}", show_header=False)
     table.add_column("what")
     table.add_column("value", justify="right")

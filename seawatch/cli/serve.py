@@ -48,6 +48,16 @@ AuthOpt = Annotated[
     ),
 ]
 
+TrustedProxyOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--trusted-proxy", metavar="IP/CIDR",
+        help="A reverse proxy in front (its address as it connects, or a network; repeat for "
+        "several): only its X-Forwarded-For names the client whom throttling and the audit "
+        "see. Default: none, every client is its own TCP address. --auth required only.",
+    ),
+]
+
 
 def serve(
     store: ExistingStoreOpt = DEFAULT_STORE,
@@ -59,20 +69,24 @@ def serve(
                      help="Zones file to show on the map (default: those detection used)."),
     ] = None,
     auth: AuthOpt = "required",
+    trusted_proxy: TrustedProxyOpt = None,
 ) -> None:
     """Serve the web map, the REST API (/api/v1) and OGC API - Features (/ogc) of a store.
 
     Every request with data needs an API token (Authorization: Bearer) or a login, and
     answers only what the caller's agency owns or was granted (--auth required, the
-    default); --auth local serves the single-user demo on this machine without login."""
-    from seawatch.api.security import check_auth_mode
+    default); --auth local serves the single-user demo on this machine without login.
+    Behind a reverse proxy, name it with --trusted-proxy (see docs/api.md)."""
+    from seawatch.api.security import check_auth_mode, parse_trusted_proxies
 
+    proxies = list(trusted_proxy or [])
     if zones is not None:
         read_zones_file(zones)
     open_store(store)
-    check_auth_mode(auth, host)
+    check_auth_mode(auth, host, proxies)
+    parse_trusted_proxies(proxies)
     _check_port_free(host, port)
-    _serve(store, host, port, zones, auth=auth)
+    _serve(store, host, port, zones, auth=auth, trusted_proxies=proxies)
 
 
 def _url(host: str, port: int) -> str:
@@ -137,14 +151,15 @@ def _run_app(app: FastAPI, host: str, port: int) -> None:
 
 
 def _serve(store: Path, host: str, port: int, zones: Path | None,
-           auth: str = "required") -> None:
+           auth: str = "required", trusted_proxies: list[str] | None = None) -> None:
     from seawatch.api.app import create_app
     from seawatch.api.security import check_auth_mode
 
-    check_auth_mode(auth, host)
+    proxies = list(trusted_proxies or [])
+    check_auth_mode(auth, host, proxies)
     if auth == "required":
         _check_accounts(store)
-    app = create_app(store, zones=zones, auth=auth)
+    app = create_app(store, zones=zones, auth=auth, trusted_proxies=proxies)
     url = _url(host, port)
     console.print(
         f"[bold]seawatch[/] serving {store} at [bold]{url}[/] (map), {url}docs (API), "
@@ -156,6 +171,10 @@ def _serve(store: Path, host: str, port: int, zones: Path | None,
     else:
         console.print("authentication required: 'Authorization: Bearer <token>' (seawatch "
                       "token create) or a login on the map; every request is audited")
+        console.print("client addresses: " + (
+            "X-Forwarded-For believed from " + ", ".join(str(n) for n in
+                                                         app.state.security.proxies.networks)
+            if proxies else "each connection's own (no --trusted-proxy)"))
     if host in ("0.0.0.0", "::", ""):
         console.print("[yellow]listening on every interface: anyone who can reach this "
                       "machine can try to log in; use https (a reverse proxy) for passwords[/]")

@@ -4,9 +4,13 @@ and audit.
 Every command takes ``--store DIR`` (the state is ``DIR/state.db``) and ``--db URL``, which
 defaults to the ``SEAWATCH_DB`` environment variable (a PostgreSQL server) and wins over the
 store. Commands run as the local operator, who may do everything (whoever can run them can
-read the database anyway); every change they make is recorded in the audit log with the
-operating-system user as actor (``local:<user>``, :func:`record_change`). Errors are one line
-on stderr (exit 2, :mod:`seawatch.cli.common`); ``audit verify`` exits 1 on a broken chain.
+read the database anyway); every change they make and every listing they show is recorded in
+the audit log with the operating-system user as actor (``local:<user>``,
+:func:`record_change`, :func:`record_read`), and the new head is then checkpointed outside
+the database (:mod:`seawatch.share.checkpoints`). The store commands that read data
+(``events``, ``info``) record their reads too when the store has a state
+(:func:`record_store_read`). Errors are one line on stderr (exit 2,
+:mod:`seawatch.cli.common`); ``audit verify`` exits 1 on a broken chain or checkpoint.
 """
 
 from __future__ import annotations
@@ -24,7 +28,18 @@ from rich.table import Table
 
 from seawatch.cli.common import DEFAULT_STORE, Command, err, new_app, read_zones_file
 from seawatch.errors import InvalidValue
+from seawatch.share.roles import (
+    AGENCY_LIST,
+    AUDIT_READ,
+    GRANT_LIST,
+    TOKEN_MANAGE,
+    USER_LIST,
+)
 from seawatch.units import parse_when
+
+MARKING_LIST = "marking.list"
+"""Audit action of ``seawatch marking list`` (the API has no such listing, so POLICY has no
+action for it)."""
 
 if TYPE_CHECKING:  # pragma: no cover
     from seawatch.share.db import State
@@ -55,7 +70,10 @@ def _open(store: Path, db: str | None, *, create: bool = False) -> State:
     from seawatch.share.errors import NotInitialised
 
     if db:
-        return open_state(db)
+        state = open_state(db)
+        if store.is_dir():  # where a PostgreSQL state keeps its audit checkpoints
+            state.home = store.absolute()
+        return state
     if not create and not (store / STATE_FILENAME).is_file():
         raise NotInitialised(
             f"no state at {store / STATE_FILENAME}: run `seawatch init-state --store {store} "
@@ -66,11 +84,47 @@ def _open(store: Path, db: str | None, *, create: bool = False) -> State:
 
 def record_change(state: State, action: str, resource: str, params: dict[str, Any]) -> None:
     """Append a change made from the command line to the audit log (actor ``local:<user>``,
-    client ``cli``)."""
+    client ``cli``), then checkpoint the new head (:func:`checkpoint`)."""
     from seawatch.share.audit import local_actor, record
 
     record(state, action, actor=local_actor(), resource=resource, params=params, status="ok",
            client="cli")
+    checkpoint(state)
+
+
+def record_read(state: State, action: str, resource: str, params: dict[str, Any]) -> None:
+    """Append a read made from the command line (a listing, an export) to the audit log, as
+    the API records its reads, before the data is shown; then checkpoint."""
+    record_change(state, action, resource, params)
+
+
+def record_store_read(store: Path, action: str, resource: str, params: dict[str, Any]) -> None:
+    """:func:`record_read` for a command that reads a store's data (``events``, ``info``),
+    when the store has a state (``SEAWATCH_DB``, or ``state.db`` in the store); a store
+    without one gets none made and nothing recorded."""
+    import os
+
+    from seawatch.share.db import ENV_VAR, STATE_FILENAME, open_state
+
+    if not os.environ.get(ENV_VAR, "").strip() and not (store / STATE_FILENAME).is_file():
+        return
+    state = open_state(store, create_store=False)
+    try:
+        record_read(state, action, resource, params)
+    finally:
+        state.close()
+
+
+def checkpoint(state: State) -> None:
+    """Checkpoint the audit head outside the database; a failure is a warning (the change
+    is made and recorded; ``seawatch audit verify`` will say what is wrong)."""
+    from seawatch.share.checkpoints import write_checkpoint
+
+    try:
+        write_checkpoint(state, by="cli")
+    except (OSError, InvalidValue) as exc:
+        err.print(f"warning: audit checkpoint not written: {exc}", highlight=False,
+                  markup=False)
 
 
 def _table(*columns: str) -> Table:
@@ -136,7 +190,9 @@ def agency_list(store: StoreOpt = DEFAULT_STORE, db: DbOpt = None) -> None:
     """List agencies."""
     from seawatch.share.accounts import list_agencies
 
-    rows = list_agencies(_open(store, db))
+    state = _open(store, db)
+    rows = list_agencies(state)
+    record_read(state, AGENCY_LIST, "agencies", {"rows": len(rows)})
     table = _table("name", "host", "description", "created")
     for a in rows:
         table.add_row(a.name, "yes" if a.is_host else "", a.description, _fmt(a.created_at))
@@ -200,7 +256,9 @@ def user_list(
     """List users."""
     from seawatch.share.accounts import list_users
 
-    rows = list_users(_open(store, db), agency=agency)
+    state = _open(store, db)
+    rows = list_users(state, agency=agency)
+    record_read(state, USER_LIST, "users", {"agency": agency, "rows": len(rows)})
     table = _table("username", "agency", "role", "password", "disabled", "created")
     for u in rows:
         table.add_row(u.username, u.agency, u.role, "yes" if u.has_password else "no",
@@ -326,7 +384,9 @@ def token_list(
     """List tokens (never the tokens themselves)."""
     from seawatch.share.auth import list_tokens
 
-    rows = list_tokens(_open(store, db), user)
+    state = _open(store, db)
+    rows = list_tokens(state, user)
+    record_read(state, TOKEN_MANAGE, "tokens", {"user": user, "rows": len(rows)})
     table = _table("id", "user", "agency", "name", "status", "created", "expires", "last used")
     for t in rows:
         table.add_row(str(t.id), t.username, t.agency, t.name, t.status(), _fmt(t.created_at),
@@ -438,7 +498,10 @@ def grant_list(
     from seawatch.share.grants import list_grants
 
     now = datetime.now(UTC)
-    rows = list_grants(_open(store, db), agency=agency, live_at=now if live else None)
+    state = _open(store, db)
+    rows = list_grants(state, agency=agency, live_at=now if live else None)
+    record_read(state, GRANT_LIST, "grants", {"agency": agency, "live": live,
+                                              "rows": len(rows)})
     table = _table("id", "from", "to", "area", "types", "max", "positions", "data window",
                    "until", "status", "created by")
     for g in rows:
@@ -503,6 +566,7 @@ def marking_list(
     state = _open(store, db)
     rows = list_markings(state, kind)
     default = default_marking(state)
+    record_read(state, MARKING_LIST, "markings", {"kind": kind, "rows": len(rows)})
     err.print(f"default marking: TLP:{default.label}", highlight=False, markup=False)
     table = _table("kind", "id", "level", "releasable to", "owner", "set by", "set at")
     for k, oid, m in rows:
@@ -524,24 +588,61 @@ def audit_verify(
         str | None,
         typer.Option(help="SEQ:HASH printed by an earlier verify: that entry must be unchanged."),
     ] = None,
+    checkpoints: Annotated[
+        bool,
+        typer.Option("--checkpoints/--no-checkpoints",
+                     help="Also check the signed checkpoints of the head kept outside the "
+                     "database (see docs/sharing.md)."),
+    ] = True,
 ) -> None:
-    """Verify the audit chain; exit 1 naming the first bad entry when it was tampered with."""
+    """Verify the audit chain and its signed checkpoints; exit 1 naming the first bad entry
+    when it was tampered with."""
     from seawatch.share.audit import verify
 
     pair = None
     if anchor is not None:
         seq, _, digest = anchor.partition(":")
         if not seq.strip().isdigit() or len(digest.strip()) != 64:
-            raise InvalidValue(f"bad --anchor {anchor!r}: give SEQ:HASH (64 hex digits)")
+            raise InvalidValue(f"bad --anchor {anchor[:80]!r}: give SEQ:HASH (64 hex digits)")
         pair = (int(seq), digest.strip().lower())
-    result = verify(_open(store, db), anchor=pair)
+    result = verify(_open(store, db), anchor=pair, checkpoints=checkpoints)
     if result.ok:
         out.print(f"audit log intact: {result.entries} entries; head "
                   f"{result.head_seq}:{result.head_hash}", highlight=False)
+        if not checkpoints:
+            return
+        if result.checkpoint is not None:
+            out.print(f"signed checkpoints: {result.checkpoints} checked, the newest of "
+                      f"{_fmt(result.checkpoint.at)} at entry {result.checkpoint.seq} "
+                      f"({result.checkpoint_path})", highlight=False)
+        elif result.checkpoint_path is not None:
+            err.print(f"note: no signed checkpoint yet in {result.checkpoint_path}: a "
+                      "consistent rewrite of the whole log would not show (`seawatch audit "
+                      "checkpoint` writes one)", highlight=False, markup=False)
+        else:
+            err.print("note: this state keeps no signed checkpoints (a PostgreSQL state "
+                      "without a store directory): set SEAWATCH_AUDIT_CHECKPOINTS to a file",
+                      highlight=False, markup=False)
         return
-    err.print(f"[bold red]audit log TAMPERED:[/] first bad entry {result.first_bad_seq}: "
-              f"{escape(result.problem or '')}", highlight=False)
+    where = f"first bad entry {result.first_bad_seq}: " if result.first_bad_seq else ""
+    err.print(f"[bold red]audit log TAMPERED:[/] {where}{escape(result.problem or '')}",
+              highlight=False)
     raise typer.Exit(1)
+
+
+@audit_app.command("checkpoint", cls=Command)
+def audit_checkpoint(store: StoreOpt = DEFAULT_STORE, db: DbOpt = None) -> None:
+    """Checkpoint the audit head now: a signed line outside the database that `audit
+    verify` checks (serve and every command that writes do it on their own)."""
+    from seawatch.share.checkpoints import write_checkpoint
+
+    state = _open(store, db)
+    written = write_checkpoint(state, by="cli")
+    if written is None:
+        raise InvalidValue("nothing to checkpoint: the audit log is empty, or this state "
+                           "keeps no checkpoints (set SEAWATCH_AUDIT_CHECKPOINTS)")
+    out.print(f"checkpoint of entry {written.seq} ({written.hash}) in {written.path}",
+              highlight=False)
 
 
 @audit_app.command("show", cls=Command)
@@ -567,8 +668,12 @@ def audit_show(
     if since is not None:
         since_at = parse_when(since, "--since", now, past=True)
     until_at = parse_when(until, "--until", now) if until is not None else None
-    rows = show(_open(store, db), user=user, agency=agency, action=action, since=since_at,
+    state = _open(store, db)
+    rows = show(state, user=user, agency=agency, action=action, since=since_at,
                 until=until_at, limit=limit)
+    record_read(state, AUDIT_READ, "audit", {
+        "user": user, "agency": agency, "action": action, "since": _fmt(since_at),
+        "until": _fmt(until_at), "limit": limit, "rows": len(rows)})
     table = _table("seq", "time", "user", "agency", "action", "resource", "params", "status",
                    "client")
     for e in rows:

@@ -19,6 +19,9 @@ it, and nothing more; every read and write is appended to a hash-chained audit l
 :mod:`seawatch.share.policy`           :class:`Principal`, :data:`POLICY`, :func:`access_for`
                                        and the frame filters of :class:`Access`
 :mod:`seawatch.share.audit`            hash-chained audit log: record, verify, show
+:mod:`seawatch.share.checkpoints`      signed checkpoints of the audit head, kept outside
+                                       the database; checked by ``verify``
+:mod:`seawatch.share.bounds`           bounds on every text and time entering the state
 =====================================  =====================================================
 
 Nothing heavy is imported by ``import seawatch.share``; names load on first use. The

@@ -20,13 +20,13 @@ Examples
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 
+from seawatch.share.bounds import AGENCY_NAME, TEXT_CHARS, USERNAME, bounded_text, shown
 from seawatch.share.db import utcnow
 from seawatch.share.errors import Conflict, Forbidden, InvalidInput, NotFound, NotInitialised
 from seawatch.share.markings import (
@@ -51,10 +51,6 @@ if TYPE_CHECKING:  # pragma: no cover
 
     from seawatch.share.db import State
 
-AGENCY_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
-"""Agency names: letters, digits, ``_ . -``; up to 64 characters (e.g. ``ECU-NAVY``)."""
-USERNAME = re.compile(r"^[a-z0-9][a-z0-9_.@-]{0,63}$")
-"""Usernames (lower-cased on input): letters, digits, ``_ . @ -``; up to 64 characters."""
 
 
 @dataclass(frozen=True)
@@ -100,18 +96,25 @@ def _user_info(u: User) -> UserInfo:
 
 
 def find_agency(s: Session, name: str) -> Agency:
-    """The agency called ``name`` (``NotFound`` naming the command that lists them)."""
-    agency = s.scalar(sa.select(Agency).where(Agency.name == name))
+    """The agency called ``name`` (``NotFound`` naming the command that lists them; a name
+    no agency could have is not looked up)."""
+    agency = None
+    if isinstance(name, str) and AGENCY_NAME.match(name):
+        agency = s.scalar(sa.select(Agency).where(Agency.name == name))
     if agency is None:
-        raise NotFound(f"unknown agency {name!r}; see `seawatch agency list`")
+        raise NotFound(f"unknown agency {shown(name)}; see `seawatch agency list`")
     return agency
 
 
 def find_user(s: Session, username: str) -> User:
-    """The user called ``username`` (case-insensitive)."""
-    user = s.scalar(sa.select(User).where(User.username == username.strip().lower()))
+    """The user called ``username`` (case-insensitive; a name no user could have is not
+    looked up)."""
+    name = username.strip().lower() if isinstance(username, str) else ""
+    user = None
+    if USERNAME.match(name):
+        user = s.scalar(sa.select(User).where(User.username == name))
     if user is None:
-        raise NotFound(f"unknown user {username!r}; see `seawatch user list`")
+        raise NotFound(f"unknown user {shown(username)}; see `seawatch user list`")
     return user
 
 
@@ -152,6 +155,7 @@ def init_state(
     """
     level = TLP.parse(default_marking) if default_marking is not None else None
     _check_agency_name(host_agency)
+    bounded_text(description, "description", TEXT_CHARS, multiline=True)
     with state.write() as s:
         host = s.scalar(sa.select(Agency).where(Agency.is_host.is_(True)))
         if host is not None and host.name != host_agency:
@@ -177,9 +181,9 @@ def init_state(
 
 
 def _check_agency_name(name: str) -> None:
-    if not AGENCY_NAME.match(name or ""):
+    if not isinstance(name, str) or not AGENCY_NAME.match(name):
         raise InvalidInput(
-            f"bad agency name {name!r}: use letters, digits, '_', '.', '-' (up to 64), "
+            f"bad agency name {shown(name)}: use letters, digits, '_', '.', '-' (up to 64), "
             "e.g. ECU-NAVY"
         )
 
@@ -209,6 +213,7 @@ def add_agency(
     Forbidden, InvalidInput
     """
     _check_agency_name(name)
+    bounded_text(description, "description", TEXT_CHARS, multiline=True)
     if principal is not None:
         require(principal, AGENCY_MANAGE)
         if not principal.is_host_admin:
@@ -269,11 +274,11 @@ def add_user(
     name = username.strip().lower()
     if not USERNAME.match(name):
         raise InvalidInput(
-            f"bad username {username!r}: use lower-case letters, digits, '_', '.', '@', '-' "
-            "(up to 64)"
+            f"bad username {shown(username)}: use lower-case letters, digits, '_', '.', '@', "
+            "'-' (up to 64)"
         )
     if role not in ROLES:
-        raise InvalidInput(f"unknown role {role!r}; use one of {', '.join(ROLES)}")
+        raise InvalidInput(f"unknown role {shown(role)}; use one of {', '.join(ROLES)}")
     _check_manage(principal, agency)
     hashed = None
     if password is not None:

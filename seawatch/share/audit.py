@@ -22,8 +22,11 @@ extend one chain.
 reordered, or a neighbour re-hashed), a hash that does not match the entry's content
 (edited), or a chain whose end disagrees with the head row (entries deleted from the end or
 appended behind seawatch's back). Someone able to rewrite the whole table *and* the head
-could forge a consistent chain; record the head (``seawatch audit verify`` prints it) somewhere
-else now and then and pass it back as ``anchor`` to detect that too.
+could forge a consistent chain (cut the tail and move the head back, or recompute every hash
+from some entry on); :func:`verify` therefore also checks the signed checkpoints of the head
+that :mod:`seawatch.share.checkpoints` keeps outside the database (written by ``seawatch
+serve`` every 15 minutes and when it stops, and by every command that appends), and an
+``anchor`` copied by hand when given.
 
 Secrets never enter the log: :func:`redact` replaces the value of any key containing
 ``token``, ``password``, ``passwd``, ``secret``, ``authorization``, ``cookie``, ``csrf`` or
@@ -44,17 +47,20 @@ import hashlib
 import json
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
+from seawatch.share.bounds import bounded_text
 from seawatch.share.db import as_utc, utcnow
 from seawatch.share.models import GENESIS_HASH, AuditHead, AuditRow
 from seawatch.share.roles import LOCAL_OPERATOR
 
 if TYPE_CHECKING:  # pragma: no cover
+    from seawatch.share.checkpoints import Checkpoint
     from seawatch.share.db import State
     from seawatch.share.roles import Principal
 
@@ -66,6 +72,12 @@ REDACTED = "[redacted]"
 _TOKEN_TEXT = re.compile(r"sw_[A-Za-z0-9_-]{20,}")
 VERIFY_BATCH = 2000
 """Entries read per round trip by :func:`verify`."""
+COLUMN_CHARS: dict[str, int] = {"actor": 128, "agency": 64, "action": 64, "status": 32,
+                                "client": 255}
+"""Widths of the audit table's short columns: :func:`record` cuts a longer value to them (a
+database that enforces widths would otherwise refuse the entry, and the request with it)."""
+RESOURCE_CHARS = 1000
+"""Longest resource (path or object) recorded."""
 
 
 def redact(value: Any) -> Any:
@@ -200,6 +212,11 @@ def record(
     if principal is not None:
         actor = actor or principal.username
         agency = agency or principal.agency
+    actor, agency, client = (_cut(v, COLUMN_CHARS[k]) for k, v in
+                             (("actor", actor), ("agency", agency), ("client", client)))
+    action = _cut(action, COLUMN_CHARS["action"]) or ""
+    status = _cut(str(status), COLUMN_CHARS["status"]) or ""
+    resource = _cut(resource, RESOURCE_CHARS) or ""
     text = canonical_json(redact(dict(params or {})))
     with state.write() as s:
         if s.get_bind().dialect.name == "postgresql":
@@ -221,9 +238,26 @@ def record(
         return _entry(row)
 
 
+def _cut(value: str | None, chars: int) -> str | None:
+    """``value`` cut to ``chars`` with NUL shown as U+FFFD (a database may refuse NUL, and
+    the entry must still be written: it records what was asked, as near as it can)."""
+    return value[:chars].replace("\x00", "\ufffd") if value is not None else None
+
+
+def head(state: State) -> tuple[int, str]:
+    """The audit head: the last ``seq`` (0 for an empty log) and its hash."""
+    with state.read() as s:
+        row = s.get(AuditHead, 1)
+        return (row.seq, row.hash) if row is not None else (0, GENESIS_HASH)
+
+
 @dataclass(frozen=True)
 class VerifyResult:
-    """Outcome of :func:`verify`; true when the chain is intact."""
+    """Outcome of :func:`verify`; true when the chain is intact.
+
+    ``checkpoints`` counts the signed checkpoints checked, ``checkpoint`` is the newest of
+    them and ``checkpoint_path`` the file read (None: the state keeps none).
+    """
 
     ok: bool
     entries: int
@@ -231,12 +265,21 @@ class VerifyResult:
     head_hash: str
     first_bad_seq: int | None = None
     problem: str | None = None
+    checkpoints: int = 0
+    checkpoint: Checkpoint | None = None
+    checkpoint_path: Path | None = None
 
     def __bool__(self) -> bool:
         return self.ok
 
 
-def verify(state: State, *, anchor: tuple[int, str] | None = None) -> VerifyResult:
+def verify(
+    state: State,
+    *,
+    anchor: tuple[int, str] | None = None,
+    checkpoints: bool | Path = True,
+    environ: Mapping[str, str] | None = None,
+) -> VerifyResult:
     """Recompute the whole chain; report the first entry that breaks it.
 
     Parameters
@@ -244,13 +287,45 @@ def verify(state: State, *, anchor: tuple[int, str] | None = None) -> VerifyResu
     anchor
         ``(seq, hash)`` recorded earlier (from a previous verify): the entry ``seq`` must
         still have that hash.
+    checkpoints
+        Check the signed checkpoints of :mod:`seawatch.share.checkpoints` (True: the
+        state's checkpoint file; a path: that file; False: none). Each checkpointed entry
+        must still have its hash, and the log must reach the newest checkpoint.
+    environ
+        Environment to read the checkpoint settings from (default ``os.environ``).
 
     Returns
     -------
     VerifyResult
-        ``ok``; the number of entries; the head; and for a broken chain ``first_bad_seq``
-        and ``problem`` in words.
+        ``ok``; the number of entries; the head; the checkpoints checked; and for a broken
+        chain ``first_bad_seq`` and ``problem`` in words.
     """
+    from seawatch.share.checkpoints import CheckpointError, checkpoint_path, read_checkpoints
+
+    path: Path | None = None
+    marks: list[Checkpoint] = []
+    file_problem: str | None = None
+    if checkpoints is not False:
+        path = checkpoint_path(state, environ) if checkpoints is True else Path(checkpoints)
+        if path is not None:
+            try:
+                marks = read_checkpoints(path, environ)
+            except CheckpointError as exc:
+                file_problem = str(exc)
+    result = _verify_chain(state, anchor, marks)
+    if result.ok and file_problem is not None:
+        result = replace(result, ok=False, problem=file_problem)
+    newest = max(marks, key=lambda c: c.seq, default=None)
+    return replace(result, checkpoints=len(marks), checkpoint=newest, checkpoint_path=path)
+
+
+def _verify_chain(
+    state: State, anchor: tuple[int, str] | None, marks: list[Checkpoint]
+) -> VerifyResult:
+    wanted: dict[int, list[Checkpoint]] = {}
+    for mark in marks:
+        wanted.setdefault(mark.seq, []).append(mark)
+    last_good_mark = 0
     with state.read() as s:
         head = s.get(AuditHead, 1)
         head_seq, head_hash = (head.seq, head.hash) if head is not None else (0, GENESIS_HASH)
@@ -274,6 +349,16 @@ def verify(state: State, *, anchor: tuple[int, str] | None = None) -> VerifyResu
                         f"entry {row.seq} does not match the recorded anchor hash "
                         "(the chain was rewritten from here or earlier)",
                     )
+                for mark in wanted.get(row.seq, ()):
+                    if row.hash != mark.hash:
+                        since = (f" (after entry {last_good_mark}, which an earlier "
+                                 "checkpoint confirms)" if last_good_mark else "")
+                        return VerifyResult(
+                            False, count, head_seq, head_hash, last_good_mark + 1,
+                            f"entry {row.seq} does not match {mark.describe()}: the log was "
+                            f"rewritten at or before entry {row.seq}{since}",
+                        )
+                    last_good_mark = row.seq
                 expected, prev, count = row.seq + 1, row.hash, count + 1
             after = rows[-1].seq
             s.expunge_all()
@@ -298,6 +383,15 @@ def verify(state: State, *, anchor: tuple[int, str] | None = None) -> VerifyResu
             return VerifyResult(
                 False, count, head_seq, head_hash, last + 1,
                 f"anchor entry {anchor[0]} is beyond the end of the log ({last})",
+            )
+        beyond = [m for m in marks if m.seq > last]
+        if beyond:
+            mark = max(beyond, key=lambda m: m.seq)
+            return VerifyResult(
+                False, count, head_seq, head_hash, last + 1,
+                f"the log ends at entry {last} but {mark.describe()} records entry "
+                f"{mark.seq}: entries {last + 1}..{mark.seq} (at least) were cut and the "
+                "head moved back",
             )
     return VerifyResult(True, count, head_seq, head_hash)
 
@@ -334,6 +428,11 @@ def show(
 ) -> list[AuditEntry]:
     """Audit entries matching every filter given.
 
+    Raises
+    ------
+    InvalidInput
+        A filter longer than its column or holding a control character.
+
     Parameters
     ----------
     user, agency
@@ -347,6 +446,9 @@ def show(
     newest_first
         Order by ``seq`` descending (default) or ascending.
     """
+    for name, value in (("user", user), ("agency", agency), ("action", action)):
+        if value is not None:
+            bounded_text(value, name, COLUMN_CHARS["actor" if name == "user" else name])
     query = sa.select(AuditRow)
     if user is not None:
         query = query.where(AuditRow.actor == user)
@@ -374,6 +476,7 @@ __all__ = [
     "VerifyResult",
     "canonical_json",
     "entry_hash",
+    "head",
     "record",
     "redact",
     "show",

@@ -37,10 +37,12 @@ from typing import TYPE_CHECKING
 import sqlalchemy as sa
 
 from seawatch.share.accounts import principal_of
+from seawatch.share.bounds import USERNAME
 from seawatch.share.db import utcnow
 from seawatch.share.errors import AuthenticationError, Forbidden
 from seawatch.share.models import User
 from seawatch.share.passwords import (
+    MAX_PASSWORD_LENGTH,
     MIN_PASSWORD_LENGTH,
     check_password_strength,
     hash_password,
@@ -96,6 +98,7 @@ __all__ = [
     "LAST_USE_RESOLUTION",
     "LOCKOUT",
     "MAX_FAILURES",
+    "MAX_PASSWORD_LENGTH",
     "MIN_PASSWORD_LENGTH",
     "SAFE_METHODS",
     "SESSION_COOKIE",
@@ -144,16 +147,20 @@ def authenticate_password(
         Wrong password, unknown or disabled user (one message for all: no user enumeration).
     """
     when = utcnow(now)
-    check_not_locked(state, username, client, when)
+    name = username.strip().lower()
+    if not USERNAME.match(name):  # no user has it: not looked up, counted for the address
+        name = ""
+    check_not_locked(state, name or None, client, when)
     with state.read() as s:
-        user = s.scalar(sa.select(User).where(User.username == username.strip().lower()))
+        user = s.scalar(sa.select(User).where(User.username == name)) if name else None
         encoded = user.password_hash if user is not None else None
-        ok = verify_password(password, encoded) and user is not None and not user.disabled
+        ok = (len(password) <= MAX_PASSWORD_LENGTH and verify_password(password, encoded)
+              and user is not None and not user.disabled)
         principal = principal_of(s, user, "password") if ok and user is not None else None
     if principal is None:
-        record_failure(state, username=username, client=client, now=when)
+        record_failure(state, username=name or None, client=client, now=when)
         raise AuthenticationError(BAD_CREDENTIALS)
-    clear_failures(state, username=username)
+    clear_failures(state, username=name)
     return principal
 
 

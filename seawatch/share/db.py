@@ -302,6 +302,10 @@ class State:
         )
         self._cache: dict[str, Any] = {}
         self._lock = threading.Lock()
+        self.home: Path | None = None
+        """The store directory this state serves, when known (:func:`open_state` of a
+        directory, or the application serving it): where a PostgreSQL state keeps its audit
+        checkpoints (:mod:`seawatch.share.checkpoints`)."""
 
     def __repr__(self) -> str:
         return f"State({self.engine.url.render_as_string(hide_password=True)!r})"
@@ -362,7 +366,10 @@ def open_state(
     engine = make_engine(url)
     if migrate:
         upgrade(engine)
-    return State(url, engine)
+    state = State(url, engine)
+    if target is not None and not is_url(target):
+        state.home = Path(target).expanduser().absolute()
+    return state
 
 
 def database_error(exc: sa.exc.OperationalError) -> DatabaseUnavailable:

@@ -33,6 +33,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import sqlalchemy as sa
 
+from seawatch.share.accounts import find_agency
+from seawatch.share.bounds import ID_CHARS, TEXT_CHARS, bounded_text, bounded_time, shown
 from seawatch.share.db import as_utc, utcnow
 from seawatch.share.errors import Conflict, Forbidden, InvalidInput, NotFound
 from seawatch.share.markings import TLP
@@ -41,7 +43,6 @@ from seawatch.share.roles import GRANT_CREATE, GRANT_REVOKE, Principal, changed_
 from seawatch.units import BBox, parse_bbox
 
 if TYPE_CHECKING:  # pragma: no cover
-    from sqlalchemy.orm import Session
 
     from seawatch.geo.zones import Zone
     from seawatch.share.db import State
@@ -196,17 +197,10 @@ def resolve_zone(name: str, zones: Sequence[Zone] | None = None) -> Zone:
         if _fold(zone.name) == key:
             return zone
     names = ", ".join(repr(z.name) for z in zones)
-    raise NotFound(f"unknown zone {name!r}; zones: {names}")
+    raise NotFound(f"unknown zone {shown(name)}; zones: {names}")
 
 
 # --- create, revoke, list -----------------------------------------------------------------
-
-
-def _agency(s: Session, name: str) -> Agency:
-    agency = s.scalar(sa.select(Agency).where(Agency.name == name))
-    if agency is None:
-        raise NotFound(f"unknown agency {name!r}; see `seawatch agency list`")
-    return agency
 
 
 def create_grant(
@@ -257,25 +251,27 @@ def create_grant(
     from seawatch.schema import EVENT_TYPES
 
     when = utcnow(now)
-    expires = as_utc(expires_at)
+    expires = bounded_time(expires_at, "grant expiry")
     if expires <= when:
         raise InvalidInput(f"grant expiry {expires.isoformat()} is not in the future")
     if grantor == grantee:
         raise InvalidInput("an agency needs no grant to read its own data")
     if zone is not None and bbox is not None:
         raise InvalidInput("give a zone or a bbox, not both")
-    start = as_utc(data_start) if data_start is not None else None
-    end = as_utc(data_end) if data_end is not None else None
+    bounded_text(note, "note", TEXT_CHARS, multiline=True)
+    start = bounded_time(data_start, "data_start") if data_start is not None else None
+    end = bounded_time(data_end, "data_end") if data_end is not None else None
     if start is not None and end is not None and start > end:
         raise InvalidInput(f"data window starts ({start.isoformat()}) after it ends")
     types = sorted({t.strip() for t in (event_types or ()) if t.strip()})
     unknown = [t for t in types if t not in EVENT_TYPES]
     if unknown:
-        raise InvalidInput(f"unknown event type(s) {unknown}; use {', '.join(EVENT_TYPES)}")
+        raise InvalidInput(f"unknown event type(s) {shown(unknown, 200)}; use "
+                           f"{', '.join(EVENT_TYPES)}")
     level = TLP.parse(max_marking)
     area: dict[str, Any] = {"area_kind": "all"}
     if zone is not None:
-        found = resolve_zone(zone, zones)
+        found = resolve_zone(bounded_text(zone, "zone", ID_CHARS), zones)
         import shapely
 
         area = {
@@ -293,8 +289,8 @@ def create_grant(
                 f"{grantor}'s admins may"
             )
     with state.write() as s:
-        giver = _agency(s, grantor)
-        taker = _agency(s, grantee)
+        giver = find_agency(s, grantor)
+        taker = find_agency(s, grantee)
         row = GrantRow(
             grantor_agency_id=giver.id, grantee_agency_id=taker.id,
             event_types=json.dumps(types) if types else None,
@@ -361,7 +357,7 @@ def list_grants(
     query = sa.select(GrantRow).order_by(GrantRow.id.desc())
     with state.read() as s:
         if agency is not None:
-            a = _agency(s, agency)
+            a = find_agency(s, agency)
             query = query.where(
                 sa.or_(GrantRow.grantor_agency_id == a.id, GrantRow.grantee_agency_id == a.id)
             )

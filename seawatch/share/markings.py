@@ -45,8 +45,9 @@ from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
+from seawatch.share.bounds import ID_CHARS, bounded_text, shown
 from seawatch.share.db import utcnow
-from seawatch.share.errors import Forbidden, InvalidInput, NotFound
+from seawatch.share.errors import Forbidden, InvalidInput
 from seawatch.share.models import MARKING_KINDS, Agency, MarkingRow, Setting
 from seawatch.share.roles import MARKING_SET, Principal, changed_by, require
 
@@ -91,7 +92,7 @@ class TLP(enum.IntEnum):
         except KeyError:
             hint = " (TLP 2.0 renamed WHITE to CLEAR)" if text == "WHITE" else ""
             raise InvalidInput(
-                f"unknown marking {value!r}{hint}; use one of {', '.join(LEVELS)}"
+                f"unknown marking {shown(value)}{hint}; use one of {', '.join(LEVELS)}"
             ) from None
 
 
@@ -174,15 +175,15 @@ def set_default_marking(state: State, level: str | TLP) -> TLP:
 
 def _check_kind(kind: str) -> str:
     if kind not in MARKING_KINDS:
-        raise InvalidInput(f"unknown object kind {kind!r}; use one of {', '.join(MARKING_KINDS)}")
+        raise InvalidInput(f"unknown object kind {shown(kind)}; use one of "
+                           f"{', '.join(MARKING_KINDS)}")
     return kind
 
 
 def _agency(s: Session, name: str) -> Agency:
-    agency = s.scalar(sa.select(Agency).where(Agency.name == name))
-    if agency is None:
-        raise NotFound(f"unknown agency {name!r}; see `seawatch agency list`")
-    return agency
+    from seawatch.share.accounts import find_agency  # (accounts imports this module)
+
+    return find_agency(s, name)
 
 
 def _host(s: Session) -> Agency:
@@ -229,7 +230,7 @@ def set_marking(
     """
     _check_kind(kind)
     parsed = TLP.parse(level)
-    object_id = str(object_id).strip()
+    object_id = bounded_text(str(object_id).strip(), f"{kind} id", ID_CHARS)
     if not object_id:
         raise InvalidInput(f"{kind} id must not be empty")
     names = tuple(dict.fromkeys(n.strip() for n in releasable_to if n.strip()))

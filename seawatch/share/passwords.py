@@ -41,6 +41,9 @@ SALT_BYTES = 16
 """Random salt per password, bytes."""
 MIN_PASSWORD_LENGTH = 12
 """Shortest password accepted (NIST SP 800-63B: at least 8; we ask 12)."""
+MAX_PASSWORD_LENGTH = 1024
+"""Longest password accepted (the login's request model says the same): scrypt reads all of
+it, so a bound keeps one request from costing more than any real password."""
 
 _DUMMY_HASH: dict[tuple[int, int, int], str] = {}
 
@@ -124,7 +127,8 @@ def needs_rehash(encoded: str) -> bool:
 
 
 def check_password_strength(password: str) -> None:
-    """Refuse passwords shorter than :data:`MIN_PASSWORD_LENGTH` (``InvalidInput``).
+    """Refuse passwords shorter than :data:`MIN_PASSWORD_LENGTH` or longer than
+    :data:`MAX_PASSWORD_LENGTH` (``InvalidInput``).
 
     >>> check_password_strength("short")
     Traceback (most recent call last):
@@ -133,3 +137,5 @@ def check_password_strength(password: str) -> None:
     """
     if len(password) < MIN_PASSWORD_LENGTH:
         raise InvalidInput(f"password too short: use at least {MIN_PASSWORD_LENGTH} characters")
+    if len(password) > MAX_PASSWORD_LENGTH:
+        raise InvalidInput(f"password too long: use at most {MAX_PASSWORD_LENGTH} characters")

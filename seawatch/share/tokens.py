@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING
 import sqlalchemy as sa
 
 from seawatch.share.accounts import find_user, principal_of
+from seawatch.share.bounds import LABEL_CHARS, bounded_text, bounded_time
 from seawatch.share.db import as_utc, utcnow
 from seawatch.share.errors import AuthenticationError, Conflict, Forbidden, InvalidInput, NotFound
 from seawatch.share.models import ApiToken, User
@@ -123,13 +124,17 @@ def create_token(
     Parameters
     ----------
     name
-        A label (``'qgis laptop'``).
+        A label (``'qgis laptop'``; at most :data:`~seawatch.share.bounds.LABEL_CHARS`).
     expires_at
-        When it stops working (None: until revoked).
+        When it stops working (None: until revoked; before
+        :data:`~seawatch.share.bounds.LATEST_TIME`).
     principal
         The caller (None: the local operator): the user itself, or an admin of its agency.
     """
     when = utcnow(now)
+    bounded_text(name, "token name", LABEL_CHARS)
+    if expires_at is not None:
+        expires_at = bounded_time(expires_at, "token expiry")
     if expires_at is not None and as_utc(expires_at) <= when:
         raise InvalidInput(f"token expiry {as_utc(expires_at).isoformat()} is in the past")
     token = new_token()

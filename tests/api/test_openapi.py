@@ -80,17 +80,15 @@ def fuzz_app(store_dir, tmp_path):
     return create_app(store_dir, state=sharing.state), sharing.headers("admin")
 
 
-@pytest.mark.parametrize("mode", list(CHECKS), ids=lambda m: m.value)
-def test_fuzz_every_operation(fuzz_app, mode):
-    """schemathesis cases for every operation, checked in-process (ASGI), with the host
-    admin's token.
+def fuzz_operations(app, headers: dict[str, str], mode: GenerationMode) -> dict[str, set[int]]:
+    """Run schemathesis cases of every operation of ``app`` with ``headers``; fail on any
+    check of :data:`CHECKS` (a 5xx above all); return the statuses seen per operation.
 
     schemathesis' own pytest integration (``schema.parametrize`` with ``from_fixture``)
     does not run under pytest 9, so each operation's strategy is driven here with
     ``hypothesis.given``; ``derandomize`` keeps the run the same every time. Login comes
     last: its failures lock the client address (then every call is a documented 429).
     """
-    app, headers = fuzz_app
     schema = schemathesis.openapi.from_asgi("/openapi.json", app)
     schema.config.generation.update(with_security_parameters=False)  # ours: a real token
     operations = [result.ok() for result in schema.get_all_operations()]
@@ -114,6 +112,16 @@ def test_fuzz_every_operation(fuzz_app, mode):
         except Exception as exc:
             failures.append(f"{operation.label}: {str(exc)[:2000]}")
     assert not failures, "\n\n".join(failures)
+    assert not [op for op, seen in statuses.items() if any(code >= 500 for code in seen)]
+    return statuses
+
+
+@pytest.mark.parametrize("mode", list(CHECKS), ids=lambda m: m.value)
+def test_fuzz_every_operation(fuzz_app, mode):
+    """schemathesis cases for every operation, checked in-process (ASGI), with the host
+    admin's token."""
+    app, headers = fuzz_app
+    statuses = fuzz_operations(app, headers, mode)
     # the token opened every operation: no 401 but from the login with made-up passwords
     assert not [op for op, seen in statuses.items() if 401 in seen and "login" not in op]
     if mode is GenerationMode.POSITIVE:  # (random ids and times may all miss: 404, 400)

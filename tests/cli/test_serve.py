@@ -84,6 +84,32 @@ def test_serve_local_only_on_loopback(store_dir, calls):
     assert invoke("serve", "--store", store_dir, "--auth", "none").exit_code == 2
 
 
+def test_serve_trusted_proxies(store_dir, sharing, monkeypatch):
+    apps = []
+    monkeypatch.setattr(cli_module, "_run_app", lambda app, host, port: apps.append(app))
+    result = invoke("serve", "--store", store_dir, "--port", free_port())
+    assert result.exit_code == 0, result.output
+    assert "each connection's own (no --trusted-proxy)" in " ".join(result.output.split())
+    assert not apps[-1].state.security.proxies
+    result = invoke("serve", "--store", store_dir, "--port", free_port(),
+                    "--trusted-proxy", "127.0.0.1", "--trusted-proxy", "10.8.0.0/24")
+    assert result.exit_code == 0, result.output
+    assert "X-Forwarded-For believed from 127.0.0.1/32, 10.8.0.0/24" in " ".join(
+        result.output.split())
+    assert [str(n) for n in apps[-1].state.security.proxies.networks] == [
+        "127.0.0.1/32", "10.8.0.0/24"]
+    served = len(apps)
+    for args, words in (
+        (["--trusted-proxy", "nginx"], "--trusted-proxy 'nginx' is not an IP address"),
+        (["--trusted-proxy", "0.0.0.0/0"], "would trust every address"),
+        (["--auth", "local", "--trusted-proxy", "127.0.0.1"], "no --trusted-proxy"),
+    ):
+        result = invoke("serve", "--store", store_dir, "--port", free_port(), *args)
+        assert result.exit_code == 2, args
+        assert words in " ".join(result.output.split()) and "Traceback" not in result.output
+    assert len(apps) == served
+
+
 def test_serve_without_a_store_fails_clearly(tmp_path, calls):
     result = invoke("serve", "--store", tmp_path / "nothing")
     assert result.exit_code == 2
@@ -186,6 +212,15 @@ def test_serve_runs_a_real_server(store_dir, sharing, tmp_path):
         assert secret not in output  # the access log shows no credentials
     assert "sw_[redacted]" in output and "/api/v1/auth/login" in output
     assert proc.returncode in (0, -signal.SIGINT, 1, 130)
+    # stopping checkpointed the audit head outside the database
+    from seawatch.share.audit import head, verify
+    from seawatch.share.db import open_state
+
+    state = open_state(store_dir)
+    checked = verify(state)
+    assert checked.ok and (checked.checkpoint.seq, checked.checkpoint.hash) == head(state)
+    assert checked.checkpoint.by == "serve"
+    state.close()
 
 
 @pytest.fixture(scope="module")

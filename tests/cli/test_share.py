@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from typer.testing import CliRunner
 
 from seawatch.cli.share import make_app, register
+from seawatch.share.audit import show
 from seawatch.share.db import open_state
 from seawatch.share.tokens import authenticate_token, hash_secret
 from tests.share.data import all_text
@@ -27,7 +28,9 @@ class Cli:
         self.app = make_app()
 
     def __call__(self, *args: str, input: str | None = None, code: int = 0) -> object:
-        env = {"SEAWATCH_DB": self.url} if self.url else {"SEAWATCH_DB": ""}
+        env = {"SEAWATCH_DB": self.url, "SEAWATCH_AUDIT_CHECKPOINTS": str(
+            self.store.parent / "pg-audit-checkpoints.jsonl")} if self.url else {
+            "SEAWATCH_DB": ""}
         result = self.runner.invoke(self.app, [*args, "--store", str(self.store)], input=input,
                                     env=env)
         assert result.exit_code == code, (args, result.output, result.exception)
@@ -89,10 +92,19 @@ def test_example_session(cli: Cli) -> None:
         authenticate_token(state, token)
     cli("grant", "revoke", "1")
     assert "revoked" in cli("grant", "list").stdout
-    # every change is on the audit log; the chain verifies
+    # every change and every listing is on the audit log; the chain and its checkpoints
+    # (one after each command, beside the state) verify
     shown = cli("audit", "show", "--action", "grant.*").stdout
-    assert "grant.create" in shown and "grant.revoke" in shown
-    assert "audit log intact: 11 entries" in cli("audit", "verify").stdout
+    assert "grant.create" in shown and "grant.revoke" in shown and "grant.list" in shown
+    reads = {e.action: e for e in show(state, limit=None) if e.resource in (
+        "agencies", "users", "grants", "markings", "audit")}
+    assert set(reads) == {"agency.list", "user.list", "grant.list", "marking.list",
+                          "audit.read"}
+    assert reads["audit.read"].params["action"] == "grant.*"
+    assert reads["grant.list"].client == "cli" and reads["grant.list"].actor.startswith("local")
+    verified = cli("audit", "verify").stdout
+    assert "audit log intact: 17 entries" in verified  # 11 changes and 6 listings
+    assert "signed checkpoints: 17 checked, the newest" in " ".join(verified.split())
     state.close()
 
 
@@ -128,6 +140,25 @@ def test_errors_are_one_line(cli: Cli) -> None:
                                     code=2).stderr
     assert "exactly one" in cli("marking", "set", "--level", "RED", code=2).stderr
     assert "unknown user" in cli("token", "create", "--user", "ghost", code=2).stderr
+    # bounds on every duration, time and text: one line each, never a traceback
+    grant = ("grant", "create", "--from", "ECU-NAVY", "--to", "FAE")
+    for args, words in (
+        ((*grant, "--until", "9999999999d"), "--until '9999999999d' is too long a duration"),
+        ((*grant, "--until", "9999-12-31T23:59:59Z"), "grant expiry 9999-12-31T23:59:59Z"),
+        ((*grant, "--until", "1d", "--data-start", "-9999999999d"), "--data-start"),
+        ((*grant, "--until", "1d", "--data-end", "9999-12-31"), "data_end 9999-12-31"),
+        ((*grant, "--until", "1d", "--note", "n" * 5000), "note is 5000 characters long"),
+        ((*grant, "--until", "1d", "--zone", "z" * 300), "zone is 300 characters long"),
+        (("token", "create", "--user", "bob", "--expires", "9999999999d"), "too long"),
+        (("token", "create", "--user", "bob", "--expires", "2000000d"), "token expiry"),
+        (("token", "create", "--user", "bob", "--name", "t" * 200), "token name is 200"),
+        (("agency", "add", "NEW", "--description", "d" * 3000), "description is 3000"),
+        (("agency", "add", "N" * 5000), "bad agency name"),
+        (("marking", "set", "--event", "e" * 300, "--level", "RED"), "event id is 300"),
+    ):
+        stderr = cli(*args, code=2).stderr
+        assert words in stderr, (args, stderr)
+        assert len(stderr.strip().splitlines()) == 1 and len(stderr) < 400, stderr
 
 
 def test_audit_verify_names_first_bad_entry(cli: Cli) -> None:
