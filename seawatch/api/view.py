@@ -20,7 +20,6 @@ from typing import TYPE_CHECKING, Any
 import polars as pl
 
 from seawatch.api.query.events import evidence_collection, evidence_window
-from seawatch.api.query.geography import fine_land_geojson
 from seawatch.api.query.stats import frame_extent
 from seawatch.api.query.tracks import track_feature
 from seawatch.api.query.vessels import VESSEL_FIELDS, select_vessels
@@ -236,9 +235,9 @@ class View:
         return json.dumps(doc, separators=(",", ":"), ensure_ascii=False)
 
     def land_geojson(self) -> str:
-        """``GET /basemap/land``: for another agency only the fixed fine-land box (the
-        coarse land around the data would outline the extent of the host's data)."""
-        return self.query.land_geojson() if self.full else fine_land_geojson()
+        """``GET /basemap/land``: the same world land for every agency (it depends on no
+        data, so it reveals nothing of the host's)."""
+        return self.query.land_geojson()
 
     def stats(self) -> dict[str, Any]:
         """``GET /stats`` over what the caller sees (store size and inputs only for the

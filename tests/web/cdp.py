@@ -249,6 +249,27 @@ class Browser:
         self.send("Input.dispatchMouseEvent", type="mousePressed", **common)
         self.send("Input.dispatchMouseEvent", type="mouseReleased", **common)
 
+    def drag(self, start: tuple[float, float], end: tuple[float, float], steps: int = 8) -> None:
+        """Press the left button at ``start``, move to ``end`` in steps, release there."""
+        (x0, y0), (x1, y1) = start, end
+        self.send("Input.dispatchMouseEvent", type="mouseMoved", x=x0, y=y0)
+        self.send("Input.dispatchMouseEvent", type="mousePressed", x=x0, y=y0, button="left",
+                  clickCount=1)
+        for i in range(1, steps + 1):
+            x, y = x0 + (x1 - x0) * i / steps, y0 + (y1 - y0) * i / steps
+            self.send("Input.dispatchMouseEvent", type="mouseMoved", x=x, y=y, button="left",
+                      buttons=1)
+        self.send("Input.dispatchMouseEvent", type="mouseReleased", x=x1, y=y1, button="left",
+                  clickCount=1)
+
+    def press(self, key: str) -> None:
+        """Press and release a key in the focused element (``Enter``, ``Escape``, ``Tab``)."""
+        codes = {"Enter": 13, "Escape": 27, "Tab": 9}
+        common = {"key": key, "code": key, "windowsVirtualKeyCode": codes.get(key, 0)}
+        text = {"text": "\r"} if key == "Enter" else {}
+        self.send("Input.dispatchKeyEvent", type="keyDown", **common, **text)
+        self.send("Input.dispatchKeyEvent", type="keyUp", **common)
+
     def click(self, selector: str) -> None:
         """Scroll the element matching a CSS selector into view and click its centre."""
         box = self.evaluate(

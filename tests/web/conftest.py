@@ -9,6 +9,7 @@ The browser tests skip when Chromium is absent (``/usr/bin/chromium``, or the pa
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import socket
@@ -28,6 +29,10 @@ SCENARIO = {"seed": 2, "hours": 6, "vessels": 40}
 """Small but varied: 6 h is the least that holds an encounter and a loitering (with port
 visits, zone crossings and a spoofing), so the evidence of a pair is tested too."""
 
+GAP_SCENARIO = {"seed": 2, "hours": 20, "vessels": 40}
+"""The shortest scenario the simulator plants an AIS gap in (a dark run needs 18 h), for the
+tests of how a gap is drawn; about 8 s to build."""
+
 
 @dataclass(frozen=True)
 class Server:
@@ -42,24 +47,23 @@ class Server:
             return json.load(response)
 
 
-@pytest.fixture(scope="session")
-def web_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A store of a simulated scenario, ingested and with detection run."""
+def build_store(root: Path, scenario: dict[str, Any]) -> Path:
+    """A store of a simulated scenario under ``root``, ingested and with detection run."""
     from seawatch.detect.run import detect_store
     from seawatch.sim import write_scenario
     from seawatch.store import Store
 
-    root = tmp_path_factory.mktemp("web-store")
-    paths = write_scenario(root / "scenario", csv=False, **SCENARIO)
+    paths = write_scenario(root / "scenario", csv=False, **scenario)
     store = Store(root / "store")
     store.ingest([paths["nmea"]])
     detect_store(store)
     return root / "store"
 
 
-@pytest.fixture(scope="session")
-def server(web_store: Path) -> Iterator[Server]:
-    """``seawatch.api.app.create_app`` over the store, served by uvicorn on a free port."""
+@contextlib.contextmanager
+def serve(store: Path) -> Iterator[Server]:
+    """``seawatch.api.app.create_app`` over ``store`` in local mode, served by uvicorn in a
+    thread on a socket bound before the server starts (no port to race for)."""
     uvicorn = pytest.importorskip("uvicorn")
     from seawatch.api.app import create_app
 
@@ -67,7 +71,7 @@ def server(web_store: Path) -> Iterator[Server]:
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))
     host = f"127.0.0.1:{sock.getsockname()[1]}"
-    config = uvicorn.Config(create_app(web_store, auth="local"), log_level="warning")
+    config = uvicorn.Config(create_app(store, auth="local"), log_level="warning")
     uv = uvicorn.Server(config)
     thread = threading.Thread(
         target=lambda: asyncio.run(uv.serve(sockets=[sock])), name="seawatch-web", daemon=True
@@ -84,6 +88,26 @@ def server(web_store: Path) -> Iterator[Server]:
         uv.should_exit = True
         thread.join(timeout=10)
         sock.close()
+
+
+@pytest.fixture(scope="session")
+def web_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A store of a simulated scenario, ingested and with detection run."""
+    return build_store(tmp_path_factory.mktemp("web-store"), SCENARIO)
+
+
+@pytest.fixture(scope="session")
+def server(web_store: Path) -> Iterator[Server]:
+    """The API app over the web store, served by uvicorn on a free port."""
+    with serve(web_store) as running:
+        yield running
+
+
+@pytest.fixture(scope="session")
+def gap_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """The API app over a store of :data:`GAP_SCENARIO` (which holds an AIS gap)."""
+    with serve(build_store(tmp_path_factory.mktemp("web-gap-store"), GAP_SCENARIO)) as running:
+        yield running
 
 
 @pytest.fixture(scope="session")

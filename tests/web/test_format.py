@@ -7,8 +7,10 @@ docs/detectors.md, and every event of the test store); skipped without node.
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -148,9 +150,10 @@ SAMPLES = [
 ]
 
 EXPECTED = {
-    "encounter": "Two vessels within 86.2 m (median) for 3.8 h",
-    "loitering": "averaging 0.78 kn for 6.2 h",
-    "gap": "AIS silent for 14.7 h, going dark 437 km from shore",
+    "encounter": "Two vessels within 86.2 m (median) for 3.8 h, at 0.62 and 0.69 kn, "
+    "246 nm from shore, 261 nm from port.",
+    "loitering": "averaging 0.78 kn for 6.2 h, alone, 398 nm from shore, 401 nm from port.",
+    "gap": "AIS silent for 14.7 h, going dark 236 nm from shore, reappearing 176 nm away",
     "zone_entry": "Entered Ecuador territorial sea (territorial sea).",
     "zone_exit": "Left Ecuador EEZ (EEZ).",
     "fishing_in_zone": "CHN-flagged fishing vessel at fishing speed for 2.6 h",
@@ -186,6 +189,9 @@ def check(event: dict, line: str, rows: list[dict]) -> None:
     assert line and line.endswith("."), line
     for bad in ("undefined", "NaN", "null", "[object"):
         assert bad not in line, line
+    # one unit system in a sentence: nautical miles and knots at sea (metres only for the
+    # separation of a pair, under a nautical mile), never kilometres
+    assert not re.search(r"\d km\b", line), line
     assert {r["key"] for r in rows} == set(event["details"])
     for row in rows:
         assert row["label"] and row["value"] not in ("", "undefined", "NaN"), row
@@ -198,14 +204,21 @@ def test_every_event_type_is_explained_with_units() -> None:
             assert EXPECTED[event["type"]] in line
     encounter = dict((r["key"], r["value"]) for r in explain(SAMPLES[:1])[0][1])
     assert encounter["median_distance_m"] == "86.2 m"
-    assert encounter["distance_from_shore_km"] == "456 km"
     assert encounter["mmsi_median_speed_kn"] == "0.62 kn"
     assert encounter["duration_h"] == "3.83 h"
+    assert encounter["distance_from_shore_km"] == "246 nm (456 km)"
     gap = dict((r["key"], r["value"]) for r in explain(SAMPLES[2:3])[0][1])
     assert gap["likely_intentional"] == "yes"
     assert gap["off_lat"] == "-2.7256°"
+    assert gap["distance_km"] == "176 nm (326 km)"
+    # tracks by number, not as raw ids (segment_id = mmsi * 100,000 + k)
+    assert gap["off_segment_id"] == "track 1"
+    assert gap["on_segment_id"] == "track 1 (the same track)"
+    split = dict(SAMPLES[2], details={**SAMPLES[2]["details"], "on_segment_id": 73517900000001})
+    rows = dict((r["key"], r["value"]) for r in explain([split])[0][1])
+    assert rows["on_segment_id"] == "track 2 (a new track)"
     unknown = dict((r["key"], r["value"]) for r in explain(SAMPLES[-1:])[0][1])
-    assert unknown == {"some_new_figure_km": "3.50 km", "flagged": "yes"}
+    assert unknown == {"some_new_figure_km": "1.89 nm (3.50 km)", "flagged": "yes"}
 
 
 def test_events_of_the_test_store_are_explained(web_store: Path) -> None:
@@ -225,3 +238,49 @@ def test_events_of_the_test_store_are_explained(web_store: Path) -> None:
     assert events
     for event, (line, rows) in zip(events, explain(events), strict=True):
         check(event, line, rows)
+
+
+TIME_SCRIPT = """
+import { parseTimeInput, fmtInputTime } from %s;
+let input = "";
+process.stdin.on("data", (d) => (input += d));
+process.stdin.on("end", () => {
+  const out = JSON.parse(input).map((t) => parseTimeInput(t));
+  out.push(fmtInputTime(Date.UTC(2026, 0, 15, 13, 5, 59)));
+  process.stdout.write(JSON.stringify(out));
+});
+"""
+
+
+def test_time_window_fields_read_iso_8601_utc() -> None:
+    """The time window fields take ISO 8601 in UTC and 24 h whatever the browser's locale,
+    and say what is wrong with anything else."""
+    node = shutil.which("node")
+    if node is None:
+        pytest.skip("node not installed")
+    good = {
+        "": None,
+        "2026-01-15": "2026-01-15T00:00:00",
+        "2026-01-15 13:05": "2026-01-15T13:05:00",
+        "2026-01-15T13:05:30Z": "2026-01-15T13:05:30",
+        " 2026-01-15 23:59 UTC ": "2026-01-15T23:59:00",
+    }
+    bad = ["01/15/2026", "15/01/2026 13:05", "2026-01-15 1:05 PM", "2026-02-30", "2026-01-15 24:00",
+           "2026-01-15 13:60", "yesterday"]
+    result = subprocess.run(
+        [node, "--input-type=module", "-e", TIME_SCRIPT % json.dumps(FORMAT_JS.as_uri())],
+        input=json.dumps([*good, *bad]).encode(),
+        capture_output=True,
+        timeout=60,
+        check=True,
+    )
+    *parsed, shown = json.loads(result.stdout)
+    for (text, want), got in zip(good.items(), parsed, strict=False):
+        ms = got.get("ms")
+        iso = None if ms is None else datetime.fromtimestamp(ms / 1000, UTC).strftime(
+            "%Y-%m-%dT%H:%M:%S")
+        assert "error" not in got and iso == want, (text, got)
+    for text, got in zip(bad, parsed[len(good):], strict=True):
+        assert "ms" not in got, (text, got)
+        assert "YYYY-MM-DD HH:MM (UTC, 24 h)" in got["error"], (text, got)
+    assert shown == "2026-01-15 13:05"

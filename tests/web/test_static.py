@@ -21,6 +21,7 @@ OWN = [
     "auth.js",
     "mapstyle.js",
     "format.js",
+    "evidence.js",
     "player.js",
     "timeline.js",
     "style.css",

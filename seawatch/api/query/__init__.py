@@ -375,9 +375,9 @@ class StoreQuery:
         return self.cached("zones_geojson", lambda: zones_geojson(*self.zones()))
 
     def land_geojson(self) -> str:
-        """Land polygons for the basemap as GeoJSON (text; cached); see
+        """Land polygons for the basemap as GeoJSON (text; built once per process); see
         :func:`~seawatch.api.query.geography.land_geojson`."""
-        return self.cached("land", lambda: land_geojson(self.extent()))
+        return land_geojson()
 
 
 # ---------------------------------------------------------------------- helpers

@@ -11,20 +11,17 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from seawatch.units import BBox
-
 if TYPE_CHECKING:  # pragma: no cover
     from seawatch.geo.zones import Zone
     from seawatch.store import Store
 
-LAND_MARGIN_DEG = 5.0
-"""Margin around the data's extent within which the coarse world land is served."""
 LAND_COARSE_TOLERANCE_DEG = 0.01
-"""Simplification of the coarse (1:50m) world land outside the fine coverage box."""
+"""Simplification of the coarse (1:50m) world land outside the fine coverage box (about a
+kilometre, a fifth of a pixel at the zoom that shows the whole coverage box)."""
 LAND_PRECISION_DEG = 1e-5
 """Coordinates of the land basemap are rounded to this (about a metre)."""
-FINE_LAND_SOURCE = "Natural Earth 1:10m land (world-atlas)"
-COARSE_LAND_SOURCE = "Natural Earth 1:50m land (world-atlas)"
+LAND_SOURCE = ("Natural Earth 1:10m land (world-atlas) in the Eastern Pacific box, 1:50m "
+               "elsewhere")
 
 
 def zones_in_use(store: Store, zones_file: Path | None) -> tuple[list[Zone], dict[str, Any]]:
@@ -89,50 +86,26 @@ def zone_ids(zones: Sequence[Zone]) -> list[str]:
     return out
 
 
-def land_geojson(extent: BBox | None) -> str:
-    """Land polygons for the basemap as GeoJSON (text).
+@functools.cache
+def land_geojson() -> str:
+    """Land polygons for the basemap as GeoJSON (text; built once, about 1 s).
 
-    Natural Earth 1:10m land in the fine coverage box (the Eastern Pacific off Ecuador);
-    where the data's ``extent`` (plus :data:`LAND_MARGIN_DEG`) reaches beyond it, the coarse
-    1:50m world land there, simplified. Coordinates rounded to :data:`LAND_PRECISION_DEG`.
+    One Feature: Natural Earth 1:10m land in the fine coverage box (the Eastern Pacific off
+    Ecuador) merged with the 1:50m land of the rest of the world (simplified to
+    :data:`LAND_COARSE_TOLERANCE_DEG`), so that the polygons' outlines are coast only: no
+    edge of the box is drawn across Colombia or Peru, and the land does not stop at a
+    rectangle around the data. Where the two scales' coasts meet at the box's edges they
+    differ by a few hundred metres. The answer depends on no data, so every agency gets
+    the same. Coordinates rounded to :data:`LAND_PRECISION_DEG`.
     """
     import shapely
 
-    from seawatch.geo import coverage_box, world_land
+    from seawatch.geo import coverage_box, land, world_land
 
-    features = [fine_land_feature()]
-    if extent is not None:
-        x0, y0, x1, y1 = extent
-        m = LAND_MARGIN_DEG
-        if x0 <= x1:
-            region = shapely.box(max(x0 - m, -180), max(y0 - m, -90), min(x1 + m, 180),
-                                 min(y1 + m, 90))
-        else:  # across the antimeridian
-            region = shapely.union(
-                shapely.box(max(x0 - m, -180), max(y0 - m, -90), 180, min(y1 + m, 90)),
-                shapely.box(-180, max(y0 - m, -90), min(x1 + m, 180), min(y1 + m, 90)),
-            )
-        outside = shapely.difference(region, shapely.box(*coverage_box()))
-        if not outside.is_empty:
-            coarse = shapely.intersection(world_land(), outside)
-            coarse = shapely.simplify(coarse, LAND_COARSE_TOLERANCE_DEG)
-            if not coarse.is_empty:
-                features.append(land_feature("coarse", COARSE_LAND_SOURCE, coarse))
-    return land_collection(features)
-
-
-def fine_land_geojson() -> str:
-    """Natural Earth 1:10m land in the fixed coverage box only: the basemap of another
-    agency (the coarse land around the data would outline the extent of the host's data)."""
-    return land_collection([fine_land_feature()])
-
-
-@functools.cache
-def fine_land_feature() -> str:
-    """The Feature (text) of Natural Earth 1:10m land in the coverage box (built once)."""
-    from seawatch.geo import land
-
-    return land_feature("fine", FINE_LAND_SOURCE, land())
+    outside = shapely.difference(world_land(), shapely.box(*coverage_box()))
+    outside = shapely.simplify(outside, LAND_COARSE_TOLERANCE_DEG)
+    merged = shapely.union(outside, land(), grid_size=LAND_PRECISION_DEG)
+    return land_collection([land_feature("land", LAND_SOURCE, merged)])
 
 
 def land_feature(ident: str, source: str, geometry: Any) -> str:

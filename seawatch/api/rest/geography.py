@@ -33,9 +33,10 @@ def add_routes(router: APIRouter, query: StoreQuery) -> None:
     @router.get("/basemap/land", response_model=models.FeatureCollection, tags=["geography"],
                 summary="Land polygons for the map", responses=geojson_only())
     def land(access: Annotated[Access, require(READ)]) -> Response:
-        """Shipped land polygons: Natural Earth 1:10m in the Eastern Pacific box (lon -100
-        to -70, lat -10 to 12) and, where the data reaches beyond it, 1:50m land around
-        the data (for the host agency). Cached; about 0.1-1 MB."""
+        """Shipped land polygons, one layer for the whole world: Natural Earth 1:10m in the
+        Eastern Pacific box (lon -100 to -70, lat -10 to 12) merged with 1:50m elsewhere,
+        so its outline is coast only. The same for every agency; cached; about 1.1 MB
+        (450 kB gzip-compressed)."""
         response = json_text(View(query, access).land_geojson(), GEOJSON)
         response.headers["Cache-Control"] = "private, max-age=3600"
         return response

@@ -7,6 +7,8 @@
 
 import {
   EVENT_TYPES,
+  ROUTINE,
+  ROUTINE_TYPES,
   SHIP_CLASSES,
   detailRows,
   esc,
@@ -15,13 +17,16 @@ import {
   explainEvent,
   fmtCount,
   fmtHours,
+  fmtInputTime,
   fmtLatLon,
   fmtNumber,
   fmtTime,
+  parseTimeInput,
   shipClass,
   zoneKind,
 } from "./format.js";
 import { askLogin, showUser, tlpBadge, whoAmI } from "./auth.js";
+import { evidenceFeatures } from "./evidence.js";
 import { EMPTY, TRACK_COLORS, ZONE_COLORS, mapStyle } from "./mapstyle.js";
 import { Player } from "./player.js";
 import { Timeline } from "./timeline.js";
@@ -51,8 +56,9 @@ const state = {
   overviewKey: null,
   total: 0,
   offset: 0,
+  hiddenRoutine: 0, // events of the unticked routine types that match the other filters
   filters: {
-    types: new Set(EVENT_TYPES.map((t) => t.id)),
+    types: new Set(EVENT_TYPES.map((t) => t.id).filter((t) => !ROUTINE_TYPES.includes(t))),
     minScore: 0,
     start: null,
     end: null,
@@ -218,6 +224,7 @@ function renderLegend() {
       <h3>Events</h3><ul><li><span class="ring"></span>event (colour by type)</li></ul>
       <h3>Tracks</h3><ul>
         <li><span class="line" style="border-color:${TRACK_COLORS[0]}"></span>one colour per vessel</li>
+        <li><span class="gap"></span>AIS gap: no position</li>
         <li><span class="marker"></span>replay position</li></ul>
       <h3>Zones</h3><ul>${zones}</ul>
     </details>`;
@@ -312,22 +319,44 @@ function renderTypeBoxes() {
   $("#type-boxes").innerHTML = EVENT_TYPES.map(
     (t) => `
       <label class="type-box">
-        <input type="checkbox" name="type" value="${t.id}" checked />
+        <input type="checkbox" name="type" value="${t.id}"${
+          state.filters.types.has(t.id) ? " checked" : ""
+        } />
         <span class="swatch" style="background:${t.color}"></span>${esc(t.label)}
         <span class="type-count" data-type="${t.id}"></span>
       </label>`,
   ).join("");
 }
 
-/** "2026-01-15T03:20" (datetime-local, read as UTC) -> ISO, or null. */
-function localInputToIso(value) {
-  if (!value) return null;
-  const d = new Date(`${value.length === 16 ? `${value}:00` : value}Z`);
-  return Number.isNaN(d.getTime()) ? null : d.toISOString();
+/**
+ * The time window fields as [startMs|null, endMs|null], read as ISO 8601 UTC whatever the
+ * browser's locale (format.js's parseTimeInput). A field that does not parse, or an end not
+ * after the start, is marked invalid, said why under the fields, and left out of the filter.
+ */
+function readWindow() {
+  const errors = [];
+  const read = (input, name) => {
+    const r = parseTimeInput(input.value);
+    if (r.error) errors.push(`${name}: ${r.error}.`);
+    markInvalid(input, Boolean(r.error));
+    return r.error ? null : r.ms;
+  };
+  const start = read($("#win-start"), "From");
+  let end = read($("#win-end"), "To");
+  if (start !== null && end !== null && end <= start) {
+    errors.push("To: the window must end after it starts.");
+    markInvalid($("#win-end"), true);
+    end = null;
+  }
+  const box = $("#win-error");
+  box.textContent = errors.length ? `${errors.join(" ")} Not applied.` : "";
+  box.hidden = errors.length === 0;
+  return [start, end];
 }
 
-function isoToLocalInput(ms) {
-  return new Date(ms).toISOString().slice(0, 16);
+function markInvalid(input, bad) {
+  if (bad) input.setAttribute("aria-invalid", "true");
+  else input.removeAttribute("aria-invalid");
 }
 
 function readFilters() {
@@ -336,27 +365,43 @@ function readFilters() {
     [...document.querySelectorAll('#type-boxes input[name="type"]:checked')].map((i) => i.value),
   );
   f.minScore = Number($("#min-score").value);
-  f.start = localInputToIso($("#win-start").value);
-  f.end = localInputToIso($("#win-end").value);
+  const [start, end] = readWindow();
+  f.start = start === null ? null : new Date(start).toISOString();
+  f.end = end === null ? null : new Date(end).toISOString();
   f.inView = $("#in-view").checked;
   $("#min-score-out").textContent = f.minScore.toFixed(2);
   timeline.setWindow(f.start ? Date.parse(f.start) : null, f.end ? Date.parse(f.end) : null);
 }
 
+/** The events query of the filters (`extra` overrides any parameter, `type` included). */
 function eventsQuery(extra = {}) {
   const f = state.filters;
-  const params = {
+  return query({
     format: "geojson",
+    type: f.types.size < EVENT_TYPES.length ? [...f.types].join(",") : null,
     start: f.start,
     end: f.end,
     min_score: f.minScore > 0 ? f.minScore : null,
+    bbox: f.inView ? viewBox() : null,
     limit: PAGE_SIZE,
     offset: state.offset,
     ...extra,
-  };
-  if (f.types.size < EVENT_TYPES.length) params.type = [...f.types].join(",");
-  if (f.inView) params.bbox = viewBox();
-  return query(params);
+  });
+}
+
+/** The routine types (format.js's ROUTINE_TYPES) the type filter leaves out now. */
+function hiddenRoutineTypes() {
+  return ROUTINE_TYPES.filter((t) => !state.filters.types.has(t));
+}
+
+/** How many events of the unticked routine types match the other filters (0: none hidden). */
+async function countHiddenRoutine() {
+  const types = hiddenRoutineTypes();
+  if (!types.length) return 0;
+  const page = await getJSON(
+    `${API}/events${eventsQuery({ format: "json", type: types.join(","), limit: 1, offset: 0 })}`,
+  );
+  return page.total ?? 0;
 }
 
 /** The map view as an API bbox (west > east across the antimeridian); null: the whole world. */
@@ -394,12 +439,20 @@ async function getEvents(params) {
 async function loadEvents() {
   const ticket = ++state.eventsRequest;
   if (state.filters.types.size === 0) {
+    try {
+      const hidden = await countHiddenRoutine();
+      if (ticket !== state.eventsRequest) return;
+      state.hiddenRoutine = hidden;
+    } catch (err) {
+      fail("Counting the routine events", err);
+    }
     applyEvents({ items: [], total: 0, limit: PAGE_SIZE, offset: 0 }, []);
     return;
   }
   try {
-    const page = await getEvents(eventsQuery());
+    const [page, hidden] = await Promise.all([getEvents(eventsQuery()), countHiddenRoutine()]);
     if (ticket !== state.eventsRequest) return; // a newer request is on its way
+    state.hiddenRoutine = hidden;
     // map and timeline: every event that matches (up to OVERVIEW_MAX), fetched again only
     // when the filters change, not when the list pages
     const key = eventsQuery({ offset: 0, limit: OVERVIEW_MAX });
@@ -450,6 +503,7 @@ function renderEventList() {
       : "No events match";
   $("#page-prev").disabled = state.offset <= 0;
   $("#page-next").disabled = state.offset + n >= state.total;
+  renderRoutineNote();
   list.innerHTML = state.events
     .map(
       (e) => `
@@ -464,6 +518,28 @@ function renderEventList() {
       </li>`,
     )
     .join("");
+}
+
+/** "3,731 routine events hidden: zone entries, zone exits, port visits. [Show them]" */
+function renderRoutineNote() {
+  const note = $("#routine-note");
+  const types = hiddenRoutineTypes();
+  note.hidden = !(state.hiddenRoutine > 0 && types.length);
+  if (note.hidden) return;
+  const names = types.map((t) => ROUTINE[t]).join(", ");
+  $("#routine-text").textContent =
+    `${fmtCount(state.hiddenRoutine)} routine event${state.hiddenRoutine === 1 ? "" : "s"} ` +
+    `hidden: ${names}.`;
+}
+
+/** Tick the routine types again: their events join the list, the map and the timeline. */
+function showRoutine() {
+  for (const t of ROUTINE_TYPES) {
+    const box = document.querySelector(`#type-boxes input[value="${t}"]`);
+    if (box) box.checked = true;
+  }
+  readFilters();
+  scheduleEvents();
 }
 
 // ------------------------------------------------------------------ side panel
@@ -724,17 +800,11 @@ async function openEvent(eventId) {
   const color = new Map(mmsis.map((m, i) => [m, TRACK_COLORS[i % TRACK_COLORS.length]]));
   const identities = new Map((doc.vessels ?? []).map((v) => [Number(v.mmsi), v]));
 
-  // evidence on the map, each vessel in its own colour, the event's period emphasised
+  // evidence on the map, each vessel in its own colour, the event's period emphasised, a
+  // gap dashed (evidence.js)
   const t0 = Date.parse(e.start);
   const t1 = Date.parse(e.end);
-  const features = (doc.evidence?.features ?? []).map((f) => {
-    const m = Number(f.properties?.mmsi);
-    const ts = f.properties?.ts ? Date.parse(f.properties.ts) : NaN;
-    return {
-      ...f,
-      properties: { ...f.properties, color: color.get(m) ?? "#333", during: ts >= t0 && ts <= t1 },
-    };
-  });
+  const features = evidenceFeatures(doc.evidence?.features, e, (m) => color.get(m));
   setData("evidence", { type: "FeatureCollection", features });
 
   const vesselsHtml = mmsis
@@ -801,11 +871,8 @@ async function openEvent(eventId) {
   } else {
     host.innerHTML = `<p class="muted">No positions around this event.</p>`;
   }
-  // fit to the event's own period (what triggered it); the tracks before and after run on
-  // beyond the view, one zoom-out away
-  const during = features.filter((f) => f.properties.during);
-  if (during.length > 1) fitTo(during, 13);
-  else if (features.length) fitTo(features, 12);
+  // fit to all of the evidence (the approach, the event, the departure), clear of the panel
+  if (features.length) fitTo(features, 13);
   else if (e.lat !== null && e.lon !== null)
     map.easeTo({ center: [e.lon, e.lat], zoom: 9, padding: fitPadding() });
   $("#panel-title").focus({ preventScroll: true });
@@ -962,8 +1029,8 @@ map.on("moveend", () => {
 
 const timeline = new Timeline($("#timeline"), {
   onWindow: (a, b) => {
-    $("#win-start").value = a === null ? "" : isoToLocalInput(a);
-    $("#win-end").value = b === null ? "" : isoToLocalInput(b);
+    $("#win-start").value = a === null ? "" : fmtInputTime(a);
+    $("#win-end").value = b === null ? "" : fmtInputTime(b);
     readFilters();
     scheduleEvents();
   },
@@ -971,11 +1038,30 @@ const timeline = new Timeline($("#timeline"), {
 });
 
 function wire() {
-  $("#filters").addEventListener("input", () => {
+  $("#filters").addEventListener("input", (e) => {
+    if (e.target.closest(".window")) return; // typed times apply on change (Enter, leaving)
     readFilters();
     scheduleEvents();
   });
-  $("#filters").addEventListener("submit", (e) => e.preventDefault());
+  $("#filters").addEventListener("change", (e) => {
+    if (!e.target.closest(".window")) return;
+    readFilters();
+    scheduleEvents();
+  });
+  $("#filters").addEventListener("submit", (e) => {
+    e.preventDefault();
+    readFilters();
+    scheduleEvents();
+  });
+  for (const input of document.querySelectorAll(".window input")) {
+    input.addEventListener("keydown", (e) => {
+      if (e.key !== "Enter") return;
+      e.preventDefault();
+      readFilters();
+      scheduleEvents();
+    });
+  }
+  $("#routine-show").addEventListener("click", showRoutine);
   $("#win-clear").addEventListener("click", () => {
     $("#win-start").value = "";
     $("#win-end").value = "";
@@ -1067,6 +1153,31 @@ function canvasStats() {
   });
 }
 
+/**
+ * Colours [r, g, b] of the map canvas at points [[x, y], ...] in CSS pixels of the map, read
+ * during the next frame. For tests: what is drawn at a place, e.g. no line along the edges
+ * of the fine land's box.
+ */
+function canvasPixels(points) {
+  return new Promise((resolve) => {
+    map.once("render", () => {
+      const canvas = map.getCanvas();
+      const gl = canvas.getContext("webgl2") ?? canvas.getContext("webgl");
+      const ratio = gl.drawingBufferWidth / canvas.clientWidth;
+      const px = new Uint8Array(4);
+      resolve(
+        points.map(([x, y]) => {
+          const gx = Math.round(x * ratio);
+          const gy = gl.drawingBufferHeight - 1 - Math.round(y * ratio);
+          gl.readPixels(gx, gy, 1, 1, gl.RGBA, gl.UNSIGNED_BYTE, px);
+          return [px[0], px[1], px[2]];
+        }),
+      );
+    });
+    map.triggerRepaint();
+  });
+}
+
 async function main() {
   renderLegend();
   renderTypeBoxes();
@@ -1108,6 +1219,7 @@ window.seawatch = {
   openEvent,
   closePanel,
   canvasStats,
+  canvasPixels,
   get player() {
     return state.player;
   },

@@ -12,6 +12,10 @@ export const EMPTY = { type: "FeatureCollection", features: [] };
 /** One colour per vessel of an event's evidence, in the order of the event's vessels. */
 export const TRACK_COLORS = ["#d7263d", "#1b6fd8", "#f0a202", "#2a9d8f", "#8338ec"];
 
+/** Dashes of an AIS gap's line, in line widths (dash, space): unlike the solid tracks and
+the zones' long dashes. */
+export const GAP_DASH = [1.5, 2];
+
 /** Zone outline colours by zone kind (others: purple). */
 export const ZONE_COLORS = {
   mpa: "#2a9d3f",
@@ -123,9 +127,23 @@ export function mapStyle() {
         id: "evidence-line",
         type: "line",
         source: "evidence",
-        filter: ["==", ["geometry-type"], "LineString"],
+        filter: ["all", ["==", ["geometry-type"], "LineString"], ["!", ["has", "gap"]]],
         layout: { "line-join": "round", "line-cap": "round" },
         paint: { "line-color": ["get", "color"], "line-width": 2.5, "line-opacity": 0.9 },
+      },
+      {
+        // an AIS gap: no position between its two ends, so a dashed straight line, never
+        // drawn like the track (evidence.js)
+        id: "evidence-gap",
+        type: "line",
+        source: "evidence",
+        filter: ["all", ["==", ["geometry-type"], "LineString"], ["has", "gap"]],
+        paint: {
+          "line-color": ["get", "color"],
+          "line-width": 2,
+          "line-opacity": 0.9,
+          "line-dasharray": GAP_DASH,
+        },
       },
       {
         id: "evidence-points",
