@@ -18,6 +18,7 @@ True
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -25,7 +26,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.console import Console
+from rich.console import Console, ConsoleDimensions
 from rich.markup import escape
 from typer.core import TyperArgument, TyperCommand, TyperGroup, TyperOption
 
@@ -38,7 +39,28 @@ if TYPE_CHECKING:  # pragma: no cover
     from seawatch.geo.zones import Zone
     from seawatch.store import Store
 
-console = Console(stderr=False, width=None if Console().is_terminal else 120, soft_wrap=True)
+LOG_WIDTH = 120
+"""Width of results written to a file or a pipe when ``COLUMNS`` does not say one."""
+
+
+class ResultConsole(Console):
+    """A console as wide as ``$COLUMNS`` when it is set, else as the terminal, else
+    :data:`LOG_WIDTH` (a log file or a pipe), read at each print: a command run with
+    ``COLUMNS=80`` prints for 80 columns (:func:`seawatch.cli.tables.print_table`)."""
+
+    @property
+    def size(self) -> ConsoleDimensions:
+        size = super().size
+        if self._width is None and not self.is_terminal and "COLUMNS" not in os.environ:
+            return ConsoleDimensions(LOG_WIDTH, size.height)
+        return size
+
+    @size.setter
+    def size(self, new_size: tuple[int, int]) -> None:
+        self._width, self._height = new_size
+
+
+console = ResultConsole(stderr=False, soft_wrap=True)
 """Results on stdout."""
 err = Console(stderr=True, soft_wrap=True)
 """Progress, notes and errors on stderr (soft wrap: errors stay whole lines in logs)."""

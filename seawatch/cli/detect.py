@@ -19,6 +19,7 @@ from seawatch.cli.common import (
     read_ports_file,
     read_zones_file,
 )
+from seawatch.cli.tables import print_table
 from seawatch.errors import InvalidValue, Unavailable
 
 
@@ -96,7 +97,7 @@ def detect(
     for name in DETECTED_TYPES:
         table.add_row(name, f"{counts.get(name, 0):,}")
     table.add_row("[bold]all[/]", f"[bold]{events.height:,}[/]")
-    console.print(table)
+    print_table(table)
     if seconds:
         console.print(
             "seconds per step: " + ", ".join(f"{k} {v:.1f}" for k, v in seconds.items())
@@ -187,7 +188,7 @@ def eval_(
     table.add_row("all (micro)", str(t.height), str(e.height), str(total["tp"]),
                   str(total["fp"]), str(total["fn"]), f"{total['precision']:.3f}",
                   f"{total['recall']:.3f}", f"{total['f1']:.3f}")
-    console.print(table)
+    print_table(table)
     if out is not None:
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(json.dumps(evaluate.report(scores, slack), indent=2) + "\n")

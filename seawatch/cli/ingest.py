@@ -18,6 +18,7 @@ from seawatch.cli.common import (
     file_progress,
     open_store,
 )
+from seawatch.cli.tables import print_table
 from seawatch.errors import InputError, InvalidValue, NotFound
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -125,7 +126,7 @@ def print_reports(reports: list[IngestReport]) -> None:
             f"{r.rows_added.get('positions', 0):,}", f"{r.rows_added.get('vessels', 0):,}",
             f"{r.duplicates_removed:,}", f"{q:,}", f"{r.seconds:.2f}", rate,
         )
-    console.print(table)
+    print_table(table)
     commits = {r.snapshot: r for r in reports if not r.skipped}
     for r in commits.values():
         console.print(f"committed {r.batch_inputs} input(s) as snapshot {r.snapshot} "
@@ -161,7 +162,7 @@ def info(
         table.add_row(f"rows: {name}", f"{n:,}")
     for reason, n in summary.get("quarantine", {}).items():
         table.add_row(f"quarantined: {reason}", f"{n:,}")
-    console.print(table)
+    print_table(table)
     if quarantine:
         sample = st.quarantine().collect()
         qt = Table(title="Quarantined lines (sample)")
@@ -169,7 +170,7 @@ def info(
             qt.add_column(col)
         for row in sample.head(50).iter_rows():
             qt.add_row(str(row[0]), str(row[1]), str(row[2]), str(row[3])[:100])
-        console.print(qt)
+        print_table(qt)
 
 
 def _fmt(value: object) -> str:

@@ -80,3 +80,17 @@ def test_info_of_a_missing_store_creates_nothing(tmp_path):
     assert result.exit_code == 2
     assert "no store at" in result.stderr and "seawatch ingest FILE" in result.stderr
     assert not (tmp_path / "nothing").exists()
+
+
+@pytest.mark.parametrize("columns", [80, 200])
+def test_summary_and_info_are_truthful_at(columns, capture, tmp_path):
+    from tests.cli.test_tables import shows_whole
+
+    env = {"COLUMNS": str(columns)}
+    store = str(tmp_path / "store")
+    result = CliRunner().invoke(app, ["ingest", str(capture), "--store", store, *TIME], env=env)
+    assert result.exit_code == 0, result.output
+    shows_whole(result.stdout, columns, "ais250.txt", "243", "165", "19", "38", "duplicates",
+                "quarantined", "seconds", "lines/s", "positions", "vessels")
+    shown = CliRunner().invoke(app, ["info", "--store", store], env=env)
+    shows_whole(shown.stdout, columns, "165", "positions", "2024-05-01")
