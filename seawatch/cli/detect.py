@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
@@ -21,6 +21,9 @@ from seawatch.cli.common import (
 )
 from seawatch.cli.tables import print_table
 from seawatch.errors import InvalidValue, Unavailable
+
+if TYPE_CHECKING:  # pragma: no cover
+    import polars as pl
 
 
 def detect(
@@ -114,7 +117,8 @@ def events(
     out: Annotated[
         Path,
         typer.Option("--out", "-o", metavar="FILE",
-                     help="Output file (.csv, .geojson or .parquet)."),
+                     help="Output file; its suffix gives the format: .csv, .geojson (or .json), "
+                     ".parquet or .kml."),
     ],
     store: ExistingStoreOpt = DEFAULT_STORE,
     type_: Annotated[
@@ -125,13 +129,22 @@ def events(
     format_: Annotated[
         str | None,
         typer.Option(
-            "--format", "-f", help="csv, geojson or parquet (default: from --out's suffix)."
+            "--format", "-f", metavar="FORMAT",
+            help="csv, geojson, parquet or kml, for a file name whose suffix names none.",
         ),
     ] = None,
 ) -> None:
-    """Export the events of a store as CSV (ISO 8601 UTC times), GeoJSON or Parquet."""
+    """Export the events of a store as CSV (ISO 8601 UTC times), GeoJSON, Parquet or KML,
+    each carrying its TLP marking as the API's exports do.
+
+    Every event has its marking (level, releasable-to, owner) from the store's state, or
+    the store's default level; the file carries the highest: a marking column (CSV), a
+    top-level marking object (GeoJSON), the banner as the document's description (KML),
+    key-value metadata (Parquet). See docs/sharing.md.
+    """
     from seawatch import schema
     from seawatch.export import EVENTS, file_format, write_file
+    from seawatch.share.markings import export_marking, export_metadata
 
     fmt = file_format(out, format_)
     wanted = [t.strip().lower() for t in type_] if type_ else None
@@ -144,18 +157,61 @@ def events(
     st = open_store(store)
     if st.events_info() is None:
         raise Unavailable(f"no events in {store} yet; run: seawatch detect --store {store}")
-    frame = st.events(type=wanted).collect()
-    write_file(frame, out, fmt, EVENTS)
+    frame = with_markings(store, st.events(type=wanted).collect())
+    marking = export_metadata(export_marking(frame))
+    write_file(frame, out, fmt, EVENTS, marking=marking)
     what = f" of type {', '.join(wanted)}" if wanted else ""
-    console.print(f"{frame.height:,} events{what} written to {out} ({fmt})")
+    console.print(f"{frame.height:,} events{what} written to {out} ({fmt}), marked "
+                  f"TLP:{marking['tlp']}", highlight=False)
+
+
+def with_markings(store: Path, frame: pl.DataFrame) -> pl.DataFrame:
+    """``frame`` (events) with the columns of
+    :func:`~seawatch.share.markings.attach_markings`, as the host agency's exports from the
+    API have them: each event's marking from the store's state, else the store's default
+    level, owned by the host agency. A store without a state (no ``state.db``, no
+    ``SEAWATCH_DB``) has the default level
+    (:data:`~seawatch.share.markings.DEFAULT_MARKING`) and no owner yet; no state is made."""
+    import os
+
+    import polars as pl
+
+    from seawatch.share.db import ENV_VAR, STATE_FILENAME, open_state
+    from seawatch.share.errors import NotInitialised
+    from seawatch.share.markings import (
+        DEFAULT_MARKING,
+        attach_markings,
+        default_marking,
+        host_agency_name,
+    )
+
+    if not os.environ.get(ENV_VAR, "").strip() and not (store / STATE_FILENAME).is_file():
+        return frame.with_columns(
+            pl.lit(DEFAULT_MARKING.label).alias("marking"),
+            pl.lit([], dtype=pl.List(pl.String())).alias("releasable_to"),
+            pl.lit(None, dtype=pl.String()).alias("owner_agency"),
+        )
+    state = open_state(store, create_store=False)
+    try:
+        try:
+            host = host_agency_name(state)
+        except NotInitialised:
+            host = ""
+        return attach_markings(state, frame, "event", defaults=(default_marking(state), host))
+    finally:
+        state.close()
 
 
 def eval_(
     truth: Annotated[
-        Path, typer.Option(metavar="FILE", help="Ground-truth events (CSV, Parquet or JSON).")
+        Path, typer.Option(metavar="FILE",
+                           help="Ground-truth events: the simulator's truth.json or "
+                           "truth.parquet, or any file of seawatch events.")
     ],
     events: Annotated[
-        Path, typer.Option(metavar="FILE", help="Detected events to score (CSV or Parquet).")
+        Path, typer.Option(metavar="FILE",
+                           help="Detected events to score: a file of seawatch events (CSV, "
+                           "GeoJSON, Parquet or KML).")
     ],
     out: Annotated[
         Path | None, typer.Option(metavar="FILE", help="Write the scores as JSON here.")
