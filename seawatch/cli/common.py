@@ -119,10 +119,16 @@ def _value_name(param: TyperOption) -> str:
 
 
 class _Argument(TyperArgument):
-    """A positional argument whose help shows its name and text, not a Python type."""
+    """A positional argument whose help shows its name and text, not a Python type, and
+    whose usage line names it as command lines do (``PATHS...``, not ``{paths}...``)."""
 
     def display_type_rich(self, ctx: Any) -> str | None:
         return None
+
+    def _usage_display_name(self) -> str:
+        name = self.metavar or (self.name or "").upper()
+        name = name if self.required else f"[{name}]"
+        return name + ("..." if self.nargs != 1 else "")
 
 
 class _Option(TyperOption):

@@ -12,8 +12,10 @@ the first of three layouts in which every cell fits whole:
 3. **vertical**: one block per row, a line per column (``header  value``), values folded
    when longer than the line, so every file name and every digit is shown.
 
-A column built with ``no_wrap=True`` (numbers) needs its widest cell; any other column
-needs its longest word. The header counts as a cell.
+A column built with ``no_wrap=True`` (numbers) needs its widest cell; a column that folds
+(``overflow="fold"``) and has a ``min_width`` may break its words anywhere down to that width
+(raw NMEA lines, which have no spaces); any other column needs its longest word. The header
+counts as a cell.
 
 Examples
 --------
@@ -84,8 +86,8 @@ def layout(table: Table, width: int, out: Console | None = None) -> Layout:
 
 def needed_width(table: Table, out: Console | None = None) -> int:
     """Columns ``table`` needs to show every cell whole: for each column its widest cell
-    when it may not wrap (numbers), else its longest word, plus padding, plus the box's
-    lines."""
+    when it may not wrap (numbers), its ``min_width`` when it folds words, else its longest
+    word; plus padding, plus the box's lines."""
     from rich.console import Console
 
     measure_on = out or Console(width=_UNLIMITED)
@@ -98,6 +100,8 @@ def needed_width(table: Table, out: Console | None = None) -> int:
         widths = [Measurement.get(measure_on, options, cell) for cell in cells]
         if column.no_wrap:
             content = max((m.maximum for m in widths), default=0)
+        elif column.overflow == "fold" and column.min_width:
+            content = min(max((m.minimum for m in widths), default=0), column.min_width)
         else:
             content = max((m.minimum for m in widths), default=0)
         total += max(content, column.min_width or 0) + _padding(table, index)

@@ -99,9 +99,14 @@ def test_help_names_values_not_python_types():
         result = CliRunner().invoke(app, [*path, "--help"], env={"COLUMNS": "200"})
         assert result.exit_code == 0, path
         assert not RAW_TYPE.search(result.stdout), (path, RAW_TYPE.search(result.stdout))
+        usage = next(line for line in result.stdout.splitlines() if "Usage:" in line)
+        assert "{" not in usage, (path, usage)  # PATHS..., not typer's {paths}...
     ingest_help = CliRunner().invoke(app, ["ingest", "--help"], env={"COLUMNS": "200"}).stdout
     assert "--store -s DIR" in " ".join(ingest_help.replace("│", " ").split())
     assert "created if absent" in ingest_help
+    assert "Usage: seawatch ingest [OPTIONS] PATHS..." in ingest_help
+    user_add = CliRunner().invoke(app, ["user", "add", "--help"], env={"COLUMNS": "200"}).stdout
+    assert "Usage: seawatch user add [OPTIONS] USERNAME" in user_add
 
 
 def test_info_help_does_not_promise_to_create_the_store():
