@@ -23,7 +23,13 @@ from seawatch.cli.tables import print_table
 from seawatch.errors import InvalidValue, Unavailable
 
 if TYPE_CHECKING:  # pragma: no cover
+    from datetime import timedelta
+
     import polars as pl
+
+    from seawatch.detect.config import DetectConfig
+    from seawatch.geo.zones import Zone
+    from seawatch.store import Store
 
 
 def detect(
@@ -101,6 +107,8 @@ def detect(
         table.add_row(name, f"{counts.get(name, 0):,}")
     table.add_row("[bold]all[/]", f"[bold]{events.height:,}[/]")
     print_table(table)
+    for hint in why_none(st, counts, cfg, zone_list):
+        console.print(hint, highlight=False)
     if seconds:
         console.print(
             "seconds per step: " + ", ".join(f"{k} {v:.1f}" for k, v in seconds.items())
@@ -111,6 +119,78 @@ def detect(
         f"{time.perf_counter() - started:.1f} s{replaced}. Export them with: "
         f"seawatch events --store {store} --out events.csv"
     )
+
+
+def why_none(st: Store, counts: dict[str, int], cfg: DetectConfig,
+             zones: list[Zone] | None) -> list[str]:
+    """Why a run found no events of a type, where the data alone tells: the positions span
+    less time than the type's shortest episode (``no gap: the positions span 5 s; a gap is
+    a silence of more than 12 h``), or lie nowhere near the zones. One line per type (the
+    zone types share one); none for a type with events or without such a reason."""
+    from datetime import timedelta
+
+    import polars as pl
+
+    from seawatch.units import parse_duration
+
+    summary = st.info()
+    first, last = summary.get("first_ts"), summary.get("last_ts")
+    if first is None or last is None:
+        return []
+    span = last - first
+    covered = f"the positions span {_duration_text(span)}"
+    hints: list[str] = []
+
+    def too_short(kind: str, longest_needed: timedelta, episode: str, strict: bool = False) -> None:
+        short = span <= longest_needed if strict else span < longest_needed
+        if counts.get(kind, 0) == 0 and short:
+            hints.append(f"no {kind}: {covered}; {episode}")
+
+    min_gap_h = float(cfg.params("gap")["min_gap_h"])
+    too_short("gap", timedelta(hours=min_gap_h),
+              f"a gap is a silence of more than {min_gap_h:g} h", strict=True)
+    for kind, episode in (
+        ("encounter", "an encounter lasts at least {d}"),
+        ("loitering", "loitering lasts at least {d}"),
+        ("fishing_in_zone", "fishing in a zone lasts at least {d}"),
+        ("port_visit", "a port visit lasts at least {d}"),
+    ):
+        duration = str(cfg.params(kind)["min_duration"])
+        too_short(kind, parse_duration(duration), episode.format(d=duration))
+    zone_kinds = [k for k in ("zone_entry", "zone_exit", "fishing_in_zone")
+                  if counts.get(k, 0) == 0 and not any(h.startswith(f"no {k}:") for h in hints)]
+    if zone_kinds:
+        from seawatch.geo.zones import default_zones
+
+        zone_list = default_zones() if zones is None else zones
+        box = st.positions().select(
+            pl.col("lon").min().alias("w"), pl.col("lat").min().alias("s"),
+            pl.col("lon").max().alias("e"), pl.col("lat").max().alias("n"),
+        ).collect().row(0)
+        if None not in box and not any(_overlaps(box, z.geometry.bounds) for z in zone_list):
+            which = "the default zones (off Ecuador)" if zones is None else "the zones given"
+            hints.append(
+                f"no {', '.join(zone_kinds)}: no position lies within the extent of {which}; "
+                "give the zones of these waters with --zones"
+            )
+    return hints
+
+
+def _overlaps(a: tuple[float, ...], b: tuple[float, ...]) -> bool:
+    """Whether boxes (west, south, east, north) overlap."""
+    return a[0] <= b[2] and b[0] <= a[2] and a[1] <= b[3] and b[1] <= a[3]
+
+
+def _duration_text(span: timedelta) -> str:
+    """A time span as a person reads it: 5 s, 40 min, 7.5 h, 3.2 days."""
+    seconds = span.total_seconds()
+    if seconds < 120:
+        return f"{seconds:.0f} s"
+    if seconds < 2 * 3600:
+        return f"{seconds / 60:.0f} min"
+    if seconds < 2 * 86400:
+        return f"{seconds / 3600:.1f} h"
+    return f"{seconds / 86400:.1f} days"
 
 
 def events(

@@ -326,3 +326,70 @@ def test_eval_table_is_truthful_at(detected, tmp_path, columns):
     assert result.exit_code == 0, result.output
     shows_whole(result.stdout, columns, "type", "n_truth", "n_pred", "precision", "recall",
                 "f1", "1.000", "port_visit", "fishing_in_zone")
+
+
+def test_detect_says_why_it_found_nothing(tmp_path):
+    """Ten minutes of two vessels off Norway: too short for any episode, and nowhere near
+    the default zones; the run says so instead of printing zeros with no hint."""
+    from datetime import UTC, datetime, timedelta
+
+    t0 = datetime(2024, 12, 9, 22, 0, tzinfo=UTC)
+    frame = pl.DataFrame({
+        "mmsi": [257000001] * 11 + [257000002] * 11,
+        "ts": [t0 + timedelta(minutes=m) for m in range(11)] * 2,
+        "lat": [60.39] * 22, "lon": [5.30 + 0.001 * k for k in range(11)] * 2, "sog": 4.0,
+        "msg_type": 1, "second": 0,
+    })
+    path = tmp_path / "store"
+    Store(path).ingest_results([chunk(frame)], name="bergen", sha256="b" * 64, size=1)
+    result = CliRunner().invoke(app, ["detect", "--store", str(path)], env={"COLUMNS": "200"})
+    assert result.exit_code == 0, result.output
+    text = " ".join(result.stdout.split())
+    assert "no gap: the positions span 10 min; a gap is a silence of more than 12 h" in text
+    assert "no encounter: the positions span 10 min; an encounter lasts at least 2h" in text
+    assert "no port_visit: the positions span 10 min; a port visit lasts at least 30m" in text
+    assert ("no zone_entry, zone_exit: no position lies within the extent of the default "
+            "zones (off Ecuador); give the zones of these waters with --zones") in text
+    config = tmp_path / "short.toml"
+    config.write_text("[gap]\nmin_gap_h = 0.05\n[port_visit]\nmin_duration = '5min'\n")
+    result = CliRunner().invoke(app, ["detect", "--store", str(path), "--config", str(config)],
+                                env={"COLUMNS": "200"})
+    text = " ".join(result.stdout.split())
+    assert "no gap:" not in text and "no port_visit:" not in text  # long enough for those
+
+
+def test_detect_gives_no_reason_for_types_it_found(store_dir):
+    result = invoke("detect", "--store", store_dir)
+    assert result.exit_code == 0, result.output
+    found = Store(store_dir).events().collect()["type"].unique().to_list()
+    assert found and not [t for t in found if f"no {t}:" in result.output]
+
+
+def test_norwegian_sample_says_why_it_has_no_events(tmp_path):
+    """The README's real-data example: 5 s of Norwegian traffic."""
+    from tests.conftest import shared_data_path
+
+    capture = shared_data_path("ais-nmea", "kystverket", "norwegian.raw")
+    store = tmp_path / "store"
+    assert invoke("ingest", capture, "--store", store).exit_code == 0
+    result = CliRunner().invoke(app, ["detect", "--store", str(store)], env={"COLUMNS": "200"})
+    assert result.exit_code == 0, result.output
+    assert "no gap: the positions span 5 s; a gap is a silence of more than 12 h" in result.stdout
+    assert "give the zones of these waters with --zones" in " ".join(result.stdout.split())
+
+
+def test_a_store_of_unrelated_captures_has_no_gaps_of_years(tmp_path):
+    """The 2018, 2021 and 2023 sample CSVs in one store once gave 'gaps' of years between
+    the captures; a silence longer than max_gap_h is not a gap."""
+    from tests.conftest import shared_data_path
+
+    files = [shared_data_path("ais-csv", "dma-aisdk", "aisdk_20180601_head.csv"),
+             shared_data_path("ais-csv", "dma-aisdk", "test_aisdk_20180208_sample.csv"),
+             shared_data_path("ais-csv", "aisdb", "test_data_20210701.csv"),
+             shared_data_path("ais-csv", "aisdb", "test_data_noaa_20230101.csv")]
+    store = tmp_path / "store"
+    assert invoke("ingest", *files, "--store", store).exit_code == 0
+    assert invoke("detect", "--store", store).exit_code == 0
+    gaps = Store(store).events(type="gap").collect()
+    hours = [json.loads(d)["gap_hours"] for d in gaps["details"]]
+    assert hours and max(hours) <= 336  # the 2021 day's gaps remain, none across captures
