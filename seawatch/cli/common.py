@@ -18,7 +18,9 @@ True
 
 from __future__ import annotations
 
+import inspect
 import os
+import re
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -152,8 +154,27 @@ def _named_values(params: list[Any]) -> list[Any]:
     return params
 
 
+def reflow(text: str | None) -> str | None:
+    r"""A command's docstring as its help shows it: each paragraph one line, which the help
+    wraps to the terminal (typer keeps the docstring's own line breaks, so at 80 columns a
+    line of 95 characters ends in a line of one word).
+
+    >>> reflow("Serve a store.\n\n    Every request needs a token\n    or a login.\n")
+    'Serve a store.\n\nEvery request needs a token or a login.'
+    """
+    if not text:
+        return text
+    paragraphs = re.split(r"\n\s*\n", inspect.cleandoc(text))
+    return "\n\n".join(" ".join(paragraph.split()) for paragraph in paragraphs)
+
+
 class Command(TyperCommand):
-    """A ``seawatch`` command (``app.command(cls=Command)``): its help names values."""
+    """A ``seawatch`` command (``app.command(cls=Command)``): its help names values, and its
+    paragraphs wrap to the terminal (:func:`reflow`)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.help = reflow(self.help)
 
     def get_params(self, ctx: Any) -> list[Any]:
         return _named_values(super().get_params(ctx))

@@ -112,3 +112,16 @@ def test_help_names_values_not_python_types():
 def test_info_help_does_not_promise_to_create_the_store():
     text = CliRunner().invoke(app, ["info", "--help"], env={"COLUMNS": "200"}).stdout
     assert "created if absent" not in text and "made by seawatch ingest" in text
+
+
+@pytest.mark.parametrize("command", ["serve", "events", "demo"])
+def test_help_paragraphs_wrap_to_the_terminal(command):
+    """At 80 columns a paragraph of the help fills its lines: the docstring's own line breaks
+    once left a line of one word after every full one."""
+    text = CliRunner().invoke(app, [command, "--help"], env={"COLUMNS": "80"}).stdout
+    free = text[text.index("Usage:"):text.index("╭")].splitlines()[1:]
+    paragraphs = "\n".join(line.strip() for line in free).strip().split("\n\n")
+    assert len(paragraphs) >= 2
+    for paragraph in paragraphs:
+        lines = paragraph.splitlines()
+        assert all(len(line) >= 60 for line in lines[:-1]), (command, lines)
