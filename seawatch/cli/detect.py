@@ -23,6 +23,7 @@ from seawatch.cli.tables import print_table
 from seawatch.errors import InvalidValue, Unavailable
 
 if TYPE_CHECKING:  # pragma: no cover
+    from collections.abc import Sequence
     from datetime import timedelta
 
     import polars as pl
@@ -131,18 +132,24 @@ def why_none(st: Store, counts: dict[str, int], cfg: DetectConfig,
 
     import polars as pl
 
+    from seawatch.detect.run import DETECTED_TYPES
     from seawatch.units import parse_duration
 
-    summary = st.info()
-    first, last = summary.get("first_ts"), summary.get("last_ts")
+    if all(counts.get(kind, 0) for kind in DETECTED_TYPES):
+        return []
+    first, last, *box = st.positions().select(  # one scan of three columns
+        pl.col("ts").min().alias("first"), pl.col("ts").max().alias("last"),
+        pl.col("lon").min().alias("west"), pl.col("lat").min().alias("south"),
+        pl.col("lon").max().alias("east"), pl.col("lat").max().alias("north"),
+    ).collect().row(0)
     if first is None or last is None:
         return []
     span = last - first
     covered = f"the positions span {_duration_text(span)}"
     hints: list[str] = []
 
-    def too_short(kind: str, longest_needed: timedelta, episode: str, strict: bool = False) -> None:
-        short = span <= longest_needed if strict else span < longest_needed
+    def too_short(kind: str, shortest: timedelta, episode: str, strict: bool = False) -> None:
+        short = span <= shortest if strict else span < shortest
         if counts.get(kind, 0) == 0 and short:
             hints.append(f"no {kind}: {covered}; {episode}")
 
@@ -163,10 +170,6 @@ def why_none(st: Store, counts: dict[str, int], cfg: DetectConfig,
         from seawatch.geo.zones import default_zones
 
         zone_list = default_zones() if zones is None else zones
-        box = st.positions().select(
-            pl.col("lon").min().alias("w"), pl.col("lat").min().alias("s"),
-            pl.col("lon").max().alias("e"), pl.col("lat").max().alias("n"),
-        ).collect().row(0)
         if None not in box and not any(_overlaps(box, z.geometry.bounds) for z in zone_list):
             which = "the default zones (off Ecuador)" if zones is None else "the zones given"
             hints.append(
@@ -176,7 +179,7 @@ def why_none(st: Store, counts: dict[str, int], cfg: DetectConfig,
     return hints
 
 
-def _overlaps(a: tuple[float, ...], b: tuple[float, ...]) -> bool:
+def _overlaps(a: Sequence[float], b: Sequence[float]) -> bool:
     """Whether boxes (west, south, east, north) overlap."""
     return a[0] <= b[2] and b[0] <= a[2] and a[1] <= b[3] and b[1] <= a[3]
 
