@@ -34,6 +34,7 @@ import json
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
+from xml.etree import ElementTree
 
 import polars as pl
 
@@ -54,10 +55,12 @@ def read_events(path: str | Path) -> pl.DataFrame:
 
     Formats, told by the file's content (its suffix is only a hint): CSV with ISO 8601 times
     (``seawatch events --out x.csv``), Parquet (``x.parquet``, the simulator's
-    ``truth.parquet``), a JSON list of events (the simulator's ``truth.json``) and a GeoJSON
+    ``truth.parquet``), a JSON list of events (the simulator's ``truth.json``), a GeoJSON
     FeatureCollection of events (``seawatch events --out x.geojson``, the API's export), whose
-    feature properties are the events. Only ``type``, ``mmsi``, ``start`` and ``end`` are
-    required; other columns are kept when present and null otherwise.
+    feature properties are the events, and KML (``seawatch events --out x.kml``, the API's
+    export), whose Placemarks carry every column in their ``ExtendedData``. Only ``type``,
+    ``mmsi``, ``start`` and ``end`` are required; other columns are kept when present and
+    null otherwise.
 
     Raises
     ------
@@ -75,14 +78,17 @@ def read_events(path: str | Path) -> pl.DataFrame:
             frame = pl.read_parquet(path)
         elif head[:1] in (b"[", b"{"):
             frame = _json_events(json.loads(path.read_text(encoding="utf-8")), path)
+        elif head[:1] == b"<":
+            frame = _kml_events(path)
         else:
             frame = pl.read_csv(path, infer_schema_length=0)
     except EventsFileError:
         raise
-    except (OSError, pl.exceptions.PolarsError, json.JSONDecodeError, ValueError) as exc:
+    except (OSError, pl.exceptions.PolarsError, json.JSONDecodeError, ValueError,
+            ElementTree.ParseError) as exc:
         raise EventsFileError(
             f"{path}: cannot read events ({str(exc).splitlines()[0][:200]}); seawatch reads "
-            "CSV, Parquet, a JSON list of events or a GeoJSON FeatureCollection"
+            "CSV, Parquet, a JSON list of events, a GeoJSON FeatureCollection or KML"
         ) from exc
     missing = [c for c in ("type", "mmsi", "start", "end") if c not in frame.columns]
     if missing:
@@ -110,6 +116,35 @@ def _json_events(doc: Any, path: Path) -> pl.DataFrame:
     # Each column as text (details as JSON text): no type guessed from the first rows.
     data = {c: [_json_text(r.get(c)) for r in rows] for c in columns}
     return pl.DataFrame(data, schema=dict.fromkeys(columns, pl.String))
+
+
+def _kml_events(path: Path) -> pl.DataFrame:
+    """Events of a KML document: one per Placemark, its columns the ``<Data name="...">``
+    of its ``ExtendedData`` (as :func:`seawatch.export.kml_text` writes them), as text."""
+    rows: list[dict[str, str | None]] = []
+    root = None
+    for event, element in ElementTree.iterparse(path, events=("start", "end")):
+        if root is None:
+            root = _local(element.tag)
+            if root != "kml":
+                raise EventsFileError(f"{path}: XML whose root is <{root}>, not KML")
+        if event != "end" or _local(element.tag) != "Placemark":
+            continue
+        row: dict[str, str | None] = {}
+        for data in element.iter():
+            if _local(data.tag) == "Data" and data.get("name"):
+                value = next((v.text for v in data if _local(v.tag) == "value"), None)
+                row[str(data.get("name"))] = value or None  # an empty value is a null
+        rows.append(row)
+        element.clear()
+    columns = list(dict.fromkeys(k for r in rows for k in r)) or ["type", "mmsi", "start", "end"]
+    data = {c: [r.get(c) for r in rows] for c in columns}
+    return pl.DataFrame(data, schema=dict.fromkeys(columns, pl.String))
+
+
+def _local(tag: str) -> str:
+    """An XML tag without its namespace (``{http://www.opengis.net/kml/2.2}Data`` → Data)."""
+    return tag.rpartition("}")[2]
 
 
 def _json_text(value: Any) -> str | None:

@@ -47,8 +47,8 @@ from seawatch.units import iso_utc
 FORMATS: tuple[str, ...] = ("geojson", "csv", "parquet", "kml")
 """Formats :func:`render` writes (those of the API's export endpoints)."""
 
-FILE_FORMATS: tuple[str, ...] = ("csv", "geojson", "parquet")
-"""Formats of :func:`write_file` (``seawatch events --out``)."""
+FILE_FORMATS: tuple[str, ...] = FORMATS
+"""Formats of :func:`write_file` (``seawatch events --out``): every format of the API."""
 
 MEDIA_TYPES: dict[str, str] = {
     "json": "application/json",
@@ -73,6 +73,7 @@ FORMAT_OF_SUFFIX: dict[str, str] = {
     ".geojson": "geojson",
     ".json": "geojson",
     ".parquet": "parquet",
+    ".kml": "kml",
 }
 """The format :func:`file_format` reads from an output file's suffix."""
 
@@ -227,25 +228,51 @@ def marking_metadata(marking: Marking | None) -> dict[str, str] | None:
 
 
 def file_format(path: Path, format: str | None) -> str:
-    """The format of an export file: ``format`` when given, else from the file's suffix
-    (:data:`FORMAT_OF_SUFFIX`), else CSV.
+    """The format of an export file: from its suffix (:data:`FORMAT_OF_SUFFIX`), or
+    ``format`` when given (it must then agree with a suffix that names a format).
 
     Raises
     ------
     seawatch.errors.InvalidValue
-        A format not in :data:`FILE_FORMATS`.
+        A format not in :data:`FILE_FORMATS`; no format given and a suffix that names none
+        (nothing is written under a name that says another format); a format that
+        contradicts the suffix.
 
     Examples
     --------
     >>> file_format(Path("events.json"), None), file_format(Path("x.txt"), " Parquet ")
     ('geojson', 'parquet')
+    >>> file_format(Path("events.kml"), None)
+    'kml'
+    >>> file_format(Path("events.txt"), None)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    seawatch.errors.InvalidValue: cannot tell the format of events.txt from its suffix ...
     """
+    suffix = path.suffix.lower()
+    named = FORMAT_OF_SUFFIX.get(suffix)
     if format is None:
-        return FORMAT_OF_SUFFIX.get(path.suffix.lower(), "csv")
+        if named is None:
+            raise InvalidValue(
+                f"cannot tell the format of {path.name} from its suffix {suffix or '(none)'!r};"
+                f" name the file {_suffix_list()}, or give the format "
+                f"({', '.join(FILE_FORMATS)})"
+            )
+        return named
     fmt = format.strip().lower()
     if fmt not in FILE_FORMATS:
         raise InvalidValue(f"unknown format {format!r}; valid: {', '.join(FILE_FORMATS)}")
+    if named is not None and named != fmt:
+        raise InvalidValue(
+            f"format {fmt} does not match the file name {path.name} ({suffix} is {named}); "
+            f"name the file .{SUFFIXES[fmt]} or leave the format out"
+        )
     return fmt
+
+
+def _suffix_list() -> str:
+    suffixes = list(FORMAT_OF_SUFFIX)
+    return ", ".join(suffixes[:-1]) + " or " + suffixes[-1]
 
 
 def write_file(
@@ -265,8 +292,9 @@ def write_file(
         The rows (events: ``schema.EVENTS``).
     path : str or Path
         Output file (its folder is created).
-    format : {"csv", "geojson", "parquet"}, optional
-        Default: from the suffix (``.csv``, ``.geojson``/``.json``, ``.parquet``), else CSV.
+    format : {"csv", "geojson", "parquet", "kml"}, optional
+        Default: from the suffix (``.csv``, ``.geojson``/``.json``, ``.parquet``, ``.kml``;
+        :func:`file_format`).
     layout : Layout
         How rows of this table are written.
     marking : mapping, optional
@@ -277,7 +305,8 @@ def write_file(
     CSV: the columns as they are, times as ISO 8601 UTC (``2026-01-15T03:00:00Z``), JSON
     columns as JSON text, floats as Polars writes them (NaN as ``NaN``). GeoJSON: a
     FeatureCollection of Point features without ids, JSON columns as JSON values, ending
-    with a newline. Parquet: the table as it is (times as UTC timestamps).
+    with a newline. Parquet: the table as it is (times as UTC timestamps). KML: a Placemark
+    per row, every column in its ExtendedData (:func:`kml_text`).
 
     Examples
     --------

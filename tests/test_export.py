@@ -112,10 +112,15 @@ def test_file_format_from_suffix_or_name(tmp_path):
     assert export.file_format(tmp_path / "a.GEOJSON", None) == "geojson"
     assert export.file_format(tmp_path / "a.json", None) == "geojson"
     assert export.file_format(tmp_path / "a.parquet", None) == "parquet"
-    assert export.file_format(tmp_path / "a.txt", None) == "csv"
-    assert export.file_format(tmp_path / "a.csv", "GeoJSON") == "geojson"
-    with pytest.raises(InvalidValue, match="valid: csv, geojson, parquet"):
+    assert export.file_format(tmp_path / "a.kml", None) == "kml"  # every format of the API
+    assert export.file_format(tmp_path / "a.txt", "KML") == "kml"
+    assert export.file_format(tmp_path / "a.json", "geojson") == "geojson"
+    with pytest.raises(InvalidValue, match=r"cannot tell the format of a.txt .* \.kml"):
+        export.file_format(tmp_path / "a.txt", None)  # never CSV under another name
+    with pytest.raises(InvalidValue, match=r"format kml does not match the file name a\.csv"):
         export.file_format(tmp_path / "a.csv", "kml")
+    with pytest.raises(InvalidValue, match="valid: geojson, csv, parquet, kml"):
+        export.file_format(tmp_path / "a.csv", "xml")
 
 
 def test_command_line_files(events, tmp_path):
@@ -136,6 +141,8 @@ def test_command_line_files(events, tmp_path):
         '{"type":"FeatureCollection","features":[]}\n'
     export.write_file(events, tmp_path / "e.parquet", None, export.EVENTS)
     assert pl.read_parquet(tmp_path / "e.parquet").equals(events, null_equal=True)
+    assert export.write_file(events, tmp_path / "e.kml", None, export.EVENTS) == "kml"
+    assert (tmp_path / "e.kml").read_text().count("<Placemark>") == events.height
 
 
 def test_point_coordinates_are_written_as_polars_encodes_floats():

@@ -35,11 +35,34 @@ so any local client could name itself another address); the application believes
 proxies the operator names (:class:`seawatch.api.security.ClientAddressMiddleware`)."""
 
 
-def free_port(host: str = DEFAULT_HOST) -> int:
-    """A TCP port free on ``host`` now (the OS picks it)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((host, 0))
-        return int(sock.getsockname()[1])
+def bind_socket(host: str = DEFAULT_HOST, port: int = 0) -> socket.socket:
+    """A TCP socket bound to ``host``:``port`` (0: a port the operating system picks), ready
+    to be served by uvicorn (``Server.run(sockets=[...])``, which listens on it).
+
+    Binding is how a port is reserved: the port stays this socket's until it is closed, so
+    asking for port 0 and reading ``getsockname()`` is race-free, where "find a free port,
+    close it, then serve on it" is not (another program may take it in between).
+
+    Raises
+    ------
+    OSError
+        The address cannot be bound (port in use, address not of this machine).
+
+    Examples
+    --------
+    >>> with bind_socket() as sock:
+    ...     sock.getsockname()[1] > 0
+    True
+    """
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+    except OSError:
+        sock.close()
+        raise
+    return sock
 
 
 def serve(
@@ -87,14 +110,17 @@ class ServerThread:
     app
         An application to serve instead of ``create_app(store_dir, **options)``.
     host, port
-        Where to listen; default 127.0.0.1 and a free port.
+        Where to listen; default 127.0.0.1 and a port the operating system picks (the
+        socket is bound here, :func:`bind_socket`, and served as it is).
     **options
         Passed to :func:`seawatch.api.create_app`.
 
     Attributes
     ----------
+    port : int
+        The port listened on (the one picked when none was given).
     url : str
-        ``http://host:port`` once started.
+        ``http://host:port``.
     checkpointer : seawatch.share.checkpoints.Checkpointer
         Checkpoints the audit head while serving and once more when stopped, as ``seawatch
         serve`` does.
@@ -120,13 +146,14 @@ class ServerThread:
         from seawatch.share.checkpoints import Checkpointer
 
         self.host = host
-        self.port = free_port(host) if port is None else port
+        self.socket = bind_socket(host, 0 if port is None else port)
+        self.port = int(self.socket.getsockname()[1])
         self.url = f"http://{host}:{self.port}"
         config = uvicorn.Config(app, host=host, port=self.port, log_level="warning",
                                 lifespan="off", **UVICORN_SETTINGS)
         self.server = uvicorn.Server(config)
         self._thread = threading.Thread(target=self.server.run, name="seawatch-api",
-                                        daemon=True)
+                                        kwargs={"sockets": [self.socket]}, daemon=True)
         self.checkpointer = Checkpointer(app.state.share)
         """Checkpoints the audit head while serving and when stopped, as ``serve`` does."""
 
@@ -137,6 +164,7 @@ class ServerThread:
         deadline = time.monotonic() + timeout
         while not self.server.started:
             if not self._thread.is_alive():
+                self.socket.close()
                 raise RuntimeError(f"the server on {self.url} stopped while starting")
             if time.monotonic() > deadline:
                 self.stop()
@@ -150,6 +178,7 @@ class ServerThread:
         if self._thread.is_alive():
             self._thread.join(timeout)
         self.checkpointer.stop()
+        self.socket.close()
 
     def __enter__(self) -> ServerThread:
         return self.start()

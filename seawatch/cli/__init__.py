@@ -5,6 +5,8 @@ One module per command group; this one builds the application from them:
 =====================================  =====================================================
 :mod:`seawatch.cli.common`             consoles, progress bars, store options, reading
                                        zones and ports files; errors mapped once
+:mod:`seawatch.cli.tables`             tables printed whole at any width (boxed, compact
+                                       or one block per row)
 :mod:`seawatch.cli.ingest`             ``ingest``, ``info``
 :mod:`seawatch.cli.detect`             ``detect``, ``events``, ``eval``
 :mod:`seawatch.cli.serve`              ``serve``, ``demo``

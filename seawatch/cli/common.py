@@ -18,6 +18,9 @@ True
 
 from __future__ import annotations
 
+import inspect
+import os
+import re
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -25,7 +28,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.console import Console
+from rich.console import Console, ConsoleDimensions
 from rich.markup import escape
 from typer.core import TyperArgument, TyperCommand, TyperGroup, TyperOption
 
@@ -38,7 +41,28 @@ if TYPE_CHECKING:  # pragma: no cover
     from seawatch.geo.zones import Zone
     from seawatch.store import Store
 
-console = Console(stderr=False, width=None if Console().is_terminal else 120, soft_wrap=True)
+LOG_WIDTH = 120
+"""Width of results written to a file or a pipe when ``COLUMNS`` does not say one."""
+
+
+class ResultConsole(Console):
+    """A console as wide as ``$COLUMNS`` when it is set, else as the terminal, else
+    :data:`LOG_WIDTH` (a log file or a pipe), read at each print: a command run with
+    ``COLUMNS=80`` prints for 80 columns (:func:`seawatch.cli.tables.print_table`)."""
+
+    @property
+    def size(self) -> ConsoleDimensions:
+        size = super().size
+        if self._width is None and not self.is_terminal and "COLUMNS" not in os.environ:
+            return ConsoleDimensions(LOG_WIDTH, size.height)
+        return size
+
+    @size.setter
+    def size(self, new_size: tuple[int, int]) -> None:
+        self._width, self._height = new_size
+
+
+console = ResultConsole(stderr=False, soft_wrap=True)
 """Results on stdout."""
 err = Console(stderr=True, soft_wrap=True)
 """Progress, notes and errors on stderr (soft wrap: errors stay whole lines in logs)."""
@@ -97,10 +121,16 @@ def _value_name(param: TyperOption) -> str:
 
 
 class _Argument(TyperArgument):
-    """A positional argument whose help shows its name and text, not a Python type."""
+    """A positional argument whose help shows its name and text, not a Python type, and
+    whose usage line names it as command lines do (``PATHS...``, not ``{paths}...``)."""
 
     def display_type_rich(self, ctx: Any) -> str | None:
         return None
+
+    def _usage_display_name(self) -> str:
+        name = self.metavar or (self.name or "").upper()
+        name = name if self.required else f"[{name}]"
+        return name + ("..." if self.nargs != 1 else "")
 
 
 class _Option(TyperOption):
@@ -124,8 +154,27 @@ def _named_values(params: list[Any]) -> list[Any]:
     return params
 
 
+def reflow(text: str | None) -> str | None:
+    r"""A command's docstring as its help shows it: each paragraph one line, which the help
+    wraps to the terminal (typer keeps the docstring's own line breaks, so at 80 columns a
+    line of 95 characters ends in a line of one word).
+
+    >>> reflow("Serve a store.\n\n    Every request needs a token\n    or a login.\n")
+    'Serve a store.\n\nEvery request needs a token or a login.'
+    """
+    if not text:
+        return text
+    paragraphs = re.split(r"\n\s*\n", inspect.cleandoc(text))
+    return "\n\n".join(" ".join(paragraph.split()) for paragraph in paragraphs)
+
+
 class Command(TyperCommand):
-    """A ``seawatch`` command (``app.command(cls=Command)``): its help names values."""
+    """A ``seawatch`` command (``app.command(cls=Command)``): its help names values, and its
+    paragraphs wrap to the terminal (:func:`reflow`)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.help = reflow(self.help)
 
     def get_params(self, ctx: Any) -> list[Any]:
         return _named_values(super().get_params(ctx))

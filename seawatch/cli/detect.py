@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
@@ -20,8 +20,19 @@ from seawatch.cli.common import (
     read_zones_file,
 )
 from seawatch.cli.share import record_store_read
+from seawatch.cli.tables import print_table
 from seawatch.errors import InvalidValue, Unavailable
 from seawatch.share.roles import EXPORT
+
+if TYPE_CHECKING:  # pragma: no cover
+    from collections.abc import Sequence
+    from datetime import timedelta
+
+    import polars as pl
+
+    from seawatch.detect.config import DetectConfig
+    from seawatch.geo.zones import Zone
+    from seawatch.store import Store
 
 
 def detect(
@@ -98,7 +109,9 @@ def detect(
     for name in DETECTED_TYPES:
         table.add_row(name, f"{counts.get(name, 0):,}")
     table.add_row("[bold]all[/]", f"[bold]{events.height:,}[/]")
-    console.print(table)
+    print_table(table)
+    for hint in why_none(st, counts, cfg, zone_list):
+        console.print(hint, highlight=False)
     if seconds:
         console.print(
             "seconds per step: " + ", ".join(f"{k} {v:.1f}" for k, v in seconds.items())
@@ -111,11 +124,86 @@ def detect(
     )
 
 
+def why_none(st: Store, counts: dict[str, int], cfg: DetectConfig,
+             zones: list[Zone] | None) -> list[str]:
+    """Why a run found no events of a type, where the data alone tells: the positions span
+    less time than the type's shortest episode (``no gap: the positions span 5 s; a gap is
+    a silence of more than 12 h``), or lie nowhere near the zones. One line per type (the
+    zone types share one); none for a type with events or without such a reason."""
+    from datetime import timedelta
+
+    import polars as pl
+
+    from seawatch.detect.run import DETECTED_TYPES
+    from seawatch.units import parse_duration
+
+    if all(counts.get(kind, 0) for kind in DETECTED_TYPES):
+        return []
+    first, last, *box = st.positions().select(  # one scan of three columns
+        pl.col("ts").min().alias("first"), pl.col("ts").max().alias("last"),
+        pl.col("lon").min().alias("west"), pl.col("lat").min().alias("south"),
+        pl.col("lon").max().alias("east"), pl.col("lat").max().alias("north"),
+    ).collect().row(0)
+    if first is None or last is None:
+        return []
+    span = last - first
+    covered = f"the positions span {_duration_text(span)}"
+    hints: list[str] = []
+
+    def too_short(kind: str, shortest: timedelta, episode: str, strict: bool = False) -> None:
+        short = span <= shortest if strict else span < shortest
+        if counts.get(kind, 0) == 0 and short:
+            hints.append(f"no {kind}: {covered}; {episode}")
+
+    min_gap_h = float(cfg.params("gap")["min_gap_h"])
+    too_short("gap", timedelta(hours=min_gap_h),
+              f"a gap is a silence of more than {min_gap_h:g} h", strict=True)
+    for kind, episode in (
+        ("encounter", "an encounter lasts at least {d}"),
+        ("loitering", "loitering lasts at least {d}"),
+        ("fishing_in_zone", "fishing in a zone lasts at least {d}"),
+        ("port_visit", "a port visit lasts at least {d}"),
+    ):
+        duration = str(cfg.params(kind)["min_duration"])
+        too_short(kind, parse_duration(duration), episode.format(d=duration))
+    zone_kinds = [k for k in ("zone_entry", "zone_exit", "fishing_in_zone")
+                  if counts.get(k, 0) == 0 and not any(h.startswith(f"no {k}:") for h in hints)]
+    if zone_kinds:
+        from seawatch.geo.zones import default_zones
+
+        zone_list = default_zones() if zones is None else zones
+        if None not in box and not any(_overlaps(box, z.geometry.bounds) for z in zone_list):
+            which = "the default zones (off Ecuador)" if zones is None else "the zones given"
+            hints.append(
+                f"no {', '.join(zone_kinds)}: no position lies within the extent of {which}; "
+                "give the zones of these waters with --zones"
+            )
+    return hints
+
+
+def _overlaps(a: Sequence[float], b: Sequence[float]) -> bool:
+    """Whether boxes (west, south, east, north) overlap."""
+    return a[0] <= b[2] and b[0] <= a[2] and a[1] <= b[3] and b[1] <= a[3]
+
+
+def _duration_text(span: timedelta) -> str:
+    """A time span as a person reads it: 5 s, 40 min, 7.5 h, 3.2 days."""
+    seconds = span.total_seconds()
+    if seconds < 120:
+        return f"{seconds:.0f} s"
+    if seconds < 2 * 3600:
+        return f"{seconds / 60:.0f} min"
+    if seconds < 2 * 86400:
+        return f"{seconds / 3600:.1f} h"
+    return f"{seconds / 86400:.1f} days"
+
+
 def events(
     out: Annotated[
         Path,
         typer.Option("--out", "-o", metavar="FILE",
-                     help="Output file (.csv, .geojson or .parquet)."),
+                     help="Output file; its suffix gives the format: .csv, .geojson (or .json), "
+                     ".parquet or .kml."),
     ],
     store: ExistingStoreOpt = DEFAULT_STORE,
     type_: Annotated[
@@ -126,13 +214,22 @@ def events(
     format_: Annotated[
         str | None,
         typer.Option(
-            "--format", "-f", help="csv, geojson or parquet (default: from --out's suffix)."
+            "--format", "-f", metavar="FORMAT",
+            help="csv, geojson, parquet or kml, for a file name whose suffix names none.",
         ),
     ] = None,
 ) -> None:
-    """Export the events of a store as CSV (ISO 8601 UTC times), GeoJSON or Parquet."""
+    """Export the events of a store as CSV (ISO 8601 UTC times), GeoJSON, Parquet or KML,
+    each carrying its TLP marking as the API's exports do.
+
+    Every event has its marking (level, releasable-to, owner) from the store's state, or
+    the store's default level; the file carries the highest: a marking column (CSV), a
+    top-level marking object (GeoJSON), the banner as the document's description (KML),
+    key-value metadata (Parquet). See docs/sharing.md.
+    """
     from seawatch import schema
     from seawatch.export import EVENTS, file_format, write_file
+    from seawatch.share.markings import export_marking, export_metadata
 
     fmt = file_format(out, format_)
     wanted = [t.strip().lower() for t in type_] if type_ else None
@@ -145,20 +242,63 @@ def events(
     st = open_store(store)
     if st.events_info() is None:
         raise Unavailable(f"no events in {store} yet; run: seawatch detect --store {store}")
-    frame = st.events(type=wanted).collect()
+    frame = with_markings(store, st.events(type=wanted).collect())
+    marking = export_metadata(export_marking(frame))
     record_store_read(store, EXPORT, "cli:events", {"type": wanted, "format": fmt,
                                                     "out": str(out), "rows": frame.height})
-    write_file(frame, out, fmt, EVENTS)
+    write_file(frame, out, fmt, EVENTS, marking=marking)
     what = f" of type {', '.join(wanted)}" if wanted else ""
-    console.print(f"{frame.height:,} events{what} written to {out} ({fmt})")
+    console.print(f"{frame.height:,} events{what} written to {out} ({fmt}), marked "
+                  f"TLP:{marking['tlp']}", highlight=False)
+
+
+def with_markings(store: Path, frame: pl.DataFrame) -> pl.DataFrame:
+    """``frame`` (events) with the columns of
+    :func:`~seawatch.share.markings.attach_markings`, as the host agency's exports from the
+    API have them: each event's marking from the store's state, else the store's default
+    level, owned by the host agency. A store without a state (no ``state.db``, no
+    ``SEAWATCH_DB``) has the default level
+    (:data:`~seawatch.share.markings.DEFAULT_MARKING`) and no owner yet; no state is made."""
+    import os
+
+    import polars as pl
+
+    from seawatch.share.db import ENV_VAR, STATE_FILENAME, open_state
+    from seawatch.share.errors import NotInitialised
+    from seawatch.share.markings import (
+        DEFAULT_MARKING,
+        attach_markings,
+        default_marking,
+        host_agency_name,
+    )
+
+    if not os.environ.get(ENV_VAR, "").strip() and not (store / STATE_FILENAME).is_file():
+        return frame.with_columns(
+            pl.lit(DEFAULT_MARKING.label).alias("marking"),
+            pl.lit([], dtype=pl.List(pl.String())).alias("releasable_to"),
+            pl.lit(None, dtype=pl.String()).alias("owner_agency"),
+        )
+    state = open_state(store, create_store=False)
+    try:
+        try:
+            host = host_agency_name(state)
+        except NotInitialised:
+            host = ""
+        return attach_markings(state, frame, "event", defaults=(default_marking(state), host))
+    finally:
+        state.close()
 
 
 def eval_(
     truth: Annotated[
-        Path, typer.Option(metavar="FILE", help="Ground-truth events (CSV, Parquet or JSON).")
+        Path, typer.Option(metavar="FILE",
+                           help="Ground-truth events: the simulator's truth.json or "
+                           "truth.parquet, or any file of seawatch events.")
     ],
     events: Annotated[
-        Path, typer.Option(metavar="FILE", help="Detected events to score (CSV or Parquet).")
+        Path, typer.Option(metavar="FILE",
+                           help="Detected events to score: a file of seawatch events (CSV, "
+                           "GeoJSON, Parquet or KML).")
     ],
     out: Annotated[
         Path | None, typer.Option(metavar="FILE", help="Write the scores as JSON here.")
@@ -191,7 +331,7 @@ def eval_(
     table.add_row("all (micro)", str(t.height), str(e.height), str(total["tp"]),
                   str(total["fp"]), str(total["fn"]), f"{total['precision']:.3f}",
                   f"{total['recall']:.3f}", f"{total['f1']:.3f}")
-    console.print(table)
+    print_table(table)
     if out is not None:
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(json.dumps(evaluate.report(scores, slack), indent=2) + "\n")

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from seawatch.cli.common import (
@@ -19,13 +20,14 @@ from seawatch.cli.common import (
     open_store,
 )
 from seawatch.cli.share import record_store_read
+from seawatch.cli.tables import print_table
 from seawatch.errors import InputError, InvalidValue, NotFound
 from seawatch.share.roles import READ
 
 if TYPE_CHECKING:  # pragma: no cover
     from rich.progress import TaskID
 
-    from seawatch.store import IngestReport
+    from seawatch.store import IngestReport, Store
 
 
 def ingest(
@@ -127,7 +129,7 @@ def print_reports(reports: list[IngestReport]) -> None:
             f"{r.rows_added.get('positions', 0):,}", f"{r.rows_added.get('vessels', 0):,}",
             f"{r.duplicates_removed:,}", f"{q:,}", f"{r.seconds:.2f}", rate,
         )
-    console.print(table)
+    print_table(table)
     commits = {r.snapshot: r for r in reports if not r.skipped}
     for r in commits.values():
         console.print(f"committed {r.batch_inputs} input(s) as snapshot {r.snapshot} "
@@ -143,11 +145,28 @@ def print_reports(reports: list[IngestReport]) -> None:
                       "--quarantine[/]")
 
 
+QUARANTINE_SHOWN = 5
+"""Quarantined lines ``seawatch info --quarantine`` shows per reason by default."""
+RAW_SHOWN = 200
+"""Characters of a quarantined line shown (the store keeps up to 512)."""
+RAW_MIN_WIDTH = 24
+"""Narrowest the raw line's column gets before the sample is shown one line per block (a
+raw line folds anywhere: it has no spaces to wrap at)."""
+
+
 def info(
     store: ExistingStoreOpt = DEFAULT_STORE,
     quarantine: Annotated[
-        bool, typer.Option("--quarantine", help="Also list sample quarantined lines.")
+        bool,
+        typer.Option("--quarantine",
+                     help="Also show the quarantined lines: how many per reason, then a few "
+                     "of each reason (--sample)."),
     ] = False,
+    sample: Annotated[
+        int,
+        typer.Option("--sample", metavar="N", min=0,
+                     help="Quarantined lines shown per reason with --quarantine."),
+    ] = QUARANTINE_SHOWN,
 ) -> None:
     """Summarise a store: days, rows, vessels, time span, inputs, quarantine."""
     st = open_store(store)
@@ -164,15 +183,47 @@ def info(
         table.add_row(f"rows: {name}", f"{n:,}")
     for reason, n in summary.get("quarantine", {}).items():
         table.add_row(f"quarantined: {reason}", f"{n:,}")
-    console.print(table)
+    print_table(table)
     if quarantine:
-        sample = st.quarantine().collect()
-        qt = Table(title="Quarantined lines (sample)")
-        for col in ("file", "line_no", "reason", "raw"):
-            qt.add_column(col)
-        for row in sample.head(50).iter_rows():
-            qt.add_row(str(row[0]), str(row[1]), str(row[2]), str(row[3])[:100])
-        console.print(qt)
+        print_quarantine(st, summary.get("quarantine", {}), sample)
+
+
+def print_quarantine(st: Store, counts: dict[str, int], per_reason: int) -> None:
+    """The quarantined lines of a store: a table of lines per reason (all inputs; lines kept
+    in the store's sample; lines shown), then up to ``per_reason`` kept lines of each reason,
+    the reasons with most lines first."""
+    import polars as pl
+
+    if not counts:
+        console.print("no quarantined lines")
+        return
+    kept = st.quarantine().sort("reason", "file", "line_no")
+    shown = kept.group_by("reason", maintain_order=True).head(per_reason).collect()
+    kept_counts = dict(kept.group_by("reason").len().collect().iter_rows())
+    shown_counts = dict(shown.group_by("reason").len().iter_rows())
+    reasons = sorted(counts, key=lambda r: (-counts[r], r))
+    table = Table(title="Quarantined lines by reason")
+    table.add_column("reason", no_wrap=True)
+    for col in ("lines", "kept", "shown"):
+        table.add_column(col, justify="right", no_wrap=True)
+    for reason in reasons:
+        table.add_row(reason, f"{counts[reason]:,}", f"{kept_counts.get(reason, 0):,}",
+                      f"{shown_counts.get(reason, 0):,}")
+    print_table(table)
+    for reason in reasons:
+        rows = shown.filter(pl.col("reason") == reason)
+        if not rows.height:
+            continue
+        lines = Table(title=f"{reason}: {rows.height:,} of {counts[reason]:,} line(s)")
+        lines.add_column("file", overflow="fold")
+        lines.add_column("line", justify="right", no_wrap=True)
+        lines.add_column("raw", overflow="fold", min_width=RAW_MIN_WIDTH)
+        for file, line_no, raw in rows.select("file", "line_no", "raw").iter_rows():
+            text = str(raw)
+            if len(text) > RAW_SHOWN:
+                text = f"{text[:RAW_SHOWN]}… ({len(text) - RAW_SHOWN:,} more characters)"
+            lines.add_row(escape(str(file)), str(line_no), escape(text))
+        print_table(lines)
 
 
 def _fmt(value: object) -> str:

@@ -10,6 +10,7 @@ import typer
 from rich.table import Table
 
 from seawatch.cli.common import console, err, sim_progress
+from seawatch.cli.tables import print_table
 from seawatch.errors import InvalidValue
 
 
@@ -76,7 +77,7 @@ def sim(
         table.add_row(f"truth: {typ}", f"{n:,}" + (f" ({planted} planted)" if planted else ""))
     for typ, n in counts["negatives"].items():
         table.add_row(f"hard negatives: {typ}", f"{n:,}")
-    console.print(table)
+    print_table(table)
     for miss in counts.get("planted_missing", []):
         err.print(f"[yellow]warning:[/] planted {miss['type']} ({miss.get('name')}) not found "
                   "in the positions; it is not in the truth")

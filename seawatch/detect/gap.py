@@ -6,6 +6,9 @@ The track is a segment (``seawatch.tracks.segment``), and a gap also joins the e
 segment to the start of the MMSI's next one when the MMSI sent nothing in between: a segment
 ends after 24 h of silence, and a vessel dark for three days is exactly the gap to report.
 Segments of fewer than ``min_segment_positions`` positions can be left out (default: none).
+A silence longer than ``max_gap_h`` (two weeks) is not a gap: a store may hold captures made
+days or years apart (a 2018 file beside a 2023 one), and the time between them is data the
+store does not have, not a vessel dark at sea.
 
 Event start = the last position before the gap ("off"), end = the first position after ("on");
 the event's lat/lon is the off position. ``details`` holds ``gap_hours``, ``distance_km``,
@@ -37,6 +40,8 @@ from typing import Any
 
 import numpy as np
 import polars as pl
+from pydantic import model_validator
+from pydantic_core import PydanticCustomError
 
 from seawatch import schema
 from seawatch.detect.detector import Detector
@@ -53,6 +58,15 @@ class GapParams(Params):
         "Consecutive positions more than this many hours apart are a gap (strictly).",
         "DESIGN.md and GFW pipe-gaps' GapDetector default; GFW's published \"potential dark "
         'activity" uses 6 h',
+    )
+    max_gap_h: Number = param(
+        336.0,
+        "A silence longer than this many hours is not a gap: it lies between captures the "
+        "store holds (files days or years apart), or beyond what it covers, rather than a "
+        "vessel dark at sea. Raise it for a store with continuous coverage.",
+        "seawatch: two weeks keeps every multi-day dark period of a fishing trip and drops the "
+        "silences between separate captures (a store of 2018, 2021 and 2023 files gave gaps "
+        "of years)",
     )
     intentional_shore_nm: Number = param(
         50.0,
@@ -79,6 +93,16 @@ class GapParams(Params):
         "positions inside a long silence, which otherwise split it into two gaps.",
         "GFW pipe-gaps, which counts every position of the MMSI",
     )
+
+    @model_validator(mode="after")
+    def _max_beyond_min(self) -> GapParams:
+        if self.max_gap_h < self.min_gap_h:
+            raise PydanticCustomError(
+                "seawatch",
+                "max_gap_h ({max}) must be at least min_gap_h ({min})",
+                {"max": self.max_gap_h, "min": self.min_gap_h},
+            )
+        return self
 
 
 def detect_gaps(
@@ -135,7 +159,10 @@ def detect_gaps(
     off = np.concatenate([order[:-1][cont], k[across]])
     on = np.concatenate([order[1:][cont], k[across] + 1])
     threshold_us = round(p.min_gap_h * 3_600_000_000)
-    is_gap = (t[on] - t[off]) > threshold_us  # strictly longer, exact in microseconds
+    longest_us = round(p.max_gap_h * 3_600_000_000)
+    silence = t[on] - t[off]
+    # strictly longer than min_gap_h (exact in microseconds), and no longer than max_gap_h
+    is_gap = (silence > threshold_us) & (silence <= longest_us)
     off, on = off[is_gap], on[is_gap]
     if off.size == 0:
         return empty_events()

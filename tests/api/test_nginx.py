@@ -30,7 +30,7 @@ from pathlib import Path
 
 import pytest
 
-from seawatch.api.server import free_port
+from tests.ports import ATTEMPTS, on_a_free_port, port_from_os, says_port_busy
 
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "api.md"
 NGINX = os.environ.get("SEAWATCH_NGINX") or shutil.which("nginx") or (
@@ -69,7 +69,10 @@ def request(port: int, path: str, headers: dict[str, str] | None = None,
         conn.close()
 
 
-def wait_for(port: int, proc: subprocess.Popen, what: str, timeout: float = 90.0) -> None:
+def wait_for(port: int, proc: subprocess.Popen, what: str, timeout: float = 90.0,
+             busy_ok: bool = False) -> None:
+    """Wait until ``proc`` answers on ``port``. With ``busy_ok``, a process that exits saying
+    its port was taken returns (the caller tries another port); any other end fails."""
     deadline = time.monotonic() + timeout
     while True:
         try:
@@ -78,6 +81,8 @@ def wait_for(port: int, proc: subprocess.Popen, what: str, timeout: float = 90.0
         except OSError:
             if proc.poll() is not None or time.monotonic() > deadline:
                 output = proc.communicate(timeout=5)[0] if proc.poll() is not None else ""
+                if busy_ok and proc.poll() is not None and says_port_busy(output):
+                    return
                 pytest.fail(f"{what} did not come up on port {port}: {output}")
             time.sleep(0.2)
 
@@ -94,15 +99,30 @@ def stop(proc: subprocess.Popen, sig: int) -> None:
 
 
 @pytest.fixture
-def nginx() -> Iterator[Callable[[dict[int, str]], None]]:
-    """Start nginx with ``{listen port: location block}``; stopped at the end."""
+def nginx() -> Iterator[Callable[[list[str]], list[int]]]:
+    """Start nginx serving each location block on a port of its own; stopped at the end."""
     procs: list[subprocess.Popen] = []
     prefix = Path(tempfile.mkdtemp(prefix="seawatch-nginx-"))
 
-    def start(servers: dict[int, str]) -> None:
+    def start(bodies: list[str]) -> list[int]:
+        """Serve each location block on a port of its own; the ports, in order. A port taken
+        between the operating system handing it out and nginx binding it: tried again."""
+        for _ in range(ATTEMPTS):
+            ports = [port_from_os() for _ in bodies]
+            proc = launch(dict(zip(ports, bodies, strict=True)))
+            procs.append(proc)
+            if ready(proc, ports):
+                return ports
+            log = (prefix / "error.log").read_text() if (prefix / "error.log").exists() else ""
+            if "Address already in use" not in log:
+                pytest.fail(f"nginx did not start: {proc.communicate()[0]} {log}")
+        pytest.fail(f"nginx found no free ports in {ATTEMPTS} tries")
+
+    def launch(servers: dict[int, str]) -> subprocess.Popen:
         blocks = "\n".join(f"    server {{\n        listen 127.0.0.1:{port};\n        {body}\n"
                            "    }" for port, body in servers.items())
         (prefix / "tmp").mkdir(exist_ok=True)
+        (prefix / "error.log").unlink(missing_ok=True)
         (prefix / "nginx.conf").write_text(f"""
 worker_processes 1;
 daemon off;
@@ -126,23 +146,26 @@ http {{
             for path in [prefix, *prefix.rglob("*")]:
                 os.chown(path, user.pw_uid, user.pw_gid)
             drop = {"user": user.pw_uid, "group": user.pw_gid, "extra_groups": []}
-        proc = subprocess.Popen(
+        return subprocess.Popen(
             [str(NGINX), "-p", str(prefix), "-c", str(prefix / "nginx.conf"),
              "-e", str(prefix / "error.log")],
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, **drop)
-        procs.append(proc)
-        for port in servers:
+
+    def ready(proc: subprocess.Popen, ports: list[int]) -> bool:
+        """Whether nginx answers on every port (False once it has exited)."""
+        for port in ports:
             deadline = time.monotonic() + 20
             while True:
                 try:
                     request(port, "/nginx-ready")
                     break
                 except OSError:
-                    if proc.poll() is not None or time.monotonic() > deadline:
-                        log = (prefix / "error.log").read_text() if (
-                            prefix / "error.log").exists() else ""
-                        pytest.fail(f"nginx did not start: {proc.communicate()[0]} {log}")
+                    if proc.poll() is not None:
+                        return False
+                    if time.monotonic() > deadline:
+                        pytest.fail(f"nginx did not answer on port {port} in 20 s")
                     time.sleep(0.1)
+        return True
 
     try:
         yield start
@@ -164,14 +187,18 @@ def serve(store_dir: Path, tmp_path: Path) -> Iterator[Callable[..., tuple[int, 
     def start(*args: str) -> tuple[int, object]:
         url = f"sqlite:///{tmp_path / f'state{len(procs)}.db'}"
         sharing = setup_sharing(open_state(url))
-        port = free_port()
         env = {**os.environ, "SEAWATCH_DB": url, "NO_PROXY": "127.0.0.1", "COLUMNS": "200"}
-        proc = subprocess.Popen(
-            [sys.executable, "-c", "from seawatch.cli import main; main()", "serve",
-             "--store", str(store_dir), "--port", str(port), *args],
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
-        procs.append(proc)
-        wait_for(port, proc, "seawatch serve")
+
+        def run(port: int) -> tuple[int, subprocess.Popen]:
+            proc = subprocess.Popen(
+                [sys.executable, "-c", "from seawatch.cli import main; main()", "serve",
+                 "--store", str(store_dir), "--port", str(port), *args],
+                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
+            procs.append(proc)
+            wait_for(port, proc, "seawatch serve", busy_ok=True)
+            return port, proc
+
+        port, _ = on_a_free_port(run, lambda done: done[1].poll() is not None)
         return port, sharing
 
     try:
@@ -183,9 +210,10 @@ def serve(store_dir: Path, tmp_path: Path) -> Iterator[Callable[..., tuple[int, 
 
 def test_local_mode_behind_nginx_is_refused(nginx, serve):
     port, sharing = serve("--auth", "local")
-    plain, documented = free_port(), free_port()
-    nginx({plain: f"location / {{ proxy_pass http://127.0.0.1:{port}; }}",
-           documented: documented_location().replace("127.0.0.1:8000", f"127.0.0.1:{port}")})
+    plain, documented = nginx([
+        f"location / {{ proxy_pass http://127.0.0.1:{port}; }}",
+        documented_location().replace("127.0.0.1:8000", f"127.0.0.1:{port}"),
+    ])
     path = "/api/v1/export/positions?format=csv"
     status, body = request(port, path)  # this machine, directly: every position
     assert status == 200 and body.startswith(b"mmsi,")
@@ -204,8 +232,7 @@ def test_required_mode_behind_nginx_sees_each_client(nginx, serve):
     from seawatch.share.audit import show
 
     port, sharing = serve("--trusted-proxy", "127.0.0.1")
-    proxy = free_port()
-    nginx({proxy: documented_location().replace("127.0.0.1:8000", f"127.0.0.1:{port}")})
+    [proxy] = nginx([documented_location().replace("127.0.0.1:8000", f"127.0.0.1:{port}")])
     admin, attacker = "127.0.0.94", "127.0.0.66"
     status, body = request(proxy, "/api/v1/auth/me", sharing.headers("admin"), source=admin)
     assert status == 200 and json.loads(body)["user"] == "navy-admin"

@@ -99,11 +99,29 @@ def test_help_names_values_not_python_types():
         result = CliRunner().invoke(app, [*path, "--help"], env={"COLUMNS": "200"})
         assert result.exit_code == 0, path
         assert not RAW_TYPE.search(result.stdout), (path, RAW_TYPE.search(result.stdout))
+        usage = next(line for line in result.stdout.splitlines() if "Usage:" in line)
+        assert "{" not in usage, (path, usage)  # PATHS..., not typer's {paths}...
     ingest_help = CliRunner().invoke(app, ["ingest", "--help"], env={"COLUMNS": "200"}).stdout
     assert "--store -s DIR" in " ".join(ingest_help.replace("│", " ").split())
     assert "created if absent" in ingest_help
+    assert "Usage: seawatch ingest [OPTIONS] PATHS..." in ingest_help
+    user_add = CliRunner().invoke(app, ["user", "add", "--help"], env={"COLUMNS": "200"}).stdout
+    assert "Usage: seawatch user add [OPTIONS] USERNAME" in user_add
 
 
 def test_info_help_does_not_promise_to_create_the_store():
     text = CliRunner().invoke(app, ["info", "--help"], env={"COLUMNS": "200"}).stdout
     assert "created if absent" not in text and "made by seawatch ingest" in text
+
+
+@pytest.mark.parametrize("command", ["serve", "events", "demo"])
+def test_help_paragraphs_wrap_to_the_terminal(command):
+    """At 80 columns a paragraph of the help fills its lines: the docstring's own line breaks
+    once left a line of one word after every full one."""
+    text = CliRunner().invoke(app, [command, "--help"], env={"COLUMNS": "80"}).stdout
+    free = text[text.index("Usage:"):text.index("╭")].splitlines()[1:]
+    paragraphs = "\n".join(line.strip() for line in free).strip().split("\n\n")
+    assert len(paragraphs) >= 2
+    for paragraph in paragraphs:
+        lines = paragraph.splitlines()
+        assert all(len(line) >= 60 for line in lines[:-1]), (command, lines)

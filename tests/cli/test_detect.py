@@ -13,6 +13,7 @@ from typer.testing import CliRunner
 
 from seawatch import evaluate, schema
 from seawatch.cli import app
+from seawatch.share.markings import MARKING_COLUMNS
 from seawatch.store import Store
 from tests.detect.test_run import CARGO, CHN, chunk, scenario
 
@@ -58,7 +59,8 @@ def test_export_csv(detected, tmp_path):
     assert result.exit_code == 0, result.output
     with out.open(newline="") as fh:
         rows = list(csv.DictReader(fh))
-    assert list(rows[0]) == list(schema.EVENTS)
+    assert list(rows[0]) == [*schema.EVENTS, *MARKING_COLUMNS]
+    assert {r["marking"] for r in rows} == {"AMBER"}  # no state: the default level
     assert all(ISO_UTC.match(r["start"]) and ISO_UTC.match(r["end"]) for r in rows)
     stored = Store(detected).events().collect()
     assert len(rows) == stored.height
@@ -91,7 +93,7 @@ def test_export_geojson(detected, tmp_path):
         assert feature["geometry"]["type"] == "Point"
         assert feature["geometry"]["coordinates"] == [row["lon"], row["lat"]]
         props = feature["properties"]
-        assert list(props) == list(schema.EVENTS)
+        assert set(props) == {*schema.EVENTS, *MARKING_COLUMNS}
         assert props["event_id"] == row["event_id"] and props["mmsi"] == row["mmsi"]
         assert ISO_UTC.match(props["start"]) and isinstance(props["details"], dict)
     collection = shapely.from_geojson(text)
@@ -114,7 +116,8 @@ def test_export_geojson_with_a_missing_position_and_no_events(tmp_path):
     none = tmp_path / "none.geojson"
     result = invoke("events", "--store", tmp_path / "s", "--type", "encounter", "--out", none)
     assert result.exit_code == 0, result.output
-    assert json.loads(none.read_text()) == {"type": "FeatureCollection", "features": []}
+    empty = json.loads(none.read_text())
+    assert empty["features"] == [] and empty["marking"]["tlp"] == "CLEAR"  # nothing to hide
 
 
 def test_export_parquet(detected, tmp_path):
@@ -122,8 +125,9 @@ def test_export_parquet(detected, tmp_path):
     result = invoke("events", "--store", detected, "--out", out)
     assert result.exit_code == 0, result.output
     back = pl.read_parquet(out)
-    assert back.schema == pl.Schema(schema.EVENTS)
-    assert back.equals(Store(detected).events().collect())
+    assert list(back.schema) == [*schema.EVENTS, *MARKING_COLUMNS]
+    assert back.select(list(schema.EVENTS)).equals(Store(detected).events().collect())
+    assert pl.read_parquet_metadata(out)["tlp"] == "AMBER"
 
 
 def test_user_zones_and_ports(store_dir, tmp_path):
@@ -239,8 +243,153 @@ def test_events_errors(store_dir, tmp_path):
     assert bad_type.exit_code == 2
     text = " ".join(bad_type.output.split())
     assert "unknown event type piracy" in text and "gap, encounter, loitering" in text
-    bad_format = invoke("events", "--store", store_dir, "--format", "kml", "--out", out)
-    assert bad_format.exit_code == 2 and "csv, geojson, parquet" in bad_format.output
+    bad_format = invoke("events", "--store", store_dir, "--format", "xml", "--out", out)
+    assert bad_format.exit_code == 2 and "geojson, csv, parquet, kml" in bad_format.output
+    mismatch = invoke("events", "--store", store_dir, "--format", "kml", "--out", out)
+    assert mismatch.exit_code == 2 and "does not match the file name x.csv" in mismatch.output
+    unknown = invoke("events", "--store", store_dir, "--out", tmp_path / "x.txt")
+    assert unknown.exit_code == 2
+    assert "cannot tell the format of x.txt" in " ".join(unknown.output.split())
+    assert not (tmp_path / "x.txt").exists()
     missing = invoke("events", "--store", tmp_path / "nowhere", "--out", out)
     assert missing.exit_code == 2 and "no store at" in missing.output
     assert not out.exists()
+
+
+def test_export_kml_from_the_suffix(detected, tmp_path):
+    """``--out ev.kml`` writes KML (it once wrote CSV under that name), which eval reads."""
+    out = tmp_path / "ev.kml"
+    result = invoke("events", "--store", detected, "--out", out)
+    assert result.exit_code == 0, result.output
+    assert f"written to {out} (kml), marked TLP:AMBER" in " ".join(result.output.split())
+    text = out.read_text()
+    stored = Store(detected).events().collect()
+    assert text.startswith("<?xml") and text.count("<Placemark>") == stored.height
+    assert "<description>TLP:AMBER // " in text
+    back = evaluate.read_events(out)
+    assert back.select("event_id", "type", "mmsi", "start", "end").equals(
+        stored.select("event_id", "type", "mmsi", "start", "end"))
+    assert not (detected / "state.db").exists()  # exporting makes no state
+
+
+def test_exports_carry_the_markings_of_the_state(detected, tmp_path, monkeypatch):
+    """With a state, each event has its own marking and the file carries the highest, as
+    the API's exports do: the host's default level, one event raised to RED."""
+    from seawatch.share import passwords
+    from seawatch.share.accounts import init_state
+    from seawatch.share.db import open_state
+    from seawatch.share.markings import set_default_marking, set_marking
+
+    monkeypatch.setattr(passwords, "SCRYPT_N", 2**10)
+    monkeypatch.delenv("SEAWATCH_DB", raising=False)
+    state = open_state(detected)
+    init_state(state, "ECU-NAVY")
+    set_default_marking(state, "GREEN")
+    stored = Store(detected).events().collect()
+    red = stored["event_id"][0]
+    set_marking(state, "event", red, "RED")
+    state.close()
+
+    csv_out = tmp_path / "ev.csv"
+    result = invoke("events", "--store", detected, "--out", csv_out)
+    assert result.exit_code == 0, result.output
+    assert "marked TLP:RED" in result.output
+    rows = pl.read_csv(csv_out)
+    levels = dict(zip(rows["event_id"], rows["marking"], strict=True))
+    assert levels[red] == "RED" and set(levels.values()) == {"RED", "GREEN"}
+    assert set(rows["owner_agency"]) == {"ECU-NAVY"}
+    geo = tmp_path / "ev.geojson"
+    assert invoke("events", "--store", detected, "--out", geo).exit_code == 0
+    assert json.loads(geo.read_text())["marking"]["tlp"] == "RED"
+    kml = tmp_path / "ev.kml"
+    assert invoke("events", "--store", detected, "--out", kml).exit_code == 0
+    assert "<description>TLP:RED // owner ECU-NAVY" in kml.read_text()
+    pq = tmp_path / "ev.parquet"
+    assert invoke("events", "--store", detected, "--out", pq).exit_code == 0
+    assert pl.read_parquet_metadata(pq)["tlp"] == "RED"
+    green = tmp_path / "green.csv"
+    others = [t for t in stored["type"].unique().to_list()
+              if t not in stored.filter(pl.col("event_id") == red)["type"].to_list()]
+    if others:  # an export without the RED event is marked with the default level
+        result = invoke("events", "--store", detected, "--type", others[0], "--out", green)
+        assert "marked TLP:GREEN" in result.output
+
+
+@pytest.mark.parametrize("columns", [80, 200])
+def test_eval_table_is_truthful_at(detected, tmp_path, columns):
+    from tests.cli.test_tables import shows_whole
+
+    out = tmp_path / "events.parquet"
+    assert invoke("events", "--store", detected, "--out", out).exit_code == 0
+    result = CliRunner().invoke(app, ["eval", "--truth", str(out), "--events", str(out)],
+                                env={"COLUMNS": str(columns)})
+    assert result.exit_code == 0, result.output
+    shows_whole(result.stdout, columns, "type", "n_truth", "n_pred", "precision", "recall",
+                "f1", "1.000", "port_visit", "fishing_in_zone")
+
+
+def test_detect_says_why_it_found_nothing(tmp_path):
+    """Ten minutes of two vessels off Norway: too short for any episode, and nowhere near
+    the default zones; the run says so instead of printing zeros with no hint."""
+    from datetime import UTC, datetime, timedelta
+
+    t0 = datetime(2024, 12, 9, 22, 0, tzinfo=UTC)
+    frame = pl.DataFrame({
+        "mmsi": [257000001] * 11 + [257000002] * 11,
+        "ts": [t0 + timedelta(minutes=m) for m in range(11)] * 2,
+        "lat": [60.39] * 22, "lon": [5.30 + 0.001 * k for k in range(11)] * 2, "sog": 4.0,
+        "msg_type": 1, "second": 0,
+    })
+    path = tmp_path / "store"
+    Store(path).ingest_results([chunk(frame)], name="bergen", sha256="b" * 64, size=1)
+    result = CliRunner().invoke(app, ["detect", "--store", str(path)], env={"COLUMNS": "200"})
+    assert result.exit_code == 0, result.output
+    text = " ".join(result.stdout.split())
+    assert "no gap: the positions span 10 min; a gap is a silence of more than 12 h" in text
+    assert "no encounter: the positions span 10 min; an encounter lasts at least 2h" in text
+    assert "no port_visit: the positions span 10 min; a port visit lasts at least 30m" in text
+    assert ("no zone_entry, zone_exit: no position lies within the extent of the default "
+            "zones (off Ecuador); give the zones of these waters with --zones") in text
+    config = tmp_path / "short.toml"
+    config.write_text("[gap]\nmin_gap_h = 0.05\n[port_visit]\nmin_duration = '5min'\n")
+    result = CliRunner().invoke(app, ["detect", "--store", str(path), "--config", str(config)],
+                                env={"COLUMNS": "200"})
+    text = " ".join(result.stdout.split())
+    assert "no gap:" not in text and "no port_visit:" not in text  # long enough for those
+
+
+def test_detect_gives_no_reason_for_types_it_found(store_dir):
+    result = invoke("detect", "--store", store_dir)
+    assert result.exit_code == 0, result.output
+    found = Store(store_dir).events().collect()["type"].unique().to_list()
+    assert found and not [t for t in found if f"no {t}:" in result.output]
+
+
+def test_norwegian_sample_says_why_it_has_no_events(tmp_path):
+    """The README's real-data example: 5 s of Norwegian traffic."""
+    from tests.conftest import shared_data_path
+
+    capture = shared_data_path("ais-nmea", "kystverket", "norwegian.raw")
+    store = tmp_path / "store"
+    assert invoke("ingest", capture, "--store", store).exit_code == 0
+    result = CliRunner().invoke(app, ["detect", "--store", str(store)], env={"COLUMNS": "200"})
+    assert result.exit_code == 0, result.output
+    assert "no gap: the positions span 5 s; a gap is a silence of more than 12 h" in result.stdout
+    assert "give the zones of these waters with --zones" in " ".join(result.stdout.split())
+
+
+def test_a_store_of_unrelated_captures_has_no_gaps_of_years(tmp_path):
+    """The 2018, 2021 and 2023 sample CSVs in one store once gave 'gaps' of years between
+    the captures; a silence longer than max_gap_h is not a gap."""
+    from tests.conftest import shared_data_path
+
+    files = [shared_data_path("ais-csv", "dma-aisdk", "aisdk_20180601_head.csv"),
+             shared_data_path("ais-csv", "dma-aisdk", "test_aisdk_20180208_sample.csv"),
+             shared_data_path("ais-csv", "aisdb", "test_data_20210701.csv"),
+             shared_data_path("ais-csv", "aisdb", "test_data_noaa_20230101.csv")]
+    store = tmp_path / "store"
+    assert invoke("ingest", *files, "--store", store).exit_code == 0
+    assert invoke("detect", "--store", store).exit_code == 0
+    gaps = Store(store).events(type="gap").collect()
+    hours = [json.loads(d)["gap_hours"] for d in gaps["details"]]
+    assert hours and max(hours) <= 336  # the 2021 day's gaps remain, none across captures

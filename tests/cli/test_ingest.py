@@ -46,7 +46,7 @@ def test_ingest_then_info(capture, tmp_path):
     shown = invoke("info", "--store", store, "--quarantine")
     assert shown.exit_code == 0, shown.output
     assert row(shown.stdout, "rows: positions")[1] == "165"
-    assert "Quarantined lines (sample)" in shown.stdout
+    assert "no quarantined lines" in shown.stdout
 
 
 def test_an_input_that_is_not_ais_is_named_and_skipped(capture, tmp_path):
@@ -80,3 +80,41 @@ def test_info_of_a_missing_store_creates_nothing(tmp_path):
     assert result.exit_code == 2
     assert "no store at" in result.stderr and "seawatch ingest FILE" in result.stderr
     assert not (tmp_path / "nothing").exists()
+
+
+@pytest.mark.parametrize("columns", [80, 200])
+def test_summary_and_info_are_truthful_at(columns, capture, tmp_path):
+    from tests.cli.test_tables import shows_whole
+
+    env = {"COLUMNS": str(columns)}
+    store = str(tmp_path / "store")
+    result = CliRunner().invoke(app, ["ingest", str(capture), "--store", store, *TIME], env=env)
+    assert result.exit_code == 0, result.output
+    shows_whole(result.stdout, columns, "ais250.txt", "243", "165", "19", "38", "duplicates",
+                "quarantined", "seconds", "lines/s", "positions", "vessels")
+    shown = CliRunner().invoke(app, ["info", "--store", store], env=env)
+    shows_whole(shown.stdout, columns, "165", "positions", "2024-05-01")
+
+
+def test_info_quarantine_counts_each_reason_then_a_few_of_each(capture, tmp_path):
+    """Counts per reason first, then at most --sample lines of each reason (it once printed
+    50 lines of one reason and no counts)."""
+    good = capture.read_text().splitlines()[:30]
+    bad_checksum = [line[:-2] + ("00" if line[-2:] != "00" else "11") for line in good[:8]]
+    junk = ["hello world", "not an AIS sentence either"]
+    path = tmp_path / "mixed.nmea"
+    path.write_text("\n".join(good[8:] + bad_checksum + junk) + "\n")
+    store = tmp_path / "store"
+    assert invoke("ingest", path, "--store", store, *TIME).exit_code == 0
+    shown = invoke("info", "--store", store, "--quarantine", "--sample", "3")
+    assert shown.exit_code == 0, shown.output
+    text = shown.stdout
+    counts = text[text.index("Quarantined lines by reason"):]
+    assert row(counts, "bad_checksum") == ["bad_checksum", "8", "8", "3"]  # lines, kept, shown
+    assert row(counts, "not_ais") == ["not_ais", "2", "2", "2"]
+    assert counts.index("bad_checksum") < counts.index("not_ais")  # most lines first
+    assert "bad_checksum: 3 of 8 line(s)" in text and "not_ais: 2 of 2 line(s)" in text
+    sample = text[text.index("bad_checksum: 3 of 8"):text.index("not_ais: 2 of 2")]
+    assert sum(line in sample for line in bad_checksum) == 3
+    assert "hello world" in text[text.index("not_ais: 2 of 2"):]
+

@@ -17,13 +17,23 @@ import pytest
 from typer.testing import CliRunner
 
 import seawatch.cli.serve as cli_module
-from seawatch.api.server import free_port
 from seawatch.cli import app
 from tests.api.conftest import PASSWORD
+from tests.ports import on_a_free_port, says_port_busy
 
 
 def invoke(*args: object):
     return CliRunner().invoke(app, [str(a) for a in args])
+
+
+def invoke_on_a_port(*args: object):
+    """``invoke(*args, "--port", port)`` on a port from the operating system, again on
+    another if that one was taken meanwhile (:func:`tests.ports.on_a_free_port`); the result
+    and the port."""
+    return on_a_free_port(
+        lambda port: (invoke(*args, "--port", port), port),
+        lambda done: done[0].exit_code == 2 and says_port_busy(done[0].output),
+    )
 
 
 @pytest.fixture
@@ -41,8 +51,7 @@ def calls(monkeypatch) -> list[dict]:
 
 
 def test_serve_prints_the_url_and_serves_the_store(store_dir, sharing, calls):
-    port = free_port()
-    result = invoke("serve", "--store", store_dir, "--port", port)
+    result, port = invoke_on_a_port("serve", "--store", store_dir)
     assert result.exit_code == 0, result.output
     assert f"http://127.0.0.1:{port}/" in result.output
     assert f"http://127.0.0.1:{port}/docs" in result.output
@@ -52,7 +61,7 @@ def test_serve_prints_the_url_and_serves_the_store(store_dir, sharing, calls):
 
 
 def test_serve_all_interfaces_warns(store_dir, sharing, calls):
-    result = invoke("serve", "--store", store_dir, "--host", "0.0.0.0", "--port", free_port())
+    result, _ = invoke_on_a_port("serve", "--store", store_dir, "--host", "0.0.0.0")
     assert result.exit_code == 0, result.output
     assert "every interface" in result.output and calls[0]["host"] == "0.0.0.0"
 
@@ -61,7 +70,7 @@ def test_serve_required_without_users_says_how_to_create_them(tmp_path, calls):
     from seawatch.store import Store
 
     Store(tmp_path / "s")
-    result = invoke("serve", "--store", tmp_path / "s", "--port", free_port())
+    result, _ = invoke_on_a_port("serve", "--store", tmp_path / "s")
     assert result.exit_code == 2, result.output
     text = " ".join(result.output.split())
     for words in ("nobody can log in", "seawatch init-state", "--host-agency",
@@ -71,13 +80,12 @@ def test_serve_required_without_users_says_how_to_create_them(tmp_path, calls):
 
 
 def test_serve_local_only_on_loopback(store_dir, calls):
-    result = invoke("serve", "--store", store_dir, "--auth", "local", "--host", "0.0.0.0",
-                    "--port", free_port())
+    result, _ = invoke_on_a_port("serve", "--store", store_dir, "--auth", "local", "--host",
+                                 "0.0.0.0")
     assert result.exit_code == 2
     assert "only on this machine" in " ".join(result.output.split())
     assert calls == []
-    port = free_port()
-    result = invoke("serve", "--store", store_dir, "--auth", "local", "--port", port)
+    result, port = invoke_on_a_port("serve", "--store", store_dir, "--auth", "local")
     assert result.exit_code == 0, result.output
     assert "open to this machine only" in " ".join(result.output.split())
     assert calls[0]["auth"] == "local" and calls[0]["port"] == port
@@ -87,12 +95,12 @@ def test_serve_local_only_on_loopback(store_dir, calls):
 def test_serve_trusted_proxies(store_dir, sharing, monkeypatch):
     apps = []
     monkeypatch.setattr(cli_module, "_run_app", lambda app, host, port: apps.append(app))
-    result = invoke("serve", "--store", store_dir, "--port", free_port())
+    result, _ = invoke_on_a_port("serve", "--store", store_dir)
     assert result.exit_code == 0, result.output
     assert "each connection's own (no --trusted-proxy)" in " ".join(result.output.split())
     assert not apps[-1].state.security.proxies
-    result = invoke("serve", "--store", store_dir, "--port", free_port(),
-                    "--trusted-proxy", "127.0.0.1", "--trusted-proxy", "10.8.0.0/24")
+    result, _ = invoke_on_a_port("serve", "--store", store_dir, "--trusted-proxy", "127.0.0.1",
+                                 "--trusted-proxy", "10.8.0.0/24")
     assert result.exit_code == 0, result.output
     assert "X-Forwarded-For believed from 127.0.0.1/32, 10.8.0.0/24" in " ".join(
         result.output.split())
@@ -104,7 +112,7 @@ def test_serve_trusted_proxies(store_dir, sharing, monkeypatch):
         (["--trusted-proxy", "0.0.0.0/0"], "would trust every address"),
         (["--auth", "local", "--trusted-proxy", "127.0.0.1"], "no --trusted-proxy"),
     ):
-        result = invoke("serve", "--store", store_dir, "--port", free_port(), *args)
+        result, _ = invoke_on_a_port("serve", "--store", store_dir, *args)
         assert result.exit_code == 2, args
         assert words in " ".join(result.output.split()) and "Traceback" not in result.output
     assert len(apps) == served
@@ -132,7 +140,7 @@ def test_serve_zones_file(store_dir, sharing, tmp_path, calls):
     bad = tmp_path / "bad.geojson"
     bad.write_text('{"type": "FeatureCollection", "features": [{"type": "Feature", '
                    '"properties": {}, "geometry": null}]}')
-    result = invoke("serve", "--store", store_dir, "--zones", bad, "--port", free_port())
+    result, _ = invoke_on_a_port("serve", "--store", store_dir, "--zones", bad)
     assert result.exit_code == 2 and "cannot use zones file" in result.output
     assert invoke("serve", "--store", store_dir, "--zones", tmp_path / "x.geojson").exit_code == 2
     good = tmp_path / "box.geojson"
@@ -140,7 +148,7 @@ def test_serve_zones_file(store_dir, sharing, tmp_path, calls):
         "type": "Feature", "properties": {"name": "Box"}, "geometry": {
             "type": "Polygon", "coordinates": [[[-81, -1], [-80, -1], [-80, 0], [-81, 0],
                                                 [-81, -1]]]}}]}))
-    result = invoke("serve", "--store", store_dir, "--zones", good, "--port", free_port())
+    result, _ = invoke_on_a_port("serve", "--store", store_dir, "--zones", good)
     assert result.exit_code == 0, result.output
     assert calls[-1]["zones"] == good
 
@@ -162,27 +170,40 @@ def test_zones_file_is_what_the_api_serves(store_dir, tmp_path, admin_headers):
         ("manta-box", "Manta box")]
 
 
-def test_serve_runs_a_real_server(store_dir, sharing, tmp_path):
-    port = free_port()
+def start_serve(store_dir: Path, headers: dict[str, str], port: int):
+    """``seawatch serve`` in a subprocess on ``port``, once it answers ``/api/v1/stats``:
+    ``(process, port, stats, "")``; or, when it exits first, ``(process, port, None,
+    output)``."""
     env = {**os.environ, "NO_PROXY": "127.0.0.1", "COLUMNS": "200"}
     proc = subprocess.Popen(
         [sys.executable, "-c", "from seawatch.cli import main; main()", "serve",
          "--store", str(store_dir), "--port", str(port)],
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env,
     )
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            request = urllib.request.Request(f"http://127.0.0.1:{port}/api/v1/stats",
+                                             headers=headers)
+            with urllib.request.urlopen(request, timeout=2) as response:
+                return proc, port, json.load(response), ""
+        except OSError:
+            if proc.poll() is not None:
+                return proc, port, None, proc.communicate()[0]
+            if time.monotonic() > deadline:
+                proc.kill()
+                return proc, port, None, proc.communicate()[0]
+            time.sleep(0.2)
+
+
+def test_serve_runs_a_real_server(store_dir, sharing, tmp_path):
+    proc, port, stats, output = on_a_free_port(
+        lambda port: start_serve(store_dir, sharing.headers("analyst"), port),
+        lambda started: started[2] is None and says_port_busy(started[3]),
+    )
+    if stats is None:
+        pytest.fail(f"server did not come up: {output}")
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                request = urllib.request.Request(f"http://127.0.0.1:{port}/api/v1/stats",
-                                                 headers=sharing.headers("analyst"))
-                with urllib.request.urlopen(request, timeout=2) as response:
-                    stats = json.load(response)
-                break
-            except OSError:
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    pytest.fail(f"server did not come up: {proc.communicate()[0]}")
-                time.sleep(0.2)
         assert stats["positions"] > 0
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=5) as response:
             assert response.headers["content-type"].startswith("text/html")
@@ -246,8 +267,7 @@ def test_demo_serves_by_default(demo_dir, calls):
     from seawatch.share.audit import verify
     from seawatch.share.db import open_state
 
-    port = free_port()
-    result = invoke("demo", "--dir", demo_dir, "--vessels", 12, "--hours", 1, "--port", port)
+    result, port = invoke_on_a_port("demo", "--dir", demo_dir, "--vessels", 12, "--hours", 1)
     assert result.exit_code == 0, result.output
     assert f"http://127.0.0.1:{port}/" in result.output
     assert "open to this machine only" in " ".join(result.output.split())

@@ -81,6 +81,7 @@ DEFAULTS = {
     },
     "gap": {
         "min_gap_h": 12.0,
+        "max_gap_h": 336.0,  # added with issue 13: silences between captures are not gaps
         "intentional_shore_nm": 50.0,
         "min_positions_before": 6,
         "before_h": 12.0,

@@ -107,6 +107,25 @@ def test_silence_longer_than_a_segment_is_still_one_gap() -> None:
     assert d["gap_hours"] == 30.0 and d["off_segment_id"] != d["on_segment_id"]
 
 
+def test_silence_longer_than_max_gap_h_is_between_captures_not_a_gap() -> None:
+    """Two captures years apart once gave a 'gap' of ~27,000 h for every vessel in both; a
+    silence longer than max_gap_h (two weeks) is data the store lacks, not dark activity."""
+    years = _silent(5, 5 + 3 * 365 * 24)
+    assert _gaps(years).height == 0
+    assert _gaps(_silent(5, 5 + 336)).height == 1  # exactly two weeks: still a gap
+    assert _gaps(_silent(5, 5 + 336 + 1 / 3600)).height == 0  # a second more: not
+    assert _gaps(years, max_gap_h=4 * 365 * 24).height == 1  # continuous coverage: raise it
+    three_days = _silent(5, 77)
+    assert _gaps(three_days).height == 1  # days dark at sea are still reported
+
+
+def test_max_gap_h_is_at_least_min_gap_h() -> None:
+    from seawatch.params import ConfigError
+
+    with pytest.raises(ConfigError, match=r"max_gap_h \(6\) must be at least min_gap_h \(12"):
+        _gaps(_silent(5, 30), max_gap_h=6)
+
+
 def test_lone_bad_position_inside_the_silence_does_not_hide_it() -> None:
     pos = _silent(5, 21)
     bad = positions([MMSI], [T0 + timedelta(hours=12)], [10.0], [-120.0])
@@ -220,5 +239,6 @@ def test_gfw_positions_hours_before_scenario() -> None:
     ],
 )
 def test_gfw_synthetic_scenarios(times: list[float], threshold: float, n: int) -> None:
+    # GFW pipe-gaps has no longest gap: max_gap_h is raised beyond a year to compare
     pos = positions([MMSI] * len(times), hours(*times), [0.5] * len(times), [0.5] * len(times))
-    assert _gaps(pos, min_gap_h=threshold).height == n
+    assert _gaps(pos, min_gap_h=threshold, max_gap_h=24 * 366).height == n

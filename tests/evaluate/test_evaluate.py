@@ -119,8 +119,9 @@ def test_unreadable_files_give_clear_errors(tmp_path):
 
 def test_every_events_file_seawatch_writes_reads_back(tmp_path):
     """The simulator's truth.json and truth.parquet, and the store's events exported as CSV,
-    GeoJSON and Parquet, all read back in eval (truth.json's first rows have no other_mmsi,
-    which once made the reader guess the column's type wrongly; GeoJSON was read as CSV)."""
+    GeoJSON, Parquet and KML, all read back in eval (truth.json's first rows have no
+    other_mmsi, which once made the reader guess the column's type wrongly; GeoJSON was read
+    as CSV; KML was not written at all)."""
     from seawatch.detect.run import detect_store
     from seawatch.sim import write_scenario
     from seawatch.store import Store
@@ -136,7 +137,7 @@ def test_every_events_file_seawatch_writes_reads_back(tmp_path):
     store.ingest([paths["nmea"]])
     detect_store(store)
     detected = store.events().collect()
-    for suffix in ("csv", "geojson", "parquet"):
+    for suffix in ("csv", "geojson", "parquet", "kml"):
         out = tmp_path / f"events.{suffix}"
         result = CliRunner().invoke(app, ["events", "--store", str(tmp_path / "store"),
                                           "--out", str(out)])
@@ -144,6 +145,8 @@ def test_every_events_file_seawatch_writes_reads_back(tmp_path):
         back = evaluate.read_events(out)
         assert back.select(key).equals(detected.select(key)), suffix
         assert back["details"].null_count() == detected["details"].null_count(), suffix
+        assert back.select("lat", "lon", "score").equals(
+            detected.select("lat", "lon", "score")), suffix
         scored = CliRunner().invoke(app, ["eval", "--truth", str(paths["truth_json"]),
                                           "--events", str(out)])
         assert scored.exit_code == 0, scored.output
@@ -164,3 +167,27 @@ def test_bad_json_events_say_what_is_wrong(tmp_path, text, words):
     path.write_text(text)
     with pytest.raises(evaluate.EventsFileError, match=words):
         evaluate.read_events(path)
+
+
+def test_kml_events_read_back_and_other_xml_is_refused(tmp_path):
+    from seawatch import export
+
+    rows = pl.DataFrame({"type": ["gap"], "mmsi": [735000001], "other_mmsi": [None],
+                         "start": ["2026-01-15T00:00:00Z"], "end": ["2026-01-15T14:00:00Z"],
+                         "lat": [-1.0], "lon": [-85.0], "details": ['{"gap_hours": 14.0}']})
+    events = rows.pipe(evaluate._as_events)
+    path = tmp_path / "events.kml"
+    assert export.write_file(events, path, None, export.EVENTS) == "kml"
+    back = evaluate.read_events(path)
+    assert back.equals(events)
+    assert back["other_mmsi"].to_list() == [None]  # an empty <value> is a null
+    export.write_file(events.head(0), path, None, export.EVENTS)
+    assert evaluate.read_events(path).height == 0  # an export of no events: no events
+    page = tmp_path / "page.kml"
+    page.write_text("<html><body>not events</body></html>")
+    with pytest.raises(evaluate.EventsFileError, match="root is <html>, not KML"):
+        evaluate.read_events(page)
+    cut = tmp_path / "cut.kml"
+    cut.write_text(path.read_text()[:60])
+    with pytest.raises(evaluate.EventsFileError, match="cannot read events"):
+        evaluate.read_events(cut)
