@@ -16,8 +16,9 @@ run. The slow part is made of the close samples at which both vessels are under
 ``max_median_speed_kn``, merged like pieces (less than ``merge_gap`` apart), and split where
 the pair was seen under way together (close and not slow) for ``max_fast_inside = 1 h`` or
 more in between; it runs from its first to its last slow sample, with the close samples in
-between, fast ones included, counted in its medians. The close run before and after it goes
-into ``details`` (``sailed_in_company_before_h``, ``..._after_h``). Where no slow part of a
+between, fast ones included, counted in its medians. The consecutive close grid times just
+before and after it are evidence in ``details`` (``sailed_in_company_before_h``,
+``..._after_h``), not a reason to drop it. Where no slow part of a
 close run meets the definition, the whole run is the encounter when it does (so every
 encounter of the published definition, which looks at the whole run, is still found). Two
 vessels sailing in company without slowing have no slow part and a fast median: no

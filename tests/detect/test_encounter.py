@@ -534,6 +534,11 @@ def test_gfw_data_with_production_defaults(gfw):
         "fastsep": [],
         "real": [("19 07:40", "19 10:10")],
     }
+    # the real pair is slow at every close grid time of its run: nothing in company around it
+    d = details_of(
+        detect_encounters(inputs.filter(pl.col("scenario") == "real")).row(0, named=True)
+    )
+    assert (d["sailed_in_company_before_h"], d["sailed_in_company_after_h"]) == (0.0, 0.0)
 
 
 def test_gfw_fastsep_merged_only_by_a_long_merge_gap_without_speed_limit(gfw):
