@@ -98,7 +98,8 @@ class EncounterParams(Params):
     max_median_speed_kn: Number = param(
         2.0,
         "The median speed of each vessel over the close samples must be strictly under this "
-        "(knots; sog interpolated, or the implied speed where sog is unknown).",
+        "(knots; sog interpolated, or the implied speed where sog is unknown); a close sample "
+        "where both are under it is slow (the slow part of a close run).",
         "GFW encounter definition (median speed < 2 kn), DESIGN.md",
     )
     min_port_distance_km: Number = param(
@@ -121,15 +122,15 @@ class EncounterParams(Params):
     merge_gap: Duration = param(
         "4h",
         "Pieces of the same pair of vessels whose gap (next start minus previous end) is less "
-        "than this merge into one encounter.",
+        "than this merge into one close run (and slow samples, likewise, into a slow part).",
         "GFW pipe-encounters merge default (`min_hours_between_encounters = 4`), DESIGN.md",
     )
     max_fast_inside: Duration = param(
         "1h",
-        "Inside a close run, the slow parts (both vessels under max_median_speed_kn) are "
-        "split where the vessels were seen under way together (close, either at or over "
-        "max_median_speed_kn) for this long or more between two slow samples; shorter fast "
-        "stretches stay inside a slow part.",
+        "A slow part of a close run ends where, before its next slow sample, the pair was "
+        "seen under way together (close samples with either vessel at or over "
+        "max_median_speed_kn, one grid step each) for this long or more; shorter fast "
+        "stretches stay inside it.",
         "seawatch (an encounter inside a longer close run); 1 h as max_gap and loitering's "
         "max_inner_gap",
     )
