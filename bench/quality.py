@@ -9,8 +9,10 @@ same vessel or pair, spans overlapping with one hour of slack, one to one). Hard
 in every scenario and are not in the truth, so a detection of one counts as a false positive.
 
 The seeds are not used anywhere else (no detector parameter was tuned on them); pass others
-with ``--seeds``. Prints one table per seed and the totals per type over all seeds, and exits
-non-zero when a type's pooled F1 is below ``--min-f1``.
+with ``--seeds``. Prints one table per seed and the totals per type over all seeds, then, over
+all seeds, the truth events found per planted behaviour (e.g. encounters after sailing in
+company apart from plain transshipments) and the hard negatives detected per kind (each one a
+false alarm), and exits non-zero when a type's pooled F1 is below ``--min-f1``.
 
 Run: ``python bench/quality.py [--seeds 3 17 29 41 53] [--hours 36] [--vessels 400]
 [--json scores.json]``.
@@ -35,8 +37,10 @@ from seawatch.sim import write_scenario
 from seawatch.store import Store
 
 
-def run_seed(seed: int, hours: float, vessels: int, work: Path) -> tuple[pl.DataFrame, dict]:
-    """Simulate, ingest, detect and score one seed; return (scores per type, timings)."""
+def run_seed(seed: int, hours: float, vessels: int, work: Path
+             ) -> tuple[pl.DataFrame, pl.DataFrame, dict]:
+    """Simulate, ingest, detect and score one seed; return (scores per type, found per
+    behaviour, timings)."""
     t0 = time.perf_counter()
     paths = write_scenario(work / "scenario", seed=seed, hours=hours, vessels=vessels, csv=False)
     t1 = time.perf_counter()
@@ -47,9 +51,25 @@ def run_seed(seed: int, hours: float, vessels: int, work: Path) -> tuple[pl.Data
     t3 = time.perf_counter()
     truth = evaluate.read_events(paths["truth"])
     scores = evaluate.score(truth, events, timedelta(hours=1))
+    found = pl.concat([behaviours(truth, events, "scenario", "truth"),
+                       behaviours(pl.read_parquet(paths["negatives"]), events, "negative",
+                                  "negative")])
     positions = json.loads(paths["scenario"].read_text())["counts"].get("positions_written")
-    return scores, {"simulate_s": t1 - t0, "ingest_s": t2 - t1, "detect_s": t3 - t2,
-                    "positions": positions}
+    return scores, found, {"simulate_s": t1 - t0, "ingest_s": t2 - t1, "detect_s": t3 - t2,
+                           "positions": positions}
+
+
+def behaviours(reference: pl.DataFrame, events: pl.DataFrame, key: str, kind: str
+               ) -> pl.DataFrame:
+    """Per event type and behaviour (``details[key]``: the planted scenario of a truth event,
+    ``"unplanted"`` for one nobody planted; the name of a hard negative), how many there are
+    and how many a detection matches (the rule of ``seawatch eval``)."""
+    matched = evaluate.match(reference, events, timedelta(hours=1))["truth_idx"].to_list()
+    name = pl.col("details").str.json_path_match(f"$.{key}").fill_null("unplanted")
+    return (reference.with_row_index("i").select(
+                "type", name.alias("behaviour"), pl.col("i").is_in(matched).alias("hit"))
+            .group_by("type", "behaviour").agg(pl.len().alias("n"), pl.col("hit").sum())
+            .with_columns(pl.lit(kind).alias("kind")).sort("type", "behaviour"))
 
 
 def pooled(per_seed: list[pl.DataFrame]) -> pl.DataFrame:
@@ -77,6 +97,16 @@ def show(title: str, scores: pl.DataFrame) -> None:
               f"{row['f1']:>7.3f}")
 
 
+def show_behaviours(found: list[pl.DataFrame]) -> None:
+    total = (pl.concat(found).group_by("kind", "type", "behaviour")
+             .agg(pl.col("n", "hit").sum()).sort("kind", "type", "behaviour",
+                                                  descending=[True, False, False]))
+    print(f"\n{'':<9}{'type':<16}{'behaviour':<34}{'n':>6}{'detected':>10}")
+    for row in total.iter_rows(named=True):
+        print(f"{row['kind']:<9}{row['type']:<16}{row['behaviour']:<34}{row['n']:>6}"
+              f"{row['hit']:>10}")
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--seeds", type=int, nargs="+", default=[3, 17, 29, 41, 53])
@@ -86,18 +116,24 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--json", type=Path, help="write per-seed and pooled scores here")
     args = ap.parse_args(argv)
 
-    per_seed, report = [], {"hours": args.hours, "vessels": args.vessels, "seeds": {}}
+    per_seed, found = [], []
+    report: dict = {"hours": args.hours, "vessels": args.vessels, "seeds": {}}
     for seed in args.seeds:
         with tempfile.TemporaryDirectory(prefix=f"seawatch-quality-{seed}-") as tmp:
-            scores, timing = run_seed(seed, args.hours, args.vessels, Path(tmp))
+            scores, by_behaviour, timing = run_seed(seed, args.hours, args.vessels, Path(tmp))
         per_seed.append(scores)
-        report["seeds"][seed] = {"timing": timing, "scores": scores.to_dicts()}
+        found.append(by_behaviour)
+        report["seeds"][seed] = {"timing": timing, "scores": scores.to_dicts(),
+                                 "behaviours": by_behaviour.to_dicts()}
         show(f"seed {seed}: {args.hours:g} h, {args.vessels} vessels, "
              f"{timing['positions']:,} positions (simulate {timing['simulate_s']:.0f} s, "
              f"ingest {timing['ingest_s']:.0f} s, detect {timing['detect_s']:.0f} s)", scores)
     total = pooled(per_seed)
     report["pooled"] = total.to_dicts()
     show(f"all seeds ({', '.join(map(str, args.seeds))}) pooled", total)
+    print("\ntruth events found per planted behaviour, hard negatives detected (false alarms)"
+          ", all seeds:")
+    show_behaviours(found)
     worst = total.filter(pl.col("f1") < args.min_f1)
     if args.json:
         args.json.write_text(json.dumps(report, indent=2, default=str) + "\n")

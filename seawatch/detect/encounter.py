@@ -7,9 +7,24 @@ kn, and the mean position at least ``min_port_distance_km = 10`` km from any por
 anchorage. Tracks are resampled to a ``grid = 10 min`` grid with no interpolation across gaps
 of ``max_gap = 1 h`` or more (:func:`seawatch.tracks.resample.resample`); runs of consecutive
 grid steps within 500 m form pieces; pieces of the same pair less than ``merge_gap = 4 h``
-apart merge into one encounter, whose start and end are its first and last grid times.
-Nothing depends on calendar days, so an encounter across midnight UTC, or across input files
-concatenated into one frame, is one event.
+apart merge into one *close run*.
+
+The encounter is the slow part of a close run, when that part alone meets the definition:
+vessels that sail in company before or after they meet (a mother ship and its skiffs, a
+carrier escorting a fishing vessel) would otherwise fail the median speed over the whole
+run. The slow part is made of the close samples at which both vessels are under
+``max_median_speed_kn``, merged like pieces (less than ``merge_gap`` apart), and split where
+the pair was seen under way together (close and not slow) for ``max_fast_inside = 1 h`` or
+more in between; it runs from its first to its last slow sample, with the close samples in
+between, fast ones included, counted in its medians. The consecutive close grid times just
+before and after it are evidence in ``details`` (``sailed_in_company_before_h``,
+``..._after_h``), not a reason to drop it. Where no slow part of a
+close run meets the definition, the whole run is the encounter when it does (so every
+encounter of the published definition, which looks at the whole run, is still found). Two
+vessels sailing in company without slowing have no slow part and a fast median: no
+encounter. Start and end are the first and last grid times of the encounter. Nothing depends
+on calendar days, so an encounter across midnight UTC, or across input files concatenated
+into one frame, is one event.
 
 How it is computed: the close samples of every two vessels come from
 :mod:`seawatch.detect.close_pairs` (earth-centred cubes, so the cost follows the samples and
@@ -38,6 +53,7 @@ Examples
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -82,7 +98,8 @@ class EncounterParams(Params):
     max_median_speed_kn: Number = param(
         2.0,
         "The median speed of each vessel over the close samples must be strictly under this "
-        "(knots; sog interpolated, or the implied speed where sog is unknown).",
+        "(knots; sog interpolated, or the implied speed where sog is unknown); a close sample "
+        "where both are under it is slow (the slow part of a close run).",
         "GFW encounter definition (median speed < 2 kn), DESIGN.md",
     )
     min_port_distance_km: Number = param(
@@ -105,8 +122,17 @@ class EncounterParams(Params):
     merge_gap: Duration = param(
         "4h",
         "Pieces of the same pair of vessels whose gap (next start minus previous end) is less "
-        "than this merge into one encounter.",
+        "than this merge into one close run (and slow samples, likewise, into a slow part).",
         "GFW pipe-encounters merge default (`min_hours_between_encounters = 4`), DESIGN.md",
+    )
+    max_fast_inside: Duration = param(
+        "1h",
+        "A slow part of a close run ends where, before its next slow sample, the pair was "
+        "seen under way together (close samples with either vessel at or over "
+        "max_median_speed_kn, one grid step each) for this long or more; shorter fast "
+        "stretches stay inside it.",
+        "seawatch (an encounter inside a longer close run); 1 h as max_gap and loitering's "
+        "max_inner_gap",
     )
 
 
@@ -144,7 +170,10 @@ def detect_encounters(
         of both vessels over the close samples; ``score`` = duration / (2 x min_duration),
         capped at 1. ``details``: ``median_distance_m``, ``duration_h``,
         ``mmsi_median_speed_kn``, ``other_median_speed_kn``, ``distance_from_shore_km``,
-        ``distance_from_port_km``, ``close_samples`` and ``pieces``.
+        ``distance_from_port_km``, ``close_samples``, ``pieces``, and
+        ``sailed_in_company_before_h`` / ``sailed_in_company_after_h``: the hours of
+        consecutive close grid times just before the start and just after the end (0 for
+        vessels that met and parted).
 
     Raises
     ------
@@ -165,6 +194,22 @@ def detect_encounters(
     >>> detect_encounters(p).height, detect_encounters(p, min_duration="0s",
     ...                                                max_median_speed_kn=99).height
     (0, 1)
+
+    Side by side 200 m apart for seven hours, at 10 kn but for three hours adrift in the
+    middle: the drift is the encounter, the passage before and after its evidence.
+
+    >>> from seawatch.detect.events import details_of
+    >>> ts = [t0 + timedelta(minutes=10 * k) for k in range(43)]
+    >>> kn = [10.0] * 12 + [0.2] * 19 + [10.0] * 12
+    >>> east = np.cumsum([0.0] + [v * 0.00278 for v in kn[:-1]])  # 10 min at v kn, in degrees
+    >>> p = pl.DataFrame({"mmsi": [1] * 43 + [2] * 43, "ts": ts + ts, "sog": kn + kn,
+    ...                   "lat": [-2.0] * 43 + [-2.0018] * 43, "lon": [*-86 + east] * 2})
+    >>> ev = detect_encounters(p)
+    >>> ev.select(pl.col("start", "end").dt.strftime("%H:%M")).row(0)
+    ('02:00', '05:00')
+    >>> d = details_of(ev.row(0, named=True))
+    >>> d["sailed_in_company_before_h"], d["sailed_in_company_after_h"]
+    (2.0, 2.0)
     """
     p = resolve(EncounterParams, params, overrides, "detect_encounters()")
     samples = resample_samples(
@@ -205,26 +250,23 @@ def encounters_from_samples(
     p = resolve(EncounterParams, params, overrides, "encounters_from_samples()")
     g = s.grid_us
     min_steps_us = duration_us(p.min_duration)
-    merge_us = duration_us(p.merge_gap)
     from seawatch.geo import port_index
 
     port_idx = None if ports is not None and ports.height == 0 else port_index(ports)
     max_m = p.max_distance_m + DISTANCE_TOLERANCE_M
     x, y, z = ecef_m(s.lat, s.lon)
     moored = _moored(s, x, y, z, port_idx, 0.95 * p.min_port_distance_km - max_m / 1000.0)
+    rules = _Rules(
+        min_duration_us=min_steps_us,
+        max_speed_kn=p.max_median_speed_kn,
+        min_port_distance_km=p.min_port_distance_km,
+        merge_us=duration_us(p.merge_gap),
+        max_fast_inside_us=duration_us(p.max_fast_inside),
+        ports=port_idx,
+    )
     found = []
     for ia, ib, dist in pairs_by_vessel(s, x, y, z, max_m, skip=moored):
-        part = _merge_pieces(
-            s,
-            ia,
-            ib,
-            dist,
-            merge_us=merge_us,
-            min_duration_us=min_steps_us,
-            max_median_speed_kn=p.max_median_speed_kn,
-            min_port_distance_km=p.min_port_distance_km,
-            ports=port_idx,
-        )
+        part = _merge_pieces(s, ia, ib, dist, rules)
         if part.height:
             found.append(part)
     if not found:
@@ -260,90 +302,162 @@ def encounters_from_samples(
                 "distance_from_port_km": pl.col("distance_from_port_km").round(2),
                 "close_samples": pl.col("close_samples"),
                 "pieces": pl.col("pieces"),
+                "sailed_in_company_before_h": (pl.col("company_before_us") / 3.6e9).round(3),
+                "sailed_in_company_after_h": (pl.col("company_after_us") / 3.6e9).round(3),
             }
         ),
     )
     return to_events(out, "encounter")
 
 
+@dataclass(frozen=True)
+class _Rules:
+    """The definition in the kernel's units (microseconds, knots, km) and the ports."""
+
+    min_duration_us: int
+    max_speed_kn: float
+    min_port_distance_km: float
+    merge_us: int
+    max_fast_inside_us: int
+    ports: PortIndex | None  # None when there are none
+
+
 def _merge_pieces(
-    s: Samples,
-    ia: np.ndarray,
-    ib: np.ndarray,
-    dist: np.ndarray,
-    *,
-    merge_us: int,
-    min_duration_us: int,
-    max_median_speed_kn: float,
-    min_port_distance_km: float,
-    ports: PortIndex | None,
+    s: Samples, ia: np.ndarray, ib: np.ndarray, dist: np.ndarray, rules: _Rules
 ) -> pl.DataFrame:
-    """Merge close samples into encounters per MMSI pair, measure them and keep those that
-    meet the definition.
+    """Merge close samples into close runs per MMSI pair, find their slow parts, and keep
+    those that meet the definition (or the whole run, where no slow part of it does).
 
     ``ia``/``ib`` are sample indices of each close pair (``mmsi[ia] < mmsi[ib]``), every pair
-    of samples of the MMSI pairs present (in any order: they are sorted here into one order,
-    by MMSI pair, grid step, then sample, so the sums are the same whatever the order). The
-    cheap conditions (duration, then distance from port) are applied before the medians, so
-    the cost of the medians follows the encounters, not every close sample. ``ports``: an
-    index over the ports, or None when there are none.
+    of samples of the MMSI pairs present, in any order (:class:`_CloseRows` sorts them).
     """
-    order = np.lexsort((ib, ia, s.step[ia], s.mmsi[ib], s.mmsi[ia]))
-    ia, ib, dist = ia[order], ib[order], dist[order]
-    a, b, step = s.mmsi[ia], s.mmsi[ib], s.step[ia]
-    new_pair = np.ones(len(ia), dtype=bool)
-    new_pair[1:] = (a[1:] != a[:-1]) | (b[1:] != b[:-1])
-    dstep = np.r_[0, np.diff(step)]
-    new_piece = new_pair | (dstep > 1)
-    new_group = new_pair | ((dstep > 1) & (dstep * s.grid_us >= merge_us))
-    first = np.flatnonzero(new_group)
-    last = np.r_[first[1:], len(ia)] - 1
-    duration = (step[last] - step[first]) * s.grid_us
-    keep = duration >= min_duration_us
-    size = last - first + 1
-    group_of_row = np.repeat(np.arange(len(first)), size)
-    # mean position of both vessels' samples (sum of unit vectors: antimeridian-safe)
-    rows = np.repeat(keep, size)
-    ja, jb, gr = ia[rows], ib[rows], group_of_row[rows]
-    xa, ya, za = unit_vectors(s.lat[ja], s.lon[ja])
-    xb, yb, zb = unit_vectors(s.lat[jb], s.lon[jb])
-    n = len(first)
-    lat, lon = vector_lat_lon(
-        np.bincount(gr, xa + xb, minlength=n),
-        np.bincount(gr, ya + yb, minlength=n),
-        np.bincount(gr, za + zb, minlength=n),
-    )
-    port_km = np.full(n, np.nan)
-    port_km[keep] = _port_distance_km(lat[keep], lon[keep], ports)
-    keep &= port_km >= min_port_distance_km
-    rows = np.repeat(keep, size)
-    group = group_of_row[rows]
-    med = {
-        "median_distance_m": _group_median(dist[rows], group),
-        "mmsi_median_speed_kn": _group_median(s.speed_kn[ia][rows], group),
-        "other_median_speed_kn": _group_median(s.speed_kn[ib][rows], group),
-    }
-    g = np.flatnonzero(keep)
-    out = pl.DataFrame(
-        {
-            "mmsi": a[first[g]],
-            "other_mmsi": b[first[g]],
-            "start_step": step[first[g]],
-            "end_step": step[last[g]],
-            "duration_us": duration[g],
-            "lat": lat[g],
-            "lon": lon[g],
-            "distance_from_port_km": port_km[g],
-            # distinct grid steps (two tracks of one MMSI may give one step twice) and runs
-            "close_samples": np.add.reduceat(new_piece | (dstep > 0), first)[g],
-            "pieces": np.add.reduceat(new_piece, first)[g],
-            **med,
+    rows = _CloseRows(s, ia, ib, dist, rules.merge_us)
+    part_first, part_last = rows.slow_parts(rules)
+    parts = rows.encounters(part_first, part_last, rules)
+    # a close run none of whose slow parts is an encounter: the run itself, when it meets the
+    # definition (the published one, which looks at the whole run); a run that is exactly
+    # one slow part was measured already
+    done = np.zeros(len(rows.run_first), dtype=bool)
+    done[rows.run_of_row[parts["first"].to_numpy()]] = True
+    run = rows.run_of_row[part_first]
+    whole_run = (part_first == rows.run_first[run]) & (part_last == rows.run_last[run])
+    done[run[whole_run]] = True
+    todo = np.flatnonzero(~done)
+    whole = rows.encounters(rows.run_first[todo], rows.run_last[todo], rules)
+    return pl.concat([parts, whole]).sort("first").drop("first")
+
+
+class _CloseRows:
+    """The close samples of some MMSI pairs as rows sorted by MMSI pair, grid step, then
+    sample (so the sums are the same whatever order they came in), with their pieces (runs
+    of consecutive grid steps) and close runs (pieces less than ``merge_us`` apart). Every
+    candidate encounter is a range of consecutive rows."""
+
+    def __init__(
+        self, s: Samples, ia: np.ndarray, ib: np.ndarray, dist: np.ndarray, merge_us: int
+    ) -> None:
+        order = np.lexsort((ib, ia, s.step[ia], s.mmsi[ib], s.mmsi[ia]))
+        self.s, self.ia, self.ib, self.dist = s, ia[order], ib[order], dist[order]
+        ia, ib = self.ia, self.ib
+        self.step = step = s.step[ia]
+        self.speed_a, self.speed_b = s.speed_kn[ia], s.speed_kn[ib]
+        new_pair = np.ones(len(ia), dtype=bool)
+        new_pair[1:] = (s.mmsi[ia][1:] != s.mmsi[ia][:-1]) | (s.mmsi[ib][1:] != s.mmsi[ib][:-1])
+        dstep = np.r_[0, np.diff(step)]
+        new_piece = new_pair | (dstep > 1)
+        # distinct grid steps (two tracks of one MMSI may give one step twice)
+        self.new_step = new_pair | (dstep > 0)
+        new_run = new_pair | ((dstep > 1) & (dstep * s.grid_us >= merge_us))
+        self.piece_no = np.cumsum(new_piece) - 1
+        self.step_no = np.cumsum(self.new_step)
+        starts = np.flatnonzero(new_piece)
+        self.piece_start = step[starts]
+        self.piece_end = step[np.r_[starts[1:], len(step)] - 1]
+        self.run_first = np.flatnonzero(new_run)
+        self.run_last = np.r_[self.run_first[1:], len(ia)] - 1
+        self.run_of_row = np.cumsum(new_run) - 1
+
+    def slow_parts(self, rules: _Rules) -> tuple[np.ndarray, np.ndarray]:
+        """First and last rows of the slow parts: rows where both vessels are slow, merged
+        like pieces (less than ``merge_us`` apart, within one close run) unless the pair was
+        seen under way together (close, either vessel at or over the speed) for
+        ``max_fast_inside_us`` or more between two of them."""
+        kn, g = rules.max_speed_kn, self.s.grid_us
+        va, vb = self.speed_a, self.speed_b
+        sl = np.flatnonzero((va < kn) & (vb < kn))
+        if len(sl) == 0:
+            return sl, sl
+        fast = ((va >= kn) | (vb >= kn)) & self.new_step
+        fast_inside = np.diff(np.cumsum(fast)[sl])
+        gap = np.diff(self.step[sl])
+        split = np.ones(len(sl), dtype=bool)
+        split[1:] = (
+            (self.run_of_row[sl][1:] != self.run_of_row[sl][:-1])
+            | ((gap > 1) & (gap * g >= rules.merge_us))
+            | ((fast_inside > 0) & (fast_inside * g >= rules.max_fast_inside_us))
+        )
+        starts = np.flatnonzero(split)
+        return sl[starts], sl[np.r_[starts[1:], len(sl)] - 1]
+
+    def encounters(self, first: np.ndarray, last: np.ndarray, rules: _Rules) -> pl.DataFrame:
+        """The ranges of rows ``[first, last]`` (disjoint, in order) that meet the definition,
+        measured, with ``first``. The cheap conditions (duration, then distance from port) are
+        applied before the medians, so the cost of the medians follows the encounters, not
+        every close sample."""
+        s, g, step = self.s, self.s.grid_us, self.step
+        duration = (step[last] - step[first]) * g
+        keep = duration >= rules.min_duration_us
+        first, last, duration = first[keep], last[keep], duration[keep]
+        size = last - first + 1
+        group = np.repeat(np.arange(len(first)), size)
+        rows = np.arange(int(size.sum())) - np.repeat(np.cumsum(size) - size, size)
+        rows += np.repeat(first, size)
+        # mean position of both vessels' samples (sum of unit vectors: antimeridian-safe)
+        ja, jb = self.ia[rows], self.ib[rows]
+        xa, ya, za = unit_vectors(s.lat[ja], s.lon[ja])
+        xb, yb, zb = unit_vectors(s.lat[jb], s.lon[jb])
+        n = len(first)
+        lat, lon = vector_lat_lon(
+            np.bincount(group, xa + xb, minlength=n),
+            np.bincount(group, ya + yb, minlength=n),
+            np.bincount(group, za + zb, minlength=n),
+        )
+        port_km = _port_distance_km(lat, lon, rules.ports)
+        far = port_km >= rules.min_port_distance_km
+        in_far = np.repeat(far, size)
+        rows, group = rows[in_far], group[in_far]
+        med = {
+            "median_distance_m": _group_median(self.dist[rows], group),
+            "mmsi_median_speed_kn": _group_median(self.speed_a[rows], group),
+            "other_median_speed_kn": _group_median(self.speed_b[rows], group),
         }
-    )
-    return out.filter(
-        (pl.col("mmsi_median_speed_kn") < max_median_speed_kn)
-        & (pl.col("other_median_speed_kn") < max_median_speed_kn)
-    )
+        k = np.flatnonzero(far)
+        f, e = first[k], last[k]
+        piece_f, piece_e = self.piece_no[f], self.piece_no[e]
+        out = pl.DataFrame(
+            {
+                "first": f,
+                "mmsi": s.mmsi[self.ia[f]],
+                "other_mmsi": s.mmsi[self.ib[f]],
+                "start_step": step[f],
+                "end_step": step[e],
+                "duration_us": duration[k],
+                "lat": lat[k],
+                "lon": lon[k],
+                "distance_from_port_km": port_km[k],
+                "close_samples": self.step_no[e] - self.step_no[f] + 1,
+                "pieces": piece_e - piece_f + 1,
+                # the consecutive close grid steps just before and after: in company
+                "company_before_us": (step[f] - self.piece_start[piece_f]) * g,
+                "company_after_us": (self.piece_end[piece_e] - step[e]) * g,
+                **med,
+            },
+            schema_overrides={"first": pl.Int64},
+        )
+        return out.filter(
+            (pl.col("mmsi_median_speed_kn") < rules.max_speed_kn)
+            & (pl.col("other_median_speed_kn") < rules.max_speed_kn)
+        )
 
 
 def _group_median(values: np.ndarray, group: np.ndarray) -> np.ndarray:

@@ -95,6 +95,7 @@ DEFAULTS = {
         "grid": "10m",
         "max_gap": "1h",
         "merge_gap": "4h",
+        "max_fast_inside": "1h",
     },
     "loitering": {
         "max_mean_speed_kn": 2.0,

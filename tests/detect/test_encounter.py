@@ -214,6 +214,145 @@ def test_median_speed_must_be_under_2_kn(sog, n):
     assert detect_encounters(pair(100.0, 0, 180, sog=sog)).height == n
 
 
+# --- an encounter inside a longer close run (sailing in company) ------------------------------
+
+KN_M_PER_MIN = 1852.0 / 60.0
+
+
+def in_company(legs, apart_m=(300.0, 150.0), every=10):
+    """Two vessels side by side on the same legs, ``(minutes, sog)`` each, eastwards from
+    (LAT, LON): A on the line, B ``apart_m[0]`` m north of it while under way (sog >= 2 kn)
+    and ``apart_m[1]`` m while slow. A sample at a leg boundary reports the new leg's sog."""
+    t, along, rows = 0.0, 0.0, []
+    for minutes, kn in legs:
+        for m in np.arange(0.0, minutes, every):
+            rows.append((t + m, along + kn * KN_M_PER_MIN * m, kn))
+        t += minutes
+        along += kn * KN_M_PER_MIN * minutes
+    rows.append((t, along, legs[-1][1]))
+    frames = []
+    for mmsi in (A, B):
+        pts = []
+        for _, d, kn in rows:
+            lat, lon = offset(LAT, LON, d) if d > 0 else (LAT, LON)
+            if mmsi == B:
+                lat, lon = offset(lat, lon, apart_m[0] if kn >= 2.0 else apart_m[1], 0.0)
+            pts.append((lat, lon))
+        frames.append(
+            pl.DataFrame(
+                {
+                    "mmsi": [mmsi] * len(rows),
+                    "ts": [T0 + timedelta(minutes=float(m)) for m, _, _ in rows],
+                    "lat": [la for la, _ in pts],
+                    "lon": [lo for _, lo in pts],
+                    "sog": [kn for _, _, kn in rows],
+                }
+            )
+        )
+    return pl.concat(frames)
+
+
+def test_issue_case_slow_meeting_inside_six_hours_in_company():
+    """10 kn together for 2 h, drifting 2 h 40 min side by side at 0.1 kn, 10 kn together for
+    2 h: within 500 m for six hours, median speed 10 kn over them. The drift is the encounter;
+    the hours in company before and after are in its details."""
+    p = in_company([(120, 10.0), (160, 0.1), (120, 10.0)])
+    ev = detect_encounters(p)
+    # the last slow sample is 04:30 (the one at 04:40 reports the new leg's 10 kn)
+    assert spans(ev) == [("15 02:00", "15 04:30")]
+    d = details_of(ev.row(0, named=True))
+    # from its first close sample (00:00) and to its last (06:40)
+    assert (d["sailed_in_company_before_h"], d["sailed_in_company_after_h"]) == (2.0, 2.167)
+    assert d["mmsi_median_speed_kn"] == d["other_median_speed_kn"] == 0.1
+    assert d["median_distance_m"] == pytest.approx(150.0, abs=0.5)
+    assert (d["duration_h"], d["close_samples"], d["pieces"]) == (2.5, 16, 1)
+    # the whole close run fails the definition: median speed 10 kn over 6 h 40 min
+    ev = detect_encounters(p, max_median_speed_kn=99)
+    assert spans(ev) == [("15 00:00", "15 06:40")]
+    # without sog the implied speeds find the same drift (to a grid step at each end)
+    ev = detect_encounters(p.drop("sog"))
+    assert ev.height == 1
+    d = details_of(ev.row(0, named=True))
+    assert ev["start"][0] - T0 in (timedelta(hours=2), timedelta(hours=2, minutes=10))
+    assert 1.8 <= d["sailed_in_company_before_h"] <= 2.2
+    assert 1.8 <= d["sailed_in_company_after_h"] <= 2.2
+
+
+def test_issue_case_carrier_is_in_an_encounter_not_loitering():
+    """The pipeline: the drift is an encounter, so the carrier (not declared fishing) is not
+    loitering alone; the fishing vessel never is."""
+    from seawatch.detect.run import detect_all
+
+    p = in_company([(120, 10.0), (160, 0.1), (120, 10.0)], every=5)
+    vessels = pl.DataFrame({"mmsi": [A, B], "ship_type": [30, 70]})
+    ev = detect_all(p, vessels, types=["encounter", "loitering"])
+    assert ev["type"].to_list() == ["encounter"]
+    assert spans(ev) == [("15 02:00", "15 04:30")]
+
+
+def test_sailing_in_company_without_slowing_is_no_encounter():
+    assert detect_encounters(in_company([(400, 10.0)])).height == 0
+    assert detect_encounters(in_company([(400, 2.0)])).height == 0
+    # slowing to 2 kn (not under it) is not slowing
+    assert detect_encounters(in_company([(120, 10.0), (160, 2.0), (120, 10.0)])).height == 0
+
+
+@pytest.mark.parametrize(("slow_min", "n"), [(120, 0), (130, 1)])
+def test_slow_part_of_exactly_2_h_is_counted_1_h_50_is_not(slow_min, n):
+    # samples at 02:00 .. 02:00 + slow_min - 10 min are slow: 1 h 50 min, or 2 h
+    p = in_company([(120, 10.0), (slow_min, 0.5), (120, 10.0)])
+    ev = detect_encounters(p)
+    assert ev.height == n
+    if n:
+        assert details_of(ev.row(0, named=True))["duration_h"] == 2.0
+    assert detect_encounters(p, min_duration="1h50m").height == 1
+
+
+@pytest.mark.parametrize(("kn", "n"), [(1.9, 1), (2.0, 0), (2.1, 0)])
+def test_slow_part_must_be_under_2_kn(kn, n):
+    p = in_company([(120, 10.0), (160, kn), (120, 10.0)])
+    assert detect_encounters(p).height == n
+    assert detect_encounters(p, max_median_speed_kn=2.2).height == 1
+
+
+@pytest.mark.parametrize(("fast_min", "parts"), [(50, 1), (60, 2)])
+def test_an_hour_under_way_together_splits_the_slow_part(fast_min, parts):
+    """Two drifts of 2 h 30 min; between them the pair steams together for 50 min (the slow
+    part goes on: one encounter) or an hour (two encounters)."""
+    p = in_company([(60, 10.0), (150, 0.3), (fast_min, 10.0), (150, 0.3), (60, 10.0)])
+    ev = detect_encounters(p)
+    assert ev.height == parts
+    d = [details_of(r) for r in ev.iter_rows(named=True)]
+    assert d[0]["sailed_in_company_before_h"] == 1.0
+    assert d[-1]["sailed_in_company_after_h"] == pytest.approx(1.167)  # 06:50 to 08:00
+    if parts == 2:
+        assert spans(ev) == [("15 01:00", "15 03:20"), ("15 04:30", "15 06:50")]
+        assert d[0]["sailed_in_company_after_h"] == pytest.approx(4.667)  # to 08:00
+    assert detect_encounters(p, max_fast_inside="2h").height == 1
+
+
+def test_a_close_run_meeting_the_definition_stays_whole_when_no_slow_part_does():
+    """Two drifts of 1 h 30 min with an hour steaming together between: neither is 2 h, but the
+    whole run (median speed under 2 kn) meets the published definition, and is reported as
+    before, from its first to its last close sample."""
+    p = in_company([(90, 0.3), (60, 10.0), (100, 0.3)])
+    ev = detect_encounters(p)
+    assert spans(ev) == [("15 00:00", "15 04:10")]
+    d = details_of(ev.row(0, named=True))
+    assert (d["sailed_in_company_before_h"], d["sailed_in_company_after_h"]) == (0.0, 0.0)
+    assert d["mmsi_median_speed_kn"] == 0.3
+
+
+def test_a_long_passage_after_a_short_stop_does_not_hide_a_meeting():
+    """Drift 2 h, steam together 3 h 30 min, drift 1 h: the whole run's median is 10 kn, but
+    the first drift alone is an encounter; the second is too short."""
+    p = in_company([(130, 0.3), (210, 10.0), (60, 0.3), (10, 10.0)])
+    ev = detect_encounters(p)
+    assert spans(ev) == [("15 00:00", "15 02:00")]
+    d = details_of(ev.row(0, named=True))
+    assert d["sailed_in_company_after_h"] == pytest.approx(4.833)
+
+
 def test_implied_speed_is_used_without_sog():
     p = pair(100.0, 0, 180).drop("sog")
     ev = detect_encounters(p)
@@ -395,6 +534,11 @@ def test_gfw_data_with_production_defaults(gfw):
         "fastsep": [],
         "real": [("19 07:40", "19 10:10")],
     }
+    # the real pair is slow at every close grid time of its run: nothing in company around it
+    d = details_of(
+        detect_encounters(inputs.filter(pl.col("scenario") == "real")).row(0, named=True)
+    )
+    assert (d["sailed_in_company_before_h"], d["sailed_in_company_after_h"]) == (0.0, 0.0)
 
 
 def test_gfw_fastsep_merged_only_by_a_long_merge_gap_without_speed_limit(gfw):

@@ -167,10 +167,13 @@ def test_a_day_of_500_vessels_holds_exactly_its_truth() -> None:
     else but zone crossings and port visits, and the noisy data holds exactly the truth."""
     s = simulate(seed=1, hours=24.0, vessels=500)
     planted = s.counts["truth_planted"]
-    # fishing_in_zone: 2 seiners in the reserve, 2 jiggers in the EEZ, and the 3 episodes
-    # of the fishing vessels of the 2 meetings in the reserve (one splits around its meeting)
-    assert planted == {"encounter": 6, "fishing_in_zone": 7, "gap": 3, "loitering": 3,
+    # encounter: 6 transshipments and 2 meetings after sailing in company; fishing_in_zone:
+    # 2 seiners in the reserve, 2 jiggers in the EEZ, and the 3 episodes of the fishing
+    # vessels of the 2 meetings in the reserve (one splits around its meeting)
+    assert planted == {"encounter": 8, "fishing_in_zone": 7, "gap": 3, "loitering": 3,
                        "spoofing": 3}
+    company = s.truth.filter(pl.col("details").str.contains('"transshipment_in_company"'))
+    assert company.height == 2
     reserve = s.truth.filter(pl.col("details").str.contains('"in_reserve": true'))
     assert reserve["type"].to_list() == ["encounter"] * 2
     assert s.counts["planted_missing"] == [] and s.plan.parameters["planted_skipped"] == []

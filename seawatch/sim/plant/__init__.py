@@ -29,6 +29,12 @@ squid jigger in the EEZ  a Chinese jigger leaves its ground outside the EEZ, fis
 shared MMSI              an impostor uses a foreign longliner's MMSI (and name) for 4-10 h,
                          >= 300 km away, both transmitting.
 position jump            a cargo ship's reports jump 50-150 km away for 1-3 reports and back.
+encounter in company     a carrier escorts a fishing vessel (>= 20 km from shore and ports):
+                         they steam together 150-400 m apart at 7-11 kn, drift side by side
+                         at 0.2-0.8 kn, 50-300 m apart, for 2.5-4 h, steam on together, and
+                         part; 1.75-3.5 h in company before and after, an hour more than the
+                         drift in all, so the run within 500 m has the steaming speed as its
+                         median. The drift alone is the encounter.
 =======================  =================================================================
 
 Hard negatives (recorded in ``negatives``, never in the truth; ``type`` is what they must
@@ -51,6 +57,8 @@ slow fishing offshore    a longliner hauls its line at 0.8-1.6 kn for 3-6 h far 
 (loitering)              fishing vessel, so not loitering by definition.
 passing a port           a ship passes 1.5-2.5 km from an isolated port point at 10-14 kn:
 (port_visit)             under 20 minutes within 3 km.
+sailing in company       a carrier and a fishing vessel steam together 150-400 m apart for
+(encounter)              3-6 h, on 2-3 legs at 4-11 kn each, never slowing, then part.
 =======================  =================================================================
 
 Counts scale with the fleet and the period (:func:`planted_counts`); behaviours that do not
@@ -103,6 +111,8 @@ BEHAVIOURS: dict[str, Callable[[Planter, int], None]] = {
     "neg_skirt_zone": lambda p, i: zones.skirt_zone(p),
     "neg_slow_fishing": lambda p, i: loitering.slow_fishing(p),
     "neg_port_pass": lambda p, i: ports.port_pass(p),
+    "encounter_in_company": lambda p, i: meetings.in_company(p),
+    "neg_in_company": lambda p, i: meetings.sailing_in_company(p),
 }
 """Each behaviour of :data:`BASE_COUNTS` (same names, same order): plants its ``i``-th
 instance (one in three encounters straddles midnight, another one in three takes place in

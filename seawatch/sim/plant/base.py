@@ -40,14 +40,19 @@ BASE_COUNTS: dict[str, int] = {
     "neg_skirt_zone": 3,
     "neg_slow_fishing": 3,
     "neg_port_pass": 3,
+    "encounter_in_company": 2,
+    "neg_in_company": 2,
 }
-"""Planted behaviours and negatives per 500 vessels and 24 hours."""
+"""Planted behaviours and negatives per 500 vessels and 24 hours (the two kinds of sailing in
+company come last, so that adding them changed none of the behaviours drawn before them, and
+need periods over 6 h: the small 6-hour scenarios other tests are written against are
+unchanged)."""
 
 VESSELS_PER: dict[str, int] = {
     "encounter": 2, "loitering": 1, "gap": 1, "fishing_reserve": 1, "squid_eez": 1,
     "shared_mmsi": 2, "position_jump": 1, "neg_brief_meeting": 2, "neg_at_anchor": 2,
     "neg_fast_crossing": 2, "neg_short_gap": 1, "neg_skirt_zone": 1, "neg_slow_fishing": 1,
-    "neg_port_pass": 1,
+    "neg_port_pass": 1, "encounter_in_company": 2, "neg_in_company": 2,
 }
 """Vessels each behaviour uses (an impostor counts as a vessel)."""
 
@@ -56,6 +61,7 @@ MIN_HOURS: dict[str, float] = {
     "squid_eez": 12.0, "shared_mmsi": 6.5, "position_jump": 2.5, "neg_brief_meeting": 4.0,
     "neg_at_anchor": 1.0, "neg_fast_crossing": 2.5, "neg_short_gap": 4.0,
     "neg_skirt_zone": 6.0, "neg_slow_fishing": 7.5, "neg_port_pass": 2.5,
+    "encounter_in_company": 13.0, "neg_in_company": 7.5,
 }
 """Shortest period (hours) a behaviour fits in."""
 

@@ -140,3 +140,108 @@ def fast_crossing(p: Planter) -> None:
         tracks.append(tr)
     p.negative("encounter", "fast_crossing", tracks, t_c - 300.0, t_c + 300.0, lat,
                lon, separation_m=sep)
+
+
+def _abreast(pts: list[tuple[float, float]], courses: list[float], apart_km: list[float],
+             side: float) -> list[tuple[float, float]]:
+    """A consort's waypoints beside ``pts``: ``apart_km[i]`` abeam of ``pts[i]`` on the
+    ``side`` (+90 starboard, -90 port) of ``courses[i]``."""
+    return [flat_destination(*pt, km, c + side)
+            for pt, c, km in zip(pts, courses, apart_km, strict=True)]
+
+
+def in_company(p: Planter) -> None:
+    """A carrier escorts a fishing vessel and they meet at sea: they steam together 150-400 m
+    apart at 7-11 kn, stop and drift side by side for 2.5-4 h (0.2-0.8 kn, 50-300 m apart),
+    steam on together, then part. They steam together for 1.75-3.5 h before and after the
+    drift, an hour longer than the drift in all, so the median speed of the whole run within
+    500 m is the steaming speed; the drift alone is the encounter (the sailing in company
+    before and after is in its details)."""
+    length = p.draw_length(2.5, 4.0, 10.0 * H)
+    half = (length + H) / 2
+    before, after = p.uniform(half, half + H), p.uniform(half, half + H)
+    t_s = p.window_start(before + length + after) + before
+    t0, t1 = t_s - before, t_s + length + after
+    lat, lon = p.site(tuple(SITE_BOXES), t0=t0, t1=t1, sep_km=80.0)
+    mask = int(p.world.zone_mask([lat], [lon])[0])
+    v_in, v_out = p.uniform(7.0, 11.0), p.uniform(7.0, 11.0)
+    drift_kn = p.uniform(0.2, 0.8)
+    sep_m = p.uniform(50, 300)
+    side = 90.0 if p.rng.random() < 0.5 else -90.0
+    for _ in range(40):  # courses whose passages stay at sea, in the site's zones
+        course = p.uniform(0, 360)
+        out_course = course + p.uniform(-60, 60)
+        start_pt = (lat, lon)
+        end_pt = flat_destination(lat, lon, drift_kn * NM_KM * length / H, course)
+        meet = flat_destination(lat, lon, v_in * NM_KM * before / H, course + 180.0)
+        part = flat_destination(*end_pt, v_out * NM_KM * after / H, out_course)
+        if p.path_ok([meet, start_pt, end_pt, part], min_shore_km=20.0, min_port_km=20.0,
+                     same_mask=mask):
+            break
+    else:
+        raise PlantError("no passage in company at sea")
+    apart_in, apart_out = p.uniform(150, 400) / 1000.0, p.uniform(150, 400) / 1000.0
+    cat, mid = p.fishing_partner(mask)
+    fv = p.new_track(cat, "encounter_in_company", mid=mid)
+    carrier = p.new_track("carrier", "encounter_in_company")
+    # the fishing vessel: to the meeting point, in company to the stop, drift, in company on
+    cur = p.arrive(fv, meet, t0, v_in)
+    cur.go_for(before, *start_pt, UNDERWAY)
+    cur.go_for(length, *end_pt, DRIFT, nav=NAV_FISHING, heading=course + 40)
+    cur.go_for(after, *part, UNDERWAY)
+    p.depart(cur, v_out)
+    # the carrier abreast of it
+    c_meet, c_start, c_end, c_part = _abreast(
+        [meet, start_pt, end_pt, part], [course, course, course, out_course],
+        [apart_in, sep_m / 1000.0, sep_m / 1000.0, apart_out], side)
+    ccur = p.arrive(carrier, c_meet, t0, v_in)
+    ccur.go_for(before, *c_start, UNDERWAY)
+    ccur.go_for(length, *c_end, DRIFT, heading=course + 40)
+    ccur.go_for(after, *c_part, UNDERWAY)
+    p.depart(ccur, p.cruise_speed(carrier))
+    for tr in (fv, carrier):
+        p.force(tr, t0 - 1.5 * H, t1 + 1.5 * H)
+    p.intent("encounter", "transshipment_in_company", [fv, carrier], t_s, t_s + length,
+             drift_kn=drift_kn, separation_m=sep_m, planted_start_s=t_s,
+             planted_hours=length / H, in_company_before_h=before / H,
+             in_company_after_h=after / H, steaming_kn=[v_in, v_out],
+             apart_steaming_m=[apart_in * 1000.0, apart_out * 1000.0],
+             fishing_category=cat)
+
+
+def sailing_in_company(p: Planter) -> None:
+    """A carrier and a fishing vessel steam together 150-400 m apart for 3-6 h, on two or
+    three legs at 4-11 kn each, never slowing, then part: close for hours, never slow."""
+    length = p.draw_length(3.0, 6.0, 3 * H)
+    t0 = p.window_start(length)
+    lat, lon = p.site(tuple(SITE_BOXES), t0=t0, t1=t0 + length, sep_km=80.0)
+    mask = int(p.world.zone_mask([lat], [lon])[0])
+    n_legs = int(p.rng.integers(2, 4))
+    cuts = np.sort(p.rng.uniform(0.2, 0.8, n_legs - 1)) if n_legs > 1 else np.zeros(0)
+    durations = np.diff(np.r_[0.0, cuts, 1.0]) * length
+    speeds = [p.uniform(4.0, 11.0) for _ in range(n_legs)]
+    for _ in range(40):
+        courses = [p.uniform(0, 360)]
+        for _leg in range(n_legs - 1):
+            courses.append(courses[-1] + p.uniform(-40, 40))
+        pts = [(lat, lon)]
+        for dt, kn, c in zip(durations, speeds, courses, strict=True):
+            pts.append(flat_destination(*pts[-1], kn * NM_KM * dt / H, c))
+        if p.path_ok(pts, min_shore_km=20.0, min_port_km=20.0, same_mask=mask):
+            break
+    else:
+        raise PlantError("no passage in company at sea")
+    apart = [p.uniform(150, 400) / 1000.0 for _ in pts]
+    side = 90.0 if p.rng.random() < 0.5 else -90.0
+    cat, mid = p.fishing_partner(mask)
+    tracks = [p.new_track(cat, "neg_in_company", mid=mid),
+              p.new_track("carrier", "neg_in_company")]
+    abreast = _abreast(pts, [*courses, courses[-1]], apart, side)
+    for tr, way in zip(tracks, (pts, abreast), strict=True):
+        cur = p.arrive(tr, way[0], t0, speeds[0])
+        for (la, lo), dt in zip(way[1:], durations, strict=True):
+            cur.go_for(float(dt), la, lo, UNDERWAY)
+        p.depart(cur, p.cruise_speed(tr))
+        p.force(tr, t0 - 1.5 * H, t0 + length + 1.5 * H)
+    p.negative("encounter", "sailing_in_company", tracks, t0, t0 + length, lat, lon,
+               hours=length / H, speeds_kn=speeds, separation_m=[a * 1000.0 for a in apart])

@@ -27,7 +27,9 @@ Choices where the definitions leave room (documented in ``docs/sim.md``):
   event per episode, named after the most protective zone fished in;
 - encounters: grid times are multiples of 10 minutes (UTC); the mean position is the mean
   of the pair's midpoints, and each vessel's median speed the median of its interpolated
-  ``sog``, over the grid steps within 500 m (as ``seawatch.detect.encounter`` does).
+  ``sog``, over the grid steps within 500 m (as ``seawatch.detect.encounter`` does); a
+  vessel is slow at a step when that ``sog`` is under 2 kn, and the slow part of a run
+  within 500 m runs from its first slow step to its last.
 """
 
 from __future__ import annotations

@@ -1,5 +1,6 @@
 """Encounter truth: pairs of tracks within 500 m on the 10-minute grid, both slow, far from
-ports, for 2 h or more; the pairs are listed in batches of bounded size."""
+ports, for 2 h or more (the slow part of a longer run within 500 m, when it alone is); the
+pairs are listed in batches of bounded size."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ ENCOUNTER_PORT_KM = 10.0
 GRID_S = 600
 MAX_INTERP_S = 3600
 MERGE_S = 4 * 3600
+MAX_FAST_INSIDE_S = 3600
 _CELL_DEG = 0.0047  # >= 500 m in latitude and (|lat| < 15) longitude
 
 
@@ -62,7 +64,8 @@ def grid_samples(p: Track, start_s: int) -> pl.DataFrame:
 _PIECES = pl.Schema({"track": pl.Int64, "other_track": pl.Int64, "k_start": pl.Int64,
                      "k_end": pl.Int64, "steps": pl.UInt32, "median_distance_m": pl.Float64,
                      "lat": pl.Float64, "lon": pl.Float64, "median_sog": pl.Float64,
-                     "median_sog_other": pl.Float64})
+                     "median_sog_other": pl.Float64, "run": pl.UInt32, "before": pl.Int64,
+                     "after": pl.Int64, "kind": pl.String})
 _HARMLESS_BOX_KM = 6.0
 _HARMLESS_PORT_KM = 3.0
 
@@ -263,9 +266,10 @@ def _pairs_that_may_matter(g: GridIndex, tracks: tuple[int, int], world: Any,
 
 def encounter_pieces(samples: pl.DataFrame, mmsi: np.ndarray, world: Any,
                      max_rows: int = 500_000) -> pl.DataFrame:
-    """Candidate encounters: per pair of tracks, grid steps within 500 m merged when less
-    than 4 h apart, lasting at least 2 h, with the pair's mean midpoint and each vessel's
-    median speed over those steps (what :func:`encounters` then tests).
+    """Candidate encounters: per pair of tracks, grid steps within 500 m merged into runs
+    when less than 4 h apart, and the slow parts of each run (:func:`_candidates`), lasting
+    at least 2 h, with the pair's mean midpoint and each vessel's median speed over their
+    steps (what :func:`encounters` then tests).
 
     Pairs of samples in neighbouring 500 m cells are listed about ``max_rows`` at a time
     (:class:`GridIndex`), for a range of tracks at a time (about ``16 * max_rows``
@@ -310,28 +314,76 @@ def encounter_pieces(samples: pl.DataFrame, mmsi: np.ndarray, world: Any,
     del tr, ot, kk
     close = pl.DataFrame({c: v[order] for c, v in arrays.items()})
     del arrays, order
+    return _candidates(close)
+
+
+def _candidates(close: pl.DataFrame) -> pl.DataFrame:
+    """Candidate encounters of the close steps (one row per pair of tracks and step, sorted):
+    each run's slow parts (``kind = "slow"``) and the run itself (``"run"``), 2 h or more
+    from first to last step, measured over the close steps from their first to their last.
+
+    A run is the pair's close steps merged when less than 4 h apart. Its slow parts are its
+    steps where both vessels are under 2 kn, merged the same way, and split where the pair
+    is close and either vessel at 2 kn or more at 6 steps (an hour) or more between two of
+    them. ``before``/``after``: consecutive close steps before the first step and after the
+    last (sailing in company)."""
+    pair = ["track", "other_track"]
     merge_steps = MERGE_S // GRID_S
+    dk = pl.col("k").diff().over(pair).fill_null(10**9)
     close = close.with_columns(
-        new=(pl.col("k").diff().over("track", "other_track").fill_null(10**9) >= merge_steps)
-    ).with_columns(run=pl.col("new").cum_sum().over("track", "other_track"))
-    runs = close.group_by("track", "other_track", "run").agg(
-        k_start=pl.col("k").min(), k_end=pl.col("k").max(), steps=pl.len(),
-        median_distance_m=pl.col("d").median(), lat=pl.col("lat").mean(),
-        lon=pl.col("lon").mean(), median_sog=pl.col("sog").median(),
-        median_sog_other=pl.col("sog_other").median(),
-    ).filter((pl.col("k_end") - pl.col("k_start")) * GRID_S >= ENCOUNTER_MIN_S)
-    return runs.drop("run").sort("track", "other_track", "k_start").cast(_PIECES)
+        run=(dk >= merge_steps).cum_sum().over(pair),
+        piece=(dk > 1).cum_sum().over(pair),
+        slow=(pl.col("sog") < ENCOUNTER_MAX_SPEED_KN)
+        & (pl.col("sog_other") < ENCOUNTER_MAX_SPEED_KN),
+        fast=(pl.col("sog") >= ENCOUNTER_MAX_SPEED_KN)
+        | (pl.col("sog_other") >= ENCOUNTER_MAX_SPEED_KN),
+    ).with_columns(
+        fast_seen=pl.col("fast").cum_sum().over(pair),
+        piece_start=pl.col("k").min().over(*pair, "piece"),
+        piece_end=pl.col("k").max().over(*pair, "piece"),
+    )
+    slow = close.filter("slow")
+    split = ((pl.col("run").diff() != 0) | (pl.col("k").diff() >= merge_steps)
+             | (pl.col("fast_seen").diff() >= MAX_FAST_INSIDE_S // GRID_S))
+    parts = slow.with_columns(part=split.fill_null(True).cum_sum().over(pair)).group_by(
+        *pair, "part").agg(
+        pl.col("run").first(), span_start=pl.col("k").min(), span_end=pl.col("k").max(),
+        before=pl.col("k").min() - pl.col("piece_start").first(),
+        after=pl.col("piece_end").last() - pl.col("k").max(),
+    ).filter((pl.col("span_end") - pl.col("span_start")) * GRID_S >= ENCOUNTER_MIN_S)
+    in_part = close.join(parts, on=pair).filter(
+        pl.col("k").is_between(pl.col("span_start"), pl.col("span_end")))
+    stats = {"k_start": pl.col("k").min(), "k_end": pl.col("k").max(), "steps": pl.len(),
+             "median_distance_m": pl.col("d").median(), "lat": pl.col("lat").mean(),
+             "lon": pl.col("lon").mean(), "median_sog": pl.col("sog").median(),
+             "median_sog_other": pl.col("sog_other").median()}
+    slow_parts = in_part.group_by(*pair, "part").agg(
+        **stats, run=pl.col("run").first(), before=pl.col("before").first(),
+        after=pl.col("after").first()).with_columns(kind=pl.lit("slow")).drop("part")
+    runs = close.group_by(*pair, "run").agg(**stats).with_columns(
+        kind=pl.lit("run"), before=pl.lit(0, pl.Int64), after=pl.lit(0, pl.Int64)).filter(
+        (pl.col("k_end") - pl.col("k_start")) * GRID_S >= ENCOUNTER_MIN_S)
+    out = pl.concat([slow_parts.cast(_PIECES), runs.select(slow_parts.columns).cast(_PIECES)])
+    return out.sort("track", "other_track", "k_start", "kind")
 
 
 def encounters(pieces: pl.DataFrame, start_s: int, world: Any) -> pl.DataFrame:
-    """Encounters among candidate pieces: both median speeds (over the close grid steps)
-    under 2 kn and the mean position at least 10 km from any port."""
+    """Encounters among candidate pieces (:func:`encounter_pieces`): those with both median
+    speeds (over the close grid steps) under 2 kn and the mean position at least 10 km from
+    any port; of each run, its slow parts that are, or the run itself when none is."""
     if pieces.height == 0:
         return empty_raw()
     port, _ = world.nearest_port(pieces["lat"].to_numpy(), pieces["lon"].to_numpy())
     ok = (port >= ENCOUNTER_PORT_KM) & (pieces["median_sog"].to_numpy() < ENCOUNTER_MAX_SPEED_KN) \
         & (pieces["median_sog_other"].to_numpy() < ENCOUNTER_MAX_SPEED_KN)
-    sel = pieces.filter(pl.Series(ok))
+    met = pieces.with_columns(port_km=pl.Series(port), ok=pl.Series(ok))
+    by_slow_part = met.filter(pl.col("ok") & (pl.col("kind") == "slow")).select(
+        "track", "other_track", "run").unique()
+    sel = pl.concat([
+        met.filter(pl.col("ok") & (pl.col("kind") == "slow")),
+        met.filter(pl.col("ok") & (pl.col("kind") == "run")).join(
+            by_slow_part, on=["track", "other_track", "run"], how="anti"),
+    ]).sort("track", "other_track", "k_start")
     if sel.height == 0:
         return empty_raw()
     shore = world.shore_km(sel["lat"].to_numpy(), sel["lon"].to_numpy())
@@ -342,8 +394,10 @@ def encounters(pieces: pl.DataFrame, start_s: int, world: Any) -> pl.DataFrame:
                 "median_speed_kn": [round(r["median_sog"], 2), round(r["median_sog_other"], 2)],
                 "grid_steps_within": int(r["steps"]),
                 "distance_from_shore_km": round(float(sh), 2),
-                "distance_from_port_km": round(float(pt), 2)}
-               for r, sh, pt in zip(sel.iter_rows(named=True), shore, port[ok], strict=True)]
+                "distance_from_port_km": round(float(r["port_km"]), 2),
+                "sailed_in_company_before_h": round(r["before"] * GRID_S / 3600.0, 3),
+                "sailed_in_company_after_h": round(r["after"] * GRID_S / 3600.0, 3)}
+               for r, sh in zip(sel.iter_rows(named=True), shore, strict=True)]
     return raw_events({"type": "encounter", "track": sel["track"].to_numpy(),
                        "other_track": sel["other_track"].to_list(), "start_s": s, "end_s": e,
                        "lat": sel["lat"].to_numpy(), "lon": sel["lon"].to_numpy(),
