@@ -53,8 +53,8 @@ import shutil
 import threading
 import time
 import uuid
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -125,18 +125,140 @@ def ranges(starts: np.ndarray, counts: np.ndarray) -> np.ndarray:
     return np.arange(total, dtype=np.int64) - np.repeat(first - starts, counts)
 
 
+SHAPE_PAD_DEG = 1e-9
+"""Groups are compared with a :class:`Part`'s shape through their bounding box widened by this
+much (degrees), so that a box of one point or one line is a proper polygon; the comparison
+stays exact (a wider box only sends more groups to the row-by-row test)."""
+
+
+@dataclass(frozen=True)
+class Part:
+    """One piece of a union that narrows a :class:`Query` (what one grant releases, say):
+    rows with ``lo <= ts < hi`` (microseconds; None: unbounded) whose coordinates lie in
+    ``box`` (edges included; ``min_lon > max_lon`` crosses the antimeridian) and, with
+    ``shape``, strictly inside that polygon (``shapely.contains_xy``: its boundary is
+    outside). A null or non-finite coordinate is in no box and no shape (NumPy comparisons,
+    unlike the Polars predicate of a query's own ``bbox``).
+
+    >>> part = Part(None, 10, (-1.0, -1.0, 1.0, 1.0))
+    >>> part.test(np.array([0, 0, 10]), np.array([0.5, np.nan, 0.5]),
+    ...           np.array([0.0, 0.0, 0.0])).tolist()
+    [True, False, False]
+    """
+
+    lo: int | None
+    hi: int | None
+    box: tuple[float, float, float, float] | None = None
+    shape: Any = field(default=None, compare=False, repr=False)
+    """A shapely (multi)polygon, best prepared (``shapely.prepare``)."""
+
+    def test(self, ts: np.ndarray, lat: np.ndarray, lon: np.ndarray) -> np.ndarray:
+        """Which rows (``ts`` in microseconds, coordinates in degrees) are in the part."""
+        keep = np.ones(len(ts), dtype=bool)
+        if self.lo is not None:
+            keep &= ts >= self.lo
+        if self.hi is not None:
+            keep &= ts < self.hi
+        if self.box is not None:
+            keep &= in_box(self.box, lat, lon)
+        if self.shape is not None and keep.any():
+            import shapely
+
+            idx = np.flatnonzero(keep)
+            keep[idx] = shapely.contains_xy(self.shape, lon[idx], lat[idx])
+        return keep
+
+    def classify(self, ix: FileIndex) -> tuple[np.ndarray, np.ndarray]:
+        """Groups of ``ix`` whose every row is in the part (first array) and groups with
+        none in it (second), from the groups' ranges alone; the others are tested row by
+        row."""
+        t_in, t_out = _window_classes(ix, self.lo, self.hi)
+        if self.box is None and self.shape is None:
+            return t_in & ~t_out, t_out
+        # groups of rows without a finite position are in no area
+        a_in, a_out = ix.g_placed.copy(), ~ix.g_placed
+        if self.box is not None:
+            b_in, b_out = _box_classes(ix, self.box)
+            a_in &= b_in
+            a_out |= b_out
+        if self.shape is not None:
+            cand = np.flatnonzero(~a_out & ~t_out)
+            inside = np.zeros(ix.groups, dtype=bool)
+            if len(cand):
+                import shapely
+
+                pad = SHAPE_PAD_DEG
+                boxes = shapely.box(ix.g_lon_min[cand] - pad, ix.g_lat_min[cand] - pad,
+                                    ix.g_lon_max[cand] + pad, ix.g_lat_max[cand] + pad)
+                inside[cand] = shapely.contains_properly(self.shape, boxes)
+                a_out[cand] |= ~shapely.intersects(self.shape, boxes)
+            a_in &= inside
+        out = t_out | a_out
+        return t_in & a_in & ~out, out
+
+
 @dataclass(frozen=True)
 class Query:
-    """A box and a half-open window ``[lo, hi)`` in microseconds (None: unbounded)."""
+    """A box and a half-open window ``[lo, hi)`` in microseconds (None: unbounded), and
+    optionally a union of :class:`Part` that the rows must also meet (``parts=()``: no row
+    does; None: no such limit)."""
 
     lo: int | None
     hi: int | None
     bbox: tuple[float, float, float, float] | None
+    parts: tuple[Part, ...] | None = None
 
     def bbox_expr(self) -> pl.Expr:
         """The plain scan's box predicate (used on rows without a finite position)."""
         assert self.bbox is not None
         return bbox_filter(self.bbox)
+
+
+def in_box(box: tuple[float, float, float, float], lat: np.ndarray,
+           lon: np.ndarray) -> np.ndarray:
+    """Which points lie in ``box`` (edges included; across the antimeridian when
+    ``min_lon > max_lon``); NaN is outside.
+
+    >>> in_box((179.0, -1.0, -179.0, 1.0), np.array([0.0, 0.0]), np.array([179.5, 0.0]))
+    array([ True, False])
+    """
+    min_lon, min_lat, max_lon, max_lat = box
+    with np.errstate(invalid="ignore"):
+        keep = (lat >= min_lat) & (lat <= max_lat)
+        if min_lon <= max_lon:
+            return keep & (lon >= min_lon) & (lon <= max_lon)
+        return keep & ((lon >= min_lon) | (lon <= max_lon))
+
+
+def _window_classes(ix: FileIndex, lo: int | None,
+                    hi: int | None) -> tuple[np.ndarray, np.ndarray]:
+    """Groups wholly inside ``[lo, hi)`` and groups wholly outside it."""
+    t_in = np.ones(ix.groups, dtype=bool)
+    t_out = np.zeros(ix.groups, dtype=bool)
+    if lo is not None:
+        t_in &= ix.g_ts_min >= lo
+        t_out |= ix.g_ts_max < lo
+    if hi is not None:
+        t_in &= ix.g_ts_max < hi
+        t_out |= ix.g_ts_min >= hi
+    return t_in, t_out
+
+
+def _box_classes(ix: FileIndex, box: tuple[float, float, float, float]
+                 ) -> tuple[np.ndarray, np.ndarray]:
+    """Groups whose coordinate ranges lie wholly inside ``box`` and wholly outside it
+    (meaningful for groups of finite positions only)."""
+    min_lon, min_lat, max_lon, max_lat = box
+    with np.errstate(invalid="ignore"):
+        lat_in = (ix.g_lat_min >= min_lat) & (ix.g_lat_max <= max_lat)
+        lat_out = (ix.g_lat_max < min_lat) | (ix.g_lat_min > max_lat)
+        if min_lon <= max_lon:
+            lon_in = (ix.g_lon_min >= min_lon) & (ix.g_lon_max <= max_lon)
+            lon_out = (ix.g_lon_max < min_lon) | (ix.g_lon_min > max_lon)
+        else:  # across the antimeridian: lon >= min_lon or lon <= max_lon
+            lon_in = (ix.g_lon_min >= min_lon) | (ix.g_lon_max <= max_lon)
+            lon_out = (ix.g_lon_max < min_lon) & (ix.g_lon_min > max_lon)
+    return lat_in & lon_in, lat_out | lon_out
 
 
 def _read_array(path: Path) -> pa.Array:
@@ -202,46 +324,46 @@ class FileIndex:
 
     def select(self, q: Query) -> Selection:
         """The rows of this file matching the query (see :class:`Selection`)."""
-        ones = np.ones(self.groups, dtype=bool)
-        t_in, t_out = ones.copy(), ~ones
-        if q.lo is not None:
-            t_in &= self.g_ts_min >= q.lo
-            t_out |= self.g_ts_max < q.lo
-        if q.hi is not None:
-            t_in &= self.g_ts_max < q.hi
-            t_out |= self.g_ts_min >= q.hi
+        t_in, t_out = _window_classes(self, q.lo, q.hi)
         if q.bbox is not None:
-            min_lon, min_lat, max_lon, max_lat = q.bbox
-            lat_in = (self.g_lat_min >= min_lat) & (self.g_lat_max <= max_lat)
-            lat_out = (self.g_lat_max < min_lat) | (self.g_lat_min > max_lat)
-            if min_lon <= max_lon:
-                lon_in = (self.g_lon_min >= min_lon) & (self.g_lon_max <= max_lon)
-                lon_out = (self.g_lon_max < min_lon) | (self.g_lon_min > max_lon)
-            else:  # across the antimeridian: lon >= min_lon or lon <= max_lon
-                lon_in = (self.g_lon_min >= min_lon) | (self.g_lon_max <= max_lon)
-                lon_out = (self.g_lon_max < min_lon) & (self.g_lon_min > max_lon)
             # unplaced groups (null / non-finite coordinates) are always tested row by row
-            b_in = self.g_placed & lat_in & lon_in
-            b_out = self.g_placed & (lat_out | lon_out)
+            b_in, b_out = _box_classes(self, q.bbox)
+            b_in &= self.g_placed
+            b_out &= self.g_placed
         else:
-            b_in, b_out = ones, ~ones
+            b_in = np.ones(self.groups, dtype=bool)
+            b_out = ~b_in
         out = t_out | b_out
-        inside = t_in & b_in & ~out
+        inside = t_in & b_in
+        classes = None
+        if q.parts is not None:
+            classes = [part.classify(self) for part in q.parts]
+            some_in = np.zeros(self.groups, dtype=bool)
+            all_out = np.ones(self.groups, dtype=bool)
+            for c_in, c_out in classes:
+                some_in |= c_in
+                all_out &= c_out
+            out |= all_out
+            inside &= some_in
+        inside &= ~out
         edge = ~out & ~inside
         ins = np.flatnonzero(inside)
         eg = np.flatnonzero(edge)
-        return Selection(self, ins, *self._test_edges(q, eg, ~t_in[eg], ~b_in[eg]))
+        return Selection(self, ins, *self._test_edges(q, eg, ~t_in[eg], ~b_in[eg], classes))
 
     def _test_edges(
-        self, q: Query, eg: np.ndarray, need_t: np.ndarray, need_b: np.ndarray
+        self, q: Query, eg: np.ndarray, need_t: np.ndarray, need_b: np.ndarray,
+        classes: list[tuple[np.ndarray, np.ndarray]] | None = None,
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Test the rows of the edge groups ``eg``; ``need_t``/``need_b``: whether a group's
-        rows need the time / the box test.
+        rows need the time / the box test of the query; ``classes``: per part of the query,
+        the groups inside it and outside it (:meth:`Part.classify`).
 
         The groups are taken by kind (time only, box only, both), so each row is tested on
-        what it needs from contiguous slices. Returns the index positions of the matching
-        rows (ascending within each group), the groups in that order, and where each group's
-        matches end in the first array.
+        what it needs from contiguous slices; then the rows of groups that no part holds
+        whole are tested against the parts that may hold them. Returns the index positions
+        of the matching rows (ascending within each group), the groups in that order, and
+        where each group's matches end in the first array.
         """
         kind = need_t.astype(np.int8) + 2 * need_b.astype(np.int8)  # 1: t, 2: box, 3: both
         order = np.argsort(kind, kind="stable")
@@ -251,10 +373,10 @@ class FileIndex:
         if len(idx) == 0:
             return idx, eg, np.zeros(len(eg), dtype=np.int64)
         row_end = np.cumsum(counts)
-        bounds = np.r_[0, row_end][np.searchsorted(kind, [1, 2, 3, 4])]
-        mask = np.empty(len(idx), dtype=bool)
+        bounds = np.r_[0, row_end][np.searchsorted(kind, [0, 1, 2, 3, 4])]
+        mask = np.ones(len(idx), dtype=bool)
         for k in (1, 2, 3):
-            a, b = int(bounds[k - 1]), int(bounds[k])
+            a, b = int(bounds[k]), int(bounds[k + 1])
             if a == b:
                 continue
             sub = idx[a:b]
@@ -273,8 +395,31 @@ class FileIndex:
             if timed.any():
                 m[timed] &= self._in_window(q, sub[timed])
             mask[rows] = m
+        if classes is not None and q.parts is not None:
+            mask &= self._in_parts(q.parts, classes, eg, counts, idx, mask)
         matched = np.add.reduceat(mask, np.r_[0, row_end[:-1]]).astype(np.int64)
         return idx[mask], eg, np.cumsum(matched)
+
+    def _in_parts(self, parts: Sequence[Part], classes: list[tuple[np.ndarray, np.ndarray]],
+                  eg: np.ndarray, counts: np.ndarray, idx: np.ndarray,
+                  candidates: np.ndarray) -> np.ndarray:
+        """Which rows ``idx`` (of the groups ``eg``, ``counts`` rows each) lie in at least
+        one part: those of a group some part holds whole, else each part that may hold the
+        group tests them (only rows still ``candidates``, not yet matched)."""
+        whole = np.zeros(len(eg), dtype=bool)
+        for c_in, _ in classes:
+            whole |= c_in[eg]
+        hit = np.repeat(whole, counts)
+        for part, (c_in, c_out) in zip(parts, classes, strict=True):
+            maybe = ~c_in[eg] & ~c_out[eg] & ~whole
+            if not maybe.any():
+                continue
+            rows = np.repeat(maybe, counts) & candidates & ~hit
+            if not rows.any():
+                continue
+            sub = idx[rows]
+            hit[rows] = part.test(self.ts[sub], self.lat[sub], self.lon[sub])
+        return hit
 
     def _in_window(self, q: Query, idx: np.ndarray) -> np.ndarray:
         ts = self.ts[idx]
@@ -284,13 +429,7 @@ class FileIndex:
 
     def _in_box(self, q: Query, idx: np.ndarray) -> np.ndarray:
         assert q.bbox is not None
-        min_lon, min_lat, max_lon, max_lat = q.bbox
-        lat = self.lat[idx]
-        m = (lat >= min_lat) & (lat <= max_lat)
-        lon = self.lon[idx]
-        if min_lon <= max_lon:
-            return m & (lon >= min_lon) & (lon <= max_lon)
-        return m & ((lon >= min_lon) | (lon <= max_lon))
+        return in_box(q.bbox, self.lat[idx], self.lon[idx])
 
     def take(self, idx: np.ndarray, names: Sequence[str] | None = None) -> pl.DataFrame:
         """Rows at index positions ``idx`` (in that order), typed as the positions table."""
@@ -325,6 +464,23 @@ class Selection:
         self.edge_end = edge_end
         self.edge_start = np.r_[0, edge_end[:-1]].astype(np.int64)
         self.total = int(self.ins_count.sum()) + len(edge_pos)
+
+    def chunks(self, max_rows: int) -> Iterator[np.ndarray]:
+        """Index positions of every match, in pieces of about ``max_rows`` (whole inside
+        groups, so a group larger than that is one piece), in no particular order: for
+        aggregates that need not hold every match at once. The row number of a position
+        ``p`` in the day file is ``index.key[p] % index.rows``."""
+        if len(self.ins_count):
+            ends = np.cumsum(self.ins_count)
+            first = 0
+            while first < len(ends):
+                done = int(ends[first - 1]) if first else 0
+                last = int(np.searchsorted(ends, done + max_rows, side="right"))
+                last = max(last, first + 1)
+                yield ranges(self.ins_start[first:last], self.ins_count[first:last])
+                first = last
+        for a in range(0, len(self.edge_pos), max(max_rows, 1)):
+            yield self.edge_pos[a:a + max_rows]
 
     def rank_range(self, a: int, b: int) -> np.ndarray:
         """Index positions of the matches ranked ``a`` to ``b`` (exclusive) in row order."""
