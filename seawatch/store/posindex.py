@@ -317,6 +317,9 @@ class FileIndex:
         self.ts = _values(self.columns["ts"], np.int64)
         self.lat = _values(self.columns["lat"], np.float64)
         self.lon = _values(self.columns["lon"], np.float64)
+        mmsi = self.columns["mmsi"]
+        self.mmsi = _values(mmsi, np.int64) if mmsi.null_count == 0 else None
+        """The MMSI of every row in index order (None when some row has none)."""
 
     @property
     def groups(self) -> int:

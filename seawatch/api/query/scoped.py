@@ -28,7 +28,7 @@ import functools
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -39,7 +39,7 @@ from seawatch.api.query.vessels import CLASS_A_MSG_TYPES as CLASS_A
 from seawatch.api.query.vessels import CLASS_B_MSG_TYPES as CLASS_B
 from seawatch.api.query.vessels import class_expr
 from seawatch.store import bbox_filter
-from seawatch.store.posindex import FileIndex, Query, select_page, to_us
+from seawatch.store.posindex import FileIndex, Query, ranges, select_page, to_us
 from seawatch.store.read import row_filters, scan
 from seawatch.units import BBox
 
@@ -54,6 +54,7 @@ plain scan reads one Parquet row group, 131,072 rows, at a time)."""
 REDUCE_ROWS = 1_000_000
 """Partial per-vessel results are merged once they hold this many rows together."""
 DAY_US = 86_400_000_000
+EPOCH_DAY = date(1970, 1, 1)
 VESSEL_MOTION: tuple[str, ...] = ("ts", "lat", "lon", "sog", "cog", "heading", "msg_type")
 """Columns of a vessel's latest released position kept by :func:`scoped_vessels`."""
 
@@ -289,12 +290,22 @@ def _summary(query: StoreQuery, scope: PositionScope) -> ScopeSummary:
     mmsis: set[int | None] = set()
     partial: list[pl.DataFrame] = []
     total = 0
-    for frame in _released_rows(query, scope, None, ("mmsi", "ts", "lat", "lon")):
-        total += frame.height
+    window = _window(scope, None, None)
+    if window is None:
+        return ScopeSummary(0, {}, frozenset(), None, None, None)
+    files = _files(query, window)
+    indexes = _indexes(query, files, None, None)
+    if indexes is None:
+        pieces: Iterator[pl.DataFrame] = _pieces(query, scope, files,
+                                                 (None, None, None, None), SUMMARY_COLUMNS)
+    else:
+        pieces = _index_summary_pieces(indexes, scope, by_day, mmsis, partial)
+    for frame in pieces:
         days = frame.group_by(pl.col("ts").dt.date().cast(pl.String).alias("d")).len()
         by_day.update(dict(zip(days["d"].to_list(), days["len"].to_list(), strict=True)))
         mmsis.update(frame["mmsi"].unique().to_list())
         partial.append(_ranges(frame))
+    total = sum(by_day.values())
     if not partial:
         return ScopeSummary(0, {}, frozenset(), None, None, None)
     row = _merge_ranges(partial)
@@ -302,6 +313,69 @@ def _summary(query: StoreQuery, scope: PositionScope) -> ScopeSummary:
                                         float(row[3]))
     return ScopeSummary(total, dict(sorted(by_day.items())), frozenset(mmsis),
                         row[4], row[5], box)
+
+
+SUMMARY_COLUMNS = ("mmsi", "ts", "lat", "lon")
+
+
+def _index_summary_pieces(indexes: Sequence[FileIndex], scope: PositionScope,
+                          by_day: Counter[str], mmsis: set[int | None],
+                          partial: list[pl.DataFrame]) -> Iterator[pl.DataFrame]:
+    """The summary through the query index: groups wholly released count by their size,
+    UTC day and ranges, and only their MMSIs are read (each group's rows are sorted by
+    MMSI, so its distinct MMSIs are where the value changes); the rows of edge groups, and
+    of whole groups that span two days or hold rows without a finite position, are yielded
+    as frames of :data:`SUMMARY_COLUMNS` for the caller to add up."""
+    q = Query(None, None, None, scope.parts)
+    for ix in indexes:
+        selection = ix.select(q)
+        groups = selection.ins_group
+        if len(groups):
+            day = ix.g_ts_min[groups] // DAY_US
+            simple = (day == ix.g_ts_max[groups] // DAY_US) & ix.g_placed[groups]
+            whole = groups[simple]
+            if len(whole):
+                found, where = np.unique(day[simple], return_inverse=True)
+                counts = np.bincount(where, weights=ix.g_count[whole]).astype(np.int64)
+                for d, n in zip(found.tolist(), counts.tolist(), strict=True):
+                    by_day[str(EPOCH_DAY + timedelta(days=d))] += n
+                partial.append(pl.DataFrame(
+                    {"x0": [float(ix.g_lon_min[whole].min())],
+                     "y0": [float(ix.g_lat_min[whole].min())],
+                     "x1": [float(ix.g_lon_max[whole].max())],
+                     "y1": [float(ix.g_lat_max[whole].max())],
+                     "t0": [int(ix.g_ts_min[whole].min())],
+                     "t1": [int(ix.g_ts_max[whole].max())]},
+                ).with_columns(pl.col("t0", "t1").cast(pl.Datetime("us")).dt.replace_time_zone(
+                    "UTC").cast(schema.TS)))
+                mmsis.update(_group_mmsis(ix, whole))
+            rest = groups[~simple]
+            if len(rest):
+                yield ix.take(ranges(ix.g_start[rest], ix.g_count[rest]), SUMMARY_COLUMNS)
+        for a in range(0, len(selection.edge_pos), CHUNK_ROWS):
+            yield ix.take(selection.edge_pos[a:a + CHUNK_ROWS], SUMMARY_COLUMNS)
+
+
+def _group_mmsis(ix: FileIndex, groups: np.ndarray) -> set[int]:
+    """The distinct MMSIs of whole groups of an index, read a few groups at a time."""
+    found: set[int] = set()
+    counts = ix.g_count[groups]
+    ends = np.cumsum(counts)
+    first = 0
+    while first < len(groups):
+        done = int(ends[first - 1]) if first else 0
+        last = max(int(np.searchsorted(ends, done + CHUNK_ROWS, side="right")), first + 1)
+        starts, sizes = ix.g_start[groups[first:last]], counts[first:last]
+        pos = ranges(starts, sizes)
+        if ix.mmsi is None:
+            found.update(ix.take(pos, ("mmsi",))["mmsi"].unique().to_list())
+        else:
+            values = ix.mmsi[pos]
+            change = np.ones(len(values), dtype=bool)
+            change[1:] = values[1:] != values[:-1]  # sorted within each group
+            found.update(np.unique(values[change]).tolist())
+        first = last
+    return found
 
 
 def _ranges(frame: pl.DataFrame) -> pl.DataFrame:
