@@ -195,9 +195,8 @@ class View:
         """:meth:`StoreQuery.vessels` as the caller sees them (columns ``VESSEL_FIELDS``).
 
         For another agency: every vessel with a released position (the latest released
-        one), and the vessels of the events it sees that have a position in the store
-        (their position null unless released); ``bbox`` applies to the position shown,
-        ``q`` to the identity.
+        one), and the vessels of the events it sees (their position null unless released);
+        ``bbox`` applies to the position shown, ``q`` to the identity.
         """
         if self.full:
             return self.query.vessels(q=q, bbox=bbox)
@@ -215,9 +214,7 @@ class View:
         named = self.event_mmsis()
         if mmsis is None:
             frame = frame.filter(pl.col("ts").is_not_null())
-            in_store = self.query.latest()["mmsi"]
-            extra = sorted(set(in_store.filter(in_store.is_in(list(named))).to_list())
-                           - set(frame["mmsi"].to_list()))
+            extra = sorted(named - set(frame["mmsi"].to_list()))
         else:
             extra = sorted({int(m) for m in mmsis if int(m) in named}
                            - set(frame["mmsi"].to_list()))
