@@ -534,9 +534,9 @@ class Selection:
         bound = int(np.asarray(key[self.ins_start[full] + b - 1]).min() % n) + 1 \
             if full.any() else n
 
-        def threshold(k: int) -> int:
-            """The smallest ``T`` with ``count(T) >= k`` (``1 <= k <= count(bound)``)."""
-            lo, hi, c_lo, c_hi = 0, bound, 0, count(bound)
+        def threshold(k: int, lo: int, c_lo: int, hi: int, c_hi: int) -> tuple[int, int]:
+            """The smallest ``T`` with ``count(T) >= k`` and its count, searched between
+            ``lo`` (``count(lo) = c_lo < k``) and ``hi`` (``count(hi) = c_hi >= k``)."""
             step = 0
             while hi - lo > 1:
                 if step % 2 == 0 and c_hi > c_lo:
@@ -550,10 +550,18 @@ class Selection:
                 else:
                     lo, c_lo = mid, c
                 step += 1
-            return hi
+            return hi, c_hi
 
-        ia, ea = below(threshold(a)) if a > 0 else (self.ins_start, edge_first)
-        ib, eb = below(threshold(b))
+        c_bound = count(bound)
+        if a > 0:
+            t_a, c_a = threshold(a, 0, 0, bound, c_bound)
+            ia, ea = below(t_a)
+            # the b-th row is not below the a-th: search from there on
+            t_b = t_a if c_a >= b else threshold(b, t_a, c_a, bound, c_bound)[0]
+        else:
+            ia, ea = self.ins_start, edge_first
+            t_b = threshold(b, 0, 0, bound, c_bound)[0]
+        ib, eb = below(t_b)
         return np.concatenate([ranges(ia, ib - ia), self.edge_pos[ranges(ea, eb - ea)]])
 
 
