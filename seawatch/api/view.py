@@ -156,10 +156,6 @@ class View:
 
     # --- positions --------------------------------------------------------------------
 
-    def position_grants(self) -> list["Grant"]:
-        """Live grants that release positions."""
-        return [g for g in self.live_grants() if g.include_positions]
-
     def positions_frame(
         self,
         mmsi: Sequence[int] | None = None,
