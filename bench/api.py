@@ -44,11 +44,10 @@ off the mainland over the first half of the data -- through an API token of its 
 ``--partner-bursts`` bursts (the first on cold caches), N threads at once send one request
 each: half ``GET /api/v1/stats``, half ``GET /api/v1/positions?limit=1000`` (the first page,
 a 2-degree box, a 6-hour window, a page at a random offset, in turn). Printed: p50/p95/max
-per kind and overall, refusals (503), and the growth of the process's peak resident memory over its
-resident memory before the first burst (and, sampled every 2 ms, how much of it is private
-memory and how much the memory-mapped files of the query index). Targets: p95 < 1 s,
-growth < 300 MB. Size it with
-``--build`` (10 M positions: ``--build 10000000``).
+per kind and overall, refusals (503), and the growth of the process's peak resident memory
+over its resident memory before the first burst (and, sampled every 2 ms, how much of it is
+private memory and how much the memory-mapped files of the query index). Targets: p95 < 1 s,
+growth < 300 MB, on a store of 10 M positions (``--build 10000000``).
 
 Memory: the peak resident memory of each phase (Linux ``VmHWM``, reset between phases) and
 the resident memory after it, split into private memory and memory-mapped files (the query
