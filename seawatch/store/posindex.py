@@ -36,6 +36,16 @@ exactly ``offset + limit`` rows match (interpolation alternating with bisection;
 counts the matches below it in every group at once). Only the page's rows are read from the
 column files.
 
+A query may also be limited to a union of :class:`Part` (what another agency's grants
+release: windows, boxes, polygons), classified group by group the same way.
+
+Memory: the kernel maps tens of kB of a mapped file around every page a process touches, and
+those pages count in the process's resident memory for as long as they stay mapped. So the
+rows of edge groups (time, position) and the keys a page is picked by are read with
+``pread`` by ranges (:meth:`FileIndex.read_ranges`), and once a query is answered the pages
+it touched through the maps are let go (:meth:`FileIndex.release`, ``MADV_DONTNEED``: they
+stay in the kernel's page cache); a server's resident memory does not grow with the index.
+
 Indexes are built in a background thread (``PositionIndex.start``), one day file at a time,
 for stores of at least :data:`MIN_ROWS` positions; an ingest makes new day files, whose
 indexes are built on the next query or warm-up (unchanged days keep theirs) and indexes of
@@ -46,6 +56,7 @@ runs the plain scan. The folder is a cache: deleting it is safe (it is rebuilt).
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import logging
 import os
@@ -53,7 +64,7 @@ import shutil
 import threading
 import time
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -93,6 +104,9 @@ SIMPLE_PAGE_MAX = 100_000
 gathers at most this many rows; beyond it, by bisection on the row number."""
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 COLUMNS: dict[str, pl.DataType] = schema.POSITIONS
+RANGE_COLUMNS: dict[str, type[np.generic]] = {
+    "mmsi": np.int64, "ts": np.int64, "lat": np.float64, "lon": np.float64}
+"""Columns read by ranges (:meth:`FileIndex.read_ranges`), with their NumPy types."""
 
 
 def to_us(value: datetime | None) -> int | None:
@@ -230,6 +244,13 @@ def in_box(box: tuple[float, float, float, float], lat: np.ndarray,
         return keep & ((lon >= min_lon) | (lon <= max_lon))
 
 
+def _in_window(q: Query, ts: np.ndarray) -> np.ndarray:
+    """Which times (microseconds) lie in the query's window ``[lo, hi)``."""
+    if q.lo is not None and q.hi is not None:
+        return (ts >= q.lo) & (ts < q.hi)
+    return ts >= q.lo if q.lo is not None else ts < q.hi
+
+
 def _window_classes(ix: FileIndex, lo: int | None,
                     hi: int | None) -> tuple[np.ndarray, np.ndarray]:
     """Groups wholly inside ``[lo, hi)`` and groups wholly outside it."""
@@ -264,13 +285,104 @@ def _box_classes(ix: FileIndex, box: tuple[float, float, float, float]
 def _read_array(path: Path) -> pa.Array:
     """The one column of an Arrow IPC file, memory-mapped (no copy; no file descriptor is
     kept open: the mapping lives as long as the array)."""
+    return _read_mapped(path)[0]
+
+
+def _read_mapped(path: Path) -> tuple[pa.Array, int | None, tuple[int, int]]:
+    """:func:`_read_array`, where the array's values start in the file (bytes; None when
+    the array is not one record batch of the file), and the mapping's address and size."""
     import pyarrow as pa
 
     with pa.memory_map(str(path), "r") as source:
         reader = pa.ipc.open_file(source)
+        source.seek(0)
+        whole = source.read_buffer(source.size())
+        region = (whole.address, whole.size)
         if reader.num_record_batches == 1:
-            return reader.get_batch(0).column(0)
-        return reader.read_all().column(0).combine_chunks()  # pragma: no cover
+            array = reader.get_batch(0).column(0)
+            values = array.buffers()[1] if len(array.buffers()) > 1 else None
+            if values is None:
+                return array, None, region  # pragma: no cover - indexed columns have values
+            return array, values.address - whole.address, region
+        return reader.read_all().column(0).combine_chunks(), None, region  # pragma: no cover
+
+
+@functools.cache
+def _madvise() -> Callable[[int, int, int], int] | None:
+    """libc's ``madvise``, or None where there is none (then pages are not released)."""
+    import ctypes
+    import ctypes.util
+
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+        function = libc.madvise
+    except (OSError, AttributeError):  # pragma: no cover - not a POSIX libc
+        return None
+    function.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int]
+    function.restype = ctypes.c_int
+    return function
+
+
+def release_pages(region: tuple[int, int]) -> None:
+    """Unmap the pages of a read-only file mapping from this process (``MADV_DONTNEED``):
+    the kernel keeps them in its page cache, and a later read maps them again. So the pages
+    a query touched stop counting in the server's resident memory once it is answered."""
+    import mmap
+
+    advice = getattr(mmap, "MADV_DONTNEED", None)
+    function = _madvise()
+    address, size = region
+    if function is None or advice is None or size == 0:
+        return  # pragma: no cover - not Linux or macOS
+    function(address, size, advice)
+
+
+class _Ranges:
+    """Reads contiguous ranges of a fixed-width column of an index file with ``pread``
+    (into this process's own memory, released with the array), not through the memory
+    map: the kernel maps the pages around every page a process touches in a mapped file
+    (tens of kB), so touching a few rows in each of thousands of groups would add the
+    index's page cache to the server's resident memory, request after request."""
+
+    def __init__(self, path: Path, offset: int, dtype: type[np.generic], rows: int,
+                 first: int) -> None:
+        self.path = path
+        self.offset = offset + first * np.dtype(dtype).itemsize
+        self.dtype = np.dtype(dtype)
+        self.rows = rows
+
+    def read(self, starts: np.ndarray, counts: np.ndarray) -> np.ndarray:
+        """Rows ``starts[i] .. starts[i] + counts[i]`` of the column, concatenated in that
+        order (adjacent ranges are read at once)."""
+        starts = np.asarray(starts, dtype=np.int64)
+        counts = np.asarray(counts, dtype=np.int64)
+        keep = counts > 0
+        starts, counts = starts[keep], counts[keep]
+        out = np.empty(int(counts.sum()), dtype=self.dtype)
+        if len(out) == 0:
+            return out
+        ends = starts + counts
+        cut = np.flatnonzero(starts[1:] != ends[:-1]) + 1
+        run_start = starts[np.r_[0, cut]]
+        run_end = ends[np.r_[cut - 1, len(ends) - 1]]
+        size = self.dtype.itemsize
+        view = out.view(np.uint8).data
+        fd = os.open(self.path, os.O_RDONLY)
+        try:
+            at = 0
+            for a, b in zip(run_start.tolist(), run_end.tolist(), strict=True):
+                want = (b - a) * size
+                done = 0
+                while done < want:
+                    got = os.preadv(fd, [view[at + done:at + want]],
+                                    self.offset + a * size + done)
+                    if got <= 0:
+                        raise OSError(f"{self.path}: short read")
+                    done += got
+                at += want
+        finally:
+            os.close(fd)
+        return out
 
 
 def _write_array(path: Path, name: str, array: pa.Array) -> None:
@@ -297,7 +409,13 @@ class FileIndex:
         self.folder = folder
         self.meta = meta
         self.rows = int(meta["rows"])
-        self.key = _values(_read_array(folder / "key.arrow"), np.int64)
+        key, key_at, region = _read_mapped(folder / "key.arrow")
+        self.key = _values(key, np.int64)
+        self._regions = [region]
+        self._ranges: dict[str, _Ranges] = {}
+        if key_at is not None:
+            self._ranges["key"] = _Ranges(folder / "key.arrow", key_at, np.int64,
+                                          len(key), key.offset)
         with np.load(folder / "groups.npz") as g:
             self.g_start = g["start"]
             self.g_count = g["count"]
@@ -307,7 +425,12 @@ class FileIndex:
             self.g_placed = g["placed"]
         self.columns: dict[str, pa.Array] = {}
         for name in COLUMNS:
-            self.columns[name] = _read_array(folder / f"col-{name}.arrow")
+            self.columns[name], at, region = _read_mapped(folder / f"col-{name}.arrow")
+            self._regions.append(region)
+            if name in RANGE_COLUMNS and at is not None:
+                self._ranges[name] = _Ranges(folder / f"col-{name}.arrow", at,
+                                             RANGE_COLUMNS[name], self.rows,
+                                             self.columns[name].offset)
             if len(self.columns[name]) != self.rows:
                 raise ValueError(f"{folder}: col-{name}.arrow has {len(self.columns[name])} "
                                  f"rows, expected {self.rows}")
@@ -324,6 +447,24 @@ class FileIndex:
     @property
     def groups(self) -> int:
         return len(self.g_start)
+
+    def release(self) -> None:
+        """Let go of the pages of the index's files that queries touched (see
+        :func:`release_pages`); the arrays stay valid."""
+        for region in self._regions:
+            release_pages(region)
+
+    def read_ranges(self, name: str, starts: np.ndarray, counts: np.ndarray) -> np.ndarray:
+        """Raw values (nulls not masked) of ``key`` or a column of :data:`RANGE_COLUMNS` at
+        index positions ``starts[i] .. starts[i] + counts[i]``, concatenated: read from the
+        file, not through the memory map (see :class:`_Ranges`)."""
+        reader = self._ranges.get(name)
+        if reader is None:  # pragma: no cover - an index file of another layout
+            source = self.key if name == "key" else {
+                "ts": self.ts, "lat": self.lat, "lon": self.lon}.get(name, self.mmsi)
+            assert source is not None
+            return np.asarray(source[ranges(starts, counts)])
+        return reader.read(starts, counts)
 
     def select(self, q: Query) -> Selection:
         """The rows of this file matching the query (see :class:`Selection`)."""
@@ -375,6 +516,14 @@ class FileIndex:
         idx = ranges(self.g_start[eg], counts)
         if len(idx) == 0:
             return idx, eg, np.zeros(len(eg), dtype=np.int64)
+        read: dict[str, np.ndarray] = {}
+
+        def column(name: str) -> np.ndarray:
+            """``name`` of every row of ``idx`` (read once, by ranges: the groups)."""
+            if name not in read:
+                read[name] = self.read_ranges(name, self.g_start[eg], counts)
+            return read[name]
+
         row_end = np.cumsum(counts)
         bounds = np.r_[0, row_end][np.searchsorted(kind, [0, 1, 2, 3, 4])]
         mask = np.ones(len(idx), dtype=bool)
@@ -382,33 +531,34 @@ class FileIndex:
             a, b = int(bounds[k]), int(bounds[k + 1])
             if a == b:
                 continue
-            sub = idx[a:b]
-            m = self._in_window(q, sub) if k & 1 else None
+            m = _in_window(q, column("ts")[a:b]) if k & 1 else None
             if k & 2:
-                box = self._in_box(q, sub)
+                assert q.bbox is not None
+                box = in_box(q.bbox, column("lat")[a:b], column("lon")[a:b])
                 m = box if m is None else m & box
             mask[a:b] = m
         unplaced = need_b & ~self.g_placed[eg]
         if unplaced.any():  # nulls and NaN: exactly the plain scan's Polars predicate
             rows = np.repeat(unplaced, counts)
-            sub = idx[rows]
-            frame = self.take(sub, ("lat", "lon"))
+            frame = self.take(idx[rows], ("lat", "lon"))
             m = frame.select(q.bbox_expr().fill_null(False)).to_series().to_numpy()
             timed = np.repeat(need_t[unplaced], counts[unplaced])
             if timed.any():
-                m[timed] &= self._in_window(q, sub[timed])
+                m[timed] &= _in_window(q, column("ts")[rows][timed])
             mask[rows] = m
         if classes is not None and q.parts is not None:
-            mask &= self._in_parts(q.parts, classes, eg, counts, idx, mask)
+            mask &= self._in_parts(q.parts, classes, eg, counts, column, mask)
         matched = np.add.reduceat(mask, np.r_[0, row_end[:-1]]).astype(np.int64)
         return idx[mask], eg, np.cumsum(matched)
 
-    def _in_parts(self, parts: Sequence[Part], classes: list[tuple[np.ndarray, np.ndarray]],
-                  eg: np.ndarray, counts: np.ndarray, idx: np.ndarray,
+    @staticmethod
+    def _in_parts(parts: Sequence[Part], classes: list[tuple[np.ndarray, np.ndarray]],
+                  eg: np.ndarray, counts: np.ndarray, column: Callable[[str], np.ndarray],
                   candidates: np.ndarray) -> np.ndarray:
-        """Which rows ``idx`` (of the groups ``eg``, ``counts`` rows each) lie in at least
-        one part: those of a group some part holds whole, else each part that may hold the
-        group tests them (only rows still ``candidates``, not yet matched)."""
+        """Which rows of the groups ``eg`` (``counts`` rows each; ``column(name)`` gives a
+        column of them) lie in at least one part: those of a group some part holds whole,
+        else each part that may hold the group tests them (only rows still
+        ``candidates``, not yet matched)."""
         whole = np.zeros(len(eg), dtype=bool)
         for c_in, _ in classes:
             whole |= c_in[eg]
@@ -420,19 +570,13 @@ class FileIndex:
             rows = np.repeat(maybe, counts) & candidates & ~hit
             if not rows.any():
                 continue
-            sub = idx[rows]
-            hit[rows] = part.test(self.ts[sub], self.lat[sub], self.lon[sub])
+            ts = column("ts")[rows]
+            if part.box is None and part.shape is None:
+                lat = lon = np.empty(len(ts))  # a window alone: coordinates unused
+            else:
+                lat, lon = column("lat")[rows], column("lon")[rows]
+            hit[rows] = part.test(ts, lat, lon)
         return hit
-
-    def _in_window(self, q: Query, idx: np.ndarray) -> np.ndarray:
-        ts = self.ts[idx]
-        if q.lo is not None and q.hi is not None:
-            return (ts >= q.lo) & (ts < q.hi)
-        return ts >= q.lo if q.lo is not None else ts < q.hi
-
-    def _in_box(self, q: Query, idx: np.ndarray) -> np.ndarray:
-        assert q.bbox is not None
-        return in_box(q.bbox, self.lat[idx], self.lon[idx])
 
     def take(self, idx: np.ndarray, names: Sequence[str] | None = None) -> pl.DataFrame:
         """Rows at index positions ``idx`` (in that order), typed as the positions table."""
@@ -490,23 +634,41 @@ class Selection:
         b = min(b, self.total)
         if a >= b:
             return np.empty(0, dtype=np.int64)
-        key = self.index.key
-        n = self.index.rows
-        if b == self.total:
-            idx = np.concatenate([ranges(self.ins_start, self.ins_count), self.edge_pos])
+        index = self.index
+        n = index.rows
+        take = self.ins_count if b == self.total else np.minimum(self.ins_count, b)
+        if b == self.total or int(take.sum()) + len(self.edge_pos) <= SIMPLE_PAGE_MAX:
+            idx = np.concatenate([ranges(self.ins_start, take), self.edge_pos])
+            keys = np.concatenate([index.read_ranges("key", self.ins_start, take),
+                                   self._edge_keys()])
         else:
-            take = np.minimum(self.ins_count, b)
-            if int(take.sum()) + len(self.edge_pos) <= SIMPLE_PAGE_MAX:
-                idx = np.concatenate([ranges(self.ins_start, take), self.edge_pos])
-            else:
-                idx = self._bisect(a, b)
-                a, b = 0, len(idx)
-        rows = np.asarray(key[idx]) % n
+            idx = self._bisect(a, b)
+            a, b = 0, len(idx)
+            keys = np.asarray(index.key[idx])
+        rows = keys % n
         if len(idx) > b:
             part = np.argpartition(rows, b - 1)[:b]
             idx, rows = idx[part], rows[part]
         order = np.argsort(rows, kind="stable")
         return idx[order][a:b]
+
+    def _edge_keys(self) -> np.ndarray:
+        """The keys of the matches of the edge groups (read by ranges: their groups)."""
+        return self.edge_values("key")
+
+    def edge_values(self, name: str) -> np.ndarray:
+        """Raw values of ``key`` or a column of :data:`RANGE_COLUMNS` at the matches of the
+        edge groups (``edge_pos``), read by ranges (whole groups, see
+        :meth:`FileIndex.read_ranges`)."""
+        index = self.index
+        if len(self.edge_pos) == 0:
+            return np.empty(0, dtype=np.int64 if name == "key" else RANGE_COLUMNS[name])
+        starts = index.g_start[self.edge_group]
+        counts = index.g_count[self.edge_group]
+        values = index.read_ranges(name, starts, counts)
+        first = np.cumsum(counts) - counts  # where each group begins in ``values``
+        which = np.repeat(np.arange(len(starts)), np.diff(np.r_[0, self.edge_end]))
+        return values[first[which] + self.edge_pos - starts[which]]
 
     def _bisect(self, a: int, b: int) -> np.ndarray:
         """Index positions of the matches whose rank is in ``[a, b)`` (unsorted), found by a
@@ -598,13 +760,17 @@ def select_page(
     end = total if limit is None else min(total, offset + limit)
     parts = []
     first = 0
-    for s in selections:
-        a, b = max(offset - first, 0), min(end - first, s.total)
-        if a < b:
-            parts.append(s.index.take(s.rank_range(a, b)))
-        first += s.total
-        if first >= end:
-            break
+    try:
+        for s in selections:
+            a, b = max(offset - first, 0), min(end - first, s.total)
+            if a < b:
+                parts.append(s.index.take(s.rank_range(a, b)))
+            first += s.total
+            if first >= end:
+                break
+    finally:  # the page is copied out: the pages it was read from may go
+        for ix in indexes:
+            ix.release()
     if not parts:
         return schema.empty(COLUMNS), total
     return (parts[0] if len(parts) == 1 else pl.concat(parts)), total

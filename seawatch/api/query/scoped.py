@@ -254,13 +254,16 @@ def _released_rows(query: StoreQuery, scope: PositionScope, mmsi: Sequence[int] 
     q = Query(None, None, None, scope.parts)
     for ordinal, ix in enumerate(indexes):
         selection = ix.select(q)
-        for pos in selection.chunks(CHUNK_ROWS):
-            if len(pos) == 0:
-                continue
-            row = np.asarray(ix.key[pos]) % ix.rows
-            frame = ix.take(pos, columns)
-            yield frame.with_columns(
-                pl.Series("_order", (ordinal << 40) + row, dtype=pl.Int64))
+        try:
+            for pos in selection.chunks(CHUNK_ROWS):
+                if len(pos) == 0:
+                    continue
+                row = np.asarray(ix.key[pos]) % ix.rows
+                frame = ix.take(pos, columns)
+                yield frame.with_columns(
+                    pl.Series("_order", (ordinal << 40) + row, dtype=pl.Int64))
+        finally:
+            ix.release()  # the pieces are copies: the pages they were read from may go
 
 
 # --- statistics ----------------------------------------------------------------------------
@@ -328,32 +331,58 @@ def _index_summary_pieces(indexes: Sequence[FileIndex], scope: PositionScope,
     as frames of :data:`SUMMARY_COLUMNS` for the caller to add up."""
     q = Query(None, None, None, scope.parts)
     for ix in indexes:
-        selection = ix.select(q)
-        groups = selection.ins_group
-        if len(groups):
-            day = ix.g_ts_min[groups] // DAY_US
-            simple = (day == ix.g_ts_max[groups] // DAY_US) & ix.g_placed[groups]
-            whole = groups[simple]
-            if len(whole):
-                found, where = np.unique(day[simple], return_inverse=True)
-                counts = np.bincount(where, weights=ix.g_count[whole]).astype(np.int64)
-                for d, n in zip(found.tolist(), counts.tolist(), strict=True):
-                    by_day[str(EPOCH_DAY + timedelta(days=d))] += n
-                partial.append(pl.DataFrame(
-                    {"x0": [float(ix.g_lon_min[whole].min())],
-                     "y0": [float(ix.g_lat_min[whole].min())],
-                     "x1": [float(ix.g_lon_max[whole].max())],
-                     "y1": [float(ix.g_lat_max[whole].max())],
-                     "t0": [int(ix.g_ts_min[whole].min())],
-                     "t1": [int(ix.g_ts_max[whole].max())]},
-                ).with_columns(pl.col("t0", "t1").cast(pl.Datetime("us")).dt.replace_time_zone(
-                    "UTC").cast(schema.TS)))
-                mmsis.update(_group_mmsis(ix, whole))
-            rest = groups[~simple]
-            if len(rest):
-                yield ix.take(ranges(ix.g_start[rest], ix.g_count[rest]), SUMMARY_COLUMNS)
-        for a in range(0, len(selection.edge_pos), CHUNK_ROWS):
-            yield ix.take(selection.edge_pos[a:a + CHUNK_ROWS], SUMMARY_COLUMNS)
+        try:
+            yield from _index_summary_file(ix, q, by_day, mmsis, partial)
+        finally:
+            ix.release()
+
+
+def _index_summary_file(ix: FileIndex, q: Query, by_day: Counter[str],
+                        mmsis: set[int | None],
+                        partial: list[pl.DataFrame]) -> Iterator[pl.DataFrame]:
+    """:func:`_index_summary_pieces` of one day file."""
+    selection = ix.select(q)
+    groups = selection.ins_group
+    if len(groups):
+        day = ix.g_ts_min[groups] // DAY_US
+        simple = (day == ix.g_ts_max[groups] // DAY_US) & ix.g_placed[groups]
+        whole = groups[simple]
+        if len(whole):
+            found, where = np.unique(day[simple], return_inverse=True)
+            counts = np.bincount(where, weights=ix.g_count[whole]).astype(np.int64)
+            for d, n in zip(found.tolist(), counts.tolist(), strict=True):
+                by_day[str(EPOCH_DAY + timedelta(days=d))] += n
+            partial.append(pl.DataFrame({
+                "x0": [float(ix.g_lon_min[whole].min())],
+                "y0": [float(ix.g_lat_min[whole].min())],
+                "x1": [float(ix.g_lon_max[whole].max())],
+                "y1": [float(ix.g_lat_max[whole].max())],
+                "t0": [int(ix.g_ts_min[whole].min())],
+                "t1": [int(ix.g_ts_max[whole].max())],
+            }).with_columns(_us_time("t0"), _us_time("t1")))
+            mmsis.update(_group_mmsis(ix, whole))
+        rest = groups[~simple]
+        if len(rest):
+            yield ix.take(ranges(ix.g_start[rest], ix.g_count[rest]), SUMMARY_COLUMNS)
+    if len(selection.edge_pos) == 0:
+        return
+    if ix.mmsi is not None and ix.g_placed[selection.edge_group].all():
+        # finite positions and MMSIs: their raw values are the table's
+        yield pl.DataFrame({
+            "mmsi": selection.edge_values("mmsi"),
+            "ts": selection.edge_values("ts"),
+            "lat": selection.edge_values("lat"),
+            "lon": selection.edge_values("lon"),
+        }).with_columns(_us_time("ts"))
+        return
+    for a in range(0, len(selection.edge_pos), CHUNK_ROWS):
+        yield ix.take(selection.edge_pos[a:a + CHUNK_ROWS], SUMMARY_COLUMNS)
+
+
+def _us_time(name: str) -> pl.Expr:
+    """Microseconds since 1970 as the store's UTC time type."""
+    return pl.col(name).cast(pl.Datetime("us")).dt.replace_time_zone("UTC").cast(
+        schema.TS)
 
 
 def _group_mmsis(ix: FileIndex, groups: np.ndarray) -> set[int]:
@@ -366,11 +395,10 @@ def _group_mmsis(ix: FileIndex, groups: np.ndarray) -> set[int]:
         done = int(ends[first - 1]) if first else 0
         last = max(int(np.searchsorted(ends, done + CHUNK_ROWS, side="right")), first + 1)
         starts, sizes = ix.g_start[groups[first:last]], counts[first:last]
-        pos = ranges(starts, sizes)
-        if ix.mmsi is None:
-            found.update(ix.take(pos, ("mmsi",))["mmsi"].unique().to_list())
+        if ix.mmsi is None:  # some row has no MMSI: read them as the table has them
+            found.update(ix.take(ranges(starts, sizes), ("mmsi",))["mmsi"].unique().to_list())
         else:
-            values = ix.mmsi[pos]
+            values = ix.read_ranges("mmsi", starts, sizes)
             change = np.ones(len(values), dtype=bool)
             change[1:] = values[1:] != values[:-1]  # sorted within each group
             found.update(np.unique(values[change]).tolist())
