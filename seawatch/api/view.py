@@ -239,12 +239,9 @@ class View:
 
     def _events_of(self, mmsis: list[int]) -> pl.DataFrame:
         """The visible events of these vessels."""
-        frame = self.events()
-        if len(mmsis) < 1000:
-            wanted = pl.Series(mmsis, dtype=pl.Int64).implode()
-            frame = frame.filter(pl.col("mmsi").is_in(wanted)
-                                 | pl.col("other_mmsi").is_in(wanted).fill_null(False))
-        return frame
+        wanted = pl.Series(mmsis, dtype=pl.Int64).implode()
+        return self.events().filter(pl.col("mmsi").is_in(wanted)
+                                    | pl.col("other_mmsi").is_in(wanted).fill_null(False))
 
     def vessel(self, mmsi: int) -> dict[str, Any] | None:
         """One vessel (``GET /vessels/{mmsi}``), or None when unknown *or hidden*."""
