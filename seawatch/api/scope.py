@@ -153,24 +153,34 @@ def grant_part(grant: Grant) -> tuple[Part, str | None] | None:
     >>> from types import SimpleNamespace
     >>> g = SimpleNamespace(area_kind="bbox", bbox=(-92.0, -2.0, -88.0, 2.0), area_wkb=None,
     ...                     data_start=None, data_end=datetime(1970, 1, 1, tzinfo=UTC))
-    >>> grant_part(g)
+    >>> part, wkb = grant_part(g)
+    >>> part, wkb
     (Part(lo=None, hi=1, box=(-92.0, -2.0, -88.0, 2.0)), None)
     """
     lo = to_us(None if grant.data_start is None else _aware(grant.data_start))
     end = to_us(None if grant.data_end is None else _aware(grant.data_end))
     hi = None if end is None else end + 1
     if grant.area_kind == "all":
-        return Part(lo, hi), None
+        return Part(lo, hi, key=_part_key(lo, hi, None, None)), None
     if grant.area_kind == "bbox" and grant.bbox is not None:
-        box = tuple(float(v) for v in grant.bbox)
-        return Part(lo, hi, box), None  # type: ignore[arg-type]
+        box = (float(grant.bbox[0]), float(grant.bbox[1]), float(grant.bbox[2]),
+               float(grant.bbox[3]))
+        return Part(lo, hi, box, key=_part_key(lo, hi, box, None)), None
     if grant.area_kind == "zone" and grant.area_wkb:
         import shapely
 
         shape = grant.area  # prepared, cached per thread
-        bounds = tuple(float(v) for v in shapely.bounds(shape))
-        return Part(lo, hi, bounds, shape), grant.area_wkb  # type: ignore[arg-type]
+        x0, y0, x1, y1 = (float(v) for v in shapely.bounds(shape))
+        return Part(lo, hi, (x0, y0, x1, y1), shape,
+                    key=_part_key(lo, hi, (x0, y0, x1, y1), grant.area_wkb)), grant.area_wkb
     return None
+
+
+def _part_key(lo: int | None, hi: int | None, box: tuple[float, ...] | None,
+              wkb: str | None) -> str:
+    """What a part holds, as a short text (the polygon by a digest of its WKB)."""
+    shape = None if wkb is None else hashlib.sha256(wkb.encode()).hexdigest()
+    return hashlib.sha256(repr((lo, hi, box, shape)).encode()).hexdigest()[:32]
 
 
 def position_scope(access: Access) -> PositionScope | None:

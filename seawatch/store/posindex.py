@@ -139,6 +139,8 @@ def ranges(starts: np.ndarray, counts: np.ndarray) -> np.ndarray:
     return np.arange(total, dtype=np.int64) - np.repeat(first - starts, counts)
 
 
+PART_CLASSES_KEPT = 64
+"""Classifications of groups by part kept per index (:meth:`Part.classify`)."""
 SHAPE_PAD_DEG = 1e-9
 """Groups are compared with a :class:`Part`'s shape through their bounding box widened by this
 much (degrees), so that a box of one point or one line is a proper polygon; the comparison
@@ -165,6 +167,9 @@ class Part:
     box: tuple[float, float, float, float] | None = None
     shape: Any = field(default=None, compare=False, repr=False)
     """A shapely (multi)polygon, best prepared (``shapely.prepare``)."""
+    key: str | None = field(default=None, compare=False, repr=False)
+    """Names what the part holds (window, box and shape), so that each index keeps its
+    classification of the groups (:meth:`classify`); None: not kept."""
 
     def test(self, ts: np.ndarray, lat: np.ndarray, lon: np.ndarray) -> np.ndarray:
         """Which rows (``ts`` in microseconds, coordinates in degrees) are in the part."""
@@ -185,7 +190,20 @@ class Part:
     def classify(self, ix: FileIndex) -> tuple[np.ndarray, np.ndarray]:
         """Groups of ``ix`` whose every row is in the part (first array) and groups with
         none in it (second), from the groups' ranges alone; the others are tested row by
-        row."""
+        row. Kept by the index for a part with a ``key`` (read-only arrays)."""
+        if self.key is None:
+            return self._classify(ix)
+        found = ix.part_classes.get(self.key)
+        if found is None:
+            found = self._classify(ix)
+            for array in found:
+                array.flags.writeable = False
+            if len(ix.part_classes) >= PART_CLASSES_KEPT:
+                ix.part_classes.clear()
+            ix.part_classes[self.key] = found
+        return found
+
+    def _classify(self, ix: FileIndex) -> tuple[np.ndarray, np.ndarray]:
         t_in, t_out = _window_classes(ix, self.lo, self.hi)
         if self.box is None and self.shape is None:
             return t_in & ~t_out, t_out
@@ -412,6 +430,8 @@ class FileIndex:
         key, key_at, region = _read_mapped(folder / "key.arrow")
         self.key = _values(key, np.int64)
         self._regions = [region]
+        self.part_classes: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+        """Groups in and out of each part with a key (:meth:`Part.classify`)."""
         self._ranges: dict[str, _Ranges] = {}
         if key_at is not None:
             self._ranges["key"] = _Ranges(folder / "key.arrow", key_at, np.int64,
@@ -674,31 +694,43 @@ class Selection:
         """Index positions of the matches whose rank is in ``[a, b)`` (unsorted), found by a
         search on the row number ``T``: the matches below ``T`` are counted in every group
         at once (a vectorised binary search inside each group), and ``T`` is narrowed by
-        interpolating the counts, alternating with bisection steps."""
-        key = np.asarray(self.index.key)
-        n = self.index.rows
+        interpolating the counts, alternating with bisection steps. Each group's search
+        keeps to the positions of the bracket's two ends, which close in on each other."""
+        index = self.index
+        key = np.asarray(index.key)
+        n = index.rows
         ins_base = self.ins_group.astype(np.int64) * n
         ins_end = self.ins_start + self.ins_count
-        edge_keys = key[self.edge_pos]
+        edge_keys = self.edge_values("key")
         edge_base = self.edge_group.astype(np.int64) * n
         edge_first = self.edge_start
+        Positions = tuple[np.ndarray, np.ndarray]  # per inside group, per edge group
 
-        def below(t: int) -> tuple[np.ndarray, np.ndarray]:
-            return (group_lower_bound(key, self.ins_start, ins_end, ins_base + t),
-                    group_lower_bound(edge_keys, edge_first, self.edge_end, edge_base + t))
+        def below(t: int, lo: Positions, hi: Positions) -> Positions:
+            """Where the matches at or above row ``t`` begin in each group, knowing that
+            it is between ``lo`` and ``hi``."""
+            return (group_lower_bound(key, lo[0], hi[0], ins_base + t),
+                    group_lower_bound(edge_keys, lo[1], hi[1], edge_base + t))
 
-        def count(t: int) -> int:
-            i, e = below(t)
-            return int((i - self.ins_start).sum() + (e - edge_first).sum())
+        def count(at: Positions) -> int:
+            return int((at[0] - self.ins_start).sum() + (at[1] - edge_first).sum())
 
+        first: Positions = (self.ins_start, edge_first)
         # the k-th smallest row is at most the k-th row of any one group holding k rows
-        full = self.ins_count >= b
-        bound = int(np.asarray(key[self.ins_start[full] + b - 1]).min() % n) + 1 \
-            if full.any() else n
+        full = np.flatnonzero(self.ins_count >= b)
+        bound = n
+        if len(full):
+            rows = index.read_ranges("key", self.ins_start[full] + b - 1,
+                                     np.ones(len(full), dtype=np.int64))
+            bound = int((rows % n).min()) + 1
+        at_bound = below(bound, first, (ins_end, self.edge_end))
+        c_bound = count(at_bound)
 
-        def threshold(k: int, lo: int, c_lo: int, hi: int, c_hi: int) -> tuple[int, int]:
-            """The smallest ``T`` with ``count(T) >= k`` and its count, searched between
-            ``lo`` (``count(lo) = c_lo < k``) and ``hi`` (``count(hi) = c_hi >= k``)."""
+        def threshold(k: int, lo: int, at_lo: Positions, c_lo: int, hi: int,
+                      at_hi: Positions, c_hi: int) -> tuple[int, Positions, int]:
+            """The smallest ``T`` with ``count(T) >= k``, where each group's matches at or
+            above it begin, and its count, searched between ``lo`` (``c_lo < k``) and
+            ``hi`` (``c_hi >= k``)."""
             step = 0
             while hi - lo > 1:
                 if step % 2 == 0 and c_hi > c_lo:
@@ -706,24 +738,24 @@ class Selection:
                     mid = min(max(mid, lo + 1), hi - 1)
                 else:
                     mid = (lo + hi) // 2
-                c = count(mid)
+                at = below(mid, at_lo, at_hi)
+                c = count(at)
                 if c >= k:
-                    hi, c_hi = mid, c
+                    hi, at_hi, c_hi = mid, at, c
                 else:
-                    lo, c_lo = mid, c
+                    lo, at_lo, c_lo = mid, at, c
                 step += 1
-            return hi, c_hi
+            return hi, at_hi, c_hi
 
-        c_bound = count(bound)
         if a > 0:
-            t_a, c_a = threshold(a, 0, 0, bound, c_bound)
-            ia, ea = below(t_a)
+            t_a, at_a, c_a = threshold(a, 0, first, 0, bound, at_bound, c_bound)
             # the b-th row is not below the a-th: search from there on
-            t_b = t_a if c_a >= b else threshold(b, t_a, c_a, bound, c_bound)[0]
+            at_b = at_a if c_a >= b else threshold(b, t_a, at_a, c_a, bound, at_bound,
+                                                   c_bound)[1]
         else:
-            ia, ea = self.ins_start, edge_first
-            t_b = threshold(b, 0, 0, bound, c_bound)[0]
-        ib, eb = below(t_b)
+            at_a = first
+            at_b = threshold(b, 0, first, 0, bound, at_bound, c_bound)[1]
+        (ia, ea), (ib, eb) = at_a, at_b
         return np.concatenate([ranges(ia, ib - ia), self.edge_pos[ranges(ea, eb - ea)]])
 
 
@@ -750,12 +782,15 @@ def group_lower_bound(key: np.ndarray, starts: np.ndarray, ends: np.ndarray,
 
 
 def select_page(
-    indexes: Sequence[FileIndex], q: Query, offset: int, limit: int | None
+    indexes: Sequence[FileIndex], q: Query, offset: int, limit: int | None,
+    selections: Sequence[Selection] | None = None,
 ) -> tuple[pl.DataFrame, int]:
     """Rows ``offset .. offset + limit`` (all with ``limit=None``) of the matches over the
     day files in order, and the number of matches: what the plain scan's
-    ``slice(offset, limit)`` and ``len()`` give."""
-    selections = [ix.select(q) for ix in indexes]
+    ``slice(offset, limit)`` and ``len()`` give (``selections``: the indexes' selections
+    of ``q``, when the caller kept them)."""
+    if selections is None:
+        selections = [ix.select(q) for ix in indexes]
     total = sum(s.total for s in selections)
     end = total if limit is None else min(total, offset + limit)
     parts = []

@@ -39,7 +39,7 @@ from seawatch.api.query.vessels import CLASS_A_MSG_TYPES as CLASS_A
 from seawatch.api.query.vessels import CLASS_B_MSG_TYPES as CLASS_B
 from seawatch.api.query.vessels import class_expr
 from seawatch.store import bbox_filter
-from seawatch.store.posindex import FileIndex, Query, ranges, select_page, to_us
+from seawatch.store.posindex import FileIndex, Query, Selection, ranges, select_page, to_us
 from seawatch.store.read import row_filters, scan
 from seawatch.units import BBox
 
@@ -191,7 +191,10 @@ def scoped_page(query: StoreQuery, scope: PositionScope, offset: int, limit: int
     indexes = _indexes(query, files, mmsi, bbox)
     if indexes is not None:
         q = _index_query(scope, start, end, bbox)
-        return query.retry(lambda: select_page(indexes, q, offset, limit))
+        kept = None
+        if start is None and end is None and bbox is None:  # the scope's own rows
+            kept = _selections(query, scope, indexes)
+        return query.retry(lambda: select_page(indexes, q, offset, limit, kept))
     stop = None if limit is None else offset + limit
 
     def run() -> tuple[pl.DataFrame, int]:
@@ -214,6 +217,15 @@ def scoped_page(query: StoreQuery, scope: PositionScope, offset: int, limit: int
         return pl.concat(parts).select(list(schema.POSITIONS)), total
 
     return query.retry(run)
+
+
+def _selections(query: StoreQuery, scope: PositionScope,
+                indexes: Sequence[FileIndex]) -> list[Selection]:
+    """Every index's selection of the scope's rows (no other filter), kept per snapshot
+    and scope: pages without filters, the summary and the vessels share it."""
+    q = Query(None, None, None, scope.parts)
+    return query.cached_scoped("selections", scope.key,
+                               lambda: [ix.select(q) for ix in indexes])
 
 
 def scoped_count(query: StoreQuery, scope: PositionScope, mmsi: Sequence[int] | None = None,
@@ -251,9 +263,8 @@ def _released_rows(query: StoreQuery, scope: PositionScope, mmsi: Sequence[int] 
                 pl.int_range(seen, seen + frame.height, dtype=pl.Int64).alias("_order"))
             seen += frame.height
         return
-    q = Query(None, None, None, scope.parts)
-    for ordinal, ix in enumerate(indexes):
-        selection = ix.select(q)
+    for ordinal, (ix, selection) in enumerate(zip(indexes, _selections(query, scope, indexes),
+                                                  strict=True)):
         try:
             for pos in selection.chunks(CHUNK_ROWS):
                 if len(pos) == 0:
@@ -302,7 +313,8 @@ def _summary(query: StoreQuery, scope: PositionScope) -> ScopeSummary:
         pieces: Iterator[pl.DataFrame] = _pieces(query, scope, files,
                                                  (None, None, None, None), SUMMARY_COLUMNS)
     else:
-        pieces = _index_summary_pieces(indexes, scope, by_day, mmsis, partial)
+        pieces = _index_summary_pieces(indexes, _selections(query, scope, indexes), by_day,
+                                       mmsis, partial)
     for frame in pieces:
         days = frame.group_by(pl.col("ts").dt.date().cast(pl.String).alias("d")).len()
         by_day.update(dict(zip(days["d"].to_list(), days["len"].to_list(), strict=True)))
@@ -321,7 +333,7 @@ def _summary(query: StoreQuery, scope: PositionScope) -> ScopeSummary:
 SUMMARY_COLUMNS = ("mmsi", "ts", "lat", "lon")
 
 
-def _index_summary_pieces(indexes: Sequence[FileIndex], scope: PositionScope,
+def _index_summary_pieces(indexes: Sequence[FileIndex], selections: Sequence[Selection],
                           by_day: Counter[str], mmsis: set[int | None],
                           partial: list[pl.DataFrame]) -> Iterator[pl.DataFrame]:
     """The summary through the query index: groups wholly released count by their size,
@@ -329,19 +341,17 @@ def _index_summary_pieces(indexes: Sequence[FileIndex], scope: PositionScope,
     MMSI, so its distinct MMSIs are where the value changes); the rows of edge groups, and
     of whole groups that span two days or hold rows without a finite position, are yielded
     as frames of :data:`SUMMARY_COLUMNS` for the caller to add up."""
-    q = Query(None, None, None, scope.parts)
-    for ix in indexes:
+    for ix, selection in zip(indexes, selections, strict=True):
         try:
-            yield from _index_summary_file(ix, q, by_day, mmsis, partial)
+            yield from _index_summary_file(ix, selection, by_day, mmsis, partial)
         finally:
             ix.release()
 
 
-def _index_summary_file(ix: FileIndex, q: Query, by_day: Counter[str],
+def _index_summary_file(ix: FileIndex, selection: Selection, by_day: Counter[str],
                         mmsis: set[int | None],
                         partial: list[pl.DataFrame]) -> Iterator[pl.DataFrame]:
     """:func:`_index_summary_pieces` of one day file."""
-    selection = ix.select(q)
     groups = selection.ins_group
     if len(groups):
         day = ix.g_ts_min[groups] // DAY_US
