@@ -495,7 +495,7 @@ def make_partner_app(store_dir: Path, workdir: Path) -> tuple[Any, str, dict[str
     token = create_token(state, "partner-viewer", name="bench").token
     described = [{"area": g.area_text(), "data_start": str(g.data_start),
                   "data_end": str(g.data_end)} for g in grants]
-    return create_app(store_dir, state=state), token, {"grants": described}
+    return create_app(store_dir, state=state), token, {"grants": described, "state": path}
 
 
 def partner_requests(n: int, rng: np.random.Generator,
@@ -529,14 +529,26 @@ def partner_requests(n: int, rng: np.random.Generator,
 def run_partner(args: argparse.Namespace, store_dir: Path, figures: dict[str, Any]) -> None:
     """Bursts of ``args.partner`` concurrent requests of one partner viewer (see the
     module's docstring); figures into ``figures["partner"]``."""
+    log(f"partner: {args.partner} concurrent requests per burst, {args.partner_bursts} bursts")
+    app, token, described = make_partner_app(store_dir, args.workdir)
+    state_file: Path = described.pop("state")
+    try:
+        _run_partner(args, store_dir, figures, app, token, described)
+    finally:
+        app.state.share.engine.dispose()
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{state_file}{suffix}").unlink(missing_ok=True)
+
+
+def _run_partner(args: argparse.Namespace, store_dir: Path, figures: dict[str, Any], app: Any,
+                 token: str, described: dict[str, Any]) -> None:
+    """:func:`run_partner` once the app is made."""
     import threading
 
     import httpx
 
     from seawatch.api.server import ServerThread
 
-    log(f"partner: {args.partner} concurrent requests per burst, {args.partner_bursts} bursts")
-    app, token, described = make_partner_app(store_dir, args.workdir)
     query = app.state.query
     out: dict[str, Any] = {**described, "concurrent": args.partner,
                            "bursts": args.partner_bursts}
