@@ -423,6 +423,12 @@ class FileIndex:
     """The index of one positions day file (memory-mapped, read-only)."""
 
     def __init__(self, folder: Path, meta: dict[str, Any]) -> None:
+        import pyarrow as pa
+
+        # pyarrow imports pandas (0.3 s) at its first conversion of a NumPy array, which a
+        # page of rows needs (take): do it with the index, in the loader's thread, rather
+        # than in the first query
+        pa.array(np.zeros(0, dtype=np.int64))
 
         self.folder = folder
         self.meta = meta
