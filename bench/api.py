@@ -37,6 +37,18 @@ server (its caches built as ``seawatch serve`` builds them at start), and once a
 freshly started server whose caches are cold. Each load prints when each API request of the
 page started and ended.
 
+Partner (``--partner N``, default 16; ``--partner-only`` runs nothing else): the same store
+served with access control (``auth="required"``) to a partner agency holding two grants that
+release positions -- the Galapagos Marine Reserve (a polygon) over the whole data, and a box
+off the mainland over the first half of the data -- through an API token of its viewer. In
+``--partner-bursts`` bursts (the first on cold caches), N threads at once send one request
+each: half ``GET /api/v1/stats``, half ``GET /api/v1/positions?limit=1000`` (the first page,
+a 2-degree box, a 6-hour window, a page at a random offset, in turn). Printed: p50/p95/max
+per kind and overall, refusals (503), and the growth of the process's peak resident memory
+over its resident memory before the first burst (and, sampled every 2 ms, how much of it is
+private memory and how much the memory-mapped files of the query index). Targets: p95 < 1 s,
+growth < 300 MB, on a store of 10 M positions (``--build 10000000``).
+
 Memory: the peak resident memory of each phase (Linux ``VmHWM``, reset between phases) and
 the resident memory after it, split into private memory and memory-mapped files (the query
 index; page cache the OS can reclaim). With ``--json FILE`` every figure is written there.
@@ -75,6 +87,12 @@ WINDOW_H = (1, 6, 24)
 """Length of the time windows queried."""
 MAP_VESSELS = 20_000
 """The map must draw at least this many vessels."""
+PARTNER_TARGET_MS = 1000.0
+"""Target p95 latency of a burst of concurrent partner requests."""
+PARTNER_RSS_MB = 300.0
+"""Target: growth of the peak resident memory during the partner bursts."""
+PARTNER_BOX = (-82.0, -4.0, -79.0, 0.0)
+"""Box of the partner's second grant (off the mainland), with the first half of the data."""
 
 
 def make_app(store_dir: Path) -> Any:
@@ -439,6 +457,217 @@ def map_render(url: str, vessels: int, timeout: float) -> dict[str, float]:
 
 # --------------------------------------------------------------------------------------------
 
+# --------------------------------------------------------------------------------------------
+# a partner agency: concurrent requests through its grants
+
+
+def make_partner_app(store_dir: Path, workdir: Path) -> tuple[Any, str, dict[str, Any]]:
+    """The app over the store with access control, a fresh sharing state in ``workdir``
+    (host ECU-NAVY, partner USAF-PARTNER with two grants that release positions) and the
+    partner viewer's API token."""
+    from seawatch.api.app import create_app
+    from seawatch.share.accounts import add_agency, add_user, init_state
+    from seawatch.share.db import open_state, utcnow
+    from seawatch.share.grants import create_grant
+    from seawatch.share.tokens import create_token
+    from seawatch.store import Store
+
+    path = workdir / f"partner-state-{os.getpid()}.db"
+    path.unlink(missing_ok=True)
+    state = open_state(f"sqlite:///{path}")
+    init_state(state, "ECU-NAVY")
+    add_agency(state, "USAF-PARTNER")
+    add_user(state, "partner-viewer", agency="USAF-PARTNER", role="partner_viewer",
+             password="bench partner viewer password")
+    info = Store(store_dir, create=False).info()
+    first, last = info["first_ts"], info["last_ts"]
+    middle = first + (last - first) / 2
+    now = utcnow()
+    grants = [
+        create_grant(state, grantor="ECU-NAVY", grantee="USAF-PARTNER",
+                     expires_at=now + timedelta(days=1), zone="Galápagos Marine Reserve",
+                     include_positions=True, note="bench: a zone, all the data"),
+        create_grant(state, grantor="ECU-NAVY", grantee="USAF-PARTNER",
+                     expires_at=now + timedelta(days=1), bbox=list(PARTNER_BOX),
+                     include_positions=True, data_start=first, data_end=middle,
+                     note="bench: a box, the first half of the data"),
+    ]
+    token = create_token(state, "partner-viewer", name="bench").token
+    described = [{"area": g.area_text(), "data_start": str(g.data_start),
+                  "data_end": str(g.data_end)} for g in grants]
+    return create_app(store_dir, state=state), token, {"grants": described, "state": path}
+
+
+def partner_requests(n: int, rng: np.random.Generator,
+                     total: int) -> list[tuple[str, str, dict[str, Any]]]:
+    """``n`` requests of a burst: ``(kind, path, params)``, half statistics, half pages of
+    1,000 positions, in turn: the first page, a 2-degree box, a 6-hour window, a page at a
+    random offset."""
+    out: list[tuple[str, str, dict[str, Any]]] = []
+    for i in range(n):
+        if i % 2 == 0:
+            out.append(("stats", "/api/v1/stats", {}))
+            continue
+        kind = (i // 2) % 4
+        if kind == 0:
+            out.append(("positions", "/api/v1/positions", {"limit": 1000}))
+        elif kind == 1:
+            lon = float(rng.uniform(PARTNER_BOX[0], PARTNER_BOX[2] - 2))
+            lat = float(rng.uniform(PARTNER_BOX[1], PARTNER_BOX[3] - 2))
+            out.append(("positions", "/api/v1/positions",
+                        {"limit": 1000, "bbox": f"{lon:.3f},{lat:.3f},{lon + 2:.3f},"
+                                                f"{lat + 2:.3f}"}))
+        elif kind == 2:
+            out.append(("positions", "/api/v1/positions", {"limit": 1000, "start": "START",
+                                                           "hours": 6}))
+        else:
+            offset = int(rng.integers(0, max(total - 1000, 1)))
+            out.append(("positions", "/api/v1/positions", {"limit": 1000, "offset": offset}))
+    return out
+
+
+def run_partner(args: argparse.Namespace, store_dir: Path, figures: dict[str, Any]) -> None:
+    """Bursts of ``args.partner`` concurrent requests of one partner viewer (see the
+    module's docstring); figures into ``figures["partner"]``."""
+    log(f"partner: {args.partner} concurrent requests per burst, {args.partner_bursts} bursts")
+    app, token, described = make_partner_app(store_dir, args.workdir)
+    state_file: Path = described.pop("state")
+    try:
+        _run_partner(args, store_dir, figures, app, token, described)
+    finally:
+        app.state.share.engine.dispose()
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{state_file}{suffix}").unlink(missing_ok=True)
+
+
+def _run_partner(args: argparse.Namespace, store_dir: Path, figures: dict[str, Any], app: Any,
+                 token: str, described: dict[str, Any]) -> None:
+    """:func:`run_partner` once the app is made."""
+    import threading
+
+    import httpx
+
+    from seawatch.api.server import ServerThread
+
+    query = app.state.query
+    out: dict[str, Any] = {**described, "concurrent": args.partner,
+                           "bursts": args.partner_bursts}
+    headers = {"Authorization": f"Bearer {token}"}
+    rng = np.random.default_rng(args.seed)
+    with ServerThread(app=app) as server, httpx.Client(
+            timeout=600, headers=headers,
+            limits=httpx.Limits(max_connections=args.partner * 2)) as client:
+        index = query.position_index
+        index.start()
+        if not index.wait(args.index_timeout):
+            log("partner: the query index is not ready; the plain scans answer")
+        out["index_ready"] = index.ready()
+        host_stats = store_span(store_dir)
+        first = datetime.fromisoformat(host_stats["first_ts"].replace("Z", "+00:00"))
+        span_h = max((datetime.fromisoformat(host_stats["last_ts"].replace("Z", "+00:00"))
+                      - first).total_seconds() / 3600 - 6, 0.0)
+        gc.collect()
+        before = memory()
+        reset_peak()
+        sampled = {"VmRSS": 0.0, "RssAnon": 0.0, "RssFile": 0.0}
+        sampling = threading.Event()
+
+        def sample() -> None:  # the split of the peak: private memory, mapped index files
+            while not sampling.is_set():
+                for key, value in memory().items():
+                    if key in sampled:
+                        sampled[key] = max(sampled[key], value)
+                time.sleep(0.002)
+
+        sampler = threading.Thread(target=sample, daemon=True)
+        sampler.start()
+        out["load_start"] = os.getloadavg()
+        results: list[tuple[int, str, float, int]] = []  # burst, kind, ms, status
+        released = 0
+        for burst in range(args.partner_bursts):
+            plan = partner_requests(args.partner, rng, max(released, 1))
+            for _, _, params in plan:
+                if params.get("start") == "START":
+                    start = first + timedelta(hours=float(rng.uniform(0, span_h)))
+                    params["start"] = iso(start)
+                    params["end"] = iso(start + timedelta(hours=params.pop("hours")))
+            gate = threading.Barrier(len(plan))
+            lock = threading.Lock()
+
+            def send(kind: str, path: str, params: dict[str, Any], burst: int = burst,
+                     gate: threading.Barrier = gate, lock: threading.Lock = lock) -> None:
+                gate.wait()
+                started = time.perf_counter()
+                response = client.get(server.url + path, params=params)
+                _ = response.content
+                ms = (time.perf_counter() - started) * 1000
+                with lock:
+                    results.append((burst, kind, ms, response.status_code))
+
+            threads = [threading.Thread(target=send, args=item) for item in plan]
+            started = time.perf_counter()
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join()
+            wall = time.perf_counter() - started
+            if burst == 0:
+                stats = client.get(server.url + "/api/v1/stats").json()
+                released = int(stats["positions"])
+                out["released"] = {k: stats[k] for k in ("positions", "vessels", "first_ts",
+                                                         "last_ts")}
+                log(f"partner: the grants release {released:,} positions of "
+                    f"{stats['vessels']:,} vessels")
+            mine = [r for r in results if r[0] == burst]
+            log(f"  burst {burst + 1}{' (cold)' if burst == 0 else ''}: {wall * 1000:.0f} ms "
+                f"wall, slowest {max(r[2] for r in mine):.0f} ms, statuses "
+                f"{sorted({r[3] for r in mine})}")
+        after = memory()
+        sampling.set()
+        sampler.join()
+        out["load_end"] = os.getloadavg()
+    growth = after.get("VmHWM", 0.0) - before.get("VmRSS", 0.0)
+    out["rss_before_mb"] = before.get("VmRSS")
+    out["peak_mb"] = after.get("VmHWM")
+    out["peak_growth_mb"] = growth
+    out["sampled_peak_growth_mb"] = {
+        k: sampled[k] - before.get(k, 0.0) for k in ("VmRSS", "RssAnon", "RssFile")}
+    ok = [r for r in results if r[3] == 200]
+    out["refused"] = sum(1 for r in results if r[3] == 503)
+    out["errors"] = sum(1 for r in results if r[3] not in (200, 503))
+    table: dict[str, Any] = {}
+    for label, rows in (("all", ok), ("stats", [r for r in ok if r[1] == "stats"]),
+                        ("positions", [r for r in ok if r[1] == "positions"]),
+                        ("cold burst", [r for r in ok if r[0] == 0]),
+                        ("warm bursts", [r for r in ok if r[0] > 0])):
+        if rows:
+            table[label] = percentiles([r[2] for r in rows])
+    out["latency_ms"] = table
+    figures["partner"] = out
+    print("\npartner bursts")
+    for label, r in table.items():
+        print(f"  {label:<12} n={r['n']:<4} p50 {r['p50']:8.1f} ms  p95 {r['p95']:8.1f} ms  "
+              f"max {r['max']:8.1f} ms  p95/target {r['p95'] / PARTNER_TARGET_MS:5.2f}")
+    print(f"  refused (503): {out['refused']}, other errors: {out['errors']}")
+    split = out["sampled_peak_growth_mb"]
+    print(f"  resident before {out['rss_before_mb']:,.0f} MB, peak {out['peak_mb']:,.0f} MB: "
+          f"growth {growth:,.0f} MB (target {PARTNER_RSS_MB:.0f} MB: ratio "
+          f"{growth / PARTNER_RSS_MB:.2f}); sampled every 2 ms, the peaks grew by "
+          f"{split['RssAnon']:,.0f} MB of private memory and {split['RssFile']:,.0f} MB of "
+          f"memory-mapped index files (page cache)")
+    print(f"  load average {tuple(round(x, 2) for x in out['load_start'])} at start, "
+          f"{tuple(round(x, 2) for x in out['load_end'])} at the end; {os.cpu_count()} CPUs")
+
+
+def store_span(store_dir: Path) -> dict[str, Any]:
+    """The host's view of the store's time span (ISO text)."""
+    from seawatch.store import Store
+    from seawatch.units import format_time
+
+    info = Store(store_dir, create=False).info()
+    return {"first_ts": format_time(info["first_ts"]), "last_ts": format_time(info["last_ts"])}
+
+
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -466,6 +695,12 @@ def main() -> None:
                         help="seconds to wait for the query index")
     parser.add_argument("--rebuild-index", action="store_true",
                         help="delete the store's query index first (time its build)")
+    parser.add_argument("--partner", type=int, default=16,
+                        help="concurrent requests per burst of the partner phase (0: skip it)")
+    parser.add_argument("--partner-bursts", type=int, default=6,
+                        help="bursts of the partner phase (the first on cold caches)")
+    parser.add_argument("--partner-only", action="store_true",
+                        help="run only the partner phase (no host queries, no map)")
     parser.add_argument("--json", type=Path, default=None, help="write the figures here")
     parser.add_argument("--build-child", type=Path, default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -487,6 +722,12 @@ def run(args: argparse.Namespace) -> None:
     store_dir, built = ensure_store(args)
     figures: dict[str, Any] = {"store": str(store_dir), "built": built,
                                "load_start": os.getloadavg(), "cpus": os.cpu_count()}
+    if args.partner_only:
+        args.workdir.mkdir(parents=True, exist_ok=True)
+        run_partner(args, store_dir, figures)
+        if args.json is not None:
+            args.json.write_text(json.dumps(figures, indent=1, default=str))
+        return
     results: dict[str, dict[str, Any]] = {}
     from seawatch.store.posindex import INDEX_FOLDER
 
@@ -569,6 +810,9 @@ def run(args: argparse.Namespace) -> None:
         log(f"map (cold server): all {r['vessels']:,} vessels drawn in {r['wall_s']:.2f} s")
         show_requests(r)
         show_memory("map load (cold server, two apps in the process)", figures)
+    if args.partner:
+        args.workdir.mkdir(parents=True, exist_ok=True)
+        run_partner(args, store_dir, figures)
     figures["load_end"] = os.getloadavg()
     figures["peak_rss_mb"] = max(
         [m.get("VmHWM", 0.0) for m in figures.get("memory", {}).values()] or [peak_mb()]

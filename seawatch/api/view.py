@@ -1,29 +1,58 @@
 """What one caller sees of the store: :class:`View`.
 
 :class:`View` wraps :class:`~seawatch.api.query.StoreQuery` (whose cached results are shared by
-every caller) and filters each result through the caller's
-:class:`~seawatch.share.policy.Access` -- its own agency's data plus the grants live *now* --
-*before* paging, counting, extents or 404s, so nothing leaks through totals. The routes of
-:mod:`seawatch.api.rest`, :mod:`seawatch.api.ogc` and the exports read only through it; the
-route policy and the authentication that build the ``Access`` are in
-:mod:`seawatch.api.policy` and :mod:`seawatch.api.security`; a partner's positions query is
-narrowed to its grants by :mod:`seawatch.api.scope`.
+every caller) and answers each request as the caller's
+:class:`~seawatch.share.policy.Access` allows -- its own agency's data plus the grants live
+*now* -- *before* paging, counting, extents or 404s, so nothing leaks through totals. The
+routes of :mod:`seawatch.api.rest`, :mod:`seawatch.api.ogc` and the exports read only through
+it; the route policy and the authentication that build the ``Access`` are in
+:mod:`seawatch.api.policy` and :mod:`seawatch.api.security`.
+
+For another agency, positions are read through its :class:`~seawatch.api.scope.PositionScope`
+(the grants' windows, boxes and zones pushed into the query index or the scans, see
+:mod:`seawatch.api.query.scoped`), never by loading every position first; the identity of a
+vessel is the latest within the data windows of the grants that release something of it
+(:func:`~seawatch.api.scope.identity_windows`). Every read of positions that no cache
+answers holds one of the caller's slots (:mod:`seawatch.api.concurrency`).
 """
 
 # No ``from __future__ import annotations``: kept like the route modules that import it.
 
+import contextlib
 import json
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
 from seawatch.api.query.events import evidence_collection, evidence_window
+from seawatch.api.query.scoped import (
+    scoped_count,
+    scoped_frame,
+    scoped_page,
+    scoped_summary,
+    scoped_vessels,
+)
 from seawatch.api.query.stats import frame_extent
 from seawatch.api.query.tracks import track_feature
-from seawatch.api.query.vessels import VESSEL_FIELDS, select_vessels
-from seawatch.api.scope import EMPTY_SCOPE, grants_prefilter, narrowed_scope
+from seawatch.api.query.vessels import (
+    VESSEL_DETAIL_FIELDS,
+    VESSEL_FIELDS,
+    class_expr,
+    identity_in_windows,
+    select_vessels,
+)
+from seawatch.api.scope import (
+    PositionScope,
+    event_grants,
+    frame_digest,
+    identity_windows,
+    live_grants,
+    part_grants,
+    position_scope,
+)
+from seawatch.export import to_records
 from seawatch.share.policy import Access
 from seawatch.units import BBox, format_time
 
@@ -39,25 +68,30 @@ POSITION_FIELDS: tuple[str, ...] = ("ts", "lat", "lon", "sog", "cog", "heading")
 
 
 class View:
-    """The store as one caller sees it: :class:`~seawatch.api.query.StoreQuery` results
-    filtered by the caller's :class:`~seawatch.share.policy.Access`.
+    """The store as one caller sees it.
 
-    For the host agency (and local mode) every method answers what the query answers (the
-    fast, cached paths), with the markings joined onto events. For another agency, rows are
-    filtered before any paging, counting or extent: events by
-    :meth:`~seawatch.share.policy.Access.filter_events`, positions by
-    :meth:`~seawatch.share.policy.Access.filter_positions` (read only where a live grant
-    releases positions, pre-filtered by the grants' boxes and windows), vessels by
-    :meth:`~seawatch.share.policy.Access.filter_vessels` (the latest position shown only
-    where released; vessels named by visible events listed with their identity), zones by
-    :meth:`~seawatch.share.policy.Access.filter_zones`.
+    For the host agency (and local mode) every method answers what
+    :class:`~seawatch.api.query.StoreQuery` answers (the fast, cached paths), with the
+    markings joined onto events. For another agency:
+
+    - events are filtered by :meth:`~seawatch.share.policy.Access.filter_events` (areas,
+      windows, types, markings) before any paging or counting;
+    - positions are those its :class:`~seawatch.api.scope.PositionScope` releases, counted
+      and paged by :mod:`seawatch.api.query.scoped` without loading the rest;
+    - a vessel is known when it has released positions or is named by a visible event; its
+      position is the latest released one (null when none), its identity the latest within
+      the data windows of the grants that release its positions or events, its class
+      (A/B) from its released reports;
+    - zones are filtered by :meth:`~seawatch.share.policy.Access.filter_zones`.
     """
 
     def __init__(self, query: "StoreQuery", access: Access) -> None:
         self.query = query
         self.access = access
         self._event_mmsis: set[int] | None = None
-        self._all_positions: pl.DataFrame | None = None
+        self._visible_events: pl.DataFrame | None = None
+        self._scope: PositionScope | None = None
+        self._held = 0
 
     @property
     def full(self) -> bool:
@@ -66,14 +100,46 @@ class View:
 
     def live_grants(self) -> list["Grant"]:
         """The grants the caller's agency holds now."""
-        a = self.access
-        return [g for g in a.grants if g.grantee == a.agency and g.is_live(a.now)]
+        return live_grants(self.access)
+
+    @property
+    def scope(self) -> PositionScope:
+        """The positions the caller may read (another agency only)."""
+        if self._scope is None:
+            scope = position_scope(self.access)
+            assert scope is not None, "the host agency reads every position"
+            self._scope = scope
+        return self._scope
+
+    @contextlib.contextmanager
+    def slot(self) -> Iterator[None]:
+        """Hold one of the caller's slots (:mod:`seawatch.api.concurrency`) for the block;
+        nested blocks of one request share it."""
+        if self._held:
+            self._held += 1
+            try:
+                yield
+            finally:
+                self._held -= 1
+            return
+        principal = self.access.principal
+        with self.query.callers.hold((principal.agency, principal.username)):
+            self._held = 1
+            try:
+                yield
+            finally:
+                self._held = 0
 
     # --- events -----------------------------------------------------------------------
 
     def events(self, **filters: Any) -> pl.DataFrame:
         """:meth:`StoreQuery.events` visible to the caller, with their markings."""
-        return self.access.filter_events(self.query.events(**filters))
+        if not filters and self._visible_events is not None:
+            return self._visible_events
+        frame = self.access.filter_events(self.query.events(**filters))
+        if not filters:
+            self._visible_events = frame
+        return frame
 
     def event(self, event_id: str) -> pl.DataFrame:
         """The visible event with this id (one row), or an empty frame."""
@@ -89,10 +155,6 @@ class View:
 
     # --- positions --------------------------------------------------------------------
 
-    def position_grants(self) -> list["Grant"]:
-        """Live grants that release positions."""
-        return [g for g in self.live_grants() if g.include_positions]
-
     def positions_frame(
         self,
         mmsi: Sequence[int] | None = None,
@@ -100,39 +162,26 @@ class View:
         end: datetime | None = None,
         bbox: BBox | None = None,
     ) -> pl.DataFrame:
-        """Every visible position matching the filters, in store order."""
-        if self.full:
-            return self.query.positions_frame(mmsi=mmsi, start=start, end=end, bbox=bbox)
-        if mmsi is None and start is None and end is None and bbox is None \
-                and self._all_positions is not None:
-            return self._all_positions
-        grants = self.position_grants()
-        lazy = self.query.positions(mmsi, start, end, bbox)
-        scope = narrowed_scope(grants[0], start, end, bbox) if len(grants) == 1 else None
-        if not grants or scope == EMPTY_SCOPE:
-            frame = self.query.collect(lazy.head(0))
-        elif scope is not None:  # one grant: its box and window narrow the (indexed) query
-            frame = self.access.filter_positions(self.query.positions_frame(mmsi, *scope))
-        else:
-            frame = self.access.filter_positions(
-                self.query.collect(lazy.filter(grants_prefilter(grants)))
-            )
-        if mmsi is None and start is None and end is None and bbox is None:
-            self._all_positions = frame
-        return frame
+        """Every visible position matching the filters, in store order (for queries whose
+        size the caller bounds: a vessel's window, an export after its count)."""
+        with self.slot():
+            if self.full:
+                return self.query.positions_frame(mmsi=mmsi, start=start, end=end, bbox=bbox)
+            return scoped_frame(self.query, self.scope, mmsi, start, end, bbox)
 
     def positions_page(self, offset: int, limit: int, **filters: Any) -> tuple[pl.DataFrame, int]:
         """Visible positions ``offset .. offset + limit`` and how many match."""
-        if self.full:
-            return self.query.positions_page(offset, limit, **filters)
-        frame = self.positions_frame(**filters)
-        return frame.slice(offset, limit), frame.height
+        with self.slot():
+            if self.full:
+                return self.query.positions_page(offset, limit, **filters)
+            return scoped_page(self.query, self.scope, offset, limit, **filters)
 
     def positions_count(self, **filters: Any) -> int:
         """How many visible positions match."""
-        if self.full:
-            return self.query.positions_count(**filters)
-        return self.positions_frame(**filters).height
+        with self.slot():
+            if self.full:
+                return self.query.positions_count(**filters)
+            return scoped_count(self.query, self.scope, **filters)
 
     # --- vessels ----------------------------------------------------------------------
 
@@ -140,79 +189,126 @@ class View:
                 bbox: BBox | None = None) -> pl.DataFrame:
         """:meth:`StoreQuery.vessels` as the caller sees them (columns ``VESSEL_FIELDS``).
 
-        For another agency: vessels whose latest position a grant releases, and vessels of
-        the events it sees (their position null unless released); ``bbox`` applies to the
-        position shown, ``q`` to the identity.
+        For another agency: every vessel with a released position (the latest released
+        one), and the vessels of the events it sees (their position null unless released);
+        ``bbox`` applies to the position shown, ``q`` to the identity.
         """
         if self.full:
             return self.query.vessels(q=q, bbox=bbox)
-        frame = self.access.filter_vessels(
-            self.query.latest().select(VESSEL_FIELDS), visible_mmsi=self.event_mmsis()
+        with self.slot():
+            frame = self._partner_vessels(None)
+        return select_vessels(frame.select(VESSEL_FIELDS), q, bbox)
+
+    def _partner_vessels(self, mmsis: Sequence[int] | None) -> pl.DataFrame:
+        """Another agency's vessels (all, or those of ``mmsis`` it may know of), sorted by
+        MMSI: :data:`VESSEL_DETAIL_FIELDS` from the released positions and the identity
+        reports of the grants' windows, and ``positions``, ``first_ts``, ``last_ts`` of
+        the released positions."""
+        released = scoped_vessels(self.query, self.scope, mmsis)
+        frame = released.frame
+        named = self.event_mmsis()
+        if mmsis is None:
+            frame = frame.filter(pl.col("ts").is_not_null())
+            extra = sorted(named - set(frame["mmsi"].to_list()))
+        else:
+            extra = sorted({int(m) for m in mmsis if int(m) in named}
+                           - set(frame["mmsi"].to_list()))
+        if extra:
+            blank = pl.DataFrame({"mmsi": extra}, schema={"mmsi": pl.Int64})
+            frame = pl.concat([frame, blank], how="diagonal_relaxed").sort("mmsi")
+        vessels = frame["mmsi"]
+        pairs = pl.concat([
+            part_grants(self.scope, released.members),
+            event_grants(self.access, self._events_of(vessels.to_list())),
+        ]).filter(pl.col("mmsi").is_in(vessels.implode()))
+        windows = identity_windows(self.access, pairs)
+        identity = self.query.cached_scoped(
+            "identity", frame_digest(windows), lambda: identity_in_windows(self.query, windows))
+        from seawatch.io.identity import flag_from_mmsi
+
+        return (
+            frame.join(identity, on="mmsi", how="left")
+            .with_columns(
+                class_expr().alias("cls"),
+                pl.coalesce(pl.col("flag"), flag_from_mmsi(pl.col("mmsi"))).alias("flag"),
+                pl.col("positions").fill_null(0),
+            )
+            .select(*VESSEL_DETAIL_FIELDS, "positions", "first_ts", "last_ts")
         )
-        return select_vessels(frame, q, bbox)
+
+    def _events_of(self, mmsis: list[int]) -> pl.DataFrame:
+        """The visible events of these vessels."""
+        wanted = pl.Series(mmsis, dtype=pl.Int64).implode()
+        return self.events().filter(pl.col("mmsi").is_in(wanted)
+                                    | pl.col("other_mmsi").is_in(wanted).fill_null(False))
 
     def vessel(self, mmsi: int) -> dict[str, Any] | None:
         """One vessel (``GET /vessels/{mmsi}``), or None when unknown *or hidden*."""
-        record = self.query.vessel(mmsi)
-        if record is None or self.full:
-            return record
-        shown = self.vessels().filter(pl.col("mmsi") == mmsi)
-        if shown.height == 0 and mmsi not in self.event_mmsis():
+        if self.full:
+            return self.query.vessel(mmsi)
+        with self.slot():
+            frame = self._partner_vessels([mmsi])
+        if frame.height == 0:
             return None
-        if shown.height == 0 or shown["lat"].item() is None:
-            record.update(dict.fromkeys(POSITION_FIELDS))
-        positions = self.positions_frame(mmsi=[mmsi])
-        first, last = positions.select(pl.col("ts").min().alias("first"),
-                                        pl.col("ts").max().alias("last")).row(0)
-        record["positions"] = positions.height
-        record["first_ts"] = format_time(first)
-        record["last_ts"] = format_time(last)
-        events = self.events(mmsi=[mmsi])
-        record["events"] = events.height
+        row = frame.row(0, named=True)
+        if row["positions"] == 0 and self.query.vessel(mmsi) is None:
+            return None  # named by an event, but the store has nothing of it
+        record = to_records(frame.select(VESSEL_DETAIL_FIELDS))[0]
+        record["positions"] = int(row["positions"])
+        record["first_ts"] = format_time(row["first_ts"])
+        record["last_ts"] = format_time(row["last_ts"])
+        record["events"] = self.events(mmsi=[mmsi]).height
         return record
 
     def known_vessel(self, mmsi: int) -> bool:
         """Whether the caller may know of the vessel (the same test as :meth:`vessel`)."""
         if self.full:
             return self.query.last_seen(mmsi) is not None or self.query.vessel(mmsi) is not None
-        if mmsi in self.event_mmsis():
-            return True
-        return self.vessels().filter(pl.col("mmsi") == mmsi).height > 0
+        return self.vessel(mmsi) is not None
 
     def last_seen(self, mmsi: int) -> datetime | None:
         """Time of the vessel's latest position the caller sees."""
         if self.full:
             return self.query.last_seen(mmsi)
-        frame = self.positions_frame(mmsi=[mmsi])
-        return frame["ts"].max() if frame.height else None  # type: ignore[return-value]
+        with self.slot():
+            frame = scoped_vessels(self.query, self.scope, [mmsi]).frame
+        return frame["last_ts"].item() if frame.height else None
 
     def track(self, mmsi: int, start: datetime, end: datetime,
               zoom: float | None = None) -> dict[str, Any]:
         """The vessel's track (``GET /vessels/{mmsi}/track``) from visible positions."""
-        if self.full:
-            return self.query.track(mmsi, start, end, zoom)
-        frame = self.positions_frame(mmsi=[mmsi], start=start, end=end)
+        with self.slot():
+            if self.full:
+                return self.query.track(mmsi, start, end, zoom)
+            frame = scoped_frame(self.query, self.scope, [mmsi], start, end)
         return track_feature(frame, mmsi, start, end, zoom)
 
     def identities(self, mmsis: Sequence[int]) -> list[dict[str, Any]]:
         """Identity and latest position of each MMSI (position null unless released)."""
-        records = self.query.identities(mmsis)
         if self.full:
-            return records
-        shown = self.vessels().filter(pl.col("mmsi").is_in(list(mmsis)) &
-                                      pl.col("lat").is_not_null())
-        released = set(shown["mmsi"].to_list())
-        for record in records:
-            if record["mmsi"] not in released:
-                record.update(dict.fromkeys(POSITION_FIELDS))
-        return records
+            return self.query.identities(mmsis)
+        with self.slot():
+            frame = self._partner_vessels(list(mmsis)).select(VESSEL_FIELDS)
+        found = {r["mmsi"]: r for r in to_records(frame)}
+        out = []
+        for mmsi in mmsis:
+            record = found.get(mmsi)
+            if record is None:
+                from seawatch.io.identity import flag_from_mmsi
+
+                record = dict.fromkeys(VESSEL_FIELDS)
+                record["mmsi"] = mmsi
+                record["flag"] = pl.select(flag_from_mmsi(pl.lit(mmsi, pl.Int64))).item()
+            out.append(record)
+        return out
 
     def evidence(self, event: pl.DataFrame, margin: timedelta) -> str:
         """The event's evidence (``GET /events/{id}``) from positions the caller sees."""
-        if self.full:
-            return self.query.evidence(event, margin)
-        ids, lo, hi = evidence_window(event, margin)
-        frame = self.positions_frame(mmsi=ids, start=lo, end=hi)
+        with self.slot():
+            if self.full:
+                return self.query.evidence(event, margin)
+            ids, lo, hi = evidence_window(event, margin)
+            frame = scoped_frame(self.query, self.scope, ids, lo, hi)
         return evidence_collection(frame, ids, lo, hi, margin)
 
     # --- zones, statistics, extents ---------------------------------------------------
@@ -246,24 +342,19 @@ class View:
             return self.query.stats()
         events = self.events()
         counts = events.group_by("type").len().sort("type")
-        positions = self.positions_frame()
-        by_day: dict[str, int] = {}
-        if positions.height:
-            days = positions.group_by(pl.col("ts").dt.date().cast(pl.String).alias("d")).len()
-            by_day = dict(sorted(zip(days["d"].to_list(), days["len"].to_list(), strict=True)))
-        vessels = set(positions["mmsi"].unique().to_list()) | self.event_mmsis()
-        first, last = positions.select(pl.col("ts").min().alias("first"),
-                                        pl.col("ts").max().alias("last")).row(0)
+        with self.slot():
+            summary = scoped_summary(self.query, self.scope)
+        vessels = set(summary.mmsis) | self.event_mmsis()
         return {
-            "positions": positions.height,
+            "positions": summary.positions,
             "vessels": len(vessels),
             "events": events.height,
-            "first_ts": format_time(first),
-            "last_ts": format_time(last),
+            "first_ts": format_time(summary.first),
+            "last_ts": format_time(summary.last),
             "events_by_type": dict(zip(counts["type"].to_list(), counts["len"].to_list(),
                                        strict=True)),
-            "days": sorted(by_day),
-            "positions_by_day": by_day,
+            "days": sorted(summary.by_day),
+            "positions_by_day": dict(summary.by_day),
             "snapshot": self.query.snapshot_id,
             "inputs": 0,
             "size_bytes": 0,
@@ -274,7 +365,9 @@ class View:
         """Box and time interval of the positions the caller sees."""
         if self.full:
             return self.query.extent(), list(self.query.time_extent())
-        return frame_extent(self.positions_frame(), "ts", "ts")
+        with self.slot():
+            summary = scoped_summary(self.query, self.scope)
+        return summary.extent, [format_time(summary.first), format_time(summary.last)]
 
     def vessels_extent(self) -> tuple[BBox | None, list[str | None]]:
         """Box and time interval of the vessels' latest positions the caller sees."""

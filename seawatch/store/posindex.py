@@ -36,6 +36,16 @@ exactly ``offset + limit`` rows match (interpolation alternating with bisection;
 counts the matches below it in every group at once). Only the page's rows are read from the
 column files.
 
+A query may also be limited to a union of :class:`Part` (what another agency's grants
+release: windows, boxes, polygons), classified group by group the same way.
+
+Memory: the kernel maps tens of kB of a mapped file around every page a process touches, and
+those pages count in the process's resident memory for as long as they stay mapped. So the
+rows of edge groups (time, position) and the keys a page is picked by are read with
+``pread`` by ranges (:meth:`FileIndex.read_ranges`), and once a query is answered the pages
+it touched through the maps are let go (:meth:`FileIndex.release`, ``MADV_DONTNEED``: they
+stay in the kernel's page cache); a server's resident memory does not grow with the index.
+
 Indexes are built in a background thread (``PositionIndex.start``), one day file at a time,
 for stores of at least :data:`MIN_ROWS` positions; an ingest makes new day files, whose
 indexes are built on the next query or warm-up (unchanged days keep theirs) and indexes of
@@ -46,6 +56,7 @@ runs the plain scan. The folder is a cache: deleting it is safe (it is rebuilt).
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import logging
 import os
@@ -53,8 +64,8 @@ import shutil
 import threading
 import time
 import uuid
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -93,6 +104,9 @@ SIMPLE_PAGE_MAX = 100_000
 gathers at most this many rows; beyond it, by bisection on the row number."""
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 COLUMNS: dict[str, pl.DataType] = schema.POSITIONS
+RANGE_COLUMNS: dict[str, type[np.generic]] = {
+    "mmsi": np.int64, "ts": np.int64, "lat": np.float64, "lon": np.float64}
+"""Columns read by ranges (:meth:`FileIndex.read_ranges`), with their NumPy types."""
 
 
 def to_us(value: datetime | None) -> int | None:
@@ -125,13 +139,106 @@ def ranges(starts: np.ndarray, counts: np.ndarray) -> np.ndarray:
     return np.arange(total, dtype=np.int64) - np.repeat(first - starts, counts)
 
 
+PART_CLASSES_KEPT = 64
+"""Classifications of groups by part kept per index (:meth:`Part.classify`)."""
+SHAPE_PAD_DEG = 1e-9
+"""Groups are compared with a :class:`Part`'s shape through their bounding box widened by this
+much (degrees), so that a box of one point or one line is a proper polygon; the comparison
+stays exact (a wider box only sends more groups to the row-by-row test)."""
+
+
+@dataclass(frozen=True)
+class Part:
+    """One piece of a union that narrows a :class:`Query` (what one grant releases, say):
+    rows with ``lo <= ts < hi`` (microseconds; None: unbounded) whose coordinates lie in
+    ``box`` (edges included; ``min_lon > max_lon`` crosses the antimeridian) and, with
+    ``shape``, strictly inside that polygon (``shapely.contains_xy``: its boundary is
+    outside). A null or non-finite coordinate is in no box and no shape (NumPy comparisons,
+    unlike the Polars predicate of a query's own ``bbox``).
+
+    >>> part = Part(None, 10, (-1.0, -1.0, 1.0, 1.0))
+    >>> part.test(np.array([0, 0, 10]), np.array([0.5, np.nan, 0.5]),
+    ...           np.array([0.0, 0.0, 0.0])).tolist()
+    [True, False, False]
+    """
+
+    lo: int | None
+    hi: int | None
+    box: tuple[float, float, float, float] | None = None
+    shape: Any = field(default=None, compare=False, repr=False)
+    """A shapely (multi)polygon, best prepared (``shapely.prepare``)."""
+    key: str | None = field(default=None, compare=False, repr=False)
+    """Names what the part holds (window, box and shape), so that each index keeps its
+    classification of the groups (:meth:`classify`); None: not kept."""
+
+    def test(self, ts: np.ndarray, lat: np.ndarray, lon: np.ndarray) -> np.ndarray:
+        """Which rows (``ts`` in microseconds, coordinates in degrees) are in the part."""
+        keep = np.ones(len(ts), dtype=bool)
+        if self.lo is not None:
+            keep &= ts >= self.lo
+        if self.hi is not None:
+            keep &= ts < self.hi
+        if self.box is not None:
+            keep &= in_box(self.box, lat, lon)
+        if self.shape is not None and keep.any():
+            import shapely
+
+            idx = np.flatnonzero(keep)
+            keep[idx] = shapely.contains_xy(self.shape, lon[idx], lat[idx])
+        return keep
+
+    def classify(self, ix: FileIndex) -> tuple[np.ndarray, np.ndarray]:
+        """Groups of ``ix`` whose every row is in the part (first array) and groups with
+        none in it (second), from the groups' ranges alone; the others are tested row by
+        row. Kept by the index for a part with a ``key`` (read-only arrays)."""
+        if self.key is None:
+            return self._classify(ix)
+        found = ix.part_classes.get(self.key)
+        if found is None:
+            found = self._classify(ix)
+            for array in found:
+                array.flags.writeable = False
+            if len(ix.part_classes) >= PART_CLASSES_KEPT:
+                ix.part_classes.clear()
+            ix.part_classes[self.key] = found
+        return found
+
+    def _classify(self, ix: FileIndex) -> tuple[np.ndarray, np.ndarray]:
+        t_in, t_out = _window_classes(ix, self.lo, self.hi)
+        if self.box is None and self.shape is None:
+            return t_in & ~t_out, t_out
+        # groups of rows without a finite position are in no area
+        a_in, a_out = ix.g_placed.copy(), ~ix.g_placed
+        if self.box is not None:
+            b_in, b_out = _box_classes(ix, self.box)
+            a_in &= b_in
+            a_out |= b_out
+        if self.shape is not None:
+            cand = np.flatnonzero(~a_out & ~t_out)
+            inside = np.zeros(ix.groups, dtype=bool)
+            if len(cand):
+                import shapely
+
+                pad = SHAPE_PAD_DEG
+                boxes = shapely.box(ix.g_lon_min[cand] - pad, ix.g_lat_min[cand] - pad,
+                                    ix.g_lon_max[cand] + pad, ix.g_lat_max[cand] + pad)
+                inside[cand] = shapely.contains_properly(self.shape, boxes)
+                a_out[cand] |= ~shapely.intersects(self.shape, boxes)
+            a_in &= inside
+        out = t_out | a_out
+        return t_in & a_in & ~out, out
+
+
 @dataclass(frozen=True)
 class Query:
-    """A box and a half-open window ``[lo, hi)`` in microseconds (None: unbounded)."""
+    """A box and a half-open window ``[lo, hi)`` in microseconds (None: unbounded), and
+    optionally a union of :class:`Part` that the rows must also meet (``parts=()``: no row
+    does; None: no such limit)."""
 
     lo: int | None
     hi: int | None
     bbox: tuple[float, float, float, float] | None
+    parts: tuple[Part, ...] | None = None
 
     def bbox_expr(self) -> pl.Expr:
         """The plain scan's box predicate (used on rows without a finite position)."""
@@ -139,16 +246,161 @@ class Query:
         return bbox_filter(self.bbox)
 
 
+def in_box(box: tuple[float, float, float, float], lat: np.ndarray,
+           lon: np.ndarray) -> np.ndarray:
+    """Which points lie in ``box`` (edges included; across the antimeridian when
+    ``min_lon > max_lon``); NaN is outside.
+
+    >>> in_box((179.0, -1.0, -179.0, 1.0), np.array([0.0, 0.0]), np.array([179.5, 0.0]))
+    array([ True, False])
+    """
+    min_lon, min_lat, max_lon, max_lat = box
+    with np.errstate(invalid="ignore"):
+        keep = (lat >= min_lat) & (lat <= max_lat)
+        if min_lon <= max_lon:
+            return keep & (lon >= min_lon) & (lon <= max_lon)
+        return keep & ((lon >= min_lon) | (lon <= max_lon))
+
+
+def _in_window(q: Query, ts: np.ndarray) -> np.ndarray:
+    """Which times (microseconds) lie in the query's window ``[lo, hi)``."""
+    if q.lo is not None and q.hi is not None:
+        return (ts >= q.lo) & (ts < q.hi)
+    return ts >= q.lo if q.lo is not None else ts < q.hi
+
+
+def _window_classes(ix: FileIndex, lo: int | None,
+                    hi: int | None) -> tuple[np.ndarray, np.ndarray]:
+    """Groups wholly inside ``[lo, hi)`` and groups wholly outside it."""
+    t_in = np.ones(ix.groups, dtype=bool)
+    t_out = np.zeros(ix.groups, dtype=bool)
+    if lo is not None:
+        t_in &= ix.g_ts_min >= lo
+        t_out |= ix.g_ts_max < lo
+    if hi is not None:
+        t_in &= ix.g_ts_max < hi
+        t_out |= ix.g_ts_min >= hi
+    return t_in, t_out
+
+
+def _box_classes(ix: FileIndex, box: tuple[float, float, float, float]
+                 ) -> tuple[np.ndarray, np.ndarray]:
+    """Groups whose coordinate ranges lie wholly inside ``box`` and wholly outside it
+    (meaningful for groups of finite positions only)."""
+    min_lon, min_lat, max_lon, max_lat = box
+    with np.errstate(invalid="ignore"):
+        lat_in = (ix.g_lat_min >= min_lat) & (ix.g_lat_max <= max_lat)
+        lat_out = (ix.g_lat_max < min_lat) | (ix.g_lat_min > max_lat)
+        if min_lon <= max_lon:
+            lon_in = (ix.g_lon_min >= min_lon) & (ix.g_lon_max <= max_lon)
+            lon_out = (ix.g_lon_max < min_lon) | (ix.g_lon_min > max_lon)
+        else:  # across the antimeridian: lon >= min_lon or lon <= max_lon
+            lon_in = (ix.g_lon_min >= min_lon) | (ix.g_lon_max <= max_lon)
+            lon_out = (ix.g_lon_max < min_lon) & (ix.g_lon_min > max_lon)
+    return lat_in & lon_in, lat_out | lon_out
+
+
 def _read_array(path: Path) -> pa.Array:
     """The one column of an Arrow IPC file, memory-mapped (no copy; no file descriptor is
     kept open: the mapping lives as long as the array)."""
+    return _read_mapped(path)[0]
+
+
+def _read_mapped(path: Path) -> tuple[pa.Array, int | None, tuple[int, int]]:
+    """:func:`_read_array`, where the array's values start in the file (bytes; None when
+    the array is not one record batch of the file), and the mapping's address and size."""
     import pyarrow as pa
 
     with pa.memory_map(str(path), "r") as source:
         reader = pa.ipc.open_file(source)
+        source.seek(0)
+        whole = source.read_buffer(source.size())
+        region = (whole.address, whole.size)
         if reader.num_record_batches == 1:
-            return reader.get_batch(0).column(0)
-        return reader.read_all().column(0).combine_chunks()  # pragma: no cover
+            array = reader.get_batch(0).column(0)
+            values = array.buffers()[1] if len(array.buffers()) > 1 else None
+            if values is None:
+                return array, None, region  # pragma: no cover - indexed columns have values
+            return array, values.address - whole.address, region
+        return reader.read_all().column(0).combine_chunks(), None, region  # pragma: no cover
+
+
+@functools.cache
+def _madvise() -> Callable[[int, int, int], int] | None:
+    """libc's ``madvise``, or None where there is none (then pages are not released)."""
+    import ctypes
+    import ctypes.util
+
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+        function = libc.madvise
+    except (OSError, AttributeError):  # pragma: no cover - not a POSIX libc
+        return None
+    function.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int]
+    function.restype = ctypes.c_int
+    return function
+
+
+def release_pages(region: tuple[int, int]) -> None:
+    """Unmap the pages of a read-only file mapping from this process (``MADV_DONTNEED``):
+    the kernel keeps them in its page cache, and a later read maps them again. So the pages
+    a query touched stop counting in the server's resident memory once it is answered."""
+    import mmap
+
+    advice = getattr(mmap, "MADV_DONTNEED", None)
+    function = _madvise()
+    address, size = region
+    if function is None or advice is None or size == 0:
+        return  # pragma: no cover - not Linux or macOS
+    function(address, size, advice)
+
+
+class _Ranges:
+    """Reads contiguous ranges of a fixed-width column of an index file with ``pread``
+    (into this process's own memory, released with the array), not through the memory
+    map: the kernel maps the pages around every page a process touches in a mapped file
+    (tens of kB), so touching a few rows in each of thousands of groups would add the
+    index's page cache to the server's resident memory, request after request."""
+
+    def __init__(self, path: Path, offset: int, dtype: type[np.generic], rows: int,
+                 first: int) -> None:
+        self.path = path
+        self.offset = offset + first * np.dtype(dtype).itemsize
+        self.dtype = np.dtype(dtype)
+        self.rows = rows
+
+    def read(self, starts: np.ndarray, counts: np.ndarray) -> np.ndarray:
+        """Rows ``starts[i] .. starts[i] + counts[i]`` of the column, concatenated in that
+        order (adjacent ranges are read at once)."""
+        starts = np.asarray(starts, dtype=np.int64)
+        counts = np.asarray(counts, dtype=np.int64)
+        keep = counts > 0
+        starts, counts = starts[keep], counts[keep]
+        out = np.empty(int(counts.sum()), dtype=self.dtype)
+        if len(out) == 0:
+            return out
+        ends = starts + counts
+        cut = np.flatnonzero(starts[1:] != ends[:-1]) + 1
+        run_start = starts[np.r_[0, cut]]
+        run_end = ends[np.r_[cut - 1, len(ends) - 1]]
+        size = self.dtype.itemsize
+        view = out.view(np.uint8).data
+        fd = os.open(self.path, os.O_RDONLY)
+        try:
+            at = 0
+            for a, b in zip(run_start.tolist(), run_end.tolist(), strict=True):
+                want = (b - a) * size
+                done = 0
+                while done < want:
+                    got = os.preadv(fd, [view[at + done:at + want]],
+                                    self.offset + a * size + done)
+                    if got <= 0:
+                        raise OSError(f"{self.path}: short read")
+                    done += got
+                at += want
+        finally:
+            os.close(fd)
+        return out
 
 
 def _write_array(path: Path, name: str, array: pa.Array) -> None:
@@ -171,11 +423,25 @@ class FileIndex:
     """The index of one positions day file (memory-mapped, read-only)."""
 
     def __init__(self, folder: Path, meta: dict[str, Any]) -> None:
+        import pyarrow as pa
+
+        # pyarrow imports pandas (0.3 s) at its first conversion of a NumPy array, which a
+        # page of rows needs (take): do it with the index, in the loader's thread, rather
+        # than in the first query
+        pa.array(np.zeros(0, dtype=np.int64))
 
         self.folder = folder
         self.meta = meta
         self.rows = int(meta["rows"])
-        self.key = _values(_read_array(folder / "key.arrow"), np.int64)
+        key, key_at, region = _read_mapped(folder / "key.arrow")
+        self.key = _values(key, np.int64)
+        self._regions = [region]
+        self.part_classes: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+        """Groups in and out of each part with a key (:meth:`Part.classify`)."""
+        self._ranges: dict[str, _Ranges] = {}
+        if key_at is not None:
+            self._ranges["key"] = _Ranges(folder / "key.arrow", key_at, np.int64,
+                                          len(key), key.offset)
         with np.load(folder / "groups.npz") as g:
             self.g_start = g["start"]
             self.g_count = g["count"]
@@ -185,7 +451,12 @@ class FileIndex:
             self.g_placed = g["placed"]
         self.columns: dict[str, pa.Array] = {}
         for name in COLUMNS:
-            self.columns[name] = _read_array(folder / f"col-{name}.arrow")
+            self.columns[name], at, region = _read_mapped(folder / f"col-{name}.arrow")
+            self._regions.append(region)
+            if name in RANGE_COLUMNS and at is not None:
+                self._ranges[name] = _Ranges(folder / f"col-{name}.arrow", at,
+                                             RANGE_COLUMNS[name], self.rows,
+                                             self.columns[name].offset)
             if len(self.columns[name]) != self.rows:
                 raise ValueError(f"{folder}: col-{name}.arrow has {len(self.columns[name])} "
                                  f"rows, expected {self.rows}")
@@ -195,53 +466,74 @@ class FileIndex:
         self.ts = _values(self.columns["ts"], np.int64)
         self.lat = _values(self.columns["lat"], np.float64)
         self.lon = _values(self.columns["lon"], np.float64)
+        mmsi = self.columns["mmsi"]
+        self.mmsi = _values(mmsi, np.int64) if mmsi.null_count == 0 else None
+        """The MMSI of every row in index order (None when some row has none)."""
 
     @property
     def groups(self) -> int:
         return len(self.g_start)
 
+    def release(self) -> None:
+        """Let go of the pages of the index's files that queries touched (see
+        :func:`release_pages`); the arrays stay valid."""
+        for region in self._regions:
+            release_pages(region)
+
+    def read_ranges(self, name: str, starts: np.ndarray, counts: np.ndarray) -> np.ndarray:
+        """Raw values (nulls not masked) of ``key`` or a column of :data:`RANGE_COLUMNS` at
+        index positions ``starts[i] .. starts[i] + counts[i]``, concatenated: read from the
+        file, not through the memory map (see :class:`_Ranges`)."""
+        reader = self._ranges.get(name)
+        if reader is None:  # pragma: no cover - an index file of another layout
+            source = self.key if name == "key" else {
+                "ts": self.ts, "lat": self.lat, "lon": self.lon}.get(name, self.mmsi)
+            assert source is not None
+            return np.asarray(source[ranges(starts, counts)])
+        return reader.read(starts, counts)
+
     def select(self, q: Query) -> Selection:
         """The rows of this file matching the query (see :class:`Selection`)."""
-        ones = np.ones(self.groups, dtype=bool)
-        t_in, t_out = ones.copy(), ~ones
-        if q.lo is not None:
-            t_in &= self.g_ts_min >= q.lo
-            t_out |= self.g_ts_max < q.lo
-        if q.hi is not None:
-            t_in &= self.g_ts_max < q.hi
-            t_out |= self.g_ts_min >= q.hi
+        t_in, t_out = _window_classes(self, q.lo, q.hi)
         if q.bbox is not None:
-            min_lon, min_lat, max_lon, max_lat = q.bbox
-            lat_in = (self.g_lat_min >= min_lat) & (self.g_lat_max <= max_lat)
-            lat_out = (self.g_lat_max < min_lat) | (self.g_lat_min > max_lat)
-            if min_lon <= max_lon:
-                lon_in = (self.g_lon_min >= min_lon) & (self.g_lon_max <= max_lon)
-                lon_out = (self.g_lon_max < min_lon) | (self.g_lon_min > max_lon)
-            else:  # across the antimeridian: lon >= min_lon or lon <= max_lon
-                lon_in = (self.g_lon_min >= min_lon) | (self.g_lon_max <= max_lon)
-                lon_out = (self.g_lon_max < min_lon) & (self.g_lon_min > max_lon)
             # unplaced groups (null / non-finite coordinates) are always tested row by row
-            b_in = self.g_placed & lat_in & lon_in
-            b_out = self.g_placed & (lat_out | lon_out)
+            b_in, b_out = _box_classes(self, q.bbox)
+            b_in &= self.g_placed
+            b_out &= self.g_placed
         else:
-            b_in, b_out = ones, ~ones
+            b_in = np.ones(self.groups, dtype=bool)
+            b_out = ~b_in
         out = t_out | b_out
-        inside = t_in & b_in & ~out
+        inside = t_in & b_in
+        classes = None
+        if q.parts is not None:
+            classes = [part.classify(self) for part in q.parts]
+            some_in = np.zeros(self.groups, dtype=bool)
+            all_out = np.ones(self.groups, dtype=bool)
+            for c_in, c_out in classes:
+                some_in |= c_in
+                all_out &= c_out
+            out |= all_out
+            inside &= some_in
+        inside &= ~out
         edge = ~out & ~inside
         ins = np.flatnonzero(inside)
         eg = np.flatnonzero(edge)
-        return Selection(self, ins, *self._test_edges(q, eg, ~t_in[eg], ~b_in[eg]))
+        return Selection(self, ins, *self._test_edges(q, eg, ~t_in[eg], ~b_in[eg], classes))
 
     def _test_edges(
-        self, q: Query, eg: np.ndarray, need_t: np.ndarray, need_b: np.ndarray
+        self, q: Query, eg: np.ndarray, need_t: np.ndarray, need_b: np.ndarray,
+        classes: list[tuple[np.ndarray, np.ndarray]] | None = None,
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Test the rows of the edge groups ``eg``; ``need_t``/``need_b``: whether a group's
-        rows need the time / the box test.
+        rows need the time / the box test of the query; ``classes``: per part of the query,
+        the groups inside it and outside it (:meth:`Part.classify`).
 
         The groups are taken by kind (time only, box only, both), so each row is tested on
-        what it needs from contiguous slices. Returns the index positions of the matching
-        rows (ascending within each group), the groups in that order, and where each group's
-        matches end in the first array.
+        what it needs from contiguous slices; then the rows of groups that no part holds
+        whole are tested against the parts that may hold them. Returns the index positions
+        of the matching rows (ascending within each group), the groups in that order, and
+        where each group's matches end in the first array.
         """
         kind = need_t.astype(np.int8) + 2 * need_b.astype(np.int8)  # 1: t, 2: box, 3: both
         order = np.argsort(kind, kind="stable")
@@ -250,47 +542,67 @@ class FileIndex:
         idx = ranges(self.g_start[eg], counts)
         if len(idx) == 0:
             return idx, eg, np.zeros(len(eg), dtype=np.int64)
+        read: dict[str, np.ndarray] = {}
+
+        def column(name: str) -> np.ndarray:
+            """``name`` of every row of ``idx`` (read once, by ranges: the groups)."""
+            if name not in read:
+                read[name] = self.read_ranges(name, self.g_start[eg], counts)
+            return read[name]
+
         row_end = np.cumsum(counts)
-        bounds = np.r_[0, row_end][np.searchsorted(kind, [1, 2, 3, 4])]
-        mask = np.empty(len(idx), dtype=bool)
+        bounds = np.r_[0, row_end][np.searchsorted(kind, [0, 1, 2, 3, 4])]
+        mask = np.ones(len(idx), dtype=bool)
         for k in (1, 2, 3):
-            a, b = int(bounds[k - 1]), int(bounds[k])
+            a, b = int(bounds[k]), int(bounds[k + 1])
             if a == b:
                 continue
-            sub = idx[a:b]
-            m = self._in_window(q, sub) if k & 1 else None
+            m = _in_window(q, column("ts")[a:b]) if k & 1 else None
             if k & 2:
-                box = self._in_box(q, sub)
+                assert q.bbox is not None
+                box = in_box(q.bbox, column("lat")[a:b], column("lon")[a:b])
                 m = box if m is None else m & box
             mask[a:b] = m
         unplaced = need_b & ~self.g_placed[eg]
         if unplaced.any():  # nulls and NaN: exactly the plain scan's Polars predicate
             rows = np.repeat(unplaced, counts)
-            sub = idx[rows]
-            frame = self.take(sub, ("lat", "lon"))
+            frame = self.take(idx[rows], ("lat", "lon"))
             m = frame.select(q.bbox_expr().fill_null(False)).to_series().to_numpy()
             timed = np.repeat(need_t[unplaced], counts[unplaced])
             if timed.any():
-                m[timed] &= self._in_window(q, sub[timed])
+                m[timed] &= _in_window(q, column("ts")[rows][timed])
             mask[rows] = m
+        if classes is not None and q.parts is not None:
+            mask &= self._in_parts(q.parts, classes, eg, counts, column, mask)
         matched = np.add.reduceat(mask, np.r_[0, row_end[:-1]]).astype(np.int64)
         return idx[mask], eg, np.cumsum(matched)
 
-    def _in_window(self, q: Query, idx: np.ndarray) -> np.ndarray:
-        ts = self.ts[idx]
-        if q.lo is not None and q.hi is not None:
-            return (ts >= q.lo) & (ts < q.hi)
-        return ts >= q.lo if q.lo is not None else ts < q.hi
-
-    def _in_box(self, q: Query, idx: np.ndarray) -> np.ndarray:
-        assert q.bbox is not None
-        min_lon, min_lat, max_lon, max_lat = q.bbox
-        lat = self.lat[idx]
-        m = (lat >= min_lat) & (lat <= max_lat)
-        lon = self.lon[idx]
-        if min_lon <= max_lon:
-            return m & (lon >= min_lon) & (lon <= max_lon)
-        return m & ((lon >= min_lon) | (lon <= max_lon))
+    @staticmethod
+    def _in_parts(parts: Sequence[Part], classes: list[tuple[np.ndarray, np.ndarray]],
+                  eg: np.ndarray, counts: np.ndarray, column: Callable[[str], np.ndarray],
+                  candidates: np.ndarray) -> np.ndarray:
+        """Which rows of the groups ``eg`` (``counts`` rows each; ``column(name)`` gives a
+        column of them) lie in at least one part: those of a group some part holds whole,
+        else each part that may hold the group tests them (only rows still
+        ``candidates``, not yet matched)."""
+        whole = np.zeros(len(eg), dtype=bool)
+        for c_in, _ in classes:
+            whole |= c_in[eg]
+        hit = np.repeat(whole, counts)
+        for part, (c_in, c_out) in zip(parts, classes, strict=True):
+            maybe = ~c_in[eg] & ~c_out[eg] & ~whole
+            if not maybe.any():
+                continue
+            rows = np.repeat(maybe, counts) & candidates & ~hit
+            if not rows.any():
+                continue
+            ts = column("ts")[rows]
+            if part.box is None and part.shape is None:
+                lat = lon = np.empty(len(ts))  # a window alone: coordinates unused
+            else:
+                lat, lon = column("lat")[rows], column("lon")[rows]
+            hit[rows] = part.test(ts, lat, lon)
+        return hit
 
     def take(self, idx: np.ndarray, names: Sequence[str] | None = None) -> pl.DataFrame:
         """Rows at index positions ``idx`` (in that order), typed as the positions table."""
@@ -326,58 +638,105 @@ class Selection:
         self.edge_start = np.r_[0, edge_end[:-1]].astype(np.int64)
         self.total = int(self.ins_count.sum()) + len(edge_pos)
 
+    def chunks(self, max_rows: int) -> Iterator[np.ndarray]:
+        """Index positions of every match, in pieces of about ``max_rows`` (whole inside
+        groups, so a group larger than that is one piece), in no particular order: for
+        aggregates that need not hold every match at once. The row number of a position
+        ``p`` in the day file is ``index.key[p] % index.rows``."""
+        if len(self.ins_count):
+            ends = np.cumsum(self.ins_count)
+            first = 0
+            while first < len(ends):
+                done = int(ends[first - 1]) if first else 0
+                last = int(np.searchsorted(ends, done + max_rows, side="right"))
+                last = max(last, first + 1)
+                yield ranges(self.ins_start[first:last], self.ins_count[first:last])
+                first = last
+        for a in range(0, len(self.edge_pos), max(max_rows, 1)):
+            yield self.edge_pos[a:a + max_rows]
+
     def rank_range(self, a: int, b: int) -> np.ndarray:
         """Index positions of the matches ranked ``a`` to ``b`` (exclusive) in row order."""
         b = min(b, self.total)
         if a >= b:
             return np.empty(0, dtype=np.int64)
-        key = self.index.key
-        n = self.index.rows
-        if b == self.total:
-            idx = np.concatenate([ranges(self.ins_start, self.ins_count), self.edge_pos])
+        index = self.index
+        n = index.rows
+        take = self.ins_count if b == self.total else np.minimum(self.ins_count, b)
+        if b == self.total or int(take.sum()) + len(self.edge_pos) <= SIMPLE_PAGE_MAX:
+            idx = np.concatenate([ranges(self.ins_start, take), self.edge_pos])
+            keys = np.concatenate([index.read_ranges("key", self.ins_start, take),
+                                   self._edge_keys()])
         else:
-            take = np.minimum(self.ins_count, b)
-            if int(take.sum()) + len(self.edge_pos) <= SIMPLE_PAGE_MAX:
-                idx = np.concatenate([ranges(self.ins_start, take), self.edge_pos])
-            else:
-                idx = self._bisect(a, b)
-                a, b = 0, len(idx)
-        rows = np.asarray(key[idx]) % n
+            idx = self._bisect(a, b)
+            a, b = 0, len(idx)
+            keys = np.asarray(index.key[idx])
+        rows = keys % n
         if len(idx) > b:
             part = np.argpartition(rows, b - 1)[:b]
             idx, rows = idx[part], rows[part]
         order = np.argsort(rows, kind="stable")
         return idx[order][a:b]
 
+    def _edge_keys(self) -> np.ndarray:
+        """The keys of the matches of the edge groups (read by ranges: their groups)."""
+        return self.edge_values("key")
+
+    def edge_values(self, name: str) -> np.ndarray:
+        """Raw values of ``key`` or a column of :data:`RANGE_COLUMNS` at the matches of the
+        edge groups (``edge_pos``), read by ranges (whole groups, see
+        :meth:`FileIndex.read_ranges`)."""
+        index = self.index
+        if len(self.edge_pos) == 0:
+            return np.empty(0, dtype=np.int64 if name == "key" else RANGE_COLUMNS[name])
+        starts = index.g_start[self.edge_group]
+        counts = index.g_count[self.edge_group]
+        values = index.read_ranges(name, starts, counts)
+        first = np.cumsum(counts) - counts  # where each group begins in ``values``
+        which = np.repeat(np.arange(len(starts)), np.diff(np.r_[0, self.edge_end]))
+        return values[first[which] + self.edge_pos - starts[which]]
+
     def _bisect(self, a: int, b: int) -> np.ndarray:
         """Index positions of the matches whose rank is in ``[a, b)`` (unsorted), found by a
         search on the row number ``T``: the matches below ``T`` are counted in every group
         at once (a vectorised binary search inside each group), and ``T`` is narrowed by
-        interpolating the counts, alternating with bisection steps."""
-        key = np.asarray(self.index.key)
-        n = self.index.rows
+        interpolating the counts, alternating with bisection steps. Each group's search
+        keeps to the positions of the bracket's two ends, which close in on each other."""
+        index = self.index
+        key = np.asarray(index.key)
+        n = index.rows
         ins_base = self.ins_group.astype(np.int64) * n
         ins_end = self.ins_start + self.ins_count
-        edge_keys = key[self.edge_pos]
+        edge_keys = self.edge_values("key")
         edge_base = self.edge_group.astype(np.int64) * n
         edge_first = self.edge_start
+        Positions = tuple[np.ndarray, np.ndarray]  # per inside group, per edge group
 
-        def below(t: int) -> tuple[np.ndarray, np.ndarray]:
-            return (group_lower_bound(key, self.ins_start, ins_end, ins_base + t),
-                    group_lower_bound(edge_keys, edge_first, self.edge_end, edge_base + t))
+        def below(t: int, lo: Positions, hi: Positions) -> Positions:
+            """Where the matches at or above row ``t`` begin in each group, knowing that
+            it is between ``lo`` and ``hi``."""
+            return (group_lower_bound(key, lo[0], hi[0], ins_base + t),
+                    group_lower_bound(edge_keys, lo[1], hi[1], edge_base + t))
 
-        def count(t: int) -> int:
-            i, e = below(t)
-            return int((i - self.ins_start).sum() + (e - edge_first).sum())
+        def count(at: Positions) -> int:
+            return int((at[0] - self.ins_start).sum() + (at[1] - edge_first).sum())
 
+        first: Positions = (self.ins_start, edge_first)
         # the k-th smallest row is at most the k-th row of any one group holding k rows
-        full = self.ins_count >= b
-        bound = int(np.asarray(key[self.ins_start[full] + b - 1]).min() % n) + 1 \
-            if full.any() else n
+        full = np.flatnonzero(self.ins_count >= b)
+        bound = n
+        if len(full):
+            rows = index.read_ranges("key", self.ins_start[full] + b - 1,
+                                     np.ones(len(full), dtype=np.int64))
+            bound = int((rows % n).min()) + 1
+        at_bound = below(bound, first, (ins_end, self.edge_end))
+        c_bound = count(at_bound)
 
-        def threshold(k: int) -> int:
-            """The smallest ``T`` with ``count(T) >= k`` (``1 <= k <= count(bound)``)."""
-            lo, hi, c_lo, c_hi = 0, bound, 0, count(bound)
+        def threshold(k: int, lo: int, at_lo: Positions, c_lo: int, hi: int,
+                      at_hi: Positions, c_hi: int) -> tuple[int, Positions, int]:
+            """The smallest ``T`` with ``count(T) >= k``, where each group's matches at or
+            above it begin, and its count, searched between ``lo`` (``c_lo < k``) and
+            ``hi`` (``c_hi >= k``)."""
             step = 0
             while hi - lo > 1:
                 if step % 2 == 0 and c_hi > c_lo:
@@ -385,16 +744,24 @@ class Selection:
                     mid = min(max(mid, lo + 1), hi - 1)
                 else:
                     mid = (lo + hi) // 2
-                c = count(mid)
+                at = below(mid, at_lo, at_hi)
+                c = count(at)
                 if c >= k:
-                    hi, c_hi = mid, c
+                    hi, at_hi, c_hi = mid, at, c
                 else:
-                    lo, c_lo = mid, c
+                    lo, at_lo, c_lo = mid, at, c
                 step += 1
-            return hi
+            return hi, at_hi, c_hi
 
-        ia, ea = below(threshold(a)) if a > 0 else (self.ins_start, edge_first)
-        ib, eb = below(threshold(b))
+        if a > 0:
+            t_a, at_a, c_a = threshold(a, 0, first, 0, bound, at_bound, c_bound)
+            # the b-th row is not below the a-th: search from there on
+            at_b = at_a if c_a >= b else threshold(b, t_a, at_a, c_a, bound, at_bound,
+                                                   c_bound)[1]
+        else:
+            at_a = first
+            at_b = threshold(b, 0, first, 0, bound, at_bound, c_bound)[1]
+        (ia, ea), (ib, eb) = at_a, at_b
         return np.concatenate([ranges(ia, ib - ia), self.edge_pos[ranges(ea, eb - ea)]])
 
 
@@ -421,23 +788,30 @@ def group_lower_bound(key: np.ndarray, starts: np.ndarray, ends: np.ndarray,
 
 
 def select_page(
-    indexes: Sequence[FileIndex], q: Query, offset: int, limit: int | None
+    indexes: Sequence[FileIndex], q: Query, offset: int, limit: int | None,
+    selections: Sequence[Selection] | None = None,
 ) -> tuple[pl.DataFrame, int]:
     """Rows ``offset .. offset + limit`` (all with ``limit=None``) of the matches over the
     day files in order, and the number of matches: what the plain scan's
-    ``slice(offset, limit)`` and ``len()`` give."""
-    selections = [ix.select(q) for ix in indexes]
+    ``slice(offset, limit)`` and ``len()`` give (``selections``: the indexes' selections
+    of ``q``, when the caller kept them)."""
+    if selections is None:
+        selections = [ix.select(q) for ix in indexes]
     total = sum(s.total for s in selections)
     end = total if limit is None else min(total, offset + limit)
     parts = []
     first = 0
-    for s in selections:
-        a, b = max(offset - first, 0), min(end - first, s.total)
-        if a < b:
-            parts.append(s.index.take(s.rank_range(a, b)))
-        first += s.total
-        if first >= end:
-            break
+    try:
+        for s in selections:
+            a, b = max(offset - first, 0), min(end - first, s.total)
+            if a < b:
+                parts.append(s.index.take(s.rank_range(a, b)))
+            first += s.total
+            if first >= end:
+                break
+    finally:  # the page is copied out: the pages it was read from may go
+        for ix in indexes:
+            ix.release()
     if not parts:
         return schema.empty(COLUMNS), total
     return (parts[0] if len(parts) == 1 else pl.concat(parts)), total

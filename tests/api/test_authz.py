@@ -8,7 +8,8 @@ Every route of ``app.routes`` must declare exactly one action of ``POLICY`` and 
   answer, denied ones are 401 (anonymous, ``WWW-Authenticate: Bearer``) or 403, with
   ``{"detail": ...}`` and nothing else;
 - **grants**: every data route × the partner's grant states (none, active, zone with
-  positions, RED, expired, revoked, other area, other event types, marking above the grant):
+  positions, box with positions, RED, expired, revoked, other area, other event types,
+  marking above the grant):
   the partner gets exactly the rows an independent oracle releases (events by owner, area,
   types, marking and releasable-to; positions only through a positions grant), counts and
   extents computed after filtering, single items outside its access answer 404 like unknown
@@ -48,6 +49,8 @@ RED_BOX = (-80.6, -2.9, -80.3, -2.7)
 exit."""
 FAR_BOX = (-100.0, -10.0, -95.0, -5.0)
 """Holds no data."""
+COAST_BOX = (-81.5, -3.5, -80.0, -1.5)
+"""Off the coast near Manta: positions of nine vessels, one of which leaves the box."""
 ACTIVE = {"bbox": ACTIVE_BOX, "types": ["encounter", "spoofing"], "max": "AMBER"}
 GRANT_STATES: dict[str, list[dict[str, Any]]] = {
     "none": [],
@@ -57,6 +60,7 @@ GRANT_STATES: dict[str, list[dict[str, Any]]] = {
     "expired": [{**ACTIVE, "expired": True}],
     "revoked": [{**ACTIVE, "revoked": True}],
     "other_area": [{"bbox": FAR_BOX, "max": "RED", "positions": True}],
+    "box_positions": [{"bbox": COAST_BOX, "max": "AMBER", "positions": True}],
     "other_types": [{**ACTIVE, "types": ["loitering", "gap"]}],
     "marking_above": [{**ACTIVE, "max": "GREEN"}],
 }
@@ -428,8 +432,8 @@ def check_data(world: World, exp: Expected, call: Call, response, what: str) -> 
         if kind in ("event", "ogc_event"):
             visible: bool | None = call.key in exp.events
         elif kind in ("vessel", "track", "ogc_vessel"):
-            visible = True if call.key in exp.event_mmsis else (
-                False if call.key not in exp.mmsis else None)  # None: either answer
+            # every vessel named by a visible event or with a released position answers
+            visible = call.key in exp.mmsis
         elif kind == "ogc_position":
             mmsi, us = call.key.split("-")
             visible = exp.positions.filter(
@@ -753,3 +757,32 @@ def test_marking_is_unchanged_by_refused_writes(world):
     assert response.status_code == 403
     assert get_marking(world.state, "event", world.ids["encounter"]) == before
     assert json.loads(response.text) == {"detail": response.json()["detail"]}
+
+
+@pytest.mark.parametrize("grant_state", ["zone_positions", "box_positions"])
+def test_every_vessel_with_released_positions_answers(world, grant_state):
+    """Issue 14: with a grant that releases positions, every vessel with a released
+    position answers on /vessels/{mmsi}, /track and the OGC item (its latest released
+    position, its released positions counted), not only those whose latest position in
+    the store happens to lie in the grant's area."""
+    set_grants(world, grant_state)
+    exp = expected(world, "partner_viewer")
+    released = exp.positions.group_by("mmsi").len()
+    assert released.height >= 5
+    headers = world.headers("partner_viewer")
+    moved_out = 0
+    latest = world.positions.group_by("mmsi").agg(pl.all().sort_by("ts").last())
+    for mmsi, count in released.iter_rows():
+        vessel = world.client.get(f"/api/v1/vessels/{mmsi}", headers=headers)
+        assert vessel.status_code == 200, (mmsi, vessel.text)
+        assert vessel.json()["positions"] == count
+        assert _inside_released(world, exp, [vessel.json()["lon"]], [vessel.json()["lat"]])
+        track = world.client.get(f"/api/v1/vessels/{mmsi}/track", headers=headers)
+        assert track.status_code == 200 and track.json()["properties"]["points_total"] > 0
+        item = world.client.get(f"/ogc/collections/vessels/items/{mmsi}", headers=headers)
+        assert item.status_code == 200, (mmsi, item.text)
+        last = latest.filter(pl.col("mmsi") == mmsi).row(0, named=True)
+        spec = world.grant_specs[0]
+        moved_out += not bool(_in_area(world, spec, [last["lat"]], [last["lon"]])[0])
+    # some left the area: the case the issue found (in the box; none leaves the reserve)
+    assert moved_out > 0 or grant_state == "zone_positions"

@@ -32,6 +32,7 @@ Examples
 from __future__ import annotations
 
 import threading
+from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -39,6 +40,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import polars as pl
 
+from seawatch.api.concurrency import CallerSlots
 from seawatch.api.query.events import (
     evidence_collection,
     evidence_window,
@@ -66,6 +68,10 @@ if TYPE_CHECKING:  # pragma: no cover
     from seawatch.geo.zones import Zone
 
 T = TypeVar("T")
+
+SCOPED_CACHE_ENTRIES = 32
+"""Results kept per kind and scope (:meth:`StoreQuery.cached_scoped`): a partner's statistics
+and vessels, for the scopes used last."""
 
 
 class StoreQuery:
@@ -109,6 +115,10 @@ class StoreQuery:
         """Answer box and time-window queries of positions from the query index when it is
         built (see :mod:`seawatch.store.posindex`); False: always the plain scan."""
         self.position_index = PositionIndex(self.store, min_rows=index_min_rows)
+        self.callers = CallerSlots()
+        """Position queries each caller may run at once (see
+        :mod:`seawatch.api.concurrency`)."""
+        self._scoped: OrderedDict[tuple[str, str, int], Any] = OrderedDict()
 
     # ------------------------------------------------------------------ caching
 
@@ -132,6 +142,30 @@ class StoreQuery:
                 return hit[1]
             value = self.retry(build)
             self._cache[key] = (sid, value)
+            return value
+
+    def cached_scoped(self, kind: str, key: str, build: Callable[[], T]) -> T:
+        """``build()`` for one caller's scope (``key``: what the scope releases), computed
+        once per snapshot (concurrent callers of one scope wait for one build); the results
+        of the :data:`SCOPED_CACHE_ENTRIES` scopes used last are kept."""
+        sid = self.snapshot_id
+        name = (kind, key, sid)
+        with self._guard:
+            if name in self._scoped:
+                self._scoped.move_to_end(name)
+                return self._scoped[name]
+            lock = self._locks.setdefault(f"scoped:{kind}:{key}", threading.Lock())
+        with lock:
+            with self._guard:
+                if name in self._scoped:
+                    return self._scoped[name]
+            value = self.retry(build)
+            with self._guard:
+                self._scoped[name] = value
+                while len(self._scoped) > SCOPED_CACHE_ENTRIES:
+                    old = self._scoped.popitem(last=False)[0]
+                    if not any(k[:2] == old[:2] for k in self._scoped):
+                        self._locks.pop(f"scoped:{old[0]}:{old[1]}", None)
             return value
 
     def retry(self, run: Callable[[], T], attempts: int = 3) -> T:

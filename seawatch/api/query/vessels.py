@@ -8,6 +8,7 @@ read (the latest identity, the events table); the query caches what they build.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import polars as pl
@@ -88,22 +89,73 @@ def build_latest(query: StoreQuery) -> pl.DataFrame:
     )
     identity = query.identity()
     frame = positions.join(identity, on="mmsi", how="left")
+    return (
+        frame.with_columns(
+            class_expr().alias("cls"),
+            pl.coalesce(pl.col("flag"), flag_from_mmsi(pl.col("mmsi"))).alias("flag"),
+        )
+        .select(VESSEL_DETAIL_FIELDS)
+        .sort("mmsi")
+    )
+
+
+def class_expr() -> pl.Expr:
+    """``"A"`` or ``"B"`` from the type of a vessel's latest position report
+    (``msg_type``), else from whether any of its reports is of class A or B (``_any_a``,
+    ``_any_b``); null when unknown.
+
+    >>> frame = pl.DataFrame({"msg_type": [1, 27, 27], "_any_a": [True, False, False],
+    ...                       "_any_b": [False, True, False]})
+    >>> frame.select(class_expr().alias("cls"))["cls"].to_list()
+    ['A', 'B', None]
+    """
     msg = pl.col("msg_type")
-    cls = (
+    return (
         pl.when(msg.is_in(CLASS_A_MSG_TYPES)).then(pl.lit("A"))
         .when(msg.is_in(CLASS_B_MSG_TYPES)).then(pl.lit("B"))
         .when(pl.col("_any_a")).then(pl.lit("A"))
         .when(pl.col("_any_b")).then(pl.lit("B"))
         .otherwise(pl.lit(None, dtype=pl.String))
     )
-    return (
-        frame.with_columns(
-            cls.alias("cls"),
-            pl.coalesce(pl.col("flag"), flag_from_mmsi(pl.col("mmsi"))).alias("flag"),
-        )
-        .select(VESSEL_DETAIL_FIELDS)
-        .sort("mmsi")
+
+
+def identity_in_windows(query: StoreQuery, windows: pl.DataFrame) -> pl.DataFrame:
+    """The latest identity of each MMSI of ``windows`` from its identity reports inside its
+    windows only (:meth:`seawatch.store.Store.latest_identity` of those reports; ``ts``
+    renamed ``identity_ts``).
+
+    Parameters
+    ----------
+    windows
+        ``mmsi``, ``start``, ``end``: inclusive bounds (null: open), any number of windows
+        per MMSI (:func:`seawatch.api.scope.identity_windows`).
+    """
+    from seawatch.store.summary import latest_identity
+
+    columns = list(schema.VESSELS)
+    if windows.height == 0:
+        return latest_identity(schema.empty(schema.VESSELS).lazy()).rename(
+            {"ts": "identity_ts"})
+    mmsis = windows["mmsi"].unique().to_list()
+    inside = (
+        (pl.col("start").is_null() | (pl.col("ts") >= pl.col("start")))
+        & (pl.col("end").is_null() | (pl.col("ts") <= pl.col("end")))
     )
+    first: datetime | None = None
+    last: datetime | None = None
+    if not windows["start"].null_count():
+        first = windows["start"].min()  # type: ignore[assignment]
+    if not windows["end"].null_count():
+        end: datetime = windows["end"].max()  # type: ignore[assignment]
+        last = end + timedelta(microseconds=1)
+
+    def run() -> pl.DataFrame:
+        reports = (query.store.vessels(mmsi=mmsis, start=first, end=last)
+                   .join(windows.lazy(), on="mmsi", how="inner")
+                   .filter(inside).select(columns))
+        return latest_identity(reports)
+
+    return query.retry(run).rename({"ts": "identity_ts"})
 
 
 def select_vessels(frame: pl.DataFrame, q: str | None, bbox: BBox | None) -> pl.DataFrame:
