@@ -51,8 +51,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
 from seawatch import schema
+
+if TYPE_CHECKING:
+    import numpy as np
 
 DEFAULT_DEDUP_WINDOW = timedelta(seconds=30)
 """Copies of one report received up to this long after the previous copy are duplicates."""
@@ -138,88 +142,157 @@ def _dedup_parts(rule: DedupRule, window: timedelta) -> tuple[str, str, str]:
     )
 
 
-def _copy_to(query: str, target: str) -> str:
-    order = ", ".join(f"{_ident(c)} NULLS LAST" for c in SORT_KEY)
+def _scan(files: Sequence[str]) -> str:
+    return "[" + ", ".join(sql_string(s) for s in files) + "]"
+
+
+SOURCE = "__src"
+"""Column of :func:`merge_sql`: the group a row came from (0: the day's live files, then one
+group per input of the batch)."""
+
+KEEP = "__keep"
+"""Column of :func:`merge_sql`: True for a row the day file keeps, False for a duplicate."""
+
+PREV_SOURCE = "__prev_src"
+"""Column of :func:`merge_sql`: the group of the previous row of the same key (the row a
+duplicate repeats); null for the first row of a key."""
+
+
+@dataclass(frozen=True)
+class MmsiRange:
+    """The rows of one merge batch: ``lo <= mmsi < hi``.
+
+    ``lo`` None: no lower bound; ``hi`` None: no upper bound, and the rows without an MMSI
+    too (they sort last). Every duplicate key holds ``mmsi``, so the ranges of a day can be
+    merged one after another and their results written one after another, in MMSI order.
+
+    Examples
+    --------
+    >>> MmsiRange().sql()
+    'TRUE'
+    >>> MmsiRange(None, 735000000).sql()
+    '"mmsi" < 735000000'
+    >>> MmsiRange(735000000, None).sql()
+    '("mmsi" >= 735000000 OR "mmsi" IS NULL)'
+    """
+
+    lo: int | None = None
+    hi: int | None = None
+
+    def sql(self) -> str:
+        """The SQL condition on ``mmsi``."""
+        col = _ident("mmsi")
+        if self.lo is None and self.hi is None:
+            return "TRUE"
+        if self.hi is None:
+            return f"({col} >= {int(self.lo or 0)} OR {col} IS NULL)"
+        if self.lo is None:
+            return f"{col} < {int(self.hi)}"
+        return f"{col} >= {int(self.lo)} AND {col} < {int(self.hi)}"
+
+
+def split_mmsi(mmsi: np.ndarray, rows: np.ndarray, max_rows: int) -> list[MmsiRange]:
+    """Cut a day into consecutive MMSI ranges of at most ``max_rows`` rows each.
+
+    Parameters
+    ----------
+    mmsi
+        The day's distinct MMSIs, ascending (rows without an MMSI left out: they go with the
+        last range).
+    rows
+        Rows of each MMSI.
+    max_rows
+        Most rows in one range; an MMSI with more rows than this gets a range of its own.
+
+    Returns
+    -------
+    list of MmsiRange
+        Covering every MMSI (the first open below, the last open above), in MMSI order.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> split_mmsi(np.array([1, 2, 3, 4]), np.array([5, 5, 20, 5]), 10)
+    [MmsiRange(lo=None, hi=3), MmsiRange(lo=3, hi=4), MmsiRange(lo=4, hi=None)]
+    >>> split_mmsi(np.array([1, 2]), np.array([5, 5]), 10)
+    [MmsiRange(lo=None, hi=None)]
+    """
+    import numpy as np
+
+    if max_rows < 1:
+        raise ValueError(f"max_rows must be at least 1, got {max_rows}")
+    ends = np.cumsum(np.asarray(rows, dtype=np.int64))
+    starts = [0]
+    while True:
+        first = starts[-1]
+        before = int(ends[first - 1]) if first else 0
+        stop = max(int(np.searchsorted(ends, before + max_rows, side="right")), first + 1)
+        if stop >= len(ends):
+            break
+        starts.append(stop)
+    cuts = [int(m) for m in np.asarray(mmsi)[starts[1:]]]
+    return [MmsiRange(lo, hi) for lo, hi in zip([None, *cuts], [*cuts, None], strict=True)]
+
+
+def rows_per_mmsi_sql(files: Sequence[str]) -> str:
+    """DuckDB query of the rows per MMSI of ``files`` (``mmsi``, ``rows``), ascending, rows
+    without an MMSI left out: what :func:`split_mmsi` takes."""
+    if not files:
+        raise ValueError("rows_per_mmsi_sql needs at least one file")
+    col = _ident("mmsi")
     return (
-        f"COPY ({query} ORDER BY {order}) TO {sql_string(target)} "
-        f"(FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE {ROW_GROUP_SIZE})"
+        f"SELECT {col}, count(*) AS rows FROM read_parquet({_scan(files)}) "
+        f"WHERE {col} IS NOT NULL GROUP BY {col} ORDER BY {col}"
     )
 
 
-def _scan(files: Sequence[str]) -> str:
-    return "read_parquet([" + ", ".join(sql_string(s) for s in files) + "])"
-
-
-def merge_day_sql(rule: DedupRule, sources: Sequence[str], target: str, window: timedelta) -> str:
-    """DuckDB ``COPY`` that merges one day's Parquet files into one deduplicated, sorted file.
-
-    ``sources``: the day's live file(s) and the newly staged files; ``target``: the new file.
-    The statement returns the number of rows written.
-    """
-    if not sources:
-        raise ValueError("merge_day_sql needs at least one source file")
-    cols = rule.columns
-    select = ", ".join(_ident(c) for c in cols)
-    partition, tiebreak, drop = _dedup_parts(rule, window)
-    scan = _scan(sources)
-    if rule.windowed:
-        body = (
-            f"SELECT {select} FROM ("
-            f"SELECT *, lag(ts) OVER (PARTITION BY {partition} ORDER BY {tiebreak}) "
-            f"AS __prev_ts FROM {scan}) "
-            f"WHERE NOT ({drop})"
-        )
-    else:
-        body = (
-            f"SELECT {select} FROM {scan} "
-            f"QUALIFY row_number() OVER (PARTITION BY {partition} ORDER BY {tiebreak}) = 1"
-        )
-    return _copy_to(body, target)
-
-
-MERGED = "__merged"
-"""The temporary DuckDB table :func:`merge_groups_sql` fills."""
-
-
-def merge_groups_sql(
-    rule: DedupRule, groups: Sequence[Sequence[str]], target: str, window: timedelta
-) -> tuple[str, str, str]:
-    """A day merge that also says which input each kept and each dropped row came from.
+def merge_sql(
+    rule: DedupRule,
+    groups: Sequence[Sequence[str]],
+    window: timedelta,
+    mmsi: MmsiRange = MmsiRange(),
+) -> str:
+    """DuckDB query that merges one day's Parquet files, or one MMSI range of them.
 
     ``groups``: the files of each source in precedence order, group 0 the day's live files
-    (may be empty) and then one group per input of a batch. Rows are deduplicated by the same
-    rule as :func:`merge_day_sql` (exact ties between groups keep the lower group), so the
-    day file is the same as merging the inputs one after another.
+    (may be empty) and then one group per input of a batch. The query returns, in
+    ``(mmsi, ts)`` order, the rows of the range the day file keeps and the live rows (group
+    0) that a copy in an input replaces, with the table's columns and three more:
+    :data:`SOURCE` (its group), :data:`KEEP` (False for a replaced live row) and
+    :data:`PREV_SOURCE` (the group of the row a replaced one repeats). Exact ties between
+    groups keep the lower group, so the kept rows are those of merging the inputs one after
+    another; the kept rows per group less the live rows each group replaced are what each
+    input added. (The inputs' own duplicates are left out: they are each input's rows less
+    its kept ones.)
 
-    Returns three statements to run in order: fill the temporary table :data:`MERGED`
-    (every row with ``__src``, its group, ``__keep`` and ``__prev_src``, the group of the
-    row it duplicates); ``COPY`` the kept rows to ``target``; and count, per ``__src``, the
-    rows kept and per ``__prev_src`` the live rows (group 0) an input's earlier copy
-    replaced, as ``(group, kept, replaced)`` rows.
+    All files are read by one scan, so the memory DuckDB needs does not grow with their
+    number; the range's condition is pushed into that scan, which skips the row groups whose
+    MMSI statistics lie outside it (staged files are sorted by MMSI).
+
+    Examples
+    --------
+    >>> sql = merge_sql(RULES["positions"], [[], ["a.parquet"]], DEFAULT_DEDUP_WINDOW)
+    >>> "PARTITION BY" in sql and "'a.parquet'" in sql
+    True
     """
-    if not any(groups):
-        raise ValueError("merge_groups_sql needs at least one source file")
-    cols = rule.columns
-    select = ", ".join(_ident(c) for c in cols)
+    files = [f for g in groups for f in g]
+    if not files:
+        raise ValueError("merge_sql needs at least one source file")
+    select = ", ".join(_ident(c) for c in rule.columns)
     partition, tiebreak, drop = _dedup_parts(rule, window)
-    scans = " UNION ALL BY NAME ".join(
-        f"SELECT *, {i} AS __src FROM {_scan(files)}" for i, files in enumerate(groups) if files
+    source = ", ".join(f"({sql_string(f)}, {i})" for i, g in enumerate(groups) for f in g)
+    scan = (
+        f"SELECT s.* EXCLUDE (__file), g.{SOURCE} "
+        f"FROM read_parquet({_scan(files)}, filename = '__file', union_by_name = true) s "
+        f"JOIN (VALUES {source}) g(__file, {SOURCE}) ON s.__file = g.__file "
+        f"WHERE {mmsi.sql()}"
     )
-    over = f"OVER (PARTITION BY {partition} ORDER BY {tiebreak}, __src)"
-    prev = f"lag(__src) {over} AS __prev_src, " + (
+    over = f"OVER (PARTITION BY {partition} ORDER BY {tiebreak}, {SOURCE})"
+    prev = f"lag({SOURCE}) {over} AS {PREV_SOURCE}, " + (
         f"lag(ts) {over} AS __prev_ts" if rule.windowed else f"row_number() {over} AS __rank"
     )
-    fill = (
-        f"CREATE OR REPLACE TEMP TABLE {MERGED} AS "
-        f"SELECT {select}, __src, NOT ({drop}) AS __keep, __prev_src "
-        f"FROM (SELECT *, {prev} FROM ({scans}))"
+    order = ", ".join(f"{_ident(c)} NULLS LAST" for c in SORT_KEY)
+    return (
+        f"SELECT * FROM (SELECT {select}, {SOURCE}, NOT ({drop}) AS {KEEP}, {PREV_SOURCE} "
+        f"FROM (SELECT *, {prev} FROM ({scan}))) WHERE {KEEP} OR {SOURCE} = 0 ORDER BY {order}"
     )
-    copy = _copy_to(f"SELECT {select} FROM {MERGED} WHERE __keep", target)
-    count = (
-        f"SELECT g, sum(kept)::BIGINT, sum(replaced)::BIGINT FROM ("
-        f"SELECT __src AS g, count(*) AS kept, 0 AS replaced FROM {MERGED} WHERE __keep "
-        f"GROUP BY __src UNION ALL "
-        f"SELECT __prev_src AS g, 0 AS kept, count(*) AS replaced FROM {MERGED} "
-        f"WHERE NOT __keep AND __src = 0 GROUP BY __prev_src) GROUP BY g ORDER BY g"
-    )
-    return fill, copy, count

@@ -8,7 +8,7 @@ import polars as pl
 import pytest
 
 from seawatch.store import Store
-from seawatch.store.dedup import RULES, merge_day_sql
+from seawatch.store.dedup import RULES, merge_sql, rows_per_mmsi_sql
 from tests.store.store_synth import positions, result, table, ts
 
 BASE = {
@@ -206,10 +206,10 @@ def test_stations_and_other_messages_rules(tmp_path):
 
 
 def test_merge_sql_quotes_paths():
-    sql = merge_day_sql(
-        RULES["positions"], ["/tmp/it's.parquet"], "/tmp/o'ut.parquet", ts(0) - ts(0)
-    )
+    sql = merge_sql(RULES["positions"], [["/tmp/it's.parquet"]], ts(0) - ts(0))
     assert "'/tmp/it''s.parquet'" in sql
-    assert "'/tmp/o''ut.parquet'" in sql
+    assert "'/tmp/it''s.parquet'" in rows_per_mmsi_sql(["/tmp/it's.parquet"])
     with pytest.raises(ValueError):
-        merge_day_sql(RULES["positions"], [], "/tmp/x.parquet", timedelta(0))
+        merge_sql(RULES["positions"], [[], []], timedelta(0))
+    with pytest.raises(ValueError):
+        rows_per_mmsi_sql([])
