@@ -120,25 +120,48 @@ def _ident(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
-def _dedup_parts(rule: DedupRule, window: timedelta) -> tuple[str, str, str]:
-    """``(partition, tiebreak, drop)``: the window's PARTITION BY and ORDER BY lists and the
-    SQL condition that marks a row as a duplicate, over ``__prev_ts`` (the ``ts`` of the
-    previous row of the key) for the windowed rule, over ``__rank`` (the row's place in its
-    key) for the other."""
+@dataclass(frozen=True)
+class _Window:
+    """The SQL pieces of a rule's window: its PARTITION BY and ORDER BY lists, the window
+    functions to add (over ``__src``, ``ts``), the condition that marks a row as a duplicate,
+    and the group of the row a duplicate's chain keeps where one pass can tell it (else
+    null)."""
+
+    partition: str
+    order: str
+    functions: str
+    drop: str
+    chain: str
+
+
+def _window(rule: DedupRule, window: timedelta) -> _Window:
+    """The window of ``rule``. Windowed rule: a row is a duplicate when its ``ts`` is within
+    the window of the previous row of its key (``__prev_ts``); the chain it belongs to is
+    kept by the previous row when that row is not a duplicate itself (``__prev2_ts``). The
+    other rule: every row after the first of its key is a duplicate of the first."""
     rest = [c for c in rule.columns if c not in rule.key and c != "ts"]
     partition = ", ".join(_ident(c) for c in rule.key)
-    tiebreak = ", ".join(f"{_ident(c)} NULLS LAST" for c in ("ts", *rest))
+    order = ", ".join(f"{_ident(c)} NULLS LAST" for c in ("ts", *rest)) + f", {SOURCE}"
+    over = f"OVER (PARTITION BY {partition} ORDER BY {order})"
     if not rule.windowed:
-        return partition, tiebreak, "__rank > 1"
+        functions = f"row_number() {over} AS __rank, first_value({SOURCE}) {over} AS __first"
+        return _Window(partition, order, functions, "__rank > 1", "__first")
     window_us = int(window / timedelta(microseconds=1))
     limit = str(window_us)
     if rule.window_requires:
         col = _ident(rule.window_requires)
         limit = f"(CASE WHEN {col} BETWEEN 0 AND 59 THEN {window_us} ELSE 0 END)"
-    return (
+    functions = (
+        f"lag({SOURCE}) {over} AS __prev_src, lag(ts) {over} AS __prev_ts, "
+        f"lag(ts, 2) {over} AS __prev2_ts"
+    )
+    return _Window(
         partition,
-        tiebreak,
+        order,
+        functions,
         f"__prev_ts IS NOT NULL AND epoch_us(ts) - epoch_us(__prev_ts) <= {limit}",
+        f"CASE WHEN __prev2_ts IS NULL OR epoch_us(__prev_ts) - epoch_us(__prev2_ts) > {limit} "
+        f"THEN __prev_src END",
     )
 
 
@@ -153,9 +176,10 @@ group per input of the batch)."""
 KEEP = "__keep"
 """Column of :func:`merge_sql`: True for a row the day file keeps, False for a duplicate."""
 
-PREV_SOURCE = "__prev_src"
-"""Column of :func:`merge_sql`: the group of the previous row of the same key (the row a
-duplicate repeats); null for the first row of a key."""
+CHAIN_SOURCE = "__chain_src"
+"""Column of :func:`merge_sql`: for a duplicate, the group of the row kept in its stead (the
+first row of its chain of copies), where the one pass can tell it; else null (see
+:func:`chain_credits_sql`)."""
 
 
 @dataclass(frozen=True)
@@ -246,6 +270,33 @@ def rows_per_mmsi_sql(files: Sequence[str]) -> str:
     )
 
 
+def _scan_sql(groups: Sequence[Sequence[str]], where: str) -> str:
+    """Every row of every group's files that satisfies ``where``, with its group in
+    :data:`SOURCE`: one scan of all files, whatever their number, so DuckDB's memory does not
+    grow with the inputs; ``where`` is pushed into it."""
+    files = [f for g in groups for f in g]
+    if not files:
+        raise ValueError("a merge needs at least one source file")
+    source = ", ".join(f"({sql_string(f)}, {i})" for i, g in enumerate(groups) for f in g)
+    return (
+        f"SELECT s.* EXCLUDE (__file), g.{SOURCE} "
+        f"FROM read_parquet({_scan(files)}, filename = '__file', union_by_name = true) s "
+        f"JOIN (VALUES {source}) g(__file, {SOURCE}) ON s.__file = g.__file "
+        f"WHERE {where}"
+    )
+
+
+def _marked_sql(rule: DedupRule, groups: Sequence[Sequence[str]], window: timedelta,
+                where: str) -> str:
+    """The rows of :func:`_scan_sql` with the rule's columns, :data:`SOURCE`, :data:`KEEP`
+    and :data:`CHAIN_SOURCE` (plus the window's own columns)."""
+    w = _window(rule, window)
+    return (
+        f"SELECT *, NOT ({w.drop}) AS {KEEP}, {w.chain} AS {CHAIN_SOURCE} "
+        f"FROM (SELECT *, {w.functions} FROM ({_scan_sql(groups, where)}))"
+    )
+
+
 def merge_sql(
     rule: DedupRule,
     groups: Sequence[Sequence[str]],
@@ -259,15 +310,14 @@ def merge_sql(
     ``(mmsi, ts)`` order, the rows of the range the day file keeps and the live rows (group
     0) that a copy in an input replaces, with the table's columns and three more:
     :data:`SOURCE` (its group), :data:`KEEP` (False for a replaced live row) and
-    :data:`PREV_SOURCE` (the group of the row a replaced one repeats). Exact ties between
-    groups keep the lower group, so the kept rows are those of merging the inputs one after
-    another; the kept rows per group less the live rows each group replaced are what each
-    input added. (The inputs' own duplicates are left out: they are each input's rows less
-    its kept ones.)
+    :data:`CHAIN_SOURCE` (the group of the row kept in a replaced one's stead). Exact ties
+    between groups keep the lower group, so the kept rows are those of merging the inputs one
+    after another; the kept rows per group less the live rows each group's copy replaced
+    are what each input added. (The inputs' own duplicates are left out: they are each
+    input's rows less its kept ones.)
 
-    All files are read by one scan, so the memory DuckDB needs does not grow with their
-    number; the range's condition is pushed into that scan, which skips the row groups whose
-    MMSI statistics lie outside it (staged files are sorted by MMSI).
+    All files are read by one scan; the range's condition is pushed into it, so it skips the
+    row groups whose MMSI statistics lie outside the range (staged files are sorted by MMSI).
 
     Examples
     --------
@@ -275,24 +325,49 @@ def merge_sql(
     >>> "PARTITION BY" in sql and "'a.parquet'" in sql
     True
     """
-    files = [f for g in groups for f in g]
-    if not files:
-        raise ValueError("merge_sql needs at least one source file")
     select = ", ".join(_ident(c) for c in rule.columns)
-    partition, tiebreak, drop = _dedup_parts(rule, window)
-    source = ", ".join(f"({sql_string(f)}, {i})" for i, g in enumerate(groups) for f in g)
-    scan = (
-        f"SELECT s.* EXCLUDE (__file), g.{SOURCE} "
-        f"FROM read_parquet({_scan(files)}, filename = '__file', union_by_name = true) s "
-        f"JOIN (VALUES {source}) g(__file, {SOURCE}) ON s.__file = g.__file "
-        f"WHERE {mmsi.sql()}"
-    )
-    over = f"OVER (PARTITION BY {partition} ORDER BY {tiebreak}, {SOURCE})"
-    prev = f"lag({SOURCE}) {over} AS {PREV_SOURCE}, " + (
-        f"lag(ts) {over} AS __prev_ts" if rule.windowed else f"row_number() {over} AS __rank"
-    )
     order = ", ".join(f"{_ident(c)} NULLS LAST" for c in SORT_KEY)
+    marked = _marked_sql(rule, groups, window, mmsi.sql())
     return (
-        f"SELECT * FROM (SELECT {select}, {SOURCE}, NOT ({drop}) AS {KEEP}, {PREV_SOURCE} "
-        f"FROM (SELECT *, {prev} FROM ({scan}))) WHERE {KEEP} OR {SOURCE} = 0 ORDER BY {order}"
+        f"SELECT {select}, {SOURCE}, {KEEP}, {CHAIN_SOURCE} FROM ({marked}) "
+        f"WHERE {KEEP} OR {SOURCE} = 0 ORDER BY {order}"
+    )
+
+
+def chain_credits_sql(
+    rule: DedupRule,
+    groups: Sequence[Sequence[str]],
+    window: timedelta,
+    mmsi: MmsiRange = MmsiRange(),
+    only: Sequence[int] = (),
+) -> str:
+    """The replaced live rows :func:`merge_sql` could not credit, counted by the group kept
+    in their stead, as ``(group, rows)``.
+
+    A live row is replaced when an input holds an earlier copy; the copy kept is the first of
+    the chain of copies the live row belongs to. :func:`merge_sql` sees only the previous row
+    of the key, which tells the chain's first row unless that previous row is a duplicate
+    too (two inputs holding the same line, then the stored later copy). For those rows this
+    query runs a second window over the kept flags: the last kept row before each. Run it
+    only over the MMSIs concerned (``only``, within ``mmsi``): it costs a second sort.
+
+    Examples
+    --------
+    >>> sql = chain_credits_sql(RULES["positions"], [["a.parquet"], ["b.parquet"]],
+    ...                         DEFAULT_DEDUP_WINDOW, only=[735057000])
+    >>> "IGNORE NULLS" in sql and "735057000" in sql
+    True
+    """
+    w = _window(rule, window)
+    where = mmsi.sql()
+    if only:
+        where += f" AND {_ident('mmsi')} IN ({', '.join(str(int(m)) for m in only)})"
+    chain = (
+        f"last_value(CASE WHEN {KEEP} THEN {SOURCE} END IGNORE NULLS) OVER (PARTITION BY "
+        f"{w.partition} ORDER BY {w.order} ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING)"
+    )
+    return (
+        f"SELECT __chain, count(*) FROM (SELECT *, {chain} AS __chain "
+        f"FROM ({_marked_sql(rule, groups, window, where)})) "
+        f"WHERE NOT {KEEP} AND {SOURCE} = 0 AND {CHAIN_SOURCE} IS NULL GROUP BY __chain"
     )

@@ -38,12 +38,13 @@ from seawatch.io.quarantine import QuarantineLog, Reason
 from seawatch.store import layout
 from seawatch.store.commit import Transaction, describe
 from seawatch.store.dedup import (
+    CHAIN_SOURCE,
     KEEP,
-    PREV_SOURCE,
     ROW_GROUP_SIZE,
     RULES,
     SOURCE,
     MmsiRange,
+    chain_credits_sql,
     merge_sql,
     rows_per_mmsi_sql,
     split_mmsi,
@@ -78,6 +79,10 @@ MERGE_BYTES_PER_ROW = 500
 
 MIN_MERGE_ROWS = 100_000
 """Fewest rows per merge batch when ``merge_rows`` is derived from the memory limit."""
+
+CHAIN_MMSI_LIST = 1000
+"""Most MMSIs named in the second pass that credits replaced rows (see
+:func:`~seawatch.store.dedup.chain_credits_sql`); with more, it runs over the whole range."""
 
 STAGING_ROW_GROUP_ROWS = 16_384
 """Rows per row group of the staged files, which are sorted by MMSI: a merge batch (one MMSI
@@ -480,16 +485,27 @@ def merge_day(
         for mmsi in day_ranges(con, files, rows, merge_rows):
             reader = con.sql(merge_sql(rule, paths, window, mmsi)).to_arrow_reader(ROW_GROUP_SIZE)
             writer.open(pa.schema([reader.schema.field(c) for c in rule.columns]))
+            unsure: set[int] = set()  # MMSIs of replaced live rows the pass could not credit
             for batch in reader:
                 keep = pc.fill_null(batch.column(KEEP), False)
-                src = batch.column(SOURCE).to_numpy()
-                kept_mask = keep.to_numpy(zero_copy_only=False)
-                kept += np.bincount(src[kept_mask], minlength=len(groups))
-                gone = ~kept_mask & (src == 0)  # live rows an input's earlier copy replaced
-                if gone.any():
-                    prev = pc.fill_null(batch.column(PREV_SOURCE), 0).to_numpy()[gone]
-                    replaced += np.bincount(prev, minlength=len(groups))
+                mask = keep.to_numpy(zero_copy_only=False)
+                kept += np.bincount(batch.column(SOURCE).to_numpy()[mask], minlength=len(groups))
+                if not mask.all():  # live rows an input's earlier copy replaced
+                    gone = batch.filter(pc.invert(keep))
+                    chain = gone.column(CHAIN_SOURCE)
+                    known = chain.drop_null().to_numpy()
+                    replaced += np.bincount(known, minlength=len(groups))
+                    if len(known) < len(chain):
+                        lost = gone.column("mmsi").filter(chain.is_null())
+                        unsure.update(lost.drop_null().unique().to_pylist())
+                        if lost.null_count:
+                            unsure.add(-1)  # rows without an MMSI: the range's condition
                 writer.write(batch.filter(keep).select(list(rule.columns)))
+            if unsure:
+                only = () if -1 in unsure or len(unsure) > CHAIN_MMSI_LIST else sorted(unsure)
+                sql = chain_credits_sql(rule, paths, window, mmsi, only)
+                for group, n in con.execute(sql).fetchall():
+                    replaced[int(group)] += int(n)
     except BaseException:
         writer.abort()
         raise

@@ -107,6 +107,26 @@ def test_the_earliest_copy_is_credited_to_its_input(tmp_path, reader):
     assert [(t - ts(0)).total_seconds() for t in frame["ts"]] == [95.0, 0.0]
 
 
+@pytest.mark.parametrize("merge_rows", [None, 1])
+def test_a_replaced_stored_row_is_credited_to_the_input_whose_copy_is_kept(
+    tmp_path, reader, merge_rows
+):
+    """As if committed one after another: the input holding the earliest copy gains it and
+    loses the stored copy it replaces (net 0); inputs with other copies gain nothing."""
+    store = Store(tmp_path / "s", merge_rows=merge_rows)
+    store.ingest(write(tmp_path, "live.txt", ["1,103,40", "2,203,20", "3,0,0"]))
+    paths = [
+        write(tmp_path, "a.txt", ["1,101,40", "2,200,20"]),  # earlier than the stored copies
+        write(tmp_path, "b.txt", ["1,100,40", "2,200,20"]),  # 1: earliest; 2: the same as a
+        write(tmp_path, "c.txt", ["1,100,40", "2,200,20", "4,0,0"]),  # lines of a and b, one new
+    ]
+    a, b, c = store.ingest(paths)
+    assert [r.rows_added["positions"] for r in (a, b, c)] == [0, 0, 1]
+    assert [r.duplicates["positions"] for r in (a, b, c)] == [2, 2, 2]
+    frame = store.positions().collect().sort("mmsi")
+    assert [(t - ts(0)).total_seconds() for t in frame["ts"]] == [100.0, 200.0, 0.0, 0.0]
+
+
 def test_batch_rows_splits_the_commits(tmp_path, reader):
     paths = [write(tmp_path, f"f{i}.txt", [f"{i},{60 * j},{j}" for j in range(4)])
              for i in range(5)]
@@ -304,6 +324,10 @@ def test_later_inputs_merged_in_ranges_into_stored_days(tmp_path, captures, monk
         assert sum(r.rows_added["positions"] for r in first + second) == (
             store.positions().collect().height
         )
+        # every line of the last input was in an earlier one: it adds nothing, and the
+        # inputs whose earlier copies replaced stored rows add nothing net for them
+        assert second[-1].rows_added["positions"] == 0
+        assert all(r.rows_added["positions"] >= 0 for r in first + second)
     (default, default_counts), (ranged, ranged_counts) = states
     assert all(ranged[name].equals(frame) for name, frame in default.items())
     assert ranged_counts == default_counts
