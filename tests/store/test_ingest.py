@@ -350,3 +350,14 @@ def test_day_file_writer_cuts_even_row_groups_across_batches(tmp_path):
     frame = pl.read_parquet(tmp_path / "day.parquet")
     assert frame["mmsi"].to_list() == [0, 1, 2, 0, 1, 2, 3, 4, 0, 1, 0]
     assert frame.schema["ts"] == pl.Datetime("us", "UTC")
+
+
+@pytest.mark.parametrize("merge_rows", [None, 1])
+def test_rows_without_an_mmsi_are_kept_and_sorted_last(tmp_path, merge_rows):
+    frame = positions([{"mmsi": m, "ts": ts(s), "second": s % 60, "lat": 1.0}
+                       for m, s in [(None, 5), (3, 1), (None, 5), (1, 2), (None, 9), (2, 0)]])
+    store = Store(tmp_path / "s", merge_rows=merge_rows)
+    report = store.ingest_results([result(positions=frame)], name="a", sha256="a" * 64, size=0)
+    stored = store.positions().collect()
+    assert stored["mmsi"].to_list() == [1, 2, 3, None, None]
+    assert (report.rows_added["positions"], report.duplicates["positions"]) == (5, 1)
