@@ -333,6 +333,8 @@ positions = store.positions().select("mmsi").collect().height
 print(json.dumps({
     "ingest_s": ingest_s, "ingest_peak_mb": peak_mb(), "positions": positions,
     "memory_limit": store.settings.memory_limit, "merge_rows": store.settings.merge_rows,
+    "read_s": sum(r.seconds for r in reports),
+    "commit_s": sum({r.snapshot: r.commit_seconds for r in reports}.values()),
     "added": sum(r.rows_added["positions"] for r in reports),
     "duplicates": sum(r.duplicates["positions"] for r in reports),
 }), flush=True)
@@ -369,8 +371,8 @@ def run_child(
         ended = f"timed out after {timeout:g} s"
     res: dict[str, Any] = {}
     for line in out.splitlines():
-        if line.startswith("{"):
-            res.update(json.loads(line))
+        if "{" in line:  # anything a library drew before it on the line is left out
+            res.update(json.loads(line[line.index("{"):]))
     return res, ended
 
 
@@ -395,7 +397,8 @@ def ingest_and_detect(
         return [f"{label}: ingest did not finish ({ended}, {wall:.0f} s)"]
     n = res["positions"]
     print(
-        f"ingest:  {res['ingest_s']:8.1f} s  {total / res['ingest_s']:,.0f} positions/s  "
+        f"ingest:  {res['ingest_s']:8.1f} s (reading and staging {res['read_s']:.1f} s, "
+        f"merging and commit {res['commit_s']:.1f} s)  {total / res['ingest_s']:,.0f} positions/s  "
         f"peak {res['ingest_peak_mb']:,.0f} MB  ({n:,} positions stored, "
         f"{res['duplicates']:,} duplicates; merge: memory_limit "
         f"{memory_bytes(res['memory_limit']) / 1e9:.2f} GB, at most {res['merge_rows']:,} rows "

@@ -340,7 +340,9 @@ def merge_settings(
 
 
 def connect(temp_dir: Path, settings: MergeSettings) -> duckdb.DuckDBPyConnection:
-    """An in-memory DuckDB bounded by ``memory_limit`` that spills to ``temp_dir``."""
+    """An in-memory DuckDB bounded by ``memory_limit`` that spills to ``temp_dir``, silent
+    (no progress bar: DuckDB would draw one on stdout for any merge over two seconds, into
+    the output of ``seawatch ingest`` and of whatever reads it)."""
     import duckdb
 
     temp_dir.mkdir(parents=True, exist_ok=True)
@@ -350,7 +352,9 @@ def connect(temp_dir: Path, settings: MergeSettings) -> duckdb.DuckDBPyConnectio
     }
     if settings.threads:
         config["threads"] = settings.threads
-    return duckdb.connect(":memory:", config=config)
+    con = duckdb.connect(":memory:", config=config)
+    con.execute("SET enable_progress_bar = false")
+    return con
 
 
 DAY_FILE_ZSTD_LEVEL = 3

@@ -308,11 +308,12 @@ def test_merge_runs_bounded_and_spills_inside_staging(tmp_path):
 
     settings = MergeSettings(dedup_window=timedelta(seconds=30), memory_limit="256MB", threads=1)
     con = connect(tmp_path / "staging" / "run" / "duckdb_tmp", settings)
-    limit, threads, temp = con.execute(
+    limit, threads, temp, bar = con.execute(
         "SELECT current_setting('memory_limit'), current_setting('threads'),"
-        " current_setting('temp_directory')"
+        " current_setting('temp_directory'), current_setting('enable_progress_bar')"
     ).fetchone()
     con.close()
+    assert bar is False  # nothing drawn on stdout, into the output of `seawatch ingest`
     assert limit.replace(" ", "") in ("256.0MB", "244.1MiB")
     assert int(threads) == 1
     assert temp == str(tmp_path / "staging" / "run" / "duckdb_tmp")
