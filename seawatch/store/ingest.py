@@ -23,8 +23,9 @@ import re
 import shutil
 import time
 import uuid
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from datetime import timedelta
 from pathlib import Path
@@ -365,13 +366,20 @@ PLAIN_COLUMNS = frozenset({"ts", "lat", "lon", "station_time", "payload"})
 once it overflows, size (about 1.6x the file with it)."""
 
 
+WRITE_AHEAD = 2
+"""Row groups a day file may have waiting to be compressed and written (in a thread of its
+own) while the merge goes on: the writing overlaps DuckDB's work, in bounded memory."""
+
+
 class DayFileWriter:
     """Arrow batches, in order, into one Parquet day file: zstd, row groups of exactly
     ``row_group_rows`` rows (the last one shorter), times as UTC, dictionary encoding for
     all but :data:`PLAIN_COLUMNS`.
 
     One merge batch after another appends to the same file, so a day merged in MMSI ranges
-    is still one file, laid out as if written at once.
+    is still one file, laid out as if written at once. Full row groups are compressed and
+    written by a thread of the writer's own, at most :data:`WRITE_AHEAD` behind; an error
+    there is raised by the next call.
     """
 
     def __init__(self, target: Path, row_group_rows: int = ROW_GROUP_SIZE):
@@ -382,6 +390,25 @@ class DayFileWriter:
         self._schema: pa.Schema | None = None
         self._pending: list[pa.Table] = []
         self._pending_rows = 0
+        self._pool: ThreadPoolExecutor | None = None
+        self._queued: deque[Future[None]] = deque()
+
+    def _submit(self, table: pa.Table) -> None:
+        """Queue one write (in order); wait while more than WRITE_AHEAD are queued."""
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(1, thread_name_prefix="seawatch-day-file")
+        self._queued.append(
+            self._pool.submit(self._writer.write_table, table, row_group_size=self.row_group_rows)
+        )
+        while len(self._queued) > WRITE_AHEAD:
+            self._queued.popleft().result()
+
+    def _drain(self) -> None:
+        while self._queued:
+            self._queued.popleft().result()
+        if self._pool is not None:
+            self._pool.shutdown()
+            self._pool = None
 
     def open(self, schema_: pa.Schema) -> None:
         """Start the file with these columns (the first call only; time zones become UTC)."""
@@ -418,7 +445,7 @@ class DayFileWriter:
         if self._pending_rows >= self.row_group_rows:
             table = pa.concat_tables(self._pending)
             full = self._pending_rows - self._pending_rows % self.row_group_rows
-            self._writer.write_table(table.slice(0, full), row_group_size=self.row_group_rows)
+            self._submit(table.slice(0, full))
             rest = table.slice(full)
             self._pending, self._pending_rows = [rest], rest.num_rows
 
@@ -429,14 +456,22 @@ class DayFileWriter:
         if self._writer is None:
             return
         if self._pending_rows:
-            table = pa.concat_tables(self._pending)
-            self._writer.write_table(table, row_group_size=self.row_group_rows)
+            self._submit(pa.concat_tables(self._pending))
         self._pending, self._pending_rows = [], 0
+        self._drain()
         self._writer.close()
 
     def abort(self) -> None:
         """Close the file after a failure, without its last rows (the caller deletes it)."""
         self._pending, self._pending_rows = [], 0
+        for queued in self._queued:
+            queued.cancel()
+        with contextlib.suppress(Exception):
+            self._drain()
+        self._queued.clear()
+        if self._pool is not None:
+            self._pool.shutdown()
+            self._pool = None
         if self._writer is not None:
             with contextlib.suppress(Exception):
                 self._writer.close()
