@@ -348,8 +348,10 @@ def chain_credits_sql(
     the chain of copies the live row belongs to. :func:`merge_sql` sees only the previous row
     of the key, which tells the chain's first row unless that previous row is a duplicate
     too (two inputs holding the same line, then the stored later copy). For those rows this
-    query runs a second window over the kept flags: the last kept row before each. Run it
-    only over the MMSIs concerned (``only``, within ``mmsi``): it costs a second sort.
+    query runs a second window over the kept flags: the last kept row before each. Where
+    that row is stored too (an input's row bridged two stored rows more than the window
+    apart, see docs/store.md, "Known limits"), the last input row before it is credited.
+    Run it only over the MMSIs concerned (``only``, within ``mmsi``): it costs a second sort.
 
     Examples
     --------
@@ -362,9 +364,13 @@ def chain_credits_sql(
     where = mmsi.sql()
     if only:
         where += f" AND {_ident('mmsi')} IN ({', '.join(str(int(m)) for m in only)})"
+    before = (
+        f"OVER (PARTITION BY {w.partition} ORDER BY {w.order} "
+        f"ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING)"
+    )
     chain = (
-        f"last_value(CASE WHEN {KEEP} THEN {SOURCE} END IGNORE NULLS) OVER (PARTITION BY "
-        f"{w.partition} ORDER BY {w.order} ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING)"
+        f"coalesce(nullif(last_value(CASE WHEN {KEEP} THEN {SOURCE} END IGNORE NULLS) "
+        f"{before}, 0), last_value(nullif({SOURCE}, 0) IGNORE NULLS) {before}, 0)"
     )
     return (
         f"SELECT __chain, count(*) FROM (SELECT *, {chain} AS __chain "

@@ -127,6 +127,23 @@ def test_a_replaced_stored_row_is_credited_to_the_input_whose_copy_is_kept(
     assert [(t - ts(0)).total_seconds() for t in frame["ts"]] == [100.0, 200.0, 0.0, 0.0]
 
 
+@pytest.mark.parametrize("merge_rows", [None, 1])
+def test_an_input_bridging_two_stored_rows_is_charged_for_the_one_it_removes(
+    tmp_path, reader, merge_rows
+):
+    """The chain case (docs/store.md, known limits): stored rows 40 s apart, an input's copy
+    between them makes the later one a duplicate. As committed alone, that input shrinks the
+    store by one; the other input of the call is not charged for it."""
+    store = Store(tmp_path / "s", merge_rows=merge_rows)
+    store.ingest(write(tmp_path, "live.txt", ["1,0,0", "1,40,0"]))
+    other = write(tmp_path, "other.txt", ["2,0,0"])
+    bridge = write(tmp_path, "bridge.txt", ["1,20,0"])
+    first, second = store.ingest([other, bridge])
+    assert first.rows_added["positions"] == 1
+    assert second.rows_added["positions"] == -1
+    assert store.positions().collect().height == 2
+
+
 def test_batch_rows_splits_the_commits(tmp_path, reader):
     paths = [write(tmp_path, f"f{i}.txt", [f"{i},{60 * j},{j}" for j in range(4)])
              for i in range(5)]
