@@ -74,9 +74,10 @@ MIN_MEMORY_LIMIT = 256 * 2**20
 """Floor of the automatic merge limit (bytes): DuckDB needs about this much to merge at all."""
 
 MERGE_BYTES_PER_ROW = 500
-"""Memory (bytes) DuckDB needs per row of a merge batch: the window over the key, the sort by
-``(mmsi, ts)`` and the Arrow batches handed to the writer; measured on positions at about
-200 bytes, with room for long ``source`` names and other tables' strings."""
+"""Memory (bytes) a merge needs per row of one batch: DuckDB's window over the key and sort by
+``(mmsi, ts)``, the Arrow batches handed to the writer. Batches of 8 M positions took the
+whole process to 1.1-1.8 GB (about 130-200 bytes a row); the rest is room for long
+``source`` names and other tables' strings."""
 
 MIN_MERGE_ROWS = 100_000
 """Fewest rows per merge batch when ``merge_rows`` is derived from the memory limit."""
