@@ -20,23 +20,28 @@ few thousand points per second, so by default it gets a random subset of whole v
 (``--mp-points``) and its times are scaled linearly to the full data (the output says so).
 
 Part B writes a simulated day of ``--big`` positions to NMEA files (in blocks of vessels, so
-memory stays bounded), then a child process ingests them into a new store
-(``Store.ingest``, what ``seawatch ingest`` runs) and runs ``detect_store`` (what
-``seawatch detect`` runs, in chunks of ``--chunk-positions``), and reports the wall time of
-each step and the child's peak resident memory: of the ingest, then of the detection alone
-(the peak is reset in between where Linux allows it, ``/proc/self/clear_refs``; otherwise the
-second figure is the peak of both).
+memory stays bounded; ``--nmea-dir`` keeps them for later runs), and the same lines
+concatenated into one file. Then, for the many files and for the one file (``--inputs``), a
+child process ingests them into a new store (``Store.ingest``, what ``seawatch ingest``
+runs) and runs ``detect_store`` (what ``seawatch detect`` runs, in chunks of
+``--chunk-positions``), and reports the wall time of each step and the child's peak resident
+memory of each phase: the ingest, then the detection alone (the peak is reset in between
+where Linux allows it, ``/proc/self/clear_refs``; otherwise the second figure is the peak of
+both). Writing the files is a phase too (the parent's peak). The script exits non-zero,
+saying which, when a phase peaks above ``--max-rss`` MB or a child does not finish.
 
 Run: ``python bench/detect.py [--vessels 870] [--mp-points 200000] [--big 5000000]``
-(``--big 50000000`` for the 50 M-position figure; ``--big 0`` skips part B, ``--skip-a``
-part A). Needs ``movingpandas`` (the ``bench`` extra) for part A.
+(``--skip-a --big 50000000`` for the 50 M-position figures; ``--big 0`` skips part B,
+``--skip-a`` part A). Needs ``movingpandas`` (the ``bench`` extra) for part A.
 """
 
 from __future__ import annotations
 
 import argparse
+import inspect
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -277,13 +282,17 @@ def write_day(
     return files, total, len(used)
 
 
-CHILD = """
-import json, resource, sys, time
-from pathlib import Path
-from seawatch.detect.run import detect_store
-from seawatch.store import Store
+def concatenate(files: list[Path], target: Path) -> Path:
+    """The lines of ``files``, in order, as one file (every file ends with a newline)."""
+    with open(target, "wb") as out:
+        for path in files:
+            with open(path, "rb") as src:
+                shutil.copyfileobj(src, out, 16 << 20)
+    return target
 
-def peak_mb():  # peak resident memory since the start, or since reset_peak()
+
+def peak_mb() -> float:
+    """Peak resident memory (MB) of this process since it started or since reset_peak()."""
     try:
         with open("/proc/self/status") as fh:
             for line in fh:
@@ -291,24 +300,44 @@ def peak_mb():  # peak resident memory since the start, or since reset_peak()
                     return int(line.split()[1]) / 1024
     except OSError:
         pass
+    import resource
+
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
-def reset_peak():
-    try:  # Linux >= 4.0: writing 5 to clear_refs resets VmHWM to the current RSS
+
+def reset_peak() -> bool:
+    """Reset the peak to the current RSS (Linux >= 4.0: 5 to clear_refs); False if it cannot."""
+    try:
         with open("/proc/self/clear_refs", "w") as fh:
             fh.write("5")
         return True
     except OSError:
         return False
 
+
+CHILD = (
+    "import json, sys, time\n"
+    "from pathlib import Path\n"
+    + inspect.getsource(peak_mb)
+    + inspect.getsource(reset_peak)
+    + """
+from seawatch.detect.run import detect_store
+from seawatch.store import Store
+
 store_dir, chunk, files = sys.argv[1], int(sys.argv[2]), sys.argv[3:]
 start = time.perf_counter()
 store = Store(store_dir, create=True)
-store.ingest([Path(f) for f in files])
+reports = store.ingest([Path(f) for f in files])
 ingest_s = time.perf_counter() - start
 positions = store.positions().select("mmsi").collect().height
-print(json.dumps({"ingest_s": ingest_s, "ingest_peak_mb": peak_mb(), "positions": positions}),
-      flush=True)
+print(json.dumps({
+    "ingest_s": ingest_s, "ingest_peak_mb": peak_mb(), "positions": positions,
+    "memory_limit": store.settings.memory_limit, "merge_rows": store.settings.merge_rows,
+    "read_s": sum(r.seconds for r in reports),
+    "commit_s": sum({r.snapshot: r.commit_seconds for r in reports}.values()),
+    "added": sum(r.rows_added["positions"] for r in reports),
+    "duplicates": sum(r.duplicates["positions"] for r in reports),
+}), flush=True)
 separate = reset_peak()
 start = time.perf_counter()
 events = detect_store(store, chunk_positions=chunk or None)
@@ -320,14 +349,15 @@ print(json.dumps({
     "chunk_positions": info.get("chunk_positions"),
 }), flush=True)
 """
+)
 
 
 def run_child(
-    root: Path, files: list[Path], timeout: float | None, chunk: int = 0
+    store: Path, files: list[Path], timeout: float | None, chunk: int = 0
 ) -> tuple[dict[str, Any], str]:
     """Ingest + detect in a child process: its results (as far as it got) and how it ended.
     ``chunk``: ``detect_store(chunk_positions=)`` (0: its default)."""
-    argv = [sys.executable, "-c", CHILD, str(root / "store"), str(chunk), *map(str, files)]
+    argv = [sys.executable, "-c", CHILD, str(store), str(chunk), *map(str, files)]
     try:
         proc = subprocess.run(
             argv, capture_output=True, text=True, env={**os.environ}, timeout=timeout
@@ -341,60 +371,120 @@ def run_child(
         ended = f"timed out after {timeout:g} s"
     res: dict[str, Any] = {}
     for line in out.splitlines():
-        if line.startswith("{"):
-            res.update(json.loads(line))
+        if "{" in line:  # anything a library drew before it on the line is left out
+            res.update(json.loads(line[line.index("{"):]))
     return res, ended
+
+
+def ingest_and_detect(
+    label: str, root: Path, files: list[Path], total: int, args: argparse.Namespace
+) -> list[str]:
+    """One child run over ``files`` into a fresh store; prints its figures and returns what
+    went wrong (a phase over ``--max-rss``, a child that did not finish)."""
+    from seawatch.store.ingest import memory_bytes
+
+    store = root / f"store-{label.split()[0]}"
+    shutil.rmtree(store, ignore_errors=True)
+    print(f"\n{label}:", flush=True)
+    start = time.perf_counter()
+    load_before = os.getloadavg()[0]
+    res, ended = run_child(store, files, args.timeout, args.chunk_positions)
+    wall = time.perf_counter() - start
+    load_after = os.getloadavg()[0]
+    shutil.rmtree(store, ignore_errors=True)
+    failures = []
+    if "ingest_s" not in res:
+        return [f"{label}: ingest did not finish ({ended}, {wall:.0f} s)"]
+    n = res["positions"]
+    print(
+        f"ingest:  {res['ingest_s']:8.1f} s (reading and staging {res['read_s']:.1f} s, "
+        f"merging and commit {res['commit_s']:.1f} s)  {total / res['ingest_s']:,.0f} positions/s  "
+        f"peak {res['ingest_peak_mb']:,.0f} MB  ({n:,} positions stored, "
+        f"{res['duplicates']:,} duplicates; merge: memory_limit "
+        f"{memory_bytes(res['memory_limit']) / 1e9:.2f} GB, at most {res['merge_rows']:,} rows "
+        "at once)",
+        flush=True,
+    )
+    if res["ingest_peak_mb"] > args.max_rss:
+        failures.append(
+            f"{label}: the ingest peaked at {res['ingest_peak_mb']:,.0f} MB "
+            f"> --max-rss {args.max_rss:,.0f} MB"
+        )
+    if "detect_s" not in res:
+        failures.append(f"{label}: detect did not finish ({ended}, child ran {wall:.0f} s)")
+        return failures
+    both = res["ingest_s"] + res["detect_s"]
+    what = "peak (detect alone)" if res.get("detect_peak_only") else "peak (ingest + detect)"
+    print(
+        f"detect:  {res['detect_s']:8.1f} s  {n / res['detect_s']:,.0f} positions/s  "
+        f"{what} {res['peak_mb']:,.0f} MB"
+    )
+    print(f"  steps (s): {res['steps_s']}")
+    print(f"  chunks: {res['chunks']} of about {res['chunk_positions']:,} positions")
+    print(f"  events: {dict(res['events'])}")
+    print(f"total:   {both:8.1f} s ({both / 60:.1f} min; child process {wall:.0f} s with start-up)")
+    print(f"load average (1 min) of the machine: {load_before:.1f} before, {load_after:.1f} after")
+    if res["peak_mb"] > args.max_rss:
+        failures.append(
+            f"{label}: detection peaked at {res['peak_mb']:,.0f} MB > --max-rss "
+            f"{args.max_rss:,.0f} MB"
+        )
+    print(
+        "target for 50 M positions: ingest + detect < 15 min and < 8 GB "
+        f"(linear estimate from this run: {both * 50e6 / total / 60:.1f} min)",
+        flush=True,
+    )
+    return failures
 
 
 def part_b(args: argparse.Namespace) -> None:
     print(
         f"\npart B: a simulated {args.hours:g} h of {args.big:,} positions, "
-        f"{args.block_vessels} vessels per block"
+        f"{args.block_vessels} vessels per block; phases must peak under {args.max_rss:,.0f} MB"
     )
     if args.workdir:
         Path(args.workdir).mkdir(parents=True, exist_ok=True)
+    failures: list[str] = []
     with tempfile.TemporaryDirectory(dir=args.workdir) as tmp:
         root = Path(tmp)
-        t_write, (files, total, vessels) = timed(
-            lambda: write_day(root, args.big, args.block_vessels, args.hours)
-        )
-        size = sum(f.stat().st_size for f in files)
-        print(
-            f"wrote {total:,} positions of {vessels:,} vessels in {len(files)} NMEA files, "
-            f"{size / 1e9:.2f} GB, in {t_write:.0f} s"
-        )
-        start = time.perf_counter()
-        load_before = os.getloadavg()[0]
-        res, ended = run_child(root, files, args.timeout, args.chunk_positions)
-        wall = time.perf_counter() - start
-        load_after = os.getloadavg()[0]
-    if "ingest_s" not in res:
-        sys.exit(f"ingest did not finish ({ended}, {wall:.0f} s)")
-    if "detect_s" not in res:
-        sys.exit(
-            f"ingest: {res['ingest_s']:.1f} s, peak {res['ingest_peak_mb']:,.0f} MB; "
-            f"detect did not finish ({ended}, child ran {wall:.0f} s)"
-        )
-    n = res["positions"]
-    both = res["ingest_s"] + res["detect_s"]
-    print(
-        f"ingest:  {res['ingest_s']:8.1f} s  {total / res['ingest_s']:,.0f} positions/s  "
-        f"peak {res['ingest_peak_mb']:,.0f} MB  ({n:,} positions stored)"
-    )
-    print(f"detect:  {res['detect_s']:8.1f} s  {n / res['detect_s']:,.0f} positions/s")
-    print(f"  steps (s): {res['steps_s']}")
-    print(f"  chunks: {res['chunks']} of about {res['chunk_positions']:,} positions")
-    print(f"  events: {dict(res['events'])}")
-    what = "detect's own peak RSS" if res.get("detect_peak_only") else "peak RSS"
-    print(
-        f"total:   {both:8.1f} s ({both / 60:.1f} min; child process {wall:.0f} s with start-up)"
-        f"  {what} {res['peak_mb']:,.0f} MB"
-    )
-    print(f"load average (1 min) of the machine: {load_before:.1f} before, {load_after:.1f} after")
-    print(
-        "target for 50 M positions: ingest + detect < 15 min and < 8 GB "
-        f"(linear estimate from this run: {both * 50e6 / total / 60:.1f} min)"
-    )
+        nmea = Path(args.nmea_dir) if args.nmea_dir else root / "nmea"
+        nmea.mkdir(parents=True, exist_ok=True)
+        listing = nmea / f"day-{args.big}-{args.block_vessels}-{args.hours:g}.json"
+        reset_peak()
+        if listing.exists():
+            kept = json.loads(listing.read_text())
+            files, total = [nmea / f for f in kept["files"]], kept["total"]
+            print(
+                f"reusing {total:,} positions of {kept['vessels']:,} vessels in {len(files)} "
+                f"NMEA files listed in {listing}"
+            )
+        else:
+            t_write, (files, total, vessels) = timed(
+                lambda: write_day(nmea, args.big, args.block_vessels, args.hours)
+            )
+            listing.write_text(json.dumps(
+                {"files": [f.name for f in files], "total": total, "vessels": vessels}
+            ))
+            size = sum(f.stat().st_size for f in files)
+            print(
+                f"wrote {total:,} positions of {vessels:,} vessels in {len(files)} NMEA files, "
+                f"{size / 1e9:.2f} GB, in {t_write:.0f} s; peak {peak_mb():,.0f} MB"
+            )
+            if peak_mb() > args.max_rss:
+                failures.append(f"writing the files peaked at {peak_mb():,.0f} MB")
+        if args.inputs in ("many", "both"):
+            failures += ingest_and_detect(
+                f"{len(files)} block file(s)", root, files, total, args
+            )
+        if args.inputs in ("one", "both"):
+            one = concatenate(files, root / "day-all.nmea")
+            failures += ingest_and_detect(
+                "1 file (the same lines concatenated)", root, [one], total, args
+            )
+            one.unlink()
+    if failures:
+        sys.exit("part B FAILED:\n  " + "\n  ".join(failures))
+    print(f"\npart B: every phase finished under {args.max_rss:,.0f} MB")
 
 
 def main() -> None:
@@ -443,7 +533,28 @@ def main() -> None:
         "--timeout",
         type=float,
         default=None,
-        help="seconds allowed for part B's ingest + detect child",
+        help="seconds allowed for each of part B's ingest + detect children",
+    )
+    parser.add_argument(
+        "--inputs",
+        choices=("many", "one", "both"),
+        default="both",
+        help="part B ingests the day from its many block files, from one file of the same "
+        "lines, or both (default)",
+    )
+    parser.add_argument(
+        "--max-rss",
+        type=float,
+        default=8000.0,
+        help="MB: part B fails if a phase (writing, ingest, detection) peaks above this "
+        "(default 8000, the 50 M target)",
+    )
+    parser.add_argument(
+        "--nmea-dir",
+        type=Path,
+        default=None,
+        help="keep part B's NMEA files here and reuse them on later runs of the same --big, "
+        "--block-vessels and --hours (default: written afresh under --workdir, deleted after)",
     )
     args = parser.parse_args()
     if not args.skip_a:

@@ -51,8 +51,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
 from seawatch import schema
+
+if TYPE_CHECKING:
+    import numpy as np
 
 DEFAULT_DEDUP_WINDOW = timedelta(seconds=30)
 """Copies of one report received up to this long after the previous copy are duplicates."""
@@ -116,110 +120,260 @@ def _ident(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
-def _dedup_parts(rule: DedupRule, window: timedelta) -> tuple[str, str, str]:
-    """``(partition, tiebreak, drop)``: the window's PARTITION BY and ORDER BY lists and the
-    SQL condition that marks a row as a duplicate, over ``__prev_ts`` (the ``ts`` of the
-    previous row of the key) for the windowed rule, over ``__rank`` (the row's place in its
-    key) for the other."""
+@dataclass(frozen=True)
+class _Window:
+    """The SQL pieces of a rule's window: its PARTITION BY and ORDER BY lists, the window
+    functions to add (over ``__src``, ``ts``), the condition that marks a row as a duplicate,
+    and the group of the row a duplicate's chain keeps where one pass can tell it (else
+    null)."""
+
+    partition: str
+    order: str
+    functions: str
+    drop: str
+    chain: str
+
+
+def _window(rule: DedupRule, window: timedelta) -> _Window:
+    """The window of ``rule``. Windowed rule: a row is a duplicate when its ``ts`` is within
+    the window of the previous row of its key (``__prev_ts``); the chain it belongs to is
+    kept by the previous row when that row is not a duplicate itself (``__prev2_ts``). The
+    other rule: every row after the first of its key is a duplicate of the first."""
     rest = [c for c in rule.columns if c not in rule.key and c != "ts"]
     partition = ", ".join(_ident(c) for c in rule.key)
-    tiebreak = ", ".join(f"{_ident(c)} NULLS LAST" for c in ("ts", *rest))
+    order = ", ".join(f"{_ident(c)} NULLS LAST" for c in ("ts", *rest)) + f", {SOURCE}"
+    over = f"OVER (PARTITION BY {partition} ORDER BY {order})"
     if not rule.windowed:
-        return partition, tiebreak, "__rank > 1"
+        functions = f"row_number() {over} AS __rank, first_value({SOURCE}) {over} AS __first"
+        return _Window(partition, order, functions, "__rank > 1", "__first")
     window_us = int(window / timedelta(microseconds=1))
     limit = str(window_us)
     if rule.window_requires:
         col = _ident(rule.window_requires)
         limit = f"(CASE WHEN {col} BETWEEN 0 AND 59 THEN {window_us} ELSE 0 END)"
-    return (
-        partition,
-        tiebreak,
-        f"__prev_ts IS NOT NULL AND epoch_us(ts) - epoch_us(__prev_ts) <= {limit}",
+    functions = (
+        f"lag({SOURCE}) {over} AS __prev_src, lag(ts) {over} AS __prev_ts, "
+        f"lag(ts, 2) {over} AS __prev2_ts"
     )
-
-
-def _copy_to(query: str, target: str) -> str:
-    order = ", ".join(f"{_ident(c)} NULLS LAST" for c in SORT_KEY)
-    return (
-        f"COPY ({query} ORDER BY {order}) TO {sql_string(target)} "
-        f"(FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE {ROW_GROUP_SIZE})"
+    return _Window(
+        partition,
+        order,
+        functions,
+        f"__prev_ts IS NOT NULL AND epoch_us(ts) - epoch_us(__prev_ts) <= {limit}",
+        f"CASE WHEN __prev2_ts IS NULL OR epoch_us(__prev_ts) - epoch_us(__prev2_ts) > {limit} "
+        f"THEN __prev_src END",
     )
 
 
 def _scan(files: Sequence[str]) -> str:
-    return "read_parquet([" + ", ".join(sql_string(s) for s in files) + "])"
+    return "[" + ", ".join(sql_string(s) for s in files) + "]"
 
 
-def merge_day_sql(rule: DedupRule, sources: Sequence[str], target: str, window: timedelta) -> str:
-    """DuckDB ``COPY`` that merges one day's Parquet files into one deduplicated, sorted file.
+SOURCE = "__src"
+"""Column of :func:`merge_sql`: the group a row came from (0: the day's live files, then one
+group per input of the batch)."""
 
-    ``sources``: the day's live file(s) and the newly staged files; ``target``: the new file.
-    The statement returns the number of rows written.
+KEEP = "__keep"
+"""Column of :func:`merge_sql`: True for a row the day file keeps, False for a duplicate."""
+
+CHAIN_SOURCE = "__chain_src"
+"""Column of :func:`merge_sql`: for a duplicate, the group of the row kept in its stead (the
+first row of its chain of copies), where the one pass can tell it; else null (see
+:func:`chain_credits_sql`)."""
+
+
+@dataclass(frozen=True)
+class MmsiRange:
+    """The rows of one merge batch: ``lo <= mmsi < hi``.
+
+    ``lo`` None: no lower bound; ``hi`` None: no upper bound, and the rows without an MMSI
+    too (they sort last). Every duplicate key holds ``mmsi``, so the ranges of a day can be
+    merged one after another and their results written one after another, in MMSI order.
+
+    Examples
+    --------
+    >>> MmsiRange().sql()
+    'TRUE'
+    >>> MmsiRange(None, 735000000).sql()
+    '"mmsi" < 735000000'
+    >>> MmsiRange(735000000, None).sql()
+    '("mmsi" >= 735000000 OR "mmsi" IS NULL)'
     """
-    if not sources:
-        raise ValueError("merge_day_sql needs at least one source file")
-    cols = rule.columns
-    select = ", ".join(_ident(c) for c in cols)
-    partition, tiebreak, drop = _dedup_parts(rule, window)
-    scan = _scan(sources)
-    if rule.windowed:
-        body = (
-            f"SELECT {select} FROM ("
-            f"SELECT *, lag(ts) OVER (PARTITION BY {partition} ORDER BY {tiebreak}) "
-            f"AS __prev_ts FROM {scan}) "
-            f"WHERE NOT ({drop})"
-        )
-    else:
-        body = (
-            f"SELECT {select} FROM {scan} "
-            f"QUALIFY row_number() OVER (PARTITION BY {partition} ORDER BY {tiebreak}) = 1"
-        )
-    return _copy_to(body, target)
+
+    lo: int | None = None
+    hi: int | None = None
+
+    def sql(self) -> str:
+        """The SQL condition on ``mmsi``."""
+        col = _ident("mmsi")
+        if self.lo is None and self.hi is None:
+            return "TRUE"
+        if self.hi is None:
+            return f"({col} >= {int(self.lo or 0)} OR {col} IS NULL)"
+        if self.lo is None:
+            return f"{col} < {int(self.hi)}"
+        return f"{col} >= {int(self.lo)} AND {col} < {int(self.hi)}"
 
 
-MERGED = "__merged"
-"""The temporary DuckDB table :func:`merge_groups_sql` fills."""
+def split_mmsi(mmsi: np.ndarray, rows: np.ndarray, max_rows: int) -> list[MmsiRange]:
+    """Cut a day into consecutive MMSI ranges of at most ``max_rows`` rows each.
+
+    Parameters
+    ----------
+    mmsi
+        The day's distinct MMSIs, ascending (rows without an MMSI left out: they go with the
+        last range).
+    rows
+        Rows of each MMSI.
+    max_rows
+        Most rows in one range; an MMSI with more rows than this gets a range of its own.
+
+    Returns
+    -------
+    list of MmsiRange
+        Covering every MMSI (the first open below, the last open above), in MMSI order.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> split_mmsi(np.array([1, 2, 3, 4]), np.array([5, 5, 20, 5]), 10)
+    [MmsiRange(lo=None, hi=3), MmsiRange(lo=3, hi=4), MmsiRange(lo=4, hi=None)]
+    >>> split_mmsi(np.array([1, 2]), np.array([5, 5]), 10)
+    [MmsiRange(lo=None, hi=None)]
+    """
+    import numpy as np
+
+    if max_rows < 1:
+        raise ValueError(f"max_rows must be at least 1, got {max_rows}")
+    ends = np.cumsum(np.asarray(rows, dtype=np.int64))
+    starts = [0]
+    while True:
+        first = starts[-1]
+        before = int(ends[first - 1]) if first else 0
+        stop = max(int(np.searchsorted(ends, before + max_rows, side="right")), first + 1)
+        if stop >= len(ends):
+            break
+        starts.append(stop)
+    cuts = [int(m) for m in np.asarray(mmsi)[starts[1:]]]
+    return [MmsiRange(lo, hi) for lo, hi in zip([None, *cuts], [*cuts, None], strict=True)]
 
 
-def merge_groups_sql(
-    rule: DedupRule, groups: Sequence[Sequence[str]], target: str, window: timedelta
-) -> tuple[str, str, str]:
-    """A day merge that also says which input each kept and each dropped row came from.
+def rows_per_mmsi_sql(files: Sequence[str]) -> str:
+    """DuckDB query of the rows per MMSI of ``files`` (``mmsi``, ``rows``), ascending, rows
+    without an MMSI left out: what :func:`split_mmsi` takes."""
+    if not files:
+        raise ValueError("rows_per_mmsi_sql needs at least one file")
+    col = _ident("mmsi")
+    return (
+        f"SELECT {col}, count(*) AS rows FROM read_parquet({_scan(files)}) "
+        f"WHERE {col} IS NOT NULL GROUP BY {col} ORDER BY {col}"
+    )
+
+
+def _scan_sql(groups: Sequence[Sequence[str]], where: str) -> str:
+    """Every row of every group's files that satisfies ``where``, with its group in
+    :data:`SOURCE`: one scan of all files, whatever their number, so DuckDB's memory does not
+    grow with the inputs; ``where`` is pushed into it."""
+    files = [f for g in groups for f in g]
+    if not files:
+        raise ValueError("a merge needs at least one source file")
+    source = ", ".join(f"({sql_string(f)}, {i})" for i, g in enumerate(groups) for f in g)
+    return (
+        f"SELECT s.* EXCLUDE (__file), g.{SOURCE} "
+        f"FROM read_parquet({_scan(files)}, filename = '__file', union_by_name = true) s "
+        f"JOIN (VALUES {source}) g(__file, {SOURCE}) ON s.__file = g.__file "
+        f"WHERE {where}"
+    )
+
+
+def _marked_sql(rule: DedupRule, groups: Sequence[Sequence[str]], window: timedelta,
+                where: str) -> str:
+    """The rows of :func:`_scan_sql` with the rule's columns, :data:`SOURCE`, :data:`KEEP`
+    and :data:`CHAIN_SOURCE` (plus the window's own columns)."""
+    w = _window(rule, window)
+    return (
+        f"SELECT *, NOT ({w.drop}) AS {KEEP}, {w.chain} AS {CHAIN_SOURCE} "
+        f"FROM (SELECT *, {w.functions} FROM ({_scan_sql(groups, where)}))"
+    )
+
+
+def merge_sql(
+    rule: DedupRule,
+    groups: Sequence[Sequence[str]],
+    window: timedelta,
+    mmsi: MmsiRange = MmsiRange(),
+) -> str:
+    """DuckDB query that merges one day's Parquet files, or one MMSI range of them.
 
     ``groups``: the files of each source in precedence order, group 0 the day's live files
-    (may be empty) and then one group per input of a batch. Rows are deduplicated by the same
-    rule as :func:`merge_day_sql` (exact ties between groups keep the lower group), so the
-    day file is the same as merging the inputs one after another.
+    (may be empty) and then one group per input of a batch. The query returns, in
+    ``(mmsi, ts)`` order, the rows of the range the day file keeps and the live rows (group
+    0) that a copy in an input replaces, with the table's columns and three more:
+    :data:`SOURCE` (its group), :data:`KEEP` (False for a replaced live row) and
+    :data:`CHAIN_SOURCE` (the group of the row kept in a replaced one's stead). Exact ties
+    between groups keep the lower group, so the kept rows are those of merging the inputs one
+    after another; the kept rows per group less the live rows each group's copy replaced
+    are what each input added. (The inputs' own duplicates are left out: they are each
+    input's rows less its kept ones.)
 
-    Returns three statements to run in order: fill the temporary table :data:`MERGED`
-    (every row with ``__src``, its group, ``__keep`` and ``__prev_src``, the group of the
-    row it duplicates); ``COPY`` the kept rows to ``target``; and count, per ``__src``, the
-    rows kept and per ``__prev_src`` the live rows (group 0) an input's earlier copy
-    replaced, as ``(group, kept, replaced)`` rows.
+    All files are read by one scan; the range's condition is pushed into it, so it skips the
+    row groups whose MMSI statistics lie outside the range (staged files are sorted by MMSI).
+
+    Examples
+    --------
+    >>> sql = merge_sql(RULES["positions"], [[], ["a.parquet"]], DEFAULT_DEDUP_WINDOW)
+    >>> "PARTITION BY" in sql and "'a.parquet'" in sql
+    True
     """
-    if not any(groups):
-        raise ValueError("merge_groups_sql needs at least one source file")
-    cols = rule.columns
-    select = ", ".join(_ident(c) for c in cols)
-    partition, tiebreak, drop = _dedup_parts(rule, window)
-    scans = " UNION ALL BY NAME ".join(
-        f"SELECT *, {i} AS __src FROM {_scan(files)}" for i, files in enumerate(groups) if files
+    select = ", ".join(_ident(c) for c in rule.columns)
+    order = ", ".join(f"{_ident(c)} NULLS LAST" for c in SORT_KEY)
+    marked = _marked_sql(rule, groups, window, mmsi.sql())
+    return (
+        f"SELECT {select}, {SOURCE}, {KEEP}, {CHAIN_SOURCE} FROM ({marked}) "
+        f"WHERE {KEEP} OR {SOURCE} = 0 ORDER BY {order}"
     )
-    over = f"OVER (PARTITION BY {partition} ORDER BY {tiebreak}, __src)"
-    prev = f"lag(__src) {over} AS __prev_src, " + (
-        f"lag(ts) {over} AS __prev_ts" if rule.windowed else f"row_number() {over} AS __rank"
+
+
+def chain_credits_sql(
+    rule: DedupRule,
+    groups: Sequence[Sequence[str]],
+    window: timedelta,
+    mmsi: MmsiRange = MmsiRange(),
+    only: Sequence[int] = (),
+) -> str:
+    """The replaced live rows :func:`merge_sql` could not credit, counted by the group kept
+    in their stead, as ``(group, rows)``.
+
+    A live row is replaced when an input holds an earlier copy; the copy kept is the first of
+    the chain of copies the live row belongs to. :func:`merge_sql` sees only the previous row
+    of the key, which tells the chain's first row unless that previous row is a duplicate
+    too (two inputs holding the same line, then the stored later copy). For those rows this
+    query runs a second window over the kept flags: the last kept row before each. Where
+    that row is stored too (an input's row bridged two stored rows more than the window
+    apart, see docs/store.md, "Known limits"), the last input row before it is credited.
+    Run it only over the MMSIs concerned (``only``, within ``mmsi``): it costs a second sort.
+
+    Examples
+    --------
+    >>> sql = chain_credits_sql(RULES["positions"], [["a.parquet"], ["b.parquet"]],
+    ...                         DEFAULT_DEDUP_WINDOW, only=[735057000])
+    >>> "IGNORE NULLS" in sql and "735057000" in sql
+    True
+    """
+    w = _window(rule, window)
+    where = mmsi.sql()
+    if only:
+        where += f" AND {_ident('mmsi')} IN ({', '.join(str(int(m)) for m in only)})"
+    before = (
+        f"OVER (PARTITION BY {w.partition} ORDER BY {w.order} "
+        f"ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING)"
     )
-    fill = (
-        f"CREATE OR REPLACE TEMP TABLE {MERGED} AS "
-        f"SELECT {select}, __src, NOT ({drop}) AS __keep, __prev_src "
-        f"FROM (SELECT *, {prev} FROM ({scans}))"
+    chain = (
+        f"coalesce(nullif(last_value(CASE WHEN {KEEP} THEN {SOURCE} END IGNORE NULLS) "
+        f"{before}, 0), last_value(nullif({SOURCE}, 0) IGNORE NULLS) {before}, 0)"
     )
-    copy = _copy_to(f"SELECT {select} FROM {MERGED} WHERE __keep", target)
-    count = (
-        f"SELECT g, sum(kept)::BIGINT, sum(replaced)::BIGINT FROM ("
-        f"SELECT __src AS g, count(*) AS kept, 0 AS replaced FROM {MERGED} WHERE __keep "
-        f"GROUP BY __src UNION ALL "
-        f"SELECT __prev_src AS g, 0 AS kept, count(*) AS replaced FROM {MERGED} "
-        f"WHERE NOT __keep AND __src = 0 GROUP BY __prev_src) GROUP BY g ORDER BY g"
+    return (
+        f"SELECT __chain, count(*) FROM (SELECT *, {chain} AS __chain "
+        f"FROM ({_marked_sql(rule, groups, window, where)})) "
+        f"WHERE NOT {KEEP} AND {SOURCE} = 0 AND {CHAIN_SOURCE} IS NULL GROUP BY __chain"
     )
-    return fill, copy, count

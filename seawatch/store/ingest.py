@@ -16,12 +16,16 @@ input (its SHA-256 keeps re-ingests idempotent) with its own counts.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import os
+import re
 import shutil
 import time
 import uuid
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from datetime import timedelta
 from pathlib import Path
@@ -30,14 +34,27 @@ from typing import TYPE_CHECKING, Any
 import polars as pl
 
 from seawatch import schema
+from seawatch.errors import InvalidValue
 from seawatch.io.quarantine import QuarantineLog, Reason
 from seawatch.store import layout
 from seawatch.store.commit import Transaction, describe
-from seawatch.store.dedup import MERGED, RULES, merge_day_sql, merge_groups_sql
+from seawatch.store.dedup import (
+    CHAIN_SOURCE,
+    KEEP,
+    ROW_GROUP_SIZE,
+    RULES,
+    SOURCE,
+    MmsiRange,
+    chain_credits_sql,
+    merge_sql,
+    rows_per_mmsi_sql,
+    split_mmsi,
+)
 from seawatch.store.layout import DATA_TABLES, Snapshot
 
 if TYPE_CHECKING:
     import duckdb
+    import pyarrow as pa
 
     from seawatch.io.result import ReadResult
     from seawatch.store.opening import CurrentSnapshot
@@ -46,7 +63,32 @@ DEFAULT_BATCH_ROWS = 100_000_000
 """An ingest of several inputs commits once this many rows are staged (and at the end)."""
 
 DEFAULT_MEMORY_LIMIT = "4GB"
-"""DuckDB memory limit for the merge; bigger days spill to ``staging/`` on disk."""
+"""The most DuckDB may take for a merge when ``memory_limit`` is not given: the automatic limit
+is the smaller of this and :data:`MEMORY_FRACTION` of the machine's memory."""
+
+MEMORY_FRACTION = 0.25
+"""Share of the machine's memory (or of its container's limit) the automatic merge limit
+takes, leaving the rest to the reader, detection and other processes."""
+
+MIN_MEMORY_LIMIT = 256 * 2**20
+"""Floor of the automatic merge limit (bytes): DuckDB needs about this much to merge at all."""
+
+MERGE_BYTES_PER_ROW = 500
+"""Memory (bytes) a merge needs per row of one batch: DuckDB's window over the key and sort by
+``(mmsi, ts)``, the Arrow batches handed to the writer. Batches of 8 M positions took the
+whole process to 1.1-1.8 GB (about 130-200 bytes a row); the rest is room for long
+``source`` names and other tables' strings."""
+
+MIN_MERGE_ROWS = 100_000
+"""Fewest rows per merge batch when ``merge_rows`` is derived from the memory limit."""
+
+CHAIN_MMSI_LIST = 1000
+"""Most MMSIs named in the second pass that credits replaced rows (see
+:func:`~seawatch.store.dedup.chain_credits_sql`); with more, it runs over the whole range."""
+
+STAGING_ROW_GROUP_ROWS = 16_384
+"""Rows per row group of the staged files, which are sorted by MMSI: a merge batch (one MMSI
+range) skips the row groups outside its range by their statistics."""
 
 QUARANTINE_SAMPLE_PER_REASON = 1000
 """Bad lines kept as examples, per reason, per ingested input (all are counted)."""
@@ -132,6 +174,8 @@ class Staging:
         self.rows_read = _zeros()
         self.no_time = _zeros()
         self.days: dict[str, set[str]] = {t: set() for t in DATA_TABLES}
+        self.day_rows: Counter[tuple[str, str]] = Counter()
+        """Rows staged per ``(table, day)``."""
         self.quarantine = QuarantineLog(sample_per_reason)
         self.stats: Counter[str] = Counter()
         self.chunks = 0
@@ -156,8 +200,13 @@ class Staging:
             for (day,), part in parts.items():
                 folder = self.run_dir / table / day.isoformat()
                 folder.mkdir(parents=True, exist_ok=True)
-                part.write_parquet(folder / f"{chunk:08d}.parquet", compression="lz4")
+                part.sort("mmsi").write_parquet(
+                    folder / f"{chunk:08d}.parquet",
+                    compression="lz4",
+                    row_group_size=STAGING_ROW_GROUP_ROWS,
+                )
                 self.days[table].add(day.isoformat())
+                self.day_rows[table, day.isoformat()] += part.height
         self.quarantine.merge(result.quarantine_log)
         self.stats.update(result.stats)
 
@@ -165,17 +214,137 @@ class Staging:
         return sorted((self.run_dir / table / day).glob("*.parquet"))
 
 
+_SIZE = re.compile(r"\s*(\d+(?:\.\d*)?)\s*([kmgt]i?b|b)?\s*", re.IGNORECASE)
+_SIZE_UNITS = {
+    "b": 1, "kb": 10**3, "mb": 10**6, "gb": 10**9, "tb": 10**12,
+    "kib": 2**10, "mib": 2**20, "gib": 2**30, "tib": 2**40,
+}
+
+
+def memory_bytes(limit: str | int) -> int:
+    """Bytes of a memory limit written as DuckDB takes it.
+
+    ``"4GB"`` is 4 * 10**9 bytes, ``"512MiB"`` 512 * 2**20; a number alone is bytes.
+
+    Raises
+    ------
+    seawatch.errors.InvalidValue
+        Text that is not a size, or a size below one byte.
+
+    Examples
+    --------
+    >>> memory_bytes("4GB"), memory_bytes("1.5 GiB"), memory_bytes(1000)
+    (4000000000, 1610612736, 1000)
+    """
+    if isinstance(limit, int):
+        value = limit
+    else:
+        match = _SIZE.fullmatch(limit)
+        if match is None:
+            raise InvalidValue(
+                f"memory_limit {limit!r} is not a size; write it as '4GB', '512MiB' or bytes"
+            )
+        value = int(float(match[1]) * _SIZE_UNITS[(match[2] or "b").lower()])
+    if value < 1:
+        raise InvalidValue(f"memory_limit must be at least one byte, got {limit!r}")
+    return value
+
+
+def machine_memory() -> int | None:
+    """The machine's physical memory in bytes, or its container's limit where lower (cgroup
+    v2 or v1); None where neither can be read."""
+    total: int | None = None
+    with contextlib.suppress(AttributeError, OSError, ValueError):  # not POSIX: unknown
+        total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    for path in ("/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory/memory.limit_in_bytes"):
+        try:
+            text = Path(path).read_text().strip()
+        except OSError:
+            continue
+        if text.isdigit():  # "max": no limit
+            total = int(text) if total is None else min(total, int(text))
+    return total
+
+
+def default_memory_limit(machine: int | None) -> int:
+    """The merge's memory limit (bytes) on a machine with ``machine`` bytes of memory (None:
+    unknown): :data:`MEMORY_FRACTION` of it, at most :data:`DEFAULT_MEMORY_LIMIT` and at
+    least :data:`MIN_MEMORY_LIMIT`.
+
+    Examples
+    --------
+    >>> default_memory_limit(64 * 10**9), default_memory_limit(8 * 10**9)
+    (4000000000, 2000000000)
+    >>> default_memory_limit(None) == memory_bytes(DEFAULT_MEMORY_LIMIT)
+    True
+    """
+    cap = memory_bytes(DEFAULT_MEMORY_LIMIT)
+    if machine is None:
+        return cap
+    return max(MIN_MEMORY_LIMIT, min(cap, int(machine * MEMORY_FRACTION)))
+
+
 @dataclass(frozen=True)
 class MergeSettings:
-    """How the commit runs DuckDB and which duplicate window it applies."""
+    """How the commit runs DuckDB and which duplicate window it applies.
+
+    ``memory_limit``: DuckDB's limit (its syntax, e.g. ``"4GB"``); ``merge_rows``: the most
+    rows merged at once, a bigger day being merged in MMSI ranges of about that many rows
+    (see :func:`merge_settings` for the defaults).
+    """
 
     dedup_window: timedelta
     memory_limit: str = DEFAULT_MEMORY_LIMIT
     threads: int | None = None
+    merge_rows: int = memory_bytes(DEFAULT_MEMORY_LIMIT) // MERGE_BYTES_PER_ROW
+
+
+def merge_settings(
+    dedup_window: timedelta,
+    memory_limit: str | int | None = None,
+    threads: int | None = None,
+    merge_rows: int | None = None,
+) -> MergeSettings:
+    """Checked :class:`MergeSettings`, with the defaults drawn from the machine.
+
+    ``memory_limit`` None: :func:`default_memory_limit` of :func:`machine_memory`.
+    ``merge_rows`` None: the limit over :data:`MERGE_BYTES_PER_ROW` (at least
+    :data:`MIN_MERGE_ROWS`), so one batch fits in the limit without spilling.
+
+    Raises
+    ------
+    seawatch.errors.InvalidValue
+        A memory limit that is not a size, ``threads`` or ``merge_rows`` below 1, a negative
+        ``dedup_window``.
+
+    Examples
+    --------
+    >>> from datetime import timedelta
+    >>> s = merge_settings(timedelta(seconds=30), "1GB")
+    >>> s.memory_limit, s.merge_rows
+    ('1GB', 2000000)
+    """
+    if dedup_window < timedelta(0):
+        raise InvalidValue(f"dedup_window must not be negative, got {dedup_window}")
+    if threads is not None and threads < 1:
+        raise InvalidValue(f"threads must be at least 1, got {threads}")
+    if memory_limit is None:
+        limit = default_memory_limit(machine_memory())
+        text = f"{limit}B"
+    else:
+        limit = memory_bytes(memory_limit)
+        text = memory_limit if isinstance(memory_limit, str) else f"{limit}B"
+    if merge_rows is None:
+        merge_rows = max(MIN_MERGE_ROWS, limit // MERGE_BYTES_PER_ROW)
+    elif merge_rows < 1:
+        raise InvalidValue(f"merge_rows must be at least 1, got {merge_rows}")
+    return MergeSettings(dedup_window, text, threads, merge_rows)
 
 
 def connect(temp_dir: Path, settings: MergeSettings) -> duckdb.DuckDBPyConnection:
-    """An in-memory DuckDB bounded by ``memory_limit`` that spills to ``temp_dir``."""
+    """An in-memory DuckDB bounded by ``memory_limit`` that spills to ``temp_dir``, silent
+    (no progress bar: DuckDB would draw one on stdout for any merge over two seconds, into
+    the output of ``seawatch ingest`` and of whatever reads it)."""
     import duckdb
 
     temp_dir.mkdir(parents=True, exist_ok=True)
@@ -185,7 +354,140 @@ def connect(temp_dir: Path, settings: MergeSettings) -> duckdb.DuckDBPyConnectio
     }
     if settings.threads:
         config["threads"] = settings.threads
-    return duckdb.connect(":memory:", config=config)
+    con = duckdb.connect(":memory:", config=config)
+    con.execute("SET enable_progress_bar = false")
+    return con
+
+
+DAY_FILE_ZSTD_LEVEL = 3
+"""zstd level of the day files (DuckDB's default, which the day files used to be written by)."""
+
+PLAIN_COLUMNS = frozenset({"ts", "lat", "lon", "station_time", "payload"})
+"""Columns of nearly unique values, written without a dictionary: one would cost time and,
+once it overflows, size (about 1.6x the file with it)."""
+
+
+WRITE_AHEAD = 2
+"""Row groups a day file may have waiting to be compressed and written (in a thread of its
+own) while the merge goes on: the writing overlaps DuckDB's work, in bounded memory."""
+
+
+class DayFileWriter:
+    """Arrow batches, in order, into one Parquet day file: zstd, row groups of exactly
+    ``row_group_rows`` rows (the last one shorter), times as UTC, dictionary encoding for
+    all but :data:`PLAIN_COLUMNS`.
+
+    One merge batch after another appends to the same file, so a day merged in MMSI ranges
+    is still one file, laid out as if written at once. Full row groups are compressed and
+    written by a thread of the writer's own, at most :data:`WRITE_AHEAD` behind; an error
+    there is raised by the next call.
+    """
+
+    def __init__(self, target: Path, row_group_rows: int = ROW_GROUP_SIZE):
+        self.target = target
+        self.row_group_rows = row_group_rows
+        self.rows = 0
+        self._writer: Any = None
+        self._schema: pa.Schema | None = None
+        self._pending: list[pa.Table] = []
+        self._pending_rows = 0
+        self._pool: ThreadPoolExecutor | None = None
+        self._queued: deque[Future[None]] = deque()
+
+    def _submit(self, table: pa.Table) -> None:
+        """Queue one write (in order); wait while more than WRITE_AHEAD are queued."""
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(1, thread_name_prefix="seawatch-day-file")
+        self._queued.append(
+            self._pool.submit(self._writer.write_table, table, row_group_size=self.row_group_rows)
+        )
+        while len(self._queued) > WRITE_AHEAD:
+            self._queued.popleft().result()
+
+    def _drain(self) -> None:
+        while self._queued:
+            self._queued.popleft().result()
+        if self._pool is not None:
+            self._pool.shutdown()
+            self._pool = None
+
+    def open(self, schema_: pa.Schema) -> None:
+        """Start the file with these columns (the first call only; time zones become UTC)."""
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        if self._writer is not None:
+            return
+        fields = [
+            pa.field(f.name, pa.timestamp(f.type.unit, "UTC"), f.nullable)
+            if pa.types.is_timestamp(f.type) and f.type.tz is not None else f
+            for f in schema_
+        ]
+        self._schema = pa.schema(fields)
+        self._writer = pq.ParquetWriter(
+            self.target,
+            self._schema,
+            compression="zstd",
+            compression_level=DAY_FILE_ZSTD_LEVEL,
+            use_dictionary=[f.name for f in fields if f.name not in PLAIN_COLUMNS],
+        )
+
+    def write(self, batch: pa.RecordBatch) -> None:
+        """Append rows; full row groups are written as soon as they are complete."""
+        import pyarrow as pa
+
+        if self._schema is None:
+            self.open(batch.schema)
+        if not batch.num_rows:
+            return
+        self._pending.append(pa.Table.from_batches([batch]).cast(self._schema))
+        self._pending_rows += batch.num_rows
+        self.rows += batch.num_rows
+        if self._pending_rows >= self.row_group_rows:
+            table = pa.concat_tables(self._pending)
+            full = self._pending_rows - self._pending_rows % self.row_group_rows
+            self._submit(table.slice(0, full))
+            rest = table.slice(full)
+            self._pending, self._pending_rows = [rest], rest.num_rows
+
+    def close(self) -> None:
+        """Write the last, shorter row group and the footer."""
+        import pyarrow as pa
+
+        if self._writer is None:
+            return
+        if self._pending_rows:
+            self._submit(pa.concat_tables(self._pending))
+        self._pending, self._pending_rows = [], 0
+        self._drain()
+        self._writer.close()
+
+    def abort(self) -> None:
+        """Close the file after a failure, without its last rows (the caller deletes it)."""
+        self._pending, self._pending_rows = [], 0
+        for queued in self._queued:
+            queued.cancel()
+        with contextlib.suppress(Exception):
+            self._drain()
+        self._queued.clear()
+        if self._pool is not None:
+            self._pool.shutdown()
+            self._pool = None
+        if self._writer is not None:
+            with contextlib.suppress(Exception):
+                self._writer.close()
+
+
+def day_ranges(
+    con: duckdb.DuckDBPyConnection, files: Sequence[str], rows: int, merge_rows: int
+) -> list[MmsiRange]:
+    """The MMSI ranges a day of ``rows`` rows (at most; before duplicates are removed) in
+    ``files`` is merged in: one when ``rows <= merge_rows``, else ranges of at most
+    ``merge_rows`` rows, cut from the rows per MMSI."""
+    if rows <= merge_rows:
+        return [MmsiRange()]
+    counts = con.execute(rows_per_mmsi_sql(files)).fetchnumpy()
+    return split_mmsi(counts["mmsi"], counts["rows"], merge_rows)
 
 
 def merge_day(
@@ -194,38 +496,67 @@ def merge_day(
     groups: Sequence[Sequence[Path]],
     target: Path,
     window: timedelta,
-    live_rows: int = 0,
+    live_rows: int,
+    rows: int,
+    merge_rows: int,
 ) -> tuple[int, list[int]]:
-    """Merge one table-day's files into ``target`` (deduplicated, sorted).
+    """Merge one table-day's files into ``target`` (deduplicated, sorted by ``(mmsi, ts)``).
 
     ``groups``: the day's live files (``live_rows`` rows in all), then the staged files of
-    each input of the batch. Returns the rows written and, per input, the rows it added
-    net: its rows kept less the live rows its earlier copies replaced (the nets sum to the
-    rows written less ``live_rows``). With one input this is a single ``COPY``; with several
-    the merge fills a temporary table that records each row's input, which costs a little
-    more (still one pass over the day, against one per input when committed one by one).
+    each input of the batch. ``rows``: rows in all the files (before duplicates); more than
+    ``merge_rows`` and the day is merged in MMSI ranges of at most ``merge_rows`` rows, one
+    after another, each appended to ``target``: every duplicate key holds the MMSI, so the
+    ranges are independent and DuckDB's memory is bounded by the range, whatever the day's
+    size and the number of inputs. Returns the rows written and, per input, the rows it
+    added net: its rows kept less the live rows its earlier copies replaced (the nets sum to
+    the rows written less ``live_rows``).
     """
-    inputs = len(groups) - 1
-    if inputs <= 1:
-        sources = [str(f) for g in groups for f in g]
-        row = con.execute(merge_day_sql(RULES[table], sources, str(target), window)).fetchone()
-        rows = int(row[0]) if row else 0
-        return rows, [rows - live_rows] * inputs
-    fill, copy, count = merge_groups_sql(
-        RULES[table], [[str(f) for f in g] for g in groups], str(target), window
-    )
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    rule = RULES[table]
+    paths = [[str(f) for f in g] for g in groups]
+    files = [f for g in paths for f in g]
+    kept = np.zeros(len(groups), dtype=np.int64)
+    replaced = np.zeros(len(groups), dtype=np.int64)
+    writer = DayFileWriter(target)
     try:
-        con.execute(fill)
-        row = con.execute(copy).fetchone()
-        rows = int(row[0]) if row else 0
-        net = [0] * inputs
-        for group, kept, replaced in con.execute(count).fetchall():
-            if group:  # group 0 (live rows) and None (first of its key) belong to no input
-                net[int(group) - 1] += int(kept) - int(replaced)
-    finally:
-        con.execute(f"DROP TABLE IF EXISTS {MERGED}")
-    net[0] += rows - live_rows - sum(net)  # only if live rows replaced each other: none
-    return rows, net
+        for mmsi in day_ranges(con, files, rows, merge_rows):
+            reader = con.sql(merge_sql(rule, paths, window, mmsi)).to_arrow_reader(ROW_GROUP_SIZE)
+            writer.open(pa.schema([reader.schema.field(c) for c in rule.columns]))
+            unsure: set[int] = set()  # MMSIs of replaced live rows the pass could not credit
+            for batch in reader:
+                keep = pc.fill_null(batch.column(KEEP), False)
+                mask = keep.to_numpy(zero_copy_only=False)
+                kept += np.bincount(batch.column(SOURCE).to_numpy()[mask], minlength=len(groups))
+                if not mask.all():  # live rows an input's earlier copy replaced
+                    gone = batch.filter(pc.invert(keep))
+                    chain = gone.column(CHAIN_SOURCE)
+                    known = chain.drop_null().to_numpy()
+                    replaced += np.bincount(known, minlength=len(groups))
+                    if len(known) < len(chain):
+                        lost = gone.column("mmsi").filter(chain.is_null())
+                        unsure.update(lost.drop_null().unique().to_pylist())
+                        if lost.null_count:
+                            unsure.add(-1)  # rows without an MMSI: the range's condition
+                writer.write(batch.filter(keep).select(list(rule.columns)))
+            if unsure:
+                only = () if -1 in unsure or len(unsure) > CHAIN_MMSI_LIST else sorted(unsure)
+                sql = chain_credits_sql(rule, paths, window, mmsi, only)
+                for group, n in con.execute(sql).fetchall():
+                    replaced[int(group)] += int(n)
+    except BaseException:
+        writer.abort()
+        raise
+    writer.close()
+    written = int(kept.sum())
+    if writer.rows != written:  # pragma: no cover - the counts and the file must agree
+        raise RuntimeError(f"merge of {target}: wrote {writer.rows} rows, counted {written}")
+    net = [int(k - r) for k, r in zip(kept[1:], replaced[1:], strict=True)]
+    if net:  # only if live rows replaced each other (a wider window than at their ingest)
+        net[0] += written - live_rows - sum(net)
+    return written, net
 
 
 def quarantine_sample(log_: QuarantineLog, per_reason: int) -> pl.DataFrame:
@@ -287,9 +618,12 @@ def commit(
                 rel, target = tx.new_file(table, day)
                 groups = [[root / f.path for f in old]]
                 groups += [staged[i][0].files(table, day) for i in inputs]
+                live_rows = sum(f.rows for f in old)
                 rows, net = merge_day(
                     con, table, groups, target, settings.dedup_window,
-                    live_rows=sum(f.rows for f in old),
+                    live_rows=live_rows,
+                    rows=live_rows + sum(staged[i][0].day_rows[table, day] for i in inputs),
+                    merge_rows=settings.merge_rows,
                 )
                 layout.fsync_file(target)
                 touched_dirs.update((target.parent, target.parent.parent))

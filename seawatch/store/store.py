@@ -46,7 +46,6 @@ from seawatch.store import layout, read, summary
 from seawatch.store.dedup import DEFAULT_DEDUP_WINDOW
 from seawatch.store.ingest import (
     DEFAULT_BATCH_ROWS,
-    DEFAULT_MEMORY_LIMIT,
     QUARANTINE_SAMPLE_PER_REASON,
     ErrorCallback,
     IngestReport,
@@ -56,6 +55,7 @@ from seawatch.store.ingest import (
     ProgressCallback,
     file_sha256,
     ingest_inputs,
+    merge_settings,
 )
 from seawatch.store.layout import DataFile, Snapshot, StoreBusyError
 from seawatch.store.opening import CurrentSnapshot, open_store
@@ -74,8 +74,9 @@ class Store:
     create
         Create the store when ``path`` holds none (else raise :class:`StoreError`).
     memory_limit
-        DuckDB memory limit for the merge at commit (``"4GB"``); larger days spill to disk
-        under ``staging/``.
+        DuckDB memory limit for the merge at commit (``"4GB"``, ``"512MiB"`` or bytes);
+        default: a quarter of the machine's memory, at most 4 GB. A merge that needs more
+        spills to disk under ``staging/``.
     dedup_window
         Copies of one report received at most this long after the previous copy are
         duplicates (``timedelta`` or seconds; default 30 s, see :mod:`seawatch.store.dedup`).
@@ -87,6 +88,11 @@ class Store:
         An ingest of several inputs stages them all and commits once (each day file is
         rewritten once, not once per input); it commits early when this many rows are
         staged, which bounds the staging disk and the work a crash can lose.
+    merge_rows
+        The most rows of one day merged at once: a bigger day (its live rows and the staged
+        ones) is merged in MMSI ranges of at most this many rows, one after another, into the
+        same day file, so the merge's memory depends neither on the day's size nor on the
+        number of inputs. Default: the memory limit over 500 bytes a row (8 M rows at 4 GB).
 
     Notes
     -----
@@ -102,11 +108,12 @@ class Store:
         path: str | os.PathLike[str],
         create: bool = True,
         *,
-        memory_limit: str = DEFAULT_MEMORY_LIMIT,
+        memory_limit: str | int | None = None,
         dedup_window: timedelta | float = DEFAULT_DEDUP_WINDOW,
         threads: int | None = None,
         quarantine_sample: int = QUARANTINE_SAMPLE_PER_REASON,
         batch_rows: int = DEFAULT_BATCH_ROWS,
+        merge_rows: int | None = None,
     ) -> None:
         self.path = Path(path).expanduser().absolute()
         if batch_rows < 1:
@@ -114,10 +121,8 @@ class Store:
         self.batch_rows = batch_rows
         if not isinstance(dedup_window, timedelta):
             dedup_window = timedelta(seconds=float(dedup_window))
-        if dedup_window < timedelta(0):
-            raise InvalidValue(f"dedup_window must not be negative, got {dedup_window}")
-        self.settings = MergeSettings(
-            dedup_window=dedup_window, memory_limit=memory_limit, threads=threads
+        self.settings: MergeSettings = merge_settings(
+            dedup_window, memory_limit, threads, merge_rows
         )
         self.quarantine_sample = quarantine_sample
         self._current = CurrentSnapshot(self.path)

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import itertools
 from datetime import timedelta
 
 import polars as pl
 import pytest
 
 from seawatch.store import Store
-from seawatch.store.dedup import RULES, merge_day_sql
+from seawatch.store.dedup import RULES, merge_sql, rows_per_mmsi_sql
 from tests.store.store_synth import positions, result, table, ts
 
 BASE = {
@@ -206,10 +207,33 @@ def test_stations_and_other_messages_rules(tmp_path):
 
 
 def test_merge_sql_quotes_paths():
-    sql = merge_day_sql(
-        RULES["positions"], ["/tmp/it's.parquet"], "/tmp/o'ut.parquet", ts(0) - ts(0)
-    )
+    sql = merge_sql(RULES["positions"], [["/tmp/it's.parquet"]], ts(0) - ts(0))
     assert "'/tmp/it''s.parquet'" in sql
-    assert "'/tmp/o''ut.parquet'" in sql
+    assert "'/tmp/it''s.parquet'" in rows_per_mmsi_sql(["/tmp/it's.parquet"])
     with pytest.raises(ValueError):
-        merge_day_sql(RULES["positions"], [], "/tmp/x.parquet", timedelta(0))
+        merge_sql(RULES["positions"], [[], []], timedelta(0))
+    with pytest.raises(ValueError):
+        rows_per_mmsi_sql([])
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_mmsi_ranges_cover_the_day_in_order_within_the_limit(seed):
+    import numpy as np
+
+    from seawatch.store.dedup import split_mmsi
+
+    rng = np.random.default_rng(seed)
+    mmsi = np.unique(rng.integers(200_000_000, 775_999_999, 300))
+    rows = rng.integers(1, 50, mmsi.size)
+    rows[rng.integers(0, mmsi.size, 3)] = 400  # vessels with more rows than a range holds
+    ranges = split_mmsi(mmsi, rows, 100)
+    assert ranges[0].lo is None and ranges[-1].hi is None
+    assert all(a.hi == b.lo for a, b in itertools.pairwise(ranges))  # consecutive, no gap
+    for r in ranges:
+        inside = (mmsi >= (r.lo or 0)) & (mmsi < (r.hi or 10**10))
+        assert inside.any()
+        assert rows[inside].sum() <= 100 or inside.sum() == 1
+    # greedy: a range and the first MMSI of the next would not fit together
+    for a, b in itertools.pairwise(ranges):
+        inside = (mmsi >= (a.lo or 0)) & (mmsi < a.hi)
+        assert rows[inside].sum() + rows[mmsi == b.lo].sum() > 100

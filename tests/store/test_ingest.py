@@ -10,7 +10,9 @@ import pytest
 
 import seawatch.io
 import seawatch.store.ingest
+from seawatch import schema
 from seawatch.store import Store
+from seawatch.store.dedup import ROW_GROUP_SIZE
 from tests.store.store_synth import positions, result, ts
 
 
@@ -105,6 +107,43 @@ def test_the_earliest_copy_is_credited_to_its_input(tmp_path, reader):
     assert [(t - ts(0)).total_seconds() for t in frame["ts"]] == [95.0, 0.0]
 
 
+@pytest.mark.parametrize("merge_rows", [None, 1])
+def test_a_replaced_stored_row_is_credited_to_the_input_whose_copy_is_kept(
+    tmp_path, reader, merge_rows
+):
+    """As if committed one after another: the input holding the earliest copy gains it and
+    loses the stored copy it replaces (net 0); inputs with other copies gain nothing."""
+    store = Store(tmp_path / "s", merge_rows=merge_rows)
+    store.ingest(write(tmp_path, "live.txt", ["1,103,40", "2,203,20", "3,0,0"]))
+    paths = [
+        write(tmp_path, "a.txt", ["1,101,40", "2,200,20"]),  # earlier than the stored copies
+        write(tmp_path, "b.txt", ["1,100,40", "2,200,20"]),  # 1: earliest; 2: the same as a
+        write(tmp_path, "c.txt", ["1,100,40", "2,200,20", "4,0,0"]),  # lines of a and b, one new
+    ]
+    a, b, c = store.ingest(paths)
+    assert [r.rows_added["positions"] for r in (a, b, c)] == [0, 0, 1]
+    assert [r.duplicates["positions"] for r in (a, b, c)] == [2, 2, 2]
+    frame = store.positions().collect().sort("mmsi")
+    assert [(t - ts(0)).total_seconds() for t in frame["ts"]] == [100.0, 200.0, 0.0, 0.0]
+
+
+@pytest.mark.parametrize("merge_rows", [None, 1])
+def test_an_input_bridging_two_stored_rows_is_charged_for_the_one_it_removes(
+    tmp_path, reader, merge_rows
+):
+    """The chain case (docs/store.md, known limits): stored rows 40 s apart, an input's copy
+    between them makes the later one a duplicate. As committed alone, that input shrinks the
+    store by one; the other input of the call is not charged for it."""
+    store = Store(tmp_path / "s", merge_rows=merge_rows)
+    store.ingest(write(tmp_path, "live.txt", ["1,0,0", "1,40,0"]))
+    other = write(tmp_path, "other.txt", ["2,0,0"])
+    bridge = write(tmp_path, "bridge.txt", ["1,20,0"])
+    first, second = store.ingest([other, bridge])
+    assert first.rows_added["positions"] == 1
+    assert second.rows_added["positions"] == -1
+    assert store.positions().collect().height == 2
+
+
 def test_batch_rows_splits_the_commits(tmp_path, reader):
     paths = [write(tmp_path, f"f{i}.txt", [f"{i},{60 * j},{j}" for j in range(4)])
              for i in range(5)]
@@ -190,3 +229,152 @@ def test_merge_progress_counts_table_days(tmp_path, reader):
     seen: list[tuple[int, int]] = []
     Store(tmp_path / "s").ingest(paths, on_merge=lambda done, total: seen.append((done, total)))
     assert seen == [(0, 3), (1, 3), (2, 3), (3, 3)]
+
+
+# --------------------------------------------------------------------------------------------
+# One file or many, one merge or many MMSI ranges: the same store
+
+
+@pytest.fixture(scope="module")
+def captures(tmp_path_factory):
+    """Two UTC days of NMEA from 40 vessels (about a tenth of the reports heard again by a
+    second receiver 0-5 s later) dealt at random into six files, and the same lines
+    concatenated into one file."""
+    from seawatch.io.nmea.encode import write_nmea
+    from tests.store import store_synth
+
+    folder = tmp_path_factory.mktemp("captures")
+    frame = store_synth.random_input(6_000, seed=11, hours=40)
+    vessels = store_synth.vessels_frame(200, seed=11, hours=40)
+    part = pl.Series(random.Random(11).choices(range(6), k=frame.height))
+    vessel_part = pl.Series(random.Random(12).choices(range(6), k=vessels.height))
+    parts = []
+    for i in range(6):
+        path = folder / f"rx{i}.nmea"
+        write_nmea(path, frame.filter(part == i), vessels.filter(vessel_part == i),
+                   source_column="source")
+        parts.append(path)
+    whole = folder / "all.nmea"
+    whole.write_bytes(b"".join(p.read_bytes() for p in parts))
+    return whole, parts
+
+
+def ranges_seen(monkeypatch) -> list[int]:
+    """Number of MMSI ranges of each day merge (the real ``day_ranges``, recorded)."""
+    seen: list[int] = []
+    real = seawatch.store.ingest.day_ranges
+
+    def recording(*args, **kwargs):
+        ranges = real(*args, **kwargs)
+        seen.append(len(ranges))
+        return ranges
+
+    monkeypatch.setattr(seawatch.store.ingest, "day_ranges", recording)
+    return seen
+
+
+def tables_of(store: Store) -> dict[str, pl.DataFrame]:
+    return {
+        name: getattr(store, name)().collect().sort(pl.all(), nulls_last=True)
+        for name in ("positions", "vessels", "stations", "other_messages")
+    }
+
+
+def counts_of(reports) -> list[tuple]:
+    return [(r.name, r.rows_read, r.rows_added, r.duplicates, r.quarantine) for r in reports]
+
+
+def test_one_file_and_many_files_make_the_same_store(tmp_path, captures, monkeypatch):
+    whole, parts = captures
+    one = Store(tmp_path / "one")
+    (report,) = one.ingest(whole)
+    many = Store(tmp_path / "many")
+    reports = many.ingest(parts)
+    seen = ranges_seen(monkeypatch)
+    bounded = Store(tmp_path / "bounded", merge_rows=300, memory_limit="256MB", threads=1)
+    bounded_reports = bounded.ingest(parts)
+
+    assert max(seen) > 5  # each day was merged in several MMSI ranges
+    expected = tables_of(one)
+    assert expected["positions"].height > 5_000 and expected["vessels"].height > 0
+    for store in (many, bounded):
+        got = tables_of(store)
+        for name, frame in expected.items():
+            assert got[name].equals(frame), name
+    # the copies heard by the second receiver are duplicates, in one file as across files
+    assert report.duplicates["positions"] == sum(r.duplicates["positions"] for r in reports) > 0
+    for r in reports:
+        for table in ("positions", "vessels"):
+            assert r.rows_added[table] + r.duplicates[table] == r.rows_read[table]
+    # merging in ranges credits each input exactly as one merge of the whole day does
+    assert counts_of(bounded_reports) == counts_of(reports)
+
+
+def test_day_files_merged_in_ranges_are_one_sorted_file_per_day(tmp_path, captures):
+    import pyarrow.parquet as pq
+
+    _, parts = captures
+    store = Store(tmp_path / "s", merge_rows=250)
+    store.ingest(parts)
+    files = store.files("positions")
+    assert len(files) == len({f.day for f in files}) == 2
+    for f in files:
+        path = store.path / f.path
+        frame = pl.read_parquet(path)
+        assert frame.equals(frame.sort("mmsi", "ts", maintain_order=True))
+        assert frame.schema == pl.Schema(schema.POSITIONS)
+        meta = pq.read_metadata(path)
+        sizes = [meta.row_group(i).num_rows for i in range(meta.num_row_groups)]
+        assert sum(sizes) == f.rows and all(n == ROW_GROUP_SIZE for n in sizes[:-1])
+
+
+def test_later_inputs_merged_in_ranges_into_stored_days(tmp_path, captures, monkeypatch):
+    """Live rows and new inputs merged range by range: the same store and counts as in one
+    merge, including inputs whose earlier copies replace stored rows."""
+    whole, parts = captures
+    states = []
+    for merge_rows in (None, 400):
+        store = Store(tmp_path / f"s{merge_rows}", merge_rows=merge_rows)
+        first = store.ingest(parts[:3])
+        second = store.ingest([*parts[3:], whole])
+        states.append((tables_of(store), counts_of(first + second)))
+        assert sum(r.rows_added["positions"] for r in first + second) == (
+            store.positions().collect().height
+        )
+        # every line of the last input was in an earlier one: it adds nothing, and the
+        # inputs whose earlier copies replaced stored rows add nothing net for them
+        assert second[-1].rows_added["positions"] == 0
+        assert all(r.rows_added["positions"] >= 0 for r in first + second)
+    (default, default_counts), (ranged, ranged_counts) = states
+    assert all(ranged[name].equals(frame) for name, frame in default.items())
+    assert ranged_counts == default_counts
+
+
+def test_day_file_writer_cuts_even_row_groups_across_batches(tmp_path):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from seawatch.store.ingest import DayFileWriter
+
+    writer = DayFileWriter(tmp_path / "day.parquet", row_group_rows=4)
+    stamp = pa.array([0, 1, 2], pa.timestamp("us", "America/Guayaquil"))
+    for n in (3, 5, 0, 2, 1):
+        writer.write(pa.record_batch({"mmsi": pa.array(range(n), pa.int64()),
+                                      "ts": pa.concat_arrays([stamp] * 2)[:n]}))
+    writer.close()
+    meta = pq.read_metadata(tmp_path / "day.parquet")
+    assert [meta.row_group(i).num_rows for i in range(meta.num_row_groups)] == [4, 4, 3]
+    frame = pl.read_parquet(tmp_path / "day.parquet")
+    assert frame["mmsi"].to_list() == [0, 1, 2, 0, 1, 2, 3, 4, 0, 1, 0]
+    assert frame.schema["ts"] == pl.Datetime("us", "UTC")
+
+
+@pytest.mark.parametrize("merge_rows", [None, 1])
+def test_rows_without_an_mmsi_are_kept_and_sorted_last(tmp_path, merge_rows):
+    frame = positions([{"mmsi": m, "ts": ts(s), "second": s % 60, "lat": 1.0}
+                       for m, s in [(None, 5), (3, 1), (None, 5), (1, 2), (None, 9), (2, 0)]])
+    store = Store(tmp_path / "s", merge_rows=merge_rows)
+    report = store.ingest_results([result(positions=frame)], name="a", sha256="a" * 64, size=0)
+    stored = store.positions().collect()
+    assert stored["mmsi"].to_list() == [1, 2, 3, None, None]
+    assert (report.rows_added["positions"], report.duplicates["positions"]) == (5, 1)

@@ -308,11 +308,12 @@ def test_merge_runs_bounded_and_spills_inside_staging(tmp_path):
 
     settings = MergeSettings(dedup_window=timedelta(seconds=30), memory_limit="256MB", threads=1)
     con = connect(tmp_path / "staging" / "run" / "duckdb_tmp", settings)
-    limit, threads, temp = con.execute(
+    limit, threads, temp, bar = con.execute(
         "SELECT current_setting('memory_limit'), current_setting('threads'),"
-        " current_setting('temp_directory')"
+        " current_setting('temp_directory'), current_setting('enable_progress_bar')"
     ).fetchone()
     con.close()
+    assert bar is False  # nothing drawn on stdout, into the output of `seawatch ingest`
     assert limit.replace(" ", "") in ("256.0MB", "244.1MiB")
     assert int(threads) == 1
     assert temp == str(tmp_path / "staging" / "run" / "duckdb_tmp")
@@ -320,6 +321,38 @@ def test_merge_runs_bounded_and_spills_inside_staging(tmp_path):
     assert store.settings.memory_limit == "256MB"
     report = ingest(store, "a", store_synth.chunks(store_synth.random_input(2000, seed=9), 500))
     assert report.rows_added["positions"] == 2000
+
+
+def test_merge_limits_are_checked_when_the_store_opens(tmp_path):
+    from seawatch.errors import InvalidValue
+
+    for bad in ("lots", "-1GB", "4 parsecs", 0):
+        with pytest.raises(InvalidValue, match="memory_limit"):
+            Store(tmp_path / "s", memory_limit=bad)
+    with pytest.raises(InvalidValue, match="merge_rows"):
+        Store(tmp_path / "s", merge_rows=0)
+    with pytest.raises(InvalidValue, match="threads"):
+        Store(tmp_path / "s", threads=0)
+    assert Store(tmp_path / "s", memory_limit=2**30).settings.merge_rows == 2**30 // 500
+
+
+def test_default_merge_limits_come_from_the_machine(tmp_path):
+    from seawatch.store import ingest as ingest_mod
+
+    store = Store(tmp_path / "s")
+    limit = ingest_mod.default_memory_limit(ingest_mod.machine_memory())
+    assert ingest_mod.memory_bytes(store.settings.memory_limit) == limit
+    assert limit <= ingest_mod.memory_bytes(ingest_mod.DEFAULT_MEMORY_LIMIT)
+    assert store.settings.merge_rows == max(
+        ingest_mod.MIN_MERGE_ROWS, limit // ingest_mod.MERGE_BYTES_PER_ROW
+    )
+    con = ingest_mod.connect(tmp_path / "tmp", store.settings)
+    (set_to,) = con.execute("SELECT current_setting('memory_limit')").fetchone()
+    con.close()
+    value, unit = set_to.split()
+    assert abs(float(value) * {"MiB": 2**20, "GiB": 2**30}[unit] - limit) < 0.01 * limit
+    # a machine the size of a small laptop gets a quarter of its memory
+    assert ingest_mod.default_memory_limit(4 * 2**30) == 2**30
 
 
 def test_paths_with_glob_characters_and_quotes(tmp_path):
