@@ -107,3 +107,20 @@ def test_help_names_values_not_python_types():
 def test_info_help_does_not_promise_to_create_the_store():
     text = CliRunner().invoke(app, ["info", "--help"], env={"COLUMNS": "200"}).stdout
     assert "created if absent" not in text and "made by seawatch ingest" in text
+
+
+def test_a_compile_notice_shows_on_stderr():
+    import logging
+
+    tiny = new_app(name="tiny")
+
+    def compile_() -> None:
+        """Log what seawatch.io.jit logs on a first compile."""
+        logging.getLogger("seawatch.jit").info("compiling the NMEA decoder: first run only")
+
+    tiny.command("compile", cls=Command)(compile_)
+    tiny.command("other", cls=Command)(lambda: None)
+    result = CliRunner().invoke(tiny, ["compile"])
+    assert result.exit_code == 0, result.output
+    assert result.stderr == "compiling the NMEA decoder: first run only ...\n"
+    assert result.stdout == ""

@@ -12,7 +12,13 @@ from __future__ import annotations
 import numba as nb
 import numpy as np
 
+from seawatch.io.jit import announce_compiles
 from seawatch.io.quarantine import OK, Reason
+
+JIT_LABEL = "the NMEA decoder"
+"""How the notice of a first compile names these kernels (:mod:`seawatch.io.jit`)."""
+announce_compiles()
+nt = nb.types
 
 # A message is decoded when every field seawatch reads from it is complete (ITU-R M.1371-5
 # bit positions): a position report cut short in its radio-status bits, which real
@@ -37,8 +43,16 @@ DECODED_TYPES = frozenset(POSITION_TYPES + STATIC_TYPES + STATION_TYPES)
 LAT_NA = 91 * 600_000
 LON_NA = 181 * 600_000
 
+# The field readers below have explicit signatures (int64 scalars): the kernels call them
+# with constant bit positions, and without a signature numba compiles one version per
+# distinct constant (52 of ``bits``), which made the first run minutes long. With one
+# signature each compiles once; LLVM still inlines them and folds the constants.
+_P6 = nt.Array(nt.uint8, 1, "C", readonly=True)
+"""The 6-bit payload buffer, as the field readers see it (read only)."""
+_FIELD = nt.int64(_P6, nt.int64, nt.int64, nt.int64, nt.int64)
 
-@nb.njit(cache=True, nogil=True)
+
+@nb.njit(_FIELD, cache=True, nogil=True)
 def bits(p6, off, nchar, start, width):
     """Unsigned value of ``width`` bits from bit ``start`` of a message; missing bits read 0."""
     v = 0
@@ -56,7 +70,7 @@ def bits(p6, off, nchar, start, width):
     return v
 
 
-@nb.njit(cache=True, nogil=True)
+@nb.njit(_FIELD, cache=True, nogil=True)
 def sbits(p6, off, nchar, start, width):
     """Signed (two's complement) value of ``width`` bits."""
     v = bits(p6, off, nchar, start, width)
@@ -65,7 +79,8 @@ def sbits(p6, off, nchar, start, width):
     return v
 
 
-@nb.njit(cache=True, nogil=True)
+@nb.njit(nt.void(_P6, nt.int64, nt.int64, nt.int64, nt.int64, nt.uint8[:, ::1], nt.int64,
+                 nt.int64), cache=True, nogil=True)
 def text(p6, off, nchar, start, nchars, out, row, col0):
     """ITU 6-bit text of ``nchars`` characters into ``out[row, col0:]`` as ASCII bytes."""
     for c in range(nchars):

@@ -1,0 +1,66 @@
+"""The notice logged when seawatch's kernels compile (``seawatch.io.jit``)."""
+
+from __future__ import annotations
+
+import logging
+import types
+
+import numba as nb
+import pytest
+
+from seawatch.io import jit
+
+
+def _kernel(module: str, label: str | None, name: str) -> object:
+    """A small numba kernel that looks as if it were defined in ``module``."""
+    namespace: dict[str, object] = {"__name__": module}
+    if label is not None:
+        namespace["JIT_LABEL"] = label
+    exec(f"def {name}(x):\n    return x + 1\n", namespace)
+    function = namespace[name]
+    assert isinstance(function, types.FunctionType)
+    return nb.njit(function)
+
+
+@pytest.fixture
+def notices(caplog: pytest.LogCaptureFixture,
+            monkeypatch: pytest.MonkeyPatch) -> pytest.LogCaptureFixture:
+    monkeypatch.setattr(jit, "_last", {})
+    jit.announce_compiles()
+    caplog.set_level(logging.INFO, logger="seawatch.jit")
+    return caplog
+
+
+def test_a_first_compile_is_announced_once_per_label(notices: pytest.LogCaptureFixture) -> None:
+    _kernel("seawatch.fake.one", "the fake kernels", "first")(1)
+    _kernel("seawatch.fake.two", "the fake kernels", "second")(1)  # within PROGRESS_EVERY_S
+    assert notices.messages == ["compiling the fake kernels: first run only, cached for later runs"]
+
+
+def test_a_kernel_compiling_after_a_quiet_spell_is_named(
+    notices: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _kernel("seawatch.fake.one", "the fake kernels", "first")(1)
+    clock = iter([1000.0, 1000.0 + jit.PROGRESS_EVERY_S])
+    monkeypatch.setattr(jit.time, "monotonic", lambda: next(clock))
+    jit._last.clear()
+    _kernel("seawatch.fake.one", "the fake kernels", "first")(2)
+    _kernel("seawatch.fake.two", "the fake kernels", "second")(2)
+    assert notices.messages[-1] == "still compiling the fake kernels (two.second)"
+
+
+def test_without_a_label_the_module_names_the_kernels(notices: pytest.LogCaptureFixture) -> None:
+    _kernel("seawatch.fake.three", None, "third")(1)
+    assert notices.messages == [
+        "compiling seawatch.fake.three: first run only, cached for later runs"
+    ]
+
+
+def test_kernels_outside_seawatch_and_calls_of_compiled_kernels_say_nothing(
+    notices: pytest.LogCaptureFixture,
+) -> None:
+    _kernel("someone.else", "their kernels", "f")(1)
+    kernel = _kernel("seawatch.fake.four", "the fake kernels", "g")
+    kernel(1)
+    kernel(2)  # compiled already: no compile, no notice
+    assert notices.messages == ["compiling the fake kernels: first run only, cached for later runs"]
