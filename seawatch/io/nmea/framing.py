@@ -366,15 +366,19 @@ def frame(
     l_line, l_lstart, l_lend, l_kind,
     counters,
     carry,
+    trust_bad_tags,
 ):
     """Scan ``buf`` (whole lines) and fill the sentence and line arrays.
 
     Returns (number of sentences, number of sentence-less lines, number of lines).
     ``counters``: [0] tag blocks with a bad checksum, [1] sentences whose time came from
-    a tag block, [2] from a line prefix, [3] from trailing fields, [4] from $PGHP.
+    a tag block, [2] from a line prefix, [3] from trailing fields, [4] from $PGHP, [5] tag
+    blocks with a bad checksum whose time was not used.
     ``carry`` is state kept from one chunk to the next: [0] the time of a ``$PGHP`` line
     not yet used by a sentence (NO_TIME if none), so a ``$PGHP`` line that ends a chunk
     still stamps the sentence that starts the next one.
+    A tag block whose own checksum is wrong is not used (its time and station may be the
+    corrupt part) unless ``trust_bad_tags`` is true.
     """
     n = buf.shape[0]
     ns = 0
@@ -457,6 +461,11 @@ def frame(
                     tb[2] = -1
                     if _parse_tag_block(buf, q + 1, p - 1, tb) != 0:
                         counters[0] += 1
+                        if not trust_bad_tags:
+                            if tb[0] != NO_TIME:
+                                counters[5] += 1
+                            tb[0] = NO_TIME
+                            tb[1] = -1
                     t_time = tb[0]
                     if tb[1] >= 0 and tb[2] > tb[1]:
                         src = fnv_hash(buf, tb[1], tb[2])
