@@ -64,3 +64,22 @@ def test_kernels_outside_seawatch_and_calls_of_compiled_kernels_say_nothing(
     kernel(1)
     kernel(2)  # compiled already: no compile, no notice
     assert notices.messages == ["compiling the fake kernels: first run only, cached for later runs"]
+
+
+def test_a_long_compile_of_one_kernel_is_reported_while_it_lasts(
+    notices: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """numba signals only the start and the end of a compile; the heartbeat (one ``_tick``
+    a beat) repeats the notice every PROGRESS_EVERY_S seconds while one kernel compiles."""
+    key = "the fake kernels"
+    monkeypatch.setattr(jit, "_current",
+                        jit._Compile(key, key, "seawatch.fake.one", "slow", 100.0))
+    monkeypatch.setattr(jit, "_last", {key: 100.0})
+    for elapsed in (jit.PROGRESS_EVERY_S / 2, jit.PROGRESS_EVERY_S, jit.PROGRESS_EVERY_S * 1.5,
+                    4.2):
+        jit._tick(100.0 + elapsed)
+    assert notices.messages == ["still compiling the fake kernels (one.slow, 2 s)",
+                                "still compiling the fake kernels (one.slow, 4 s)"]
+    monkeypatch.setattr(jit, "_current", None)  # nothing compiling: nothing to say
+    jit._tick(200.0)
+    assert len(notices.messages) == 2
