@@ -77,6 +77,11 @@ def notice_text(module: str, label: str | None, function: str | None = None,
     return f"compiling {label or module}: first run only, cached for later runs"
 
 
+def _now() -> float:
+    """The clock of the notices (a seam for tests)."""
+    return time.monotonic()
+
+
 def _on_start(data: dict[str, Any]) -> None:
     global _depth, _current
     with _lock:
@@ -90,7 +95,7 @@ def _on_start(data: dict[str, Any]) -> None:
         label = getattr(function, "__globals__", {}).get("JIT_LABEL")
         label = label if isinstance(label, str) else None
         key = label or module
-        now = time.monotonic()
+        now = _now()
         _current = _Compile(key, label, module, getattr(function, "__name__", "?"), now)
         _start_heartbeat()
         _compiling.set()
@@ -122,11 +127,11 @@ def _tick(now: float) -> None:
                                 now - current.started))
 
 
-def _beat(clock: Any = time.monotonic) -> None:
+def _beat() -> None:
     while True:
         _compiling.wait()  # parked, at no cost, while nothing compiles
         time.sleep(PROGRESS_EVERY_S / 3)
-        _tick(clock())
+        _tick(_now())
 
 
 def _start_heartbeat() -> None:

@@ -40,13 +40,17 @@ def test_a_first_compile_is_announced_once_per_label(notices: pytest.LogCaptureF
 def test_a_kernel_compiling_after_a_quiet_spell_is_named(
     notices: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    clock = [1000.0]
+    monkeypatch.setattr(jit, "_now", lambda: clock[0])
     _kernel("seawatch.fake.one", "the fake kernels", "first")(1)
-    clock = iter([1000.0, 1000.0 + jit.PROGRESS_EVERY_S])
-    monkeypatch.setattr(jit.time, "monotonic", lambda: next(clock))
-    jit._last.clear()
-    _kernel("seawatch.fake.one", "the fake kernels", "first")(2)
-    _kernel("seawatch.fake.two", "the fake kernels", "second")(2)
-    assert notices.messages[-1] == "still compiling the fake kernels (two.second)"
+    clock[0] += jit.PROGRESS_EVERY_S / 2
+    _kernel("seawatch.fake.two", "the fake kernels", "second")(1)  # too soon: no line
+    clock[0] += jit.PROGRESS_EVERY_S
+    _kernel("seawatch.fake.three", "the fake kernels", "third")(1)
+    assert notices.messages == [
+        "compiling the fake kernels: first run only, cached for later runs",
+        "still compiling the fake kernels (three.third)",
+    ]
 
 
 def test_without_a_label_the_module_names_the_kernels(notices: pytest.LogCaptureFixture) -> None:
