@@ -71,7 +71,7 @@ def notice_text(module: str, label: str | None, function: str | None = None,
     'still compiling the NMEA decoder (framing.frame, 4 s)'
     """
     if function is not None:
-        took = "" if seconds is None else f", {seconds:.0f} s"
+        took = "" if seconds is None or seconds < 1 else f", {seconds:.0f} s"
         return (f"still compiling {label or module} "
                 f"({module.rsplit('.', 1)[-1]}.{function}{took})")
     return f"compiling {label or module}: first run only, cached for later runs"
