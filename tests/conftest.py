@@ -2,9 +2,26 @@
 
 from __future__ import annotations
 
+import os
+import shutil
+import tempfile
 from pathlib import Path
 
 import pytest
+
+# derived geography (seawatch.geo.derived) is cached in a directory of this test session, not
+# the user's, and shared by the CLI processes the tests start
+_OWN_CACHE = None if "SEAWATCH_CACHE_DIR" in os.environ else tempfile.mkdtemp(
+    prefix="seawatch-test-cache-"
+)
+if _OWN_CACHE:
+    os.environ["SEAWATCH_CACHE_DIR"] = _OWN_CACHE
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Remove the session's cache of derived geography (about 30 MB)."""
+    if _OWN_CACHE:
+        shutil.rmtree(_OWN_CACHE, ignore_errors=True)
 
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 """``shared/data`` beside the repository root: real public test data (see its SOURCES.md)."""

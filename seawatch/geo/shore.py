@@ -22,8 +22,9 @@ is the exact minimum; farther out the list is thinned to the segments nearest to
 centres and corners of the 3 x 3 neighbouring cells and their neighbours along the coast.
 A sliver between those samples could in principle be missed; on 200,000 random points of
 the box, compared with a brute force over all 10,600 segments, the largest difference was
-0.0 km. Each grid is built on first use, once per process: about 1 s for the box, 2-3 s
-for the world.
+0.0 km. Each grid is built on first use (about 1 s for the box, 2-3 s for the world) and
+kept on disk for later processes (:mod:`seawatch.geo.derived`), which load it in
+milliseconds.
 
 Error against an exact WGS84 geodesic computation (pyproj) to the same coastline, tested
 in ``tests/geo/test_shore.py``: at most ``MAX_ERROR_KM`` = 0.05 km + 0.01 % of the
@@ -56,7 +57,7 @@ from typing import Any
 import numpy as np
 import shapely
 
-from seawatch.geo import _data
+from seawatch.geo import _data, derived
 from seawatch.geo.geodesy import cell_half_diagonal_km, ecef_km
 
 CELL_DEG = 0.05
@@ -166,22 +167,55 @@ def _build(lines: Any, bounds: tuple[float, float, float, float], cell0: float) 
     return _ShoreIndex(seg, x0, y0, cell0, nx, ny, off, cands)
 
 
+_INDEX_INPUTS = (
+    "geo/shore.py", "geo/_kernels.py", "geo/geodesy.py",
+    "geo/data/eastern_pacific_10m.npz", "geo/data/world_50m.npz",
+)  # fmt: skip
+"""What a grid is computed from: its key in the on-disk cache (:mod:`seawatch.geo.derived`)."""
+
+
+def _cached(name: str, build: Any) -> _ShoreIndex:
+    """``build()``'s grid, kept on disk between processes (see :mod:`seawatch.geo.derived`)."""
+
+    def arrays() -> dict[str, np.ndarray]:
+        ix = build()
+        return {
+            "seg": ix.seg, "offsets": ix.offsets, "cands": ix.cands,
+            "grid": np.array([ix.x0, ix.y0, ix.cell]), "shape": np.array([ix.nx, ix.ny]),
+        }  # fmt: skip
+
+    key = derived.fingerprint(*_INDEX_INPUTS, params=(name, CELL_DEG, WORLD_CELL_DEG, NEAR_KM,
+                                                     FAR_ALONG_COAST, LEVELS, OUTSIDE_MARGIN_DEG))
+    a = derived.load_or_build(f"shore-{name}", key, arrays)
+    x0, y0, cell = (float(v) for v in a["grid"])
+    nx, ny = (int(v) for v in a["shape"])
+    return _ShoreIndex(a["seg"], x0, y0, cell, nx, ny, a["offsets"], a["cands"])
+
+
 @cache
 def _index() -> _ShoreIndex:
     """The fine grid over the coverage box: 1:10m coast, and 1:50m coast around the box."""
-    lines = shapely.GeometryCollection([_data.eastern_pacific("coast"), _outside_coast()])
-    return _build(lines, _data.box(), CELL_DEG)
+
+    def build() -> _ShoreIndex:
+        lines = shapely.GeometryCollection([_data.eastern_pacific("coast"), _outside_coast()])
+        return _build(lines, _data.box(), CELL_DEG)
+
+    return _cached("box", build)
 
 
 @cache
 def _world_index() -> _ShoreIndex:
     """The coarse grid over the world: 1:50m coast, 1:10m inside the box."""
-    x0, y0, x1, y1 = _data.box()
-    coast = shapely.difference(_world_coast(), shapely.box(x0, y0, x1, y1))
-    lines = shapely.GeometryCollection([_data.eastern_pacific("coast"), coast])
-    return _build(
-        lines, (-180.0, -90.0, 180.0 + WORLD_CELL_DEG, 90.0 + WORLD_CELL_DEG), WORLD_CELL_DEG
-    )
+
+    def build() -> _ShoreIndex:
+        x0, y0, x1, y1 = _data.box()
+        coast = shapely.difference(_world_coast(), shapely.box(x0, y0, x1, y1))
+        lines = shapely.GeometryCollection([_data.eastern_pacific("coast"), coast])
+        return _build(
+            lines, (-180.0, -90.0, 180.0 + WORLD_CELL_DEG, 90.0 + WORLD_CELL_DEG), WORLD_CELL_DEG
+        )
+
+    return _cached("world", build)
 
 
 def _query(ix: _ShoreIndex, lat: np.ndarray, lon: np.ndarray, out: np.ndarray) -> None:

@@ -48,7 +48,7 @@ import numpy as np
 import shapely
 
 from seawatch.errors import InvalidValue
-from seawatch.geo import _data
+from seawatch.geo import _data, derived
 from seawatch.geo._grid import PolygonGrid
 from seawatch.geo.geodesy import NM_KM, aeqd, buffer_km, project
 from seawatch.geo.geojson import read_features
@@ -167,16 +167,32 @@ def _zone_shape(base: Any, nm: float) -> Any:
     return shapely.MultiPolygon(polys) if len(polys) > 1 else polys[0]
 
 
-@cache
-def _default_zones() -> tuple[Zone, ...]:
+def _build_default_shapes() -> dict[str, np.ndarray]:
     _, mainland = _ecuador_parts()
     hull = galapagos_baselines()
-    note = "approximation derived from Natural Earth 1:10m land; see seawatch.geo.zones"
     reserve = buffer_km(hull, RESERVE_NM * NM_KM)
     ts = shapely.union_all(
         [_zone_shape(mainland, TERRITORIAL_SEA_NM), _zone_shape(hull, TERRITORIAL_SEA_NM)]
     )
     eez = shapely.union_all([_zone_shape(mainland, EEZ_NM), _zone_shape(hull, EEZ_NM)])
+    data, offsets = derived.pack_bytes(shapely.to_wkb([reserve, ts, eez]))
+    return {"wkb": data, "offsets": offsets}
+
+
+def _default_shapes() -> list[Any]:
+    """Reserve, territorial sea and EEZ geometries, kept on disk between processes."""
+    key = derived.fingerprint(
+        "geo/zones.py", "geo/geodesy.py", "geo/data/eastern_pacific_10m.npz",
+        params=(RESERVE_NM, TERRITORIAL_SEA_NM, EEZ_NM, MEDIAN_SPACING_KM, NM_KM),
+    )  # fmt: skip
+    a = derived.load_or_build("default-zones", key, _build_default_shapes)
+    return list(shapely.from_wkb(derived.unpack_bytes(a["wkb"], a["offsets"])))
+
+
+@cache
+def _default_zones() -> tuple[Zone, ...]:
+    note = "approximation derived from Natural Earth 1:10m land; see seawatch.geo.zones"
+    reserve, ts, eez = _default_shapes()
     return (
         Zone(
             "Galápagos Marine Reserve",
@@ -205,7 +221,8 @@ def _default_zones() -> tuple[Zone, ...]:
 def default_zones() -> list[Zone]:
     """Approximate Galápagos Marine Reserve, Ecuador territorial sea and Ecuador EEZ.
 
-    Built once per process from the shipped land (about a second) and cached; see the
+    Built from the shipped land (about a second) once, then read from the on-disk cache
+    (:mod:`seawatch.geo.derived`) by later processes; see the
     module docstring for every approximation. Replace them with official boundaries via
     :func:`load_zones` where the line matters.
 
