@@ -48,8 +48,6 @@ class PolygonGrid:
         cell_deg: float | None = None,
         bounds: tuple[float, float, float, float] | None = None,
     ) -> None:
-        from scipy import ndimage
-
         self.geom = geom
         shapely.prepare(geom)
         x0, y0, x1, y1 = bounds if bounds is not None else shapely.bounds(geom).tolist()
@@ -61,6 +59,8 @@ class PolygonGrid:
         self.ny = max(1, int(np.ceil((y1 - y0) / self.cell)))
 
         def classify() -> dict[str, np.ndarray]:
+            from scipy import ndimage
+
             mixed = np.zeros((self.ny, self.nx), dtype=bool)
             edge = shapely.segmentize(shapely.boundary(geom), self.cell / 4)
             xy = shapely.get_coordinates(edge)
