@@ -2,7 +2,7 @@
 
 FastAPI writes OpenAPI 3.1 with 422 validation errors; :func:`openapi_builder` gives the
 document the API serves: bad parameters are the 400 they are (:mod:`seawatch.api.errors`),
-every route that needs credentials says so with its 401, 403 and 429 answers
+every route that needs credentials says so with its 401, 403, 429 and 503 answers
 (:func:`describe_security`, from the actions of :mod:`seawatch.api.policy`), and the whole
 is rewritten as OpenAPI 3.0 (:func:`to_openapi_30`), the version OGC API - Features names.
 """
@@ -112,7 +112,8 @@ def security_schemes() -> dict[str, Any]:
 
 
 def describe_security(doc: dict[str, Any], routes: Iterable[Any]) -> dict[str, Any]:
-    """Add security requirements and 401/403/429 responses to an OpenAPI document."""
+    """Add security requirements and 401/403/429/503 responses to an OpenAPI document."""
+    from seawatch.api.concurrency import SLOT_WAIT_S, SLOTS_PER_CALLER
     from seawatch.api.policy import operation_actions
 
     actions = operation_actions(routes)
@@ -137,5 +138,10 @@ def describe_security(doc: dict[str, Any], routes: Iterable[Any]) -> dict[str, A
             responses.setdefault("429", {
                 "description": "Too many failed authentications from this address "
                                "(Retry-After).",
+                "content": {"application/json": {"schema": ref}}})
+            responses.setdefault("503", {
+                "description": f"The caller already runs {SLOTS_PER_CALLER} position queries "
+                               f"and none ended within {SLOT_WAIT_S:g} s; retry after "
+                               "Retry-After seconds.",
                 "content": {"application/json": {"schema": ref}}})
     return doc

@@ -56,7 +56,8 @@ def test_document_declares_authentication(client):
     assert schemes["sessionCookie"]["in"] == "cookie"
     events = doc["paths"]["/api/v1/events"]["get"]
     assert events["security"] == [{"bearerAuth": []}, {"sessionCookie": []}]
-    assert {"401", "403"} <= set(events["responses"])
+    assert {"401", "403", "429", "503"} <= set(events["responses"])
+    assert "Retry-After" in events["responses"]["503"]["description"]
     assert "security" not in doc["paths"]["/ogc/conformance"]["get"]
     assert "security" not in doc["paths"]["/api/v1/auth/login"]["post"]
 
