@@ -32,6 +32,8 @@ SAMPLES = [
             "distance_from_port_km": 483.35,
             "close_samples": 24,
             "pieces": 1,
+            "sailed_in_company_before_h": 2.1,
+            "sailed_in_company_after_h": 0.0,
         },
     },
     {
@@ -207,6 +209,9 @@ def test_every_event_type_is_explained_with_units() -> None:
     assert encounter["mmsi_median_speed_kn"] == "0.62 kn"
     assert encounter["duration_h"] == "3.83 h"
     assert encounter["distance_from_shore_km"] == "246 nm (456 km)"
+    assert encounter["sailed_in_company_before_h"] == "2.10 h"
+    labels = dict((r["key"], r["label"]) for r in explain(SAMPLES[:1])[0][1])
+    assert labels["sailed_in_company_before_h"] == "Sailed in company before"
     gap = dict((r["key"], r["value"]) for r in explain(SAMPLES[2:3])[0][1])
     assert gap["likely_intentional"] == "yes"
     assert gap["off_lat"] == "-2.7256°"

@@ -176,6 +176,8 @@ const DETAIL_FIELDS = {
   distance_from_port_km: ["Distance from nearest port", "km"],
   close_samples: ["10-minute samples within range", ""],
   pieces: ["Close runs merged", ""],
+  sailed_in_company_before_h: ["Sailed in company before", "h"],
+  sailed_in_company_after_h: ["Sailed in company after", "h"],
   // loitering
   mean_speed_kn: ["Mean speed", "kn"],
   distance_from_shore_nm: ["Distance from shore", "nm"],
