@@ -72,9 +72,13 @@ def serve(
     host: str = DEFAULT_HOST,
     port: int = DEFAULT_PORT,
     log_level: str = "info",
+    sock: socket.socket | None = None,
     **options: Any,
 ) -> None:
     """Serve until interrupted (Ctrl-C): API, OGC API - Features and the map.
+
+    Listens on ``sock`` when given (bound beforehand, :func:`bind_socket`; ``host`` and
+    ``port`` then only name it), else on ``host``:``port``.
 
     Serves ``app``, or ``create_app(store_dir, **options)`` (``auth``, ``zones``,
     ``web_dir``...). The per-snapshot caches and the query index are warmed in the background;
@@ -95,7 +99,12 @@ def serve(
     threading.Thread(target=app.state.query.warm, name="seawatch-warm", daemon=True).start()
     checkpointer = Checkpointer(app.state.share).start()
     try:
-        uvicorn.run(app, host=host, port=port, log_level=log_level, **UVICORN_SETTINGS)
+        if sock is None:
+            uvicorn.run(app, host=host, port=port, log_level=log_level, **UVICORN_SETTINGS)
+        else:
+            config = uvicorn.Config(app, host=host, port=port, log_level=log_level,
+                                    **UVICORN_SETTINGS)
+            uvicorn.Server(config).run(sockets=[sock])
     finally:
         checkpointer.stop()
 

@@ -3,6 +3,8 @@ ingest, detect, then serve)."""
 
 from __future__ import annotations
 
+import contextlib
+import socket
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -85,8 +87,8 @@ def serve(
     open_store(store)
     check_auth_mode(auth, host, proxies)
     parse_trusted_proxies(proxies)
-    _check_port_free(host, port)
-    _serve(store, host, port, zones, auth=auth, trusted_proxies=proxies)
+    with _reserve_port(host, port) as sock:
+        _serve(store, host, port, zones, auth=auth, trusted_proxies=proxies, sock=sock)
 
 
 def _url(host: str, port: int) -> str:
@@ -96,14 +98,14 @@ def _url(host: str, port: int) -> str:
     return f"http://{shown}:{port}/"
 
 
-def _check_port_free(host: str, port: int) -> None:
-    import socket
+def _reserve_port(host: str, port: int) -> socket.socket:
+    """The socket the server will listen on, bound now: the port is ours from here on, so
+    nothing can take it between this check and the server's start (the demo simulates and
+    ingests for a minute in between)."""
+    from seawatch.api.server import bind_socket
 
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
     try:
-        with socket.socket(family, socket.SOCK_STREAM) as sock:
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            sock.bind((host, port))
+        return bind_socket(host, port)
     except OSError as exc:
         raise Unavailable(
             f"cannot listen on {host}:{port} ({exc.strerror or exc}); "
@@ -143,15 +145,17 @@ def _check_accounts(store: Path) -> None:
     )
 
 
-def _run_app(app: FastAPI, host: str, port: int) -> None:
-    """Serve ``app`` with uvicorn until Ctrl-C (the caches warm in the background)."""
+def _run_app(app: FastAPI, host: str, port: int, sock: socket.socket) -> None:
+    """Serve ``app`` with uvicorn on ``sock`` until Ctrl-C (the caches warm in the
+    background)."""
     from seawatch.api.server import serve as serve_app
 
-    serve_app(app=app, host=host, port=port)
+    serve_app(app=app, host=host, port=port, sock=sock)
 
 
 def _serve(store: Path, host: str, port: int, zones: Path | None,
-           auth: str = "required", trusted_proxies: list[str] | None = None) -> None:
+           auth: str = "required", trusted_proxies: list[str] | None = None,
+           *, sock: socket.socket) -> None:
     from seawatch.api.app import create_app
     from seawatch.api.security import check_auth_mode
 
@@ -178,7 +182,7 @@ def _serve(store: Path, host: str, port: int, zones: Path | None,
     if host in ("0.0.0.0", "::", ""):
         console.print("[yellow]listening on every interface: anyone who can reach this "
                       "machine can try to log in; use https (a reverse proxy) for passwords[/]")
-    _run_app(app, host, port)
+    _run_app(app, host, port, sock)
 
 
 def demo(
@@ -207,12 +211,18 @@ def demo(
     (--auth local) to this machine only.
     """
     from seawatch.api.security import check_auth_mode
-    from seawatch.sim import write_scenario
-    from seawatch.store import Store
 
     if serve_:
         check_auth_mode(auth, host)
-        _check_port_free(host, port)
+    # the port is taken before the long work, so a busy port fails now, not after it
+    with _reserve_port(host, port) if serve_ else contextlib.nullcontext() as sock:
+        _demo(directory, seed, hours, vessels, host, port, auth, sock)
+
+
+def _demo(directory: Path, seed: int, hours: float, vessels: int, host: str, port: int,
+          auth: str, sock: socket.socket | None) -> None:
+    from seawatch.sim import write_scenario
+    from seawatch.store import Store
 
     started = time.perf_counter()
     scenario_dir = directory / f"scenario-seed{seed}-{hours:g}h-{vessels}v"
@@ -241,8 +251,8 @@ def demo(
     _demo_state(store_dir)
     console.print(f"demo ready in {time.perf_counter() - started:.1f} s. Explore it with: "
                   f"seawatch events --store {store_dir} --format csv --out events.csv")
-    if serve_:
-        _serve(store_dir, host, port, zones=None, auth=auth)
+    if sock is not None:
+        _serve(store_dir, host, port, zones=None, auth=auth, sock=sock)
     else:
         console.print(f"serve the map with: seawatch serve --store {store_dir} --auth local")
 

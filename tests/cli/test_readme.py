@@ -7,6 +7,7 @@ from __future__ import annotations
 import itertools
 import re
 import shlex
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -52,9 +53,10 @@ def test_the_first_user_is_created_before_serve_and_serve_then_starts(tmp_path, 
     monkeypatch.setattr(passwords, "SCRYPT_N", 2**10)
     monkeypatch.delenv("SEAWATCH_DB", raising=False)
     served: list[int] = []
-    monkeypatch.setattr(cli_serve, "_run_app", lambda app, host, port: served.append(port))
+    monkeypatch.setattr(cli_serve, "_run_app",
+                        lambda app, host, port, sock: served.append(port))
     # the README's port 8000 may be taken on this machine: that is not what is tried here
-    monkeypatch.setattr(cli_serve, "_check_port_free", lambda host, port: None)
+    monkeypatch.setattr(cli_serve, "_reserve_port", lambda host, port: socket.socket())
     found = commands()
     steps = [next(i for i, c in enumerate(found) if c.startswith(word))
              for word in ("init-state", "user add", "token create", "serve")]

@@ -41,7 +41,8 @@ def calls(monkeypatch) -> list[dict]:
     """Replace the blocking server with a recorder of what it would serve."""
     seen: list[dict] = []
 
-    def fake_run(app, host, port):
+    def fake_run(app, host, port, sock):
+        assert sock.getsockname()[1] == port  # the port is held from the check to the start
         query = app.state.query
         seen.append({"store_dir": Path(query.store.path), "host": host, "port": port,
                      "zones": query.zones_file, "auth": app.state.security.mode})
@@ -94,7 +95,7 @@ def test_serve_local_only_on_loopback(store_dir, calls):
 
 def test_serve_trusted_proxies(store_dir, sharing, monkeypatch):
     apps = []
-    monkeypatch.setattr(cli_module, "_run_app", lambda app, host, port: apps.append(app))
+    monkeypatch.setattr(cli_module, "_run_app", lambda app, host, port, sock: apps.append(app))
     result, _ = invoke_on_a_port("serve", "--store", store_dir)
     assert result.exit_code == 0, result.output
     assert "each connection's own (no --trusted-proxy)" in " ".join(result.output.split())
