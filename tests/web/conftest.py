@@ -66,12 +66,15 @@ def serve(store: Path) -> Iterator[Server]:
     thread on a socket bound before the server starts (no port to race for)."""
     uvicorn = pytest.importorskip("uvicorn")
     from seawatch.api.app import create_app
+    from seawatch.api.server import UVICORN_SETTINGS
 
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))
     host = f"127.0.0.1:{sock.getsockname()[1]}"
-    config = uvicorn.Config(create_app(store, auth="local"), log_level="warning")
+    # the settings `seawatch serve` runs with (no proxy headers believed, no server header)
+    config = uvicorn.Config(create_app(store, auth="local"), log_level="warning",
+                            **UVICORN_SETTINGS)
     uv = uvicorn.Server(config)
     thread = threading.Thread(
         target=lambda: asyncio.run(uv.serve(sockets=[sock])), name="seawatch-web", daemon=True
