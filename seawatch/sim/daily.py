@@ -6,7 +6,8 @@ UTC day, its first report at or after a time of day drawn per (vessel, day)
 (:func:`pick_times`, so two rows of a vessel are 0-48 h apart): for the vessels of the NMEA
 feed, the first such report the feed logged (the same values, so the two files agree); for
 the vessels seen only in the export (a share of the fleet no station hears), the first such
-report they sent. The rows are written in MarineCadastre's columns.
+report they sent. A vessel is an MMSI, as the provider keys its rows: two ships sharing one
+get one row a day between them. The rows are written in MarineCadastre's columns.
 """
 
 from __future__ import annotations
@@ -28,15 +29,17 @@ ROW_COLUMNS = ("track", "mmsi", "ts", "lat", "lon", "sog", "cog", "heading", "na
 
 
 def pick_times(seed: int, track: np.ndarray, day: np.ndarray) -> np.ndarray:
-    """Unix seconds from which a vessel's row of a day is taken (``day``: days since
-    1970): midnight plus a time of day drawn per (vessel, day).
+    """Unix seconds from which a vessel's row of a day is taken (``track``: the vessel's
+    key, its MMSI; ``day``: days since 1970): midnight plus a time of day drawn per
+    (vessel, day).
 
     >>> t = pick_times(1, np.array([3, 3]), np.array([20000, 20001]))
     >>> bool(((t >= 20000 * 86400) & (t < 20002 * 86400)).all())
     True
     """
-    return day * DAY_S + np.floor(rand.uniform(seed, S_EXPORT, track, day) * DAY_S).astype(
-        np.int64)
+    offset = np.floor(rand.uniform(seed, S_EXPORT, track, day) * DAY_S).astype(np.int64)
+    out: np.ndarray = np.asarray(day, np.int64) * DAY_S + offset
+    return out
 
 
 class DailyExport:
@@ -52,10 +55,10 @@ class DailyExport:
         if rows.height == 0:
             return
         ts = rows["ts"].dt.epoch("s").to_numpy()
-        track = rows["track"].to_numpy()
+        mmsi = rows["mmsi"].to_numpy()  # a provider keys its rows by MMSI (a shared one: one)
         day = ts // DAY_S
-        key = track * 1_000_000 + day
-        ok = ts >= pick_times(self.seed, track, day)
+        key = mmsi * 1_000_000 + day
+        ok = ts >= pick_times(self.seed, mmsi, day)
         if self.taken:
             ok &= ~np.isin(key, np.fromiter(self.taken, np.int64, len(self.taken)))
         idx = np.flatnonzero(ok)

@@ -21,8 +21,8 @@ import polars as pl
 
 from seawatch import schema
 from seawatch.io import identity
-from seawatch.sim.emit import Positions, emit_positions, emit_statics, jitter, outlier_values
 from seawatch.sim.artefacts import ArtefactPlan
+from seawatch.sim.emit import Positions, emit_positions, emit_statics, jitter, outlier_values
 from seawatch.sim.plan import Plan
 from seawatch.sim.truth_pass import ProgressFn, tracks_per_block
 from seawatch.sim.world import World
@@ -196,13 +196,12 @@ def _windows(plan: Plan, block_s: int) -> Iterator[tuple[int, int]]:
     for w0 in range(0, plan.duration, block_s):
         w1 = min(w0 + block_s, plan.duration)
         inner = [c for c in cuts if w0 < c < w1]
-        for a, b in zip([w0, *inner], [*inner, w1], strict=True):
-            yield a, b
+        yield from zip([w0, *inner], [*inner, w1], strict=True)
 
 
 def _empty_rows(table: dict[str, pl.DataType], plan: Plan | None = None) -> pl.DataFrame:
-    extra: dict[str, pl.DataType] = {"track": pl.Int64, "t": pl.Int64, "garbled": pl.Boolean,
-                                     "copy": pl.Int8}
+    extra: dict[str, Any] = {"track": pl.Int64, "t": pl.Int64, "garbled": pl.Boolean,
+                             "copy": pl.Int8}
     if plan is not None and plan.artefacts is not None:
         extra["clock_ts"] = schema.TS
     return pl.DataFrame(schema={**table, **extra})

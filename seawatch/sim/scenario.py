@@ -28,7 +28,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import numpy as np
 import polars as pl
@@ -333,7 +333,7 @@ def write_scenario(
     written = {"lines": 0, "lines_garbled": 0, "positions_written": 0, "csv_rows": 0}
     csv_fh = paths["csv"].open("wb") if csv else None
     nmea_paths = list(nmea.values())
-    nmea_fh = None
+    nmea_fh: BinaryIO | None = None
     current = -1
     try:
         first = True
@@ -345,6 +345,7 @@ def write_scenario(
                     nmea_fh.close()
                 nmea_fh = nmea_paths[k].open("wb")
                 current = k
+            assert nmea_fh is not None
             pos, sta = block.positions, block.statics
             lines, garbled = write_nmea_block(
                 nmea_fh, pos, sta,

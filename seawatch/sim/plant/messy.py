@@ -133,7 +133,8 @@ def _holes(p: Planter, plan: ArtefactPlan, length: float) -> None:
         if not any(a < d1 and d0 < b for a, b in holes for d0, d1 in dark):
             best = holes
             break
-    plan.holes = np.array(best, np.float64).reshape(-1, 2)
+    # whole seconds: the output blocks are cut there, and each block goes to one file
+    plan.holes = np.round(np.array(best, np.float64)).reshape(-1, 2)
 
 
 # -- vessels -----------------------------------------------------------------------------------
