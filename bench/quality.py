@@ -18,10 +18,11 @@ Profiles (``--profiles``, docs/sim.md's messy profile): ``clean`` (the scenario 
 ``each`` (one run per artefact of the messy profile, alone at its default strength) and
 ``messy`` (every artefact together). A messy scenario's NMEA files (several, when the
 capture has holes) and its daily export are ingested into one store, as a user would; its
-negatives carry a ``reason`` (``outlier``, ``clock``, ``file_hole``, ...), and the alerts
-that hit a negative are counted per reason (an alert matches every negative of its type and
-vessel or pair whose span it overlaps, with the same hour of slack; a negative that allows
-``n`` alerts, one per episode, counts only those beyond ``n``). Prints, per profile, the
+negatives carry a ``reason`` (``outlier``, ``clock``, ``file_hole``, ...), and the false
+alerts (those matching no truth event) that hit a negative are counted per reason (an alert
+hits every negative of its type and vessel or pair whose span it overlaps, with the same hour
+of slack; a shared identity's episode is in the truth, so its first alert is a true one and
+only the others count). Prints, per profile, the
 pooled F1 per type, then a table of F1 per type and profile and one of alerts on negatives
 per reason and profile; exits non-zero when a type's pooled F1 is below ``--min-f1`` on the
 clean profile or ``--min-f1-messy`` on another.
@@ -93,34 +94,40 @@ def run_seed(seed: int, hours: float, vessels: int, work: Path,
     found = pl.concat([behaviours(truth, events, "scenario", "truth"),
                        behaviours(negatives, events, "negative", "negative")])
     positions = json.loads(paths["scenario"].read_text())["counts"].get("positions_written")
-    return scores, found, on_negatives(negatives, events), {
+    true_alerts = evaluate.match(truth, events, SLACK)["pred_idx"].to_list()
+    false_alerts = events.with_row_index("i").filter(~pl.col("i").is_in(true_alerts))
+    return scores, found, on_negatives(negatives, false_alerts.drop("i")), {
         "simulate_s": t1 - t0, "ingest_s": t2 - t1, "detect_s": t3 - t2,
         "positions": positions}
 
 
 def on_negatives(negatives: pl.DataFrame, events: pl.DataFrame) -> pl.DataFrame:
-    """Alerts that hit a negative, per type and ``reason`` (``planted`` for the clean hard
-    negatives): every alert of the negative's type and vessel or pair overlapping its span
-    (with :data:`SLACK`) counts, less the ``allowed`` ones (one per episode)."""
+    """False alerts (``events``: those matching no truth event) that hit a negative, per type
+    and ``reason`` (``planted`` for the clean hard negatives): every alert of the negative's
+    type and vessel or pair overlapping its span (with :data:`SLACK`) counts. (A shared
+    identity's episode is in the truth: its first alert matches it, the others count.) The
+    false alerts that hit no negative are counted under the reason ``none``."""
     schema = {"type": pl.String, "reason": pl.String, "negatives": pl.UInt32,
               "alerts": pl.Int64}
-    if negatives.height == 0:
-        return pl.DataFrame(schema=schema)
+    ev = evaluate._key(events).with_row_index("e").select("e", "type", "_k1", "_k2", "start",
+                                                           "end")
     neg = evaluate._key(negatives).with_row_index("i").with_columns(
-        reason=pl.col("details").str.json_path_match("$.reason").fill_null("planted"),
-        allowed=pl.col("details").str.json_path_match("$.allowed").cast(pl.Int64)
-        .fill_null(0))
-    ev = evaluate._key(events).select("type", "_k1", "_k2", "start", "end")
-    hits = (neg.join(ev, on=["type", "_k1", "_k2"], how="inner", nulls_equal=True,
-                     suffix="_e")
-            .filter((pl.col("start_e") <= pl.col("end") + SLACK)
-                    & (pl.col("end_e") >= pl.col("start") - SLACK))
-            .group_by("i").len("n"))
-    return (neg.join(hits, on="i", how="left")
-            .with_columns(alerts=(pl.col("n").fill_null(0).cast(pl.Int64)
-                                  - pl.col("allowed")).clip(0))
-            .group_by("type", "reason").agg(pl.len().alias("negatives"), pl.col("alerts").sum())
-            .sort("type", "reason").cast(schema))  # type: ignore[arg-type]
+        reason=pl.col("details").str.json_path_match("$.reason").fill_null("planted"))
+    pairs = (neg.join(ev, on=["type", "_k1", "_k2"], how="inner", nulls_equal=True,
+                      suffix="_e")
+             .filter((pl.col("start_e") <= pl.col("end") + SLACK)
+                     & (pl.col("end_e") >= pl.col("start") - SLACK)))
+    hits = pairs.group_by("i").len("n")
+    per_reason = (neg.join(hits, on="i", how="left")
+                  .with_columns(alerts=pl.col("n").fill_null(0).cast(pl.Int64))
+                  .group_by("type", "reason")
+                  .agg(pl.len().alias("negatives"), pl.col("alerts").sum()))
+    unexplained = (ev.filter(~pl.col("e").is_in(pairs["e"].implode()))
+                   .group_by("type").agg(pl.len().cast(pl.Int64).alias("alerts"))
+                   .with_columns(reason=pl.lit("none"), negatives=pl.lit(0, pl.UInt32)))
+    return (pl.concat([per_reason.cast(schema),
+                       unexplained.select(list(schema)).cast(schema)])
+            .sort("type", "reason"))
 
 
 def behaviours(reference: pl.DataFrame, events: pl.DataFrame, key: str, kind: str

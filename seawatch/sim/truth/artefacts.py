@@ -11,9 +11,11 @@ explain, and the negatives they leave.
   ``spoofing`` (reason ``outlier``) at its time, and of types ``zone_entry`` and
   ``zone_exit`` for every zone the wrong position is in or out of when the true one is not.
 - **Station clocks and late copies.** A vessel heard by a station whose clock is off is a
-  ``spoofing`` negative (reason ``clock``) over the time it was heard; one with a copy that
-  arrived more than the clean 5 s late, a ``spoofing`` negative (reason ``duplicate``).
-  Vessels with a planted spoofing event are left out (their alert is the truth).
+  negative (reason ``clock``) of each of :data:`STATION_TYPES` over the time it was heard;
+  one with a copy that arrived more than the clean 5 s late, likewise (reason
+  ``duplicate``). Vessels with a planted spoofing event get no ``spoofing`` negative (their
+  alert is the truth). The window covers the vessel's true events too: an alert there is
+  blamed on the artefact only when it matches no truth event (``bench/quality.py``).
 
 The negatives of the vessels the profile adds (moored clusters, supply vessels, shared
 identities, vessels only in the daily export) are planted with them
@@ -33,6 +35,11 @@ from seawatch.sim.artefacts import ArtefactPlan
 from seawatch.sim.emit import Positions, outlier_values, report_keys
 from seawatch.sim.reception import MAX_DUPLICATE_DELAY_S
 from seawatch.sim.truth.gap import GAP_MIN_S
+
+STATION_TYPES = ("spoofing", "gap", "zone_entry", "zone_exit", "port_visit")
+"""Types a wrong clock or a late copy makes up: a report placed at another time is a jump
+(spoofing), and the track it splits off has silences (gap) and crossings (zone, port) of
+its own."""
 
 Negative = dict[str, Any]
 """A negative as the planter records them: type, name, tracks, t0, t1, lat, lon, zone,
@@ -115,9 +122,10 @@ def outlier_negatives(p: Positions, seed: int, world: Any) -> list[Negative]:
 
 
 def station_negatives(p: Positions, art: ArtefactPlan, skip: set[int]) -> list[Negative]:
-    """``spoofing`` negatives of the vessels heard by a station whose clock is off (reason
-    ``clock``) and of those with a copy later than the clean 5 s (``duplicate``); tracks in
-    ``skip`` (with a planted spoofing event) are left out."""
+    """Negatives of the vessels heard by a station whose clock is off (reason ``clock``) and
+    of those with a copy later than the clean 5 s (``duplicate``), one per type of
+    :data:`STATION_TYPES`; tracks in ``skip`` (with a planted spoofing event) get no
+    ``spoofing`` one."""
     if not p.t.size:
         return []
     out: list[Negative] = []
@@ -136,11 +144,15 @@ def station_negatives(p: Positions, art: ArtefactPlan, skip: set[int]) -> list[N
         hit = np.logical_or.reduceat(flag, first)
         for f, la, h in zip(first, last, hit, strict=True):
             track = int(p.track[f])
-            if not h or track in skip:
+            if not h:
                 continue
-            out.append({"type": "spoofing", "name": name, "tracks": [track],
-                        "t0": float(p.t[f]), "t1": float(p.t[la]), "lat": float(p.lat[f]),
-                        "lon": float(p.lon[f]), "zone": None, "params": {"reason": reason}})
+            for typ in STATION_TYPES:
+                if typ == "spoofing" and track in skip:
+                    continue
+                out.append({"type": typ, "name": name, "tracks": [track],
+                            "t0": float(p.t[f]), "t1": float(p.t[la]), "lat": float(p.lat[f]),
+                            "lon": float(p.lon[f]), "zone": None,
+                            "params": {"reason": reason}})
     return out
 
 
