@@ -304,13 +304,17 @@ def _fragments(events: pl.DataFrame) -> pl.DataFrame:
 # -- census ------------------------------------------------------------------------------------
 def census(chosen: Iterable[Capture], *, on_capture: Callable[[str, float], None] | None = None
            ) -> pl.DataFrame:
-    """One row per capture and event type: ``alerts`` and the false ones per category."""
+    """One row per capture and event type: ``alerts`` and the false ones per category (a
+    capture without alerts gets one row of type ``-``)."""
     rows = []
     for capture in chosen:
         started = time.perf_counter()
         with tempfile.TemporaryDirectory(prefix="seawatch-real-") as tmp:
             events, positions = run_capture(capture, Path(tmp))
         labelled = classify(events, positions)
+        if labelled.height == 0:  # listed all the same: the capture was run
+            rows.append({"capture": capture.name, "type": "-", "alerts": 0,
+                         **dict.fromkeys(CATEGORIES, 0)})
         for (typ,), g in labelled.group_by("type", maintain_order=True):
             counts = dict(g.group_by("false_by").len().drop_nulls().iter_rows())
             rows.append({"capture": capture.name, "type": typ, "alerts": g.height,
