@@ -11,11 +11,13 @@ explain, and the negatives they leave.
   ``spoofing`` (reason ``outlier``) at its time, and of types ``zone_entry`` and
   ``zone_exit`` for every zone the wrong position is in or out of when the true one is not.
 - **Station clocks and late copies.** A vessel heard by a station whose clock is off is a
-  negative (reason ``clock``) of each of :data:`STATION_TYPES` over the time it was heard;
-  one with a copy that arrived more than the clean 5 s late, likewise (reason
-  ``duplicate``). Vessels with a planted spoofing event get no ``spoofing`` negative (their
-  alert is the truth). The window covers the vessel's true events too: an alert there is
-  blamed on the artefact only when it matches no truth event (``bench/quality.py``).
+  negative (reason ``clock``) of each of :data:`STATION_TYPES` over the time it was heard,
+  widened by the clocks' offsets (a line stamped an hour fast, or five hours slow, lies
+  there); one with a copy that arrived more than the clean 5 s late, likewise (reason
+  ``duplicate``, widened by the longest delay). Vessels with a planted spoofing event get
+  no ``spoofing`` negative (their alert is the truth). The window covers the vessel's true
+  events too: an alert there is blamed on the artefact only when it matches no truth event
+  (``bench/quality.py``).
 
 The negatives of the vessels the profile adds (moored clusters, supply vessels, shared
 identities, vessels only in the daily export) are planted with them
@@ -130,17 +132,21 @@ def station_negatives(p: Positions, art: ArtefactPlan, skip: set[int]) -> list[N
         return []
     out: list[Negative] = []
     clocked = np.array(sorted(art.clock), np.int64)
-    flags = []
+    flags = []  # (reason, name, flag per report, seconds the logged times can be off)
     if clocked.size:
+        before = -min(0, *art.clock.values())
+        after = max(0, *art.clock.values())
         flags.append(("clock", "heard_by_a_station_with_a_wrong_clock",
-                      np.isin(p.station, clocked) | np.isin(p.station2, clocked)))
+                      np.isin(p.station, clocked) | np.isin(p.station2, clocked),
+                      (before, after)))
     if art.max_delay_s > MAX_DUPLICATE_DELAY_S:
         flags.append(("duplicate", "copy_arriving_late",
-                      (p.station2 >= 0) & (p.delay2 > MAX_DUPLICATE_DELAY_S)))
+                      (p.station2 >= 0) & (p.delay2 > MAX_DUPLICATE_DELAY_S),
+                      (0, art.max_delay_s)))
     new = np.r_[True, p.track[1:] != p.track[:-1]]
     first = np.flatnonzero(new)
     last = np.r_[first[1:] - 1, p.t.size - 1]
-    for reason, name, flag in flags:
+    for reason, name, flag, (before, after) in flags:
         hit = np.logical_or.reduceat(flag, first)
         for f, la, h in zip(first, last, hit, strict=True):
             track = int(p.track[f])
@@ -150,7 +156,8 @@ def station_negatives(p: Positions, art: ArtefactPlan, skip: set[int]) -> list[N
                 if typ == "spoofing" and track in skip:
                     continue
                 out.append({"type": typ, "name": name, "tracks": [track],
-                            "t0": float(p.t[f]), "t1": float(p.t[la]), "lat": float(p.lat[f]),
+                            "t0": float(p.t[f] - before), "t1": float(p.t[la] + after),
+                            "lat": float(p.lat[f]),
                             "lon": float(p.lon[f]), "zone": None,
                             "params": {"reason": reason}})
     return out
