@@ -101,6 +101,8 @@ def sim(
         table.add_row(f"truth: {typ}", f"{n:,}" + (f" ({planted} planted)" if planted else ""))
     for typ, n in counts["negatives"].items():
         table.add_row(f"hard negatives: {typ}", f"{n:,}")
+    for reason, n in counts.get("negatives_by_reason", {}).items():  # the messy profile
+        table.add_row(f"must not alert: {reason}", f"{n:,}")
     print_table(table)
     for miss in counts.get("planted_missing", []):
         err.print(f"[yellow]warning:[/] planted {miss['type']} ({miss.get('name')}) not found "

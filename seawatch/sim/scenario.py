@@ -241,8 +241,11 @@ def _counts(plan: Plan, tp: TruthPass, positions: pl.DataFrame | None,
         if tp.negatives.height else {},
         "planted_missing": tp.counts["planted_missing"],
     }
-    if "outliers" in tp.counts:
+    if "outliers" in tp.counts:  # the messy profile
         out["reports_outliers"] = tp.counts["outliers"]
+        reasons = tp.negatives.select(pl.col("details").str.json_path_match("$.reason")
+                                      .fill_null("planted")).to_series()
+        out["negatives_by_reason"] = dict(sorted(reasons.value_counts().iter_rows()))
     if positions is not None:
         out["positions"] = positions.height
     if observed is not None:

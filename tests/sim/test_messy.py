@@ -204,6 +204,8 @@ def test_cli_sim_profile_and_artefacts(tmp_path: Path) -> None:
     assert (out / "installations.geojson").exists() and (out / "traffic.nmea").exists()
     doc = json.loads((out / "scenario.json").read_text())
     assert set(doc["parameters"]["artefacts"]) == {"platform", "outliers"}
+    assert doc["counts"]["negatives_by_reason"]["platform"] >= 1
+    assert "must not alert: platform" in result.output.replace("\n", " ")
     for args, message in ((["--artefacts", "fog"], "unknown artefact 'fog'"),
                           (["--profile", "messy", "--no-noise"], "leave --noise on")):
         result = CliRunner().invoke(app, ["sim", "--out", str(tmp_path / "x"), *args])
