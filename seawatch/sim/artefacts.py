@@ -18,7 +18,10 @@ artefact           default     what happens
                                checksum: one bit of the latitude or longitude (6 km to 28
                                degrees off) or of the speed (25.6 or 51.2 kn more) is wrong,
                                the next report is back on track
-``outage``         14 h        one mainland receiver delivers nothing for this long
+``outage``         14 h        one mainland receiver delivers nothing for this long, and the
+                               satellite feed for as long at another time (placed where it
+                               hides the fewest planted behaviours; their watched windows
+                               are still heard)
 ``file_holes``     8 h         the capture is written as three files with two holes of this
                                length between them (nothing was recorded in the holes)
 ``shared_identity`` 2          pairs of fishing vessels, 300 km or more apart, transmitting
@@ -82,8 +85,9 @@ ARTEFACTS: dict[str, Artefact] = {a.name: a for a in (
     Artefact("outliers", 0.0005, "share of position reports",
              "reports garbled in the air with a valid checksum (a wrong position or speed, "
              "then back on track)", "outlier"),
-    Artefact("outage", 14.0, "hours", "one mainland receiver delivers nothing for this long",
-             "outage"),
+    Artefact("outage", 14.0, "hours",
+             "one mainland receiver, and at another time the satellite feed, deliver nothing "
+             "for this long", "outage"),
     Artefact("file_holes", 8.0, "hours",
              "the capture is three files with two holes of this length between them",
              "file_hole"),

@@ -144,7 +144,7 @@ def receive(seed: int, noise: bool, passes: np.ndarray, track: np.ndarray, t: np
     ``prev_t`` is the time of the track's previous transmission (-inf for none known), to
     tell the first report of a satellite pass. ``stream`` separates message kinds (position
     reports 0, static messages 1) so they draw independent numbers. ``artefacts`` (the
-    messy profile) adds receiver outages (the receiver hears nothing), holes between
+    messy profile) adds outages (a receiver, or the satellite feed, hears nothing), holes between
     capture files (nothing is recorded, even in a planted window) and longer delays of the
     second copy.
     """
@@ -199,6 +199,8 @@ def receive(seed: int, noise: bool, passes: np.ndarray, track: np.ndarray, t: np
         p_sat = np.where(cls_a[i], P_SATELLITE["A"], P_SATELLITE["B"])
         sat_heard[i] = first_of_pass | (rand.uniform(seed, S_SATELLITE, track[i], key_b[i])
                                         < p_sat)
+    if artefacts is not None and artefacts.outages.size:
+        sat_heard &= ~artefacts.station_out(sat, t)
     no_one = best_s < 0
     second_s[sat_heard & ~no_one & (second_s < 0)] = sat
     best_s[sat_heard & no_one] = sat
@@ -207,6 +209,8 @@ def receive(seed: int, noise: bool, passes: np.ndarray, track: np.ndarray, t: np
     fallback = near_s[need]
     if artefacts is not None and artefacts.outages.size:  # the nearest one may be out
         fallback = np.where(artefacts.station_out(fallback, t[need]), -1, fallback)
+    # the satellite feed hears a planted window through its outage: the window's reports are
+    # what the benchmark scores (a receiver out is replaced, a hole between files is not)
     best_s[need] = np.where(fallback >= 0, fallback, sat)
     best_s[blocked] = -1
     max_delay = MAX_DUPLICATE_DELAY_S

@@ -113,7 +113,25 @@ def _outage(p: Planter, plan: ArtefactPlan, length: float) -> None:
         return
     station = int(p.rng.choice(np.array(MAINLAND)))
     t0 = p.uniform(2 * H, p.duration - length - 2 * H)
-    plan.outages = np.array([[station, t0, t0 + length]], np.float64)
+    sat0 = _quietest(p, length)
+    plan.outages = np.array([[station, t0, t0 + length],
+                             [len(places.RECEIVERS), sat0, sat0 + length]], np.float64)
+
+
+def _quietest(p: Planter, length: float) -> float:
+    """Start of a window of ``length`` seconds, 2 h or more inside the period, that hides
+    the least of the planted behaviours: of :data:`HOLE_TRIES` starts, the one overlapping
+    the fewest planted gaps, then the fewest planted windows, then the fewest seconds of
+    them."""
+    windows = np.array([(i["t0"], i["t1"], i["type"] == "gap") for i in p.intents],
+                       np.float64).reshape(-1, 3)
+    starts = p.rng.uniform(2 * H, p.duration - length - 2 * H, HOLE_TRIES)
+    over = np.clip(np.minimum(windows[:, 1][None, :], starts[:, None] + length)
+                   - np.maximum(windows[:, 0][None, :], starts[:, None]), 0.0, None)
+    n_gaps = ((over > 0) & (windows[:, 2][None, :] > 0)).sum(axis=1)
+    n_hit = (over > 0).sum(axis=1)
+    best = np.lexsort((over.sum(axis=1), n_hit, n_gaps))[0]
+    return float(starts[best])
 
 
 def _holes(p: Planter, plan: ArtefactPlan, length: float) -> None:
