@@ -16,10 +16,9 @@ alert is checked against the rules of docs/evaluation.md ("Real-data census"):
   whole store is silent for :data:`FEED_SILENCE_H` hours or more: no vessel was recorded
   (the hole between two capture files, a receiver outage).
 - ``moored``: an ``encounter`` of two vessels that both stay within :data:`STATIONARY_M`
-  metres of one point (:data:`STATIONARY_SHARE` of their reports within
-  :data:`NEAR_EVENT_KM` of it) for the whole encounter,
-  :data:`NEAR_SHORE_KM` km or less from shore: moored or at anchor side by side in a
-  harbour, port activity.
+  metres of one point (:data:`STATIONARY_SHARE` of their reports within :data:`NEAR_EVENT_KM`
+  of the encounter) for the whole encounter, :data:`NEAR_SHORE_KM` km or less from shore:
+  moored or at anchor side by side in a harbour, port activity.
 - ``fragment``: an alert of a ``spoofing``, ``loitering``, ``encounter`` or
   ``fishing_in_zone`` episode after its first: alerts of one type and one vessel (or pair)
   less than :data:`EPISODE_H` hours apart, end to next start, are one behaviour.
