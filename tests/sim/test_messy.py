@@ -211,3 +211,16 @@ def test_cli_sim_profile_and_artefacts(tmp_path: Path) -> None:
         result = CliRunner().invoke(app, ["sim", "--out", str(tmp_path / "x"), *args])
         assert result.exit_code == 2, result.output
         assert message in result.output.replace("\n", " ")
+
+
+def test_outages_silence_a_receiver_and_the_satellite(messy: dict[str, Path], doc: dict) -> None:
+    outages = doc["artefacts"]["outages"]
+    assert [o["station"].startswith("ecu-") for o in outages] == [True, False]
+    assert outages[1]["station"] == "sat-leo"
+    offsets = doc["artefacts"]["clock_offsets_s"]
+    station = outages[0]["station"]
+    t0, t1 = _epoch(outages[0]["start"]), _epoch(outages[0]["end"])
+    times = np.array([t - offsets.get(s, 0) for s, t, _ in _lines(nmea_files(messy))
+                      if s == station])
+    assert times.size  # the station is heard outside its outage ...
+    assert not ((times > t0 + 1) & (times < t1 - 1)).any()  # ... and never in it
