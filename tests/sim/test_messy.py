@@ -224,3 +224,35 @@ def test_outages_silence_a_receiver_and_the_satellite(messy: dict[str, Path], do
                       if s == station])
     assert times.size  # the station is heard outside its outage ...
     assert not ((times > t0 + 1) & (times < t1 - 1)).any()  # ... and never in it
+
+
+def test_silences_the_capture_explains_are_no_gaps() -> None:
+    from seawatch.sim.artefacts import ArtefactPlan
+    from seawatch.sim.emit import Positions
+    from seawatch.sim.truth.artefacts import coverage_gaps
+
+    h = 3600
+    # (track, time, station): track 0 silent 0-20 h across a 10 h file hole (10 h left: no
+    # gap); track 1 silent 0-30 h across it (20 h left: a gap, 10 h uncovered); track 2
+    # silent 18-38 h, heard before by station 5, out 20-34 h (6 h left: no gap)
+    reports = [(0, 0, 2), (0, 20 * h, 2), (1, 0, 2), (1, 30 * h, 2), (2, 18 * h, 5),
+               (2, 38 * h, 2)]
+    n = len(reports)
+    z = np.zeros(n)
+    p = Positions(
+        track=np.array([r[0] for r in reports]), t=np.array([r[1] for r in reports]),
+        leg=np.zeros(n, np.int64), lat=z, lon=z, sog=z, cog=z, heading=z, nav=z,
+        jump=np.zeros(n, bool), station=np.array([r[2] for r in reports]),
+        station2=np.full(n, -1), delay2=np.zeros(n, np.int64), forced=np.zeros(n, bool),
+        garbled=np.zeros(n, bool), mask=np.zeros(n, np.int64), port_km=np.full(n, np.inf))
+    gaps = pl.DataFrame({"track": [0, 1, 2], "start_s": [0, 0, 18 * h],
+                         "end_s": [20 * h, 30 * h, 38 * h], "lat": [0.0] * 3,
+                         "lon": [0.0] * 3, "details": ["{}"] * 3})
+    art = ArtefactPlan({"file_holes": 10.0, "outage": 14.0},
+                       holes=np.array([[5.0 * h, 15.0 * h]]),
+                       outages=np.array([[5.0, 20.0 * h, 34.0 * h]]))
+    kept, negatives = coverage_gaps(gaps, p, art)
+    assert kept["track"].to_list() == [1]
+    assert json.loads(kept["details"][0]) == {"uncovered_hours": 10.0}
+    assert [(x["tracks"], x["params"]["reason"]) for x in negatives] == \
+        [([0], "file_hole"), ([2], "outage")]
