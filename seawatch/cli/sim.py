@@ -38,11 +38,27 @@ def sim(
     thinning: Annotated[
         int, typer.Option(help="Stretch ITU-R M.1371 dynamic reporting intervals by this.")
     ] = 6,
+    profile: Annotated[
+        str,
+        typer.Option(metavar="NAME",
+                     help="clean (a well-run receiver network) or messy (every artefact of "
+                          "real feeds at its default strength; see docs/sim.md)."),
+    ] = "clean",
+    artefacts: Annotated[
+        str | None,
+        typer.Option(metavar="LIST",
+                     help="Artefacts to add, comma-separated, each optionally =STRENGTH: "
+                          "clock, duplicates, outliers, outage, file_holes, shared_identity, "
+                          "sparse_export, moored, platform (e.g. clock=1800,outliers)."),
+    ] = None,
 ) -> None:
     """Simulate traffic off Ecuador with planted behaviours and ground truth.
 
     Writes traffic.nmea, traffic.csv, zones.geojson, ports.csv, truth.parquet, truth.json,
-    negatives.parquet and scenario.json into OUT; see docs/sim.md.
+    negatives.parquet and scenario.json into OUT; see docs/sim.md. With --profile messy or
+    --artefacts, the artefacts of real feeds are laid over the traffic (file_holes writes
+    traffic-1.nmea, traffic-2.nmea, ...; sparse_export adds traffic-daily.csv; platform adds
+    installations.geojson) and negatives.parquet says which alerts must not appear.
     """
     import json
 
@@ -57,14 +73,22 @@ def sim(
     if out.exists() and not out.is_dir():
         raise InvalidValue(f"--out {out} exists and is not a directory")
     from seawatch.sim import DEFAULT_START, write_scenario
+    from seawatch.sim.artefacts import parse_artefacts
+
+    chosen = parse_artefacts(artefacts, profile=profile)
+    if chosen and not noise:
+        raise InvalidValue("--profile messy and --artefacts need the reception model: "
+                           "leave --noise on")
 
     begin = parse_time(start, "--start") if start is not None else DEFAULT_START
     started = time.perf_counter()
     console.print(f"[bold]seawatch sim[/]: {vessels} vessels, {hours:g} h from "
-                  f"{begin.isoformat()}, seed {seed}, noise {'on' if noise else 'off'} -> {out}")
+                  f"{begin.isoformat()}, seed {seed}, noise {'on' if noise else 'off'}"
+                  + (f", artefacts {', '.join(chosen)}" if chosen else "") + f" -> {out}")
     with sim_progress() as on_progress:
         paths = write_scenario(out, seed, hours, vessels, start=begin, noise=noise,
-                               thinning=thinning, csv=csv, on_progress=on_progress)
+                               thinning=thinning, csv=csv, on_progress=on_progress,
+                               artefacts=chosen or None)
     doc = json.loads(paths["scenario"].read_text(encoding="utf-8"))
     counts = doc["counts"]
     table = Table(title=f"Scenario in {out}")
@@ -77,6 +101,8 @@ def sim(
         table.add_row(f"truth: {typ}", f"{n:,}" + (f" ({planted} planted)" if planted else ""))
     for typ, n in counts["negatives"].items():
         table.add_row(f"hard negatives: {typ}", f"{n:,}")
+    for reason, n in counts.get("negatives_by_reason", {}).items():  # the messy profile
+        table.add_row(f"must not alert: {reason}", f"{n:,}")
     print_table(table)
     for miss in counts.get("planted_missing", []):
         err.print(f"[yellow]warning:[/] planted {miss['type']} ({miss.get('name')}) not found "

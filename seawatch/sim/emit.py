@@ -16,11 +16,18 @@ two kinds of noise that decide what a decoder will see:
   the report across a zone boundary, across 3 km or 4 km of a port, or onto land.
 
 Everything else (duplicates, receive delays, line shuffles) changes no content.
+
+The messy profile (:mod:`seawatch.sim.artefacts`) adds **outliers**: a share
+(``outliers``) of the reports whose neighbours on both sides are less than 20 minutes away
+(so that a reader can tell them from a real move), heard once, outside planted behaviours'
+watched windows, are garbled in the air with a valid checksum: :func:`outlier_values` flips
+one bit of the latitude, the longitude or the speed. Like garbling, they are decided on
+whole tracks and handed to the output pass as report keys; the truth reads the true values.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -33,6 +40,9 @@ S_GARBLE = 50
 S_JITTER_LAT = 51
 S_JITTER_LON = 52
 S_GARBLE_STATIC = 53
+S_OUTLIER = 54
+S_OUTLIER_KIND = 55
+S_OUTLIER_BIT = 56
 
 GARBLE_RATE = 0.004
 """Share of the reports safe to lose that are garbled (about 0.3 % of all lines)."""
@@ -44,6 +54,14 @@ JITTER_M = 12.0
 """GNSS position noise, standard deviation per axis (m): typical errors of 10-30 m."""
 PORT_RINGS_KM = (3.0, 4.0)
 """Port-visit entry and exit distances (docs/detectors.md); jitter never crosses them."""
+OUTLIER_POSITION_SHARE = 0.8
+"""Share of the outliers whose position is wrong (half latitude, half longitude); the others
+carry a wrong speed."""
+OUTLIER_POSITION_BITS = (15, 25)
+"""A wrong position has one of these bits (low inclusive, high exclusive) of its 1/10000
+minute value flipped: 2**15 / 600000 degree (about 6 km) to 2**24 / 600000 (28 degrees)."""
+OUTLIER_SPEED_BITS = (8, 10)
+"""A wrong speed has bit 8 or 9 of its 0.1 kn value flipped: 25.6 or 51.2 kn off."""
 
 
 @dataclass
@@ -68,6 +86,7 @@ class Positions:
     mask: np.ndarray  # zone bits
     port_km: np.ndarray  # distance to the nearest port point (inf beyond 12 km)
     sent: int = 0  # reports sent in the window, heard or not
+    outlier: np.ndarray = field(default_factory=lambda: np.zeros(0, bool))  # messy profile
 
     @property
     def decodable(self) -> np.ndarray:
@@ -142,14 +161,16 @@ def _neighbours(track: np.ndarray, t: np.ndarray) -> tuple[np.ndarray, np.ndarra
 
 
 def emit_positions(plan, world, leg_idx: np.ndarray, w0: float, w1: float,
-                   garbled_keys: np.ndarray | None = None) -> Positions:
+                   garbled_keys: np.ndarray | None = None,
+                   outlier_keys: np.ndarray | None = None) -> Positions:
     """Received position reports of the legs ``leg_idx`` within [w0, w1), some garbled.
 
     ``plan`` is a :class:`seawatch.sim.plan.Plan`, ``world`` a
     :class:`seawatch.sim.world.World`. Which reports are garbled depends on their
     neighbours, so it is decided where whole tracks are at hand (``leg_idx`` all the legs
     of some tracks, [w0, w1) the whole period); a caller emitting a block of time passes
-    the :func:`report_keys` of the garbled reports found that way as ``garbled_keys``.
+    the :func:`report_keys` of the garbled reports found that way as ``garbled_keys`` (and
+    of the outliers, in the messy profile, as ``outlier_keys``).
     """
     seed = plan.seed
     legs = plan.legs
@@ -167,7 +188,7 @@ def emit_positions(plan, world, leg_idx: np.ndarray, w0: float, w1: float,
     forced, blocked = plan.overrides.flags(tx.track, tx.t)
     forced |= jump
     heard = receive(seed, plan.noise, plan.passes, tx.track, tx.t, lat, lon, cls_a,
-                    prev_tx, forced, blocked)
+                    prev_tx, forced, blocked, artefacts=plan.artefacts)
     r = np.flatnonzero(heard.received)
     rx = reports.Transmissions(tx.track[r], tx.t[r], tx.leg[r])
     sog, cog, heading, nav, _ = reports.motion(seed, legs, rx)
@@ -193,12 +214,53 @@ def emit_positions(plan, world, leg_idx: np.ndarray, w0: float, w1: float,
         )
         u = rand.uniform(seed, S_GARBLE, rx.track, rx.t)
         garbled = ~critical & (u < GARBLE_RATE)
+    outlier = np.zeros(r.size, bool)
+    art = plan.artefacts
+    if outlier_keys is not None:
+        outlier = np.isin(report_keys(rx.track, rx.t), outlier_keys)
+    elif art is not None and art.outlier_rate > 0 and r.size:
+        tt = rx.t.astype(np.float64)
+        prev_t, next_t = _neighbours(rx.track, tt)
+        eligible = ((tt - prev_t < CRITICAL_GAP_S) & (next_t - tt < CRITICAL_GAP_S)
+                    & ~forced & ~jump[r] & (station2 < 0) & ~garbled)
+        outlier = eligible & (rand.uniform(seed, S_OUTLIER, rx.track, rx.t)
+                              < art.outlier_rate)
     return Positions(
         track=rx.track, t=rx.t, leg=rx.leg, lat=lat, lon=lon, sog=sog, cog=cog,
         heading=heading, nav=nav, jump=jump[r], station=station, station2=station2,
         delay2=delay2, forced=forced, garbled=garbled, mask=mask, port_km=port_km,
-        sent=n_sent,
+        sent=n_sent, outlier=outlier,
     )
+
+
+def outlier_values(seed: int, track: np.ndarray, t: np.ndarray, lat: np.ndarray,
+                   lon: np.ndarray, sog: np.ndarray
+                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(lat, lon, sog, kind) of reports garbled in the air with a valid checksum.
+
+    One bit flips: of the latitude or the longitude (``kind`` 1 or 2; bits
+    :data:`OUTLIER_POSITION_BITS` of the 1/10000-minute value, two's complement as AIS sends
+    it) or of the speed (``kind`` 3; bits :data:`OUTLIER_SPEED_BITS` of the 0.1 kn value).
+    Deterministic per (track, second).
+
+    >>> la, lo, v, k = outlier_values(1, np.array([7]), np.array([60]), np.array([-1.0]),
+    ...                               np.array([-81.0]), np.array([10.0]))
+    >>> int(k[0]) in (1, 2, 3), bool((la != -1.0) | (lo != -81.0) | (v != 10.0))
+    (True, True)
+    """
+    u = rand.uniform(seed, S_OUTLIER_KIND, track, t)
+    kind = np.where(u < OUTLIER_POSITION_SHARE / 2, 1,
+                    np.where(u < OUTLIER_POSITION_SHARE, 2, 3)).astype(np.int8)
+    bit = rand.integers(seed, S_OUTLIER_BIT, *OUTLIER_POSITION_BITS, track, t)
+    sbit = OUTLIER_SPEED_BITS[0] + bit % (OUTLIER_SPEED_BITS[1] - OUTLIER_SPEED_BITS[0])
+    units = reports.AIS_UNITS_PER_DEG
+    lat_i = np.round(np.asarray(lat) * units).astype(np.int64)
+    lon_i = np.round(np.asarray(lon) * units).astype(np.int64)
+    new_lat = np.where(kind == 1, lat_i ^ (np.int64(1) << bit), lat_i) / units
+    new_lon = np.where(kind == 2, lon_i ^ (np.int64(1) << bit), lon_i) / units
+    sog_i = np.round(np.asarray(sog, np.float64) * 10).astype(np.int64)
+    new_sog = np.where(kind == 3, sog_i ^ (np.int64(1) << sbit), sog_i) / 10.0
+    return new_lat, new_lon, np.minimum(new_sog, 102.2), kind
 
 
 def jitter(plan, world, p: Positions) -> tuple[np.ndarray, np.ndarray]:
@@ -252,7 +314,7 @@ def emit_statics(plan, leg_idx: np.ndarray, w0: float, w1: float) -> Statics:
     forced[:] = False  # forced windows watch positions; static messages are not needed
     prev = np.full(tx.n, -np.inf)
     heard = receive(seed, plan.noise, plan.passes, tx.track, tx.t + part, lat, lon,
-                    cls_a, prev, forced, blocked | jump, stream=1)
+                    cls_a, prev, forced, blocked | jump, stream=1, artefacts=plan.artefacts)
     garbled = np.zeros(tx.n, bool)
     if plan.noise:
         u = rand.uniform(seed, S_GARBLE_STATIC, tx.track, tx.t * 2 + part)

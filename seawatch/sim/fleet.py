@@ -103,10 +103,13 @@ CATEGORIES: dict[str, Category] = {c.name: c for c in (
              (5.5, 8.5), "route", (), names="reefer"),
     Category("fishing_a", 0.0, "A", (30,), ((735, 1.0),), (9.0, 12.0), (25.0, 45.0), 4.5,
              (3.0, 4.5), "ground", (), has_imo=0.3, names="ecu_industrial"),
+    Category("supply", 0.0, "A", (90,), ((735, 0.6), (636, 0.2), (538, 0.2)), (10.0, 13.0),
+             (50.0, 85.0), 4.3, (4.5, 6.5), "route", (), names="merchant"),
 )}
 """The vessel mix. ``share`` is the fraction of the background fleet (they sum to 1);
 ``carrier`` (reefers that transship at sea) and ``fishing_a`` (small class A fishing vessels)
-appear only in planted behaviours."""
+appear only in planted behaviours, ``supply`` (offshore supply vessels) only in the messy
+profile's platforms (:mod:`seawatch.sim.artefacts`)."""
 
 BACKGROUND = tuple(c for c in CATEGORIES.values() if c.share > 0)
 """Categories of the background traffic, in a fixed order."""

@@ -42,6 +42,7 @@ DRIFT = 3  # stopped in the water, drifting slowly (engine off or pursing)
 NAV_UNDERWAY = 0
 NAV_ANCHORED = 1
 NAV_FISHING = 7
+NAV_MOORED = 5
 NAV_NOT_DEFINED = 15
 
 DEFAULT_NAV = {UNDERWAY: NAV_UNDERWAY, ANCHOR: NAV_ANCHORED, FISHING: NAV_FISHING,

@@ -72,8 +72,9 @@ def write_nmea_block(fh: BinaryIO, positions: pl.DataFrame, statics: pl.DataFram
                      pos_key: tuple[np.ndarray, np.ndarray], pos_garble: np.ndarray,
                      sta_key: tuple[np.ndarray, np.ndarray], sta_garble: np.ndarray,
                      seed: int, noise: bool) -> tuple[int, int]:
-    """Encode one block (both frames sorted by ``ts``, with a ``source`` column), corrupt
-    and shuffle lines when ``noise``, write; returns (lines, garbled lines).
+    """Encode one block (both frames sorted by ``ts``, with a ``source`` column, and a
+    ``clock_ts`` column for the tag-block time in the messy profile), corrupt and shuffle
+    lines when ``noise``, write; returns (lines, garbled lines).
 
     ``pos_key`` / ``sta_key`` are two integer keys per row (for the random draws) and
     ``*_garble`` flags the rows to write garbled.
@@ -97,8 +98,9 @@ def write_nmea_block(fh: BinaryIO, positions: pl.DataFrame, statics: pl.DataFram
     lines = 0
     garbled = 0
     shuffle = _Shuffle()
+    clock = "clock_ts" if "clock_ts" in positions.columns else None  # messy profile
     for buf, n in iter_encoded(positions, statics, source_column="source",
-                               chunk_messages=ENCODE_MESSAGES):
+                               chunk_messages=ENCODE_MESSAGES, clock_column=clock):
         m = slice(done, done + int(_messages_in(n_lines_msg, done, n)))
         done = m.stop
         lines += n

@@ -3,6 +3,11 @@
 Each block's reports are emitted again (the reports pass 1 chose to garble come as keys),
 with GNSS jitter, duplicate copies from a second station and the identity reports; the
 rows are sorted by receive time, ready for :mod:`seawatch.sim.output` to encode.
+
+In the messy profile (:mod:`seawatch.sim.artefacts`) the rows also carry ``clock_ts``, the
+time the station's clock stamped (the tag block's ``c:``; rows stay in the order of their
+true receive time ``ts``), the outliers' wrong values, and no copy that would arrive in a
+hole between capture files.
 """
 
 from __future__ import annotations
@@ -16,7 +21,8 @@ import polars as pl
 
 from seawatch import schema
 from seawatch.io import identity
-from seawatch.sim.emit import Positions, emit_positions, emit_statics, jitter
+from seawatch.sim.artefacts import ArtefactPlan
+from seawatch.sim.emit import Positions, emit_positions, emit_statics, jitter, outlier_values
 from seawatch.sim.plan import Plan
 from seawatch.sim.truth_pass import ProgressFn, tracks_per_block
 from seawatch.sim.world import World
@@ -40,14 +46,17 @@ def _block_s(plan: Plan) -> int:
 class Block:
     """Rows of one time block, ready to write (both sorted by receive time)."""
 
-    positions: pl.DataFrame  # POSITIONS columns + track, garbled, copy
-    statics: pl.DataFrame  # VESSELS columns + track, garbled, copy
+    positions: pl.DataFrame  # POSITIONS columns + track, garbled, copy (+ clock_ts: messy)
+    statics: pl.DataFrame  # VESSELS columns + track, garbled, copy (+ clock_ts: messy)
     counts: dict[str, int]
+    window: tuple[int, int] = (0, 0)  # [w0, w1) seconds from the start
 
 
 def _position_rows(plan: Plan, w: World, p: Positions) -> pl.DataFrame:
     """Written rows of received reports ``p``: the first copy, and a second one when heard
     twice (same content, 0-5 s later, other station)."""
+    if plan.artefacts is not None and not p.t.size:
+        return _empty_rows(schema.POSITIONS, plan)
     fleet = plan.fleet
     lat, lon = jitter(plan, w, p)
     two = np.flatnonzero(p.station2 >= 0)
@@ -60,11 +69,17 @@ def _position_rows(plan: Plan, w: World, p: Positions) -> pl.DataFrame:
     ts_s = plan.start_s + t
     sent_s = plan.start_s + p.t[idx]
     names = pl.Series("source", plan.stations, dtype=pl.String)
-    return pl.DataFrame({
+    lat, lon, sog = lat[idx], lon[idx], p.sog[idx]
+    art = plan.artefacts
+    if art is not None and p.outlier.size and p.outlier.any():
+        bad = np.flatnonzero(p.outlier[idx] & (copy == 0))
+        lat[bad], lon[bad], sog[bad], _ = outlier_values(plan.seed, tr[bad], p.t[idx][bad],
+                                                         lat[bad], lon[bad], sog[bad])
+    frame = pl.DataFrame({
         "mmsi": fleet.mmsi[tr],
         "ts": pl.Series(ts_s * 1_000_000).cast(schema.TS),
-        "lat": lat[idx], "lon": lon[idx],
-        "sog": p.sog[idx].astype(np.float32), "cog": p.cog[idx].astype(np.float32),
+        "lat": lat, "lon": lon,
+        "sog": sog.astype(np.float32), "cog": p.cog[idx].astype(np.float32),
         "heading": pl.Series(p.heading[idx], dtype=pl.Int16).set(pl.Series(cls_b), None),
         "nav_status": pl.Series(p.nav[idx], dtype=pl.Int8).set(pl.Series(cls_b), None),
         "msg_type": np.where(cls_b, 18, 1).astype(np.int8),
@@ -74,11 +89,28 @@ def _position_rows(plan: Plan, w: World, p: Positions) -> pl.DataFrame:
         "mmsi_valid": True,
         "track": tr, "t": t, "garbled": p.garbled[idx], "copy": copy,
     })
+    if art is None:
+        return frame
+    return _messy(frame, art, plan.start_s, station)
+
+
+def _messy(frame: pl.DataFrame, art: ArtefactPlan, start_s: int, station: np.ndarray
+           ) -> pl.DataFrame:
+    """Rows of the messy profile: ``clock_ts`` as the station's clock says, and without the
+    copies that would arrive in a hole between capture files."""
+    off = art.clock_offset(station) * 1_000_000
+    frame = frame.with_columns(clock_ts=(pl.col("ts").cast(pl.Int64) + pl.Series(off))
+                               .cast(schema.TS))
+    if art.holes.size:
+        frame = frame.filter(pl.Series(~art.in_hole(frame["t"].to_numpy())))
+    return frame
 
 
 def _static_rows(plan: Plan, s: Any) -> pl.DataFrame:
     fleet = plan.fleet
     sel = np.flatnonzero(s.received)
+    if plan.artefacts is not None and not sel.size:
+        return _empty_rows(schema.VESSELS, plan)
     two = sel[s.station2[sel] >= 0]
     idx = np.r_[sel, two]
     copy = np.r_[np.zeros(sel.size, np.int8), np.ones(two.size, np.int8)]
@@ -97,7 +129,7 @@ def _static_rows(plan: Plan, s: Any) -> pl.DataFrame:
         return pl.Series(values, dtype=dtype).gather(tr).set(pl.Series(~keep), None)
 
     imo = pl.Series(fleet.imo).gather(tr)
-    return pl.DataFrame({
+    frame = pl.DataFrame({
         "mmsi": fleet.mmsi[tr],
         "ts": pl.Series((plan.start_s + t) * 1_000_000).cast(schema.TS),
         "imo": imo.set(pl.Series(~cls_a | (fleet.imo[tr] < 0)), None),
@@ -117,17 +149,22 @@ def _static_rows(plan: Plan, s: Any) -> pl.DataFrame:
         identity.ship_type_label(pl.col("ship_type")),
         identity.mmsi_is_valid(pl.col("mmsi")),
     )
+    if plan.artefacts is None:
+        return frame
+    return _messy(frame, plan.artefacts, plan.start_s, station)
 
 
 def iter_blocks(plan: Plan, w: World, garbled: np.ndarray, block_s: int | None = None,
-                on_progress: ProgressFn | None = None) -> Iterator[Block]:
+                on_progress: ProgressFn | None = None,
+                outliers: np.ndarray | None = None) -> Iterator[Block]:
     """Pass 2: the rows of each time block of ``block_s`` seconds (default
-    :func:`_block_s`), in time order; ``garbled`` are the report keys of pass 1."""
+    :func:`_block_s`), in time order; ``garbled`` (and ``outliers``, messy profile) are the
+    report keys of pass 1. Blocks also end where a hole between capture files starts or
+    ends, so that every block belongs to one file."""
     block_s = block_s or _block_s(plan)
     legs = plan.legs
     per_chunk = tracks_per_block(plan, block_s)
-    for w0 in range(0, plan.duration, block_s):
-        w1 = min(w0 + block_s, plan.duration)
+    for w0, w1 in _windows(plan, block_s):
         live = np.flatnonzero((legs.t1 > w0) & (legs.t0 < w1))
         pos_parts, sta_parts = [], []
         counts = {"received": 0, "garbled": 0}
@@ -136,21 +173,35 @@ def iter_blocks(plan: Plan, w: World, garbled: np.ndarray, block_s: int | None =
             idx = live[lo:hi]
             if not idx.size:
                 continue
-            q = emit_positions(plan, w, idx, w0, w1, garbled_keys=garbled)
+            q = emit_positions(plan, w, idx, w0, w1, garbled_keys=garbled,
+                               outlier_keys=outliers)
             counts["received"] += q.t.size
             counts["garbled"] += int(q.garbled.sum())
             pos_parts.append(_position_rows(plan, w, q))
             sta_parts.append(_static_rows(plan, emit_statics(plan, idx, w0, w1)))
         pos = pl.concat(pos_parts).sort("ts", "copy", "mmsi", "t", maintain_order=True) \
-            if pos_parts else _empty_rows(schema.POSITIONS)
+            if pos_parts else _empty_rows(schema.POSITIONS, plan)
         sta = pl.concat(sta_parts, how="diagonal_relaxed").sort(
             "ts", "copy", "mmsi", "t", maintain_order=True) if sta_parts else \
-            _empty_rows(schema.VESSELS)
+            _empty_rows(schema.VESSELS, plan)
         if on_progress:
             on_progress("output", w1, plan.duration)
-        yield Block(pos, sta, counts)
+        yield Block(pos, sta, counts, (w0, w1))
 
 
-def _empty_rows(table: dict[str, pl.DataType]) -> pl.DataFrame:
-    extra = {"track": pl.Int64, "t": pl.Int64, "garbled": pl.Boolean, "copy": pl.Int8}
+def _windows(plan: Plan, block_s: int) -> Iterator[tuple[int, int]]:
+    """[w0, w1) of each output block: ``block_s`` long, also cut at the holes' ends."""
+    cuts = sorted({round(c) for c in (plan.artefacts.cuts if plan.artefacts else [])
+                   if 0 < c < plan.duration})
+    for w0 in range(0, plan.duration, block_s):
+        w1 = min(w0 + block_s, plan.duration)
+        inner = [c for c in cuts if w0 < c < w1]
+        yield from zip([w0, *inner], [*inner, w1], strict=True)
+
+
+def _empty_rows(table: dict[str, pl.DataType], plan: Plan | None = None) -> pl.DataFrame:
+    extra: dict[str, Any] = {"track": pl.Int64, "t": pl.Int64, "garbled": pl.Boolean,
+                             "copy": pl.Int8}
+    if plan is not None and plan.artefacts is not None:
+        extra["clock_ts"] = schema.TS
     return pl.DataFrame(schema={**table, **extra})

@@ -13,6 +13,7 @@ satellite passes. Everything after it is a pure function of the plan (see
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,6 +22,7 @@ import numpy as np
 from seawatch.errors import InvalidValue
 from seawatch.sim import plant as planting
 from seawatch.sim import reception
+from seawatch.sim.artefacts import ArtefactPlan, strengths_of
 from seawatch.sim.fleet import Fleet, FleetBuilder, category_counts
 from seawatch.sim.legs import DEFAULT_THINNING, LegBuilder, Legs
 from seawatch.sim.reception import Overrides
@@ -49,6 +51,7 @@ class Plan:
     intents: list[dict[str, Any]] = field(default_factory=list)
     negatives: list[dict[str, Any]] = field(default_factory=list)
     parameters: dict[str, Any] = field(default_factory=dict)
+    artefacts: ArtefactPlan | None = None  # the messy profile's (None: clean)
 
     @property
     def n_tracks(self) -> int:
@@ -56,12 +59,15 @@ class Plan:
 
 
 def build_plan(seed: int, hours: float, vessels: int, start_s: int, *, noise: bool = True,
-               thinning: int = DEFAULT_THINNING, plant: bool = True) -> Plan:
+               thinning: int = DEFAULT_THINNING, plant: bool = True,
+               artefacts: Mapping[str, float] | None = None) -> Plan:
     """Decide the scenario: fleet, legs, planted behaviours, reception windows.
 
     ``vessels`` counts every track but the impostors of spoofed identities; planted
     behaviours take their vessels out of it (fewer when the fleet is small or the period
-    short, see :func:`seawatch.sim.plant.planted_counts`).
+    short, see :func:`seawatch.sim.plant.planted_counts`). ``artefacts`` (name: strength,
+    :mod:`seawatch.sim.artefacts`) are decided after everything else, with a generator of
+    their own; the vessels they add come on top of ``vessels``.
     """
     if not hours > 0:
         raise InvalidValue(f"hours must be positive, got {hours}")
@@ -69,6 +75,10 @@ def build_plan(seed: int, hours: float, vessels: int, start_s: int, *, noise: bo
         raise InvalidValue(f"vessels must be zero or more, got {vessels}")
     if thinning < 1:
         raise InvalidValue(f"thinning must be 1 or more, got {thinning}")
+    wanted = strengths_of(artefacts)
+    if wanted and not noise:
+        raise InvalidValue("artefacts need the noise model (its receivers and satellite): "
+                           "leave noise on")
     duration = round(hours * 3600)
     rng = np.random.default_rng([seed & 0xFFFFFFFF, 0x5EA])
     fleet = FleetBuilder(rng)
@@ -79,6 +89,13 @@ def build_plan(seed: int, hours: float, vessels: int, start_s: int, *, noise: bo
         planting.plant_all(planted, vessels)
     n_background = max(vessels - planted.vessels_used, 0)
     plan_background(rng, fleet, legs, category_counts(n_background), duration)
+    extra, more = None, {}
+    if wanted:
+        from seawatch.sim.plant.messy import plan_artefacts
+
+        used = fleet.n
+        extra = plan_artefacts(planted, wanted, vessels)
+        more["artefact_vessels"] = fleet.n - used
     passes = reception.satellite_passes(seed, -7200.0, duration + 7200.0)
     built_fleet, built_legs = fleet.build(), legs.build()
     return Plan(
@@ -89,5 +106,7 @@ def build_plan(seed: int, hours: float, vessels: int, start_s: int, *, noise: bo
         intents=planted.intents, negatives=planted.negatives,
         parameters={"background_vessels": n_background,
                     "planted_vessels": planted.vessels_used,
-                    "planted_skipped": planted.skipped},
+                    "planted_skipped": planted.skipped,
+                    **more},
+        artefacts=extra,
     )

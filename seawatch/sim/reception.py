@@ -21,11 +21,15 @@ once, by the station ``seawatch-sim``):
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from seawatch.geo.geodesy import flat_distance_km
 from seawatch.sim import places, rand
+
+if TYPE_CHECKING:  # pragma: no cover
+    from seawatch.sim.artefacts import ArtefactPlan
 
 S_PASS = 20
 S_TERRESTRIAL = 21  # + receiver number
@@ -133,12 +137,16 @@ class Heard:
 
 def receive(seed: int, noise: bool, passes: np.ndarray, track: np.ndarray, t: np.ndarray,
             lat: np.ndarray, lon: np.ndarray, cls_a: np.ndarray, prev_t: np.ndarray,
-            forced: np.ndarray, blocked: np.ndarray, stream: int = 0) -> Heard:
+            forced: np.ndarray, blocked: np.ndarray, stream: int = 0,
+            artefacts: ArtefactPlan | None = None) -> Heard:
     """Who hears each report (see the module docstring).
 
     ``prev_t`` is the time of the track's previous transmission (-inf for none known), to
     tell the first report of a satellite pass. ``stream`` separates message kinds (position
-    reports 0, static messages 1) so they draw independent numbers.
+    reports 0, static messages 1) so they draw independent numbers. ``artefacts`` (the
+    messy profile) adds outages (a receiver, or the satellite feed, hears nothing), holes between
+    capture files (nothing is recorded, even in a planted window) and longer delays of the
+    second copy.
     """
     n = t.size
     if not noise:
@@ -172,6 +180,8 @@ def receive(seed: int, noise: bool, passes: np.ndarray, track: np.ndarray, t: np
         near_d[near] = np.where(closer, d, near_d[near])
         near_s[near] = np.where(closer, r, near_s[near])
         heard = rand.uniform(seed, S_TERRESTRIAL + r, track[near], key_b[near]) < p
+        if artefacts is not None and artefacts.outages.size:
+            heard &= ~artefacts.station_out(r, t[near])
         bd, bs = best_d[near], best_s[near]
         sd, ss = second_d[near], second_s[near]
         first = heard & (d < bd)
@@ -189,16 +199,27 @@ def receive(seed: int, noise: bool, passes: np.ndarray, track: np.ndarray, t: np
         p_sat = np.where(cls_a[i], P_SATELLITE["A"], P_SATELLITE["B"])
         sat_heard[i] = first_of_pass | (rand.uniform(seed, S_SATELLITE, track[i], key_b[i])
                                         < p_sat)
+    if artefacts is not None and artefacts.outages.size:
+        sat_heard &= ~artefacts.station_out(sat, t)
     no_one = best_s < 0
     second_s[sat_heard & ~no_one & (second_s < 0)] = sat
     best_s[sat_heard & no_one] = sat
     # planted windows
     need = forced & (best_s < 0)
-    best_s[need] = np.where(near_s[need] >= 0, near_s[need], sat)
+    fallback = near_s[need]
+    if artefacts is not None and artefacts.outages.size:  # the nearest one may be out
+        fallback = np.where(artefacts.station_out(fallback, t[need]), -1, fallback)
+    # the satellite feed hears a planted window through its outage: the window's reports are
+    # what the benchmark scores (a receiver out is replaced, a hole between files is not)
+    best_s[need] = np.where(fallback >= 0, fallback, sat)
     best_s[blocked] = -1
+    max_delay = MAX_DUPLICATE_DELAY_S
+    if artefacts is not None:
+        if artefacts.holes.size:
+            best_s[artefacts.in_hole(t)] = -1
+        max_delay = artefacts.max_delay_s
     second_s[best_s < 0] = -1
     delay = np.zeros(n, np.int64)
     two = np.flatnonzero(second_s >= 0)
-    delay[two] = rand.integers(seed, S_DELAY, 0, MAX_DUPLICATE_DELAY_S + 1, track[two],
-                               key_b[two])
+    delay[two] = rand.integers(seed, S_DELAY, 0, max_delay + 1, track[two], key_b[two])
     return Heard(best_s >= 0, best_s, second_s, delay)

@@ -24,10 +24,11 @@ from __future__ import annotations
 import json
 import math
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import numpy as np
 import polars as pl
@@ -89,9 +90,16 @@ def _start_seconds(start: datetime) -> int:
 
 
 def _plan(seed: int, hours: float, vessels: int, start: datetime, noise: bool, thinning: int,
-          plant: bool) -> Plan:
+          plant: bool, artefacts: Mapping[str, float] | None = None) -> Plan:
     return build_plan(seed, hours, vessels, _start_seconds(start), noise=noise,
-                      thinning=thinning, plant=plant)
+                      thinning=thinning, plant=plant, artefacts=artefacts)
+
+
+def _as_logged(rows: pl.DataFrame) -> pl.DataFrame:
+    """Rows with the time their station's clock stamped (messy profile: ``clock_ts``)."""
+    if "clock_ts" not in rows.columns:
+        return rows
+    return rows.with_columns(ts=pl.col("clock_ts")).drop("clock_ts")
 
 
 # -- public API -------------------------------------------------------------------------------
@@ -104,6 +112,7 @@ def simulate(
     noise: bool = True,
     thinning: int = DEFAULT_THINNING,
     plant: bool = True,
+    artefacts: Mapping[str, float] | None = None,
 ) -> Scenario:
     """Simulate a scenario in memory: positions, identities, truth and hard negatives.
 
@@ -124,6 +133,10 @@ def simulate(
         Factor the ITU dynamic reporting intervals are stretched by (1: full rate).
     plant
         Plant behaviours and hard negatives (False: background traffic only).
+    artefacts
+        Artefacts of real feeds and their strengths (:mod:`seawatch.sim.artefacts`, e.g.
+        ``parse_artefacts(None, profile="messy")``); none by default (the clean profile).
+        ``observed`` then carries the times the stations' clocks stamped, and the outliers.
 
     Returns
     -------
@@ -138,12 +151,12 @@ def simulate(
     True
     """
     w = world()
-    plan = _plan(seed, hours, vessels, start, noise, thinning, plant)
+    plan = _plan(seed, hours, vessels, start, noise, thinning, plant, artefacts)
     tp = derive_truth(plan, w, collect=True)
     observed, statics, counts = [], [], {"lines_garbled": 0}
-    for block in iter_blocks(plan, w, tp.garbled):
-        observed.append(block.positions.filter(~pl.col("garbled")))
-        statics.append(block.statics.filter(~pl.col("garbled")))
+    for block in iter_blocks(plan, w, tp.garbled, outliers=tp.outliers):
+        observed.append(_as_logged(block.positions.filter(~pl.col("garbled"))))
+        statics.append(_as_logged(block.statics.filter(~pl.col("garbled"))))
     positions = _noise_free(plan, tp.positions)
     obs = schema.conform(pl.concat(observed), schema.POSITIONS) if observed else \
         schema.empty(schema.POSITIONS)
@@ -207,6 +220,7 @@ def _parameters(plan: Plan) -> dict[str, Any]:
         "p_receiver": reception.P_MAX,
         "p_satellite": reception.P_SATELLITE,
         **plan.parameters,
+        **({"artefacts": plan.artefacts.strengths} if plan.artefacts is not None else {}),
     }
 
 
@@ -227,6 +241,11 @@ def _counts(plan: Plan, tp: TruthPass, positions: pl.DataFrame | None,
         if tp.negatives.height else {},
         "planted_missing": tp.counts["planted_missing"],
     }
+    if "outliers" in tp.counts:  # the messy profile
+        out["reports_outliers"] = tp.counts["outliers"]
+        reasons = tp.negatives.select(pl.col("details").str.json_path_match("$.reason")
+                                      .fill_null("planted")).to_series()
+        out["negatives_by_reason"] = dict(sorted(reasons.value_counts().iter_rows()))
     if positions is not None:
         out["positions"] = positions.height
     if observed is not None:
@@ -246,6 +265,7 @@ def write_scenario(
     plant: bool = True,
     csv: bool = True,
     on_progress: ProgressFn | None = None,
+    artefacts: Mapping[str, float] | None = None,
 ) -> dict[str, Path]:
     """Simulate a scenario and write it, streamed in bounded memory.
 
@@ -255,6 +275,12 @@ def write_scenario(
     ``truth.json`` (events), ``negatives.parquet`` (hard negatives) and ``scenario.json``
     (parameters and counts). Parameters as for :func:`simulate`; ``csv`` False skips the
     CSV; ``on_progress(stage, done, total)`` is called as the passes advance.
+
+    With ``artefacts`` (:mod:`seawatch.sim.artefacts`): ``file_holes`` writes the NMEA as
+    ``traffic-1.nmea``, ``traffic-2.nmea``, ... (keys ``nmea_1``, ``nmea_2``, ...: see
+    :func:`nmea_files`) with the holes between them; ``sparse_export`` adds
+    ``traffic-daily.csv`` (key ``export``); ``platform`` adds ``installations.geojson``
+    (key ``installations``); ``scenario.json`` says what each artefact decided.
 
     Returns
     -------
@@ -278,16 +304,28 @@ def write_scenario(
     if on_progress:
         on_progress("plan", 0, 1)
     w = world()
-    plan = _plan(seed, hours, vessels, start, noise, thinning, plant)
+    plan = _plan(seed, hours, vessels, start, noise, thinning, plant, artefacts)
+    art = plan.artefacts
     if on_progress:
         on_progress("plan", 1, 1)
     tp = derive_truth(plan, w, on_progress=on_progress)
-    paths = {"nmea": out / "traffic.nmea", "zones": out / "zones.geojson",
+    n_files = 1 + (len(art.holes) if art is not None else 0)
+    nmea = {"nmea": out / "traffic.nmea"} if n_files == 1 else {
+        f"nmea_{k}": out / f"traffic-{k}.nmea" for k in range(1, n_files + 1)}
+    paths = {**nmea, "zones": out / "zones.geojson",
              "ports": out / "ports.csv", "truth": out / "truth.parquet",
              "truth_json": out / "truth.json", "negatives": out / "negatives.parquet",
              "scenario": out / "scenario.json"}
     if csv:
         paths["csv"] = out / "traffic.csv"
+    daily = None
+    if art is not None and art.on("sparse_export"):
+        from seawatch.sim.daily import DailyExport
+
+        paths["export"] = out / "traffic-daily.csv"
+        daily = DailyExport(plan.seed)
+    if art is not None and art.on("platform"):
+        paths["installations"] = out / "installations.geojson"
     fleet = plan.fleet
     ident = pl.DataFrame({
         "track": np.arange(plan.n_tracks), "name": fleet.name, "imo": fleet.imo,
@@ -297,32 +335,58 @@ def write_scenario(
     })
     written = {"lines": 0, "lines_garbled": 0, "positions_written": 0, "csv_rows": 0}
     csv_fh = paths["csv"].open("wb") if csv else None
+    nmea_paths = list(nmea.values())
+    nmea_fh: BinaryIO | None = None
+    current = -1
     try:
-        with paths["nmea"].open("wb") as nmea_fh:
-            first = True
-            for block in iter_blocks(plan, w, tp.garbled, on_progress=on_progress):
-                pos, sta = block.positions, block.statics
-                lines, garbled = write_nmea_block(
-                    nmea_fh, pos, sta,
-                    (pos["track"].to_numpy(), pos["t"].to_numpy() * 2 + pos["copy"].to_numpy()),
-                    pos["garbled"].to_numpy(),
-                    (sta["track"].to_numpy(), sta["t"].to_numpy() * 2 + 1),
-                    sta["garbled"].to_numpy(), plan.seed, plan.noise)
-                written["lines"] += lines
-                written["lines_garbled"] += garbled
-                good = pos.filter(~pl.col("garbled"))
-                written["positions_written"] += good.height
-                if csv_fh is not None:
-                    rows = good.filter(pl.col("copy") == 0)
-                    for a in range(0, max(rows.height, 1), CSV_ROWS):
-                        part = rows.slice(a, CSV_ROWS)
-                        part = part.hstack(ident.drop("track")[part["track"].to_numpy()])
-                        csv_frame(part).write_csv(csv_fh, include_header=first and not a)
-                    written["csv_rows"] += rows.height
-                first = False
+        first = True
+        for block in iter_blocks(plan, w, tp.garbled, on_progress=on_progress,
+                                 outliers=tp.outliers):
+            k = _file_of(plan, block.window[0])
+            if k != current:
+                if nmea_fh is not None:
+                    nmea_fh.close()
+                nmea_fh = nmea_paths[k].open("wb")
+                current = k
+            assert nmea_fh is not None
+            pos, sta = block.positions, block.statics
+            lines, garbled = write_nmea_block(
+                nmea_fh, pos, sta,
+                (pos["track"].to_numpy(), pos["t"].to_numpy() * 2 + pos["copy"].to_numpy()),
+                pos["garbled"].to_numpy(),
+                (sta["track"].to_numpy(), sta["t"].to_numpy() * 2 + 1),
+                sta["garbled"].to_numpy(), plan.seed, plan.noise)
+            written["lines"] += lines
+            written["lines_garbled"] += garbled
+            good = pos.filter(~pl.col("garbled"))
+            written["positions_written"] += good.height
+            if daily is not None:
+                daily.add(good.filter(pl.col("copy") == 0))
+            if csv_fh is not None:
+                rows = _as_logged(good.filter(pl.col("copy") == 0))
+                for a in range(0, max(rows.height, 1), CSV_ROWS):
+                    part = rows.slice(a, CSV_ROWS)
+                    part = part.hstack(ident.drop("track")[part["track"].to_numpy()])
+                    csv_frame(part).write_csv(csv_fh, include_header=first and not a)
+                written["csv_rows"] += rows.height
+            first = False
+        for path in nmea_paths[current + 1:]:  # files after the last block with rows
+            path.write_bytes(b"")
     finally:
         if csv_fh is not None:
             csv_fh.close()
+        if nmea_fh is not None:
+            nmea_fh.close()
+    if daily is not None:
+        from seawatch.sim.daily import export_only_rows
+
+        rows = pl.concat([daily.frame(), export_only_rows(plan, w)]).sort("ts", "mmsi")
+        rows = rows.hstack(ident.drop("track")[rows["track"].to_numpy()])
+        csv_frame(rows).write_csv(paths["export"])
+        written["export_rows"] = rows.height
+    if "installations" in paths and art is not None:
+        paths["installations"].write_text(json.dumps(_installations(art)) + "\n",
+                                          encoding="utf-8")
     paths["zones"].write_text(json.dumps(zones_to_geojson(w.zones)) + "\n", encoding="utf-8")
     w.ports.write_csv(paths["ports"])
     tp.truth.write_parquet(paths["truth"])
@@ -330,11 +394,41 @@ def write_scenario(
     tp.negatives.write_parquet(paths["negatives"])
     counts = _counts(plan, tp, None, None) | written
     counts["seconds"] = round(time.perf_counter() - started, 2)
-    doc = {"parameters": _parameters(plan), "counts": counts,
-           "files": {k: p.name for k, p in paths.items()}}
+    doc: dict[str, Any] = {"parameters": _parameters(plan), "counts": counts,
+                           "files": {k: p.name for k, p in paths.items()}}
+    if art is not None:
+        doc["artefacts"] = art.describe(plan.stations, plan.start_s, fleet.mmsi)
     paths["scenario"].write_text(json.dumps(doc, indent=2, default=str) + "\n",
                                  encoding="utf-8")
     return paths
+
+
+def nmea_files(paths: Mapping[str, Path]) -> list[Path]:
+    """The NMEA files of a scenario written by :func:`write_scenario`, in time order.
+
+    >>> nmea_files({"nmea_2": Path("b"), "zones": Path("z"), "nmea_1": Path("a")})
+    [PosixPath('a'), PosixPath('b')]
+    """
+    if "nmea" in paths:
+        return [paths["nmea"]]
+    keys = sorted((k for k in paths if k.startswith("nmea_")), key=lambda k: int(k[5:]))
+    return [paths[k] for k in keys]
+
+
+def _file_of(plan: Plan, t: float) -> int:
+    """Index of the NMEA file that holds time ``t``: the holes ended by then."""
+    art = plan.artefacts
+    if art is None or not art.holes.size:
+        return 0
+    return int((art.holes[:, 1] <= t).sum())
+
+
+def _installations(art: Any) -> dict[str, Any]:
+    """The platforms as a GeoJSON FeatureCollection of points (``name``, ``kind``)."""
+    return {"type": "FeatureCollection", "features": [
+        {"type": "Feature", "geometry": {"type": "Point", "coordinates": [p["lon"], p["lat"]]},
+         "properties": {"name": p["name"], "kind": "platform"}}
+        for p in art.platforms]}
 
 
 JSON_ROWS = 10_000

@@ -5,7 +5,9 @@ what a decoder will read goes through the event definitions (:mod:`seawatch.sim.
 pairs of tracks meet through the 10-minute grid samples kept from every block. Planted
 behaviours are then matched to the events (:func:`match_intents`), spoofing events come from
 the planted identity thefts and jumps, and the reports chosen to be garbled are handed to
-the output pass (:mod:`seawatch.sim.output_pass`) as keys.
+the output pass (:mod:`seawatch.sim.output_pass`) as keys. In the messy profile the truth
+also knows what the artefacts explain (:mod:`seawatch.sim.truth.artefacts`), and the
+outliers' keys go to the output pass too.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from seawatch.geo.geodesy import haversine_km, speed_kn
 from seawatch.sim import truth as T
 from seawatch.sim.emit import Positions, emit_positions, report_keys
 from seawatch.sim.plan import Plan
+from seawatch.sim.truth import artefacts as TA
 from seawatch.sim.world import World
 
 BLOCK_REPORTS = 600_000
@@ -64,6 +67,7 @@ class TruthPass:
     positions: list[Positions]
     counts: dict[str, Any]
     garbled: np.ndarray  # report keys of the garbled reports, sorted
+    outliers: np.ndarray | None = None  # report keys of the outliers (messy profile), sorted
 
 
 def derive_truth(plan: Plan, w: World, *, collect: bool = False,
@@ -77,7 +81,13 @@ def derive_truth(plan: Plan, w: World, *, collect: bool = False,
     samples: list[pl.DataFrame] = []
     kept: list[Positions] = []
     garbled: list[np.ndarray] = []
+    outliers: list[np.ndarray] = []
+    art = plan.artefacts
+    extra_negatives: list[TA.Negative] = []
+    spoofed = {t for i in plan.intents if i["type"] == "spoofing" for t in i["tracks"]}
     counts: dict[str, Any] = {"reports": 0, "received": 0, "garbled": 0, "duplicated": 0}
+    if art is not None:
+        counts["outliers"] = 0
     for a in range(0, n, per_block):
         b = min(n, a + per_block)
         p = emit_positions(plan, w, plan.legs.of_tracks(a, b), 0, plan.duration)
@@ -90,7 +100,15 @@ def derive_truth(plan: Plan, w: World, *, collect: bool = False,
         if collect:
             kept.append(d)
         tab = _track_table(d).take(~d.jump)
-        raws += [T.zone_events(tab, w.zones), T.port_visits(tab, w), T.gaps(tab, w),
+        gaps = T.gaps(tab, w)
+        if art is not None:
+            counts["outliers"] += int(p.outlier.sum())
+            outliers.append(report_keys(p.track[p.outlier], p.t[p.outlier]))
+            gaps, explained = TA.coverage_gaps(gaps, d, art)
+            extra_negatives += explained
+            extra_negatives += TA.outlier_negatives(d, plan.seed, w)
+            extra_negatives += TA.station_negatives(p, art, spoofed)
+        raws += [T.zone_events(tab, w.zones), T.port_visits(tab, w), gaps,
                  T.fishing_in_zone(tab, fleet, w)]
         loiter.append(T.loitering_candidates(tab, fleet, w))
         samples.append(T.grid_samples(tab, plan.start_s))
@@ -98,18 +116,25 @@ def derive_truth(plan: Plan, w: World, *, collect: bool = False,
             on_progress("truth", b, n)
     pieces = T.encounter_pieces(_take_all(samples), fleet.mmsi, w)
     enc = T.encounters(pieces, plan.start_s, w)
+    if art is not None:
+        enc = TA.exclude_events(enc, art)
     raws.append(enc)
     raws.append(T.drop_overlapping(pl.concat(loiter) if loiter else T.empty_raw(), enc,
                                    fleet.mmsi))
     raws.append(_spoofing(plan, w))
     raw = pl.concat([r for r in raws if r.height], how="vertical") if any(
         r.height for r in raws) else T.empty_raw()
+    if art is not None:
+        raw = TA.exclude_events(raw, art)
     raw, missing = match_intents(raw, plan.intents, plan.negatives)
     counts["planted_missing"] = missing
     truth = T.to_events(raw, fleet.mmsi, plan.start_s)
-    negatives = _negatives(plan)
+    negatives = _negatives(plan, extra_negatives)
     keys = np.sort(np.concatenate(garbled)) if garbled else np.empty(0, np.int64)
-    return TruthPass(truth, negatives, kept, counts, keys)
+    out_keys = None
+    if art is not None:
+        out_keys = np.sort(np.concatenate(outliers)) if outliers else np.empty(0, np.int64)
+    return TruthPass(truth, negatives, kept, counts, keys, out_keys)
 
 
 def _take_all(frames: list[pl.DataFrame]) -> pl.DataFrame:
@@ -127,16 +152,18 @@ def _spoofing(plan: Plan, w: World) -> pl.DataFrame:
         if it["type"] != "spoofing":
             continue
         tracks = _emit_tracks(plan, w, it["tracks"])
-        if it["kind"] == "shared_mmsi":
+        if it["kind"] in ("shared_mmsi", "shared_identity"):
             imp = tracks[it["tracks"][1]]
             own = tracks[it["tracks"][0]]
-            if not imp.t.size:
+            if not imp.t.size or not own.t.size:
                 continue
             s, e = int(imp.t[0]), int(imp.t[-1])
+            if it["kind"] == "shared_identity":  # both transmit all along: while both heard
+                s, e = max(s, int(own.t[0])), min(e, int(own.t[-1]))
             j = np.clip(np.searchsorted(own.t, imp.t), 0, own.t.size - 1)
             sep = haversine_km(imp.lat, imp.lon, own.lat[j], own.lon[j])
             lat, lon = float(imp.lat[0]), float(imp.lon[0])
-            details = {"kind": "shared_mmsi", "tracks": 2,
+            details = {"kind": it["kind"], "tracks": 2,
                        "max_separation_km": round(float(sep.max()), 1)}
         else:
             p = tracks[it["tracks"][0]]
@@ -225,8 +252,10 @@ def match_intents(raw: pl.DataFrame, intents: list[dict[str, Any]],
                                                for d in details], dtype=pl.String)), missing
 
 
-def _negatives(plan: Plan) -> pl.DataFrame:
-    rows = plan.negatives
+def _negatives(plan: Plan, extra: list[dict[str, Any]] | None = None) -> pl.DataFrame:
+    """The hard negatives planted, then those the artefacts of the messy profile leave
+    (``details.reason``)."""
+    rows = plan.negatives + (extra or [])
     if not rows:
         return schema.empty(schema.EVENTS)
     raw = T.raw_events({

@@ -625,13 +625,17 @@ def iter_encoded(
     channel_cycle: str = "AB",
     chunk_messages: int = DEFAULT_CHUNK_MESSAGES,
     source_column: str | None = None,
+    clock_column: str | None = None,
 ) -> Iterator[tuple[np.ndarray, int]]:
     """Encode both tables as NMEA lines, interleaved by ``ts``, chunk by chunk.
 
     Yields ``(uint8 array of the lines' bytes, number of lines)`` per chunk of
     ``chunk_messages`` messages, so memory beyond the input frames stays bounded (about 100
     bytes per message of a chunk, plus about 24 bytes per row for the time order). Rows with
-    equal ``ts`` keep their order, positions first. See :func:`write_nmea` for the parameters.
+    equal ``ts`` keep their order, positions first. ``clock_column`` names a column whose
+    time the tag block's ``c:`` carries instead of ``ts`` (a receiver whose clock is off:
+    its lines stay in ``ts`` order, the order they arrived in). See :func:`write_nmea` for
+    the other parameters.
     """
     if positions is None:
         positions = pl.DataFrame(schema={"mmsi": pl.Int64, "ts": pl.Int64})
@@ -647,6 +651,12 @@ def iter_encoded(
     if "msg_type" in positions.columns:  # fail before writing anything
         _position_kinds(positions.get_column("msg_type").unique())
 
+    clock = None
+    if clock_column is not None:
+        clock = np.concatenate([
+            _ts_us(f.select(pl.col(clock_column).alias("ts")) if clock_column in f.columns
+                   else f, f"{what} ({clock_column})")
+            for what, f in (("positions", positions), ("vessels", vessels))])
     # only the columns encoded travel through the per-chunk gathers
     positions = positions.select([c for c in positions.columns if c in _POSITION_COLUMNS])
     vessels = vessels.select([c for c in vessels.columns if c in _IDENTITY_COLUMNS])
@@ -655,6 +665,8 @@ def iter_encoded(
     ves_ts = _ts_us(vessels, "vessels")[v_rows]
     n_pos = pos_ts.size
     all_ts = np.concatenate([pos_ts, ves_ts])
+    if clock is not None:
+        clock = np.concatenate([clock[:n_pos], clock[n_pos:][v_rows]])
     del ves_ts
     all_src = None
     if pos_src is not None:
@@ -695,7 +707,7 @@ def iter_encoded(
         m_seq = np.where(multi, (n_multi_done + np.cumsum(multi) - 1) % 10, -1).astype(np.int8)
         n_msg_done += n
         n_multi_done += int(multi.sum())
-        m_secs = all_ts[sel] // 1_000_000
+        m_secs = (all_ts if clock is None else clock)[sel] // 1_000_000
         n_sent = int(((m_nchar + MAX_SENTENCE_CHARS - 1) // MAX_SENTENCE_CHARS).sum())
         m_src = np.zeros(n, np.int64) if all_src is None else all_src[sel]
         bound = int(m_nchar.sum()) + n_sent * (prefixes.shape[1] + 25 + 30)
