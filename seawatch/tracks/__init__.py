@@ -4,8 +4,8 @@ Pure functions of a positions table (``seawatch.schema.POSITIONS``) returning a 
 :func:`clean` drops unusable rows and duplicates and sorts by (mmsi, ts); :func:`segment`
 cleans and adds ``segment_id``, with the parameters of :class:`SegmentParams` (defaults
 written once, there); :func:`flag_outliers` adds ``outlier``: single reports that no track
-explains (garbled), which the detectors ignore. The numba kernel behind :func:`segment` compiles on first use, so
-importing this package is cheap.
+explains (garbled), which the detectors ignore. The numba kernel behind :func:`segment`
+compiles on first use, so importing this package is cheap.
 """
 
 from seawatch.tracks.clean import clean
