@@ -100,24 +100,30 @@ def outlier_mask(segmented: pl.DataFrame) -> np.ndarray:
     # neighbours of one vessel in one segment, the report between them in another
     candidate = (prev == nxt) & (mid != prev) & (mmsi[:-2] == mmsi[1:-1]) & (prev >= 0)
     candidate &= mmsi[1:-1] == mmsi[2:]
-    if "msg_type" in segmented.columns:
-        msg = segmented["msg_type"].cast(pl.Int64).fill_null(0).to_numpy()
-        klass = np.where(np.isin(msg, _CLASS_A), 1, np.where(np.isin(msg, _CLASS_B), 2, 0))
-        k_prev, k_mid, k_next = klass[:-2], klass[1:-1], klass[2:]
-        other_prev = (k_mid != 0) & (k_prev != 0) & (k_mid != k_prev)
-        other_next = (k_mid != 0) & (k_next != 0) & (k_mid != k_next)
-        candidate &= ~(other_prev | other_next)
     flags = np.zeros(n, dtype=bool)
     rows = np.flatnonzero(candidate) + 1
     if rows.size == 0:
         return flags
+    if "msg_type" in segmented.columns:  # only the few candidates and their neighbours
+        msg = segmented["msg_type"].cast(pl.Int64).fill_null(0).to_numpy()
+        k_prev, k_mid, k_next = _klass(msg[rows - 1]), _klass(msg[rows]), _klass(msg[rows + 1])
+        other_prev = (k_mid != 0) & (k_prev != 0) & (k_mid != k_prev)
+        other_next = (k_mid != 0) & (k_next != 0) & (k_mid != k_next)
+        rows = rows[~(other_prev | other_next)]
+        if rows.size == 0:
+            return flags
     # ... and alone in its segment: its id occurs nowhere else
     ids = seg[rows]
-    occurs = seg[np.isin(seg, ids)]
+    occurs = seg[pl.Series(seg).is_in(pl.Series(ids)).to_numpy()]  # hashed: no sort of seg
     values, counts = np.unique(occurs, return_counts=True)
     alone = counts[np.searchsorted(values, ids)] == 1
     flags[rows[alone]] = True
     return flags
+
+
+def _klass(msg: np.ndarray) -> np.ndarray:
+    """Transponder class of message types: 1 (A: 1-3), 2 (B: 18-19), 0 (other, unknown)."""
+    return np.where(np.isin(msg, _CLASS_A), 1, np.where(np.isin(msg, _CLASS_B), 2, 0))
 
 
 def _segmenter_order(frame: pl.DataFrame) -> np.ndarray | None:
