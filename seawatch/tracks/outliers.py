@@ -114,7 +114,7 @@ def outlier_mask(segmented: pl.DataFrame) -> np.ndarray:
             return flags
     # ... and alone in its segment: its id occurs nowhere else
     ids = seg[rows]
-    occurs = seg[pl.Series(seg).is_in(pl.Series(ids)).to_numpy()]  # hashed: no sort of seg
+    occurs = seg[pl.Series(seg).is_in(ids.tolist()).to_numpy()]  # hashed: no sort of seg
     values, counts = np.unique(occurs, return_counts=True)
     alone = counts[np.searchsorted(values, ids)] == 1
     flags[rows[alone]] = True
