@@ -6,9 +6,12 @@ MMSI overlapping in time, and a faked position as a segment of its own in the mi
 track. Only *persistent* segments count: at least ``min_track_positions`` reports spanning at
 least ``min_track_duration``; a single report no track explains is a garbled report (an
 ``outlier``, :mod:`seawatch.tracks.outliers`), not a second transmitter, and a short burst is
-no track of its own either. In the MMSI's positions of persistent segments, in time order, a
-*switch* is a pair of consecutive positions in different segments that is not a clean
-hand-over (p the last position of its segment and q the first of its segment). A switch is
+no track of its own either; nor is a segment each of whose reports lies within ``replica_km``
+of a report of another segment of the MMSI (:func:`replica_segments`: a copy of the track
+delayed in time, by a station clock or a relay). In the MMSI's positions of persistent
+segments, in time order, a *switch* is a pair of consecutive positions in different segments
+that is not a clean hand-over (p the last position of its segment and q the first of its
+segment). A switch is
 evidence of spoofing when no vessel could have made it: the implied speed exceeds
 ``max_speed_kn`` and the distance exceeds ``jump_km``. Evidence of one MMSI less than
 ``merge_h`` apart forms one episode, one event, from the first to the last position involved;
@@ -53,7 +56,7 @@ import polars as pl
 from seawatch import schema
 from seawatch.detect.detector import Detector
 from seawatch.detect.events import details_json, empty_events, to_events
-from seawatch.geo.geodesy import NM_KM, distance_km
+from seawatch.geo.geodesy import NM_KM, distance_km, ecef_km
 from seawatch.params import Count, Duration, Number, Params, param, resolve
 from seawatch.tracks.outliers import OUTLIER_COLUMN
 from seawatch.units import duration_us
@@ -105,6 +108,14 @@ class SpoofingParams(Params):
         "ITU-R M.1371 reporting intervals (class A 2-10 s under way, class B 30 s, 3 min at "
         "anchor)",
     )
+    replica_km: Number = param(
+        1.0,
+        "A track each of whose reports lies within this distance (km) of a report of another "
+        "track of the MMSI retraces it: a copy delayed in time (a receiving station's clock "
+        "off, a relay replaying old reports), not a second transmitter; 0 disables the check.",
+        "seawatch (issue 12): the segmenter's noise_km; with 0.5 % of a simulated day's "
+        "reports an hour late, each vessel's late reports form a ghost track an hour behind it",
+    )
 
 
 def detect_spoofing(
@@ -148,6 +159,13 @@ def detect_spoofing(
         duration_us(p.min_track_duration),
     )
     switches = _impossible_switches(pos, p)
+    if switches.height and p.replica_km > 0:
+        # a second track retracing the first is a delayed copy, not a second transmitter
+        suspects = pos.filter(pl.col("mmsi").is_in(switches["mmsi"].unique().to_list()))
+        copies = replica_segments(suspects, p.replica_km)
+        if copies.size:
+            pos = pos.filter(~pl.col("segment_id").is_in(copies.tolist()))
+            switches = _impossible_switches(pos, p)
     if switches.height == 0:
         return empty_events()
     merge = timedelta(microseconds=round(p.merge_h * 3_600_000_000))
@@ -213,6 +231,52 @@ def persistent_tracks(pos: pl.DataFrame, min_positions: int, min_span_us: int) -
     seg = "segment_id"
     span = (pl.col("ts").max() - pl.col("ts").min()).over(seg).dt.total_microseconds()
     return pos.filter((pl.len().over(seg) >= min_positions) & (span >= min_span_us))
+
+
+def replica_segments(pos: pl.DataFrame, within_km: float) -> np.ndarray:
+    """Segments each of whose reports lies within ``within_km`` of a report of another
+    segment of the same MMSI: a copy of that track delayed in time, not a second transmitter.
+
+    Parameters
+    ----------
+    pos : polars.DataFrame
+        ``mmsi``, ``segment_id``, ``lat``, ``lon`` of the MMSIs to check.
+    within_km : float
+        The distance (km) under which a report lies on the other track.
+
+    Returns
+    -------
+    numpy.ndarray
+        The ``segment_id`` of such segments (int64). Of two segments that retrace each other
+        only the shorter is a copy (the longer is the vessel).
+
+    Examples
+    --------
+    A track and a copy of two of its reports an hour late (a station clock an hour off):
+
+    >>> pos = pl.DataFrame({"mmsi": [1] * 6, "segment_id": [10, 10, 10, 10, 11, 11],
+    ...                     "lat": [0.0, 0.1, 0.2, 0.3, 0.1, 0.2], "lon": [0.0] * 6})
+    >>> replica_segments(pos, 1.0).tolist()
+    [11]
+    """
+    from scipy.spatial import cKDTree
+
+    out: list[int] = []
+    # one pass per suspect MMSI and segment (the MMSIs with impossible switches: a few)
+    for _, vessel in pos.group_by("mmsi"):
+        seg = vessel["segment_id"].to_numpy()
+        xyz = ecef_km(vessel["lat"].to_numpy(), vessel["lon"].to_numpy())
+        ids, sizes = np.unique(seg, return_counts=True)
+        for k in np.argsort(sizes, kind="stable"):  # the shorter segments first
+            sid, size = int(ids[k]), int(sizes[k])
+            mine = seg == sid
+            others = ~mine & ~np.isin(seg, out)
+            if not others.any() or size > int(others.sum()):
+                continue
+            dist, _ = cKDTree(xyz[others]).query(xyz[mine], k=1)
+            if bool((dist <= within_km).all()):
+                out.append(sid)
+    return np.asarray(out, dtype=np.int64)
 
 
 def _impossible_switches(pos: pl.DataFrame, p: SpoofingParams) -> pl.DataFrame:

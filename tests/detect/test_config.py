@@ -79,6 +79,7 @@ DEFAULTS = {
         "min_switches": 2,
         "min_track_positions": 2,  # issue 12: a single garbled report is not spoofing
         "min_track_duration": "30s",
+        "replica_km": 1.0,  # issue 12: a track delayed in time is not a second transmitter
     },
     "gap": {
         "min_gap_h": 12.0,

@@ -147,11 +147,11 @@ def test_episodes_merge_when_close_and_split_when_apart() -> None:
     a = track(MMSI, OPEN_OCEAN, every(10, 6 * 24 * 4), speed_kn=0.5)  # 4 days
     far = step(*OPEN_OCEAN, 180.0, 300.0)
     b1 = track(MMSI, far, every(10, 12, start=T0 + timedelta(hours=2, minutes=5)))
-    b2 = track(MMSI, far, every(10, 12, start=T0 + timedelta(hours=40, minutes=5)))
-    b3 = track(MMSI, far, every(10, 12, start=T0 + timedelta(hours=90, minutes=5)))
+    b2 = track(MMSI, step(*far, 0.0, 60.0), every(10, 12, start=T0 + timedelta(hours=40.1)))
+    b3 = track(MMSI, step(*far, 0.0, 120.0), every(10, 12, start=T0 + timedelta(hours=90.1)))
     ev = _spoofing(pl.concat([a, b1, b2, b3]))
     assert ev.height == 2  # b1 and b2 are 36 h apart: one episode; b3 is 48 h after b2
-    assert [s.hour for s in ev["start"]] == [2, 18]
+    assert [s.hour for s in ev["start"]] == [2, 18]  # b3 starts at 90 h: 18:00 on day 4
     assert _spoofing(pl.concat([a, b1, b2, b3]), merge_h=24.0).height == 3
 
 
@@ -196,3 +196,20 @@ def test_requires_segment_id_and_handles_empty() -> None:
     with pytest.raises(schema.SchemaError, match="segment_id"):
         detect_spoofing(track(MMSI, OPEN_OCEAN, every(10, 3)))
     assert detect_spoofing(segment(schema.empty(schema.POSITIONS))).height == 0
+
+
+def test_a_track_retracing_another_late_is_a_delayed_copy_not_a_second_transmitter() -> None:
+    # a station whose clock is an hour off (issue 12: 0.5 % of lines an hour late gave 169
+    # spoofing alerts): its reports form a ghost track an hour behind the vessel
+    pos = track(MMSI, OPEN_OCEAN, every(1, 6 * 60), speed_kn=12.0)  # 6 h, every minute
+    late = pos.filter(pl.int_range(pl.len()).is_in([30, 31, 32, 150, 151, 240])).with_columns(
+        pl.col("ts") + timedelta(hours=1)
+    )
+    on_time = pos.filter(~pl.int_range(pl.len()).is_in([30, 31, 32, 150, 151, 240]))
+    both = pl.concat([on_time, late])
+    seg = segment(both)
+    assert seg["segment_id"].n_unique() == 2  # the ghost is self-consistent: a track
+    assert detect_spoofing(seg).height == 0
+    assert detect_spoofing(seg, replica_km=0).height == 1
+    # a second ship 300 km away never retraces the first
+    assert _spoofing(_shared()).height == 1
