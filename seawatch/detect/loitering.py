@@ -96,10 +96,10 @@ class LoiteringParams(Params):
         "displacement between them implies less than max_mean_speed_kn: the vessel is still "
         "where a loitering vessel could be after a short move or a short silence. 0 merges "
         "nothing.",
-        "seawatch (issue 12, one episode one alert): on GFW's satellite fixtures a drifting "
-        "carrier's stops were cut by 13-29 min of repositioning at 3-4 kn and a vessel by a "
-        "platform went unheard for 1-5.6 h, while moves between stops took 8 h and more at "
-        "6-10 kn",
+        "seawatch (issue 12, one episode one alert): on GFW's segment fixture a drifting "
+        "vessel's stops were cut by 13-29 min of moving that left it within 0.7 km of where it "
+        "stopped, and a vessel by a platform went unheard for 1-5.6 h, while its moves between "
+        "separate stops took 8 h and more at 6-11 kn",
     )
 
 

@@ -189,11 +189,19 @@ def test_a_short_silence_or_a_short_move_does_not_split_the_episode():
     assert (d["slow_runs"], d["positions"], d["duration_h"]) == (2, 62, 6.0)
     long_silence = pl.concat([track(CARRIER, 0, 150), track(CARRIER, 450, 600)])
     assert spans(detect_loitering(long_silence, encounters=NONE)) == [("15 00:00", "15 10:00")]
+    # 15 min at 3 kn that leave it 0.4 km from where it stopped (GFW fixture 372768000:
+    # 13 to 29 min, then within 0.7 km)
     sog = np.full(73, 1.0)
-    sog[29:32] = 8.0
-    moved = detect_loitering(track(CARRIER, 0, 360, sog=sog), encounters=NONE)
+    sog[29:32] = 3.0
+    lat = LAT + np.where(np.arange(73) >= 29, 0.0036, 0.0)  # 0.4 km north from 02:25
+    moved = detect_loitering(track(CARRIER, 0, 360, lat=lat, sog=sog), encounters=NONE)
     assert spans(moved) == [("15 00:00", "15 06:00")]
     assert details_of(moved.row(0, named=True))["slow_runs"] == 2
+    # ... but 15 min at 10 kn to a place 4.6 km on is a move to another stop
+    sog[29:32] = 10.0
+    lat = LAT + np.where(np.arange(73) >= 29, 0.0417, 0.0)
+    apart = detect_loitering(track(CARRIER, 0, 360, lat=lat, sog=sog), encounters=NONE)
+    assert spans(apart) == [("15 00:00", "15 02:20"), ("15 02:40", "15 06:00")]
 
 
 def test_stops_apart_in_time_or_place_stay_separate_episodes():
