@@ -112,6 +112,14 @@ def detect(
     print_table(table)
     for hint in why_none(st, counts, cfg, zone_list):
         console.print(hint, highlight=False)
+    flagged = (st.events_info() or {}).get("outliers") or {}
+    if flagged.get("positions"):
+        n, v = int(flagged["positions"]), int(flagged["vessels"])
+        console.print(
+            f"{n:,} report{'s' * (n != 1)} of {v:,} vessel{'s' * (v != 1)} flagged outlier "
+            "(garbled: no track explains them), kept in the store and given to no detector",
+            highlight=False,
+        )
     if seconds:
         console.print(
             "seconds per step: " + ", ".join(f"{k} {v:.1f}" for k, v in seconds.items())

@@ -4,10 +4,13 @@ Definition (``docs/detectors.md``; Global Fishing Watch's published loitering de
 DESIGN.md): a vessel that is not a fishing vessel (ship type 30) averaging under
 ``max_mean_speed_kn = 2`` kn for at least ``min_duration = 2 h``, with every position of the
 episode at least ``min_shore_nm = 20`` nm from shore and at least ``min_port_distance_km =
-10`` km from any port, and not in an encounter at the same time. The episode is the maximal
+10`` km from any port, and not in an encounter at the same time. A *slow run* is a maximal
 run of consecutive positions of one track (``segment_id``, or MMSI) with speed under 2 kn
 (``sog``, or the implied speed where ``sog`` is null) and gaps inside it under
-``max_inner_gap = 1 h``. Nothing depends on calendar days.
+``max_inner_gap = 1 h``. The episode is a slow run that meets the definition, or several of
+one track merged across short interruptions (the next starts less than ``merge_gap = 6 h``
+after the previous ended, within a slow vessel's drift of where it stopped: a short move or
+a short silence), so one behaviour is one alert. Nothing depends on calendar days.
 
 Carriers loitering alone are the classic transshipment signal (DESIGN.md); fishing vessels
 move slowly while fishing, which is ``fishing`` / ``fishing_in_zone``, not loitering; two
@@ -40,12 +43,18 @@ import polars as pl
 from seawatch import schema
 from seawatch.detect.detector import Context, Detector, Split
 from seawatch.detect.events import details_json, empty_events, to_events
-from seawatch.geo.geodesy import NM_KM, implied_speed_kn, unit_vectors, vector_lon_expr
+from seawatch.geo.geodesy import (
+    NM_KM,
+    distance_km,
+    implied_speed_kn,
+    unit_vectors,
+    vector_lon_expr,
+)
 from seawatch.params import Duration, Number, Params, param, resolve
 from seawatch.tracks.resample import track_positions
 from seawatch.units import duration_us
 
-__all__ = ["LoiteringParams", "detect_loitering", "drop_encounter_overlaps"]
+__all__ = ["LoiteringParams", "detect_loitering", "drop_encounter_overlaps", "merge_runs"]
 
 FISHING_SHIP_TYPE = 30
 """ITU ship-and-cargo type 30: fishing."""
@@ -77,8 +86,20 @@ class LoiteringParams(Params):
     )
     max_inner_gap: Duration = param(
         "1h",
-        "Consecutive slow positions this far apart or more end the episode.",
+        "Consecutive slow positions this far apart or more end a slow run.",
         "DESIGN.md / GFW pipe-encounters gap (1 h)",
+    )
+    merge_gap: Duration = param(
+        "6h",
+        "Slow runs of one track that are loitering on their own merge into one episode (one "
+        "alert) when the next starts less than this after the previous ended and the net "
+        "displacement between them implies less than max_mean_speed_kn: the vessel is still "
+        "where a loitering vessel could be after a short move or a short silence. 0 merges "
+        "nothing.",
+        "seawatch (issue 12, one episode one alert): on GFW's segment fixture a drifting "
+        "vessel's stops were cut by 13-29 min of moving that left it within 0.7 km of where it "
+        "stopped, and a vessel by a platform went unheard for 1-5.6 h, while its moves between "
+        "separate stops took 8 h and more at 6-11 kn",
     )
 
 
@@ -160,11 +181,11 @@ def detect_loitering(
     speed = np.where(no_sog, implied, sog)
     slow = speed < p.max_mean_speed_kn  # NaN (unknown) is not slow
 
-    # an episode starts at a slow position whose predecessor is not slow, of another
+    # a slow run starts at a slow position whose predecessor is not slow, of another
     # track, or max_inner_gap or more before it
     cont = np.zeros(len(t), dtype=bool)
     cont[1:] = same & slow[:-1] & ((t[1:] - t[:-1]) < gap_us)
-    episode = np.cumsum(slow & ~cont) - 1
+    episode = np.cumsum(slow & ~cont) - 1  # the slow run of each slow position
     sel = np.flatnonzero(slow)
     if len(sel) == 0:
         return empty_events()
@@ -184,37 +205,38 @@ def detect_loitering(
         port_km = np.full(len(rlat), np.inf)
     else:
         port_km, _ = port_index(ports).nearest(rlat, rlon)
-    # the rows of an episode are contiguous and in time order: sums over each slice, so an
-    # episode's figures depend on its own positions only (not on the rest of the table)
+    # the rows of a run are contiguous and in time order: sums over each slice, so a run's
+    # figures depend on its own positions only (not on the rest of the table)
     ep_of_row = episode[rows]
     starts = np.flatnonzero(np.r_[True, ep_of_row[1:] != ep_of_row[:-1]])
+    ends = np.r_[starts[1:], len(rows)] - 1
     n = np.diff(np.r_[starts, len(rows)])
     rt = t[rows]
     x, y, _ = unit_vectors(rlat, rlon)  # mean longitude: antimeridian-safe
-    ep = (
-        pl.DataFrame(
-            {
-                "episode": ep_of_row[starts],
-                "mmsi": tp.mmsi[rows][starts],
-                "start": pl.Series(np.minimum.reduceat(rt, starts)).cast(pl.Datetime("us", "UTC")),
-                "end": pl.Series(np.maximum.reduceat(rt, starts)).cast(pl.Datetime("us", "UTC")),
-                "duration_us": duration[long_enough],
-                "mean_speed_kn": np.add.reduceat(speed[rows], starts) / n,
-                "shore_km": np.minimum.reduceat(shore_km, starts),
-                "port_km": np.minimum.reduceat(port_km, starts),
-                "positions": n.astype(np.int64),
-                "lat": np.add.reduceat(rlat, starts) / n,
-                "_x": np.add.reduceat(x, starts),
-                "_y": np.add.reduceat(y, starts),
-            }
-        )
-        .filter(
-            (pl.col("mean_speed_kn") < p.max_mean_speed_kn)
-            & (pl.col("shore_km") >= p.min_shore_nm * NM_KM)
-            & (pl.col("port_km") >= p.min_port_distance_km)
-        )
-        .with_columns(vector_lon_expr(pl.col("_x"), pl.col("_y")).alias("lon"))
+    runs = pl.DataFrame(
+        {
+            "track": track[rows][starts],
+            "mmsi": tp.mmsi[rows][starts],
+            "t0": rt[starts],
+            "t1": rt[ends],
+            "n": n.astype(np.int64),
+            "speed_sum": np.add.reduceat(speed[rows], starts),
+            "shore_km": np.minimum.reduceat(shore_km, starts),
+            "port_km": np.minimum.reduceat(port_km, starts),
+            "lat_sum": np.add.reduceat(rlat, starts),
+            "_x": np.add.reduceat(x, starts),
+            "_y": np.add.reduceat(y, starts),
+            "first_lat": rlat[starts],
+            "first_lon": rlon[starts],
+            "last_lat": rlat[ends],
+            "last_lon": rlon[ends],
+        }
+    ).filter(
+        (pl.col("speed_sum") / pl.col("n") < p.max_mean_speed_kn)
+        & (pl.col("shore_km") >= p.min_shore_nm * NM_KM)
+        & (pl.col("port_km") >= p.min_port_distance_km)
     )
+    ep = merge_runs(runs, duration_us(p.merge_gap), p.max_mean_speed_kn)
     if ep.height == 0:
         return empty_events()
     if encounters is None:
@@ -243,10 +265,112 @@ def detect_loitering(
                 "distance_from_shore_nm": (pl.col("shore_km") / NM_KM).round(2),
                 "distance_from_port_km": pl.col("port_km").round(2),
                 "positions": pl.col("positions"),
+                "slow_runs": pl.col("slow_runs"),
             }
         ),
     )
     return to_events(out, "loitering")
+
+
+def merge_runs(runs: pl.DataFrame, merge_gap_us: int, max_drift_kn: float) -> pl.DataFrame:
+    """Loitering runs of one track merged across short interruptions: one row per episode.
+
+    Parameters
+    ----------
+    runs : polars.DataFrame
+        The slow runs that are loitering on their own, in track and time order: ``track``,
+        ``mmsi``, ``t0``/``t1`` (first and last time, microseconds), ``n`` (positions),
+        ``speed_sum``, ``shore_km``, ``port_km`` (least), ``lat_sum``, ``_x``/``_y`` (sums of
+        unit vectors) and the first and last positions (``first_lat`` ... ``last_lon``).
+    merge_gap_us : int
+        A run joins the one before it (same track) when it starts less than this after the
+        other ended ...
+    max_drift_kn : float
+        ... and the distance from the other's last position to its first implies less than
+        this speed (the vessel is still where a loitering vessel could be).
+
+    Returns
+    -------
+    polars.DataFrame
+        ``episode`` (0, 1, ...), ``mmsi``, ``start``, ``end``, ``duration_us``,
+        ``mean_speed_kn``, ``shore_km``, ``port_km``, ``positions``, ``slow_runs``, ``lat``,
+        ``lon`` (mean position, antimeridian-safe).
+
+    Examples
+    --------
+    Two runs of one track 20 minutes and 300 m apart are one episode:
+
+    >>> h = 3_600_000_000
+    >>> runs = pl.DataFrame({"track": [0, 0], "mmsi": [1, 1], "t0": [0, 3 * h + h // 3],
+    ...                      "t1": [3 * h, 6 * h], "n": [10, 10], "speed_sum": [10.0, 10.0],
+    ...                      "shore_km": [90.0, 80.0], "port_km": [99.0, 99.0],
+    ...                      "lat_sum": [0.0, 0.0], "_x": [10.0, 10.0], "_y": [0.0, 0.0],
+    ...                      "first_lat": [0.0, 0.0], "first_lon": [0.0, 0.003],
+    ...                      "last_lat": [0.0, 0.0], "last_lon": [0.0, 0.006]})
+    >>> merge_runs(runs, 6 * h, 2.0).select("positions", "slow_runs", "shore_km").row(0)
+    (20, 2, 80.0)
+    >>> merge_runs(runs, 0, 2.0).height
+    2
+    """
+    if runs.height == 0:
+        return runs.select(
+            pl.lit(0, pl.Int64).alias("episode"),
+            "mmsi",
+            pl.lit(None, pl.Datetime("us", "UTC")).alias("start"),
+            pl.lit(None, pl.Datetime("us", "UTC")).alias("end"),
+            pl.lit(0, pl.Int64).alias("duration_us"),
+            pl.lit(0.0).alias("mean_speed_kn"),
+            "shore_km",
+            "port_km",
+            pl.col("n").alias("positions"),
+            pl.col("n").alias("slow_runs"),
+            pl.lit(0.0).alias("lat"),
+            pl.lit(0.0).alias("lon"),
+        )
+    track = runs["track"].to_numpy()
+    t0, t1 = runs["t0"].to_numpy(), runs["t1"].to_numpy()
+    gap = t0[1:] - t1[:-1]
+    km = distance_km(
+        runs["last_lat"].to_numpy()[:-1],
+        runs["last_lon"].to_numpy()[:-1],
+        runs["first_lat"].to_numpy()[1:],
+        runs["first_lon"].to_numpy()[1:],
+    )
+    drift_kn = km / NM_KM / (np.maximum(gap, 1) / 3.6e9)
+    join = (track[1:] == track[:-1]) & (gap < merge_gap_us) & (drift_kn < max_drift_kn)
+    episode = np.cumsum(np.r_[True, ~join]) - 1
+    utc = pl.Datetime("us", "UTC")
+    return (
+        runs.with_columns(pl.Series("episode", episode, pl.Int64))
+        .group_by("episode", maintain_order=True)
+        .agg(
+            pl.col("mmsi").first(),
+            pl.col("t0").min(),
+            pl.col("t1").max(),
+            pl.col("n").sum().alias("positions"),
+            pl.len().cast(pl.Int64).alias("slow_runs"),
+            pl.col("speed_sum").sum(),
+            pl.col("shore_km").min(),
+            pl.col("port_km").min(),
+            pl.col("lat_sum").sum(),
+            pl.col("_x").sum(),
+            pl.col("_y").sum(),
+        )
+        .select(
+            "episode",
+            "mmsi",
+            pl.col("t0").cast(utc).alias("start"),
+            pl.col("t1").cast(utc).alias("end"),
+            (pl.col("t1") - pl.col("t0")).alias("duration_us"),
+            (pl.col("speed_sum") / pl.col("positions")).alias("mean_speed_kn"),
+            "shore_km",
+            "port_km",
+            "positions",
+            "slow_runs",
+            (pl.col("lat_sum") / pl.col("positions")).alias("lat"),
+            vector_lon_expr(pl.col("_x"), pl.col("_y")).alias("lon"),
+        )
+    )
 
 
 def _fishing_mmsis(vessels: pl.DataFrame | None) -> np.ndarray | None:

@@ -9,7 +9,9 @@ and a store read in chunks of whole vessels (:class:`seawatch.detect.chunks.Stor
    chunks).
 2. **Zones** (when a detector needs them): one index for both zone detectors.
 3. **Each chunk**: read it, cut it into tracks (:func:`seawatch.detect.positions.segment_tracks`),
-   and run every detector in registry order with its section of the config and the
+   flag the outliers (:func:`seawatch.tracks.flag_outliers`: single garbled reports no track
+   explains; they are kept in :attr:`Run.outliers` and given to no detector), and run every
+   detector in registry order with its section of the config and the
    :class:`~seawatch.detect.detector.Context`. A detector whose events of a chunk are final
    gives them; one that pairs vessels of different chunks (encounters), or needs such a
    detector's events (loitering), keeps its :class:`~seawatch.detect.detector.Split` part
@@ -58,6 +60,7 @@ from seawatch.detect.positions import segment_tracks
 from seawatch.detect.registry import detectors_for, wanted_types
 from seawatch.detect.zones import as_zone_index
 from seawatch.geo.anchorages import anchorages_from_periods, stationary_periods
+from seawatch.tracks.outliers import OUTLIER_COLUMN, outlier_mask
 
 if TYPE_CHECKING:  # pragma: no cover
     from seawatch.geo.zones import Zone
@@ -92,10 +95,27 @@ class Timer:
 
 @dataclass(frozen=True)
 class Run:
-    """What :func:`run_pipeline` gives: the events, and the seconds of each step name."""
+    """What :func:`run_pipeline` gives: the events, the seconds of each step name, and the
+    reports flagged ``outlier`` (``mmsi``, ``ts``, ``lat``, ``lon``, in that order), which
+    no detector saw."""
 
     events: pl.DataFrame
     seconds: dict[str, float]
+    outliers: pl.DataFrame = field(default_factory=lambda: Run.no_outliers())
+
+    @staticmethod
+    def no_outliers() -> pl.DataFrame:
+        """An empty :attr:`outliers` table."""
+        return pl.DataFrame(schema=OUTLIER_ROWS)
+
+
+OUTLIER_ROWS: dict[str, pl.DataType] = {
+    "mmsi": pl.Int64(),
+    "ts": schema.TS,
+    "lat": pl.Float64(),
+    "lon": pl.Float64(),
+}
+"""The columns of :attr:`Run.outliers`: the key of a position (``seawatch.tracks.clean``)."""
 
 
 def run_pipeline(
@@ -121,7 +141,8 @@ def run_pipeline(
     -------
     Run
         The events of the wanted types (``seawatch.schema.EVENTS``), sorted by ``start``,
-        ``type``, ``mmsi``; and the seconds of each step name, summed over the chunks.
+        ``type``, ``mmsi``; the seconds of each step name, summed over the chunks; and the
+        reports flagged ``outlier``, sorted by ``mmsi``, ``ts``.
     """
     cfg = config or DetectConfig()
     wanted = wanted_types(types)
@@ -149,12 +170,14 @@ def run_pipeline(
     context = Context(vessels=vessels, ports=port_rows, zones=zone_index)
 
     found: dict[str, list[Any]] = {d.name: [] for d in detectors}
+    outliers: list[pl.DataFrame] = []
     for k in range(len(chunks)):
         if not chunks.in_memory:
             timer.start("read")
         positions = chunks.read(k, POSITION_COLUMNS)
         timer.start("segment")
-        segmented = segment_tracks(positions, cfg.segment)
+        segmented, flagged = _without_outliers(segment_tracks(positions, cfg.segment))
+        outliers.append(flagged)
         del positions
         for d in detectors:
             timer.start(d.name)
@@ -177,7 +200,31 @@ def run_pipeline(
     for d in detectors:
         count = sum(f.height for f in found[d.name])
         log.info("%s: %d events in %.2f s", d.name, count, timer.seconds.get(d.name, 0.0))
-    return Run(_events((f for frames in found.values() for f in frames), wanted), timer.seconds)
+    if sum(f.height for f in outliers):
+        log.info("%d reports flagged outlier", sum(f.height for f in outliers))
+    return Run(
+        _events((f for frames in found.values() for f in frames), wanted),
+        timer.seconds,
+        pl.concat(outliers).sort("mmsi", "ts", maintain_order=True)
+        if outliers
+        else Run.no_outliers(),
+    )
+
+
+def _without_outliers(segmented: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """The segmented positions without the reports flagged ``outlier`` (flagged here unless
+    the table has the column), and those reports (:data:`OUTLIER_ROWS`)."""
+    flags = (
+        segmented[OUTLIER_COLUMN].fill_null(False).to_numpy()
+        if OUTLIER_COLUMN in segmented.columns
+        else outlier_mask(segmented)
+    )
+    flagged = segmented.filter(pl.Series(flags)).select(
+        pl.col(c).cast(t) for c, t in OUTLIER_ROWS.items()
+    )
+    if flagged.height == 0:
+        return segmented, flagged
+    return segmented.filter(pl.Series(~flags)), flagged
 
 
 def _conformed(events: pl.DataFrame) -> pl.DataFrame:

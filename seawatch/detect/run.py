@@ -47,6 +47,7 @@ from seawatch.detect.chunks import (
 from seawatch.detect.config import DetectConfig
 from seawatch.detect.pipeline import Progress, run_pipeline
 from seawatch.detect.registry import DETECTED_TYPES
+from seawatch.tracks.outliers import outlier_summary
 
 if TYPE_CHECKING:  # pragma: no cover
     from seawatch.geo.zones import Zone
@@ -150,7 +151,10 @@ def detect_store(
     -------
     polars.DataFrame
         The events written (:meth:`seawatch.store.Store.write_events`: the whole table is
-        replaced atomically, so running detection again never duplicates events).
+        replaced atomically, so running detection again never duplicates events). The run's
+        description (:meth:`seawatch.store.Store.events_info`) records, besides the
+        parameters and timings, the reports flagged ``outlier`` and ignored by every
+        detector (``outliers``: :func:`seawatch.tracks.outliers.outlier_summary`).
 
     Raises
     ------
@@ -182,6 +186,7 @@ def detect_store(
         "zones": None if zones is None else [z.name for z in zones],
         "extra_ports": 0 if ports is None else ports.height,
         "config": cfg.as_dict(),
+        "outliers": outlier_summary(run.outliers),
         "seconds": {
             **{k: round(v, 3) for k, v in run.seconds.items()},
             "total": round(time.perf_counter() - began, 3),

@@ -1,21 +1,30 @@
 """Spoofing events: one MMSI transmitted from places no single vessel could connect.
 
 Definition (``docs/detectors.md``, section *spoofing*). After segmentation
-(``seawatch.tracks.segment``) a shared identity shows up as two or more segments of one MMSI
-overlapping in time, and a faked position as a segment of its own in the middle of the track.
-Both show in the MMSI's positions in time order as a *switch*: consecutive positions p, q in
-different segments that are not a clean hand-over (p the last position of its segment and q
-the first of its segment). A switch is evidence of spoofing when no vessel could have made it:
-the implied speed exceeds ``max_speed_kn`` and the distance exceeds ``jump_km`` (so GPS noise
-and time-stamp jitter of a few kilometres are not spoofing). Evidence less than ``merge_h``
-apart forms one episode, one event: from the first to the last position involved; an
-episode needs ``min_switches`` (2) impossible switches, away and back.
+(:func:`seawatch.tracks.segment`) a shared identity shows up as two or more segments of one
+MMSI overlapping in time, and a faked position as a segment of its own in the middle of the
+track. Only *persistent* segments count: at least ``min_track_positions`` reports spanning at
+least ``min_track_duration``; a single report no track explains is a garbled report (an
+``outlier``, :mod:`seawatch.tracks.outliers`), not a second transmitter, and a short burst is
+no track of its own either; nor is a segment each of whose reports lies within ``replica_km``
+of a report of another segment of the MMSI (:func:`replica_segments`: a copy of the track
+delayed in time, by a station clock or a relay). In the MMSI's positions of persistent
+segments, in time order, a *switch* is a pair of consecutive positions in different segments
+that is not a clean hand-over (p the last position of its segment and q the first of its
+segment). A switch is
+evidence of spoofing when no vessel could have made it: the implied speed exceeds
+``max_speed_kn`` and the distance exceeds ``jump_km``. Evidence of one MMSI less than
+``merge_h`` apart forms one episode, one event, from the first to the last position involved;
+an episode needs ``min_switches`` (2) impossible switches, away and back.
 
-``details``: ``kind`` (``shared_identity`` when two or more involved segments have at least
-``min_track_positions`` positions, else ``position_jump``), ``n_tracks`` (segments involved),
-``n_switches``, ``max_implied_speed_kn`` (time floored at 1 s, the resolution of AIS time
-stamps), ``max_separation_km``. ``score`` = 1 - 0.5 ** n_switches: a jump and back (two
-switches) scores 0.75, a long alternation between two tracks approaches 1.
+``details``: ``kind`` (``position_jump`` when the reports left a track once and came back:
+two tracks, two switches; ``shared_identity`` when they alternate between tracks: two or more
+transmitters at once), ``n_tracks`` (segments involved), ``n_switches``,
+``max_implied_speed_kn`` (time floored at 1 s, the resolution of AIS time stamps),
+``max_separation_km`` and ``tracks``, the evidence: per track its ``segment_id``, its
+``positions`` within the episode, their first and last time (``start``, ``end``) and its first
+position in the episode (``lat``, ``lon``). ``score`` = 1 - 0.5 ** n_switches: a jump and back
+(two switches) scores 0.75, a long alternation between two tracks approaches 1.
 
 Examples
 --------
@@ -23,12 +32,17 @@ Examples
 >>> from datetime import datetime, timedelta, UTC
 >>> from seawatch.tracks import segment
 >>> t0 = datetime(2026, 1, 15, tzinfo=UTC)
->>> lat = [-1.0, -1.01, -3.0, -1.03, -1.04]         # the third position is 220 km away
->>> pos = pl.DataFrame({"mmsi": [735000001] * 5, "lon": [-85.0] * 5, "lat": lat,
-...                     "ts": [t0 + timedelta(minutes=10 * k) for k in range(5)]})
+>>> lat = [-1.0, -1.01, -3.0, -3.0, -1.04, -1.05]   # two reports 220 km away, 10 min apart
+>>> pos = pl.DataFrame({"mmsi": [735000001] * 6, "lon": [-85.0] * 6, "lat": lat,
+...                     "ts": [t0 + timedelta(minutes=10 * k) for k in range(6)]})
 >>> ev = detect_spoofing(segment(pos))
 >>> ev.select("type", "mmsi", "score").rows()
 [('spoofing', 735000001, 0.75)]
+
+One report far away is a garbled report, not spoofing:
+
+>>> detect_spoofing(segment(pos.filter(pl.col("ts") != t0 + timedelta(minutes=30)))).height
+0
 """
 
 from __future__ import annotations
@@ -42,8 +56,10 @@ import polars as pl
 from seawatch import schema
 from seawatch.detect.detector import Detector
 from seawatch.detect.events import details_json, empty_events, to_events
-from seawatch.geo.geodesy import NM_KM, distance_km
-from seawatch.params import Count, Number, Params, param, resolve
+from seawatch.geo.geodesy import NM_KM, distance_km, ecef_km
+from seawatch.params import Count, Duration, Number, Params, param, resolve
+from seawatch.tracks.outliers import OUTLIER_COLUMN
+from seawatch.units import duration_us
 
 
 class SpoofingParams(Params):
@@ -61,9 +77,13 @@ class SpoofingParams(Params):
         "docs/detectors.md",
     )
     merge_h: Number = param(
-        6.0,
-        "Spoofing evidence of one MMSI less than this many hours apart is one episode (one event).",
-        "docs/detectors.md",
+        48.0,
+        "Spoofing evidence of one MMSI less than this many hours apart is one episode (one "
+        "event): repeated spoofing of one MMSI, and a shared MMSI whose second transmitter "
+        "goes unheard for a while, are one alert.",
+        "seawatch: satellite AIS may not hear a class B transmitter for a day (GFW segment "
+        "fixture 412440453: its second transmitter is heard about twice a day, once after 24 h "
+        "of silence); two days keeps such an episode whole",
     )
     min_switches: Count = param(
         2,
@@ -73,10 +93,28 @@ class SpoofingParams(Params):
         "satellite fixtures",
     )
     min_track_positions: Count = param(
-        3,
-        "Only for details.kind: an involved segment with at least this many positions is a "
-        "track of its own (shared_identity), fewer a faked or bad position (position_jump).",
-        "docs/detectors.md",
+        2,
+        "A segment takes part in spoofing only with at least this many reports (a second "
+        "transmitter repeats itself); a single report no track explains is a garbled report "
+        "(an outlier), not spoofing.",
+        "seawatch (issue 12): the 15 spoofing alerts of the AISHub sample were each one "
+        "garbled report",
+    )
+    min_track_duration: Duration = param(
+        "30s",
+        "... and with its first and last reports at least this far apart: one transmission "
+        "heard by several stations within seconds is one report, a transmitter repeats itself "
+        "every 2 s to 3 min.",
+        "ITU-R M.1371 reporting intervals (class A 2-10 s under way, class B 30 s, 3 min at "
+        "anchor)",
+    )
+    replica_km: Number = param(
+        1.0,
+        "A track each of whose reports lies within this distance (km) of a report of another "
+        "track of the MMSI retraces it: a copy delayed in time (a receiving station's clock "
+        "off, a relay replaying old reports), not a second transmitter; 0 disables the check.",
+        "seawatch (issue 12): the segmenter's noise_km; with 0.5 % of a simulated day's "
+        "reports an hour late, each vessel's late reports form a ghost track an hour behind it",
     )
 
 
@@ -88,7 +126,8 @@ def detect_spoofing(
     Parameters
     ----------
     segmented
-        Positions with ``segment_id`` (the output of :func:`seawatch.tracks.segment`).
+        Positions with ``segment_id`` (the output of :func:`seawatch.tracks.segment`); rows
+        flagged ``outlier`` (:func:`seawatch.tracks.flag_outliers`) are ignored.
     params
         The parameters (default: :class:`SpoofingParams`' defaults).
     **overrides
@@ -111,36 +150,27 @@ def detect_spoofing(
             f"column 'segment_id' missing; found: {segmented.columns}. "
             "Run seawatch.tracks.segment(positions) first."
         )
-    pos = (
-        segmented.select("mmsi", "ts", "lat", "lon", "segment_id")
-        .sort("mmsi", "ts", maintain_order=True)
-        .with_row_index("_i")
+    kept = segmented
+    if OUTLIER_COLUMN in segmented.columns:
+        kept = segmented.filter(~pl.col(OUTLIER_COLUMN).fill_null(False))
+    pos = persistent_tracks(
+        kept.select("mmsi", "ts", "lat", "lon", "segment_id"),
+        p.min_track_positions,
+        duration_us(p.min_track_duration),
     )
-    i, seg = pl.col("_i"), pl.col("segment_id")
-    pos = pos.with_columns(
-        (i == i.min().over("segment_id")).alias("_first"),
-        (i == i.max().over("segment_id")).alias("_last"),
-        pl.len().over("segment_id").alias("_n"),
-    )
-    q = ["ts", "lat", "lon", "segment_id", "_first", "_n"]
-    sw = pos.with_columns(*[pl.col(c).shift(-1).over("mmsi").alias(f"q{c}") for c in q]).filter(
-        pl.col("qsegment_id").is_not_null()
-        & (pl.col("qsegment_id") != seg)
-        & ~(pl.col("_last") & pl.col("q_first"))
-    )
-    if sw.height == 0:
-        return empty_events()
-    dist = distance_km(sw["lat"], sw["lon"], sw["qlat"], sw["qlon"])
-    seconds = (sw["qts"] - sw["ts"]).dt.total_microseconds().to_numpy() / 1e6
-    speed = dist / NM_KM / (np.maximum(seconds, 1.0) / 3600.0)
-    sw = sw.with_columns(pl.Series("sep_km", dist), pl.Series("speed_kn", speed)).filter(
-        (pl.col("sep_km") > p.jump_km) & (pl.col("speed_kn") > p.max_speed_kn)
-    )
-    if sw.height == 0:
+    switches = _impossible_switches(pos, p)
+    if switches.height and p.replica_km > 0:
+        # a second track retracing the first is a delayed copy, not a second transmitter
+        suspects = pos.filter(pl.col("mmsi").is_in(switches["mmsi"].unique().to_list()))
+        copies = replica_segments(suspects, p.replica_km)
+        if copies.size:
+            pos = pos.filter(~pl.col("segment_id").is_in(copies.tolist()))
+            switches = _impossible_switches(pos, p)
+    if switches.height == 0:
         return empty_events()
     merge = timedelta(microseconds=round(p.merge_h * 3_600_000_000))
     sw = (
-        sw.sort("mmsi", "ts")
+        switches.sort("mmsi", "ts")
         .with_columns(pl.col("qts").cum_max().shift(1).over("mmsi").alias("_prev_end"))
         .with_columns(
             ((pl.col("ts") - pl.col("_prev_end")) >= merge)
@@ -149,21 +179,6 @@ def detect_spoofing(
             .over("mmsi")
             .alias("_episode")
         )
-    )
-    tracks = pl.concat(
-        [
-            sw.select("mmsi", "_episode", "segment_id", pl.col("_n").alias("n")),
-            sw.select(
-                "mmsi",
-                "_episode",
-                pl.col("qsegment_id").alias("segment_id"),
-                pl.col("q_n").alias("n"),
-            ),
-        ]
-    ).unique()
-    kinds = tracks.group_by("mmsi", "_episode").agg(
-        pl.len().alias("n_tracks"),
-        (pl.col("n") >= p.min_track_positions).sum().alias("n_long"),
     )
     ep = (
         sw.group_by("mmsi", "_episode")
@@ -176,9 +191,17 @@ def detect_spoofing(
             pl.col("speed_kn").max().alias("max_implied_speed_kn"),
             pl.col("sep_km").max().alias("max_separation_km"),
         )
-        .join(kinds, on=["mmsi", "_episode"])
         .filter(pl.col("n_switches") >= p.min_switches)
     )
+    if ep.height == 0:
+        return empty_events()
+    involved = pl.concat(
+        [
+            sw.select("mmsi", "_episode", "segment_id"),
+            sw.select("mmsi", "_episode", pl.col("qsegment_id").alias("segment_id")),
+        ]
+    ).unique()
+    ep = ep.join(_evidence(pos, involved, ep), on=["mmsi", "_episode"])
     out = ep.select(
         "mmsi",
         "start",
@@ -188,17 +211,130 @@ def detect_spoofing(
         (1.0 - 0.5 ** pl.col("n_switches").cast(pl.Float64)).alias("score"),
         details_json(
             {
-                "kind": pl.when(pl.col("n_long") >= 2)
-                .then(pl.lit("shared_identity"))
-                .otherwise(pl.lit("position_jump")),
+                "kind": pl.when((pl.col("n_tracks") == 2) & (pl.col("n_switches") == 2))
+                .then(pl.lit("position_jump"))
+                .otherwise(pl.lit("shared_identity")),
                 "n_tracks": pl.col("n_tracks"),
                 "n_switches": pl.col("n_switches"),
                 "max_implied_speed_kn": pl.col("max_implied_speed_kn").round(1),
                 "max_separation_km": pl.col("max_separation_km").round(3),
+                "tracks": pl.col("tracks"),
             }
         ),
     )
     return to_events(out, "spoofing")
+
+
+def persistent_tracks(pos: pl.DataFrame, min_positions: int, min_span_us: int) -> pl.DataFrame:
+    """The positions of the segments with at least ``min_positions`` reports whose first and
+    last are at least ``min_span_us`` microseconds apart (``pos``: ``segment_id``, ``ts``)."""
+    seg = "segment_id"
+    span = (pl.col("ts").max() - pl.col("ts").min()).over(seg).dt.total_microseconds()
+    return pos.filter((pl.len().over(seg) >= min_positions) & (span >= min_span_us))
+
+
+def replica_segments(pos: pl.DataFrame, within_km: float) -> np.ndarray:
+    """Segments each of whose reports lies within ``within_km`` of a report of another
+    segment of the same MMSI: a copy of that track delayed in time, not a second transmitter.
+
+    Parameters
+    ----------
+    pos : polars.DataFrame
+        ``mmsi``, ``segment_id``, ``lat``, ``lon`` of the MMSIs to check.
+    within_km : float
+        The distance (km) under which a report lies on the other track.
+
+    Returns
+    -------
+    numpy.ndarray
+        The ``segment_id`` of such segments (int64). Of two segments that retrace each other
+        only the shorter is a copy (the longer is the vessel).
+
+    Examples
+    --------
+    A track and a copy of two of its reports an hour late (a station clock an hour off):
+
+    >>> pos = pl.DataFrame({"mmsi": [1] * 6, "segment_id": [10, 10, 10, 10, 11, 11],
+    ...                     "lat": [0.0, 0.1, 0.2, 0.3, 0.1, 0.2], "lon": [0.0] * 6})
+    >>> replica_segments(pos, 1.0).tolist()
+    [11]
+    """
+    from scipy.spatial import cKDTree
+
+    out: list[int] = []
+    # one pass per suspect MMSI and segment (the MMSIs with impossible switches: a few)
+    for _, vessel in pos.group_by("mmsi"):
+        seg = vessel["segment_id"].to_numpy()
+        xyz = ecef_km(vessel["lat"].to_numpy(), vessel["lon"].to_numpy())
+        ids, sizes = np.unique(seg, return_counts=True)
+        for k in np.argsort(sizes, kind="stable"):  # the shorter segments first
+            sid, size = int(ids[k]), int(sizes[k])
+            mine = seg == sid
+            others = ~mine & ~np.isin(seg, out)
+            if not others.any() or size > int(others.sum()):
+                continue
+            dist, _ = cKDTree(xyz[others]).query(xyz[mine], k=1)
+            if bool((dist <= within_km).all()):
+                out.append(sid)
+    return np.asarray(out, dtype=np.int64)
+
+
+def _impossible_switches(pos: pl.DataFrame, p: SpoofingParams) -> pl.DataFrame:
+    """Consecutive positions (p, q) of one MMSI in different segments, not a clean hand-over,
+    that no vessel could connect; with ``sep_km`` and ``speed_kn``."""
+    if pos.height == 0:
+        return pos
+    pos = pos.sort("mmsi", "ts", maintain_order=True).with_row_index("_i")
+    i, seg = pl.col("_i"), pl.col("segment_id")
+    pos = pos.with_columns(
+        (i == i.min().over("segment_id")).alias("_first"),
+        (i == i.max().over("segment_id")).alias("_last"),
+    )
+    q = ["ts", "lat", "lon", "segment_id", "_first"]
+    sw = pos.with_columns(*[pl.col(c).shift(-1).over("mmsi").alias(f"q{c}") for c in q]).filter(
+        pl.col("qsegment_id").is_not_null()
+        & (pl.col("qsegment_id") != seg)
+        & ~(pl.col("_last") & pl.col("q_first"))
+    )
+    if sw.height == 0:
+        return sw
+    dist = distance_km(sw["lat"], sw["lon"], sw["qlat"], sw["qlon"])
+    seconds = (sw["qts"] - sw["ts"]).dt.total_microseconds().to_numpy() / 1e6
+    speed = dist / NM_KM / (np.maximum(seconds, 1.0) / 3600.0)
+    return sw.with_columns(pl.Series("sep_km", dist), pl.Series("speed_kn", speed)).filter(
+        (pl.col("sep_km") > p.jump_km) & (pl.col("speed_kn") > p.max_speed_kn)
+    )
+
+
+def _evidence(pos: pl.DataFrame, involved: pl.DataFrame, ep: pl.DataFrame) -> pl.DataFrame:
+    """Per episode, ``n_tracks`` and ``tracks``: each involved segment's positions within the
+    episode (count, first and last time, first position), in order of their first time."""
+    spans = ep.select("mmsi", "_episode", "start", "end")
+    per_track = (
+        pos.join(involved.join(spans, on=["mmsi", "_episode"]), on=["mmsi", "segment_id"])
+        .filter(pl.col("ts").is_between(pl.col("start"), pl.col("end")))
+        .sort("ts")
+        .group_by("mmsi", "_episode", "segment_id")
+        .agg(
+            pl.len().alias("positions"),
+            pl.col("ts").first().alias("first"),
+            pl.col("ts").last().alias("last"),
+            pl.col("lat").first(),
+            pl.col("lon").first(),
+        )
+        .sort("first", "segment_id")
+    )
+    return per_track.group_by("mmsi", "_episode").agg(
+        pl.len().alias("n_tracks"),
+        pl.struct(
+            "segment_id",
+            "positions",
+            pl.col("first").dt.strftime("%Y-%m-%dT%H:%M:%SZ").alias("start"),
+            pl.col("last").dt.strftime("%Y-%m-%dT%H:%M:%SZ").alias("end"),
+            pl.col("lat").round(5),
+            pl.col("lon").round(5),
+        ).alias("tracks"),
+    )
 
 
 DETECTOR = Detector(

@@ -393,3 +393,23 @@ def test_a_store_of_unrelated_captures_has_no_gaps_of_years(tmp_path):
     gaps = Store(store).events(type="gap").collect()
     hours = [json.loads(d)["gap_hours"] for d in gaps["details"]]
     assert hours and max(hours) <= 336  # the 2021 day's gaps remain, none across captures
+
+
+def test_detect_says_how_many_reports_it_flagged_outlier(tmp_path):
+    # issue 12: a garbled report is no alert, and the officer is told it was set aside
+    frame, vessels = scenario()
+    garbled = frame.filter(pl.col("mmsi") == CHN).sort("ts")["ts"][40]
+    row = (pl.col("mmsi") == CHN) & (pl.col("ts") == garbled)
+    frame = frame.with_columns(pl.when(row).then(pl.col("lon") + 3.0).otherwise("lon"))
+    path = tmp_path / "store"
+    Store(path).ingest_results([chunk(frame, vessels)], name="one", sha256="b" * 64, size=1)
+    result = invoke("detect", "--store", path)
+    assert result.exit_code == 0, result.output
+    assert "1 report of 1 vessel flagged outlier" in result.output
+    assert Store(path).events().filter(pl.col("type") == "spoofing").collect().height == 0
+
+
+def test_detect_says_nothing_of_outliers_without_any(detected):
+    result = invoke("detect", "--store", detected)
+    assert result.exit_code == 0, result.output
+    assert "outlier" not in result.output

@@ -75,9 +75,11 @@ DEFAULTS = {
     "spoofing": {
         "max_speed_kn": 25.0,
         "jump_km": 10.0,
-        "merge_h": 6.0,
+        "merge_h": 48.0,  # issue 12: a shared MMSI unheard for a day is one episode
         "min_switches": 2,
-        "min_track_positions": 3,
+        "min_track_positions": 2,  # issue 12: a single garbled report is not spoofing
+        "min_track_duration": "30s",
+        "replica_km": 1.0,  # issue 12: a track delayed in time is not a second transmitter
     },
     "gap": {
         "min_gap_h": 12.0,
@@ -103,6 +105,7 @@ DEFAULTS = {
         "min_shore_nm": 20.0,
         "min_port_distance_km": 10.0,
         "max_inner_gap": "1h",
+        "merge_gap": "6h",  # issue 12: one episode, one alert
     },
     "zone": {"kinds": None},
     "fishing_in_zone": {

@@ -159,21 +159,68 @@ def test_one_vessel_in_two_frames_concatenated():
     assert spans(detect_loitering(pl.concat(parts), encounters=NONE)) == [("15 22:00", "16 03:00")]
 
 
-def test_a_gap_of_1_h_splits_the_episode():
+def test_a_gap_of_1_h_ends_a_slow_run():
+    # without merging (merge_gap = 0) each slow run is an episode of its own
     p = pl.concat([track(CARRIER, 0, 150), track(CARRIER, 210, 360)])  # 60 min silent
-    assert spans(detect_loitering(p, encounters=NONE)) == [
+    assert spans(detect_loitering(p, encounters=NONE, merge_gap=0)) == [
         ("15 00:00", "15 02:30"),
         ("15 03:30", "15 06:00"),
     ]
     p = pl.concat([track(CARRIER, 0, 150), track(CARRIER, 205, 360)])  # 55 min silent
-    assert spans(detect_loitering(p, encounters=NONE)) == [("15 00:00", "15 06:00")]
+    ev = detect_loitering(p, encounters=NONE, merge_gap=0)
+    assert spans(ev) == [("15 00:00", "15 06:00")]
+    assert details_of(ev.row(0, named=True))["slow_runs"] == 1
 
 
-def test_a_fast_position_ends_the_episode():
+def test_a_fast_position_ends_a_slow_run():
     sog = np.full(73, 1.0)
     sog[30] = 8.0  # at 02:30
-    ev = detect_loitering(track(CARRIER, 0, 360, sog=sog), encounters=NONE)
+    ev = detect_loitering(track(CARRIER, 0, 360, sog=sog), encounters=NONE, merge_gap=0)
     assert spans(ev) == [("15 00:00", "15 02:25"), ("15 02:35", "15 06:00")]
+
+
+def test_a_short_silence_or_a_short_move_does_not_split_the_episode():
+    # issue 12: one behaviour, one alert. 1 h and 5 h unheard in the same place, a 10 min
+    # move at 8 kn (a drifting carrier repositioning): one episode each
+    silent = pl.concat([track(CARRIER, 0, 150), track(CARRIER, 210, 360)])
+    ev = detect_loitering(silent, encounters=NONE)
+    assert spans(ev) == [("15 00:00", "15 06:00")]
+    d = details_of(ev.row(0, named=True))
+    assert (d["slow_runs"], d["positions"], d["duration_h"]) == (2, 62, 6.0)
+    long_silence = pl.concat([track(CARRIER, 0, 150), track(CARRIER, 450, 600)])
+    assert spans(detect_loitering(long_silence, encounters=NONE)) == [("15 00:00", "15 10:00")]
+    # 15 min at 3 kn that leave it 0.4 km from where it stopped (GFW fixture 372768000:
+    # 13 to 29 min, then within 0.7 km)
+    sog = np.full(73, 1.0)
+    sog[29:32] = 3.0
+    lat = LAT + np.where(np.arange(73) >= 29, 0.0036, 0.0)  # 0.4 km north from 02:25
+    moved = detect_loitering(track(CARRIER, 0, 360, lat=lat, sog=sog), encounters=NONE)
+    assert spans(moved) == [("15 00:00", "15 06:00")]
+    assert details_of(moved.row(0, named=True))["slow_runs"] == 2
+    # ... but 15 min at 10 kn to a place 4.6 km on is a move to another stop
+    sog[29:32] = 10.0
+    lat = LAT + np.where(np.arange(73) >= 29, 0.0417, 0.0)
+    apart = detect_loitering(track(CARRIER, 0, 360, lat=lat, sog=sog), encounters=NONE)
+    assert spans(apart) == [("15 00:00", "15 02:20"), ("15 02:40", "15 06:00")]
+
+
+def test_stops_apart_in_time_or_place_stay_separate_episodes():
+    # 6 h or more between two stops, or a move no loitering vessel makes in the time
+    # between them (here 110 km in 1 h): separate episodes
+    later = pl.concat([track(CARRIER, 0, 150), track(CARRIER, 510, 660)])  # 6 h apart
+    assert len(spans(detect_loitering(later, encounters=NONE))) == 2
+    assert len(spans(detect_loitering(later, encounters=NONE, merge_gap="7h"))) == 1
+    elsewhere = pl.concat([track(CARRIER, 0, 150), track(CARRIER, 210, 360, lon=LON + 1)])
+    elsewhere = elsewhere.with_columns(pl.lit(1).alias("segment_id"))  # one track
+    assert len(spans(detect_loitering(elsewhere, encounters=NONE))) == 2
+    # two tracks of one MMSI (two ships sharing it) are never merged
+    near = pl.concat(
+        [
+            track(CARRIER, 0, 150, segment_id=[1] * 31),
+            track(CARRIER, 210, 360, lat=LAT + 0.01, segment_id=[2] * 31),
+        ]
+    )
+    assert len(spans(detect_loitering(near, encounters=NONE))) == 2
 
 
 def test_implied_speed_without_sog():
@@ -205,7 +252,7 @@ def test_encounter_check_after_the_fact_equals_the_check_inside():
             track(OTHER, 180, 400, lat=LAT + 0.001),
             track(FISHER, 0, 200, lat=LAT + 1),  # alone
             track(FISHER + 1, 0, 150, lat=LAT + 1, lon=LON + 1),
-            track(FISHER + 1, 250, 400, lat=LAT + 1, lon=LON + 1),  # two episodes
+            track(FISHER + 1, 250, 400, lat=LAT + 1, lon=LON + 2),  # two episodes
         ]
     )
     encounters = detect_encounters(p)

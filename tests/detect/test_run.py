@@ -326,3 +326,38 @@ def test_write_events_refuses_while_another_process_writes(filled):
         done = subprocess.run([sys.executable, "-c", code], check=False)
         assert done.returncode == 3
     assert StoreBusyError  # the class the subprocess caught
+
+
+def test_a_garbled_report_is_flagged_recorded_and_no_alert(tmp_path):
+    # issue 12: 205370590 of the AISHub sample reads longitude 4.357 -> 0.007 for one report
+    frame, vessels = scenario()
+    squid = frame.filter(pl.col("mmsi") == CHN).sort("ts")
+    garbled_ts = squid["ts"][40]
+    frame = frame.with_columns(
+        pl.when((pl.col("mmsi") == CHN) & (pl.col("ts") == garbled_ts))
+        .then(pl.col("lon") + 3.0)
+        .otherwise("lon")
+        .alias("lon")
+    )
+    store = Store(tmp_path / "store")
+    store.ingest_results([chunk(frame, vessels)], name="day", sha256="3" * 64, size=1)
+    events = detect_store(store)
+    assert events.filter(pl.col("type") == "spoofing").height == 0
+    fishing = events.filter(pl.col("type") == "fishing_in_zone")
+    assert fishing.height == 1  # the report did not cut the episode either
+    info = store.events_info()
+    assert info is not None
+    outliers = info["outliers"]
+    assert (outliers["positions"], outliers["vessels"]) == (1, 1)
+    [[mmsi, ts, _lat, lon]] = outliers["listed"]
+    assert (mmsi, ts) == (CHN, garbled_ts.strftime("%Y-%m-%dT%H:%M:%S.%fZ"))
+    squid_now = frame.filter((pl.col("mmsi") == CHN) & (pl.col("ts") == garbled_ts))
+    assert lon == pytest.approx(squid_now["lon"].item())
+    # the pipeline gives the report to no detector: even a spoofing detector that takes one
+    # report for a track sees nothing, unless the report is marked as no outlier
+    one_report = {"min_track_positions": 1, "min_track_duration": 0}
+    single = DetectConfig.from_dict({"spoofing": one_report})
+    assert detect_all(frame, vessels, config=single, types=["spoofing"]).height == 0
+    seg = seawatch.detect.positions.segment_tracks(frame, single.segment)
+    kept = seg.with_columns(pl.lit(False).alias("outlier"))
+    assert detect_all(kept, vessels, config=single, types=["spoofing"]).height == 1

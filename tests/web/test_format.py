@@ -127,6 +127,24 @@ SAMPLES = [
             "n_switches": 1138,
             "max_implied_speed_kn": 130072.5,
             "max_separation_km": 1605.962,
+            "tracks": [
+                {
+                    "segment_id": 41244045300000,
+                    "positions": 170,
+                    "start": "2026-01-15T12:00:10Z",
+                    "end": "2026-01-15T15:33:02Z",
+                    "lat": -8.38753,
+                    "lon": 76.62108,
+                },
+                {
+                    "segment_id": 41244045300002,
+                    "positions": 6,
+                    "start": "2026-01-15T12:00:40Z",
+                    "end": "2026-01-15T15:20:00Z",
+                    "lat": -50.08401,
+                    "lon": 76.62077,
+                },
+            ],
         },
     },
     {
@@ -222,6 +240,11 @@ def test_every_event_type_is_explained_with_units() -> None:
     split = dict(SAMPLES[2], details={**SAMPLES[2]["details"], "on_segment_id": 73517900000001})
     rows = dict((r["key"], r["value"]) for r in explain([split])[0][1])
     assert rows["on_segment_id"] == "track 2 (a new track)"
+    spoofing = dict((r["key"], r["value"]) for r in explain(SAMPLES[7:8])[0][1])
+    assert spoofing["tracks"] == (
+        "track 1: 170 reports, 2026-01-15T12:00:10Z to 2026-01-15T15:33:02Z; "
+        "track 3: 6 reports, 2026-01-15T12:00:40Z to 2026-01-15T15:20:00Z"
+    )
     unknown = dict((r["key"], r["value"]) for r in explain(SAMPLES[-1:])[0][1])
     assert unknown == {"some_new_figure_km": "1.89 nm (3.50 km)", "flagged": "yes"}
 

@@ -182,6 +182,7 @@ const DETAIL_FIELDS = {
   mean_speed_kn: ["Mean speed", "kn"],
   distance_from_shore_nm: ["Distance from shore", "nm"],
   positions: ["Positions", ""],
+  slow_runs: ["Stops merged into the episode", ""],
   // gap
   gap_hours: ["Time without AIS", "h"],
   distance_km: ["Distance", "km"],
@@ -217,6 +218,7 @@ const DETAIL_FIELDS = {
   n_switches: ["Impossible jumps", ""],
   max_implied_speed_kn: ["Highest implied speed", "kn"],
   max_separation_km: ["Largest separation", "km"],
+  tracks: ["Tracks (evidence)", "tracks"],
 };
 
 const UNIT_SUFFIX = [
@@ -271,6 +273,12 @@ function formatValue(value, unit) {
       return String(value).replace(/_/g, " ");
     case "segment":
       return trackLabel(value);
+    case "tracks":
+      // spoofing evidence: each track's reports within the episode
+      if (!Array.isArray(value)) return String(value);
+      return value
+        .map((t) => `${trackLabel(t.segment_id)}: ${t.positions} reports, ${t.start} to ${t.end}`)
+        .join("; ");
     case "km":
       // at sea in nautical miles, with the kilometres the detector measured (and exports)
       if (typeof value !== "number") return String(value);
