@@ -36,11 +36,14 @@ UTC (a whole number of hours: UTC-5 in mainland Ecuador, UTC-6 in Galapagos) or 
 5. **Displaced copies.** After the correction, copies of one key more than the duplicate
    window apart are either repeated identical reports (a moored vessel) or a copy stamped
    at a wrong time (a line whose clock was off). Each copy is compared with the vessel's
-   neighbouring reports in time: a copy is plausible when a neighbour is at the same place,
+   neighbouring reports in time (two on each side, so that a garbled neighbour does not
+   condemn it): a copy is plausible when a neighbour is at the same place,
    or within ``neighbour_horizon`` and no farther than ``max_speed_kn`` allows. An
    implausible copy is dropped (counted as a duplicate) when another copy of the same report
-   is plausible. Repeated reports of a moored vessel are all plausible and all
-   kept.
+   is plausible and the track around it holds together (two of its neighbours agree with
+   each other: not a shared MMSI zigzagging between two vessels) or it has no neighbour
+   within ``neighbour_horizon``. Repeated reports of a
+   moored vessel are all plausible and all kept.
 
 Estimation is per batch: a station's copies already in the store from an earlier ingest are
 not matched (documented in docs/store.md, "Station clocks and duplicates"). Every station seen
@@ -116,6 +119,10 @@ class A vessels report every 2-10 s under way and every 3 min at anchor, class B
 under way, so a received track has neighbours within minutes. A copy whose nearest reports
 are farther away in time agrees with them at any plausible speed and proves nothing (a
 line stamped an hour late beyond the end of its vessel's track)."""
+
+NEIGHBOURS = 2
+"""Reports of the vessel on each side of a copy (in time) it is compared with: a copy is
+plausible when one of them agrees, so a garbled report next to it does not condemn it."""
 
 SLACK_M = 1000.0
 """Distance (metres) a copy may be from a neighbouring report whatever the time between them:
@@ -400,19 +407,31 @@ def displaced_sql(
     )
     drop = (" AND p.source NOT IN (" + ", ".join(sql_string(s) for s in dropped) + ")"
             if dropped else "")
-    dist = (
-        "2 * 6371008.8 * asin(sqrt(pow(sin(radians({la2} - lat) / 2), 2) + cos(radians(lat)) "
-        "* cos(radians({la2})) * pow(sin(radians({lo2} - lon) / 2), 2)))"
-    )
     horizon_us = int(settings.neighbour_horizon / timedelta(microseconds=1))
-    ok = (  # a neighbour at the same place, or near in time and reachable
-        "({n} IS NOT NULL AND (" + dist + " <= {slack} OR (abs(t - {t2}) <= {horizon} AND "
-        + dist + " <= {slack} + {speed} * abs(t - {t2}))))"
-    )
-    ok_prev = ok.format(n="plat", la2="plat", lo2="plon", t2="pt", horizon=horizon_us,
-                        slack=settings.slack_m, speed=speed_m_per_us)
-    ok_next = ok.format(n="nlat", la2="nlat", lo2="nlon", t2="nt", horizon=horizon_us,
-                        slack=settings.slack_m, speed=speed_m_per_us)
+
+    def agree(a: str, b: str) -> str:
+        """Reports ``a`` and ``b`` (column suffixes) are at the same place, or near in time
+        and within reach of each other."""
+        d = (f"2 * 6371008.8 * asin(sqrt(pow(sin(radians(lat{b} - lat{a}) / 2), 2) + "
+             f"cos(radians(lat{a})) * cos(radians(lat{b})) * "
+             f"pow(sin(radians(lon{b} - lon{a}) / 2), 2)))")
+        return (f"(lat{b} IS NOT NULL AND lat{a} IS NOT NULL AND ({d} <= {settings.slack_m} "
+                f"OR (abs(t{a} - t{b}) <= {horizon_us} AND "
+                f"{d} <= {settings.slack_m} + {speed_m_per_us} * abs(t{a} - t{b}))))")
+
+    near = " OR ".join(agree("", str(j)) for j in range(2 * NEIGHBOURS))
+    # the track around the copy holds together (two neighbours agree with each other), so
+    # that disagreeing with it means something (not a shared MMSI's zigzag between vessels)
+    pairs = [("0", str(NEIGHBOURS)), ("0", "1"), (str(NEIGHBOURS), str(NEIGHBOURS + 1))]
+    judged = " OR ".join(agree(a, b) for a, b in pairs)
+    # or nothing is near it in time (a line stamped an hour off beyond its track's end)
+    judged += " OR NOT (" + " OR ".join(
+        f"coalesce(abs(t - t{j}) <= {horizon_us}, false)" for j in range(2 * NEIGHBOURS)) + ")"
+    shifts = ", ".join(
+        f"{fn}({c}, {k}) OVER w AS {c}{j}"
+        for j, (fn, k) in enumerate((f, k) for f in ("lag", "lead")
+                                    for k in range(1, NEIGHBOURS + 1))
+        for c in ("lat", "lon", "t"))
     return f"""
     WITH r AS (
         SELECT {_key_hash('p.')} AS k, p.mmsi, p.lat, p.lon, p.second,
@@ -427,17 +446,16 @@ def displaced_sql(
         SELECT DISTINCT mmsi FROM r SEMI JOIN keys USING (k)
     ), track AS (
         SELECT *,
-            lag(lat) OVER w AS plat, lag(lon) OVER w AS plon, lag(t) OVER w AS pt,
-            lead(lat) OVER w AS nlat, lead(lon) OVER w AS nlon, lead(t) OVER w AS nt
+            {shifts}
         FROM (SELECT * FROM r SEMI JOIN vessels USING (mmsi)
               WHERE lat IS NOT NULL AND lon IS NOT NULL)
         WINDOW w AS (PARTITION BY mmsi ORDER BY t, f, i)
     ), judged AS (
-        SELECT k, f, i, ({ok_prev} OR {ok_next}) AS plausible
+        SELECT k, f, i, ({near}) AS plausible, ({judged}) AS judged
         FROM track SEMI JOIN keys USING (k)
     )
     SELECT f AS filename, i AS file_row_number FROM judged
-    WHERE NOT plausible AND k IN (SELECT k FROM judged WHERE plausible)
+    WHERE judged AND NOT plausible AND k IN (SELECT k FROM judged WHERE plausible)
     ORDER BY f, i
     """
 

@@ -153,14 +153,24 @@ def test_displaced_copies_are_dropped_and_repeats_kept(tmp_path: Path) -> None:
         "heading": [90] * 20, "nav_status": [5] * 20, "msg_type": [1] * 20,
         "second": [7] * 20, "source": ["a"] * 20,
     })
-    paths = [write(tmp_path / "a.nmea", pl.concat([a, moored], how="diagonal_relaxed")),
+    # one MMSI used by the moored vessel and by a vessel 300 km away, reports alternating:
+    # the track zigzags, so nothing there can be judged and every repeat is kept
+    far = moored.with_columns(ts=pl.col("ts") + timedelta(seconds=40), lat=pl.lit(0.5),
+                              second=pl.lit(47))
+    far = far.with_columns(lon=pl.Series([-80.9 + 0.001 * j for j in range(20)]))
+    shared = pl.concat([moored, far], how="diagonal_relaxed").with_columns(
+        mmsi=pl.lit(735_200_000))
+    paths = [write(tmp_path / "a.nmea", pl.concat([a, moored, shared],
+                                                  how="diagonal_relaxed")),
              write(tmp_path / "b.nmea", b)]
     store = Store(tmp_path / "store")
     reports = store.ingest(paths)
     pos = stored(store)
     assert pos.filter(pl.col("mmsi") == 735_100_000).height == 20  # repeats are reports
-    assert pos.filter(pl.col("ts") > tx["ts"].max() + timedelta(seconds=3)).height == 0
-    assert pos.filter(pl.col("mmsi") != 735_100_000).height == tx.height
+    assert pos.filter(pl.col("mmsi") == 735_200_000).height == 40
+    moving = pos.filter(pl.col("mmsi") < 735_100_000)
+    assert moving.filter(pl.col("ts") > tx["ts"].max() + timedelta(seconds=3)).height == 0
+    assert moving.height == tx.height
     assert sum(r.duplicates["positions"] for r in reports) == b.height
 
 
