@@ -36,9 +36,9 @@ UTC (a whole number of hours: UTC-5 in mainland Ecuador, UTC-6 in Galapagos) or 
 5. **Displaced copies.** After the correction, copies of one key more than the duplicate
    window apart are either repeated identical reports (a moored vessel) or a copy stamped
    at a wrong time (a line whose clock was off). Each copy is compared with the vessel's
-   neighbouring reports in time (two on each side, so that a garbled neighbour does not
-   condemn it): a copy is plausible when a neighbour is at the same place,
-   or within ``neighbour_horizon`` and no farther than ``max_speed_kn`` allows. An
+   neighbouring reports in time: a copy is plausible when one of the two reports on each
+   side is at the same place (a moored vessel's repeat), or when the report nearest in time
+   is within ``neighbour_horizon`` and no farther than ``max_speed_kn`` allows. An
    implausible copy is dropped (counted as a duplicate) when another copy of the same report
    is plausible and the track around it holds together (two of its neighbours agree with
    each other: not a shared MMSI zigzagging between two vessels) or it has no neighbour
@@ -121,8 +121,10 @@ are farther away in time agrees with them at any plausible speed and proves noth
 line stamped an hour late beyond the end of its vessel's track)."""
 
 NEIGHBOURS = 2
-"""Reports of the vessel on each side of a copy (in time) it is compared with: a copy is
-plausible when one of them agrees, so a garbled report next to it does not condemn it."""
+"""Reports of the vessel on each side of a copy (in time) it is compared with for being at
+the same place, so that a garbled report next to a moored vessel's repeat does not condemn
+it; two of them agreeing with each other show that the track around the copy holds
+together."""
 
 SLACK_M = 1000.0
 """Distance (metres) a copy may be from a neighbouring report whatever the time between them:
@@ -409,17 +411,27 @@ def displaced_sql(
             if dropped else "")
     horizon_us = int(settings.neighbour_horizon / timedelta(microseconds=1))
 
+    def dist(a: str, b: str) -> str:
+        return (f"2 * 6371008.8 * asin(sqrt(pow(sin(radians(lat{b} - lat{a}) / 2), 2) + "
+                f"cos(radians(lat{a})) * cos(radians(lat{b})) * "
+                f"pow(sin(radians(lon{b} - lon{a}) / 2), 2)))")
+
+    def same_place(a: str, b: str) -> str:
+        return f"(lat{b} IS NOT NULL AND lat{a} IS NOT NULL AND {dist(a, b)} <= {settings.slack_m})"
+
     def agree(a: str, b: str) -> str:
         """Reports ``a`` and ``b`` (column suffixes) are at the same place, or near in time
         and within reach of each other."""
-        d = (f"2 * 6371008.8 * asin(sqrt(pow(sin(radians(lat{b} - lat{a}) / 2), 2) + "
-             f"cos(radians(lat{a})) * cos(radians(lat{b})) * "
-             f"pow(sin(radians(lon{b} - lon{a}) / 2), 2)))")
-        return (f"(lat{b} IS NOT NULL AND lat{a} IS NOT NULL AND ({d} <= {settings.slack_m} "
-                f"OR (abs(t{a} - t{b}) <= {horizon_us} AND "
-                f"{d} <= {settings.slack_m} + {speed_m_per_us} * abs(t{a} - t{b}))))")
+        return (f"({same_place(a, b)} OR (lat{b} IS NOT NULL AND lat{a} IS NOT NULL AND "
+                f"abs(t{a} - t{b}) <= {horizon_us} AND "
+                f"{dist(a, b)} <= {settings.slack_m} + {speed_m_per_us} * abs(t{a} - t{b})))")
 
-    near = " OR ".join(agree("", str(j)) for j in range(2 * NEIGHBOURS))
+    # plausible: at the same place as a neighbour (a moored vessel's repeat), or within reach
+    # of the report nearest in time (the one before or the one after)
+    prev, nxt = "0", str(NEIGHBOURS)
+    nearest = (f"CASE WHEN t{nxt} IS NULL OR (t{prev} IS NOT NULL AND "
+               f"t - t{prev} <= t{nxt} - t) THEN {agree('', prev)} ELSE {agree('', nxt)} END")
+    near = " OR ".join([*(same_place("", str(j)) for j in range(2 * NEIGHBOURS)), nearest])
     # the track around the copy holds together (two neighbours agree with each other), so
     # that disagreeing with it means something (not a shared MMSI's zigzag between vessels)
     pairs = [("0", str(NEIGHBOURS)), ("0", "1"), (str(NEIGHBOURS), str(NEIGHBOURS + 1))]
