@@ -86,6 +86,12 @@ of 30 differences is off by less than a second even when a fifth of them are wro
 by an hour, copies relayed late), and a station that shares fewer copies in a day is left as
 it is rather than shifted on thin evidence."""
 
+MATCH_ROWS = 5_000_000
+"""Most position rows matched across stations for the offsets: a bigger batch is sampled by
+vessel (MMSI hash) down to about this many. Copies shared by two stations are a few per cent
+of their rows, so 5 M rows still give each pair of overlapping stations hundreds of copies,
+and the join stays a few seconds however big the day."""
+
 ON_TIME = timedelta(seconds=5)
 """A station whose median difference to the reference is within this is on time: copies of one
 transmission arrive within a few seconds at different receivers (the simulator delays the
@@ -104,6 +110,11 @@ HOUR_SNAP = timedelta(seconds=60)
 """An offset within this of a whole number of hours is a local-time setting: it is snapped to
 the whole hours plus the station's second residual (the seconds its clock is off besides),
 instead of carrying the receivers' delay differences of the median."""
+
+RESIDUAL_WITHIN_S = 2
+"""A row agrees with its station's second residual when within this many seconds of it: a
+terrestrial receiver stamps a report within a second of its transmission, and receive times
+are whole seconds."""
 
 MIN_SECOND_ROWS = 30
 """Fewest rows with a valid ``second`` (0-59) before a station's second residual is used."""
@@ -161,6 +172,7 @@ class ClockSettings:
 
     window: timedelta = timedelta(seconds=30)
     min_copies: int = MIN_COPIES
+    match_rows: int = MATCH_ROWS
     on_time: timedelta = ON_TIME
     agreement: timedelta = AGREEMENT
     min_agreement: float = MIN_AGREEMENT
@@ -211,12 +223,14 @@ def _files_sql(files: Sequence[str]) -> str:
     return "[" + ", ".join(sql_string(f) for f in files) + "]"
 
 
-def pair_offsets_sql(files: Sequence[str], agreement: timedelta) -> str:
+def pair_offsets_sql(files: Sequence[str], agreement: timedelta, every: int = 1) -> str:
     """DuckDB query of the time differences between stations over the copies they share.
 
     Returns ``a``, ``b`` (stations, ``a < b``), ``copies``, ``median_us`` (median of
     ``ts_a - ts_b`` in microseconds) and ``agree`` (share of copies within ``agreement`` of
-    the median). Only keys a station heard once in the files are matched.
+    the median). Only keys a station heard once in the files are matched, and only the
+    vessels whose MMSI hash falls in one of ``every`` buckets (a sample that bounds the cost on
+    a big batch; 1: all).
 
     >>> "median" in pair_offsets_sql(["a.parquet"], timedelta(seconds=10))
     True
@@ -227,6 +241,7 @@ def pair_offsets_sql(files: Sequence[str], agreement: timedelta) -> str:
         SELECT {_key_hash()} AS k, source, min(epoch_us(ts)) AS t
         FROM read_parquet({_files_sql(files)}, union_by_name = true)
         WHERE second BETWEEN 0 AND 59 AND mmsi IS NOT NULL AND source IS NOT NULL
+          AND hash(mmsi) % {int(every)} = 0
         GROUP BY k, source HAVING count(*) = 1
     ), pairs AS (
         SELECT x.source AS a, y.source AS b, x.t - y.t AS d
@@ -242,25 +257,69 @@ def pair_offsets_sql(files: Sequence[str], agreement: timedelta) -> str:
 
 
 def station_rows_sql(files: Sequence[str]) -> str:
-    """DuckDB query of each station's rows: ``source``, ``rows``, ``first_ts``, ``last_ts``,
-    ``second_rows`` (rows with a valid ``second``), ``residual_s`` (median second residual,
-    see :func:`second_residual_s`) and ``residual_agree`` (share of rows within 2 s of it,
-    circularly)."""
+    """DuckDB query of each station's rows by second residual (see
+    :func:`second_residual_s`; null without a valid ``second``): ``source``, ``res``,
+    ``n``, ``first_ts``, ``last_ts``. A small table (at most 61 rows a station) that
+    :func:`station_rows` folds.
+
+    >>> "GROUP BY source, res" in station_rows_sql(["a.parquet"])
+    True
+    """
     resid = "((epoch(ts)::BIGINT - second + 30) % 60 + 60) % 60 - 30"
     return f"""
-    WITH r AS (
-        SELECT source, ts, CASE WHEN second BETWEEN 0 AND 59 THEN {resid} END AS res
-        FROM read_parquet({_files_sql(files)}, union_by_name = true)
-        WHERE source IS NOT NULL
-    ), m AS (
-        SELECT source, count(*) AS rows, min(ts) AS first_ts, max(ts) AS last_ts,
-               count(res) AS second_rows, median(res)::BIGINT AS residual_s FROM r GROUP BY source
-    )
-    SELECT m.*, avg(CASE WHEN abs(((r.res - m.residual_s + 30) % 60 + 60) % 60 - 30) <= 2
-                    THEN 1.0 ELSE 0.0 END) FILTER (WHERE r.res IS NOT NULL) AS residual_agree
-    FROM m JOIN r USING (source)
-    GROUP BY ALL ORDER BY m.source
+    SELECT source, CASE WHEN second BETWEEN 0 AND 59 THEN {resid} END AS res,
+           count(*) AS n, min(ts) AS first_ts, max(ts) AS last_ts
+    FROM read_parquet({_files_sql(files)}, union_by_name = true)
+    WHERE source IS NOT NULL
+    GROUP BY source, res
     """
+
+
+def station_rows(histogram: pl.DataFrame, within_s: int = RESIDUAL_WITHIN_S) -> pl.DataFrame:
+    """Each station's rows and second residual from :func:`station_rows_sql`: ``source``,
+    ``rows``, ``first_ts``, ``last_ts``, ``second_rows``, ``residual_s`` (the centre of the
+    ``2 * within_s + 1`` seconds, circular, holding most rows, moved to the mean of the rows
+    there: a median that does not break where the residuals wrap from 29 to -30) and
+    ``residual_agree`` (the share of rows in the window).
+
+    >>> h = pl.DataFrame({"source": ["a", "a", "a"], "res": [29, -30, 5], "n": [40, 50, 10],
+    ...                   "first_ts": [None] * 3, "last_ts": [None] * 3})
+    >>> station_rows(h).select("rows", "residual_s", "residual_agree").row(0)
+    (100, -30, 0.9)
+    >>> h = pl.DataFrame({"source": ["b", "b"], "res": [0, 1], "n": [60, 40],
+    ...                   "first_ts": [None] * 2, "last_ts": [None] * 2})
+    >>> station_rows(h).select("residual_s", "residual_agree").row(0)
+    (0, 1.0)
+    """
+    import numpy as np
+
+    out: dict[str, list[Any]] = {k: [] for k in (
+        "source", "rows", "first_ts", "last_ts", "second_rows", "residual_s",
+        "residual_agree")}
+    for (source,), part in histogram.sort("source").group_by("source", maintain_order=True):
+        counts = np.zeros(60, dtype=np.int64)
+        known = part.filter(pl.col("res").is_not_null())
+        np.add.at(counts, known["res"].to_numpy().astype(np.int64) + 30, known["n"].to_numpy())
+        window = np.zeros(60, dtype=np.int64)
+        for k in range(-within_s, within_s + 1):
+            window += np.roll(counts, k)
+        total = int(counts.sum())
+        best = int(np.argmax(window * (total + 1) + counts))  # ties: the fullest second
+        if window[best]:  # the rows' mean within the window, to the whole second
+            near = np.arange(-within_s, within_s + 1)
+            weights = counts[(best + near) % 60]
+            best = (best + round(float((near * weights).sum()) / float(weights.sum()))) % 60
+        out["source"].append(source)
+        out["rows"].append(int(part["n"].sum()))
+        out["first_ts"].append(part["first_ts"].min())
+        out["last_ts"].append(part["last_ts"].max())
+        out["second_rows"].append(total)
+        out["residual_s"].append(best - 30 if total else None)
+        out["residual_agree"].append(float(window[best]) / total if total else None)
+    return pl.DataFrame(out, schema={
+        "source": pl.String(), "rows": pl.Int64(), "first_ts": schema.TS,
+        "last_ts": schema.TS, "second_rows": pl.Int64(), "residual_s": pl.Int64(),
+        "residual_agree": pl.Float64()})
 
 
 @dataclass
@@ -342,8 +401,13 @@ def estimate_offsets(
     tied = len(ranked) > 1 and len(ranked[0]) == len(ranked[1])
     if ranked and not tied:
         known = {s: 0 for s in ranked[0]}
-        for s in ranked[0]:
-            est[s] = _Estimate(0, 0, None, None, "on_time")
+        for s in ranked[0]:  # on time by their copies with the group's other stations
+            mates = [(v[0], r, v) for (x, r), v in stable.items() if x == s and r in known]
+            if mates:
+                n, ref, (_, med, agree) = max(mates)
+                est[s] = _Estimate(med, n, ref, agree, "on_time")
+            else:  # pragma: no cover - a group of one is never alone (see above)
+                est[s] = _Estimate(0, 0, None, None, "on_time")
         changed = True
         while changed:  # stations matched to a known one, then those matched to them
             changed = False
@@ -494,10 +558,11 @@ def check_batch(
     if not positions:
         return ClockResult(empty)
     files = [str(f) for _, _, f in positions]
-    stations = con.sql(station_rows_sql(files)).pl()
+    stations = station_rows(con.sql(station_rows_sql(files)).pl())
     if not stations.height:
         return ClockResult(empty)
-    pairs = con.sql(pair_offsets_sql(files, settings.agreement)).pl()
+    sample = max(1, -(-int(stations["rows"].sum()) // settings.match_rows))
+    pairs = con.sql(pair_offsets_sql(files, settings.agreement, sample)).pl()
     result = ClockResult(estimate_offsets(pairs, stations, settings))
     offsets = result.offsets()
     dropped = result.stations.filter(pl.col("action") == "quarantined")["station"].to_list()
