@@ -45,8 +45,9 @@ UTC (a whole number of hours: UTC-5 in mainland Ecuador, UTC-6 in Galapagos) or 
    within ``neighbour_horizon``. Repeated reports of a
    moored vessel are all plausible and all kept.
 
-Estimation is per batch: a station's copies already in the store from an earlier ingest are
-not matched (documented in docs/store.md, "Station clocks and duplicates"). Every station seen
+The offsets are also estimated against the rows already in the store for the batch's days
+(one more station, :data:`STORED`); the displaced copies are looked for within the batch only
+(docs/store.md, "Station clocks and duplicates"). Every station seen
 in a batch gets one row in the store's ``clocks`` table, which ``seawatch info`` lists.
 
 Examples
@@ -62,9 +63,9 @@ from __future__ import annotations
 import math
 import shutil
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -223,23 +224,30 @@ def _files_sql(files: Sequence[str]) -> str:
     return "[" + ", ".join(sql_string(f) for f in files) + "]"
 
 
-def pair_offsets_sql(files: Sequence[str], agreement: timedelta, every: int = 1) -> str:
+def pair_offsets_sql(files: Sequence[str], agreement: timedelta, every: int = 1,
+                     stored: Sequence[str] = ()) -> str:
     """DuckDB query of the time differences between stations over the copies they share.
 
     Returns ``a``, ``b`` (stations, ``a < b``), ``copies``, ``median_us`` (median of
     ``ts_a - ts_b`` in microseconds) and ``agree`` (share of copies within ``agreement`` of
     the median). Only keys a station heard once in the files are matched, and only the
     vessels whose MMSI hash falls in one of ``every`` buckets (a sample that bounds the cost on
-    a big batch; 1: all).
+    a big batch; 1: all). The rows of the ``stored`` files (the store's live files of the
+    batch's days) take part as one station, :data:`STORED`.
 
     >>> "median" in pair_offsets_sql(["a.parquet"], timedelta(seconds=10))
     True
     """
     agree_us = int(agreement / timedelta(microseconds=1))
+    cols = "mmsi, msg_type, lat, lon, sog, cog, heading, nav_status, second, ts"
+    rows = f"SELECT {cols}, source FROM read_parquet({_files_sql(files)}, union_by_name = true)"
+    if stored:
+        rows += (f" UNION ALL SELECT {cols}, {sql_string(STORED)} AS source "
+                 f"FROM read_parquet({_files_sql(stored)}, union_by_name = true)")
     return f"""
     WITH once AS (
         SELECT {_key_hash()} AS k, source, min(epoch_us(ts)) AS t
-        FROM read_parquet({_files_sql(files)}, union_by_name = true)
+        FROM ({rows})
         WHERE second BETWEEN 0 AND 59 AND mmsi IS NOT NULL AND source IS NOT NULL
           AND hash(mmsi) % {int(every)} = 0
         GROUP BY k, source HAVING count(*) = 1
@@ -254,6 +262,13 @@ def pair_offsets_sql(files: Sequence[str], agreement: timedelta, every: int = 1)
     FROM stats s JOIN pairs p ON p.a = s.a AND p.b = s.b
     GROUP BY s.a, s.b, s.copies, s.median_us ORDER BY s.a, s.b
     """
+
+
+STORED = "(stored)"
+"""The station name of the rows already in the store when they are matched with a batch's
+(see :func:`pair_offsets_sql`): one station, since the store keeps one copy of each report,
+whichever station heard it first. Its rows were checked at their own ingest and are never
+changed again; it wins a tie for the reference."""
 
 
 def station_rows_sql(files: Sequence[str]) -> str:
@@ -336,10 +351,12 @@ def _seconds(us: int | None) -> float | None:
 
 
 def estimate_offsets(
-    pairs: pl.DataFrame, stations: pl.DataFrame, settings: ClockSettings
+    pairs: pl.DataFrame, stations: pl.DataFrame, settings: ClockSettings,
+    trusted: str | None = None,
 ) -> pl.DataFrame:
     """Each station's offset and what to do with it, from :func:`pair_offsets_sql` and
-    :func:`station_rows_sql` (see the module's steps 2 and 3).
+    :func:`station_rows_sql` (see the module's steps 2 and 3). Of two groups of stations of
+    equal size, the one holding ``trusted`` (the store's rows) is the reference.
 
     Returns one row per station: ``station``, ``first_ts``, ``last_ts``, ``rows``,
     ``copies``, ``reference``, ``offset_s``, ``agreement``, ``action``.
@@ -397,8 +414,11 @@ def estimate_offsets(
         if any(s in k for k in enough):
             groups.setdefault(root(s), []).append(s)
     est = {s: _Estimate() for s in names}
-    ranked = sorted(groups.values(), key=lambda g: -len(g))
-    tied = len(ranked) > 1 and len(ranked[0]) == len(ranked[1])
+    def rank(g: list[str]) -> tuple[int, bool]:
+        return len(g), trusted in g
+
+    ranked = sorted(groups.values(), key=rank, reverse=True)
+    tied = len(ranked) > 1 and rank(ranked[0]) == rank(ranked[1])
     if ranked and not tied:
         known = {s: 0 for s in ranked[0]}
         for s in ranked[0]:  # on time by their copies with the group's other stations
@@ -545,13 +565,32 @@ def _staged_files(staged: Sequence[Staging], table: str) -> list[tuple[int, str,
     ]
 
 
+def days_around(days: Iterable[Iterable[str]]) -> set[str]:
+    """The UTC days (``YYYY-MM-DD``) of ``days`` and the day before and after each: where a
+    batch's copies may lie in the store, whatever a station's offset within a day.
+
+    >>> sorted(days_around([["2024-03-01"]]))
+    ['2024-02-29', '2024-03-01', '2024-03-02']
+    """
+    out: set[str] = set()
+    for group in days:
+        for day in group:
+            d = date.fromisoformat(day)
+            out.update((d + timedelta(days=k)).isoformat() for k in (-1, 0, 1))
+    return out
+
+
 def check_batch(
-    con: duckdb.DuckDBPyConnection, staged: Sequence[Staging], settings: ClockSettings
+    con: duckdb.DuckDBPyConnection, staged: Sequence[Staging], settings: ClockSettings,
+    stored: Sequence[tuple[Path, int]] = (),
 ) -> ClockResult:
     """Estimate the stations' clocks over every staged input of a batch, correct or
     quarantine them and drop displaced copies, rewriting the staged files in place (see the
     module's steps). Each :class:`~seawatch.store.ingest.Staging` has its ``days``,
     ``day_rows``, ``removed`` and quarantine counts updated.
+
+    ``stored``: the store's live positions files (and their rows) of the days around the
+    batch's, whose copies the offsets are also estimated against (never changed).
     """
     empty = pl.DataFrame(schema={c: t for c, t in CLOCK_COLUMNS.items() if c != "estimated_at"})
     positions = _staged_files(staged, "positions")
@@ -561,9 +600,17 @@ def check_batch(
     stations = station_rows(con.sql(station_rows_sql(files)).pl())
     if not stations.height:
         return ClockResult(empty)
-    sample = max(1, -(-int(stations["rows"].sum()) // settings.match_rows))
-    pairs = con.sql(pair_offsets_sql(files, settings.agreement, sample)).pl()
-    result = ClockResult(estimate_offsets(pairs, stations, settings))
+    matched = int(stations["rows"].sum()) + sum(n for _, n in stored)
+    sample = max(1, -(-matched // settings.match_rows))
+    pairs = con.sql(pair_offsets_sql(files, settings.agreement, sample,
+                                      [str(f) for f, _ in stored])).pl()
+    if STORED in pairs["a"].to_list() + pairs["b"].to_list():
+        # the stored rows join the estimate as one station, and leave it after
+        stations = pl.concat([stations, pl.DataFrame(
+            {"source": [STORED], "rows": [0], "second_rows": [0]}, schema_overrides={
+                "rows": pl.Int64(), "second_rows": pl.Int64()})], how="diagonal_relaxed")
+    estimate = estimate_offsets(pairs, stations, settings, trusted=STORED)
+    result = ClockResult(estimate.filter(pl.col("station") != STORED))
     offsets = result.offsets()
     dropped = result.stations.filter(pl.col("action") == "quarantined")["station"].to_list()
     displaced = con.sql(displaced_sql(files, offsets, dropped, settings)).pl()

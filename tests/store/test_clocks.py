@@ -277,3 +277,22 @@ def test_a_big_batch_is_matched_on_a_sample_of_vessels(tmp_path: Path) -> None:
     assert c_full["action"] == c_sampled["action"] == "corrected"
     assert c_sampled["offset_s"] == c_full["offset_s"] == pytest.approx(-5 * 3600, abs=2)
     assert 30 <= c_sampled["copies"] < c_full["copies"]
+
+
+def test_a_station_ingested_later_is_matched_against_the_store(tmp_path: Path,
+                                                               three_stations) -> None:
+    """Stations delivered in separate ingests: c, alone in the second, is placed by its
+    copies of the reports a and b delivered in the first (already in the store)."""
+    _, (a, b, c) = three_stations
+    store = Store(tmp_path / "store")
+    store.ingest([a, b])
+    (report,) = store.ingest([c])
+    (entry,) = report.clocks
+    assert entry["action"] == "corrected"
+    assert entry["offset_s"] == pytest.approx(-5 * 3600, abs=2)
+    pos = stored(store)
+    assert pos["ts"].min() >= T0 - timedelta(seconds=2)
+    assert pos.height == pos.select(pl.struct("mmsi", "second", "lat", "lon").n_unique()).item()
+    clocks = station_clocks(store.path, store.snapshot().table_files(layout.CLOCKS))
+    assert clocks["station"].to_list() == ["a", "b", "c"]  # the stored ones are not listed
+    assert clocks.filter(pl.col("station") == "c")["reference"].item() == "(stored)"
