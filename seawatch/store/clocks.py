@@ -22,9 +22,9 @@ UTC (a whole number of hours: UTC-5 in mainland Ecuador, UTC-6 in Galapagos) or 
    snapped to whole hours plus the station's own second residual (below).
 3. **Second residual.** A station heard alone (no shared copies) is checked against the
    vessels' own ``second`` field: a correct clock receives a report within a second or two
-   of the second the vessel stamped on it. The median of ``ts - second`` (modulo 60 s) gives
-   a station's offset modulo one minute, so a drifting clock is caught (a whole-hour offset
-   is invisible to it).
+   of the second the vessel stamped on it. ``ts - second`` (modulo 60 s, its fullest 5 s:
+   :func:`station_rows`) gives a station's offset modulo one minute, so a drifting clock is
+   caught (a whole-hour offset is invisible to it).
 4. **Act.** A station off by more than ``on_time`` with a stable estimate is corrected: every
    row it delivered in the batch (positions, vessels, stations, other messages) has its
    ``ts`` shifted back by the offset, moving to another day file where that crosses
@@ -42,13 +42,13 @@ UTC (a whole number of hours: UTC-5 in mainland Ecuador, UTC-6 in Galapagos) or 
    implausible copy is dropped (counted as a duplicate) when another copy of the same report
    is plausible and the track around it holds together (two of its neighbours agree with
    each other: not a shared MMSI zigzagging between two vessels) or it has no neighbour
-   within ``neighbour_horizon``. Repeated reports of a
-   moored vessel are all plausible and all kept.
+   within ``neighbour_horizon``. Repeated reports of a moored vessel are all plausible and
+   all kept.
 
 The offsets are also estimated against the rows already in the store for the batch's days
 (one more station, :data:`STORED`); the displaced copies are looked for within the batch only
-(docs/store.md, "Station clocks and duplicates"). Every station seen
-in a batch gets one row in the store's ``clocks`` table, which ``seawatch info`` lists.
+(docs/store.md, "Station clocks and duplicates"). Every station seen in a batch gets one row
+in the store's ``clocks`` table, which ``seawatch info`` lists.
 
 Examples
 --------
