@@ -638,6 +638,18 @@ def check_batch(
     return result
 
 
+def check_commit(
+    con: duckdb.DuckDBPyConnection, root: Path, base: layout.Snapshot,
+    staged: Sequence[Staging], window: timedelta,
+) -> ClockResult:
+    """:func:`check_batch` of a commit's ``staged`` inputs onto the store at ``root`` whose
+    live snapshot is ``base`` (its positions of the days around the batch's are matched
+    too), with the default settings and the store's duplicate ``window``."""
+    near = days_around(st.days["positions"] for st in staged)
+    stored = [(root / f.path, f.rows) for f in base.table_files("positions") if f.day in near]
+    return check_batch(con, staged, ClockSettings(window), stored)
+
+
 def _rewrite(
     st: Staging, n: int, table: str, day: str, path: Path, offsets: dict[str, float],
     dropped: set[str], drop_rows: list[int], result: ClockResult,

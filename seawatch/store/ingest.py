@@ -614,11 +614,8 @@ def commit(
         touched_dirs: set[Path] = {root}  # a table folder may be new
         con = connect(run_dir / "duckdb_tmp", settings)
         try:
-            near = clocks.days_around(st.days["positions"] for st, _ in staged)
-            clock = clocks.check_batch(
-                con, [st for st, _ in staged], clocks.ClockSettings(settings.dedup_window),
-                [(root / f.path, f.rows) for f in base.table_files("positions")
-                 if f.day in near])
+            clock = clocks.check_commit(con, root, base, [st for st, _ in staged],
+                                        settings.dedup_window)
         except BaseException:
             con.close()
             raise
