@@ -222,6 +222,7 @@ def print_reports(reports: list[IngestReport]) -> None:
         console.print("[dim]samples of each are kept in the store: seawatch info --store DIR "
                       "--quarantine[/]")
     print_checks(reports)
+    print_clock_corrections(reports)
 
 
 def print_checks(reports: list[IngestReport]) -> None:
@@ -243,6 +244,21 @@ def print_checks(reports: list[IngestReport]) -> None:
     if any(counts.values()):
         console.print("values that cannot be true: " + ", ".join(
             f"{what}: {counts[k]:,}" for k, what in checks if counts[k]))
+
+
+def print_clock_corrections(reports: list[IngestReport]) -> None:
+    """One line per input and station whose clock the commit corrected or quarantined
+    (:mod:`seawatch.store.clocks`), when there is any."""
+    from seawatch.store.clocks import describe_offset
+
+    for r in reports:
+        for c in r.clocks:
+            what = ("times corrected" if c["action"] == "corrected"
+                    else "clock unstable: rows quarantined")
+            console.print(
+                f"station {escape(str(c['station']))} in {escape(r.name)}: clock "
+                f"{describe_offset(c['offset_s'])} from {c['copies']:,} shared copies, "
+                f"{what} ({c['rows']:,} rows)")
 
 
 QUARANTINE_SHOWN = 5
@@ -284,8 +300,30 @@ def info(
     for reason, n in summary.get("quarantine", {}).items():
         table.add_row(f"quarantined: {reason}", f"{n:,}")
     print_table(table)
+    print_station_clocks(st)
     if quarantine:
         print_quarantine(st, summary.get("quarantine", {}), sample)
+
+
+def print_station_clocks(st: Store) -> None:
+    """The receiving stations with the latest estimate of their clock offset
+    (:func:`seawatch.store.clocks.station_clocks`), when any batch estimated one."""
+    from seawatch.store import layout
+    from seawatch.store.clocks import describe_offset, station_clocks
+
+    clocks = station_clocks(st.path, st.snapshot().table_files(layout.CLOCKS))
+    if not clocks.height:
+        return
+    table = Table(title="Receiving stations (clock offset: station time minus UTC)")
+    for col in ("station", "offset", "action", "copies", "from", "rows", "batches"):
+        table.add_column(col, justify="left" if col in ("station", "action", "from")
+                         else "right", overflow="fold", no_wrap=col != "station")
+    for row in clocks.iter_rows(named=True):
+        table.add_row(
+            escape(str(row["station"])), describe_offset(row["offset_s"]),
+            str(row["action"]), f"{row['copies']:,}", escape(str(row["reference"] or "-")),
+            f"{row['rows']:,}", f"{row['batches']:,}")
+    print_table(table)
 
 
 def print_quarantine(st: Store, counts: dict[str, int], per_reason: int) -> None:

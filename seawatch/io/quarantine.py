@@ -46,6 +46,7 @@ class Reason(IntEnum):
     BAD_ROW = 12  # a CSV row whose required fields cannot be read
     NO_TIME = 13  # no time for the message and none could be inferred
     TRUNCATED = 14  # the file breaks off here (truncated or corrupt): the lines before are kept
+    CLOCK_UNSTABLE = 15  # from a station whose clock disagrees with the others' unsteadily
 
     @property
     def label(self) -> str:

@@ -36,7 +36,7 @@ import polars as pl
 from seawatch import schema
 from seawatch.errors import InvalidValue
 from seawatch.io.quarantine import QuarantineLog, Reason
-from seawatch.store import layout
+from seawatch.store import clocks, layout
 from seawatch.store.commit import Transaction, describe
 from seawatch.store.dedup import (
     CHAIN_SOURCE,
@@ -128,6 +128,10 @@ class IngestReport:
         How many inputs that commit held.
     snapshot
         Id of the snapshot the ingest committed (None when skipped).
+    clocks
+        Stations of this input whose clock the commit corrected or quarantined (see
+        :mod:`seawatch.store.clocks`): ``station``, ``offset_s``, ``copies``, ``action``,
+        ``rows`` (this input's rows shifted or not stored).
     """
 
     name: str
@@ -143,6 +147,7 @@ class IngestReport:
     commit_seconds: float = 0.0
     batch_inputs: int = 0
     snapshot: int | None = None
+    clocks: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def duplicates_removed(self) -> int:
@@ -173,6 +178,8 @@ class Staging:
         self.run_dir = run_dir
         self.rows_read = _zeros()
         self.no_time = _zeros()
+        self.removed = _zeros()
+        """Rows per table the clock check kept out (quarantined, see :mod:`.clocks`)."""
         self.days: dict[str, set[str]] = {t: set() for t in DATA_TABLES}
         self.day_rows: Counter[tuple[str, str]] = Counter()
         """Rows staged per ``(table, day)``."""
@@ -605,12 +612,18 @@ def commit(
         files = {t: list(base.table_files(t)) for t in layout.FILE_TABLES}
         added = [_zeros() for _ in staged]
         touched_dirs: set[Path] = {root}  # a table folder may be new
+        con = connect(run_dir / "duckdb_tmp", settings)
+        try:
+            clock = clocks.check_commit(con, root, base, [st for st, _ in staged],
+                                        settings.dedup_window)
+        except BaseException:
+            con.close()
+            raise
         work = [
             (table, day)
             for table in DATA_TABLES
             for day in sorted(set().union(*(st.days[table] for st, _ in staged)))
         ]
-        con = connect(run_dir / "duckdb_tmp", settings)
         try:
             for done, (table, day) in enumerate(work):
                 if on_merge is not None:
@@ -647,14 +660,22 @@ def commit(
             layout.fsync_file(target)
             touched_dirs.add(target.parent)
             files[layout.QUARANTINE].append(describe(root, rel, sample.height, None))
+        if clock.stations.height:
+            rel, target = tx.new_file(layout.CLOCKS)
+            clocks.clocks_frame(clock).write_parquet(target, compression="zstd")
+            layout.fsync_file(target)
+            touched_dirs.add(target.parent)
+            files[layout.CLOCKS].append(describe(root, rel, clock.stations.height, None))
         for folder in sorted(touched_dirs, key=lambda p: len(p.parts), reverse=True):
             layout.fsync_dir(folder)
 
         entries = []
-        for (st, entry), add in zip(staged, added, strict=True):
-            kept = {t: st.rows_read[t] - st.no_time[t] for t in DATA_TABLES}
+        for i, ((st, entry), add) in enumerate(zip(staged, added, strict=True)):
+            kept = {t: st.rows_read[t] - st.no_time[t] - st.removed[t] for t in DATA_TABLES}
             entries.append({
                 **entry,
+                "quarantine": {k: int(v) for k, v in sorted(st.quarantine.counts.items())},
+                "clocks": clocks.summary(clock, i),
                 "snapshot": tx.id,
                 "added": add,
                 "duplicates": {t: kept[t] - add[t] for t in DATA_TABLES},
@@ -796,6 +817,7 @@ def ingest_inputs(
                 commit_seconds=commit_s,
                 batch_inputs=len(batch),
                 snapshot=snapshot.id,
+                clocks=list(entry.get("clocks", [])),
             )
         pending.clear()
         batch = Batch(root, sample_per_reason)
