@@ -28,9 +28,11 @@ UTC (a whole number of hours: UTC-5 in mainland Ecuador, UTC-6 in Galapagos) or 
 4. **Act.** A station off by more than ``on_time`` with a stable estimate is corrected: every
    row it delivered in the batch (positions, vessels, stations, other messages) has its
    ``ts`` shifted back by the offset, moving to another day file where that crosses
-   midnight. A station whose copies disagree with the reference by more than ``on_time``
-   but not consistently (a clock that jumps) is quarantined: its rows are not stored, and
-   counted as ``clock_unstable``. A station whose group ties with another group for the
+   midnight. A station whose copies disagree with the reference by more than ``unstable``
+   (10 min) but not consistently (a clock that jumps) is quarantined: its rows are not
+   stored, and counted as ``clock_unstable``; one whose inconsistent copies sit closer than
+   that (a feed stamped on arrival, its latency wandering) is kept as it is and listed as
+   ``undecided``. A station whose group ties with another group for the
    reference (two stations that disagree, nothing to tell which is right) is left as it is
    and listed as ``undecided``.
 5. **Displaced copies.** After the correction, copies of one key more than the duplicate
@@ -92,6 +94,12 @@ MATCH_ROWS = 5_000_000
 vessel (MMSI hash) down to about this many. Copies shared by two stations are a few per cent
 of their rows, so 5 M rows still give each pair of overlapping stations hundreds of copies,
 and the join stays a few seconds however big the day."""
+
+UNSTABLE = timedelta(minutes=10)
+"""A station whose copies disagree among themselves is quarantined only when their median is
+farther than this from the reference (a clock that jumps between zones, hours apart). A feed
+stamped on arrival at an aggregator wanders by seconds to a few minutes with its latency: its
+rows are kept as they are (``undecided``) rather than a whole feed lost."""
 
 ON_TIME = timedelta(seconds=5)
 """A station whose median difference to the reference is within this is on time: copies of one
@@ -158,8 +166,9 @@ CLOCK_COLUMNS: dict[str, pl.DataType] = {
 
 ACTIONS = ("on_time", "corrected", "quarantined", "undecided", "not_estimated")
 """What a batch did with a station: ``on_time`` (offset within :data:`ON_TIME`),
-``corrected`` (times shifted by the offset), ``quarantined`` (offset unstable: rows not
-stored), ``undecided`` (disagrees with a station of a tied group: left as it is),
+``corrected`` (times shifted by the offset), ``quarantined`` (offset unstable and more than
+:data:`UNSTABLE` off: rows not stored), ``undecided`` (disagrees with a station of a tied
+group, or unstable within :data:`UNSTABLE`: left as it is),
 ``not_estimated`` (too few shared copies and no usable second residual)."""
 
 
@@ -175,6 +184,7 @@ class ClockSettings:
     min_copies: int = MIN_COPIES
     match_rows: int = MATCH_ROWS
     on_time: timedelta = ON_TIME
+    unstable: timedelta = UNSTABLE
     agreement: timedelta = AGREEMENT
     min_agreement: float = MIN_AGREEMENT
     hour_snap: timedelta = HOUR_SNAP
@@ -378,6 +388,7 @@ def estimate_offsets(
     """
     us = timedelta(microseconds=1)
     on_time = int(settings.on_time / us)
+    unstable = int(settings.unstable / us)
     snap = int(settings.hour_snap / us)
     hour = 3600 * 10**6
     names = stations["source"].to_list()
@@ -440,8 +451,11 @@ def estimate_offsets(
                 n, ref, (_, med, agree) = max(links)
                 good = [(v[0], r, v) for (x, r), v in stable.items() if x == s and r in known]
                 if not good:
-                    if abs(med + known[ref]) > on_time:
-                        est[s] = _Estimate(med + known[ref], n, ref, agree, "quarantined")
+                    off = med + known[ref]
+                    if abs(off) > unstable:
+                        est[s] = _Estimate(off, n, ref, agree, "quarantined")
+                    elif abs(off) > on_time:
+                        est[s] = _Estimate(off, n, ref, agree, "undecided")
                     continue
                 n, ref, (_, med, agree) = max(good)
                 offset = med + known[ref]

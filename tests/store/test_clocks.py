@@ -195,6 +195,28 @@ def test_unstable_clock_is_quarantined(tmp_path: Path) -> None:
     assert store.info()["quarantine"] == {"clock_unstable": c.height}
 
 
+def test_a_feed_with_wandering_latency_is_kept_as_it_is(tmp_path: Path) -> None:
+    """A feed stamped on arrival (latency of 5-90 s, varying) is inconsistent but near: its
+    rows are stored uncorrected and listed as undecided, not quarantined."""
+    tx = traffic(4)
+    c = heard(tx, "c", 0.6, 3)
+    late = np.random.default_rng(6).uniform(5, 90, c.height)
+    c = c.with_columns(ts=pl.col("ts") + pl.duration(microseconds=pl.Series((late * 1e6)
+                                                                            .astype(np.int64))))
+    paths = [
+        write(tmp_path / "a.nmea", heard(tx, "a", 0.8, 1)),
+        write(tmp_path / "b.nmea", heard(tx, "b", 0.5, 2)),
+        write(tmp_path / "c.nmea", c),
+    ]
+    store = Store(tmp_path / "store")
+    reports = store.ingest(paths)
+    (report_c,) = [r for r in reports if r.name == "c.nmea"]
+    assert report_c.quarantine == {} and report_c.clocks == []
+    listed = station_clocks(store.path, store.snapshot().table_files(layout.CLOCKS))
+    assert listed.filter(pl.col("station") == "c")["action"].to_list() == ["undecided"]
+    assert stored(store).filter(pl.col("source") == "c").height > 0
+
+
 def test_lone_drifting_station_is_corrected_by_the_second_field(tmp_path: Path) -> None:
     tx = traffic(5)
     path = write(tmp_path / "a.nmea", heard(tx, "a", 0.8, 1, timedelta(seconds=17)))
