@@ -1,10 +1,12 @@
 """Ports and anchorages: the shipped named list, user lists, and nearest-port lookups.
 
-The shipped list (``seawatch/geo/data/ports.csv``) holds the 1,610 named anchorage points of
-Global Fishing Watch's ``anchorage_overrides.csv`` inside the coverage box (kind
-``'anchorage'``, source ``'gfw_anchorages'``; several points per port, e.g. 30-odd for
-MANTA) plus the World Port Index ports inside the box that have no GFW anchorage within
-2 km (kind ``'port'``, source ``'wpi'``).
+The shipped list (``seawatch/geo/data/ports.csv``, 5,270 rows) covers the world. Inside the
+coverage box (the Eastern Pacific off Ecuador) it holds the 1,610 named anchorage points of
+Global Fishing Watch's ``anchorage_overrides.csv`` (kind ``'anchorage'``, source
+``'gfw_anchorages'``; several points per port, e.g. 30-odd for MANTA), the World Port Index
+ports that have no GFW anchorage within 2 km and a few curated harbours; everywhere else, the
+3,614 ports of the World Port Index (kind ``'port'``, source ``'wpi'``; one point per port,
+at its charted position, so a large harbour's berths may lie several km from it).
 
 Examples
 --------
@@ -15,6 +17,9 @@ Examples
 >>> d, i = port_index(p).nearest([-0.93], [-80.72])
 >>> p["name"][int(i[0])], bool(d[0] < 1)
 ('MANTA', True)
+>>> d, i = port_index(p).nearest([22.61], [120.27])   # Kaohsiung, from the World Port Index
+>>> p["name"][int(i[0])], p["source"][int(i[0])]
+('KAO-HSIUNG', 'wpi')
 """
 
 from __future__ import annotations
@@ -60,12 +65,14 @@ def _shipped() -> pl.DataFrame:
 
 
 def ports() -> pl.DataFrame:
-    """The shipped ports and anchorages of the Eastern Pacific.
+    """The shipped ports and anchorages: detailed in the Eastern Pacific, the World Port
+    Index everywhere (see the module docstring).
 
     Returns
     -------
     polars.DataFrame with columns name, lat, lon (float64 degrees), iso3, kind
-    (``'anchorage'`` or ``'port'``) and source (``'gfw_anchorages'`` or ``'wpi'``).
+    (``'anchorage'`` or ``'port'``) and source (``'gfw_anchorages'``, ``'wpi'`` or
+    ``'seawatch_curated'``).
     """
     return _shipped().clone()
 
