@@ -3,7 +3,8 @@
 Encounters, loitering and port visits measure distances to one table of port and anchorage
 points (:func:`port_table`): the shipped list (:func:`seawatch.geo.ports`), plus the user's
 (``--ports``), plus, with ``[ports] infer_anchorages``, anchorages inferred from the
-positions themselves (GFW ``pipe-anchorages``, :mod:`seawatch.geo.anchorages`). Anchorage
+positions themselves (after GFW ``pipe-anchorages``, at a day scale: three vessels still for
+two hours in one cell near shore, :mod:`seawatch.geo.anchorages`). Anchorage
 inference counts the distinct vessels that sat still in a cell, so on positions held in
 chunks of whole vessels it runs in two halves (the pipeline's first pass over the chunks):
 the stationary periods of each chunk (:func:`seawatch.geo.anchorages.stationary_periods`),
@@ -46,7 +47,7 @@ class PortsParams(AnchorageParams):
         True,
         "Add anchorages inferred from the positions themselves to the shipped ports and those "
         "of --ports (used by encounters, loitering and port visits).",
-        "GFW pipe-anchorages",
+        "GFW pipe-anchorages, at seawatch's day scale (docs/geo.md)",
     )
 
 

@@ -55,11 +55,12 @@ DEFAULTS = {
     "ports": {
         "infer_anchorages": True,
         "cell_km": 0.5,
-        "min_vessels": 20,
-        "min_positions": 200,
+        "min_vessels": 3,
+        "min_positions": 5,
         "max_speed_kn": 0.5,
         "max_distance_km": 0.5,
-        "min_duration": "12h",
+        "min_duration": "2h",
+        "max_shore_km": 5.0,
     },
     "segment": {
         "max_speed_kn": 25.0,
