@@ -16,6 +16,10 @@ and a store read in chunks of whole vessels (:class:`seawatch.detect.chunks.Stor
    instead, unless the chunk is the whole table.
 4. **Cross-vessel steps**: the split detectors combine the parts of all chunks, in order
    (the encounters, then loitering without the episodes that overlap one).
+5. **Installations** (when loitering or encounters run): the loitering and encounter events
+   at a fixed installation (the user's, and with ``[installations] use_inferred`` the
+   candidates found in the first pass, :mod:`seawatch.geo.installations`) are dropped or
+   lowered (:mod:`seawatch.detect.installations`).
 
 Every detector is per vessel or per track apart from the split ones, so the events are the
 same whatever the chunks. ``progress(step, done, total)`` is called as each step starts
@@ -53,11 +57,13 @@ from seawatch.detect.chunks import ANCHORAGE_COLUMNS, POSITION_COLUMNS, Chunks
 from seawatch.detect.config import DetectConfig
 from seawatch.detect.detector import Context, Detector
 from seawatch.detect.events import empty_events
+from seawatch.detect.installations import AFFECTED_TYPES, at_installations, installation_table
 from seawatch.detect.ports import port_table
 from seawatch.detect.positions import segment_tracks
 from seawatch.detect.registry import detectors_for, wanted_types
 from seawatch.detect.zones import as_zone_index
 from seawatch.geo.anchorages import anchorages_from_periods, stationary_periods
+from seawatch.geo.installations import installations_from_periods, standby_periods
 
 if TYPE_CHECKING:  # pragma: no cover
     from seawatch.geo.zones import Zone
@@ -92,10 +98,15 @@ class Timer:
 
 @dataclass(frozen=True)
 class Run:
-    """What :func:`run_pipeline` gives: the events, and the seconds of each step name."""
+    """What :func:`run_pipeline` gives: the events, the seconds of each step name, the
+    installation candidates found in the data (:func:`seawatch.geo.installations.
+    installations_from_periods`; None when not searched) and the number of events at an
+    installation per type (dropped, or lowered: ``[installations] score_factor``)."""
 
     events: pl.DataFrame
     seconds: dict[str, float]
+    candidates: pl.DataFrame | None = None
+    at_installations: dict[str, int] = field(default_factory=dict)
 
 
 def run_pipeline(
@@ -107,6 +118,7 @@ def run_pipeline(
     config: DetectConfig | None = None,
     types: Iterable[str] | None = None,
     progress: Progress | None = None,
+    installations: pl.DataFrame | None = None,
 ) -> Run:
     """The events of positions in chunks of whole vessels (see the module docstring).
 
@@ -114,7 +126,7 @@ def run_pipeline(
     ----------
     chunks
         The positions (:class:`seawatch.detect.chunks.Chunks`).
-    vessels, zones, ports, config, types, progress
+    vessels, zones, ports, config, types, progress, installations
         As :func:`seawatch.detect.run.detect_all`.
 
     Returns
@@ -128,23 +140,36 @@ def run_pipeline(
     detectors = detectors_for(wanted)
     needs = {n for d in detectors for n in d.needs}
     infer = "ports" in needs and cfg.ports.infer_anchorages
+    at_inst = bool({d.name for d in detectors} & set(AFFECTED_TYPES))
+    search = at_inst and cfg.installations.infer
+    first_pass = (1 if infer else 0) + (1 if search else 0)
     split = {} if chunks.in_memory else {d.name: d.split for d in detectors if d.split}
-    per_chunk = (1 if infer else 0) + (0 if chunks.in_memory else 1) + 1 + len(detectors)
+    per_chunk = first_pass + (0 if chunks.in_memory else 1) + 1 + len(detectors)
     timer = Timer(total=len(chunks) * per_chunk + len(split), progress=progress)
 
+    periods, standby = [], []
+    for k in range(len(chunks) if first_pass else 0):
+        table = chunks.read(k, ANCHORAGE_COLUMNS)
+        if infer:
+            timer.start("anchorages")
+            periods.append(stationary_periods(table, params=cfg.ports))
+        if search:
+            timer.start("installations")
+            standby.append(standby_periods(table, params=cfg.installations))
+        del table
     port_rows = None
     if "ports" in needs:
-        found_anchorages = None
-        if infer:
-            periods = []
-            for k in range(len(chunks)):
-                timer.start("anchorages")
-                periods.append(
-                    stationary_periods(chunks.read(k, ANCHORAGE_COLUMNS), params=cfg.ports)
-                )
-            found_anchorages = anchorages_from_periods(pl.concat(periods), params=cfg.ports)
-            del periods
+        found_anchorages = (
+            anchorages_from_periods(pl.concat(periods), params=cfg.ports) if infer else None
+        )
         port_rows = port_table(None, ports, cfg, anchorages=found_anchorages)
+    del periods
+    candidates = (
+        installations_from_periods(pl.concat(standby), params=cfg.installations)
+        if search
+        else None
+    )
+    del standby
     zone_index = as_zone_index(zones)[1] if "zones" in needs else None
     context = Context(vessels=vessels, ports=port_rows, zones=zone_index)
 
@@ -177,7 +202,12 @@ def run_pipeline(
     for d in detectors:
         count = sum(f.height for f in found[d.name])
         log.info("%s: %d events in %.2f s", d.name, count, timer.seconds.get(d.name, 0.0))
-    return Run(_events((f for frames in found.values() for f in frames), wanted), timer.seconds)
+    events = _events((f for frames in found.values() for f in frames), wanted)
+    counts: dict[str, int] = {}
+    if at_inst:
+        table = installation_table(cfg.installations, installations, candidates)
+        events, counts = at_installations(events, table, params=cfg.installations)
+    return Run(events, timer.seconds, candidates, counts)
 
 
 def _conformed(events: pl.DataFrame) -> pl.DataFrame:

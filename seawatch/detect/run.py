@@ -64,6 +64,7 @@ def detect_all(
     config: DetectConfig | None = None,
     types: Iterable[str] | None = None,
     progress: Progress | None = None,
+    installations: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
     """All events of a positions table.
 
@@ -91,6 +92,10 @@ def detect_all(
         produce none of them are skipped, except that encounters run for loitering.
     progress : callable, optional
         ``progress(step, done, total)``, see :data:`seawatch.detect.pipeline.Progress`.
+    installations : polars.DataFrame, optional
+        Fixed installations (:func:`seawatch.geo.installations.load_installations`), added
+        to those of ``[installations] files``: loitering and encounters there are dropped
+        or lowered (:mod:`seawatch.detect.installations`).
 
     Returns
     -------
@@ -111,6 +116,7 @@ def detect_all(
         config=config,
         types=types,
         progress=progress,
+        installations=installations,
     ).events
 
 
@@ -122,6 +128,7 @@ def detect_store(
     progress: Progress | None = None,
     *,
     chunk_positions: int | None = None,
+    installations: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
     """Detect all events of a store's positions and replace its events table with them.
 
@@ -145,6 +152,10 @@ def detect_store(
         Positions per chunk (default :data:`DEFAULT_CHUNK_POSITIONS`); a vessel is never
         split, so a chunk may hold more. It changes the memory and the time, never the
         events.
+    installations : polars.DataFrame, optional
+        As :func:`detect_all`. The run info (``Store.events_info()``) records under
+        ``installations`` how many were given, the candidates found in the data and the
+        events at an installation per type.
 
     Returns
     -------
@@ -170,6 +181,7 @@ def detect_store(
         ports=ports,
         config=cfg,
         progress=progress,
+        installations=installations,
     )
     stats = chunks.stats
     run_info = {
@@ -181,6 +193,13 @@ def detect_store(
         "chunk_positions": per_chunk,
         "zones": None if zones is None else [z.name for z in zones],
         "extra_ports": 0 if ports is None else ports.height,
+        "installations": {
+            "given": 0 if installations is None else installations.height,
+            "candidates": [] if run.candidates is None else run.candidates.select(
+                "name", "lat", "lon", "n_vessels", "standby_hours"
+            ).to_dicts(),
+            "at_installations": run.at_installations,
+        },
         "config": cfg.as_dict(),
         "seconds": {
             **{k: round(v, 3) for k, v in run.seconds.items()},

@@ -75,13 +75,15 @@ def test_progress_per_chunk_and_run_info(scenario):
     assert [c[1] for c in calls] == list(range(total + 1))
     assert calls[-1] == ("done", total, total)
     steps = [c[0] for c in calls[:-1]]
-    assert steps[:chunks] == ["anchorages"] * chunks
+    # one first pass over the chunks: anchorages and installation candidates
+    assert steps[: 2 * chunks] == ["anchorages", "installations"] * chunks
     per_chunk = ["read", "segment", "spoofing", "gap", "encounter", "loitering", "zone"]
     per_chunk += ["fishing_in_zone", "port_visit"]
-    assert steps[chunks:-2] == per_chunk * chunks
+    assert steps[2 * chunks : -2] == per_chunk * chunks
     assert steps[-2:] == ["encounter", "loitering"]
     assert steps.count("segment") == chunks
     seconds = info["seconds"]
-    assert {"anchorages", "read", "segment", "encounter", "port_visit", "total"} <= set(seconds)
+    assert {"anchorages", "installations", "read", "segment", "encounter", "port_visit",
+            "total"} <= set(seconds)
     assert info["positions"] == store.positions().select(pl.len()).collect().item()
     assert info["vessels"] == store.positions().select(pl.col("mmsi").n_unique()).collect().item()

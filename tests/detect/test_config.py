@@ -97,6 +97,9 @@ DEFAULTS = {
         "max_gap": "1h",
         "merge_gap": "4h",
         "max_fast_inside": "1h",
+        "moored_speed_kn": 0.5,
+        "moored_shore_km": 5.0,
+        "episode_gap": "24h",
     },
     "loitering": {
         "max_mean_speed_kn": 2.0,
@@ -115,13 +118,30 @@ DEFAULTS = {
         "one_event_per_zone": False,
     },
     "port_visit": {"entry_km": 3.0, "exit_km": 4.0, "min_duration": "30m"},
+    "installations": {
+        "infer_max_distance_km": 1.0,
+        "infer_max_speed_kn": 2.0,
+        "infer_min_duration": "2h",
+        "infer_min_shore_km": 5.0,
+        "infer_cell_km": 2.0,
+        "infer_min_vessels": 2,
+        "infer_min_hours": 24.0,
+        "infer_min_span": "2d",
+        "files": None,
+        "radius_km": 2.0,
+        "score_factor": 0.0,
+        "infer": True,
+        "use_inferred": False,
+    },
 }
 """The parameters a run records with its events (``events_info()["config"]``) before the
 models existed: the JSON the API and the store show must not change."""
 
 
 def test_sections_are_the_port_list_segmentation_and_the_registry():
-    assert list(SECTIONS) == ["ports", "segment", *(d.name for d in DETECTORS)]
+    assert list(SECTIONS) == [
+        "ports", "segment", *(d.name for d in DETECTORS), "installations"
+    ]
     assert list(SECTIONS) == list(DEFAULTS)
 
 
