@@ -49,7 +49,13 @@ from seawatch.geo.installations import (
 )
 from seawatch.params import Flag, Names, Number, param, resolve
 
-__all__ = ["AFFECTED_TYPES", "InstallationsParams", "at_installations", "installation_table"]
+__all__ = [
+    "AFFECTED_TYPES",
+    "InstallationsParams",
+    "at_installations",
+    "installation_table",
+    "with_candidates",
+]
 
 AFFECTED_TYPES: tuple[str, ...] = ("loitering", "encounter")
 """The event types an installation explains: standing by and meeting there."""
@@ -101,23 +107,42 @@ def installation_table(
     inferred: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
     """The installations the events are checked against: those of ``params.files``,
-    ``given`` (e.g. ``--installations``), and ``inferred`` when ``params.use_inferred``.
+    ``given`` (e.g. ``--installations``), and ``inferred`` (the candidates found in the
+    data) when ``params.use_inferred``.
 
     Returns
     -------
     polars.DataFrame
         Columns :data:`seawatch.geo.installations.INSTALLATION_COLUMNS`.
+
+    Raises
+    ------
+    seawatch.errors.InputError, seawatch.errors.InvalidValue
+        A file of ``params.files`` cannot be read (:func:`seawatch.geo.installations.
+        load_installations`).
     """
     parts = [load_installations(Path(f)) for f in params.files or []]
     if given is not None:
         parts.append(given)
-    if params.use_inferred and inferred is not None:
-        parts.append(inferred)
-    parts = [p.select([pl.col(c).cast(t) for c, t in INSTALLATION_COLUMNS.items()])
-             for p in parts if p.height]
-    if not parts:
-        return pl.DataFrame(schema=INSTALLATION_COLUMNS)
-    return pl.concat(parts)
+    return with_candidates(params, _joined(parts), inferred)
+
+
+def with_candidates(
+    params: InstallationsParams, table: pl.DataFrame, inferred: pl.DataFrame | None
+) -> pl.DataFrame:
+    """``table`` (installations) plus ``inferred`` when ``params.use_inferred``."""
+    if not params.use_inferred or inferred is None:
+        return table
+    return _joined([table, inferred])
+
+
+def _joined(parts: list[pl.DataFrame]) -> pl.DataFrame:
+    frames = [
+        p.select([pl.col(c).cast(t) for c, t in INSTALLATION_COLUMNS.items()])
+        for p in parts
+        if p.height
+    ]
+    return pl.concat(frames) if frames else pl.DataFrame(schema=INSTALLATION_COLUMNS)
 
 
 def at_installations(

@@ -57,7 +57,12 @@ from seawatch.detect.chunks import ANCHORAGE_COLUMNS, POSITION_COLUMNS, Chunks
 from seawatch.detect.config import DetectConfig
 from seawatch.detect.detector import Context, Detector
 from seawatch.detect.events import empty_events
-from seawatch.detect.installations import AFFECTED_TYPES, at_installations, installation_table
+from seawatch.detect.installations import (
+    AFFECTED_TYPES,
+    at_installations,
+    installation_table,
+    with_candidates,
+)
 from seawatch.detect.ports import port_table
 from seawatch.detect.positions import segment_tracks
 from seawatch.detect.registry import detectors_for, wanted_types
@@ -141,6 +146,8 @@ def run_pipeline(
     needs = {n for d in detectors for n in d.needs}
     infer = "ports" in needs and cfg.ports.infer_anchorages
     at_inst = bool({d.name for d in detectors} & set(AFFECTED_TYPES))
+    # the user's installations are read first: a bad file fails the run before it starts
+    fixed = installation_table(cfg.installations, installations) if at_inst else None
     search = at_inst and cfg.installations.infer
     first_pass = (1 if infer else 0) + (1 if search else 0)
     split = {} if chunks.in_memory else {d.name: d.split for d in detectors if d.split}
@@ -204,8 +211,8 @@ def run_pipeline(
         log.info("%s: %d events in %.2f s", d.name, count, timer.seconds.get(d.name, 0.0))
     events = _events((f for frames in found.values() for f in frames), wanted)
     counts: dict[str, int] = {}
-    if at_inst:
-        table = installation_table(cfg.installations, installations, candidates)
+    if fixed is not None:
+        table = with_candidates(cfg.installations, fixed, candidates)
         events, counts = at_installations(events, table, params=cfg.installations)
     return Run(events, timer.seconds, candidates, counts)
 

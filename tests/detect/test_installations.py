@@ -172,3 +172,14 @@ def test_gfw_segment_supply_vessel_standing_by_a_platform():
     assert run.at_installations == {"loitering": 11}
     # one vessel standing by is no candidate at the default (two vessels)
     assert run_pipeline(TableChunks(pos), types=["loitering"]).candidates.height == 0
+
+
+def test_a_bad_file_in_the_config_fails_before_detection(tmp_path):
+    from seawatch.errors import InputError
+
+    calls = []
+    cfg = DetectConfig.from_dict({"installations": {"files": [str(tmp_path / "no.geojson")]}})
+    with pytest.raises(InputError, match="no.geojson"):
+        detect_all(standing_by(SUPPLY), types=["loitering"], config=cfg,
+                   progress=lambda *a: calls.append(a))
+    assert calls == []  # nothing ran
