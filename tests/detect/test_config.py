@@ -61,6 +61,7 @@ DEFAULTS = {
         "max_distance_km": 0.5,
         "min_duration": "2h",
         "max_shore_km": 5.0,
+        "known_port_km": 5.0,
     },
     "segment": {
         "max_speed_kn": 25.0,
@@ -184,7 +185,7 @@ def test_segment_and_anchorage_defaults_are_their_functions_models(func, model):
     assert SECTIONS["segment"] is SegmentParams
     assert issubclass(SECTIONS["ports"], AnchorageParams)
     ports = set(SECTIONS["ports"].model_fields)
-    assert ports == {*AnchorageParams.model_fields, "infer_anchorages"}
+    assert ports == {*AnchorageParams.model_fields, "infer_anchorages", "known_port_km"}
 
 
 def test_keyword_overrides_are_checked_against_the_model():

@@ -179,7 +179,7 @@ def test_a_bad_file_in_the_config_fails_before_detection(tmp_path):
 
     calls = []
     cfg = DetectConfig.from_dict({"installations": {"files": [str(tmp_path / "no.geojson")]}})
-    with pytest.raises(InputError, match="no.geojson"):
+    with pytest.raises(InputError, match=r"no\.geojson"):
         detect_all(standing_by(SUPPLY), types=["loitering"], config=cfg,
                    progress=lambda *a: calls.append(a))
     assert calls == []  # nothing ran
