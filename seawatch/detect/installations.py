@@ -45,6 +45,7 @@ import polars as pl
 from seawatch.geo.installations import (
     INSTALLATION_COLUMNS,
     InstallationSearch,
+    installations_from_periods,
     load_installations,
 )
 from seawatch.params import Flag, Names, Number, param, resolve
@@ -53,7 +54,9 @@ __all__ = [
     "AFFECTED_TYPES",
     "InstallationsParams",
     "at_installations",
+    "candidates_of",
     "installation_table",
+    "standbys_of",
     "with_candidates",
 ]
 
@@ -89,8 +92,8 @@ class InstallationsParams(InstallationSearch):
     )
     infer: Flag = param(
         True,
-        "Find installation candidates in the data (stand-bys of several vessels far from "
-        "shore over days) and report them in the run info.",
+        "Find installation candidates in the data (where the loitering and encounters of "
+        "several vessels recur far from shore over days) and report them in the run info.",
         "issue 12 item 7: installations the user's file lacks",
     )
     use_inferred: Flag = param(
@@ -143,6 +146,42 @@ def _joined(parts: list[pl.DataFrame]) -> pl.DataFrame:
         if p.height
     ]
     return pl.concat(frames) if frames else pl.DataFrame(schema=INSTALLATION_COLUMNS)
+
+
+def standbys_of(events: pl.DataFrame) -> pl.DataFrame:
+    """The stand-bys of loitering and encounter events: one row per vessel and event (both
+    vessels of an encounter), ``mmsi``, ``lat``, ``lon`` (the event's), ``hours``, ``start``,
+    ``end``.
+
+    >>> from datetime import datetime, UTC
+    >>> t0, t1 = datetime(2026, 1, 1, tzinfo=UTC), datetime(2026, 1, 1, 6, tzinfo=UTC)
+    >>> ev = pl.DataFrame({"type": ["encounter", "gap"], "mmsi": [1, 1],
+    ...     "other_mmsi": [2, None], "start": [t0, t0], "end": [t1, t1],
+    ...     "lat": [-3.0, -3.0], "lon": [-81.0, -81.0]})
+    >>> standbys_of(ev).select("mmsi", "hours").rows()
+    [(1, 6.0), (2, 6.0)]
+    """
+    ev = events.filter(pl.col("type").is_in(list(AFFECTED_TYPES)))
+    both = pl.concat(
+        [
+            ev.select(pl.col("mmsi"), "lat", "lon", "start", "end"),
+            ev.filter(pl.col("other_mmsi").is_not_null()).select(
+                pl.col("other_mmsi").alias("mmsi"), "lat", "lon", "start", "end"
+            ),
+        ]
+    )
+    return both.with_columns(
+        ((pl.col("end") - pl.col("start")).dt.total_microseconds() / 3.6e9).alias("hours")
+    )
+
+
+def candidates_of(
+    events: pl.DataFrame, *, params: InstallationsParams | None = None
+) -> pl.DataFrame:
+    """Installation candidates where the loitering and encounters of several vessels recur
+    (:func:`seawatch.geo.installations.installations_from_periods` of
+    :func:`standbys_of` ``events``)."""
+    return installations_from_periods(standbys_of(events), params=params)
 
 
 def at_installations(

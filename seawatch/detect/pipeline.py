@@ -18,8 +18,9 @@ and a store read in chunks of whole vessels (:class:`seawatch.detect.chunks.Stor
    (the encounters, then loitering without the episodes that overlap one).
 5. **Installations** (when loitering or encounters run): the loitering and encounter events
    at a fixed installation (the user's, and with ``[installations] use_inferred`` the
-   candidates found in the first pass, :mod:`seawatch.geo.installations`) are dropped or
-   lowered (:mod:`seawatch.detect.installations`).
+   candidates where those events of several vessels recur over days,
+   :mod:`seawatch.geo.installations`) are dropped or lowered
+   (:mod:`seawatch.detect.installations`).
 
 Every detector is per vessel or per track apart from the split ones, so the events are the
 same whatever the chunks. ``progress(step, done, total)`` is called as each step starts
@@ -60,6 +61,7 @@ from seawatch.detect.events import empty_events
 from seawatch.detect.installations import (
     AFFECTED_TYPES,
     at_installations,
+    candidates_of,
     installation_table,
     with_candidates,
 )
@@ -68,7 +70,6 @@ from seawatch.detect.positions import segment_tracks
 from seawatch.detect.registry import detectors_for, wanted_types
 from seawatch.detect.zones import as_zone_index
 from seawatch.geo.anchorages import anchorages_from_periods, stationary_periods
-from seawatch.geo.installations import installations_from_periods, standby_periods
 
 if TYPE_CHECKING:  # pragma: no cover
     from seawatch.geo.zones import Zone
@@ -148,35 +149,23 @@ def run_pipeline(
     at_inst = bool({d.name for d in detectors} & set(AFFECTED_TYPES))
     # the user's installations are read first: a bad file fails the run before it starts
     fixed = installation_table(cfg.installations, installations) if at_inst else None
-    search = at_inst and cfg.installations.infer
-    first_pass = (1 if infer else 0) + (1 if search else 0)
     split = {} if chunks.in_memory else {d.name: d.split for d in detectors if d.split}
-    per_chunk = first_pass + (0 if chunks.in_memory else 1) + 1 + len(detectors)
+    per_chunk = (1 if infer else 0) + (0 if chunks.in_memory else 1) + 1 + len(detectors)
     timer = Timer(total=len(chunks) * per_chunk + len(split), progress=progress)
 
-    periods, standby = [], []
-    for k in range(len(chunks) if first_pass else 0):
-        table = chunks.read(k, ANCHORAGE_COLUMNS)
-        if infer:
-            timer.start("anchorages")
-            periods.append(stationary_periods(table, params=cfg.ports))
-        if search:
-            timer.start("installations")
-            standby.append(standby_periods(table, params=cfg.installations))
-        del table
     port_rows = None
     if "ports" in needs:
-        found_anchorages = (
-            anchorages_from_periods(pl.concat(periods), params=cfg.ports) if infer else None
-        )
+        found_anchorages = None
+        if infer:
+            periods = []
+            for k in range(len(chunks)):
+                timer.start("anchorages")
+                periods.append(
+                    stationary_periods(chunks.read(k, ANCHORAGE_COLUMNS), params=cfg.ports)
+                )
+            found_anchorages = anchorages_from_periods(pl.concat(periods), params=cfg.ports)
+            del periods
         port_rows = port_table(None, ports, cfg, anchorages=found_anchorages)
-    del periods
-    candidates = (
-        installations_from_periods(pl.concat(standby), params=cfg.installations)
-        if search
-        else None
-    )
-    del standby
     zone_index = as_zone_index(zones)[1] if "zones" in needs else None
     context = Context(vessels=vessels, ports=port_rows, zones=zone_index)
 
@@ -211,7 +200,12 @@ def run_pipeline(
         log.info("%s: %d events in %.2f s", d.name, count, timer.seconds.get(d.name, 0.0))
     events = _events((f for frames in found.values() for f in frames), wanted)
     counts: dict[str, int] = {}
+    candidates = None
     if fixed is not None:
+        if cfg.installations.infer:  # the stand-bys of every detector run, wanted or not
+            ran = [f for frames in found.values() for f in frames if f.height]
+            every = pl.concat(ran) if ran else empty_events()
+            candidates = candidates_of(every, params=cfg.installations)
         table = with_candidates(cfg.installations, fixed, candidates)
         events, counts = at_installations(events, table, params=cfg.installations)
     return Run(events, timer.seconds, candidates, counts)

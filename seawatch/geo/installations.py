@@ -14,14 +14,14 @@ per polygon, at the mean of its outer ring's corners, whose farthest corner is i
 (``platform``, ``buoy``, ``fish_farm``, ...; default ``installation``), ``radius_km`` (this
 installation's own radius, instead of ``[installations] radius_km``).
 
-**Candidates in the data** (:func:`installations_from_periods`): the stationary periods of
-every vessel (:func:`seawatch.geo.anchorages.stationary_periods`, with the looser
-``max_distance_km`` and ``max_speed_kn`` of a vessel keeping station by a structure rather
-than anchored) lying more than ``min_shore_km`` from shore, grouped in ``cell_km`` cells; a
-cell is a candidate where at least ``min_vessels`` distinct vessels stood by for at least
-``min_hours`` in all, over at least ``min_span`` from the first start to the last end. The
-span is what tells an installation from a meeting: two vessels meeting at sea stand by
-together, at one time; an installation is visited, stood by and relieved over days.
+**Candidates in the data** (:func:`installations_from_periods`): periods of vessels standing
+by (in seawatch, the loitering and encounter events: slow, for hours, away from port) lying
+more than ``infer_min_shore_km`` from shore, grouped in ``infer_cell_km`` cells; a cell is a
+candidate where at least ``infer_min_vessels`` distinct vessels stood by for at least
+``infer_min_hours`` in all, over at least ``infer_min_span`` from the first start to the
+last end. The span is what tells an installation from a meeting: two vessels meeting at sea
+stand by together, at one time; an installation is visited, stood by and relieved over
+days.
 
 Examples
 --------
@@ -63,7 +63,6 @@ __all__ = [
     "InstallationSearch",
     "installations_from_periods",
     "load_installations",
-    "standby_periods",
 ]
 
 INSTALLATION_COLUMNS: dict[str, pl.DataType] = {
@@ -165,27 +164,11 @@ class InstallationSearch(Params):
     """Parameters of the search for installation candidates in the data (``[installations]``
     ``infer_*``, docs/geo.md)."""
 
-    infer_max_distance_km: Number = param(
-        1.0,
-        "A vessel stands by while it stays within this distance of its first position (km).",
-        "seawatch: a supply vessel keeps station outside a platform's 500 m safety zone "
-        "(UNCLOS art. 60(5)) and moves around it; anchorages use 0.5 km",
-    )
-    infer_max_speed_kn: Number = param(
-        2.0,
-        "Positions faster than this (knots) end a stand-by.",
-        "loitering's slow speed (GFW loitering definition, 2 kn): a vessel on dynamic "
-        "positioning or drifting by a structure",
-    )
-    infer_min_duration: Duration = param(
-        "2h",
-        "A stand-by lasts longer than this (first to last position).",
-        "the shortest loitering and encounter (DESIGN.md, 2 h)",
-    )
     infer_min_shore_km: Number = param(
         5.0,
-        "Only stand-bys more than this far from shore (km) count; nearer, still vessels are "
-        "anchorages ([ports] max_shore_km).",
+        "Only stand-bys more than this far from shore (km) count; nearer, vessels still "
+        "together are anchorages ([ports] max_shore_km) or moored ([encounter] "
+        "moored_shore_km).",
         "[ports] max_shore_km (5 km): the two searches share the sea between them",
     )
     infer_cell_km: Number = param(
@@ -208,8 +191,9 @@ class InstallationSearch(Params):
         "2d",
         "From the first start to the last end of the cell's stand-bys, at least this long: "
         "a place visited over days, not one meeting.",
-        "seawatch: a meeting at sea is simultaneous and hours long (GFW encounters: median "
-        "of a few hours); two days of visits is a fixed place",
+        "seawatch: a meeting at sea is simultaneous, both vessels there at one time for "
+        "hours (an encounter lasts at least 2 h, DESIGN.md); visits over two days are a "
+        "fixed place",
     )
 
 
@@ -221,9 +205,10 @@ def installations_from_periods(
     Parameters
     ----------
     periods
-        :func:`seawatch.geo.anchorages.stationary_periods` of every vessel, found with
-        ``max_distance_km``, ``max_speed_kn`` and ``min_duration`` of ``params``
-        (:func:`standby_periods`).
+        Periods of vessels standing by, one row per vessel and period: ``mmsi``, ``lat``,
+        ``lon``, ``hours``, ``start``, ``end``
+        (:func:`seawatch.detect.installations.standbys_of` the loitering and encounter
+        events).
     params, **overrides
         The parameters (:class:`InstallationSearch`).
 
@@ -316,21 +301,3 @@ def installations_from_periods(
         pl.col("first"),
         pl.col("last"),
     ).cast(out_schema)  # type: ignore[arg-type]
-
-
-def standby_periods(
-    positions: pl.DataFrame, *, params: InstallationSearch | None = None
-) -> pl.DataFrame:
-    """The stand-by periods of each vessel: :func:`seawatch.geo.anchorages.stationary_periods`
-    with the ``infer_max_distance_km``, ``infer_max_speed_kn`` and ``infer_min_duration`` of
-    ``params`` (per vessel: a store's chunks of whole vessels give the periods of the whole
-    table, concatenated)."""
-    from seawatch.geo.anchorages import stationary_periods
-
-    p = params or InstallationSearch()
-    return stationary_periods(
-        positions,
-        max_distance_km=p.infer_max_distance_km,
-        max_speed_kn=p.infer_max_speed_kn,
-        min_duration=p.infer_min_duration,
-    )

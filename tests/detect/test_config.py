@@ -120,9 +120,6 @@ DEFAULTS = {
     },
     "port_visit": {"entry_km": 3.0, "exit_km": 4.0, "min_duration": "30m"},
     "installations": {
-        "infer_max_distance_km": 1.0,
-        "infer_max_speed_kn": 2.0,
-        "infer_min_duration": "2h",
         "infer_min_shore_km": 5.0,
         "infer_cell_km": 2.0,
         "infer_min_vessels": 2,

@@ -126,15 +126,15 @@ def test_an_encounter_at_a_platform_is_dropped():
 
 
 def test_candidates_are_reported_and_used_only_when_asked():
-    """Two supply vessels relieving each other by a platform over three days: a candidate,
-    reported; its loitering stays until use_inferred."""
+    """Two supply vessels relieving each other by a platform over three days: their loitering
+    recurs there, a candidate, reported; the loitering stays until use_inferred."""
     p = pl.concat([standing_by(SUPPLY, days=2), standing_by(SUPPLY + 1, start_day=2)])
     run = run_pipeline(TableChunks(p), types=["loitering"])
     assert run.events.height == 3 and run.at_installations == {}
     assert run.candidates is not None and run.candidates.height == 1
     c = run.candidates.row(0, named=True)
-    # the first vessel's nightly 4 h away leaves no position: one stand-by of 44 h, then 20 h
-    assert c["n_vessels"] == 2 and c["standby_hours"] == pytest.approx(64.0)
+    # three loitering episodes of 20 h, by two vessels, over three days
+    assert c["n_vessels"] == 2 and c["standby_hours"] == pytest.approx(60.0)
     assert (c["lat"], c["lon"]) == pytest.approx((LAT, LON), abs=0.01)
     used = run_pipeline(TableChunks(p), types=["loitering"],
                         config=DetectConfig.from_dict({"installations": {"use_inferred": True}}))

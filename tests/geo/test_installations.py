@@ -13,7 +13,6 @@ from seawatch.geo.installations import (
     INSTALLATION_COLUMNS,
     installations_from_periods,
     load_installations,
-    standby_periods,
 )
 
 T0 = datetime(2026, 1, 15, tzinfo=UTC)
@@ -129,16 +128,3 @@ def test_the_thresholds_are_parameters():
     assert installations_from_periods(one, infer_min_vessels=1).height == 1
     meeting = periods(period(1, 0, 30), period(2, 0, 30))
     assert installations_from_periods(meeting, infer_min_span="1d").height == 1
-
-
-def test_standby_periods_are_looser_than_anchorage_periods():
-    """Holding station at 1.5 kn, moving up to 800 m around a point: standing by (under 2 kn,
-    within 1 km), not anchored (0.5 kn, 0.5 km)."""
-    from seawatch.geo.anchorages import stationary_periods
-
-    ts = [T0 + timedelta(minutes=10 * k) for k in range(30)]
-    p = pl.DataFrame({"mmsi": 1, "ts": ts, "lat": SEA[0],
-                      "lon": [SEA[1] + 0.007 * (k % 2) for k in range(30)], "sog": 1.5})
-    assert stationary_periods(p).height == 0
-    found = standby_periods(p)
-    assert found.height == 1 and found["hours"][0] == pytest.approx(29 / 6)
