@@ -12,8 +12,8 @@ Inputs
 - ``--world-atlas DIR``: an unpacked ``world-atlas@2.0.2`` npm package (the folder holding
   ``land-50m.json``). Without it the script runs ``npm pack world-atlas@2.0.2`` in a temporary
   folder. Its 1:50m land becomes the coarse global layer used outside the box.
-- ``--ports-only``: rewrite ``ports.csv`` (and the pipe-anchorages licence) only, from the
-  shared data alone (no npm package needed).
+- ``--ports-only``: rewrite ``ports.csv``, ``world_ports.csv`` (and the pipe-anchorages
+  licence) only, from the shared data alone (no npm package needed).
 
 Outputs (see ``seawatch/geo/data/README.md``)
 -------
@@ -21,8 +21,9 @@ Outputs (see ``seawatch/geo/data/README.md``)
   the box, as ragged arrays of int32 micro-degrees (the sources are rounded to 1e-6 degree, so
   nothing is lost).
 - ``world_50m.npz``: global land polygons, same encoding.
-- ``ports.csv``: named ports and anchorages: GFW anchorages and World Port Index ports inside
-  the box, and every World Port Index port of the rest of the world.
+- ``ports.csv``: named ports and anchorages inside the box (GFW anchorages, World Port Index
+  ports, curated harbours).
+- ``world_ports.csv``: every World Port Index port of the rest of the world.
 - the licence texts of world-atlas and pipe-anchorages.
 
 ``README.md`` and ``LICENSE-natural-earth-public-domain.txt`` in that folder are written by
@@ -214,9 +215,11 @@ WPI_ISO3_FIXES = {
 
 def build_ports(geo: Path) -> dict[str, int]:
     """Write ``ports.csv``: inside the box the GFW anchorages, the WPI ports with no anchorage
-    within ``WPI_DEDUP_KM`` and the curated harbours no list places; outside it every WPI port
-    (the World Port Index is global; GFW's anchorages are shipped for the box only, where
-    their detail matters, and would weigh 3.5 MB for the world)."""
+    within ``WPI_DEDUP_KM`` and the curated harbours no list places; and ``world_ports.csv``:
+    every WPI port outside the box (the World Port Index is global; GFW's anchorages are
+    shipped for the box only, where their detail matters, and would weigh 3.5 MB for the
+    world). Two files, so that the Eastern Pacific list stays what the simulator's world is
+    built on."""
     rows = []
     with (geo / "ports" / "anchorages-eastern-pacific.csv").open(encoding="utf-8") as f:
         for r in csv.DictReader(f):
@@ -230,7 +233,8 @@ def build_ports(geo: Path) -> dict[str, int]:
     n_anch = len(rows)
     alat = np.array([r[1] for r in rows])
     alon = np.array([r[2] for r in rows])
-    wpi_kept = wpi_dup = wpi_world = 0
+    wpi_kept = wpi_dup = 0
+    world = []
     with (geo / "ports" / "WPI_ports.csv").open(encoding="utf-8") as f:
         for r in csv.DictReader(f):
             lat, lon = float(r["latitude"].strip()), float(r["longitude"].strip())
@@ -242,11 +246,11 @@ def build_ports(geo: Path) -> dict[str, int]:
             if r["sublabel"].strip():
                 name = f"{name} ({r['sublabel'].strip()})"
             iso3 = r["iso3"].strip() or WPI_ISO3_FIXES.get(name, "")
-            rows.append((name, lat, lon, iso3, "port", "wpi"))
             if boxed:
+                rows.append((name, lat, lon, iso3, "port", "wpi"))
                 wpi_kept += 1
             else:
-                wpi_world += 1
+                world.append((name, lat, lon, iso3, "port", "wpi"))
     plat = np.array([r[1] for r in rows])
     plon = np.array([r[2] for r in rows])
     curated = 0
@@ -254,14 +258,15 @@ def build_ports(geo: Path) -> dict[str, int]:
         if haversine_km(lat, lon, plat, plon).min() > WPI_DEDUP_KM:
             rows.append((name, lat, lon, iso3, "port", "seawatch_curated"))
             curated += 1
-    rows.sort(key=lambda r: (r[3], r[0], r[1], r[2]))
-    with (OUT / "ports.csv").open("w", encoding="utf-8", newline="") as out:
-        w = csv.writer(out, lineterminator="\n")
-        w.writerow(["name", "lat", "lon", "iso3", "kind", "source"])
-        for name, lat, lon, iso3, kind, source in rows:
-            w.writerow([name, f"{lat:.6f}", f"{lon:.6f}", iso3, kind, source])
+    for file, table in (("ports.csv", rows), ("world_ports.csv", world)):
+        table.sort(key=lambda r: (r[3], r[0], r[1], r[2]))
+        with (OUT / file).open("w", encoding="utf-8", newline="") as out:
+            w = csv.writer(out, lineterminator="\n")
+            w.writerow(["name", "lat", "lon", "iso3", "kind", "source"])
+            for name, lat, lon, iso3, kind, source in table:
+                w.writerow([name, f"{lat:.6f}", f"{lon:.6f}", iso3, kind, source])
     return {"anchorages": n_anch, "wpi ports kept in the box": wpi_kept,
-            "wpi duplicates in the box": wpi_dup, "wpi ports outside the box": wpi_world,
+            "wpi duplicates in the box": wpi_dup, "wpi ports outside the box": len(world),
             "curated": curated}
 
 
@@ -270,7 +275,8 @@ def main() -> None:
     parser.add_argument("shared", nargs="?", default=str(ROOT.parent / "shared" / "data"))
     parser.add_argument("--world-atlas", help="unpacked world-atlas@2.0.2 npm package folder")
     parser.add_argument("--ports-only", action="store_true",
-                        help="rewrite ports.csv only (from the shared data, no npm package)")
+                        help="rewrite ports.csv and world_ports.csv only (from the shared "
+                        "data, no npm package)")
     args = parser.parse_args()
     geo = Path(args.shared) / "geo"
     if not geo.is_dir():

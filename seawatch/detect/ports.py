@@ -92,7 +92,7 @@ def port_table(
     from seawatch.geo import ports
     from seawatch.geo.portlist import PORT_COLUMNS
 
-    parts = [ports()]
+    parts = [ports(world=True)]
     if extra is not None and extra.height:
         missing = [c for c in ("name", "lat", "lon") if c not in extra.columns]
         if missing:
