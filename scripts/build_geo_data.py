@@ -2,7 +2,7 @@
 
 Run from the repository root::
 
-    python scripts/build_geo_data.py [SHARED_DATA_DIR] [--world-atlas DIR]
+    python scripts/build_geo_data.py [SHARED_DATA_DIR] [--world-atlas DIR] [--ports-only]
 
 Inputs
 ------
@@ -12,6 +12,8 @@ Inputs
 - ``--world-atlas DIR``: an unpacked ``world-atlas@2.0.2`` npm package (the folder holding
   ``land-50m.json``). Without it the script runs ``npm pack world-atlas@2.0.2`` in a temporary
   folder. Its 1:50m land becomes the coarse global layer used outside the box.
+- ``--ports-only``: rewrite ``ports.csv``, ``world_ports.csv`` (and the pipe-anchorages
+  licence) only, from the shared data alone (no npm package needed).
 
 Outputs (see ``seawatch/geo/data/README.md``)
 -------
@@ -19,7 +21,9 @@ Outputs (see ``seawatch/geo/data/README.md``)
   the box, as ragged arrays of int32 micro-degrees (the sources are rounded to 1e-6 degree, so
   nothing is lost).
 - ``world_50m.npz``: global land polygons, same encoding.
-- ``ports.csv``: named ports and anchorages inside the box.
+- ``ports.csv``: named ports and anchorages inside the box (GFW anchorages, World Port Index
+  ports, curated harbours).
+- ``world_ports.csv``: every World Port Index port of the rest of the world.
 - the licence texts of world-atlas and pipe-anchorages.
 
 ``README.md`` and ``LICENSE-natural-earth-public-domain.txt`` in that folder are written by
@@ -194,7 +198,28 @@ CURATED_PORTS = (
 )
 
 
+# WPI rows with an empty iso3 in the source: Namibia's code "NA" read as missing, and
+# territories without their own code there (ISO 3166: SJM Svalbard, UMI US minor outlying
+# islands).
+WPI_ISO3_FIXES = {
+    "LUDERITZ BAY": "NAM",
+    "WALVIS BAY": "NAM",
+    "BARENTSBURG": "SJM",
+    "LONGYEARBYEN": "SJM",
+    "NY ALESUND": "SJM",
+    "JOHNSTON ATOLL": "UMI",
+    "MIDWAY ISLAND": "UMI",
+    "WAKE ISLAND": "UMI",
+}
+
+
 def build_ports(geo: Path) -> dict[str, int]:
+    """Write ``ports.csv``: inside the box the GFW anchorages, the WPI ports with no anchorage
+    within ``WPI_DEDUP_KM`` and the curated harbours no list places; and ``world_ports.csv``:
+    every WPI port outside the box (the World Port Index is global; GFW's anchorages are
+    shipped for the box only, where their detail matters, and would weigh 3.5 MB for the
+    world). Two files, so that the Eastern Pacific list stays what the simulator's world is
+    built on."""
     rows = []
     with (geo / "ports" / "anchorages-eastern-pacific.csv").open(encoding="utf-8") as f:
         for r in csv.DictReader(f):
@@ -209,19 +234,23 @@ def build_ports(geo: Path) -> dict[str, int]:
     alat = np.array([r[1] for r in rows])
     alon = np.array([r[2] for r in rows])
     wpi_kept = wpi_dup = 0
+    world = []
     with (geo / "ports" / "WPI_ports.csv").open(encoding="utf-8") as f:
         for r in csv.DictReader(f):
             lat, lon = float(r["latitude"].strip()), float(r["longitude"].strip())
-            if not in_box(lat, lon):
-                continue
-            if haversine_km(lat, lon, alat, alon).min() <= WPI_DEDUP_KM:
+            boxed = in_box(lat, lon)
+            if boxed and haversine_km(lat, lon, alat, alon).min() <= WPI_DEDUP_KM:
                 wpi_dup += 1
                 continue
             name = r["label"].strip()
             if r["sublabel"].strip():
                 name = f"{name} ({r['sublabel'].strip()})"
-            rows.append((name, lat, lon, r["iso3"].strip(), "port", "wpi"))
-            wpi_kept += 1
+            iso3 = r["iso3"].strip() or WPI_ISO3_FIXES.get(name, "")
+            if boxed:
+                rows.append((name, lat, lon, iso3, "port", "wpi"))
+                wpi_kept += 1
+            else:
+                world.append((name, lat, lon, iso3, "port", "wpi"))
     plat = np.array([r[1] for r in rows])
     plon = np.array([r[2] for r in rows])
     curated = 0
@@ -229,13 +258,15 @@ def build_ports(geo: Path) -> dict[str, int]:
         if haversine_km(lat, lon, plat, plon).min() > WPI_DEDUP_KM:
             rows.append((name, lat, lon, iso3, "port", "seawatch_curated"))
             curated += 1
-    rows.sort(key=lambda r: (r[3], r[0], r[1], r[2]))
-    with (OUT / "ports.csv").open("w", encoding="utf-8", newline="") as out:
-        w = csv.writer(out, lineterminator="\n")
-        w.writerow(["name", "lat", "lon", "iso3", "kind", "source"])
-        for name, lat, lon, iso3, kind, source in rows:
-            w.writerow([name, f"{lat:.6f}", f"{lon:.6f}", iso3, kind, source])
-    return {"anchorages": n_anch, "wpi ports kept": wpi_kept, "wpi duplicates": wpi_dup,
+    for file, table in (("ports.csv", rows), ("world_ports.csv", world)):
+        table.sort(key=lambda r: (r[3], r[0], r[1], r[2]))
+        with (OUT / file).open("w", encoding="utf-8", newline="") as out:
+            w = csv.writer(out, lineterminator="\n")
+            w.writerow(["name", "lat", "lon", "iso3", "kind", "source"])
+            for name, lat, lon, iso3, kind, source in table:
+                w.writerow([name, f"{lat:.6f}", f"{lon:.6f}", iso3, kind, source])
+    return {"anchorages": n_anch, "wpi ports kept in the box": wpi_kept,
+            "wpi duplicates in the box": wpi_dup, "wpi ports outside the box": len(world),
             "curated": curated}
 
 
@@ -243,11 +274,18 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("shared", nargs="?", default=str(ROOT.parent / "shared" / "data"))
     parser.add_argument("--world-atlas", help="unpacked world-atlas@2.0.2 npm package folder")
+    parser.add_argument("--ports-only", action="store_true",
+                        help="rewrite ports.csv and world_ports.csv only (from the shared "
+                        "data, no npm package)")
     args = parser.parse_args()
     geo = Path(args.shared) / "geo"
     if not geo.is_dir():
         sys.exit(f"shared geo data not found at {geo}; pass the shared data folder")
     OUT.mkdir(parents=True, exist_ok=True)
+    if args.ports_only:
+        print("ports:", build_ports(geo))
+        shutil.copyfile(geo / "ports" / "LICENSE", OUT / "LICENSE-pipe-anchorages-Apache-2.0")
+        return
 
     arrays: dict[str, np.ndarray] = {}
     print("eastern pacific:", build_eastern_pacific(geo, arrays))

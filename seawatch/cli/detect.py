@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.table import Table
@@ -56,6 +56,15 @@ def detect(
         Path | None,
         typer.Option(metavar="FILE", help="TOML file of detector parameters (see docs/detect.md)."),
     ] = None,
+    installations: Annotated[
+        Path | None,
+        typer.Option(
+            metavar="FILE",
+            help="Fixed installations (GeoJSON points or polygons: platforms, buoys, fish "
+            "farms), added to [installations] files: loitering and encounters there are "
+            "dropped (or lowered, see docs/detectors.md).",
+        ),
+    ] = None,
 ) -> None:
     """Detect events in all positions of a store and replace its events table."""
     from rich.progress import (
@@ -73,6 +82,7 @@ def detect(
     cfg = load_config(config)
     zone_list = None if zones is None else read_zones_file(zones)
     port_rows = None if ports is None else read_ports_file(ports)
+    fixed = None if installations is None else read_installations_file(installations)
     st = open_store(store)
     previous = st.events_info()
     before = None if previous is None else int(previous.get("rows", 0))
@@ -100,7 +110,8 @@ def detect(
             progress.update(task, description=label, completed=done, total=total)
 
         events = detect_store(
-            st, zones=zone_list, ports=port_rows, config=cfg, progress=on_progress
+            st, zones=zone_list, ports=port_rows, config=cfg, progress=on_progress,
+            installations=fixed,
         )
     counts = dict(events.group_by("type").len().iter_rows()) if events.height else {}
     table = Table(title=f"Events detected in {st.path}")
@@ -120,6 +131,8 @@ def detect(
             "(garbled: no track explains them), kept in the store and given to no detector",
             highlight=False,
         )
+    for line in installation_lines((st.events_info() or {}).get("installations"), cfg):
+        console.print(line, highlight=False)
     if seconds:
         console.print(
             "seconds per step: " + ", ".join(f"{k} {v:.1f}" for k, v in seconds.items())
@@ -130,6 +143,65 @@ def detect(
         f"{time.perf_counter() - started:.1f} s{replaced}. Export them with: "
         f"seawatch events --store {store} --out events.csv"
     )
+
+
+def read_installations_file(path: Path) -> pl.DataFrame:
+    """The installations of a user's GeoJSON file
+    (:func:`seawatch.geo.installations.load_installations`).
+
+    Raises
+    ------
+    NotFound
+        No such file.
+    """
+    from seawatch.errors import NotFound
+    from seawatch.geo.installations import load_installations
+
+    if not path.is_file():
+        raise NotFound(f"no such installations file: {path}")
+    return load_installations(path)
+
+
+def installation_lines(info: dict[str, Any] | None, cfg: DetectConfig) -> list[str]:
+    """What the run did at installations (its run info's ``installations``): the events
+    dropped or lowered there, and the candidates found in the data, each with its place,
+    vessels and hours, and whether they were used.
+
+    >>> from seawatch.detect.config import DetectConfig
+    >>> info = {"given": 1, "at_installations": {"loitering": 12},
+    ...         "candidates": [{"lat": -24.6388, "lon": -42.4093, "n_vessels": 2,
+    ...                         "standby_hours": 122.75}]}
+    >>> lines = installation_lines(info, DetectConfig())
+    >>> lines[0]
+    'at installations (score_factor 0: dropped): 12 loitering'
+    >>> lines[1].split(" (")[0], "not used" in lines[1]
+    ('1 installation candidate(s) found in the data', True)
+    >>> lines[2]
+    '  -24.6388, -42.4093: 2 vessels standing by 122.8 h in all'
+    """
+    if not info:
+        return []
+    lines = []
+    p = cfg.installations
+    at = info.get("at_installations") or {}
+    if at:
+        effect = "dropped" if p.score_factor == 0 else f"scores x {p.score_factor:g}"
+        lines.append(
+            f"at installations (score_factor {p.score_factor:g}: {effect}): "
+            + ", ".join(f"{n} {kind}" for kind, n in sorted(at.items()))
+        )
+    found = info.get("candidates") or []
+    if found:
+        used = "used" if p.use_inferred else (
+            "not used; [installations] use_inferred = true uses them"
+        )
+        lines.append(f"{len(found)} installation candidate(s) found in the data ({used}):")
+        lines += [
+            f"  {c['lat']:.4f}, {c['lon']:.4f}: {c['n_vessels']} vessels standing by "
+            f"{c['standby_hours']:.1f} h in all"
+            for c in found[:10]
+        ]
+    return lines
 
 
 def why_none(st: Store, counts: dict[str, int], cfg: DetectConfig,

@@ -13,7 +13,8 @@ config file overrides any of them, one TOML table per section::
     min_duration = "45min"
 
 Sections (:data:`SECTIONS`): ``[ports]``, ``[segment]``, ``[spoofing]``, ``[gap]``,
-``[encounter]``, ``[loitering]``, ``[zone]``, ``[fishing_in_zone]``, ``[port_visit]``. An
+``[encounter]``, ``[loitering]``, ``[zone]``, ``[fishing_in_zone]``, ``[port_visit]``,
+``[installations]``. An
 unknown section or key, a value of the wrong type or a duration that cannot be read is an
 error naming the file, the section and the key and saying what is valid, so a typo never
 silently falls back to a default. Durations are text (``"90min"``, ``"1h30m"``, ``"2h"``,
@@ -41,6 +42,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from seawatch.detect.installations import InstallationsParams
 from seawatch.detect.ports import PortsParams
 from seawatch.detect.registry import DETECTORS
 from seawatch.params import ConfigError, Params, build_params, example_of, reference_of
@@ -52,9 +54,11 @@ SECTIONS: dict[str, type[Params]] = {
     "ports": PortsParams,
     "segment": SegmentParams,
     **{d.name: d.params for d in DETECTORS},
+    "installations": InstallationsParams,
 }
-"""TOML section -> parameter model: the port list, segmentation, then every detector of the
-registry (:data:`seawatch.detect.registry.DETECTORS`), in the order they run."""
+"""TOML section -> parameter model: the port list, segmentation, every detector of the
+registry (:data:`seawatch.detect.registry.DETECTORS`) in the order they run, then the
+installations step (:class:`seawatch.detect.installations.InstallationsParams`)."""
 
 
 class DetectConfig:

@@ -26,6 +26,13 @@ encounter. Start and end are the first and last grid times of the encounter. Not
 on calendar days, so an encounter across midnight UTC, or across input files concatenated
 into one frame, is one event.
 
+Two vessels moored or at anchor side by side are port activity, not a meeting, even where
+the port list has no port: a candidate whose two median speeds are both under
+``moored_speed_kn = 0.5`` kn (stopped) with its mean position within ``moored_shore_km = 5``
+km of shore is dropped, and its close run is not judged again as a whole. Encounters of one
+pair less than ``episode_gap = 24 h`` apart are one episode, one event, measured over the
+close samples of its encounters (``details.merged_encounters``, ``longest_gap_h``).
+
 How it is computed: the close samples of every two vessels come from
 :mod:`seawatch.detect.close_pairs` (earth-centred cubes, so the cost follows the samples and
 the nearby pairs, not the square of the vessels); distances are compared at millimetre
@@ -134,6 +141,27 @@ class EncounterParams(Params):
         "seawatch (an encounter inside a longer close run); 1 h as max_gap and loitering's "
         "max_inner_gap",
     )
+    moored_speed_kn: Number = param(
+        0.5,
+        "Port activity, not an encounter: both vessels' median speeds under this (knots) ...",
+        "GFW pipe-anchorages stopped_end_speed_knots (a vessel slower is stopped), as "
+        "[ports] max_speed_kn",
+    )
+    moored_shore_km: Number = param(
+        5.0,
+        "... and the mean position at most this far from shore (km): two vessels moored or at "
+        "anchor side by side, in a harbour or roadstead the port list may lack. 0 turns the "
+        "rule off.",
+        "seawatch: a roadstead within the error of the 1:50m coastline outside the Eastern "
+        "Pacific (a few km), as [ports] max_shore_km",
+    )
+    episode_gap: Duration = param(
+        "24h",
+        "Encounters of the same pair of vessels whose gap (next start minus previous end) is "
+        "less than this are one episode, one event (0 keeps each apart).",
+        "GFW pipe-encounters' merge tests (24 h between encounters of a pair); one episode, "
+        "one alert (DESIGN.md)",
+    )
 
 
 def detect_encounters(
@@ -173,7 +201,9 @@ def detect_encounters(
         ``distance_from_port_km``, ``close_samples``, ``pieces``, and
         ``sailed_in_company_before_h`` / ``sailed_in_company_after_h``: the hours of
         consecutive close grid times just before the start and just after the end (0 for
-        vessels that met and parted).
+        vessels that met and parted), ``merged_encounters`` (the encounters of the pair in
+        this episode, 1 when alone) and ``longest_gap_h`` (the longest time between two of
+        them, 0 when alone).
 
     Raises
     ------
@@ -262,6 +292,9 @@ def encounters_from_samples(
         min_port_distance_km=p.min_port_distance_km,
         merge_us=duration_us(p.merge_gap),
         max_fast_inside_us=duration_us(p.max_fast_inside),
+        moored_speed_kn=p.moored_speed_kn,
+        moored_shore_km=p.moored_shore_km,
+        episode_us=duration_us(p.episode_gap),
         ports=port_idx,
     )
     found = []
@@ -272,12 +305,6 @@ def encounters_from_samples(
     if not found:
         return empty_events()
     enc = pl.concat(found)
-    if enc.height == 0:
-        return empty_events()
-    from seawatch.geo import distance_to_shore_km
-
-    shore = distance_to_shore_km(enc["lat"].to_numpy(), enc["lon"].to_numpy())
-    enc = enc.with_columns(pl.Series("distance_from_shore_km", shore))
     duration_h = pl.col("duration_us") / 3.6e9
     score = (
         pl.lit(1.0)
@@ -304,6 +331,8 @@ def encounters_from_samples(
                 "pieces": pl.col("pieces"),
                 "sailed_in_company_before_h": (pl.col("company_before_us") / 3.6e9).round(3),
                 "sailed_in_company_after_h": (pl.col("company_after_us") / 3.6e9).round(3),
+                "merged_encounters": pl.col("merged_encounters"),
+                "longest_gap_h": (pl.col("longest_gap_us") / 3.6e9).round(3),
             }
         ),
     )
@@ -319,32 +348,39 @@ class _Rules:
     min_port_distance_km: float
     merge_us: int
     max_fast_inside_us: int
+    moored_speed_kn: float
+    moored_shore_km: float
+    episode_us: int
     ports: PortIndex | None  # None when there are none
 
 
 def _merge_pieces(
     s: Samples, ia: np.ndarray, ib: np.ndarray, dist: np.ndarray, rules: _Rules
 ) -> pl.DataFrame:
-    """Merge close samples into close runs per MMSI pair, find their slow parts, and keep
-    those that meet the definition (or the whole run, where no slow part of it does).
+    """Merge close samples into close runs per MMSI pair, find their slow parts, keep those
+    that meet the definition (or the whole run, where no slow part of it does), and merge
+    the encounters of one pair less than ``episode_us`` apart into one episode each.
 
     ``ia``/``ib`` are sample indices of each close pair (``mmsi[ia] < mmsi[ib]``), every pair
     of samples of the MMSI pairs present, in any order (:class:`_CloseRows` sorts them).
     """
     rows = _CloseRows(s, ia, ib, dist, rules.merge_us)
     part_first, part_last = rows.slow_parts(rules)
-    parts = rows.encounters(part_first, part_last, rules)
-    # a close run none of whose slow parts is an encounter: the run itself, when it meets the
-    # definition (the published one, which looks at the whole run); a run that is exactly
-    # one slow part was measured already
+    kept, judged = rows.encounters(part_first, part_last, rules)
+    # a close run none of whose slow parts is an encounter (or port activity): the run
+    # itself, when it meets the definition (the published one, which looks at the whole
+    # run); a run that is exactly one slow part was measured already
     done = np.zeros(len(rows.run_first), dtype=bool)
-    done[rows.run_of_row[parts["first"].to_numpy()]] = True
+    done[rows.run_of_row[judged]] = True
     run = rows.run_of_row[part_first]
     whole_run = (part_first == rows.run_first[run]) & (part_last == rows.run_last[run])
     done[run[whole_run]] = True
     todo = np.flatnonzero(~done)
-    whole = rows.encounters(rows.run_first[todo], rows.run_last[todo], rules)
-    return pl.concat([parts, whole]).sort("first").drop("first")
+    whole, _ = rows.encounters(rows.run_first[todo], rows.run_last[todo], rules)
+    first = np.r_[part_first[kept], rows.run_first[todo][whole]]
+    last = np.r_[part_last[kept], rows.run_last[todo][whole]]
+    order = np.argsort(first, kind="stable")
+    return rows.episodes(first[order], last[order], rules)
 
 
 class _CloseRows:
@@ -363,6 +399,7 @@ class _CloseRows:
         self.speed_a, self.speed_b = s.speed_kn[ia], s.speed_kn[ib]
         new_pair = np.ones(len(ia), dtype=bool)
         new_pair[1:] = (s.mmsi[ia][1:] != s.mmsi[ia][:-1]) | (s.mmsi[ib][1:] != s.mmsi[ib][:-1])
+        self.pair_no = np.cumsum(new_pair) - 1
         dstep = np.r_[0, np.diff(step)]
         new_piece = new_pair | (dstep > 1)
         # distinct grid steps (two tracks of one MMSI may give one step twice)
@@ -399,64 +436,126 @@ class _CloseRows:
         starts = np.flatnonzero(split)
         return sl[starts], sl[np.r_[starts[1:], len(sl)] - 1]
 
-    def encounters(self, first: np.ndarray, last: np.ndarray, rules: _Rules) -> pl.DataFrame:
-        """The ranges of rows ``[first, last]`` (disjoint, in order) that meet the definition,
-        measured, with ``first``. The cheap conditions (duration, then distance from port) are
-        applied before the medians, so the cost of the medians follows the encounters, not
-        every close sample."""
-        s, g, step = self.s, self.s.grid_us, self.step
-        duration = (step[last] - step[first]) * g
-        keep = duration >= rules.min_duration_us
-        first, last, duration = first[keep], last[keep], duration[keep]
+    def encounters(
+        self, first: np.ndarray, last: np.ndarray, rules: _Rules
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Which of the ranges of rows ``[first, last]`` (disjoint, in order) meet the
+        definition: their positions in ``first``, and the first rows of those judged (met it,
+        or were port activity: both vessels moored or at anchor near shore). The cheap
+        conditions (duration, then distance from port) are applied before the medians, so
+        the cost of the medians follows the encounters, not every close sample."""
+        g = self.s.grid_us
+        duration = (self.step[last] - self.step[first]) * g
+        k = np.flatnonzero(duration >= rules.min_duration_us)
+        m = self.measure(first[k], last[k], np.arange(len(k)), len(k), rules, far_only=True)
+        slow = (m["mmsi_median_speed_kn"] < rules.max_speed_kn) & (
+            m["other_median_speed_kn"] < rules.max_speed_kn
+        )
+        port = (
+            (rules.moored_shore_km > 0)
+            & (m["mmsi_median_speed_kn"] < rules.moored_speed_kn)
+            & (m["other_median_speed_kn"] < rules.moored_speed_kn)
+            & (m["distance_from_shore_km"] <= rules.moored_shore_km)
+        )
+        judged = m["far"] & slow
+        return k[judged & ~port], first[k[judged]]
+
+    def measure(
+        self,
+        first: np.ndarray,
+        last: np.ndarray,
+        group: np.ndarray,
+        n: int,
+        rules: _Rules,
+        *,
+        far_only: bool = False,
+    ) -> dict[str, np.ndarray]:
+        """The measurements of ``n`` groups of ranges of rows ``[first, last]`` (``group``:
+        the group of each range, non-decreasing; the ranges in order): the mean position of
+        both vessels' samples, the distance from port and from shore, the medians over the
+        close samples. With ``far_only`` the medians and the shore distance are computed for
+        the groups at least ``min_port_distance_km`` from port only (NaN elsewhere)."""
+        s = self.s
         size = last - first + 1
-        group = np.repeat(np.arange(len(first)), size)
+        of_row = np.repeat(group, size)
         rows = np.arange(int(size.sum())) - np.repeat(np.cumsum(size) - size, size)
         rows += np.repeat(first, size)
         # mean position of both vessels' samples (sum of unit vectors: antimeridian-safe)
         ja, jb = self.ia[rows], self.ib[rows]
         xa, ya, za = unit_vectors(s.lat[ja], s.lon[ja])
         xb, yb, zb = unit_vectors(s.lat[jb], s.lon[jb])
-        n = len(first)
         lat, lon = vector_lat_lon(
-            np.bincount(group, xa + xb, minlength=n),
-            np.bincount(group, ya + yb, minlength=n),
-            np.bincount(group, za + zb, minlength=n),
+            np.bincount(of_row, xa + xb, minlength=n),
+            np.bincount(of_row, ya + yb, minlength=n),
+            np.bincount(of_row, za + zb, minlength=n),
         )
         port_km = _port_distance_km(lat, lon, rules.ports)
-        far = port_km >= rules.min_port_distance_km
-        in_far = np.repeat(far, size)
-        rows, group = rows[in_far], group[in_far]
-        med = {
-            "median_distance_m": _group_median(self.dist[rows], group),
-            "mmsi_median_speed_kn": _group_median(self.speed_a[rows], group),
-            "other_median_speed_kn": _group_median(self.speed_b[rows], group),
-        }
-        k = np.flatnonzero(far)
-        f, e = first[k], last[k]
-        piece_f, piece_e = self.piece_no[f], self.piece_no[e]
-        out = pl.DataFrame(
+        far = port_km >= rules.min_port_distance_km if far_only else np.ones(n, dtype=bool)
+        keep = far[of_row]
+        rows, of_row = rows[keep], of_row[keep]
+        out = {"lat": lat, "lon": lon, "distance_from_port_km": port_km, "far": far}
+        for name, values in (
+            ("median_distance_m", self.dist),
+            ("mmsi_median_speed_kn", self.speed_a),
+            ("other_median_speed_kn", self.speed_b),
+        ):
+            column = np.full(n, np.nan)
+            column[far] = _group_median(values[rows], of_row)
+            out[name] = column
+        shore = np.full(n, np.nan)
+        if far.any():
+            from seawatch.geo import distance_to_shore_km
+
+            shore[far] = distance_to_shore_km(lat[far], lon[far])
+        out["distance_from_shore_km"] = shore
+        return out
+
+    def episodes(self, first: np.ndarray, last: np.ndarray, rules: _Rules) -> pl.DataFrame:
+        """The encounters ``[first, last]`` (ranges of rows in order) as events, those of
+        one pair less than ``episode_us`` apart (next start minus previous end) merged into
+        one episode: from the first start to the last end, measured over the close samples
+        of its encounters (not the time between them)."""
+        s, g, step = self.s, self.s.grid_us, self.step
+        if len(first) == 0:
+            return pl.DataFrame()
+        gap = np.r_[0, step[first[1:]] - step[last[:-1]]] * g
+        new = np.ones(len(first), dtype=bool)
+        new[1:] = (self.pair_no[first[1:]] != self.pair_no[first[:-1]]) | (
+            gap[1:] >= rules.episode_us
+        )
+        group = np.cumsum(new) - 1
+        n = int(group[-1]) + 1
+        head = np.flatnonzero(new)
+        tail = np.r_[head[1:], len(first)] - 1
+        m = self.measure(first, last, group, n, rules)
+        f, e = first[head], last[tail]
+        within = np.where(new, 0, gap)
+        return pl.DataFrame(
             {
-                "first": f,
                 "mmsi": s.mmsi[self.ia[f]],
                 "other_mmsi": s.mmsi[self.ib[f]],
                 "start_step": step[f],
                 "end_step": step[e],
-                "duration_us": duration[k],
-                "lat": lat[k],
-                "lon": lon[k],
-                "distance_from_port_km": port_km[k],
-                "close_samples": self.step_no[e] - self.step_no[f] + 1,
-                "pieces": piece_e - piece_f + 1,
+                "duration_us": (step[e] - step[f]) * g,
+                "lat": m["lat"],
+                "lon": m["lon"],
+                "distance_from_port_km": m["distance_from_port_km"],
+                "distance_from_shore_km": m["distance_from_shore_km"],
+                "close_samples": np.bincount(
+                    group, self.step_no[last] - self.step_no[first] + 1, minlength=n
+                ).astype(np.int64),
+                "pieces": np.bincount(
+                    group, self.piece_no[last] - self.piece_no[first] + 1, minlength=n
+                ).astype(np.int64),
                 # the consecutive close grid steps just before and after: in company
-                "company_before_us": (step[f] - self.piece_start[piece_f]) * g,
-                "company_after_us": (self.piece_end[piece_e] - step[e]) * g,
-                **med,
-            },
-            schema_overrides={"first": pl.Int64},
-        )
-        return out.filter(
-            (pl.col("mmsi_median_speed_kn") < rules.max_speed_kn)
-            & (pl.col("other_median_speed_kn") < rules.max_speed_kn)
+                "company_before_us": (step[f] - self.piece_start[self.piece_no[f]]) * g,
+                "company_after_us": (self.piece_end[self.piece_no[e]] - step[e]) * g,
+                "median_distance_m": m["median_distance_m"],
+                "mmsi_median_speed_kn": m["mmsi_median_speed_kn"],
+                "other_median_speed_kn": m["other_median_speed_kn"],
+                "merged_encounters": np.bincount(group, minlength=n).astype(np.int64),
+                "longest_gap_us": np.maximum.reduceat(within, head).astype(np.int64),
+            }
         )
 
 

@@ -18,6 +18,11 @@ and a store read in chunks of whole vessels (:class:`seawatch.detect.chunks.Stor
    instead, unless the chunk is the whole table.
 4. **Cross-vessel steps**: the split detectors combine the parts of all chunks, in order
    (the encounters, then loitering without the episodes that overlap one).
+5. **Installations** (when loitering or encounters run): the loitering and encounter events
+   at a fixed installation (the user's, and with ``[installations] use_inferred`` the
+   candidates where those events of several vessels recur over days,
+   :mod:`seawatch.geo.installations`) are dropped or lowered
+   (:mod:`seawatch.detect.installations`).
 
 Every detector is per vessel or per track apart from the split ones, so the events are the
 same whatever the chunks. ``progress(step, done, total)`` is called as each step starts
@@ -55,6 +60,13 @@ from seawatch.detect.chunks import ANCHORAGE_COLUMNS, POSITION_COLUMNS, Chunks
 from seawatch.detect.config import DetectConfig
 from seawatch.detect.detector import Context, Detector
 from seawatch.detect.events import empty_events
+from seawatch.detect.installations import (
+    AFFECTED_TYPES,
+    at_installations,
+    candidates_of,
+    installation_table,
+    with_candidates,
+)
 from seawatch.detect.ports import port_table
 from seawatch.detect.positions import segment_tracks
 from seawatch.detect.registry import detectors_for, wanted_types
@@ -95,13 +107,18 @@ class Timer:
 
 @dataclass(frozen=True)
 class Run:
-    """What :func:`run_pipeline` gives: the events, the seconds of each step name, and the
+    """What :func:`run_pipeline` gives: the events, the seconds of each step name, the
     reports flagged ``outlier`` (``mmsi``, ``ts``, ``lat``, ``lon``, in that order), which
-    no detector saw."""
+    no detector saw, the installation candidates found in the data
+    (:func:`seawatch.geo.installations.installations_from_periods`; None when not searched)
+    and the number of events at an installation per type (dropped, or lowered:
+    ``[installations] score_factor``)."""
 
     events: pl.DataFrame
     seconds: dict[str, float]
     outliers: pl.DataFrame = field(default_factory=lambda: Run.no_outliers())
+    candidates: pl.DataFrame | None = None
+    at_installations: dict[str, int] = field(default_factory=dict)
 
     @staticmethod
     def no_outliers() -> pl.DataFrame:
@@ -127,6 +144,7 @@ def run_pipeline(
     config: DetectConfig | None = None,
     types: Iterable[str] | None = None,
     progress: Progress | None = None,
+    installations: pl.DataFrame | None = None,
 ) -> Run:
     """The events of positions in chunks of whole vessels (see the module docstring).
 
@@ -134,7 +152,7 @@ def run_pipeline(
     ----------
     chunks
         The positions (:class:`seawatch.detect.chunks.Chunks`).
-    vessels, zones, ports, config, types, progress
+    vessels, zones, ports, config, types, progress, installations
         As :func:`seawatch.detect.run.detect_all`.
 
     Returns
@@ -149,6 +167,9 @@ def run_pipeline(
     detectors = detectors_for(wanted)
     needs = {n for d in detectors for n in d.needs}
     infer = "ports" in needs and cfg.ports.infer_anchorages
+    at_inst = bool({d.name for d in detectors} & set(AFFECTED_TYPES))
+    # the user's installations are read first: a bad file fails the run before it starts
+    fixed = installation_table(cfg.installations, installations) if at_inst else None
     split = {} if chunks.in_memory else {d.name: d.split for d in detectors if d.split}
     per_chunk = (1 if infer else 0) + (0 if chunks.in_memory else 1) + 1 + len(detectors)
     timer = Timer(total=len(chunks) * per_chunk + len(split), progress=progress)
@@ -202,12 +223,24 @@ def run_pipeline(
         log.info("%s: %d events in %.2f s", d.name, count, timer.seconds.get(d.name, 0.0))
     if sum(f.height for f in outliers):
         log.info("%d reports flagged outlier", sum(f.height for f in outliers))
+    events = _events((f for frames in found.values() for f in frames), wanted)
+    counts: dict[str, int] = {}
+    candidates = None
+    if fixed is not None:
+        if cfg.installations.infer:  # the stand-bys of every detector run, wanted or not
+            ran = [f for frames in found.values() for f in frames if f.height]
+            every = pl.concat(ran) if ran else empty_events()
+            candidates = candidates_of(every, params=cfg.installations)
+        table = with_candidates(cfg.installations, fixed, candidates)
+        events, counts = at_installations(events, table, params=cfg.installations)
     return Run(
-        _events((f for frames in found.values() for f in frames), wanted),
+        events,
         timer.seconds,
         pl.concat(outliers).sort("mmsi", "ts", maintain_order=True)
         if outliers
         else Run.no_outliers(),
+        candidates,
+        counts,
     )
 
 

@@ -108,9 +108,16 @@ def near_cells(
     WGS84 degree of latitude is up to 0.6 % shorter, which the one extra cell each way
     covers for any ``km`` under 1,000.
     """
-    if port_lat.size == 0:
-        return np.zeros(lat.shape, dtype=bool)
     rows = int(np.ceil(km / (KM_PER_DEG * CELL_DEG))) + 1
+    # only the ports within reach of the points' latitudes: a global list's high-latitude
+    # ports would widen every row of cells to theirs
+    finite = lat[np.isfinite(lat)]
+    if finite.size:
+        margin = (rows + 1) * CELL_DEG
+        reach = (port_lat >= finite.min() - margin) & (port_lat <= finite.max() + margin)
+        port_lat, port_lon = port_lat[reach], port_lon[reach]
+    if port_lat.size == 0 or finite.size == 0:
+        return np.zeros(lat.shape, dtype=bool)
     coslat = np.cos(np.radians(np.minimum(np.abs(port_lat) + rows * CELL_DEG, 89.0)))
     cols = np.ceil(km / (KM_PER_DEG * CELL_DEG * coslat)).astype(np.int64) + 1
     pr = np.floor(port_lat / CELL_DEG).astype(np.int64)

@@ -3,7 +3,8 @@
 Encounters, loitering and port visits measure distances to one table of port and anchorage
 points (:func:`port_table`): the shipped list (:func:`seawatch.geo.ports`), plus the user's
 (``--ports``), plus, with ``[ports] infer_anchorages``, anchorages inferred from the
-positions themselves (GFW ``pipe-anchorages``, :mod:`seawatch.geo.anchorages`). Anchorage
+positions themselves (after GFW ``pipe-anchorages``, at a day scale: three vessels still for
+two hours in one cell near shore, :mod:`seawatch.geo.anchorages`). Anchorage
 inference counts the distinct vessels that sat still in a cell, so on positions held in
 chunks of whole vessels it runs in two halves (the pipeline's first pass over the chunks):
 the stationary periods of each chunk (:func:`seawatch.geo.anchorages.stationary_periods`),
@@ -29,7 +30,7 @@ import polars as pl
 
 from seawatch import schema
 from seawatch.geo.anchorages import AnchorageParams, infer_anchorages
-from seawatch.params import Flag, param
+from seawatch.params import Flag, Number, param
 
 if TYPE_CHECKING:  # pragma: no cover
     from seawatch.detect.config import DetectConfig
@@ -46,7 +47,16 @@ class PortsParams(AnchorageParams):
         True,
         "Add anchorages inferred from the positions themselves to the shipped ports and those "
         "of --ports (used by encounters, loitering and port visits).",
-        "GFW pipe-anchorages",
+        "GFW pipe-anchorages, at seawatch's day scale (docs/geo.md)",
+    )
+    known_port_km: Number = param(
+        5.0,
+        "An inferred anchorage within this distance of a listed port point (shipped or "
+        "--ports) is that port's, and is not added (km).",
+        "seawatch: beyond port visits' exit distance (4 km, GFW pipe-anchorages), so a point "
+        "beside a known port does not stretch the area where passing by counts as a visit; "
+        "farther out, a roadstead or a long harbour's berths the list lacks (Kaohsiung's lie "
+        "8 km from its World Port Index point)",
     )
 
 
@@ -75,13 +85,14 @@ def port_table(
     Returns
     -------
     polars.DataFrame
-        Columns of :func:`seawatch.geo.ports`; inferred anchorages are named
-        ``"inferred anchorage <lat>,<lon>"`` with kind ``anchorage`` and source ``inferred``.
+        Columns of :func:`seawatch.geo.ports`; inferred anchorages (those more than
+        ``known_port_km`` from every listed port) are named ``"inferred anchorage
+        <lat>,<lon>"`` with kind ``anchorage`` and source ``inferred``.
     """
     from seawatch.geo import ports
     from seawatch.geo.portlist import PORT_COLUMNS
 
-    parts = [ports()]
+    parts = [ports(world=True)]
     if extra is not None and extra.height:
         missing = [c for c in ("name", "lat", "lon") if c not in extra.columns]
         if missing:
@@ -100,6 +111,13 @@ def port_table(
     found = anchorages
     if found is None and params.infer_anchorages and positions is not None and positions.height:
         found = infer_anchorages(positions, params=params)
+    if params.infer_anchorages and found is not None and found.height:
+        from seawatch.geo import port_index
+
+        known_km, _ = port_index(pl.concat(parts, how="vertical_relaxed")).nearest(
+            found["lat"].to_numpy(), found["lon"].to_numpy()
+        )
+        found = found.filter(pl.Series(known_km > float(params.known_port_km)))
     if params.infer_anchorages and found is not None and found.height:
         parts.append(
             found.select(

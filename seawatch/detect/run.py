@@ -65,6 +65,7 @@ def detect_all(
     config: DetectConfig | None = None,
     types: Iterable[str] | None = None,
     progress: Progress | None = None,
+    installations: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
     """All events of a positions table.
 
@@ -92,6 +93,10 @@ def detect_all(
         produce none of them are skipped, except that encounters run for loitering.
     progress : callable, optional
         ``progress(step, done, total)``, see :data:`seawatch.detect.pipeline.Progress`.
+    installations : polars.DataFrame, optional
+        Fixed installations (:func:`seawatch.geo.installations.load_installations`), added
+        to those of ``[installations] files``: loitering and encounters there are dropped
+        or lowered (:mod:`seawatch.detect.installations`).
 
     Returns
     -------
@@ -112,6 +117,7 @@ def detect_all(
         config=config,
         types=types,
         progress=progress,
+        installations=installations,
     ).events
 
 
@@ -123,6 +129,7 @@ def detect_store(
     progress: Progress | None = None,
     *,
     chunk_positions: int | None = None,
+    installations: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
     """Detect all events of a store's positions and replace its events table with them.
 
@@ -146,6 +153,10 @@ def detect_store(
         Positions per chunk (default :data:`DEFAULT_CHUNK_POSITIONS`); a vessel is never
         split, so a chunk may hold more. It changes the memory and the time, never the
         events.
+    installations : polars.DataFrame, optional
+        As :func:`detect_all`. The run info (``Store.events_info()``) records under
+        ``installations`` how many were given, the candidates found in the data and the
+        events at an installation per type.
 
     Returns
     -------
@@ -174,6 +185,7 @@ def detect_store(
         ports=ports,
         config=cfg,
         progress=progress,
+        installations=installations,
     )
     stats = chunks.stats
     run_info = {
@@ -185,6 +197,13 @@ def detect_store(
         "chunk_positions": per_chunk,
         "zones": None if zones is None else [z.name for z in zones],
         "extra_ports": 0 if ports is None else ports.height,
+        "installations": {
+            "given": 0 if installations is None else installations.height,
+            "candidates": [] if run.candidates is None else run.candidates.select(
+                "name", "lat", "lon", "n_vessels", "standby_hours"
+            ).to_dicts(),
+            "at_installations": run.at_installations,
+        },
         "config": cfg.as_dict(),
         "outliers": outlier_summary(run.outliers),
         "seconds": {

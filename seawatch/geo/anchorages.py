@@ -1,16 +1,25 @@
-"""Anchorages inferred from AIS: where many different vessels sit still.
+"""Anchorages inferred from AIS: where several different vessels sit still near shore.
 
-Definition (Global Fishing Watch ``pipe-anchorages``, anchorage points step; parameters
-from its ``anchorage_cfg.yaml``):
+Definition (after Global Fishing Watch ``pipe-anchorages``, anchorage points step; the
+thresholds are seawatch's *day-scale* ones, for a store that may hold one day of one coast):
 
-1. Vessels with fewer than ``min_positions`` (200) positions are ignored.
+1. Vessels with fewer than ``min_positions`` (5) positions are ignored.
 2. Each vessel's positions, in time order, are cut into runs: a run starts at a position
    and takes every following position that stays within ``max_distance_km`` (0.5 km) of
-   that first one. A run that lasts more than ``min_duration`` (12 h) is a *stationary
+   that first one. A run that lasts more than ``min_duration`` (2 h) is a *stationary
    period*, located at the mean of its positions.
-3. Stationary periods are grouped by the spatial cell of their location; a cell visited by
-   at least ``min_vessels`` (20) distinct vessels is an anchorage, located at the mean of
-   its periods' locations.
+3. Stationary periods within ``max_shore_km`` (5 km) of shore are grouped by the spatial
+   cell of their location; a cell where at least ``min_vessels`` (3) distinct vessels sat
+   still is an anchorage, located at the mean of its periods' locations.
+
+Why day-scale: GFW builds its anchorages from years of global AIS (20 distinct vessels per
+cell, 200 positions per vessel, 12 h still), so on a day or a week of one coast it finds
+nothing, and every harbour missing from the shipped list stays "far from port" (two ships
+moored side by side become an encounter). Three vessels still for two hours in the same
+0.5 km cell is a berth or an anchorage; near shore only, so that vessels that meet and drift
+together at sea (an encounter, which the inferred anchorage would then hide) never make one.
+:data:`GFW_YEAR_SCALE` holds GFW's values, for a store of months or years
+(``infer_anchorages(positions, **GFW_YEAR_SCALE)``, or the same keys in ``[ports]``).
 
 Differences from GFW, on purpose:
 
@@ -24,6 +33,8 @@ Differences from GFW, on purpose:
   ``stopped_end_speed_knots``) end a run and start none: a vessel circling inside 0.5 km
   is not parked. GFW's anchorage-point step uses the distance test only; set
   ``max_speed_kn=None`` for that.
+- The distance from shore (``max_shore_km``) is seawatch's; GFW's points are kept wherever
+  vessels stop, offshore too (``max_shore_km=None``).
 - GFW then merges neighbouring cells and names anchorages; here each cell stays one row
   and the rows have no name (use :func:`seawatch.geo.port_index` to label them).
 
@@ -37,9 +48,11 @@ Examples
 >>> from datetime import datetime, timedelta
 >>> rows = [{"mmsi": m, "ts": datetime(2024, 1, 1) + timedelta(minutes=5 * k),
 ...          "lat": -0.93, "lon": -80.72, "sog": 0.0}
-...         for m in range(25) for k in range(300)]
+...         for m in range(4) for k in range(30)]   # four vessels still 2 h 25 min off Manta
 >>> infer_anchorages(pl.DataFrame(rows)).select("n_vessels", "n_positions").row(0)
-(25, 7500)
+(4, 120)
+>>> infer_anchorages(pl.DataFrame(rows), **GFW_YEAR_SCALE).height   # a year's thresholds
+0
 """
 
 from __future__ import annotations
@@ -65,14 +78,18 @@ class AnchorageParams(Params):
         "GFW pipe-anchorages: S2 cells of level 14, about 0.5 km",
     )
     min_vessels: Count = param(
-        20,
+        3,
         "Distinct vessels with a stationary period in a cell for it to be an anchorage.",
-        f"{ANCHORAGE_CFG} min_unique_vessels_for_anchorage",
+        "seawatch day scale: one vessel still is a vessel at anchor and two side by side are "
+        "what encounters judge, three in one 0.5 km cell near shore are a berth or an "
+        f"anchorage ({ANCHORAGE_CFG} min_unique_vessels_for_anchorage = 20 needs a year of "
+        "traffic)",
     )
     min_positions: Count = param(
-        200,
+        5,
         "Vessels with fewer positions are ignored.",
-        f"{ANCHORAGE_CFG} min_required_positions",
+        "seawatch day scale: drops an MMSI heard once or twice (a garbled MMSI); "
+        f"{ANCHORAGE_CFG} min_required_positions = 200 over a year",
     )
     max_speed_kn: OptionalNumber = param(
         0.5,
@@ -85,10 +102,30 @@ class AnchorageParams(Params):
         f"{ANCHORAGE_CFG} stationary_period_max_distance_km",
     )
     min_duration: Duration = param(
-        "12h",
-        "Shortest stationary period.",
-        f"{ANCHORAGE_CFG} stationary_period_min_duration_minutes = 720",
+        "2h",
+        "A stationary period lasts longer than this (first to last position).",
+        "seawatch day scale: a port call or a wait at anchor lasts hours, and 2 h is the "
+        f"shortest encounter; {ANCHORAGE_CFG} stationary_period_min_duration_minutes = 720",
     )
+    max_shore_km: OptionalNumber = param(
+        5.0,
+        "Only stationary periods within this distance of shore (km) count; inf: anywhere "
+        "(GFW). Keeps vessels that meet and drift together at sea from making an anchorage "
+        "that would hide their encounter.",
+        "seawatch: a roadstead within the error of the 1:50m coastline outside the Eastern "
+        "Pacific (a few km); GFW pipe-anchorages has no such limit",
+    )
+
+
+GFW_YEAR_SCALE: dict[str, Any] = {
+    "min_vessels": 20,
+    "min_positions": 200,
+    "min_duration": "12h",
+    "max_shore_km": None,
+}
+"""GFW ``pipe-anchorages``' thresholds (``anchorage_cfg.yaml``), for a store of months or
+years: ``infer_anchorages(positions, **GFW_YEAR_SCALE)``. (A config file cannot write None:
+write ``max_shore_km = inf`` in ``[ports]``.)"""
 
 
 def cell_of(lat: pl.Expr, lon: pl.Expr, cell_km: float) -> tuple[pl.Expr, pl.Expr]:
@@ -150,6 +187,8 @@ PERIOD_COLUMNS: dict[str, pl.DataType] = {
     "lon": pl.Float64(),
     "n": pl.Int64(),
     "hours": pl.Float64(),
+    "start": pl.Datetime("us", "UTC"),
+    "end": pl.Datetime("us", "UTC"),
 }
 """Columns of :func:`stationary_periods`."""
 
@@ -168,7 +207,8 @@ def stationary_periods(
     -------
     polars.DataFrame
         One row per period, sorted by ``mmsi`` then time: ``mmsi``, ``lat``, ``lon`` (mean
-        of its positions), ``n`` (positions), ``hours`` (first to last position).
+        of its positions), ``n`` (positions), ``hours`` (first to last position), ``start``
+        and ``end`` (the times of its first and last positions, UTC).
     """
     import numpy as np
 
@@ -190,6 +230,7 @@ def stationary_periods(
         positions.lazy()
         .select(
             pl.col("mmsi").cast(pl.Int64),
+            ts.cast(pl.Int64).alias("_us"),
             ts.cast(pl.Float64).alias("_ts"),
             pl.col("lat").cast(pl.Float64),
             pl.col("lon").cast(pl.Float64),
@@ -229,6 +270,7 @@ def stationary_periods(
     starts = np.flatnonzero(np.r_[True, pid[1:] != pid[:-1]])
     n = np.diff(np.r_[starts, len(rows)])
     ts_s = frame["_ts"].to_numpy()[rows]
+    us = frame["_us"].to_numpy()[rows]
     return pl.DataFrame(
         {
             "mmsi": frame["mmsi"].to_numpy()[rows][starts],
@@ -237,6 +279,8 @@ def stationary_periods(
             "n": n,
             "hours": (np.maximum.reduceat(ts_s, starts) - np.minimum.reduceat(ts_s, starts))
             / 3600.0,
+            "start": pl.Series(np.minimum.reduceat(us, starts)).cast(pl.Datetime("us", "UTC")),
+            "end": pl.Series(np.maximum.reduceat(us, starts)).cast(pl.Datetime("us", "UTC")),
         },
         schema=PERIOD_COLUMNS,
     )
@@ -253,7 +297,8 @@ def anchorages_from_periods(
         :func:`stationary_periods` of all vessels (of one table, or concatenated from parts
         with disjoint MMSIs).
     params, **overrides
-        As :func:`infer_anchorages` (``cell_km`` and ``min_vessels`` are used).
+        As :func:`infer_anchorages` (``cell_km``, ``min_vessels`` and ``max_shore_km`` are
+        used).
 
     Returns
     -------
@@ -264,6 +309,13 @@ def anchorages_from_periods(
     import numpy as np
 
     p = resolve(AnchorageParams, params, overrides, "anchorages_from_periods()")
+    if p.max_shore_km is not None and np.isfinite(p.max_shore_km) and periods.height:
+        from seawatch.geo.shore import distance_to_shore_km
+
+        near = distance_to_shore_km(
+            periods["lat"].cast(pl.Float64).to_numpy(), periods["lon"].cast(pl.Float64).to_numpy()
+        ) <= float(p.max_shore_km)
+        periods = periods.filter(pl.Series(near))
     row, col = cell_of(pl.col("lat"), pl.col("lon"), p.cell_km)
     # stable sort by cell: each cell's periods keep their (mmsi, time) order and are summed
     # over a contiguous slice, so the same periods in the same order give the same result

@@ -1,20 +1,30 @@
 """Ports and anchorages: the shipped named list, user lists, and nearest-port lookups.
 
-The shipped list (``seawatch/geo/data/ports.csv``) holds the 1,610 named anchorage points of
-Global Fishing Watch's ``anchorage_overrides.csv`` inside the coverage box (kind
-``'anchorage'``, source ``'gfw_anchorages'``; several points per port, e.g. 30-odd for
-MANTA) plus the World Port Index ports inside the box that have no GFW anchorage within
-2 km (kind ``'port'``, source ``'wpi'``).
+The shipped list has two parts. ``ports()`` (``seawatch/geo/data/ports.csv``, 1,657 rows) is
+the detailed Eastern Pacific: inside the coverage box the 1,610 named anchorage points of
+Global Fishing Watch's ``anchorage_overrides.csv`` (kind ``'anchorage'``, source
+``'gfw_anchorages'``; several points per port, e.g. 30-odd for MANTA), the World Port Index
+ports that have no GFW anchorage within 2 km and a few curated harbours. ``ports(world=True)``
+adds ``world_ports.csv``: the 3,614 World Port Index ports of the rest of the world (kind
+``'port'``, source ``'wpi'``; one point per port, at its charted position, so a large
+harbour's berths may lie several km from it), which the detectors use (``port_index()``), so
+that distances from port mean something wherever a store's positions lie. The Eastern
+Pacific part stays its own list: it is the simulator's world.
 
 Examples
 --------
 >>> from seawatch.geo import ports, port_index
->>> p = ports()
+>>> p = ports(world=True)
 >>> p.columns
 ['name', 'lat', 'lon', 'iso3', 'kind', 'source']
 >>> d, i = port_index(p).nearest([-0.93], [-80.72])
 >>> p["name"][int(i[0])], bool(d[0] < 1)
 ('MANTA', True)
+>>> d, i = port_index().nearest([22.61], [120.27])   # Kaohsiung, from the World Port Index
+>>> p["name"][int(i[0])], p["source"][int(i[0])]
+('KAO-HSIUNG', 'wpi')
+>>> ports().height, p.height
+(1657, 5271)
 """
 
 from __future__ import annotations
@@ -42,10 +52,10 @@ _ALIASES = {
 
 
 @cache
-def _shipped() -> pl.DataFrame:
+def _shipped(name: str) -> pl.DataFrame:
     from seawatch.geo._data import DATA
 
-    with (DATA / "ports.csv").open("rb") as f:
+    with (DATA / name).open("rb") as f:
         return pl.read_csv(
             f.read(),
             schema={
@@ -59,15 +69,24 @@ def _shipped() -> pl.DataFrame:
         )
 
 
-def ports() -> pl.DataFrame:
-    """The shipped ports and anchorages of the Eastern Pacific.
+def ports(*, world: bool = False) -> pl.DataFrame:
+    """The shipped ports and anchorages of the Eastern Pacific, and with ``world`` those of
+    the World Port Index everywhere else (see the module docstring).
 
     Returns
     -------
     polars.DataFrame with columns name, lat, lon (float64 degrees), iso3, kind
-    (``'anchorage'`` or ``'port'``) and source (``'gfw_anchorages'`` or ``'wpi'``).
+    (``'anchorage'`` or ``'port'``) and source (``'gfw_anchorages'``, ``'wpi'`` or
+    ``'seawatch_curated'``); the Eastern Pacific rows first.
     """
-    return _shipped().clone()
+    if not world:
+        return _shipped("ports.csv").clone()
+    return _everywhere().clone()
+
+
+@cache
+def _everywhere() -> pl.DataFrame:
+    return pl.concat([_shipped("ports.csv"), _shipped("world_ports.csv")])
 
 
 @overload
@@ -263,13 +282,14 @@ class PortIndex:
 
 
 def port_index(table: pl.DataFrame | None = None) -> PortIndex:
-    """Build a :class:`PortIndex` over ``table`` (default: :func:`ports`).
+    """Build a :class:`PortIndex` over ``table`` (default: every shipped port,
+    ``ports(world=True)``).
 
     ``table`` needs ``lat`` and ``lon`` columns (any other columns are kept as they are).
     """
     from scipy.spatial import cKDTree
 
-    t = ports() if table is None else table
+    t = ports(world=True) if table is None else table
     missing = [c for c in ("lat", "lon") if c not in t.columns]
     if missing:
         raise InvalidValue(f"port table lacks column(s) {missing}; found: {t.columns}")

@@ -413,3 +413,37 @@ def test_detect_says_nothing_of_outliers_without_any(detected):
     result = invoke("detect", "--store", detected)
     assert result.exit_code == 0, result.output
     assert "outlier" not in result.output
+
+
+def test_installations_file_drops_loitering_there(tmp_path):
+    from tests.detect.test_installations import SUPPLY, standing_by
+
+    frame = schema.conform(standing_by(SUPPLY).with_columns(msg_type=1, second=0),
+                           schema.POSITIONS)
+    vessels = pl.DataFrame({"mmsi": [SUPPLY], "ship_type": [90], "flag": ["ECU"]})
+    store_dir = tmp_path / "store"
+    Store(store_dir).ingest_results([chunk(frame, vessels)], name="one", sha256="a" * 64,
+                                    size=1)
+    first = invoke("detect", "--store", store_dir)
+    assert first.exit_code == 0, first.output
+    loitering = Store(store_dir).events(type="loitering").collect()
+    assert loitering.height >= 1
+    where = loitering.row(0, named=True)
+    path = tmp_path / "platforms.geojson"
+    path.write_text(json.dumps({"type": "Feature", "properties": {"name": "Amistad"},
+                                "geometry": {"type": "Point",
+                                             "coordinates": [where["lon"], where["lat"]]}}))
+    result = invoke("detect", "--store", store_dir, "--installations", path)
+    assert result.exit_code == 0, result.output
+    assert "at installations (score_factor 0: dropped): 1 loitering" in result.output
+    store = Store(store_dir)
+    assert store.events(type="loitering").collect().height == loitering.height - 1
+    info = store.events_info()["installations"]  # type: ignore[index]
+    assert info["given"] == 1 and info["at_installations"] == {"loitering": 1}
+    missing = invoke("detect", "--store", store_dir, "--installations", tmp_path / "no.geojson")
+    assert missing.exit_code != 0 and "no such installations file" in missing.output
+    path.write_text(json.dumps({"type": "Feature", "properties": {},
+                                "geometry": {"type": "LineString",
+                                             "coordinates": [[0, 0], [1, 1]]}}))
+    bad = invoke("detect", "--store", store_dir, "--installations", path)
+    assert bad.exit_code != 0 and "installations are Points or Polygons" in bad.output

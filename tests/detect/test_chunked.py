@@ -17,8 +17,11 @@ from seawatch.geo import load_ports, load_zones
 from seawatch.sim import write_scenario
 from seawatch.store import Store
 
-ANCHORAGES = DetectConfig.from_dict({"ports": {"min_vessels": 2, "min_duration": 2}})
-"""Anchorages inferred from 400 vessels (the defaults need 20 vessels parked 12 h)."""
+ANCHORAGES = DetectConfig.from_dict(
+    {"ports": {"min_vessels": 2, "min_duration": 2, "known_port_km": 0}}
+)
+"""Anchorages inferred from 400 vessels, kept even beside the listed ports (the simulator's
+vessels anchor by those only, which ``known_port_km`` would drop)."""
 
 
 @pytest.fixture(scope="module")

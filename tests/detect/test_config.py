@@ -55,11 +55,13 @@ DEFAULTS = {
     "ports": {
         "infer_anchorages": True,
         "cell_km": 0.5,
-        "min_vessels": 20,
-        "min_positions": 200,
+        "min_vessels": 3,
+        "min_positions": 5,
         "max_speed_kn": 0.5,
         "max_distance_km": 0.5,
-        "min_duration": "12h",
+        "min_duration": "2h",
+        "max_shore_km": 5.0,
+        "known_port_km": 5.0,
     },
     "segment": {
         "max_speed_kn": 25.0,
@@ -98,6 +100,9 @@ DEFAULTS = {
         "max_gap": "1h",
         "merge_gap": "4h",
         "max_fast_inside": "1h",
+        "moored_speed_kn": 0.5,
+        "moored_shore_km": 5.0,
+        "episode_gap": "24h",
     },
     "loitering": {
         "max_mean_speed_kn": 2.0,
@@ -117,13 +122,27 @@ DEFAULTS = {
         "one_event_per_zone": False,
     },
     "port_visit": {"entry_km": 3.0, "exit_km": 4.0, "min_duration": "30m"},
+    "installations": {
+        "infer_min_shore_km": 5.0,
+        "infer_cell_km": 2.0,
+        "infer_min_vessels": 2,
+        "infer_min_hours": 24.0,
+        "infer_min_span": "2d",
+        "files": None,
+        "radius_km": 2.0,
+        "score_factor": 0.0,
+        "infer": True,
+        "use_inferred": False,
+    },
 }
 """The parameters a run records with its events (``events_info()["config"]``) before the
 models existed: the JSON the API and the store show must not change."""
 
 
 def test_sections_are_the_port_list_segmentation_and_the_registry():
-    assert list(SECTIONS) == ["ports", "segment", *(d.name for d in DETECTORS)]
+    assert list(SECTIONS) == [
+        "ports", "segment", *(d.name for d in DETECTORS), "installations"
+    ]
     assert list(SECTIONS) == list(DEFAULTS)
 
 
@@ -166,7 +185,7 @@ def test_segment_and_anchorage_defaults_are_their_functions_models(func, model):
     assert SECTIONS["segment"] is SegmentParams
     assert issubclass(SECTIONS["ports"], AnchorageParams)
     ports = set(SECTIONS["ports"].model_fields)
-    assert ports == {*AnchorageParams.model_fields, "infer_anchorages"}
+    assert ports == {*AnchorageParams.model_fields, "infer_anchorages", "known_port_km"}
 
 
 def test_keyword_overrides_are_checked_against_the_model():

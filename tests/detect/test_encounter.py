@@ -131,12 +131,20 @@ def test_pieces_4_h_apart_are_two_encounters_3_h_50_apart_one():
     lat2, lon2 = offset(LAT, LON, 100.0)
     b = track(B, 0, 600, lat2, lon2)
     a = pl.concat([track(A, 0, 120), track(A, 360, 480)])  # pieces 00:00-02:00, 06:00-08:00
-    assert spans(detect_encounters(pl.concat([a, b]))) == [
+    assert spans(detect_encounters(pl.concat([a, b]), episode_gap="0s")) == [
         ("15 00:00", "15 02:00"),
         ("15 06:00", "15 08:00"),
     ]
+    # two encounters of one pair 4 h apart are one episode (episode_gap, 24 h): one event
+    ev = detect_encounters(pl.concat([a, b]))
+    assert spans(ev) == [("15 00:00", "15 08:00")]
+    d = details_of(ev.row(0, named=True))
+    assert (d["merged_encounters"], d["longest_gap_h"], d["pieces"]) == (2, 4.0, 2)
+    assert (d["close_samples"], d["duration_h"]) == (26, 8.0)  # the close samples only
     a = pl.concat([track(A, 0, 120), track(A, 350, 470)])  # 3 h 50 min between the pieces
-    assert spans(detect_encounters(pl.concat([a, b]))) == [("15 00:00", "15 07:50")]
+    ev = detect_encounters(pl.concat([a, b]), episode_gap="0s")
+    assert spans(ev) == [("15 00:00", "15 07:50")]
+    assert details_of(ev.row(0, named=True))["merged_encounters"] == 1  # one close run
     # shorter pieces merge into one encounter of at least 2 h
     a = pl.concat([track(A, 0, 60), track(A, 180, 240)])
     assert spans(detect_encounters(pl.concat([a, b]))) == [("15 00:00", "15 04:00")]
@@ -318,9 +326,12 @@ def test_slow_part_must_be_under_2_kn(kn, n):
 @pytest.mark.parametrize(("fast_min", "parts"), [(50, 1), (60, 2)])
 def test_an_hour_under_way_together_splits_the_slow_part(fast_min, parts):
     """Two drifts of 2 h 30 min; between them the pair steams together for 50 min (the slow
-    part goes on: one encounter) or an hour (two encounters)."""
+    part goes on: one encounter) or an hour (two encounters, one episode of the pair)."""
     p = in_company([(60, 10.0), (150, 0.3), (fast_min, 10.0), (150, 0.3), (60, 10.0)])
-    ev = detect_encounters(p)
+    episode = detect_encounters(p)
+    assert episode.height == 1
+    assert details_of(episode.row(0, named=True))["merged_encounters"] == parts
+    ev = detect_encounters(p, episode_gap="0s")
     assert ev.height == parts
     d = [details_of(r) for r in ev.iter_rows(named=True)]
     assert d[0]["sailed_in_company_before_h"] == 1.0
@@ -395,6 +406,84 @@ def test_no_positions_gives_no_events():
     assert ev.height == 0 and ev.columns == list(schema.EVENTS)
 
 
+# --- port activity: moored side by side is not a meeting ----------------------------------
+
+COVE = (-1.03, -80.92)  # 2.0 km from shore, 24.5 km from the nearest shipped port
+OFF_COVE = (-1.0, -80.95)  # 6.7 km from shore, 26.5 km from that port
+
+
+@pytest.mark.parametrize(
+    ("where", "sog", "found"),
+    [
+        (COVE, 0.0, 0),  # moored side by side near shore: port activity
+        (COVE, 0.4, 0),  # at anchor, swinging: still under 0.5 kn
+        (COVE, 0.6, 1),  # drifting together: a meeting, however near shore
+        (OFF_COVE, 0.0, 1),  # still, but 6.7 km out: beyond the roadstead
+    ],
+)
+def test_two_vessels_moored_near_shore_are_not_an_encounter(where, sog, found):
+    from seawatch.geo import distance_to_shore_km, port_index
+
+    lat, lon = where
+    d_port, _ = port_index().nearest([lat], [lon])
+    assert d_port[0] > 20  # far from every shipped port: only the moored rule can say port
+    lat2, lon2 = offset(lat, lon, 150.0)
+    p = pl.concat([track(A, 0, 300, lat, lon, sog=sog), track(B, 0, 300, lat2, lon2, sog=sog)])
+    ev = detect_encounters(p)
+    assert ev.height == found
+    if found:
+        shore = details_of(ev.row(0, named=True))["distance_from_shore_km"]
+        assert shore == pytest.approx(distance_to_shore_km([lat], [lon])[0], abs=0.2)
+    # the rule off (moored_shore_km = 0), or a smaller roadstead, and the pair is a meeting
+    assert detect_encounters(p, moored_shore_km=0).height == 1
+    assert detect_encounters(p, moored_shore_km=1.5).height == 1
+
+
+def test_a_moored_pair_that_leaves_together_is_not_a_meeting_either():
+    """Moored 4 h near shore, then out together at 1.5 kn for 2 h: the whole close run is
+    slow (one slow part), its medians are the mooring's: port activity, and the run is not
+    judged again as a whole."""
+    lat2, lon2 = offset(*COVE, 150.0)
+    moored = [track(A, 0, 240, *COVE, sog=0.0), track(B, 0, 240, lat2, lon2, sog=0.0)]
+    out = []
+    for mmsi, (la, lo) in ((A, COVE), (B, (lat2, lon2))):
+        minutes = np.arange(250, 361, 10)
+        along = [offset(la, lo, 1.5 * 1852 / 60 * (m - 240), 270.0) for m in minutes]
+        out.append(track(mmsi, 250, 360, [a for a, _ in along], [b for _, b in along], sog=1.5))
+    p = pl.concat([*moored, *out])
+    assert detect_encounters(p).height == 0
+    assert detect_encounters(p, moored_shore_km=0).height == 1
+
+
+def test_gfw_segment_fixture_moored_pairs_are_port_activity():
+    """The GFW segment regression fixture (9 days of real satellite AIS, 56 vessels) gave 9
+    encounters: two Taiwanese longliners moored side by side in Kaohsiung (7 times), a third
+    beside them, and two ships in Suva harbour, all at 0 km from shore (inside harbour basins
+    the 1:50m coast counts as land) and far from every port of the list shipped then, which
+    held the Eastern Pacific only. Each of the two rules alone gives 0: the World Port Index
+    now shipped (Kaohsiung's WPI point is 8.3 km away, Suva's 1.3 km), and the moored rule
+    (both at 0 kn, 0 km from shore) with no port list at all."""
+    from tests.tracks.gfw_segment_reference import load_regression
+
+    pos = load_regression(shared_data_path("reference", "gfw-segment", "regression"))
+    before = detect_encounters(pos, ports=pl.DataFrame({"lat": [0.0], "lon": [-120.0]}),
+                               moored_shore_km=0, episode_gap="0s")
+    assert before.height == 9
+    assert set(before.select("mmsi", "other_mmsi").rows()) == {
+        (416070900, 416241500), (416070900, 416239500), (520318000, 600014098)
+    }
+    assert (before["details"].str.json_path_match("$.distance_from_shore_km") == "0.0").all()
+    assert detect_encounters(pos).height == 0
+    assert detect_encounters(pos, moored_shore_km=0).height == 0  # the port list alone
+    no_ports = pl.DataFrame({"lat": [0.0], "lon": [-120.0]})  # one point in the open ocean
+    assert detect_encounters(pos, ports=no_ports).height == 0  # the moored rule alone
+    # one pair, one episode: the 7 encounters of the Kaohsiung pair within 24 h of each other
+    episodes = detect_encounters(pos, ports=no_ports, moored_shore_km=0, episode_gap="24h")
+    assert episodes.height == 3
+    kaohsiung = episodes.filter(pl.col("other_mmsi") == 416241500).row(0, named=True)
+    assert details_of(kaohsiung)["merged_encounters"] == 7
+
+
 # --- parity with GFW pipe-encounters' tests --------------------------------------------------
 
 GFW_TEST = {
@@ -437,8 +526,10 @@ def _gfw_undirected(encounters, start="start_time", end="end_time"):
 
 
 def _seawatch(inputs, scenario, merge_gap, **kw):
+    """seawatch's encounters with GFW's test parameters; GFW's merge step is both the merge
+    of pieces into close runs (merge_gap) and of encounters into episodes (episode_gap)."""
     p = inputs.filter(pl.col("scenario") == scenario)
-    ev = detect_encounters(p, merge_gap=merge_gap, **{**GFW_TEST, **kw})
+    ev = detect_encounters(p, merge_gap=merge_gap, episode_gap=merge_gap, **{**GFW_TEST, **kw})
     out: dict[tuple[int, int], set[tuple[str, str]]] = {}
     for r in ev.iter_rows(named=True):
         out.setdefault((r["mmsi"], r["other_mmsi"]), set()).add(

@@ -171,3 +171,22 @@ def test_the_cell_prefilter_never_drops_a_point_near_a_port():
     d, _ = port_index(table).nearest(lat, lon)
     assert not np.any((d <= 4.0) & ~mask)
     assert mask.mean() < 0.99  # and it does skip points
+
+
+def test_the_cell_prefilter_with_the_world_list_and_points_of_one_band():
+    """Points of one band of latitude (the Eastern Pacific), ports of the whole world: the
+    ports out of reach of the band are left out of the cells (Svalbard's would widen every
+    row), and still no point near a port is dropped, at the band's edges either."""
+    rng = np.random.default_rng(11)
+    world = ports(world=True).select("lat", "lon")
+    band = world.filter(pl.col("lat").is_between(-10.0, 12.0))
+    k = rng.integers(0, band.height, 50_000)
+    lat = np.clip(band["lat"].to_numpy()[k] + rng.normal(0, 0.04, k.size), -10.0, 12.0)
+    lon = band["lon"].to_numpy()[k] + rng.normal(0, 0.08, k.size)
+    lon = (lon + 180.0) % 360.0 - 180.0
+    mask = near_cells(lat, lon, world["lat"].to_numpy(), world["lon"].to_numpy(), 4.0)
+    d, _ = port_index(world).nearest(lat, lon)
+    assert not np.any((d <= 4.0) & ~mask)
+    # no position with a place: nothing is near
+    assert near_cells(np.array([np.nan]), np.array([0.0]), world["lat"].to_numpy(),
+                      world["lon"].to_numpy(), 4.0).tolist() == [False]

@@ -10,6 +10,7 @@ import pytest
 from seawatch import schema
 from seawatch.geo import infer_anchorages
 from seawatch.geo.anchorages import (
+    GFW_YEAR_SCALE,
     AnchorageParams,
     anchorages_from_periods,
     cell_of,
@@ -57,11 +58,11 @@ def _positions(rows: list[dict]) -> pl.DataFrame:
     return schema.conform(pl.DataFrame(rows), schema.POSITIONS)
 
 
-def test_busy_cell_found_quiet_cell_not() -> None:
+def test_busy_cell_found_quiet_cell_not_at_gfw_year_scale() -> None:
     rows = _stationary(1000, 25, -0.935, -80.715)  # 25 vessels off Manta
     rows += _stationary(2000, 3, -2.3, -79.95)  # 3 vessels in the Guayas
     rows += _moving(3000)
-    out = infer_anchorages(_positions(rows))
+    out = infer_anchorages(_positions(rows), **GFW_YEAR_SCALE)
     assert out.columns == [
         "lat",
         "lon",
@@ -80,6 +81,48 @@ def test_busy_cell_found_quiet_cell_not() -> None:
     # the jitter may split the 25 over two neighbouring cells, never over more vessels
     assert out["n_vessels"].sum() <= 25
     assert (out["lat"] < -2).sum() == 0
+    # at the day scale (the default) the 3 vessels in the Guayas are a cluster too
+    day = infer_anchorages(_positions(rows))
+    assert (day["lat"] < -2).sum() == 1 and day.filter(pl.col("lat") < -2)["n_vessels"][0] == 3
+
+
+def _still(mmsi0: int, n: int, lat: float, lon: float, minutes: int, every_min: int = 10):
+    """n vessels still at one point for ``minutes`` (all at the same times)."""
+    return [
+        {"mmsi": m, "ts": T0 + timedelta(minutes=k), "lat": lat, "lon": lon + 1e-5 * (m % 7),
+         "sog": 0.1}
+        for m in range(mmsi0, mmsi0 + n)
+        for k in range(0, minutes + 1, every_min)
+    ]
+
+
+def test_day_scale_three_vessels_two_hours_near_shore() -> None:
+    """The default rule: three distinct vessels still for more than 2 h in one cell within
+    5 km of shore. Two are not a cluster, 2 h exactly is not a stay (strictly longer, as
+    GFW), and three vessels drifting together far at sea are a meeting (an encounter to
+    judge), not an anchorage."""
+    harbour = (-1.03, -80.92)  # a cove 2 km from shore, 24 km from the nearest shipped port
+    from seawatch.geo import distance_to_shore_km
+
+    assert 0.5 < distance_to_shore_km([harbour[0]], [harbour[1]])[0] < 5
+    found = infer_anchorages(_positions(_still(10, 3, *harbour, 130)))
+    assert found.height == 1
+    assert found.select("n_vessels", "n_periods").row(0) == (3, 3)
+    assert found["lat"][0] == pytest.approx(harbour[0], abs=1e-9)
+    assert infer_anchorages(_positions(_still(10, 2, *harbour, 130))).height == 0
+    assert infer_anchorages(_positions(_still(10, 3, *harbour, 120))).height == 0
+    offshore = _positions(_still(10, 3, -2.0, -86.0, 240))  # 390 km from shore
+    assert infer_anchorages(offshore).height == 0
+    assert infer_anchorages(offshore, max_shore_km=None).height == 1
+    assert infer_anchorages(offshore, max_shore_km=float("inf")).height == 1
+    # a year's thresholds find nothing in a day of three vessels
+    assert infer_anchorages(_positions(_still(10, 3, *harbour, 600)), **GFW_YEAR_SCALE).height == 0
+
+
+def test_periods_carry_their_times() -> None:
+    periods = stationary_periods(_positions(_still(10, 1, -1.03, -80.92, 150)))
+    assert periods.select("start", "end").row(0) == (T0, T0 + timedelta(minutes=150))
+    assert periods["hours"][0] == pytest.approx(2.5)
 
 
 def test_thresholds() -> None:
@@ -89,6 +132,7 @@ def test_thresholds() -> None:
     assert infer_anchorages(pos, min_duration="21h").height == 0  # parked 20 h
     assert infer_anchorages(pos, min_duration=19).height > 0
     assert infer_anchorages(pos, min_positions=241).height == 0  # 240 positions each
+    assert infer_anchorages(pos, min_duration="2h", min_vessels=25).height > 0
     # the same vessels moving at 3 kn are not stationary, unless speed is ignored
     fast = pos.with_columns(pl.lit(3.0, dtype=pl.Float32).alias("sog"))
     assert infer_anchorages(fast).height == 0
@@ -115,8 +159,11 @@ def test_drifting_vessel_splits_periods() -> None:
         {"mmsi": 1, "ts": T0 + timedelta(minutes=5 * k), "lat": 0.0, "lon": -85 + k * 1.5e-4}
         for k in range(600)
     ]
-    out = infer_anchorages(_positions(rows), min_vessels=1)
-    assert out.height == 0
+    pos = _positions(rows)
+    assert infer_anchorages(pos, min_vessels=1, min_duration="12h", max_shore_km=None).height == 0
+    # ... but still for 2.5 h at a time: 2 h periods, one after another
+    periods = stationary_periods(pos)
+    assert periods.height == 20 and (periods["hours"] > 2.0).all()
 
 
 def test_empty_and_missing_columns() -> None:
@@ -128,7 +175,8 @@ def test_empty_and_missing_columns() -> None:
 def test_integer_microsecond_timestamps() -> None:
     pos = _positions(_stationary(1000, 20, 5.0, -80.0))
     as_int = pos.with_columns(pl.col("ts").dt.epoch("us"))
-    assert infer_anchorages(as_int).equals(infer_anchorages(pos))
+    found = infer_anchorages(pos, max_shore_km=None)
+    assert found.height > 0 and infer_anchorages(as_int, max_shore_km=None).equals(found)
 
 
 def test_cells_are_about_cell_km_square() -> None:
@@ -150,7 +198,7 @@ def test_periods_of_parts_give_the_anchorages_of_the_whole() -> None:
     whole = infer_anchorages(pos, min_vessels=3)
     assert whole.height >= 2 and whole["n_vessels"].sum() == 51
     periods = stationary_periods(pos)
-    assert periods.columns == ["mmsi", "lat", "lon", "n", "hours"]
+    assert periods.columns == ["mmsi", "lat", "lon", "n", "hours", "start", "end"]
     assert periods.select("mmsi").equals(periods.select("mmsi").sort("mmsi"))
     for cuts in ([1500], [1010, 2000, 2015, 3999], [999, 5000]):
         bounds = [0, *cuts, 10**6]

@@ -11,17 +11,44 @@ from seawatch.geo import load_ports, port_index, ports
 
 
 def test_shipped_list() -> None:
-    p = ports()
+    p = ports(world=True)
     assert p.columns == ["name", "lat", "lon", "iso3", "kind", "source"]
     assert p.schema["lat"] == pl.Float64 and p.schema["lon"] == pl.Float64
-    assert p.height > 1600
     assert set(p["kind"]) == {"anchorage", "port"}
     assert set(p["source"]) == {"gfw_anchorages", "wpi", "seawatch_curated"}
-    listed = p.filter(pl.col("source") != "seawatch_curated")
-    assert listed["lat"].is_between(-10, 12).all() and listed["lon"].is_between(-100, -70).all()
-    assert {"ECU", "PAN", "COL", "PER", "CRI"} <= set(p["iso3"].drop_nulls())
-    ports().clear()  # a copy: callers cannot damage the cached table
-    assert ports().height == p.height
+    boxed = pl.col("lat").is_between(-10, 12) & pl.col("lon").is_between(-100, -70)
+    # GFW's anchorages and the curated harbours are the Eastern Pacific's (Callao just
+    # south of the box); the World Port Index covers the world: every one of its 3,669 ports
+    # but the 13 within 2 km of a GFW anchorage in the box
+    gfw = p.filter(pl.col("source") == "gfw_anchorages")
+    assert gfw.height == 1610 and gfw.select(boxed.all()).item()
+    assert p.filter(pl.col("source") == "seawatch_curated").height == 5
+    wpi = p.filter(pl.col("source") == "wpi")
+    assert wpi.height == 3669 - 13
+    assert wpi.filter(~boxed).height == 3614
+    assert p["iso3"].null_count() == 0 and (p["iso3"].str.len_chars() == 3).all()
+    assert {"ECU", "PAN", "COL", "PER", "CRI", "TWN", "FJI", "BRA", "NAM"} <= set(p["iso3"])
+    ports(world=True).clear()  # a copy: callers cannot damage the cached table
+    assert ports(world=True).height == p.height
+
+
+def test_the_eastern_pacific_list_is_the_first_part_and_unchanged() -> None:
+    """ports() is the detailed Eastern Pacific list as it was before the World Port Index
+    was added (the simulator's world is built on it, so its scenarios stay the same): 1,656
+    rows in the box and Callao, the first rows of ports(world=True)."""
+    east = ports()
+    assert east.height == 1657
+    assert east.equals(ports(world=True).head(1657))
+    boxed = pl.col("lat").is_between(-10, 12) & pl.col("lon").is_between(-100, -70)
+    assert east.filter(~boxed)["name"].to_list() == ["CALLAO"]
+    assert set(east["source"]) == {"gfw_anchorages", "wpi", "seawatch_curated"}
+    ports().clear()
+    assert ports().height == 1657
+
+
+def test_the_default_index_holds_every_shipped_port() -> None:
+    d, i = port_index().nearest([22.5695], [120.3133])  # Kaohsiung, not in ports()
+    assert ports(world=True)["name"][int(i[0])] == "KAO-HSIUNG" and d[0] < 10.0
 
 
 @pytest.mark.parametrize(
@@ -37,6 +64,22 @@ def test_nearest_known_ports(lat: float, lon: float, name: str) -> None:
     d, i = port_index(p).nearest([lat], [lon])
     assert name in p["name"][int(i[0])]
     assert d[0] < 5.0
+
+
+@pytest.mark.parametrize(
+    ("lat", "lon", "name", "km"),
+    [
+        (22.5695, 120.3133, "KAO-HSIUNG", 10.0),  # a berth of the GFW fixture's moored pair
+        (-18.1263, 178.4269, "SUVA HARBOR", 2.0),  # the other moored pair of that fixture
+        (-22.87, -43.17, "RIO DE JANEIRO", 5.0),
+        (55.70, 12.60, "KOBENHAVN", 5.0),
+    ],
+)
+def test_ports_outside_the_eastern_pacific(lat: float, lon: float, name: str, km: float) -> None:
+    p = ports(world=True)
+    d, i = port_index(p).nearest([lat], [lon])
+    assert p["name"][int(i[0])] == name and p["source"][int(i[0])] == "wpi"
+    assert d[0] < km
 
 
 def test_galapagos_harbours_are_listed_despite_the_gfw_labels() -> None:
