@@ -102,7 +102,8 @@ def standing_by(mmsi, days=1, start_day=0, where=(LAT, LON)):
 
 def test_a_vessel_standing_by_a_platform_is_not_loitering_there(tmp_path):
     p = standing_by(SUPPLY, days=2)
-    assert detect_all(p, types=["loitering"]).height == 2
+    # the two days' stand-bys, 4 h apart, are one episode (loitering's merge_gap)
+    assert detect_all(p, types=["loitering"]).height == 1
     platform = installations(flat_destination(LAT, LON, 0.8, 0.0))
     assert detect_all(p, types=["loitering"], installations=platform).height == 0
     # from the config's files, and lowered instead of dropped
@@ -112,7 +113,7 @@ def test_a_vessel_standing_by_a_platform_is_not_loitering_there(tmp_path):
     cfg = DetectConfig.from_dict({"installations": {"files": [str(path)],
                                                      "score_factor": 0.5}})
     ev = detect_all(p, types=["loitering"], config=cfg)
-    assert ev.height == 2
+    assert ev.height == 1
     assert {details_of(r)["installation"]["name"] for r in ev.iter_rows(named=True)} == {
         "Amistad"}
     assert installation_table(cfg.installations).height == 1
@@ -130,46 +131,47 @@ def test_candidates_are_reported_and_used_only_when_asked():
     recurs there, a candidate, reported; the loitering stays until use_inferred."""
     p = pl.concat([standing_by(SUPPLY, days=2), standing_by(SUPPLY + 1, start_day=2)])
     run = run_pipeline(TableChunks(p), types=["loitering"])
-    assert run.events.height == 3 and run.at_installations == {}
+    # SUPPLY's two days are one episode (loitering's merge_gap): two events
+    assert run.events.height == 2 and run.at_installations == {}
     assert run.candidates is not None and run.candidates.height == 1
     c = run.candidates.row(0, named=True)
-    # three loitering episodes of 20 h, by two vessels, over three days
-    assert c["n_vessels"] == 2 and c["standby_hours"] == pytest.approx(60.0)
+    # loitering episodes of 44 h and 20 h, by two vessels, over three days
+    assert c["n_vessels"] == 2 and c["standby_hours"] == pytest.approx(64.0)
     assert (c["lat"], c["lon"]) == pytest.approx((LAT, LON), abs=0.01)
     used = run_pipeline(TableChunks(p), types=["loitering"],
                         config=DetectConfig.from_dict({"installations": {"use_inferred": True}}))
-    assert used.events.height == 0 and used.at_installations == {"loitering": 3}
+    assert used.events.height == 0 and used.at_installations == {"loitering": 2}
     off = run_pipeline(TableChunks(p), types=["loitering"],
                        config=DetectConfig.from_dict({"installations": {"infer": False}}))
-    assert off.candidates is None and off.events.height == 3
+    assert off.candidates is None and off.events.height == 2
     # a run of other types does not search
     assert run_pipeline(TableChunks(p), types=["gap"]).candidates is None
 
 
 def test_gfw_segment_supply_vessel_standing_by_a_platform():
     """The GFW segment fixture (real satellite AIS, 9 days) holds an offshore supply vessel
-    (710030580) keeping station 190 km off Brazil, in the Santos basin: 12 loitering alerts.
-    With a platform declared at its stand-by place, 11 go; the 12th is its approach 4 km
-    away. The fixture holds 56 vessels, so it is the only one there: a candidate once one
+    (710030580) keeping station 190 km off Brazil, in the Santos basin: 12 loitering alerts
+    before episodes were merged, 3 now. With a platform declared at its stand-by place, 2 go;
+    the 3rd is its approach 4 km away. The fixture holds 56 vessels, so it is the only one there: a candidate once one
     vessel is enough (infer_min_vessels = 1), and used, the same."""
     from tests.tracks.gfw_segment_reference import load_regression
 
     pos = load_regression(shared_data_path("reference", "gfw-segment", "regression"))
     pos = pos.select("mmsi", "ts", "lat", "lon", "sog", "cog", "heading")
     before = detect_all(pos, types=["loitering"])
-    assert before.filter(pl.col("mmsi") == 710030580).height == 12
+    assert before.filter(pl.col("mmsi") == 710030580).height == 3
     platform = installations((-24.6388, -42.4093))
     after = detect_all(pos, types=["loitering"], installations=platform)
     left = after.filter(pl.col("mmsi") == 710030580)
     assert left.height == 1 and left["start"].dt.strftime("%d %H:%M").to_list() == ["01 02:24"]
-    assert after.height == before.height - 11
+    assert after.height == before.height - 2
     cfg = DetectConfig.from_dict({"installations": {"infer_min_vessels": 1,
                                                      "use_inferred": True}})
     run = run_pipeline(TableChunks(pos), types=["loitering"], config=cfg)
     assert run.candidates is not None
     assert run.candidates.select("n_vessels", pl.col("lat", "lon").round(2)).rows() == [
         (1, -24.64, -42.41)]
-    assert run.at_installations == {"loitering": 11}
+    assert run.at_installations == {"loitering": 2}
     # one vessel standing by is no candidate at the default (two vessels)
     assert run_pipeline(TableChunks(pos), types=["loitering"]).candidates.height == 0
 
