@@ -94,6 +94,40 @@ class GapParams(Params):
         "GFW pipe-gaps, which counts every position of the MMSI",
     )
 
+    max_blind_h: Count = param(
+        6,
+        "A silence is a gap only for the hours the feeds that heard the vessel kept hearing "
+        "other vessels around its last position: a stretch of at least this many whole hours "
+        "in which they heard none there (a receiver down, a capture file ended, the feed "
+        "stopped hearing the area) is a coverage outage, taken off the silence; what is left "
+        "must still exceed min_gap_h. Shorter stretches are the feed's normal sampling.",
+        "seawatch: a low-orbit satellite feed goes 1-5.5 h between passes (sim/reception.py), "
+        "so 6 h without hearing anyone around is more than sampling",
+    )
+    coverage_cells: Count = param(
+        1,
+        "Around its last position means within this many coverage grid cells "
+        "(seawatch.store.coverage.CELL_DEG = 1 degree) in each direction (1: a 3 x 3 block).",
+        "seawatch: one cell is about a coastal receiver's range, so the block holds what a "
+        "station hears around the vessel wherever it lies in its cell",
+    )
+    min_interval_ratio: Number = param(
+        3.0,
+        "A silence no longer than this many times the usual per-vessel interval of the "
+        "densest feed that heard the vessel (coverage interval_s: a sparse daily export's "
+        "is about a day) is that feed's sampling, not a gap.",
+        "seawatch: a gap then misses at least two of the feed's usual reports in a row; a "
+        "one-row-per-vessel-per-day export gave gaps of 12-24 h between its own rows",
+    )
+    unknown_coverage_factor: Number = param(
+        0.5,
+        "The score of a gap is multiplied by this when coverage around the vessel is unknown "
+        "(its feeds heard no other vessel around its last position before or during the "
+        "silence, so nothing tells the vessel's silence from the feed's); details.coverage "
+        "says so.",
+        "seawatch: an unconfirmed gap ranks below every confirmed one of the same kind",
+    )
+
     @model_validator(mode="after")
     def _max_beyond_min(self) -> GapParams:
         if self.max_gap_h < self.min_gap_h:
@@ -106,16 +140,25 @@ class GapParams(Params):
 
 
 def detect_gaps(
-    segmented: pl.DataFrame, *, params: GapParams | None = None, **overrides: Any
+    segmented: pl.DataFrame,
+    *,
+    params: GapParams | None = None,
+    coverage: pl.DataFrame | None = None,
+    **overrides: Any,
 ) -> pl.DataFrame:
     """Gap events of a segmented positions table.
 
     Parameters
     ----------
     segmented
-        Positions with ``segment_id`` (the output of :func:`seawatch.tracks.segment`).
+        Positions with ``segment_id`` (the output of :func:`seawatch.tracks.segment`) and,
+        where known, ``source`` (the feed of each position).
     params
         The parameters (default: :class:`GapParams`' defaults).
+    coverage
+        What each feed heard per hour and grid cell (:data:`seawatch.schema.COVERAGE`):
+        the store's (``Store.coverage()``) when the table is a chunk of a store; default:
+        that of ``segmented`` itself (:func:`seawatch.store.coverage.coverage`).
     **overrides
         Fields of :class:`GapParams` to change (``min_gap_h=6``), checked against it.
 
@@ -123,7 +166,9 @@ def detect_gaps(
     -------
     polars.DataFrame
         Events (``seawatch.schema.EVENTS``) of type ``gap``; ``score`` is 1.0 when
-        ``likely_intentional`` and 0.5 otherwise.
+        ``likely_intentional`` and 0.5 otherwise, times ``unknown_coverage_factor`` where
+        coverage is unknown. Silences that coverage explains (a shared outage, a sparse
+        feed's sampling) are no events.
 
     Raises
     ------
@@ -136,7 +181,9 @@ def detect_gaps(
             f"column 'segment_id' missing; found: {segmented.columns}. "
             "Run seawatch.tracks.segment(positions) first."
         )
-    pos = segmented.select("mmsi", "ts", "lat", "lon", "segment_id").sort(
+    columns = ["mmsi", "ts", "lat", "lon", "segment_id"]
+    columns += ["source"] if "source" in segmented.columns else []
+    pos = segmented.select(columns).sort(
         "mmsi", "ts", maintain_order=True
     )  # segment() output is sorted already; this is then a cheap check
     pos = pos.filter(pl.len().over("segment_id") >= p.min_segment_positions)
@@ -166,7 +213,17 @@ def detect_gaps(
     off, on = off[is_gap], on[is_gap]
     if off.size == 0:
         return empty_events()
-    before = _positions_before(t, order, cont, off, round(p.before_h * 3_600_000_000))
+    lo, hi = _window_before(t, order, cont, off, round(p.before_h * 3_600_000_000))
+    if coverage is None:
+        from seawatch.store.coverage import coverage as coverage_of
+
+        coverage = coverage_of(segmented)
+    heard = judge_coverage(pos, order, lo, hi, off, on, coverage, p)
+    keep = heard["gap"].to_numpy()
+    off, on, lo, hi, heard = off[keep], on[keep], lo[keep], hi[keep], heard.filter(keep)
+    if off.size == 0:
+        return empty_events()
+    before = hi - lo
     gaps = pl.concat(
         [
             pos[off],
@@ -177,6 +234,7 @@ def detect_gaps(
                 pl.col("segment_id").alias("on_segment_id"),
             ),
             pl.DataFrame({"positions_before": before}, schema={"positions_before": pl.Int64}),
+            heard.drop("gap"),
         ],
         how="horizontal",
     )
@@ -205,7 +263,12 @@ def detect_gaps(
         pl.col("on_ts").alias("end"),
         "lat",
         "lon",
-        pl.when(pl.col("likely_intentional")).then(1.0).otherwise(0.5).alias("score"),
+        (
+            pl.when(pl.col("likely_intentional")).then(1.0).otherwise(0.5)
+            * pl.when(pl.col("coverage") == "unknown")
+            .then(p.unknown_coverage_factor)
+            .otherwise(1.0)
+        ).alias("score"),
         details_json(
             {
                 "gap_hours": pl.col("gap_hours").round(6),
@@ -220,16 +283,24 @@ def detect_gaps(
                 "on_lon": pl.col("on_lon"),
                 "off_segment_id": pl.col("segment_id"),
                 "on_segment_id": pl.col("on_segment_id"),
+                "coverage": pl.col("coverage"),
+                "coverage_note": pl.col("coverage_note"),
+                "feeds": pl.col("feeds"),
+                "watched_h": pl.col("watched_h"),
+                "outage_h": pl.col("outage_h"),
+                "unknown_h": pl.col("unknown_h"),
+                "feed_interval_s": pl.col("feed_interval_s"),
             }
         ),
     )
     return to_events(out, "gap")
 
 
-def _positions_before(
+def _window_before(
     t: np.ndarray, order: np.ndarray, cont: np.ndarray, rows: np.ndarray, window_us: int
-) -> np.ndarray:
-    """For each row in ``rows``: positions of its segment in [t - window, t].
+) -> tuple[np.ndarray, np.ndarray]:
+    """For each row in ``rows``: the positions of its segment in [t - window, t], as the
+    slice ``order[lo:hi]``.
 
     ``order`` lists the positions grouped by segment, in time order within each segment, and
     ``cont[k]`` tells whether ``order[k + 1]`` is in the same segment as ``order[k]``. One
@@ -242,20 +313,226 @@ def _positions_before(
     starts = np.flatnonzero(new_block)
     ends = np.r_[starts[1:], order.size]
     block = np.cumsum(new_block) - 1
-    out = np.empty(rows.size, dtype=np.int64)
+    lo = np.empty(rows.size, dtype=np.int64)
+    hi = np.empty(rows.size, dtype=np.int64)
     for g, r in enumerate(rows):
         k = rank[r]
         b0, b1 = starts[block[k]], ends[block[k]]
-        lo = b0 + int(np.searchsorted(ts[b0 : k + 1], t[r] - window_us, side="left"))
-        hi = k + int(np.searchsorted(ts[k:b1], t[r], side="right"))
-        out[g] = hi - lo
-    return out
+        lo[g] = b0 + int(np.searchsorted(ts[b0 : k + 1], t[r] - window_us, side="left"))
+        hi[g] = k + int(np.searchsorted(ts[k:b1], t[r], side="right"))
+    return lo, hi
+
+
+HOUR_US = 3_600_000_000
+
+
+def judge_coverage(
+    pos: pl.DataFrame,
+    order: np.ndarray,
+    lo: np.ndarray,
+    hi: np.ndarray,
+    off: np.ndarray,
+    on: np.ndarray,
+    coverage: pl.DataFrame,
+    p: GapParams,
+) -> pl.DataFrame:
+    """Whether each silence ``off[g] -> on[g]`` of ``pos`` is a gap, given the coverage.
+
+    The vessel's feeds are the ``source`` of its positions ``order[lo[g]:hi[g]]`` (the
+    ``before_h`` hours before going silent). Each whole UTC hour strictly inside the silence
+    is *watched* when those feeds heard another vessel within ``coverage_cells`` cells of the
+    last position, *blind* when they did not although they could have (they heard others
+    around there before or during the silence, or they delivered nothing at all although
+    they hear other vessels), and *unknown* otherwise (they heard no other vessel around
+    there at any time). Runs of at least ``max_blind_h`` blind hours are outages, taken off
+    the silence; the silence is a gap when what is left is longer than ``min_gap_h`` and it
+    is longer than ``min_interval_ratio`` times the usual per-vessel interval of the
+    densest of the feeds (:func:`seawatch.store.coverage.coverage`).
+
+    Returns
+    -------
+    polars.DataFrame
+        One row per silence: ``gap`` (bool), ``coverage`` (``"heard"`` where others were
+        heard around the last position, else ``"unknown"``), ``coverage_note`` (why, in
+        words), ``feeds`` (list), ``watched_h``, ``outage_h``, ``unknown_h`` (whole hours)
+        and ``feed_interval_s`` (null when unknown).
+    """
+    from seawatch.store.coverage import CELL_DEG, UNKNOWN_FEED
+
+    n = off.size
+    t = pos["ts"].dt.epoch("us").to_numpy()
+    before_us = round(p.before_h * HOUR_US)
+    source = (
+        pos["source"].cast(pl.String).fill_null(UNKNOWN_FEED)
+        if "source" in pos.columns
+        else pl.Series("source", [UNKNOWN_FEED] * pos.height, dtype=pl.String)
+    )
+    # the vessel's feeds: those of its track's positions in the before_h hours to the silence
+    count = hi - lo
+    mine = pl.DataFrame(
+        {"gap": np.repeat(np.arange(n), count),
+         "source": source.gather(order[np.repeat(lo, count) + _ranks(count)])}
+    ).unique().sort("gap", "source")
+    feeds_of: list[list[str]] = [[] for _ in range(n)]
+    for g, f in mine.iter_rows():
+        feeds_of[g].append(f)
+    # where the MMSI itself was heard (any track of it) from before_h before the silence to
+    # the hour it is heard again: the coverage counts it, and only other vessels tell
+    mmsi = pos["mmsi"].to_numpy()
+    start = (t[off] - before_us) // HOUR_US * HOUR_US
+    stop = t[on] // HOUR_US * HOUR_US
+    first = np.searchsorted(mmsi, mmsi[off], side="left")
+    last = np.searchsorted(mmsi, mmsi[off], side="right")
+    a = np.array([f + np.searchsorted(t[f:e], s0) for f, e, s0 in zip(first, last, start)],
+                 dtype=np.int64)
+    b = np.array([f + np.searchsorted(t[f:e], s1) for f, e, s1 in zip(first, last, stop)],
+                 dtype=np.int64)
+    count = b - a
+    rows = a.repeat(count) + _ranks(count)
+    own = pl.DataFrame(
+        {
+            "gap": np.repeat(np.arange(n), count),
+            "source": source.gather(rows),
+            "hour": t[rows] // HOUR_US,
+            "cell_lat": np.floor(pos["lat"].to_numpy()[rows] / CELL_DEG).astype(np.int64),
+            "cell_lon": np.floor(pos["lon"].to_numpy()[rows] / CELL_DEG).astype(np.int64),
+        }
+    ).unique()
+    own_cells: list[set[tuple[str, int, int, int]]] = [set() for _ in range(n)]
+    for g, f, h, la, lo_ in own.iter_rows():
+        own_cells[g].add((f, h, la, lo_))
+    cov = (
+        coverage.filter(pl.col("source").is_in(mine["source"].unique().implode()))
+        .select(
+            "source",
+            (pl.col("ts").dt.epoch("us") // HOUR_US).alias("hour"),
+            pl.col("cell_lat").cast(pl.Int64),
+            pl.col("cell_lon").cast(pl.Int64),
+            "vessels",
+            pl.col("ts").dt.date().alias("day"),
+            "interval_s",
+        )
+        .sort("source", "cell_lat", "cell_lon", "hour")
+    )
+    hours = cov["hour"].to_numpy()
+    vessels = cov["vessels"].to_numpy()
+    cells = {
+        (f, la, lo_): (int(a), int(a) + int(k))
+        for f, la, lo_, a, k in cov.with_row_index("i")
+        .group_by("source", "cell_lat", "cell_lon")
+        .agg(pl.col("i").first(), pl.len())
+        .iter_rows()
+    }
+    per_feed = cov.group_by("source", "hour").agg(pl.col("vessels").sum()).sort("source", "hour")
+    feed_hours = {
+        f: (part["hour"].to_numpy(), part["vessels"].to_numpy())
+        for (f,), part in per_feed.partition_by("source", as_dict=True).items()
+    }
+    interval = {
+        (f, d): v
+        for f, d, v in cov.group_by("source", "day").agg(pl.col("interval_s").first()).iter_rows()
+    }
+    off_lat = np.floor(pos["lat"].to_numpy()[off] / CELL_DEG).astype(np.int64)
+    off_lon = np.floor(pos["lon"].to_numpy()[off] / CELL_DEG).astype(np.int64)
+    off_day = pos["ts"].dt.date().gather(off).to_list()
+    ring = range(-p.coverage_cells, p.coverage_cells + 1)
+    lon_cells = round(360 / CELL_DEG)
+    out: dict[str, list[Any]] = {k: [] for k in (
+        "gap", "coverage", "coverage_note", "feeds", "watched_h", "outage_h", "unknown_h",
+        "feed_interval_s",
+    )}
+    for g in range(n):
+        t_off, t_on = int(t[off[g]]), int(t[on[g]])
+        h0, h_off, h_on = (t_off - before_us) // HOUR_US, t_off // HOUR_US, t_on // HOUR_US
+        # others heard around the last position and anywhere, per hour from h0 to the hour
+        # before the one the vessel is heard again in (which would count it)
+        near = np.zeros(h_on - h0, dtype=np.int64)
+        anywhere = np.zeros(h_on - h0, dtype=np.int64)
+        for f in feeds_of[g]:
+            if f in feed_hours:
+                fh, fv = feed_hours[f]
+                a, b = np.searchsorted(fh, [h0, h_on])
+                anywhere[fh[a:b] - h0] += fv[a:b]
+            for la, lo_, h in {(la, lo_, h) for ff, h, la, lo_ in own_cells[g] if ff == f}:
+                anywhere[h - h0] -= 1  # the vessel itself, once per cell it was heard in
+            for dla in ring:
+                for dlo in ring:
+                    la = int(off_lat[g]) + dla
+                    lo_ = (int(off_lon[g]) + dlo + lon_cells // 2) % lon_cells - lon_cells // 2
+                    span = cells.get((f, la, lo_))
+                    if span is None:
+                        continue
+                    a, b = span
+                    a, b = a + np.searchsorted(hours[a:b], [h0, h_on])
+                    hs = hours[a:b]
+                    mine = np.array([(f, int(h), la, lo_) in own_cells[g] for h in hs], bool)
+                    near[hs - h0] += vessels[a:b] - mine
+        inside = slice(h_off + 1 - h0, None)
+        watched = near[inside] > 0
+        up = anywhere[inside] > 0
+        known_area = bool((near > 0).any())
+        known_feeds = bool((anywhere > 0).any())
+        blind = ~watched & ((up & known_area) | (~up & known_feeds))
+        outage_h = _long_runs(blind, p.max_blind_h)
+        silence_h = (t_on - t_off) / HOUR_US
+        usual = [interval.get((f, off_day[g])) for f in feeds_of[g]]
+        usual_s = min((u for u in usual if u is not None), default=None)
+        sparse = (  # a feed that hears only this vessel tells nothing of its own
+            known_feeds
+            and usual_s is not None
+            and silence_h * 3600 <= p.min_interval_ratio * usual_s
+        )
+        names = ", ".join(feeds_of[g]) or "(no source)"
+        if known_area:
+            note = (
+                f"{names} heard other vessels within {p.coverage_cells} cell(s) of the last "
+                f"position in {int(watched.sum())} of {watched.size} silent hours"
+            )
+        else:
+            note = (
+                f"{names} heard no other vessel within {p.coverage_cells} cell(s) of the last "
+                "position before or during the silence: coverage unknown"
+            )
+        out["gap"].append(silence_h - outage_h > p.min_gap_h and not sparse)
+        out["coverage"].append("heard" if known_area else "unknown")
+        out["coverage_note"].append(note)
+        out["feeds"].append(feeds_of[g])
+        out["watched_h"].append(int(watched.sum()))
+        out["outage_h"].append(outage_h)
+        out["unknown_h"].append(int((~watched & ~blind).sum()))
+        out["feed_interval_s"].append(usual_s)
+    return pl.DataFrame(
+        out,
+        schema={
+            "gap": pl.Boolean(), "coverage": pl.String(), "coverage_note": pl.String(),
+            "feeds": pl.List(pl.String()), "watched_h": pl.Int64(), "outage_h": pl.Int64(),
+            "unknown_h": pl.Int64(), "feed_interval_s": pl.Float64(),
+        },
+    )
+
+
+def _ranks(count: np.ndarray) -> np.ndarray:
+    """0, 1, ..., count[0] - 1, 0, 1, ..., count[1] - 1, ... (the rank within each block)."""
+    total = int(count.sum())
+    return np.arange(total) - np.repeat(np.cumsum(count) - count, count)
+
+
+def _long_runs(flags: np.ndarray, least: int) -> int:
+    """Elements of ``flags`` in runs of True at least ``least`` long."""
+    if not flags.size:
+        return 0
+    edges = np.flatnonzero(np.diff(np.r_[0, flags.astype(np.int8), 0]))
+    lengths = edges[1::2] - edges[::2]
+    return int(lengths[lengths >= max(least, 1)].sum())
 
 
 DETECTOR = Detector(
     name="gap",
     event_types=("gap",),
     params=GapParams,
-    detect=lambda table, params, context: detect_gaps(table, params=params),
+    detect=lambda table, params, context: detect_gaps(
+        table, params=params, coverage=context.coverage
+    ),
+    needs=frozenset({"coverage"}),
 )
 """The ``gap`` step of the pipeline."""
