@@ -19,6 +19,7 @@ True
 from __future__ import annotations
 
 import inspect
+import logging
 import os
 import re
 import sys
@@ -189,6 +190,7 @@ class Group(TyperGroup):
         return _named_values(super().get_params(ctx))
 
     def invoke(self, ctx: Any) -> Any:
+        show_compile_notices()
         try:
             return super().invoke(ctx)
         except Exception as exc:
@@ -261,7 +263,25 @@ def read_ports_file(path: Path) -> pl.DataFrame:
         raise InvalidValue(f"cannot use ports file {path}: {exc}") from exc
 
 
-# --- progress bars ------------------------------------------------------------------------
+# --- progress bars and notices ------------------------------------------------------------
+
+
+class _NoticeHandler(logging.Handler):
+    """Prints a log record on stderr, above any progress bar being drawn there."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        err.print(f"[dim]{escape(record.getMessage())} ...[/]", highlight=False)
+
+
+def show_compile_notices() -> None:
+    """Show on stderr the line :mod:`seawatch.io.jit` logs when numba compiles a kernel on a
+    first run (``compiling the NMEA decoder (framing): first run only, ...``), so no step
+    sits silent while it compiles. Idempotent."""
+    logger = logging.getLogger("seawatch.jit")
+    if not any(isinstance(h, _NoticeHandler) for h in logger.handlers):
+        logger.addHandler(_NoticeHandler())
+        logger.setLevel(logging.INFO)
+
 
 
 def file_progress() -> Progress:

@@ -45,9 +45,34 @@ def ingest(
         str | None,
         typer.Option(
             "--time", metavar="TIME",
-            help="Receive time (ISO 8601, UTC) for NMEA files that carry no time at all.",
+            help="Receive time (ISO 8601, UTC) of the first line of an NMEA file that carries "
+            "no time at all; give --duration or --line-spacing with it.",
         ),
     ] = None,
+    duration: Annotated[
+        str | None,
+        typer.Option(
+            metavar="SPAN",
+            help="With --time: the span of such a capture (e.g. 3m, 1h); its lines are spread "
+            "evenly over it.",
+        ),
+    ] = None,
+    line_spacing: Annotated[
+        str | None,
+        typer.Option(
+            metavar="STEP",
+            help="With --time: the time from one line of such a capture to the next (e.g. "
+            "20ms), instead of --duration.",
+        ),
+    ] = None,
+    trust_bad_tagblocks: Annotated[
+        bool,
+        typer.Option(
+            "--trust-bad-tagblocks",
+            help="Use the time and station of tag blocks whose checksum is wrong (for feeds "
+            "known to write wrong ones; by default they are not used).",
+        ),
+    ] = False,
     mapping: Annotated[
         list[str] | None,
         typer.Option(
@@ -55,15 +80,28 @@ def ingest(
             help="CSV column for a canonical column, e.g. --map lat=Latitude (repeatable).",
         ),
     ] = None,
+    detect_: Annotated[
+        bool,
+        typer.Option(
+            "--detect",
+            help="Then detect events in the store, in the same process (as seawatch detect "
+            "with the default zones, ports and parameters).",
+        ),
+    ] = False,
 ) -> None:
     """Decode AIS files and add them to a store (idempotent, atomic, deduplicated)."""
-    from seawatch.units import parse_time
+    from seawatch.units import duration_us, parse_time
 
     missing = [str(p) for p in paths if not p.is_file()]
     if missing:
         raise NotFound(f"no such file: {', '.join(missing)}")
     default_time = parse_time(time_, "--time") if time_ is not None else None
-    options: dict[str, object] = {}
+    options: dict[str, object] = untimed_options(time_, duration, line_spacing)
+    for name, value in (("--duration", duration), ("--line-spacing", line_spacing)):
+        if value is not None:
+            duration_us(value, name)  # refused here, before anything is read
+    if trust_bad_tagblocks:
+        options["trust_bad_tagblocks"] = True
     if mapping:
         pairs = [m.split("=", 1) for m in mapping]
         bad = [m for m, p in zip(mapping, pairs, strict=True) if len(p) != 2 or not all(p)]
@@ -76,6 +114,7 @@ def ingest(
 
     st = Store(store)
     failed: list[str] = []
+    err.print(f"ingesting {len(paths)} file(s) into {store}")
 
     def on_error(path: Path, exc: Exception) -> None:
         # an input that cannot be read as data is skipped and named; anything else stops
@@ -85,7 +124,9 @@ def ingest(
         err.print(f"[bold red]not ingested:[/] {exc}")
 
     with file_progress() as progress:
-        tasks: dict[str, TaskID] = {}
+        tasks: dict[str, TaskID] = {
+            p.name: progress.add_task(p.name, total=p.stat().st_size) for p in paths
+        }
 
         def on_progress(name: str, done: int, total: int) -> None:
             if name not in tasks:
@@ -100,9 +141,46 @@ def ingest(
                             on_progress=on_progress, on_error=on_error,
                             on_merge=on_merge, **options)
     print_reports(reports)
+    if detect_:
+        from seawatch.cli.detect import detect
+
+        detect(store=store, zones=None, ports=None, config=None)
     if failed:
         err.print(f"[bold red]{len(failed)} input(s) not ingested:[/] {', '.join(failed)}")
         raise typer.Exit(1)
+
+
+def untimed_options(time_: str | None, duration: str | None,
+                    line_spacing: str | None) -> dict[str, object]:
+    """The reader options of ``--time``, ``--duration`` and ``--line-spacing``.
+
+    ``--time`` alone would stamp one instant on every line of an untimed capture, and the
+    store would then drop a vessel's repeated reports as copies of one another: the time of
+    its first line needs the span of the capture (``--duration``) or the time between lines
+    (``--line-spacing``) to place the others (docs/nmea.md, "Receive time").
+
+    >>> untimed_options("2024-05-01T00:00:00Z", "3m", None)
+    {'duration': '3m'}
+    >>> untimed_options(None, None, None)
+    {}
+    """
+    if time_ is None:
+        if duration is not None or line_spacing is not None:
+            raise InvalidValue("--duration and --line-spacing place the lines of an untimed "
+                               "capture after its first, whose time --time gives: add --time")
+        return {}
+    if duration is not None and line_spacing is not None:
+        raise InvalidValue("give --duration or --line-spacing, not both")
+    if duration is None and line_spacing is None:
+        raise InvalidValue(
+            "--time gives the receive time of the first line of a capture that carries no "
+            "time; say how its other lines follow, or the store will take a vessel's repeated "
+            "reports for copies: --duration SPAN (the capture's span, e.g. 3m or 1h: lines "
+            "spread evenly over it) or --line-spacing STEP (e.g. 20ms between lines)"
+        )
+    if duration is not None:
+        return {"duration": duration}
+    return {"line_spacing": line_spacing}
 
 
 def print_reports(reports: list[IngestReport]) -> None:
@@ -143,6 +221,28 @@ def print_reports(reports: list[IngestReport]) -> None:
             f"{k}: {v:,}" for k, v in reasons.most_common()))
         console.print("[dim]samples of each are kept in the store: seawatch info --store DIR "
                       "--quarantine[/]")
+    print_checks(reports)
+
+
+def print_checks(reports: list[IngestReport]) -> None:
+    """What the readers kept out of the tables as values that cannot be true
+    (:mod:`seawatch.io.plausible`), when there is any."""
+    from seawatch.io.plausible import MAX_TEXT_CHARS
+
+    checks = (
+        ("implausible_sog", "speeds out of range (nulled)"),
+        ("implausible_cog", "courses out of range (nulled)"),
+        ("implausible_heading", "headings out of range (nulled)"),
+        ("text_capped", f"rows with a text field cut to {MAX_TEXT_CHARS} characters"),
+        ("time_ignored_bad_tagblock", "tag-block times with a wrong checksum (not used)"),
+    )
+    counts: Counter[str] = Counter()
+    for r in reports:
+        if not r.skipped:
+            counts.update({k: int(r.stats.get(k, 0)) for k, _ in checks})
+    if any(counts.values()):
+        console.print("values that cannot be true: " + ", ".join(
+            f"{what}: {counts[k]:,}" for k, what in checks if counts[k]))
 
 
 QUARANTINE_SHOWN = 5

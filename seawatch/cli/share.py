@@ -27,6 +27,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from seawatch.cli.common import DEFAULT_STORE, Command, err, new_app, read_zones_file
+from seawatch.cli.tables import print_table
 from seawatch.errors import InvalidValue
 from seawatch.share.roles import (
     AGENCY_LIST,
@@ -196,7 +197,7 @@ def agency_list(store: StoreOpt = DEFAULT_STORE, db: DbOpt = None) -> None:
     table = _table("name", "host", "description", "created")
     for a in rows:
         table.add_row(a.name, "yes" if a.is_host else "", a.description, _fmt(a.created_at))
-    out.print(table)
+    print_table(table, out)
 
 
 # --- user ---------------------------------------------------------------------------------
@@ -263,7 +264,7 @@ def user_list(
     for u in rows:
         table.add_row(u.username, u.agency, u.role, "yes" if u.has_password else "no",
                       "yes" if u.disabled else "", _fmt(u.created_at))
-    out.print(table)
+    print_table(table, out)
 
 
 def _set_disabled(username: str, store: Path, db: str | None, disabled: bool) -> None:
@@ -391,7 +392,7 @@ def token_list(
     for t in rows:
         table.add_row(str(t.id), t.username, t.agency, t.name, t.status(), _fmt(t.created_at),
                       _fmt(t.expires_at), _fmt(t.last_used_at))
-    out.print(table)
+    print_table(table, out)
 
 
 # --- grant --------------------------------------------------------------------------------
@@ -512,7 +513,7 @@ def grant_list(
             "yes" if g.include_positions else "", window, _fmt(g.expires_at), g.status(now),
             g.created_by + (f" (revoked by {g.revoked_by})" if g.revoked_by else ""),
         )
-    out.print(table)
+    print_table(table, out)
 
 
 # --- marking ------------------------------------------------------------------------------
@@ -572,7 +573,7 @@ def marking_list(
     for k, oid, m in rows:
         table.add_row(k, oid, m.level.label, ", ".join(m.releasable_to), m.owner, m.set_by,
                       _fmt(m.set_at))
-    out.print(table)
+    print_table(table, out)
 
 
 # --- audit --------------------------------------------------------------------------------
@@ -679,7 +680,7 @@ def audit_show(
     for e in rows:
         table.add_row(str(e.seq), _fmt(e.ts), e.actor or "-", e.agency or "-", e.action,
                       e.resource, canonical_json(e.params), e.status, e.client or "-")
-    out.print(table)
+    print_table(table, out)
 
 
 # --- wiring -------------------------------------------------------------------------------

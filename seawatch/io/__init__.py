@@ -16,6 +16,8 @@ from seawatch.errors import InvalidValue
 from seawatch.io.result import ReadResult
 
 NMEA_FORMATS = ("nmea",)
+NMEA_OPTIONS = ("line_spacing", "duration", "trust_bad_tagblocks")
+"""Options of the NMEA reader that a CSV input ignores (it carries its own times)."""
 CSV_FORMATS = ("csv", "marinecadastre", "dma", "generic")
 FORMATS = NMEA_FORMATS + CSV_FORMATS
 
@@ -59,7 +61,8 @@ def iter_input(
 
     ``format`` is one of ``nmea``, ``csv`` (auto-detect the CSV dialect), ``marinecadastre``,
     ``dma`` or ``generic`` (with ``mapping=``); by default it is sniffed from the content.
-    ``default_time`` stamps NMEA files that carry no time. Other options go to the reader.
+    ``default_time`` (with ``line_spacing`` or ``duration``) stamps NMEA files that carry no
+    time, and CSV inputs ignore them (:data:`NMEA_OPTIONS`). Other options go to the reader.
     """
     fmt = (format or sniff_format(path)).lower()
     if fmt not in FORMATS:
@@ -71,6 +74,7 @@ def iter_input(
         return
     from seawatch.io.csv import iter_csv
 
+    options = {k: v for k, v in options.items() if k not in NMEA_OPTIONS}
     csv_format = "auto" if fmt == "csv" else fmt
     yield from iter_csv(path, format=csv_format, source=source, **options)
 

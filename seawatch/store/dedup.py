@@ -292,7 +292,7 @@ def _marked_sql(rule: DedupRule, groups: Sequence[Sequence[str]], window: timede
     and :data:`CHAIN_SOURCE` (plus the window's own columns)."""
     w = _window(rule, window)
     return (
-        f"SELECT *, NOT ({w.drop}) AS {KEEP}, {w.chain} AS {CHAIN_SOURCE} "
+        f"SELECT *, coalesce(NOT ({w.drop}), false) AS {KEEP}, {w.chain} AS {CHAIN_SOURCE} "
         f"FROM (SELECT *, {w.functions} FROM ({_scan_sql(groups, where)}))"
     )
 

@@ -125,3 +125,20 @@ def test_help_paragraphs_wrap_to_the_terminal(command):
     for paragraph in paragraphs:
         lines = paragraph.splitlines()
         assert all(len(line) >= 60 for line in lines[:-1]), (command, lines)
+
+
+def test_a_compile_notice_shows_on_stderr():
+    import logging
+
+    tiny = new_app(name="tiny")
+
+    def compile_() -> None:
+        """Log what seawatch.io.jit logs on a first compile."""
+        logging.getLogger("seawatch.jit").info("compiling the NMEA decoder: first run only")
+
+    tiny.command("compile", cls=Command)(compile_)
+    tiny.command("other", cls=Command)(lambda: None)
+    result = CliRunner().invoke(tiny, ["compile"])
+    assert result.exit_code == 0, result.output
+    assert result.stderr == "compiling the NMEA decoder: first run only ...\n"
+    assert result.stdout == ""

@@ -357,3 +357,32 @@ def test_sigkill_inside_each_commit_step(small, tmp_path, target, nth, expected)
     store = Store(path)
     assert same_state(state(store), before if expected == "before" else after)
     assert stray_files(path) == []
+
+
+def test_a_files_time_range_is_read_from_its_footer_without_pandas(tmp_path):
+    """describe() reads ``ts`` bounds from the Parquet statistics as raw integers (pyarrow's
+    own conversion imports pandas, a third of a second on every ingest); the bounds equal the
+    column's own min and max, in every time unit a writer may use."""
+    import subprocess
+    import sys
+    from datetime import UTC, datetime
+
+    import polars as pl
+
+    from seawatch.store.commit import describe
+
+    times = [datetime(2026, 1, 15, 3, 4, 5, 123456, tzinfo=UTC),
+             datetime(2026, 1, 15, 23, 59, 59, 999999, tzinfo=UTC)]
+    for unit in ("ms", "us", "ns"):
+        frame = pl.DataFrame({"ts": times}).with_columns(pl.col("ts").dt.cast_time_unit(unit))
+        frame.write_parquet(tmp_path / f"{unit}.parquet")
+        entry = describe(tmp_path, f"{unit}.parquet", frame.height, "2026-01-15")
+        lo, hi = frame["ts"].min(), frame["ts"].max()
+        assert (entry.ts_min, entry.ts_max) == (
+            lo.strftime("%Y-%m-%dT%H:%M:%S.%fZ"), hi.strftime("%Y-%m-%dT%H:%M:%S.%fZ")), unit
+    probe = (f"from pathlib import Path; from seawatch.store.commit import describe; "
+             f"describe(Path({str(tmp_path)!r}), 'us.parquet', 2, '2026-01-15'); import sys; "
+             "print('pandas' in sys.modules)")
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                          check=True)
+    assert done.stdout.strip() == "False"

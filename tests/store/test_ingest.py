@@ -378,3 +378,26 @@ def test_rows_without_an_mmsi_are_kept_and_sorted_last(tmp_path, merge_rows):
     stored = store.positions().collect()
     assert stored["mmsi"].to_list() == [1, 2, 3, None, None]
     assert (report.rows_added["positions"], report.duplicates["positions"]) == (5, 1)
+
+
+def test_an_ingest_imports_no_pandas(tmp_path):
+    """pyarrow converts its statistics and arrays to Python and NumPy objects through pandas,
+    which costs every ingest a third of a second to import: the commit reads the footer's raw
+    integers and the merge counts rows through Polars, so an ingest never loads pandas."""
+    import subprocess
+    import sys
+
+    from tests.io.nmea import nmea_text as nt
+
+    nmea = tmp_path / "two.nmea"
+    nmea.write_text("".join(nt.tag_block(s="rx", c=1700000000 + 60 * k)
+                            + nt.sentence("13HOI:0P0000VOHLCnHQKwvL05Ip", 0) + "\n"
+                            for k in range(2)))
+    probe = (
+        "import sys; from seawatch.store import Store; "
+        f"reports = Store({str(tmp_path / 'store')!r}).ingest([{str(nmea)!r}]); "
+        "print(reports[0].rows_added['positions'], 'pandas' in sys.modules)"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                          check=True)
+    assert done.stdout.split() == ["2", "False"], done.stdout + done.stderr

@@ -9,6 +9,7 @@ loops over the (few) quarantined rows it records as samples.
 from __future__ import annotations
 
 import csv
+import functools
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from os import PathLike
@@ -17,7 +18,7 @@ from pathlib import Path
 import polars as pl
 
 from seawatch import schema
-from seawatch.io import identity
+from seawatch.io import identity, plausible
 from seawatch.io.csv import values
 from seawatch.io.csv.dma import DMA
 from seawatch.io.csv.generic import (
@@ -91,6 +92,8 @@ class _State:
 
     layout: Layout | None = None
     seen_identities: pl.DataFrame | None = None
+    latest_us: int = 0
+    """The latest plausible time (:func:`seawatch.io.plausible.latest_time_us`)."""
 
 
 def _record(log: QuarantineLog, reason: Reason, rows: pl.DataFrame, file_name: str) -> None:
@@ -218,6 +221,36 @@ def _vessels(positions: pl.DataFrame, state: _State, source: str) -> pl.DataFram
     )
 
 
+_TEXT_COLUMNS = ("callsign", "name", "destination")
+"""The free-text columns a CSV row fills (capped at :data:`plausible.MAX_TEXT_CHARS`)."""
+
+
+def _cap_texts(frame: pl.DataFrame, result: ReadResult) -> pl.DataFrame:
+    """Cut text longer than :data:`plausible.MAX_TEXT_CHARS`; count the rows cut
+    (``stats["text_capped"]``)."""
+    limit = plausible.MAX_TEXT_CHARS
+    long = pl.any_horizontal(pl.col(c).str.len_chars() > limit for c in _TEXT_COLUMNS)
+    n = int(frame.select(long.fill_null(False).sum()).item())
+    if not n:
+        return frame
+    result.stats["text_capped"] += n
+    return frame.with_columns(pl.col(c).str.slice(0, limit) for c in _TEXT_COLUMNS)
+
+
+def _count_implausible(frame: pl.DataFrame, layout: Layout, result: ReadResult) -> None:
+    """Count the speeds, courses and headings nulled as out of range (not the "not available"
+    values): ``stats["implausible_sog"]`` ... (see :mod:`seawatch.io.plausible`)."""
+    for key, parse, not_available in (("sog", values.sog, values.SOG_NOT_AVAILABLE),
+                                      ("cog", values.cog, values.COG_NOT_AVAILABLE),
+                                      ("heading", values.heading,
+                                       values.HEADING_NOT_AVAILABLE)):
+        if key not in layout.index:
+            continue
+        check = functools.partial(values.implausible, parse=parse, not_available=not_available)
+        odd = values.by_distinct(_text(frame, key), check)
+        result.stats[f"implausible_{key}"] += int(odd.fill_null(False).sum())
+
+
 def _read_batch(
     lines: pl.DataFrame,
     state: _State,
@@ -240,6 +273,8 @@ def _read_batch(
     well_formed = (n_fields == layout.n_fields) | (n_fields == layout.n_fields_short)
     _record(log, Reason.BAD_ROW, lines.filter(~well_formed), file_name)
     frame = _parse(_text_columns(lines.filter(well_formed), layout), layout, time_format)
+    frame = _cap_texts(frame, result)
+    _count_implausible(frame, layout, result)
 
     unreadable = (
         pl.col("mmsi").is_null()
@@ -249,12 +284,14 @@ def _read_batch(
         | (pl.col("_s_lon").is_not_null() & pl.col("lon").is_null())
     )
     lat, lon = pl.col("lat"), pl.col("lon")
-    # AIS began in the 1990s: a time outside 1990-2100 is a corrupt field, not a report
+    # AIS began in the 1990s, and no report comes from the future (seawatch.io.plausible): a
+    # time before 1990 or after the reading machine's clock is a corrupt field, not a report
     seconds = pl.col("ts").dt.epoch("s")
     impossible = (
         (lat.is_not_null() & (lat != values.NOT_AVAILABLE_LAT) & ~lat.is_between(-90.0, 90.0))
         | (lon.is_not_null() & (lon != values.NOT_AVAILABLE_LON) & ~lon.is_between(-180.0, 180.0))
         | ~seconds.is_between(schema.MIN_EPOCH_S, schema.MAX_EPOCH_S, closed="left")
+        | (pl.col("ts").dt.epoch("us") > state.latest_us)
     )
     frame = frame.with_columns(unreadable.alias("_bad"), impossible.alias("_impossible"))
     _record(log, Reason.BAD_ROW, frame.filter(pl.col("_bad")), file_name)
@@ -326,7 +363,7 @@ def iter_csv(
         raise ValueError(f"format must be one of {['auto', *FORMATS]}; got {format!r}")
     file_name = path.name
     source = source if source is not None else file_name
-    state = _State()
+    state = _State(latest_us=plausible.latest_time_us())
     yielded = False
     for batch in iter_line_batches(path, batch_rows):
         result = ReadResult(sources=[source])

@@ -198,6 +198,21 @@ def heading(column: pl.Expr) -> pl.Expr:
     return _within(value, 0.0, 359.0, high_inclusive=True).cast(pl.Int16)
 
 
+def implausible(column: pl.Expr, parse: Callable[[pl.Expr], pl.Expr],
+                not_available: float) -> pl.Expr:
+    """True where ``column`` holds a number that ``parse`` (:func:`sog`, :func:`cog`,
+    :func:`heading`) nulls as out of its range, other than the "not available" value.
+
+    >>> s = pl.Series(["12.5", "102.3", "250", "-3", "", None])
+    >>> pl.select(implausible(pl.lit(s), sog, SOG_NOT_AVAILABLE)).to_series().to_list()
+    [False, False, True, True, False, False]
+    """
+    value = number(column)
+    return (value.is_not_null() & (value != not_available) & parse(column).is_null()).fill_null(
+        False
+    )
+
+
 def positive(column: pl.Expr) -> pl.Expr:
     """A size in metres (Float32), null where 0 (AIS 'unknown') or negative."""
     value = number(column)

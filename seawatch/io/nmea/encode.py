@@ -57,6 +57,13 @@ import numba as nb
 import numpy as np
 import polars as pl
 
+from seawatch.io.jit import announce_compiles
+
+JIT_LABEL = "the NMEA encoder"
+"""How the notice of a first compile names these kernels (:mod:`seawatch.io.jit`)."""
+announce_compiles()
+nt = nb.types
+
 __all__ = ["encode_lines", "encode_payloads", "iter_encoded", "write_nmea"]
 
 DEFAULT_SOURCE = "seawatch-sim"
@@ -94,7 +101,14 @@ _LATIN1 = np.frombuffer(b"AAAAAAACEEEEIIIIDNOOOOOXOUUUUYTSAAAAAAACEEEEIIIIDNOOOO
 
 
 # -- bit writing -------------------------------------------------------------------------------
-@nb.njit(cache=True, nogil=True, inline="always")
+# The writers have explicit signatures (int64 scalars): the kernels call them with constant bit
+# positions, and numba would otherwise compile (or inline) a version per call; with one
+# signature each compiles once and LLVM inlines it, folding the constants.
+_TEXT = nt.Array(nt.uint8, 1, "C", readonly=True)
+"""UTF-8 bytes of a text column (or the Latin-1 table), read only."""
+
+
+@nb.njit(nt.void(nt.uint8[::1], nt.int64, nt.int64, nt.int64, nt.int64), cache=True, nogil=True)
 def _put(p6, off, start, width, value):
     """OR ``width`` bits of ``value`` (two's complement when negative) in at bit ``start``."""
     v = np.int64(value) & ((np.int64(1) << width) - 1)
@@ -111,7 +125,8 @@ def _put(p6, off, start, width, value):
         pos += take
 
 
-@nb.njit(cache=True, nogil=True)
+@nb.njit(nt.void(nt.uint8[::1], nt.int64, nt.int64, nt.int64, _TEXT, nt.int64, nt.int64, _TEXT),
+         cache=True, nogil=True)
 def _put_text(p6, off, start, nchars, data, a, b, latin1):
     """Write UTF-8 text ``data[a:b]`` as ``nchars`` 6-bit characters ('@'-padded) at ``start``."""
     c = 0
@@ -136,12 +151,12 @@ def _put_text(p6, off, start, nchars, data, a, b, latin1):
         c += 1
 
 
-@nb.njit(cache=True, nogil=True, inline="always")
+@nb.njit(nt.int64(nt.float64), cache=True, nogil=True)
 def _round(x):
     return np.int64(np.floor(x + 0.5))
 
 
-@nb.njit(cache=True, nogil=True)
+@nb.njit(nt.void(nt.uint8[::1], nt.int64, nt.int64), cache=True, nogil=True)
 def _armour(p6, a, b):
     for j in range(a, b):
         c = p6[j] + 48
@@ -283,7 +298,7 @@ def _encode_identities(kind, row, mmsi, imo, ship_type, dims, draught,
 
 
 # -- framing -----------------------------------------------------------------------------------
-@nb.njit(cache=True, nogil=True, inline="always")
+@nb.njit(nt.int64(nt.int64), cache=True, nogil=True)
 def _hex(v):
     return v + 48 if v < 10 else v + 55
 

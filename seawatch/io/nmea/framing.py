@@ -23,7 +23,13 @@ import numba as nb
 import numpy as np
 
 from seawatch import schema
+from seawatch.io.jit import announce_compiles
 from seawatch.io.quarantine import OK, Reason
+
+JIT_LABEL = "the NMEA decoder"
+"""How the notice of a first compile names these kernels (:mod:`seawatch.io.jit`)."""
+announce_compiles()
+nt = nb.types
 
 NO_TIME = np.int64(np.iinfo(np.int64).min)
 """Marker of a missing time in the µs time arrays."""
@@ -48,6 +54,15 @@ LINE_TOO_LONG = 4
 # channel codes
 CHANNELS = ("", "A", "B", "1", "2", "?")
 
+# The helpers have explicit signatures (int64 scalars, the chunk's bytes read only), so each
+# compiles once whatever integer types or constants its callers pass (a constant argument
+# would otherwise compile a version of its own); LLVM inlines them into :func:`frame`.
+_BYTES = nt.Array(nt.uint8, 1, "C", readonly=True)
+"""A chunk's bytes, as the helpers see them."""
+_SPAN = (_BYTES, nt.int64, nt.int64)
+"""``(buf, a, b)``: the bytes ``buf[a:b]``."""
+_TIME_AND_END = nt.UniTuple(nt.int64, 2)
+
 
 @nb.njit(cache=True, nogil=True, inline="always")
 def _is_digit(c: int) -> bool:
@@ -70,7 +85,7 @@ def _hexval(c: int) -> int:
     return -1
 
 
-@nb.njit(cache=True, nogil=True)
+@nb.njit(nt.int64(nt.int64, nt.int64, nt.int64), cache=True, nogil=True)
 def days_from_civil(y: int, m: int, d: int) -> int:
     """Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's algorithm)."""
     y -= m <= 2
@@ -82,7 +97,7 @@ def days_from_civil(y: int, m: int, d: int) -> int:
     return era * 146097 + doe - 719468
 
 
-@nb.njit(cache=True, nogil=True)
+@nb.njit(nt.int64(nt.int64, nt.int64), cache=True, nogil=True)
 def days_in_month(y: int, m: int) -> int:
     """Days in month ``m`` (1-12) of year ``y`` (proleptic Gregorian)."""
     if m == 2:
@@ -93,7 +108,7 @@ def days_in_month(y: int, m: int) -> int:
     return 31
 
 
-@nb.njit(cache=True, nogil=True)
+@nb.njit(nt.int64(*[nt.int64] * 7), cache=True, nogil=True)
 def civil_to_us(y: int, mo: int, d: int, h: int, mi: int, s: int, us: int) -> np.int64:
     """µs since the epoch of a UTC calendar time; NO_TIME when a field is out of range.
 
@@ -129,7 +144,7 @@ def civil_array_to_us(ymdhms):
     return out
 
 
-@nb.njit(cache=True, nogil=True)
+@nb.njit(_TIME_AND_END(*_SPAN), cache=True, nogil=True)
 def _read_uint(buf, a: int, b: int):
     """Unsigned integer in buf[a:b]; (value, end) with end == a when there are no digits."""
     v = 0
@@ -140,7 +155,7 @@ def _read_uint(buf, a: int, b: int):
     return v, i
 
 
-@nb.njit(cache=True, nogil=True)
+@nb.njit(_TIME_AND_END(*_SPAN), cache=True, nogil=True)
 def _epoch_digits_to_us(buf, a: int, b: int):
     """Epoch seconds (10 digits, optional fraction) or milliseconds (13 digits) at buf[a:b].
 
@@ -169,7 +184,7 @@ def _epoch_digits_to_us(buf, a: int, b: int):
     return np.int64(v) * 1_000_000 + us, i
 
 
-@nb.njit(cache=True, nogil=True)
+@nb.njit(_TIME_AND_END(*_SPAN), cache=True, nogil=True)
 def _iso_to_us(buf, a: int, b: int):
     """ISO 8601 time ``YYYY-MM-DD[T _]HH:MM:SS[.f][Z|±hh[:mm]]`` at buf[a:b]; (time_us, end).
 
@@ -225,7 +240,7 @@ def _iso_to_us(buf, a: int, b: int):
     return t, i
 
 
-@nb.njit(cache=True, nogil=True)
+@nb.njit(nt.int64(*_SPAN), cache=True, nogil=True)
 def _prefix_time(buf, a: int, b: int) -> np.int64:
     """Time written at the start of a line before its first sentence, or NO_TIME."""
     # skip an opening bracket or quote
@@ -238,7 +253,7 @@ def _prefix_time(buf, a: int, b: int) -> np.int64:
     return t
 
 
-@nb.njit(cache=True, nogil=True)
+@nb.njit(nt.int64(*_SPAN), cache=True, nogil=True)
 def _trailing_time(buf, a: int, b: int) -> np.int64:
     """First comma-separated field of buf[a:b] that is a plausible epoch time in seconds."""
     i = a
@@ -255,7 +270,7 @@ def _trailing_time(buf, a: int, b: int) -> np.int64:
     return NO_TIME
 
 
-@nb.njit(cache=True, nogil=True)
+@nb.njit(nt.int64(*_SPAN), cache=True, nogil=True)
 def _pghp_time(buf, a: int, b: int) -> np.int64:
     """Time of a Gatehouse ``$PGHP,1,yyyy,mm,dd,hh,mi,ss,ms,...`` line."""
     i = a + 6  # after '$PGHP,'
@@ -273,7 +288,7 @@ def _pghp_time(buf, a: int, b: int) -> np.int64:
     return civil_to_us(vals[1], vals[2], vals[3], vals[4], vals[5], vals[6], vals[7] * 1000)
 
 
-@nb.njit(cache=True, nogil=True)
+@nb.njit(nt.int64(*_SPAN), cache=True, nogil=True)
 def fnv_hash(buf, a: int, b: int) -> np.int64:
     """64-bit FNV-1a hash of ``buf[a:b]`` as a positive int64, never 0 (0: no source): the
     id of a tag block's ``s:`` source, which the reader maps back to its text.
@@ -289,7 +304,7 @@ def fnv_hash(buf, a: int, b: int) -> np.int64:
     return v if v != 0 else np.int64(1)
 
 
-@nb.njit(cache=True, nogil=True)
+@nb.njit(nt.boolean(_BYTES, nt.int64, nt.int64, nt.int64), cache=True, nogil=True)
 def _checksum_ok(buf, a: int, star: int, b: int) -> bool:
     """True when the XOR of buf[a:star] equals the 1-2 hex digits after the '*' at ``star``."""
     if star < 0 or star + 1 >= b:
@@ -305,7 +320,7 @@ def _checksum_ok(buf, a: int, star: int, b: int) -> bool:
     return x == v
 
 
-@nb.njit(cache=True, nogil=True)
+@nb.njit(nt.int64(*_SPAN, nt.int64[::1]), cache=True, nogil=True)
 def _parse_tag_block(buf, a: int, b: int, out):
     """Tag block content buf[a:b] (between the backslashes). Writes out[0]=time, out[1..2]=src.
 
@@ -335,20 +350,9 @@ def _parse_tag_block(buf, a: int, b: int, out):
     return bad
 
 
-@nb.njit(cache=True, nogil=True)
+@nb.njit(nt.boolean(nt.int64), cache=True, nogil=True)
 def _valid_armour(c: int) -> bool:
     return (48 <= c <= 87) or (96 <= c <= 119)
-
-
-@nb.njit(cache=True, nogil=True)
-def count_lines(buf) -> int:
-    n = 0
-    for i in range(buf.shape[0]):
-        if buf[i] == 10:
-            n += 1
-    if buf.shape[0] > 0 and buf[buf.shape[0] - 1] != 10:
-        n += 1
-    return n
 
 
 @nb.njit(cache=True, nogil=True)
@@ -362,15 +366,19 @@ def frame(
     l_line, l_lstart, l_lend, l_kind,
     counters,
     carry,
+    trust_bad_tags,
 ):
     """Scan ``buf`` (whole lines) and fill the sentence and line arrays.
 
     Returns (number of sentences, number of sentence-less lines, number of lines).
     ``counters``: [0] tag blocks with a bad checksum, [1] sentences whose time came from
-    a tag block, [2] from a line prefix, [3] from trailing fields, [4] from $PGHP.
+    a tag block, [2] from a line prefix, [3] from trailing fields, [4] from $PGHP, [5] tag
+    blocks with a bad checksum whose time was not used.
     ``carry`` is state kept from one chunk to the next: [0] the time of a ``$PGHP`` line
     not yet used by a sentence (NO_TIME if none), so a ``$PGHP`` line that ends a chunk
     still stamps the sentence that starts the next one.
+    A tag block whose own checksum is wrong is not used (its time and station may be the
+    corrupt part) unless ``trust_bad_tags`` is true.
     """
     n = buf.shape[0]
     ns = 0
@@ -453,6 +461,11 @@ def frame(
                     tb[2] = -1
                     if _parse_tag_block(buf, q + 1, p - 1, tb) != 0:
                         counters[0] += 1
+                        if not trust_bad_tags:
+                            if tb[0] != NO_TIME:
+                                counters[5] += 1
+                            tb[0] = NO_TIME
+                            tb[1] = -1
                     t_time = tb[0]
                     if tb[1] >= 0 and tb[2] > tb[1]:
                         src = fnv_hash(buf, tb[1], tb[2])

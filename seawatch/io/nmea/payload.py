@@ -12,7 +12,13 @@ from __future__ import annotations
 import numba as nb
 import numpy as np
 
+from seawatch.io.jit import announce_compiles
 from seawatch.io.quarantine import OK, Reason
+
+JIT_LABEL = "the NMEA decoder"
+"""How the notice of a first compile names these kernels (:mod:`seawatch.io.jit`)."""
+announce_compiles()
+nt = nb.types
 
 # A message is decoded when every field seawatch reads from it is complete (ITU-R M.1371-5
 # bit positions): a position report cut short in its radio-status bits, which real
@@ -37,8 +43,22 @@ DECODED_TYPES = frozenset(POSITION_TYPES + STATIC_TYPES + STATION_TYPES)
 LAT_NA = 91 * 600_000
 LON_NA = 181 * 600_000
 
+ODD_COG = 1
+"""Flag of :func:`decode_positions`: a course in the range ITU-R M.1371 leaves unused (3601-4095
+tenths, 361-511 in message 27), nulled (see :mod:`seawatch.io.plausible`)."""
+ODD_HEADING = 2
+"""Flag of :func:`decode_positions`: a heading of 360-510 (unused), nulled."""
 
-@nb.njit(cache=True, nogil=True)
+# The field readers below have explicit signatures (int64 scalars): the kernels call them
+# with constant bit positions, and without a signature numba compiles one version per
+# distinct constant (52 of ``bits``), which made the first run minutes long. With one
+# signature each compiles once; LLVM still inlines them and folds the constants.
+_P6 = nt.Array(nt.uint8, 1, "C", readonly=True)
+"""The 6-bit payload buffer, as the field readers see it (read only)."""
+_FIELD = nt.int64(_P6, nt.int64, nt.int64, nt.int64, nt.int64)
+
+
+@nb.njit(_FIELD, cache=True, nogil=True)
 def bits(p6, off, nchar, start, width):
     """Unsigned value of ``width`` bits from bit ``start`` of a message; missing bits read 0."""
     v = 0
@@ -56,7 +76,7 @@ def bits(p6, off, nchar, start, width):
     return v
 
 
-@nb.njit(cache=True, nogil=True)
+@nb.njit(_FIELD, cache=True, nogil=True)
 def sbits(p6, off, nchar, start, width):
     """Signed (two's complement) value of ``width`` bits."""
     v = bits(p6, off, nchar, start, width)
@@ -65,7 +85,8 @@ def sbits(p6, off, nchar, start, width):
     return v
 
 
-@nb.njit(cache=True, nogil=True)
+@nb.njit(nt.void(_P6, nt.int64, nt.int64, nt.int64, nt.int64, nt.uint8[:, ::1], nt.int64,
+                 nt.int64), cache=True, nogil=True)
 def text(p6, off, nchar, start, nchars, out, row, col0):
     """ITU 6-bit text of ``nchars`` characters into ``out[row, col0:]`` as ASCII bytes."""
     for c in range(nchars):
@@ -82,9 +103,12 @@ def message_types(p6, m_off, m_nchar, n):
 
 
 @nb.njit(cache=True, nogil=True)
-def decode_positions(p6, m_off, m_nchar, m_fill, idx,
-                     mmsi, lat, lon, sog, cog, heading, nav_status, accuracy, second, status):
-    """Messages 1, 2, 3 (class A), 18, 19 (class B) and 27 (long range) -> position rows."""
+def decode_positions(p6, m_off, m_nchar, m_fill, idx, mmsi, lat, lon, sog, cog, heading,
+                     nav_status, accuracy, second, odd, status):
+    """Messages 1, 2, 3 (class A), 18, 19 (class B) and 27 (long range) -> position rows.
+
+    ``odd`` gets :data:`ODD_COG` and :data:`ODD_HEADING` for values in a field's unused range.
+    """
     nan = np.nan
     for r in range(idx.shape[0]):
         m = idx[r]
@@ -93,6 +117,7 @@ def decode_positions(p6, m_off, m_nchar, m_fill, idx,
         nbits = n * 6 - m_fill[m]
         t = p6[off]
         status[r] = OK
+        odd[r] = 0
         mmsi[r] = bits(p6, off, n, 8, 30)
         if t == 27:
             if nbits < MIN_BITS_27:
@@ -113,6 +138,8 @@ def decode_positions(p6, m_off, m_nchar, m_fill, idx,
             lon[r] = nan if x == 181 * 600 else x / 600.0
             sog[r] = nan if s == 63 else s
             cog[r] = nan if c >= 360 else c
+            if c > 360:
+                odd[r] = ODD_COG
             continue
         if t == 19:
             if nbits < MIN_BITS_19:
@@ -147,6 +174,7 @@ def decode_positions(p6, m_off, m_nchar, m_fill, idx,
         sog[r] = nan if s == 1023 else s / 10.0
         cog[r] = nan if c >= 3600 else c / 10.0
         heading[r] = -1 if h >= 360 else h
+        odd[r] = (ODD_COG if c > 3600 else 0) | (ODD_HEADING if 360 <= h < 511 else 0)
 
 
 @nb.njit(cache=True, nogil=True)
@@ -284,19 +312,16 @@ def decode_stations(p6, m_off, m_nchar, m_fill, idx,
 
 
 @nb.njit(cache=True, nogil=True)
-def armour(p6, m_off, m_nchar, idx, mmsi, out_off, out):
-    """Re-armour the payloads of messages kept undecoded (``other_messages``)."""
-    w = 0
+def armour(p6, m_off, m_nchar, idx, mmsi, out):
+    """Re-armour the payloads of messages kept undecoded (``other_messages``): row ``r`` of
+    ``out`` (zeroed, as wide as the longest) gets message ``idx[r]``."""
     for r in range(idx.shape[0]):
         m = idx[r]
         off = m_off[m]
         n = m_nchar[m]
         mmsi[r] = bits(p6, off, n, 8, 30) if n * 6 >= 38 else -1
-        out_off[r] = w
         for j in range(n):
             c = p6[off + j] + 48
             if c > 87:
                 c += 8
-            out[w] = c
-            w += 1
-    out_off[idx.shape[0]] = w
+            out[r, j] = c

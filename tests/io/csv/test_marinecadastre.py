@@ -195,11 +195,38 @@ def test_not_available_values_hand_made(tmp_path: Path) -> None:
     assert result.vessels.height == 0  # IMO 0, type 0 and sizes 0 say nothing
 
 
-def test_out_of_range_motion_values_become_null(tmp_path: Path) -> None:
-    row = "538000001,2023-01-11T00:00:00,10.0,20.0,-3.5,-12.0,400,,,,,,,,,,A"
-    path = write(tmp_path / "range.csv", f"{HEADER}\n{row}\n")
-    position = read_csv(path).positions.row(0, named=True)
-    assert (position["sog"], position["cog"], position["heading"]) == (None, None, None)
+def test_out_of_range_motion_values_become_null_and_are_counted(tmp_path: Path) -> None:
+    rows = ["538000001,2023-01-11T00:00:00,10.0,20.0,-3.5,-12.0,400,,,,,,,,,,A",
+            "538000001,2023-01-11T00:00:10,10.0,20.0,250,365.5,359,,,,,,,,,,A",
+            "538000001,2023-01-11T00:00:20,10.0,20.0,102.3,360,511,,,,,,,,,,A"]  # n/a: no
+    path = write(tmp_path / "range.csv", HEADER + "\n" + "\n".join(rows) + "\n")
+    result = read_csv(path)
+    assert result.positions.select("sog", "cog", "heading").rows() == [
+        (None, None, None), (None, None, 359), (None, None, None)]
+    assert result.positions.height == 3 and result.quarantine_log.total == 0
+    assert (result.stats["implausible_sog"], result.stats["implausible_cog"],
+            result.stats["implausible_heading"]) == (2, 2, 1)
+
+
+def test_a_name_of_five_million_characters_is_capped_and_counted(tmp_path: Path) -> None:
+    from seawatch.io.plausible import MAX_TEXT_CHARS
+
+    name = "X" * 5_000_000
+    rows = [GOOD_1.replace("MSC NAISHA III", name), GOOD_2]
+    path = write(tmp_path / "long.csv", HEADER + "\n" + "\n".join(rows) + "\n")
+    result = read_csv(path)
+    assert result.positions.height == 2
+    assert result.vessels["name"].to_list() == ["X" * MAX_TEXT_CHARS, "SAN JOSE"]
+    assert result.stats["text_capped"] == 1
+    assert int(result.vessels["name"].str.len_chars().max()) == MAX_TEXT_CHARS  # type: ignore[arg-type]
+
+
+def test_a_time_after_the_clock_is_an_impossible_value(tmp_path: Path) -> None:
+    future = GOOD_2.replace("2023-01-11T00:00:05", "2085-01-11T00:00:05")
+    path = write(tmp_path / "future.csv", f"{HEADER}\n{GOOD_1}\n{future}\n")
+    result = read_csv(path)
+    assert result.positions["mmsi"].to_list() == [636021061]
+    assert result.quarantine_counts == {"impossible_value": 1}
 
 
 def test_wrong_columns_clear_error(tmp_path: Path) -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import bz2
 import gzip
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -25,6 +25,7 @@ P1 = "13HOI:0P0000VOHLCnHQKwvL05Ip"
 S1 = nt.sentence(P1, 0)
 assert S1 == "!AIVDM,1,1,,A,13HOI:0P0000VOHLCnHQKwvL05Ip,0*23"
 T0 = datetime(2023, 11, 14, 22, 13, 20, tzinfo=UTC)  # epoch 1700000000
+P5 = "53ufeF826Lb9<mET001<CK;:1H4pMD58@000000N1p733t0Ht;ARDj2CQp2C`4jhAiDP@jh"  # a type 5
 DEFAULT = "2020-01-01T00:00:00Z"
 
 
@@ -106,7 +107,7 @@ def test_untimed_sentences_take_the_previous_time_or_the_first() -> None:
 def test_no_time_at_all_needs_default_time() -> None:
     with pytest.raises(NoTimeError, match=r"default_time=|--time") as info:
         decode_lines([S1, S1])
-    assert "no time" in str(info.value)
+    assert "no time" in str(info.value) and "--duration" in str(info.value)
     r = decode_lines([S1, S1], default_time="2024-05-01T00:00:00Z")
     assert r.positions["ts"].to_list() == [at(2024, 5, 1)] * 2
     assert r.stats["time_default"] == 2
@@ -116,6 +117,58 @@ def test_no_time_at_all_needs_default_time() -> None:
         decode_lines([S1], default_time="yesterday")
     # an input with no AIS sentence needs no time
     assert decode_lines(["$GPGGA,1,2,3*00"]).positions.is_empty()
+
+
+def test_untimed_lines_follow_the_first_at_the_line_spacing(tmp_path: Path) -> None:
+    """Line n of an input with no time is stamped default_time + (n - 1) * line_spacing:
+    blank and comment lines count, a multi-sentence message has its first fragment's line."""
+    five = nt.sentences(P5, 2, [40], seq="3")  # a type 5 in two sentences
+    lines = [S1, "", "# comment", S1, *five, S1]
+    r = decode_lines(lines, default_time=DEFAULT, line_spacing="10s")
+    assert r.positions["ts"].to_list() == [at(2020, 1, 1, 0, 0, 0), at(2020, 1, 1, 0, 0, 30),
+                                           at(2020, 1, 1, 0, 1, 0)]
+    assert r.vessels["ts"].to_list() == [at(2020, 1, 1, 0, 0, 40)]
+    assert r.stats["time_default"] == 5
+    # the same from a file read in chunks of a few lines (held, then stamped at the end)
+    path = tmp_path / "untimed.nmea"
+    path.write_text("\n".join(lines * 50) + "\n")
+    whole = decode_lines(lines * 50, default_time=DEFAULT, line_spacing="10s")
+    chunked = read_nmea(path, default_time=DEFAULT, line_spacing="10s", chunk_bytes=256)
+    assert_frame_equal(chunked.positions.drop("source"), whole.positions.drop("source"))
+    assert_frame_equal(chunked.vessels.drop("source"), whole.vessels.drop("source"))
+    assert chunked.positions["ts"].is_sorted() and chunked.positions["ts"].n_unique() == 150
+
+
+def test_untimed_lines_spread_over_a_duration(tmp_path: Path) -> None:
+    lines = [S1] * 7  # 7 lines over 1 minute: 10 s apart, the last at the end
+    got = ts(lines, duration="1m")
+    assert got == [at(2020, 1, 1, 0, 0, 10 * i) for i in range(6)] + [at(2020, 1, 1, 0, 1)]
+    path = tmp_path / "untimed.nmea.gz"
+    path.write_bytes(gzip.compress(("\n".join([S1] * 601) + "\n").encode()))
+    r = read_nmea(path, default_time=DEFAULT, duration="10min", chunk_bytes=4096)
+    assert r.positions["ts"][0] == at(2020, 1, 1) and r.positions["ts"][-1] == at(2020, 1, 1, 0, 10)
+    assert r.positions["ts"].diff().drop_nulls().unique().to_list() == [timedelta(seconds=1)]
+    assert ts([S1], duration="1h") == [at(2020, 1, 1)]  # a single line: the start
+
+
+def test_the_untimed_model_applies_only_before_the_input_s_first_time() -> None:
+    lines = [S1, S1, nt.tag_block(c=1700000000) + S1, S1]
+    assert ts(lines, line_spacing="1h") == [T0] * 4  # the first time is read: no model
+    assert ts([S1] * 100_001 + [S1 + ",1700000000"], line_spacing="1s")[-3:] == [
+        at(2020, 1, 2, 3, 46, 39), at(2020, 1, 2, 3, 46, 40), T0]  # lines 100,000-100,002
+
+
+@pytest.mark.parametrize(("kwargs", "message"), [
+    ({"default_time": DEFAULT, "line_spacing": "1s", "duration": "1h"}, "not both"),
+    ({"line_spacing": "1s"}, "give that time too"),
+    ({"default_time": DEFAULT, "line_spacing": "soon"}, "cannot read line spacing"),
+    ({"default_time": DEFAULT, "duration": -3}, "duration '-3' is negative"),
+])
+def test_untimed_model_errors(kwargs: dict[str, object], message: str) -> None:
+    from seawatch.errors import InvalidValue
+
+    with pytest.raises(InvalidValue, match=message):
+        decode_lines([S1], **kwargs)  # type: ignore[arg-type]
 
 
 def test_default_time_is_not_used_when_the_input_has_a_time() -> None:
@@ -133,14 +186,64 @@ def test_implausible_prefixes_are_not_times(prefix: str) -> None:
     assert ts([prefix + S1]) == [at(2020, 1, 1)]
 
 
-def test_tag_block_with_bad_checksum_is_used_and_counted() -> None:
-    good = nt.tag_block(s="rx9", c=1700000000)
-    bad = good[:-3] + ("00" if good[-3:-1] != "00" else "01") + "\\"
-    r = decode_lines([bad + S1, good + S1])
-    assert r.positions["ts"].to_list() == [T0, T0]
-    assert r.positions["source"].to_list() == ["rx9", "rx9"]
+def _flip(tag_block: str, at: str, to: str) -> str:
+    """``tag_block`` with its first ``at`` replaced by ``to``, its checksum left as it was."""
+    return tag_block.replace(at, to, 1)
+
+
+def test_a_tag_block_with_a_wrong_checksum_is_not_used_but_counted() -> None:
+    """A flipped digit in ``c:`` gives a wrong tag-block checksum: neither its time (which
+    would date the row 2085) nor its station is used; the row takes the time before it."""
+    first = nt.tag_block(s="rx9", c=1700000000)
+    flipped = _flip(nt.tag_block(s="rx9", c=1700000005), "c:1", "c:3")  # c:3700000005 = 2087
+    r = decode_lines([first + S1, flipped + S1, nt.tag_block(s="rx9", c=1700000010) + S1])
+    assert r.positions["ts"].to_list() == [T0, T0, at(2023, 11, 14, 22, 13, 30)]
+    assert r.positions["source"].to_list() == ["rx9", "lines", "rx9"]
     assert r.stats["tagblock_bad_checksum"] == 1
+    assert r.stats["time_ignored_bad_tagblock"] == 1
+    assert r.stats["time_from_tagblock"] == 2 and r.stats["time_inferred"] == 1
     assert r.quarantine_counts == {}
+
+
+def test_a_wrong_tag_block_checksum_leaves_the_line_s_other_times() -> None:
+    bad = _flip(nt.tag_block(c=1700000099), "c:1", "c:2")
+    assert ts(["2023-11-14T22:13:20Z " + bad + S1]) == [T0]  # the line prefix stands
+
+
+def test_tag_blocks_with_wrong_checksums_can_be_trusted() -> None:
+    bad = nt.tag_block(s="rx9", c=1700000000)[:-3] + "00\\"
+    assert bad.endswith("*00\\") and not nt.tag_block(s="rx9", c=1700000000).endswith("*00\\")
+    with pytest.raises(NoTimeError, match="no time"):  # every time is in a bad block
+        decode_lines([bad + S1])
+    r = decode_lines([bad + S1], trust_bad_tagblocks=True)
+    assert r.positions["ts"].to_list() == [T0]
+    assert r.positions["source"].to_list() == ["rx9"]
+    assert r.stats["tagblock_bad_checksum"] == 1 and r.stats["time_ignored_bad_tagblock"] == 0
+
+
+def test_a_time_after_the_clock_is_an_impossible_value_and_is_not_passed_on() -> None:
+    """A receiver clock set decades ahead: its sentence is quarantined, counted, and the
+    untimed sentence after it takes the last plausible time, not the impossible one."""
+    ahead = nt.tag_block(c=3_000_000_000) + S1  # 2065, with a right checksum
+    r = decode_lines([nt.tag_block(c=1700000000) + S1, ahead, S1], line_numbers=True)
+    assert r.quarantine.rows() == [("lines", 2, "impossible_value", ahead)]
+    assert r.positions["line_no"].to_list() == [1, 3]
+    assert r.positions["ts"].to_list() == [T0, T0]
+    assert r.stats["time_in_future"] == 1
+    # the clock decides: read as of 2066, the same time is fine
+    from seawatch.io.nmea.reader import NmeaDecoder
+
+    later = NmeaDecoder("x", now=datetime(2066, 1, 1, tzinfo=UTC))
+    assert later.decode(ahead.encode(), 1, final=True).positions.height == 1
+
+
+def test_a_time_within_a_day_after_the_clock_is_kept() -> None:
+    from seawatch.io.nmea.reader import NmeaDecoder
+
+    clock = datetime(2023, 11, 14, 0, 0, tzinfo=UTC)  # T0 is 22 h later
+    decoder = NmeaDecoder("x", now=clock)
+    kept = decoder.decode((nt.tag_block(c=1700000000) + S1).encode(), 1, final=True)
+    assert kept.positions["ts"].to_list() == [T0]
 
 
 def test_unreadable_tag_block_time_is_an_impossible_value() -> None:

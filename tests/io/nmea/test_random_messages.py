@@ -276,9 +276,9 @@ messages = st.one_of(class_a(), class_b(), static_voyage(), static_b(), base_sta
 
 TIME_SOURCES = ("tag_s", "tag_ms", "iso_t", "iso_space", "epoch", "epoch_ms", "trailing",
                 "pghp", "none")
-times = st.builds(
+times = st.builds(  # 2000 to 2025: a receive time after the reader's clock is impossible
     lambda s, u: datetime(2000, 1, 1, tzinfo=UTC) + timedelta(seconds=s, microseconds=u),
-    st.integers(0, 100 * 365 * 86_400 - 1), st.integers(0, 999_999),
+    st.integers(0, 26 * 365 * 86_400 - 1), st.integers(0, 999_999),
 )
 
 
