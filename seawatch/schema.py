@@ -146,7 +146,8 @@ COVERAGE: dict[str, pl.DataType] = {
     "last_ts": TS,
     "interval_s": pl.Float64(),  # the feed's usual time between reports of one vessel that day
 }
-"""Reception coverage: what each feed heard, per UTC hour and grid cell (``seawatch.store.coverage``).
+"""Reception coverage: what each feed heard, per UTC hour and grid cell
+(``seawatch.store.coverage``).
 
 Computed from the deduplicated positions of each day as the store merges it, so the gap
 detector reads this small table, not the positions, to tell a vessel gone dark from a feed

@@ -369,10 +369,16 @@ def judge_coverage(
     )
     # the vessel's feeds: those of its track's positions in the before_h hours to the silence
     count = hi - lo
-    mine = pl.DataFrame(
-        {"gap": np.repeat(np.arange(n), count),
-         "source": source.gather(order[np.repeat(lo, count) + _ranks(count)])}
-    ).unique().sort("gap", "source")
+    mine = (
+        pl.DataFrame(
+            {
+                "gap": np.repeat(np.arange(n), count),
+                "source": source.gather(order[np.repeat(lo, count) + _ranks(count)]),
+            }
+        )
+        .unique()
+        .sort("gap", "source")
+    )
     feeds_of: list[list[str]] = [[] for _ in range(n)]
     for g, f in mine.iter_rows():
         feeds_of[g].append(f)
@@ -383,10 +389,14 @@ def judge_coverage(
     stop = t[on] // HOUR_US * HOUR_US
     first = np.searchsorted(mmsi, mmsi[off], side="left")
     last = np.searchsorted(mmsi, mmsi[off], side="right")
-    a = np.array([f + np.searchsorted(t[f:e], s0) for f, e, s0 in zip(first, last, start)],
-                 dtype=np.int64)
-    b = np.array([f + np.searchsorted(t[f:e], s1) for f, e, s1 in zip(first, last, stop)],
-                 dtype=np.int64)
+    a = np.array(
+        [f + np.searchsorted(t[f:e], s0) for f, e, s0 in zip(first, last, start, strict=True)],
+        dtype=np.int64,
+    )
+    b = np.array(
+        [f + np.searchsorted(t[f:e], s1) for f, e, s1 in zip(first, last, stop, strict=True)],
+        dtype=np.int64,
+    )
     count = b - a
     rows = a.repeat(count) + _ranks(count)
     own = pl.DataFrame(
@@ -437,10 +447,19 @@ def judge_coverage(
     off_day = pos["ts"].dt.date().gather(off).to_list()
     ring = range(-p.coverage_cells, p.coverage_cells + 1)
     lon_cells = round(360 / CELL_DEG)
-    out: dict[str, list[Any]] = {k: [] for k in (
-        "gap", "coverage", "coverage_note", "feeds", "watched_h", "outage_h", "unknown_h",
-        "feed_interval_s",
-    )}
+    out: dict[str, list[Any]] = {
+        k: []
+        for k in (
+            "gap",
+            "coverage",
+            "coverage_note",
+            "feeds",
+            "watched_h",
+            "outage_h",
+            "unknown_h",
+            "feed_interval_s",
+        )
+    }
     for g in range(n):
         t_off, t_on = int(t[off[g]]), int(t[on[g]])
         h0, h_off, h_on = (t_off - before_us) // HOUR_US, t_off // HOUR_US, t_on // HOUR_US
@@ -451,9 +470,9 @@ def judge_coverage(
         for f in feeds_of[g]:
             if f in feed_hours:
                 fh, fv = feed_hours[f]
-                a, b = np.searchsorted(fh, [h0, h_on])
-                anywhere[fh[a:b] - h0] += fv[a:b]
-            for la, lo_, h in {(la, lo_, h) for ff, h, la, lo_ in own_cells[g] if ff == f}:
+                j0, j1 = np.searchsorted(fh, [h0, h_on])
+                anywhere[fh[j0:j1] - h0] += fv[j0:j1]
+            for _la, _lo, h in {(la, lo_, h) for ff, h, la, lo_ in own_cells[g] if ff == f}:
                 anywhere[h - h0] -= 1  # the vessel itself, once per cell it was heard in
             for dla in ring:
                 for dlo in ring:
@@ -462,11 +481,11 @@ def judge_coverage(
                     span = cells.get((f, la, lo_))
                     if span is None:
                         continue
-                    a, b = span
-                    a, b = a + np.searchsorted(hours[a:b], [h0, h_on])
-                    hs = hours[a:b]
-                    mine = np.array([(f, int(h), la, lo_) in own_cells[g] for h in hs], bool)
-                    near[hs - h0] += vessels[a:b] - mine
+                    i0, i1 = span
+                    j0, j1 = i0 + np.searchsorted(hours[i0:i1], [h0, h_on])
+                    hs = hours[j0:j1]
+                    itself = np.array([(f, int(h), la, lo_) in own_cells[g] for h in hs], bool)
+                    near[hs - h0] += vessels[j0:j1] - itself
         inside = slice(h_off + 1 - h0, None)
         watched = near[inside] > 0
         up = anywhere[inside] > 0
@@ -504,9 +523,14 @@ def judge_coverage(
     return pl.DataFrame(
         out,
         schema={
-            "gap": pl.Boolean(), "coverage": pl.String(), "coverage_note": pl.String(),
-            "feeds": pl.List(pl.String()), "watched_h": pl.Int64(), "outage_h": pl.Int64(),
-            "unknown_h": pl.Int64(), "feed_interval_s": pl.Float64(),
+            "gap": pl.Boolean(),
+            "coverage": pl.String(),
+            "coverage_note": pl.String(),
+            "feeds": pl.List(pl.String()),
+            "watched_h": pl.Int64(),
+            "outage_h": pl.Int64(),
+            "unknown_h": pl.Int64(),
+            "feed_interval_s": pl.Float64(),
         },
     )
 
@@ -514,7 +538,9 @@ def judge_coverage(
 def _ranks(count: np.ndarray) -> np.ndarray:
     """0, 1, ..., count[0] - 1, 0, 1, ..., count[1] - 1, ... (the rank within each block)."""
     total = int(count.sum())
-    return np.arange(total) - np.repeat(np.cumsum(count) - count, count)
+    starts: np.ndarray = np.repeat(np.cumsum(count) - count, count)
+    ranks: np.ndarray = np.arange(total, dtype=np.int64) - starts
+    return ranks
 
 
 def _long_runs(flags: np.ndarray, least: int) -> int:

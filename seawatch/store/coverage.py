@@ -73,8 +73,8 @@ def _cells(positions: pl.LazyFrame) -> pl.LazyFrame:
     )
     return positions.filter(
         pl.col("ts").is_not_null()
-        & pl.col("lat").is_not_null()
-        & pl.col("lon").is_not_null()
+        & pl.col("lat").is_finite()  # null or NaN (a garbled CSV row): no place
+        & pl.col("lon").is_finite()
         & pl.col("mmsi").is_not_null()
     ).select(
         source.alias("source"),
@@ -94,8 +94,9 @@ def coverage(positions: pl.DataFrame | pl.LazyFrame) -> pl.DataFrame:
     positions
         Positions with ``mmsi``, ``ts``, ``lat``, ``lon`` and, where known, ``source``
         (absent or null: one feed named :data:`UNKNOWN_FEED`); rows without a time, a place
-        or an MMSI are left out. A lazy frame is collected with the streaming engine, so a
-        day of tens of millions of positions is counted in bounded memory.
+        (null or NaN) or an MMSI are left out. A lazy frame is collected with the
+        streaming engine, so a day of tens of millions of positions is counted in bounded
+        memory.
 
     Returns
     -------
@@ -156,7 +157,9 @@ def write_day(positions_file: Path, target: Path) -> int:
     Reads only the columns it needs (``mmsi``, ``ts``, ``lat``, ``lon``, ``source``) with the
     streaming engine. The ingest commit calls it for each positions day it merged.
     """
-    scan = pl.scan_parquet(positions_file).select("mmsi", "ts", "lat", "lon", "source")
+    scan = pl.scan_parquet(positions_file, hive_partitioning=False, glob=False).select(
+        "mmsi", "ts", "lat", "lon", "source"
+    )
     frame = coverage(scan)
     frame.write_parquet(target, compression="zstd", statistics=True)
     return frame.height
@@ -290,21 +293,26 @@ def outages(cov: pl.DataFrame, min_hours: int = MIN_OUTAGE_H) -> pl.DataFrame:
     """
     if min_hours < 1:
         raise ValueError(f"min_hours must be at least 1, got {min_hours}")
-    per_feed = cov.group_by("source", "ts").agg(
-        pl.col("first_ts").min(), pl.col("last_ts").max()
-    )
+    per_feed = cov.group_by("source", "ts").agg(pl.col("first_ts").min(), pl.col("last_ts").max())
     whole = per_feed.group_by("ts").agg(pl.col("first_ts").min(), pl.col("last_ts").max())
     feed_holes = _holes(per_feed, ["source"], min_hours).with_columns(pl.lit("feed").alias("kind"))
-    store_holes = _holes(whole.with_columns(pl.lit(None, pl.String).alias("source")), [],
-                         min_hours).with_columns(pl.lit("store").alias("kind"))
+    store_holes = _holes(
+        whole.with_columns(pl.lit(None, pl.String).alias("source")), [], min_hours
+    ).with_columns(pl.lit("store").alias("kind"))
     if store_holes.height and feed_holes.height:  # a feed's silence inside a store's hole
-        inside = feed_holes.with_row_index("__i").join(
-            store_holes.select(pl.col("start").alias("s0"), pl.col("end").alias("s1")),
-            how="cross",
-        ).filter((pl.col("start") >= pl.col("s0")) & (pl.col("end") <= pl.col("s1")))
-        feed_holes = feed_holes.with_row_index("__i").filter(
-            ~pl.col("__i").is_in(inside["__i"].implode())
-        ).drop("__i")
+        inside = (
+            feed_holes.with_row_index("__i")
+            .join(
+                store_holes.select(pl.col("start").alias("s0"), pl.col("end").alias("s1")),
+                how="cross",
+            )
+            .filter((pl.col("start") >= pl.col("s0")) & (pl.col("end") <= pl.col("s1")))
+        )
+        feed_holes = (
+            feed_holes.with_row_index("__i")
+            .filter(~pl.col("__i").is_in(inside["__i"].implode()))
+            .drop("__i")
+        )
     out = pl.concat([feed_holes, store_holes], how="diagonal_relaxed")
     if not out.height:
         return schema.empty(OUTAGES)
@@ -315,9 +323,7 @@ def _holes(hourly: pl.DataFrame, by: list[str], min_hours: int) -> pl.DataFrame:
     """Runs of at least ``min_hours`` hours missing between two hours of ``hourly`` (per
     ``by``): from the last delivery before to the first after."""
     frame = hourly.sort([*by, "ts"]) if by else hourly.sort("ts")
-    missing = (
-        (pl.col("ts") - pl.col("ts").shift(1)).dt.total_microseconds() // HOUR_US - 1
-    )
+    missing = (pl.col("ts") - pl.col("ts").shift(1)).dt.total_microseconds() // HOUR_US - 1
     prev_last = pl.col("last_ts").shift(1)
     if by:
         missing = missing.over(by)

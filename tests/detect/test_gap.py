@@ -259,8 +259,9 @@ def _fed(frame: pl.DataFrame, source: str) -> pl.DataFrame:
 def _neighbour(mmsi: int, source: str, *spans: tuple[float, float]) -> pl.DataFrame:
     """A vessel 20 km from the silent one, heard every 10 min by ``source`` over the spans
     (hours)."""
-    times = [T0 + timedelta(minutes=m) for a, b in spans for m in range(int(a * 60),
-                                                                         int(b * 60) + 1, 10)]
+    times = [
+        T0 + timedelta(minutes=m) for a, b in spans for m in range(int(a * 60), int(b * 60) + 1, 10)
+    ]
     return _fed(track(mmsi, step(*OPEN_OCEAN, 0.0, 20.0), times, speed_kn=0.2), source)
 
 
@@ -285,8 +286,10 @@ def test_silence_every_vessel_shares_is_an_outage_not_a_gap() -> None:
     assert _gaps(pl.concat([dark, neighbour, other])).height == 0
     # ... but it does once the vessel's own feeds include it
     both = dark.with_columns(  # its first three hours were heard by st2
-        pl.when(pl.col("ts") < T0 + timedelta(hours=3)).then(pl.lit("st2"))
-        .otherwise(pl.col("source")).alias("source")
+        pl.when(pl.col("ts") < T0 + timedelta(hours=3))
+        .then(pl.lit("st2"))
+        .otherwise(pl.col("source"))
+        .alias("source")
     )
     ev = _gaps(pl.concat([both, neighbour, other]))
     assert ev.height == 1 and details_of(ev.row(0, named=True))["feeds"] == ["st1", "st2"]
@@ -309,13 +312,19 @@ def test_short_blind_stretches_are_sampling_and_long_ones_are_taken_off() -> Non
 def test_hole_between_two_capture_files_is_no_gap() -> None:
     """Two captures of the same vessels, 3 days apart (within max_gap_h): every vessel is
     silent between them, and neither file delivered anything then."""
-    first = pl.concat([_fed(track(MMSI, OPEN_OCEAN, every(10, 30)), "a.nmea"),
-                       _neighbour(NEIGHBOUR, "a.nmea", (0, 5))])
+    first = pl.concat(
+        [
+            _fed(track(MMSI, OPEN_OCEAN, every(10, 30)), "a.nmea"),
+            _neighbour(NEIGHBOUR, "a.nmea", (0, 5)),
+        ]
+    )
     later = T0 + timedelta(days=3)
-    second = pl.concat([
-        _fed(track(MMSI, OPEN_OCEAN, every(10, 30, start=later)), "b.nmea"),
-        _fed(track(NEIGHBOUR, OPEN_OCEAN, every(10, 30, start=later)), "b.nmea"),
-    ])
+    second = pl.concat(
+        [
+            _fed(track(MMSI, OPEN_OCEAN, every(10, 30, start=later)), "b.nmea"),
+            _fed(track(NEIGHBOUR, OPEN_OCEAN, every(10, 30, start=later)), "b.nmea"),
+        ]
+    )
     assert _gaps(pl.concat([first, second])).height == 0
     # the same silence with the first feed still hearing the neighbour is a gap
     heard = _neighbour(NEIGHBOUR, "a.nmea", (0, 80))
@@ -330,8 +339,9 @@ def test_sparse_export_rows_are_its_sampling_not_gaps() -> None:
     for k in range(40):  # 40 vessels in one cell, one row a day each, at scattered hours
         for day in range(6):
             rows.append((736000000 + k, T0 + timedelta(days=day, hours=(k * 7 + day) % 24)))
-    export = positions([m for m, _ in rows], [t for _, t in rows], [-5.1] * len(rows),
-                       [-95.1] * len(rows))
+    export = positions(
+        [m for m, _ in rows], [t for _, t in rows], [-5.1] * len(rows), [-95.1] * len(rows)
+    )
     twice = _fed(track(MMSI, OPEN_OCEAN, hours(2, 17)), "daily.csv")
     table = pl.concat([_fed(export, "daily.csv"), twice])
     assert _gaps(table).height == 0
