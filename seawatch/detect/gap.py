@@ -119,6 +119,27 @@ class GapParams(Params):
         "seawatch: a gap then misses at least two of the feed's usual reports in a row; a "
         "one-row-per-vessel-per-day export gave gaps of 12-24 h between its own rows",
     )
+    revisit_h: Number = param(
+        24.0,
+        "Hours before the silence in which the feeds' usual revisit of the area is measured: "
+        "a blind stretch inside the silence is an outage only when it is also longer than "
+        "every blind stretch of the feeds around there in these hours (a satellite feed "
+        "that hears the area every few passes is sampling, not an outage).",
+        "seawatch: a day holds every pass of a low-orbit constellation over a place; the "
+        "simulator's satellite feed left 7 h stretches unheard around a planted gap's last "
+        "position (seed 53), so a fixed max_blind_h alone hid a planted gap",
+    )
+    min_expected_heard: Number = param(
+        10.0,
+        "A blind stretch in which the feeds kept delivering elsewhere (they heard no one "
+        "around the vessel, but heard others farther off) is an outage only when, at the "
+        "rate they heard other vessels around there in the revisit_h hours before, they "
+        "would have heard at least this many in it. A stretch in which they delivered "
+        "nothing at all needs only max_blind_h.",
+        "seawatch: at a Poisson rate, hearing no one when 10 were expected has a chance of "
+        "5e-5; in open ocean with about one vessel an hour around, a few hours with no one "
+        "is emptiness, not an outage (the simulator's seed 53: 6 h)",
+    )
     unknown_coverage_factor: Number = param(
         0.5,
         "The score of a gap is multiplied by this when coverage around the vessel is unknown "
@@ -344,8 +365,13 @@ def judge_coverage(
     last position, *blind* when they did not although they could have (they heard others
     around there before or during the silence, or they delivered nothing at all although
     they hear other vessels), and *unknown* otherwise (they heard no other vessel around
-    there at any time). Runs of at least ``max_blind_h`` blind hours are outages, taken off
-    the silence; the silence is a gap when what is left is longer than ``min_gap_h`` and it
+    there at any time). A run of blind hours is an outage, taken off the silence, when it
+    is at least ``max_blind_h`` long, longer than every blind run of the ``revisit_h`` hours
+    before the silence (the feeds' usual revisit), and either the feeds delivered nothing
+    at all for ``max_blind_h`` of its hours or, at their rate of hearing others around
+    there before, they would have heard ``min_expected_heard`` in it (see
+    :func:`_outage_hours`); the silence is a gap when what is left is longer than
+    ``min_gap_h`` and it
     is longer than ``min_interval_ratio`` times the usual per-vessel interval of the
     densest of the feeds (:func:`seawatch.store.coverage.coverage`).
 
@@ -361,7 +387,7 @@ def judge_coverage(
 
     n = off.size
     t = pos["ts"].dt.epoch("us").to_numpy()
-    before_us = round(p.before_h * HOUR_US)
+    before_us = round(max(p.before_h, p.revisit_h) * HOUR_US)  # the coverage window
     source = (
         pos["source"].cast(pl.String).fill_null(UNKNOWN_FEED)
         if "source" in pos.columns
@@ -488,11 +514,15 @@ def judge_coverage(
                     near[hs - h0] += vessels[j0:j1] - itself
         inside = slice(h_off + 1 - h0, None)
         watched = near[inside] > 0
-        up = anywhere[inside] > 0
         known_area = bool((near > 0).any())
         known_feeds = bool((anywhere > 0).any())
-        blind = ~watched & ((up & known_area) | (~up & known_feeds))
-        outage_h = _long_runs(blind, p.max_blind_h)
+        blind_all = (near == 0) & known_feeds & ((anywhere > 0) & known_area | (anywhere <= 0))
+        blind = blind_all[inside]
+        history = anywhere[: h_off + 1 - h0] > 0
+        rate = float(near[: h_off + 1 - h0][history].sum()) / max(int(history.sum()), 1)
+        outage_h = _outage_hours(
+            blind_all, anywhere <= 0, h_off - h0, p.max_blind_h, rate, p.min_expected_heard
+        )
         silence_h = (t_on - t_off) / HOUR_US
         usual = [interval.get((f, off_day[g])) for f in feeds_of[g]]
         usual_s = min((u for u in usual if u is not None), default=None)
@@ -543,13 +573,38 @@ def _ranks(count: np.ndarray) -> np.ndarray:
     return ranks
 
 
-def _long_runs(flags: np.ndarray, least: int) -> int:
-    """Elements of ``flags`` in runs of True at least ``least`` long."""
-    if not flags.size:
-        return 0
-    edges = np.flatnonzero(np.diff(np.r_[0, flags.astype(np.int8), 0]))
-    lengths = edges[1::2] - edges[::2]
-    return int(lengths[lengths >= max(least, 1)].sum())
+def _outage_hours(
+    blind: np.ndarray, down: np.ndarray, off: int, least: int, rate: float, expected: float
+) -> int:
+    """Hours after ``off`` (the hour the vessel went silent) in blind runs that are outages.
+
+    ``blind`` flags the hours of the coverage window (``revisit_h`` before the silence, then
+    the silence) in which the feeds heard no one around the vessel, ``down`` those in which
+    they delivered nothing at all. A run is an outage when it is at least ``least`` long,
+    longer than every run wholly before ``off`` (the feeds' usual revisit of the area; a run
+    touching the window's start or ``off`` is cut and tells nothing of it), and either holds
+    ``least`` hours of ``down`` or is long enough that ``rate`` (others heard around there
+    per hour) would have given ``expected`` of them.
+
+    >>> import numpy as np
+    >>> b = np.array([0, 1, 1, 1, 0, 0, 0, 1, 1, 1, 1, 1, 0, 1, 1], bool)
+    >>> down = np.zeros(b.size, bool)
+    >>> _outage_hours(b, down, 5, 3, 2.0, 10), _outage_hours(b, down, 5, 6, 2.0, 10)
+    (5, 0)
+    >>> _outage_hours(b, down, 5, 3, 1.0, 10), _outage_hours(b, b, 5, 3, 0.0, 10)
+    (0, 5)
+    """
+    edges = np.flatnonzero(np.diff(np.r_[0, blind.astype(np.int8), 0]))
+    starts, ends = edges[::2], edges[1::2]  # runs [start, end)
+    before = (starts > 0) & (ends <= off)
+    usual = int((ends - starts)[before].max(initial=0))
+    length = ends - starts
+    cum = np.r_[0, np.cumsum(down & blind)]
+    down_hours = cum[ends] - cum[starts]
+    counted = np.minimum(ends, blind.size) - np.maximum(starts, off + 1)
+    long = (ends > off + 1) & (length >= max(least, usual + 1, 1))
+    evident = (down_hours >= least) | (rate * length >= expected)
+    return int(counted[long & evident].sum())
 
 
 DETECTOR = Detector(

@@ -90,6 +90,8 @@ DEFAULTS = {
         "max_blind_h": 6,
         "coverage_cells": 1,
         "min_interval_ratio": 3.0,
+        "revisit_h": 24.0,
+        "min_expected_heard": 10.0,
         "unknown_coverage_factor": 0.5,
     },
     "encounter": {

@@ -364,3 +364,38 @@ def test_coverage_of_a_store_is_passed_in() -> None:
     assert details_of(ev.row(0, named=True))["coverage"] == "heard"
     outage = pl.concat([dark, _neighbour(NEIGHBOUR, "st1", (0, 8), (22, 30))])
     assert detect_gaps(segment(dark), coverage=coverage(outage)).height == 0
+
+
+def _far(mmsi: int, source: str, *spans: tuple[float, float]) -> pl.DataFrame:
+    """A vessel 800 km east of the silent one (outside the cells around it), heard every
+    10 min by ``source``: the feed keeps delivering, elsewhere."""
+    return _neighbour(mmsi, source, *spans).with_columns(
+        pl.col("lon") + 800 / 111.32  # 7.2 degrees of longitude near the equator
+    )
+
+
+def test_nobody_heard_in_an_empty_area_is_emptiness_not_an_outage() -> None:
+    """One neighbour around, unheard for 7 h while the feed delivers elsewhere: at one
+    vessel an hour, 7 were expected (fewer than min_expected_heard), so the silence stays a
+    gap; with a dozen neighbours around, 7 h with none heard is an outage."""
+    dark = _fed(_silent(8, 22), "st1")
+    far = _far(OTHER, "st1", (0, 30))
+    one = _neighbour(NEIGHBOUR, "st1", (0, 8), (15, 30))
+    ev = _gaps(pl.concat([dark, far, one]))
+    assert ev["mmsi"].to_list() == [MMSI]
+    assert details_of(ev.row(0, named=True))["outage_h"] == 0
+    busy = pl.concat([_neighbour(NEIGHBOUR + k, "st1", (0, 8), (15, 30)) for k in range(0, 24, 2)])
+    assert _gaps(pl.concat([dark, far, busy])).height == 0
+    assert _gaps(pl.concat([dark, far, busy]), min_expected_heard=1000).height == 1
+
+
+def test_a_blind_stretch_no_longer_than_the_feeds_usual_revisit_is_sampling() -> None:
+    """The feed hears the area with 7 h between passes before the silence: a 7 h stretch
+    inside it is its revisit, an 8 h one an outage (the feed delivers nothing in both)."""
+    dark = _fed(_silent(20, 36), "sat")  # 16 h silent, 04:00 .. 20:00 heard before
+    passes = [(0, 0.2), (8, 8.2), (16, 16.2), (20, 20.2)]  # 7 h unheard between passes
+    revisit = _neighbour(NEIGHBOUR, "sat", *passes, (28, 28.2), (36, 40))
+    ev = _gaps(pl.concat([dark, revisit]))
+    assert ev["mmsi"].to_list() == [MMSI] and details_of(ev.row(0, named=True))["outage_h"] == 0
+    longer = _neighbour(NEIGHBOUR, "sat", *passes, (29, 29.2), (36, 40))
+    assert _gaps(pl.concat([dark, longer])).height == 0  # 21:00 .. 28:00 is 8 h unheard
