@@ -195,3 +195,22 @@ def test_a_wrong_tag_block_checksum_and_an_overlong_name_are_reported(tmp_path):
     assert ("values that cannot be true: courses out of range (nulled): 1, rows with a text "
             "field cut to 100 characters: 1, tag-block times with a wrong checksum (not used): "
             "1") in " ".join(result.stdout.split())
+
+
+def test_info_lists_each_coverage_outage_once(capture, tmp_path):
+    """Two captures two days apart: every vessel is silent between them, which is one
+    coverage outage of the store (listed by info), not a gap of each vessel."""
+    store = tmp_path / "store"
+    lines = capture.read_text().splitlines()
+    assert invoke("ingest", capture, "--store", store, *TIME).exit_code == 0
+    alone = invoke("info", "--store", store)
+    assert "no coverage outages" in alone.stdout
+    later = tmp_path / "later.nmea"
+    later.write_text("\n".join(lines[2:]) + "\n")
+    args = ["--time", "2024-05-03T00:00:00Z", "--duration", "1h", "--detect"]
+    assert invoke("ingest", later, "--store", store, *args).exit_code == 0
+    text = invoke("info", "--store", store).stdout
+    assert "Coverage outages (1)" in text
+    assert row(text, "store") == ["store", "(all feeds)", "2024-05-01T00:59:30.247934Z",
+                                  "2024-05-03T00:00:00Z", "47"]
+    assert Store(store).events(type="gap").collect().height == 0

@@ -12,6 +12,7 @@ from seawatch.api.params import parse_window
 from seawatch.api.policy import require
 from seawatch.api.query import StoreQuery
 from seawatch.api.query.coverage import build_coverage
+from seawatch.api.rest.common import ERRORS
 from seawatch.share.policy import Access
 from seawatch.share.roles import READ
 from seawatch.store.coverage import CELL_DEG, MIN_OUTAGE_H
@@ -24,7 +25,7 @@ def add_routes(router: APIRouter, query: StoreQuery) -> None:
     """Add ``/coverage`` to the ``/api/v1`` router."""
 
     @router.get("/coverage", response_model=models.Coverage, tags=["store"],
-                summary="Feeds and coverage outages")
+                summary="Feeds and coverage outages", responses=ERRORS)
     def coverage(
         access: Annotated[Access, require(READ)],
         start: Annotated[str | None, Query(description="From this time (ISO 8601).")] = None,
