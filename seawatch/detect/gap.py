@@ -238,7 +238,7 @@ def detect_gaps(
     if coverage is None:
         from seawatch.store.coverage import coverage as coverage_of
 
-        coverage = coverage_of(segmented)
+        coverage = coverage_of(pos)
     heard = judge_coverage(pos, order, lo, hi, off, on, coverage, p)
     keep = heard["gap"].to_numpy()
     off, on, lo, hi, heard = off[keep], on[keep], lo[keep], hi[keep], heard.filter(keep)

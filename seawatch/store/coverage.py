@@ -94,9 +94,9 @@ def coverage(positions: pl.DataFrame | pl.LazyFrame) -> pl.DataFrame:
     positions
         Positions with ``mmsi``, ``ts``, ``lat``, ``lon`` and, where known, ``source``
         (absent or null: one feed named :data:`UNKNOWN_FEED`); rows without a time, a place
-        (null or NaN) or an MMSI are left out. A lazy frame is collected with the
-        streaming engine, so a day of tens of millions of positions is counted in bounded
-        memory.
+        (null or NaN) or an MMSI are left out. A lazy frame (a store's day file) is
+        collected with the streaming engine, so a day of tens of millions of positions is
+        counted in bounded memory; a table already in memory is counted in memory.
 
     Returns
     -------
@@ -115,7 +115,7 @@ def coverage(positions: pl.DataFrame | pl.LazyFrame) -> pl.DataFrame:
         _cells(lazy)
         .group_by("source", "hour", "cell_lat", "cell_lon", "mmsi")
         .agg(pl.len().alias("n"), pl.col("ts").min().alias("t0"), pl.col("ts").max().alias("t1"))
-        .collect(engine="streaming")
+        .collect(engine="streaming" if isinstance(positions, pl.LazyFrame) else "in-memory")
     )
     cells = per_vessel.group_by("source", "hour", "cell_lat", "cell_lon").agg(
         pl.col("n").sum().cast(pl.Int64).alias("positions"),
