@@ -18,7 +18,7 @@ Examples
 >>> from seawatch.detect.registry import detector
 >>> gap = detector("gap")
 >>> gap.event_types, gap.needs, gap.split is None
-(('gap',), frozenset(), True)
+(('gap',), frozenset({'coverage'}), True)
 >>> sorted(detector("loitering").needs)
 ['encounters', 'ports', 'vessels']
 """
