@@ -388,18 +388,22 @@ def judge_coverage(
     n = off.size
     t = pos["ts"].dt.epoch("us").to_numpy()
     before_us = round(max(p.before_h, p.revisit_h) * HOUR_US)  # the coverage window
-    source = (
-        pos["source"].cast(pl.String).fill_null(UNKNOWN_FEED)
-        if "source" in pos.columns
-        else pl.Series("source", [UNKNOWN_FEED] * pos.height, dtype=pl.String)
-    )
+    has_source = "source" in pos.columns
+
+    def feed_of(rows: np.ndarray) -> pl.Series:
+        """The feed of the positions ``rows`` (cast only those: a chunk's column is large)."""
+        if not has_source:
+            return pl.Series("source", [UNKNOWN_FEED] * rows.size, dtype=pl.String)
+        return pos["source"].gather(rows).cast(pl.String).fill_null(UNKNOWN_FEED)
+
+    gap_ids = np.arange(n)
     # the vessel's feeds: those of its track's positions in the before_h hours to the silence
     count = hi - lo
     mine = (
         pl.DataFrame(
             {
-                "gap": np.repeat(np.arange(n), count),
-                "source": source.gather(order[np.repeat(lo, count) + _ranks(count)]),
+                "gap": np.repeat(gap_ids, count),
+                "source": feed_of(order[np.repeat(lo, count) + _ranks(count)]),
             }
         )
         .unique()
@@ -408,71 +412,110 @@ def judge_coverage(
     feeds_of: list[list[str]] = [[] for _ in range(n)]
     for g, f in mine.iter_rows():
         feeds_of[g].append(f)
-    # where the MMSI itself was heard (any track of it) from before_h before the silence to
-    # the hour it is heard again: the coverage counts it, and only other vessels tell
+    # the coverage window of each silence, whole hours [h0, h_on): from revisit_h before it
+    # to the hour the vessel is heard again (which would count it)
+    t_off, t_on = t[off], t[on]
+    h0 = (t_off - before_us) // HOUR_US
+    h_off = t_off // HOUR_US
+    h_on = t_on // HOUR_US
+    length = h_on - h0
+    offset = np.r_[0, np.cumsum(length)[:-1]]
+    window = pl.DataFrame(
+        {
+            "gap": gap_ids,
+            "h0": h0,
+            "h_on": h_on,
+            "la": np.floor(pos["lat"].to_numpy()[off] / CELL_DEG).astype(np.int64),
+            "lo": np.floor(pos["lon"].to_numpy()[off] / CELL_DEG).astype(np.int64),
+        }
+    )
+    feeds = mine.join(window, on="gap")
+    in_window = (pl.col("hour") >= pl.col("h0")) & (pl.col("hour") < pl.col("h_on"))
+    # where the MMSI itself was heard (any track of it) in the window: the coverage counts
+    # it, and only other vessels tell
     mmsi = pos["mmsi"].to_numpy()
-    start = (t[off] - before_us) // HOUR_US * HOUR_US
-    stop = t[on] // HOUR_US * HOUR_US
     first = np.searchsorted(mmsi, mmsi[off], side="left")
     last = np.searchsorted(mmsi, mmsi[off], side="right")
     a = np.array(
-        [f + np.searchsorted(t[f:e], s0) for f, e, s0 in zip(first, last, start, strict=True)],
+        [
+            f + np.searchsorted(t[f:e], s0)
+            for f, e, s0 in zip(first, last, h0 * HOUR_US, strict=True)
+        ],
         dtype=np.int64,
     )
     b = np.array(
-        [f + np.searchsorted(t[f:e], s1) for f, e, s1 in zip(first, last, stop, strict=True)],
+        [
+            f + np.searchsorted(t[f:e], s1)
+            for f, e, s1 in zip(first, last, h_on * HOUR_US, strict=True)
+        ],
         dtype=np.int64,
     )
     count = b - a
     rows = a.repeat(count) + _ranks(count)
-    own = pl.DataFrame(
-        {
-            "gap": np.repeat(np.arange(n), count),
-            "source": source.gather(rows),
-            "hour": t[rows] // HOUR_US,
-            "cell_lat": np.floor(pos["lat"].to_numpy()[rows] / CELL_DEG).astype(np.int64),
-            "cell_lon": np.floor(pos["lon"].to_numpy()[rows] / CELL_DEG).astype(np.int64),
-        }
-    ).unique()
-    own_cells: list[set[tuple[str, int, int, int]]] = [set() for _ in range(n)]
-    for g, f, h, la, lo_ in own.iter_rows():
-        own_cells[g].add((f, h, la, lo_))
-    cov = (
-        coverage.filter(pl.col("source").is_in(mine["source"].unique().implode()))
-        .select(
-            "source",
-            (pl.col("ts").dt.epoch("us") // HOUR_US).alias("hour"),
-            pl.col("cell_lat").cast(pl.Int64),
-            pl.col("cell_lon").cast(pl.Int64),
-            "vessels",
-            pl.col("ts").dt.date().alias("day"),
-            "interval_s",
+    own = (
+        pl.DataFrame(
+            {
+                "gap": np.repeat(gap_ids, count),
+                "source": feed_of(rows),
+                "hour": t[rows] // HOUR_US,
+                "cell_lat": np.floor(pos["lat"].to_numpy()[rows] / CELL_DEG).astype(np.int64),
+                "cell_lon": np.floor(pos["lon"].to_numpy()[rows] / CELL_DEG).astype(np.int64),
+            }
         )
-        .sort("source", "cell_lat", "cell_lon", "hour")
+        .unique()
+        .join(mine, on=["gap", "source"], how="semi")  # once per feed and cell it was heard in
     )
-    hours = cov["hour"].to_numpy()
-    vessels = cov["vessels"].to_numpy()
-    cells = {
-        (f, la, lo_): (int(a), int(a) + int(k))
-        for f, la, lo_, a, k in cov.with_row_index("i")
-        .group_by("source", "cell_lat", "cell_lon")
-        .agg(pl.col("i").first(), pl.len())
-        .iter_rows()
-    }
-    per_feed = cov.group_by("source", "hour").agg(pl.col("vessels").sum()).sort("source", "hour")
-    feed_hours = {
-        f: (part["hour"].to_numpy(), part["vessels"].to_numpy())
-        for (f,), part in per_feed.partition_by("source", as_dict=True).items()
-    }
+    lo_hour, hi_hour = int(h0.min()), int(h_on.max())
+    cov = coverage.filter(pl.col("source").is_in(mine["source"].unique().implode())).select(
+        "source",
+        (pl.col("ts").dt.epoch("us") // HOUR_US).alias("hour"),
+        pl.col("cell_lat").cast(pl.Int64),
+        pl.col("cell_lon").cast(pl.Int64),
+        "vessels",
+        pl.col("ts").dt.date().alias("day"),
+        "interval_s",
+    )
     interval = {
         (f, d): v
         for f, d, v in cov.group_by("source", "day").agg(pl.col("interval_s").first()).iter_rows()
     }
-    off_lat = np.floor(pos["lat"].to_numpy()[off] / CELL_DEG).astype(np.int64)
-    off_lon = np.floor(pos["lon"].to_numpy()[off] / CELL_DEG).astype(np.int64)
-    off_day = pos["ts"].dt.date().gather(off).to_list()
-    ring = range(-p.coverage_cells, p.coverage_cells + 1)
+    cov = cov.filter(pl.col("hour").is_between(lo_hour, hi_hour - 1))
+    # others heard anywhere by the vessel's feeds, per silence and hour
+    anywhere = np.zeros(int(length.sum()), dtype=np.int64)
+    heard = (
+        feeds.join(cov.group_by("source", "hour").agg(pl.col("vessels").sum()), on="source")
+        .filter(in_window)
+        .select("gap", "hour", "vessels")
+    )
+    itself = own.group_by("gap", "hour").len("vessels")
+    _add(anywhere, offset, h0, heard)
+    _add(anywhere, offset, h0, itself, -1)
+    # ... and within coverage_cells cells of the last position
+    ring = np.arange(-p.coverage_cells, p.coverage_cells + 1)
     lon_cells = round(360 / CELL_DEG)
+    block = (
+        feeds.join(
+            pl.DataFrame({"dla": ring}).join(pl.DataFrame({"dlo": ring}), how="cross"), how="cross"
+        )
+        .select(
+            "gap",
+            "source",
+            "h0",
+            "h_on",
+            (pl.col("la") + pl.col("dla")).alias("cell_lat"),
+            ((pl.col("lo") + pl.col("dlo") + lon_cells // 2) % lon_cells - lon_cells // 2).alias(
+                "cell_lon"
+            ),
+        )
+        .unique()
+    )
+    near = np.zeros(int(length.sum()), dtype=np.int64)
+    cells = ["source", "cell_lat", "cell_lon"]
+    heard = block.join(cov, on=cells).filter(in_window).select("gap", "hour", "vessels")
+    itself = own.join(block, on=["gap", *cells], how="semi").group_by("gap", "hour").len("vessels")
+    _add(near, offset, h0, heard)
+    _add(near, offset, h0, itself, -1)
+    off_day = pos["ts"].gather(off).dt.date().to_list()
     out: dict[str, list[Any]] = {
         k: []
         for k in (
@@ -487,43 +530,20 @@ def judge_coverage(
         )
     }
     for g in range(n):
-        t_off, t_on = int(t[off[g]]), int(t[on[g]])
-        h0, h_off, h_on = (t_off - before_us) // HOUR_US, t_off // HOUR_US, t_on // HOUR_US
-        # others heard around the last position and anywhere, per hour from h0 to the hour
-        # before the one the vessel is heard again in (which would count it)
-        near = np.zeros(h_on - h0, dtype=np.int64)
-        anywhere = np.zeros(h_on - h0, dtype=np.int64)
-        for f in feeds_of[g]:
-            if f in feed_hours:
-                fh, fv = feed_hours[f]
-                j0, j1 = np.searchsorted(fh, [h0, h_on])
-                anywhere[fh[j0:j1] - h0] += fv[j0:j1]
-            for _la, _lo, h in {(la, lo_, h) for ff, h, la, lo_ in own_cells[g] if ff == f}:
-                anywhere[h - h0] -= 1  # the vessel itself, once per cell it was heard in
-            for dla in ring:
-                for dlo in ring:
-                    la = int(off_lat[g]) + dla
-                    lo_ = (int(off_lon[g]) + dlo + lon_cells // 2) % lon_cells - lon_cells // 2
-                    span = cells.get((f, la, lo_))
-                    if span is None:
-                        continue
-                    i0, i1 = span
-                    j0, j1 = i0 + np.searchsorted(hours[i0:i1], [h0, h_on])
-                    hs = hours[j0:j1]
-                    itself = np.array([(f, int(h), la, lo_) in own_cells[g] for h in hs], bool)
-                    near[hs - h0] += vessels[j0:j1] - itself
-        inside = slice(h_off + 1 - h0, None)
-        watched = near[inside] > 0
-        known_area = bool((near > 0).any())
-        known_feeds = bool((anywhere > 0).any())
-        blind_all = (near == 0) & known_feeds & ((anywhere > 0) & known_area | (anywhere <= 0))
+        span = slice(int(offset[g]), int(offset[g] + length[g]))
+        near_g, anywhere_g = near[span], anywhere[span]
+        quiet = int(h_off[g] - h0[g])  # index of the hour the vessel went silent in
+        inside = slice(quiet + 1, None)
+        watched = near_g[inside] > 0
+        known_area = bool((near_g > 0).any())
+        known_feeds = bool((anywhere_g > 0).any())
+        up = anywhere_g > 0
+        blind_all = (near_g == 0) & known_feeds & (up & known_area | ~up)
         blind = blind_all[inside]
-        history = anywhere[: h_off + 1 - h0] > 0
-        rate = float(near[: h_off + 1 - h0][history].sum()) / max(int(history.sum()), 1)
-        outage_h = _outage_hours(
-            blind_all, anywhere <= 0, h_off - h0, p.max_blind_h, rate, p.min_expected_heard
-        )
-        silence_h = (t_on - t_off) / HOUR_US
+        history = up[: quiet + 1]
+        rate = float(near_g[: quiet + 1][history].sum()) / max(int(history.sum()), 1)
+        outage_h = _outage_hours(blind_all, ~up, quiet, p.max_blind_h, rate, p.min_expected_heard)
+        silence_h = float(t_on[g] - t_off[g]) / HOUR_US
         usual = [interval.get((f, off_day[g])) for f in feeds_of[g]]
         usual_s = min((u for u in usual if u is not None), default=None)
         sparse = (  # a feed that hears only this vessel tells nothing of its own
@@ -565,6 +585,19 @@ def judge_coverage(
     )
 
 
+def _add(
+    into: np.ndarray, offset: np.ndarray, h0: np.ndarray, rows: pl.DataFrame, sign: int = 1
+) -> None:
+    """Add ``sign * vessels`` of ``rows`` (``gap``, ``hour``, ``vessels``) to the flat
+    per-silence hourly array ``into`` (silence ``g``'s hour ``h`` at ``offset[g] + h -
+    h0[g]``)."""
+    if not rows.height:
+        return
+    g = rows["gap"].to_numpy()
+    at = offset[g] + rows["hour"].to_numpy() - h0[g]
+    np.add.at(into, at, sign * rows["vessels"].to_numpy().astype(np.int64))
+
+
 def _ranks(count: np.ndarray) -> np.ndarray:
     """0, 1, ..., count[0] - 1, 0, 1, ..., count[1] - 1, ... (the rank within each block)."""
     total = int(count.sum())
@@ -594,12 +627,13 @@ def _outage_hours(
     >>> _outage_hours(b, down, 5, 3, 1.0, 10), _outage_hours(b, b, 5, 3, 0.0, 10)
     (0, 5)
     """
-    edges = np.flatnonzero(np.diff(np.r_[0, blind.astype(np.int8), 0]))
+    edges = np.flatnonzero(np.diff(blind.astype(np.int8), prepend=0, append=0))
     starts, ends = edges[::2], edges[1::2]  # runs [start, end)
     before = (starts > 0) & (ends <= off)
     usual = int((ends - starts)[before].max(initial=0))
     length = ends - starts
-    cum = np.r_[0, np.cumsum(down & blind)]
+    cum = np.zeros(blind.size + 1, dtype=np.int64)
+    np.cumsum(down & blind, out=cum[1:])
     down_hours = cum[ends] - cum[starts]
     counted = np.minimum(ends, blind.size) - np.maximum(starts, off + 1)
     long = (ends > off + 1) & (length >= max(least, usual + 1, 1))
