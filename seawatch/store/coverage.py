@@ -276,7 +276,7 @@ def outages(cov: pl.DataFrame, min_hours: int = MIN_OUTAGE_H) -> pl.DataFrame:
         between two deliveries (``source`` names it; ``start`` is its last position before
         the silence, ``end`` its first after) and ``"store"`` for hours in which no feed
         delivered anything (the hole between two capture files; ``source`` is null).
-        ``hours`` counts the whole UTC hours without data. A feed's silence that lies
+        ``hours`` counts the whole UTC hours without data. A feed's silence whose hours lie
         within a hole of the store is that hole, listed once.
 
     Examples
@@ -300,20 +300,22 @@ def outages(cov: pl.DataFrame, min_hours: int = MIN_OUTAGE_H) -> pl.DataFrame:
         whole.with_columns(pl.lit(None, pl.String).alias("source")), [], min_hours
     ).with_columns(pl.lit("store").alias("kind"))
     if store_holes.height and feed_holes.height:  # a feed's silence inside a store's hole
+        first = pl.col("resumed") - pl.duration(hours=pl.col("hours"))
         inside = (
             feed_holes.with_row_index("__i")
+            .with_columns(first.alias("f0"))
             .join(
-                store_holes.select(pl.col("start").alias("s0"), pl.col("end").alias("s1")),
+                store_holes.select(first.alias("s0"), pl.col("resumed").alias("s1")),
                 how="cross",
             )
-            .filter((pl.col("start") >= pl.col("s0")) & (pl.col("end") <= pl.col("s1")))
+            .filter((pl.col("f0") >= pl.col("s0")) & (pl.col("resumed") <= pl.col("s1")))
         )
         feed_holes = (
             feed_holes.with_row_index("__i")
             .filter(~pl.col("__i").is_in(inside["__i"].implode()))
             .drop("__i")
         )
-    out = pl.concat([feed_holes, store_holes], how="diagonal_relaxed")
+    out = pl.concat([feed_holes, store_holes], how="diagonal_relaxed").drop("resumed")
     if not out.height:
         return schema.empty(OUTAGES)
     return schema.conform(out, OUTAGES).sort("start", "source", nulls_last=True)
@@ -332,5 +334,10 @@ def _holes(hourly: pl.DataFrame, by: list[str], min_hours: int) -> pl.DataFrame:
         pl.col("hours") >= min_hours
     )
     return holes.select(
-        "source", "start", pl.col("first_ts").alias("end"), pl.col("hours").cast(pl.Int64)
+        "source",
+        "start",
+        pl.col("first_ts").alias("end"),
+        pl.col("hours").cast(pl.Int64),
+        pl.col("ts").alias("resumed"),  # the hour data came back: the hole is the hours
+        # [resumed - hours, resumed)
     )

@@ -75,3 +75,12 @@ def test_outages_of_a_feed_and_of_the_store():
         ("feed", "rx", 10), ("store", None, 20)]
     assert found["start"][0] == ts(3 * 3_600) and found["end"][0] == ts(14 * 3_600)
     assert outages(coverage(positions(rows)), min_hours=11).height == 1
+
+
+def test_every_feed_silent_at_once_is_one_outage_of_the_store():
+    """Each station stops a few seconds apart: the hours they miss are the store's hole,
+    listed once (not once more per station)."""
+    rows = [{"mmsi": 1 + k, "ts": ts(3_600 * h + 50 * k), "lat": 0.5, "lon": 0.5,
+             "source": f"rx{k}"} for k in range(3) for h in (*range(0, 10), *range(24, 30))]
+    found = outages(coverage(positions(rows)))
+    assert found.select("kind", "source", "hours").rows() == [("store", None, 14)]
