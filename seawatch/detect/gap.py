@@ -371,9 +371,10 @@ def judge_coverage(
     at all for ``max_blind_h`` of its hours or, at their rate of hearing others around
     there before, they would have heard ``min_expected_heard`` in it (see
     :func:`_outage_hours`); the silence is a gap when what is left is longer than
-    ``min_gap_h`` and it
-    is longer than ``min_interval_ratio`` times the usual per-vessel interval of the
-    densest of the feeds (:func:`seawatch.store.coverage.coverage`).
+    ``min_gap_h`` and it is longer than ``min_interval_ratio`` times the usual per-vessel
+    interval of the densest of the feeds (:func:`seawatch.store.coverage.coverage`). All
+    silences are judged together (joins of the coverage table), then one short pass over
+    each silence's hours.
 
     Returns
     -------
