@@ -276,8 +276,9 @@ def outages(cov: pl.DataFrame, min_hours: int = MIN_OUTAGE_H) -> pl.DataFrame:
         between two deliveries (``source`` names it; ``start`` is its last position before
         the silence, ``end`` its first after) and ``"store"`` for hours in which no feed
         delivered anything (the hole between two capture files; ``source`` is null).
-        ``hours`` counts the whole UTC hours without data. A feed's silence whose hours lie
-        within a hole of the store is that hole, listed once.
+        ``hours`` counts the whole UTC hours without data. A feed's silence that is a hole of
+        the store but for fewer than ``min_hours`` hours (stations stop minutes apart) is
+        that hole, listed once.
 
     Examples
     --------
@@ -301,6 +302,9 @@ def outages(cov: pl.DataFrame, min_hours: int = MIN_OUTAGE_H) -> pl.DataFrame:
     ).with_columns(pl.lit("store").alias("kind"))
     if store_holes.height and feed_holes.height:  # a feed's silence inside a store's hole
         first = pl.col("resumed") - pl.duration(hours=pl.col("hours"))
+        shared = (  # hours of the feed's silence that are the store's hole
+            pl.min_horizontal("resumed", "s1") - pl.max_horizontal("f0", "s0")
+        ).dt.total_hours()
         inside = (
             feed_holes.with_row_index("__i")
             .with_columns(first.alias("f0"))
@@ -308,7 +312,7 @@ def outages(cov: pl.DataFrame, min_hours: int = MIN_OUTAGE_H) -> pl.DataFrame:
                 store_holes.select(first.alias("s0"), pl.col("resumed").alias("s1")),
                 how="cross",
             )
-            .filter((pl.col("f0") >= pl.col("s0")) & (pl.col("resumed") <= pl.col("s1")))
+            .filter((shared > 0) & (pl.col("hours") - shared < min_hours))
         )
         feed_holes = (
             feed_holes.with_row_index("__i")
