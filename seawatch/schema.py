@@ -135,6 +135,25 @@ EVENTS: dict[str, pl.DataType] = {
 }
 """Detected events (see DESIGN.md for the meaning of each ``type``)."""
 
+COVERAGE: dict[str, pl.DataType] = {
+    "ts": TS,  # start of the UTC hour
+    "source": pl.String(),  # the feed: receiving station (tag block s:) or input file name
+    "cell_lat": pl.Int16(),  # grid cell: floor(lat / cell size), see seawatch.store.coverage
+    "cell_lon": pl.Int16(),  # floor(lon / cell size)
+    "positions": pl.Int64(),  # positions the feed delivered in that hour and cell
+    "vessels": pl.Int64(),  # distinct MMSIs among them
+    "first_ts": TS,  # first and last of those positions
+    "last_ts": TS,
+    "interval_s": pl.Float64(),  # the feed's usual time between reports of one vessel that day
+}
+"""Reception coverage: what each feed heard, per UTC hour and grid cell
+(``seawatch.store.coverage``).
+
+Computed from the deduplicated positions of each day as the store merges it, so the gap
+detector reads this small table, not the positions, to tell a vessel gone dark from a feed
+that stopped hearing anyone.
+"""
+
 EVENT_TYPES: tuple[str, ...] = (
     "gap",
     "encounter",
@@ -155,6 +174,7 @@ TABLES: dict[str, dict[str, pl.DataType]] = {
     "other_messages": OTHER_MESSAGES,
     "quarantine": QUARANTINE,
     "events": EVENTS,
+    "coverage": COVERAGE,
 }
 
 

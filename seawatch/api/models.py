@@ -38,6 +38,33 @@ class Stats(BaseModel):
     detection: Detection | None
 
 
+class Feed(BaseModel):
+    source: str = Field(description="Receiving station (tag block s:) or input file name.")
+    first_ts: str | None
+    last_ts: str | None
+    hours: int = Field(description="UTC hours in which it delivered data.")
+    positions: int
+    vessels_per_hour: float | None = Field(
+        None, description="Median over its hours of the vessels it heard in the hour.")
+    interval_s: float | None = Field(
+        None, description="Its usual time between two reports of one vessel (median of days).")
+
+
+class Outage(BaseModel):
+    kind: str = Field(description="feed: one feed silent; store: no feed at all.")
+    source: str | None = Field(None, description="The silent feed (null for kind store).")
+    start: str = Field(description="Last delivery before the silence.")
+    end: str = Field(description="First delivery after it.")
+    hours: int = Field(description="Whole UTC hours without data.")
+
+
+class Coverage(BaseModel):
+    cell_deg: float = Field(description="Side of the coverage grid's cells, degrees.")
+    min_outage_h: int
+    feeds: list[Feed]
+    outages: list[Outage]
+
+
 class Vessel(BaseModel):
     mmsi: int
     name: str | None = None

@@ -284,7 +284,8 @@ def info(
                      help="Quarantined lines shown per reason with --quarantine."),
     ] = QUARANTINE_SHOWN,
 ) -> None:
-    """Summarise a store: days, rows, vessels, time span, inputs, quarantine."""
+    """Summarise a store: days, rows, vessels, time span, inputs, coverage outages,
+    quarantine."""
     st = open_store(store)
     summary = st.info()
     record_store_read(store, READ, "cli:info", {"quarantine": quarantine})
@@ -301,6 +302,7 @@ def info(
         table.add_row(f"quarantined: {reason}", f"{n:,}")
     print_table(table)
     print_station_clocks(st)
+    print_outages(st)
     if quarantine:
         print_quarantine(st, summary.get("quarantine", {}), sample)
 
@@ -323,6 +325,29 @@ def print_station_clocks(st: Store) -> None:
             escape(str(row["station"])), describe_offset(row["offset_s"]),
             str(row["action"]), f"{row['copies']:,}", escape(str(row["reference"] or "-")),
             f"{row['rows']:,}", f"{row['batches']:,}")
+    print_table(table)
+
+
+def print_outages(st: Store) -> None:
+    """The store's coverage outages, once each (:meth:`seawatch.store.Store.outages`):
+    silences every vessel shares, which the gap detector never raises as vessel alerts."""
+    from seawatch.store.coverage import MIN_OUTAGE_H
+    from seawatch.units import format_time
+
+    found = st.outages()
+    if not found.height:
+        console.print(f"no coverage outages (silences of {MIN_OUTAGE_H} h or more shared "
+                      "by every vessel of a feed)")
+        return
+    table = Table(title=f"Coverage outages ({found.height:,}), never vessel gap alerts")
+    table.add_column("kind", no_wrap=True)
+    table.add_column("feed", overflow="fold")
+    for col in ("from", "to"):
+        table.add_column(col, no_wrap=True)
+    table.add_column("hours", justify="right", no_wrap=True)
+    for kind, source, start, end, hours in found.iter_rows():
+        feed = "(all feeds)" if source is None else escape(str(source) or "(no source)")
+        table.add_row(kind, feed, format_time(start), format_time(end), f"{hours:,}")
     print_table(table)
 
 

@@ -18,7 +18,7 @@ Examples
 >>> from seawatch.detect.registry import detector
 >>> gap = detector("gap")
 >>> gap.event_types, gap.needs, gap.split is None
-(('gap',), frozenset(), True)
+(('gap',), frozenset({'coverage'}), True)
 >>> sorted(detector("loitering").needs)
 ['encounters', 'ports', 'vessels']
 """
@@ -36,7 +36,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
     from seawatch.geo.zones import ZoneIndex
 
-Need = Literal["vessels", "ports", "zones", "encounters"]
+Need = Literal["vessels", "ports", "zones", "encounters", "coverage"]
 """What a detector may need from the pipeline besides the positions (see :class:`Context`)."""
 
 FOUND: frozenset[Need] = frozenset({"encounters"})
@@ -62,12 +62,16 @@ class Context:
         zones.
     encounters
         The encounter events found, or None when they are not known.
+    coverage
+        What each feed heard per hour and grid cell (:data:`seawatch.schema.COVERAGE`) over
+        all the positions (the store's, not a chunk's), or None when not built.
     """
 
     vessels: pl.DataFrame | None = None
     ports: pl.DataFrame | None = None
     zones: ZoneIndex | None = None
     encounters: pl.DataFrame | None = None
+    coverage: pl.DataFrame | None = None
 
 
 @dataclass(frozen=True)

@@ -94,6 +94,61 @@ class GapParams(Params):
         "GFW pipe-gaps, which counts every position of the MMSI",
     )
 
+    max_blind_h: Count = param(
+        6,
+        "A silence is a gap only for the hours the feeds that heard the vessel kept hearing "
+        "other vessels around its last position: a stretch of at least this many whole hours "
+        "in which they heard none there (a receiver down, a capture file ended, the feed "
+        "stopped hearing the area) is a coverage outage, taken off the silence; what is left "
+        "must still exceed min_gap_h. Shorter stretches are the feed's normal sampling.",
+        "seawatch: a low-orbit satellite feed goes 1-5.5 h between passes (sim/reception.py), "
+        "so 6 h without hearing anyone around is more than sampling",
+    )
+    coverage_cells: Count = param(
+        1,
+        "Around its last position means within this many coverage grid cells "
+        "(seawatch.store.coverage.CELL_DEG = 1 degree) in each direction (1: a 3 x 3 block).",
+        "seawatch: one cell is about a coastal receiver's range, so the block holds what a "
+        "station hears around the vessel wherever it lies in its cell",
+    )
+    min_interval_ratio: Number = param(
+        3.0,
+        "A silence no longer than this many times the usual per-vessel interval of the "
+        "densest feed that heard the vessel (coverage interval_s: a sparse daily export's "
+        "is about a day) is that feed's sampling, not a gap.",
+        "seawatch: a gap then misses at least two of the feed's usual reports in a row; a "
+        "one-row-per-vessel-per-day export gave gaps of 12-24 h between its own rows",
+    )
+    revisit_h: Number = param(
+        24.0,
+        "Hours before the silence in which the feeds' usual revisit of the area is measured: "
+        "a blind stretch inside the silence is an outage only when it is also longer than "
+        "every blind stretch of the feeds around there in these hours (a satellite feed "
+        "that hears the area every few passes is sampling, not an outage).",
+        "seawatch: a day holds every pass of a low-orbit constellation over a place; the "
+        "simulator's satellite feed left 7 h stretches unheard around a planted gap's last "
+        "position (seed 53), so a fixed max_blind_h alone hid a planted gap",
+    )
+    min_expected_heard: Number = param(
+        10.0,
+        "A blind stretch in which the feeds kept delivering elsewhere (they heard no one "
+        "around the vessel, but heard others farther off) is an outage only when, at the "
+        "rate they heard other vessels around there in the revisit_h hours before, they "
+        "would have heard at least this many in it. A stretch in which they delivered "
+        "nothing at all needs only max_blind_h.",
+        "seawatch: at a Poisson rate, hearing no one when 10 were expected has a chance of "
+        "5e-5; in open ocean with about one vessel an hour around, a few hours with no one "
+        "is emptiness, not an outage (the simulator's seed 53: 6 h)",
+    )
+    unknown_coverage_factor: Number = param(
+        0.5,
+        "The score of a gap is multiplied by this when coverage around the vessel is unknown "
+        "(its feeds heard no other vessel around its last position before or during the "
+        "silence, so nothing tells the vessel's silence from the feed's); details.coverage "
+        "says so.",
+        "seawatch: an unconfirmed gap ranks below every confirmed one of the same kind",
+    )
+
     @model_validator(mode="after")
     def _max_beyond_min(self) -> GapParams:
         if self.max_gap_h < self.min_gap_h:
@@ -106,16 +161,25 @@ class GapParams(Params):
 
 
 def detect_gaps(
-    segmented: pl.DataFrame, *, params: GapParams | None = None, **overrides: Any
+    segmented: pl.DataFrame,
+    *,
+    params: GapParams | None = None,
+    coverage: pl.DataFrame | None = None,
+    **overrides: Any,
 ) -> pl.DataFrame:
     """Gap events of a segmented positions table.
 
     Parameters
     ----------
     segmented
-        Positions with ``segment_id`` (the output of :func:`seawatch.tracks.segment`).
+        Positions with ``segment_id`` (the output of :func:`seawatch.tracks.segment`) and,
+        where known, ``source`` (the feed of each position).
     params
         The parameters (default: :class:`GapParams`' defaults).
+    coverage
+        What each feed heard per hour and grid cell (:data:`seawatch.schema.COVERAGE`):
+        the store's (``Store.coverage()``) when the table is a chunk of a store; default:
+        that of ``segmented`` itself (:func:`seawatch.store.coverage.coverage`).
     **overrides
         Fields of :class:`GapParams` to change (``min_gap_h=6``), checked against it.
 
@@ -123,7 +187,9 @@ def detect_gaps(
     -------
     polars.DataFrame
         Events (``seawatch.schema.EVENTS``) of type ``gap``; ``score`` is 1.0 when
-        ``likely_intentional`` and 0.5 otherwise.
+        ``likely_intentional`` and 0.5 otherwise, times ``unknown_coverage_factor`` where
+        coverage is unknown. Silences that coverage explains (a shared outage, a sparse
+        feed's sampling) are no events.
 
     Raises
     ------
@@ -136,7 +202,9 @@ def detect_gaps(
             f"column 'segment_id' missing; found: {segmented.columns}. "
             "Run seawatch.tracks.segment(positions) first."
         )
-    pos = segmented.select("mmsi", "ts", "lat", "lon", "segment_id").sort(
+    columns = ["mmsi", "ts", "lat", "lon", "segment_id"]
+    columns += ["source"] if "source" in segmented.columns else []
+    pos = segmented.select(columns).sort(
         "mmsi", "ts", maintain_order=True
     )  # segment() output is sorted already; this is then a cheap check
     pos = pos.filter(pl.len().over("segment_id") >= p.min_segment_positions)
@@ -166,7 +234,17 @@ def detect_gaps(
     off, on = off[is_gap], on[is_gap]
     if off.size == 0:
         return empty_events()
-    before = _positions_before(t, order, cont, off, round(p.before_h * 3_600_000_000))
+    lo, hi = _window_before(t, order, cont, off, round(p.before_h * 3_600_000_000))
+    if coverage is None:
+        from seawatch.store.coverage import coverage as coverage_of
+
+        coverage = coverage_of(pos)
+    heard = judge_coverage(pos, order, lo, hi, off, on, coverage, p)
+    keep = heard["gap"].to_numpy()
+    off, on, lo, hi, heard = off[keep], on[keep], lo[keep], hi[keep], heard.filter(keep)
+    if off.size == 0:
+        return empty_events()
+    before = hi - lo
     gaps = pl.concat(
         [
             pos[off],
@@ -177,6 +255,7 @@ def detect_gaps(
                 pl.col("segment_id").alias("on_segment_id"),
             ),
             pl.DataFrame({"positions_before": before}, schema={"positions_before": pl.Int64}),
+            heard.drop("gap"),
         ],
         how="horizontal",
     )
@@ -205,7 +284,12 @@ def detect_gaps(
         pl.col("on_ts").alias("end"),
         "lat",
         "lon",
-        pl.when(pl.col("likely_intentional")).then(1.0).otherwise(0.5).alias("score"),
+        (
+            pl.when(pl.col("likely_intentional")).then(1.0).otherwise(0.5)
+            * pl.when(pl.col("coverage") == "unknown")
+            .then(p.unknown_coverage_factor)
+            .otherwise(1.0)
+        ).alias("score"),
         details_json(
             {
                 "gap_hours": pl.col("gap_hours").round(6),
@@ -220,16 +304,24 @@ def detect_gaps(
                 "on_lon": pl.col("on_lon"),
                 "off_segment_id": pl.col("segment_id"),
                 "on_segment_id": pl.col("on_segment_id"),
+                "coverage": pl.col("coverage"),
+                "coverage_note": pl.col("coverage_note"),
+                "feeds": pl.col("feeds"),
+                "watched_h": pl.col("watched_h"),
+                "outage_h": pl.col("outage_h"),
+                "unknown_h": pl.col("unknown_h"),
+                "feed_interval_s": pl.col("feed_interval_s"),
             }
         ),
     )
     return to_events(out, "gap")
 
 
-def _positions_before(
+def _window_before(
     t: np.ndarray, order: np.ndarray, cont: np.ndarray, rows: np.ndarray, window_us: int
-) -> np.ndarray:
-    """For each row in ``rows``: positions of its segment in [t - window, t].
+) -> tuple[np.ndarray, np.ndarray]:
+    """For each row in ``rows``: the positions of its segment in [t - window, t], as the
+    slice ``order[lo:hi]``.
 
     ``order`` lists the positions grouped by segment, in time order within each segment, and
     ``cont[k]`` tells whether ``order[k + 1]`` is in the same segment as ``order[k]``. One
@@ -242,20 +334,321 @@ def _positions_before(
     starts = np.flatnonzero(new_block)
     ends = np.r_[starts[1:], order.size]
     block = np.cumsum(new_block) - 1
-    out = np.empty(rows.size, dtype=np.int64)
+    lo = np.empty(rows.size, dtype=np.int64)
+    hi = np.empty(rows.size, dtype=np.int64)
     for g, r in enumerate(rows):
         k = rank[r]
         b0, b1 = starts[block[k]], ends[block[k]]
-        lo = b0 + int(np.searchsorted(ts[b0 : k + 1], t[r] - window_us, side="left"))
-        hi = k + int(np.searchsorted(ts[k:b1], t[r], side="right"))
-        out[g] = hi - lo
-    return out
+        lo[g] = b0 + int(np.searchsorted(ts[b0 : k + 1], t[r] - window_us, side="left"))
+        hi[g] = k + int(np.searchsorted(ts[k:b1], t[r], side="right"))
+    return lo, hi
+
+
+HOUR_US = 3_600_000_000
+
+
+def judge_coverage(
+    pos: pl.DataFrame,
+    order: np.ndarray,
+    lo: np.ndarray,
+    hi: np.ndarray,
+    off: np.ndarray,
+    on: np.ndarray,
+    coverage: pl.DataFrame,
+    p: GapParams,
+) -> pl.DataFrame:
+    """Whether each silence ``off[g] -> on[g]`` of ``pos`` is a gap, given the coverage.
+
+    The vessel's feeds are the ``source`` of its positions ``order[lo[g]:hi[g]]`` (the
+    ``before_h`` hours before going silent). Each whole UTC hour strictly inside the silence
+    is *watched* when those feeds heard another vessel within ``coverage_cells`` cells of the
+    last position, *blind* when they did not although they could have (they heard others
+    around there before or during the silence, or they delivered nothing at all although
+    they hear other vessels), and *unknown* otherwise (they heard no other vessel around
+    there at any time). A run of blind hours is an outage, taken off the silence, when it
+    is at least ``max_blind_h`` long, longer than every blind run of the ``revisit_h`` hours
+    before the silence (the feeds' usual revisit), and either the feeds delivered nothing
+    at all for ``max_blind_h`` of its hours or, at their rate of hearing others around
+    there before, they would have heard ``min_expected_heard`` in it (see
+    :func:`_outage_hours`); the silence is a gap when what is left is longer than
+    ``min_gap_h`` and it is longer than ``min_interval_ratio`` times the usual per-vessel
+    interval of the densest of the feeds (:func:`seawatch.store.coverage.coverage`). All
+    silences are judged together (joins of the coverage table), then one short pass over
+    each silence's hours.
+
+    Returns
+    -------
+    polars.DataFrame
+        One row per silence: ``gap`` (bool), ``coverage`` (``"heard"`` where others were
+        heard around the last position, else ``"unknown"``), ``coverage_note`` (why, in
+        words), ``feeds`` (list), ``watched_h``, ``outage_h``, ``unknown_h`` (whole hours)
+        and ``feed_interval_s`` (null when unknown).
+    """
+    from seawatch.store.coverage import CELL_DEG, UNKNOWN_FEED
+
+    n = off.size
+    t = pos["ts"].dt.epoch("us").to_numpy()
+    before_us = round(max(p.before_h, p.revisit_h) * HOUR_US)  # the coverage window
+    has_source = "source" in pos.columns
+
+    def feed_of(rows: np.ndarray) -> pl.Series:
+        """The feed of the positions ``rows`` (cast only those: a chunk's column is large)."""
+        if not has_source:
+            return pl.Series("source", [UNKNOWN_FEED] * rows.size, dtype=pl.String)
+        return pos["source"].gather(rows).cast(pl.String).fill_null(UNKNOWN_FEED)
+
+    gap_ids = np.arange(n)
+    # the vessel's feeds: those of its track's positions in the before_h hours to the silence
+    count = hi - lo
+    mine = (
+        pl.DataFrame(
+            {
+                "gap": np.repeat(gap_ids, count),
+                "source": feed_of(order[np.repeat(lo, count) + _ranks(count)]),
+            }
+        )
+        .unique()
+        .sort("gap", "source")
+    )
+    feeds_of: list[list[str]] = [[] for _ in range(n)]
+    for g, f in mine.iter_rows():
+        feeds_of[g].append(f)
+    # the coverage window of each silence, whole hours [h0, h_on): from revisit_h before it
+    # to the hour the vessel is heard again (which would count it)
+    t_off, t_on = t[off], t[on]
+    h0 = (t_off - before_us) // HOUR_US
+    h_off = t_off // HOUR_US
+    h_on = t_on // HOUR_US
+    length = h_on - h0
+    offset = np.r_[0, np.cumsum(length)[:-1]]
+    window = pl.DataFrame(
+        {
+            "gap": gap_ids,
+            "h0": h0,
+            "h_on": h_on,
+            "la": np.floor(pos["lat"].to_numpy()[off] / CELL_DEG).astype(np.int64),
+            "lo": np.floor(pos["lon"].to_numpy()[off] / CELL_DEG).astype(np.int64),
+        }
+    )
+    feeds = mine.join(window, on="gap")
+    in_window = (pl.col("hour") >= pl.col("h0")) & (pl.col("hour") < pl.col("h_on"))
+    # where the MMSI itself was heard (any track of it) in the window: the coverage counts
+    # it, and only other vessels tell
+    mmsi = pos["mmsi"].to_numpy()
+    first = np.searchsorted(mmsi, mmsi[off], side="left")
+    last = np.searchsorted(mmsi, mmsi[off], side="right")
+    a = np.array(
+        [
+            f + np.searchsorted(t[f:e], s0)
+            for f, e, s0 in zip(first, last, h0 * HOUR_US, strict=True)
+        ],
+        dtype=np.int64,
+    )
+    b = np.array(
+        [
+            f + np.searchsorted(t[f:e], s1)
+            for f, e, s1 in zip(first, last, h_on * HOUR_US, strict=True)
+        ],
+        dtype=np.int64,
+    )
+    count = b - a
+    rows = a.repeat(count) + _ranks(count)
+    own = (
+        pl.DataFrame(
+            {
+                "gap": np.repeat(gap_ids, count),
+                "source": feed_of(rows),
+                "hour": t[rows] // HOUR_US,
+                "cell_lat": np.floor(pos["lat"].to_numpy()[rows] / CELL_DEG).astype(np.int64),
+                "cell_lon": np.floor(pos["lon"].to_numpy()[rows] / CELL_DEG).astype(np.int64),
+            }
+        )
+        .unique()
+        .join(mine, on=["gap", "source"], how="semi")  # once per feed and cell it was heard in
+    )
+    lo_hour, hi_hour = int(h0.min()), int(h_on.max())
+    cov = coverage.filter(pl.col("source").is_in(mine["source"].unique().implode())).select(
+        "source",
+        (pl.col("ts").dt.epoch("us") // HOUR_US).alias("hour"),
+        pl.col("cell_lat").cast(pl.Int64),
+        pl.col("cell_lon").cast(pl.Int64),
+        "vessels",
+        pl.col("ts").dt.date().alias("day"),
+        "interval_s",
+    )
+    interval = {
+        (f, d): v
+        for f, d, v in cov.group_by("source", "day").agg(pl.col("interval_s").first()).iter_rows()
+    }
+    cov = cov.filter(pl.col("hour").is_between(lo_hour, hi_hour - 1))
+    # others heard anywhere by the vessel's feeds, per silence and hour
+    anywhere = np.zeros(int(length.sum()), dtype=np.int64)
+    heard = (
+        feeds.join(cov.group_by("source", "hour").agg(pl.col("vessels").sum()), on="source")
+        .filter(in_window)
+        .select("gap", "hour", "vessels")
+    )
+    itself = own.group_by("gap", "hour").len("vessels")
+    _add(anywhere, offset, h0, heard)
+    _add(anywhere, offset, h0, itself, -1)
+    # ... and within coverage_cells cells of the last position
+    ring = np.arange(-p.coverage_cells, p.coverage_cells + 1)
+    lon_cells = round(360 / CELL_DEG)
+    block = (
+        feeds.join(
+            pl.DataFrame({"dla": ring}).join(pl.DataFrame({"dlo": ring}), how="cross"), how="cross"
+        )
+        .select(
+            "gap",
+            "source",
+            "h0",
+            "h_on",
+            (pl.col("la") + pl.col("dla")).alias("cell_lat"),
+            ((pl.col("lo") + pl.col("dlo") + lon_cells // 2) % lon_cells - lon_cells // 2).alias(
+                "cell_lon"
+            ),
+        )
+        .unique()
+    )
+    near = np.zeros(int(length.sum()), dtype=np.int64)
+    cells = ["source", "cell_lat", "cell_lon"]
+    heard = block.join(cov, on=cells).filter(in_window).select("gap", "hour", "vessels")
+    itself = own.join(block, on=["gap", *cells], how="semi").group_by("gap", "hour").len("vessels")
+    _add(near, offset, h0, heard)
+    _add(near, offset, h0, itself, -1)
+    off_day = pos["ts"].gather(off).dt.date().to_list()
+    out: dict[str, list[Any]] = {
+        k: []
+        for k in (
+            "gap",
+            "coverage",
+            "coverage_note",
+            "feeds",
+            "watched_h",
+            "outage_h",
+            "unknown_h",
+            "feed_interval_s",
+        )
+    }
+    for g in range(n):
+        span = slice(int(offset[g]), int(offset[g] + length[g]))
+        near_g, anywhere_g = near[span], anywhere[span]
+        quiet = int(h_off[g] - h0[g])  # index of the hour the vessel went silent in
+        inside = slice(quiet + 1, None)
+        watched = near_g[inside] > 0
+        known_area = bool((near_g > 0).any())
+        known_feeds = bool((anywhere_g > 0).any())
+        up = anywhere_g > 0
+        blind_all = (near_g == 0) & known_feeds & (up & known_area | ~up)
+        blind = blind_all[inside]
+        history = up[: quiet + 1]
+        rate = float(near_g[: quiet + 1][history].sum()) / max(int(history.sum()), 1)
+        outage_h = _outage_hours(blind_all, ~up, quiet, p.max_blind_h, rate, p.min_expected_heard)
+        silence_h = float(t_on[g] - t_off[g]) / HOUR_US
+        usual = [interval.get((f, off_day[g])) for f in feeds_of[g]]
+        usual_s = min((u for u in usual if u is not None), default=None)
+        sparse = (  # a feed that hears only this vessel tells nothing of its own
+            known_feeds
+            and usual_s is not None
+            and silence_h * 3600 <= p.min_interval_ratio * usual_s
+        )
+        names = ", ".join(feeds_of[g]) or "(no source)"
+        if known_area:
+            note = (
+                f"{names} heard other vessels within {p.coverage_cells} cell(s) of the last "
+                f"position in {int(watched.sum())} of {watched.size} silent hours"
+            )
+        else:
+            note = (
+                f"{names} heard no other vessel within {p.coverage_cells} cell(s) of the last "
+                "position before or during the silence: coverage unknown"
+            )
+        out["gap"].append(silence_h - outage_h > p.min_gap_h and not sparse)
+        out["coverage"].append("heard" if known_area else "unknown")
+        out["coverage_note"].append(note)
+        out["feeds"].append(feeds_of[g])
+        out["watched_h"].append(int(watched.sum()))
+        out["outage_h"].append(outage_h)
+        out["unknown_h"].append(int((~watched & ~blind).sum()))
+        out["feed_interval_s"].append(usual_s)
+    return pl.DataFrame(
+        out,
+        schema={
+            "gap": pl.Boolean(),
+            "coverage": pl.String(),
+            "coverage_note": pl.String(),
+            "feeds": pl.List(pl.String()),
+            "watched_h": pl.Int64(),
+            "outage_h": pl.Int64(),
+            "unknown_h": pl.Int64(),
+            "feed_interval_s": pl.Float64(),
+        },
+    )
+
+
+def _add(
+    into: np.ndarray, offset: np.ndarray, h0: np.ndarray, rows: pl.DataFrame, sign: int = 1
+) -> None:
+    """Add ``sign * vessels`` of ``rows`` (``gap``, ``hour``, ``vessels``) to the flat
+    per-silence hourly array ``into`` (silence ``g``'s hour ``h`` at ``offset[g] + h -
+    h0[g]``)."""
+    if not rows.height:
+        return
+    g = rows["gap"].to_numpy()
+    at = offset[g] + rows["hour"].to_numpy() - h0[g]
+    np.add.at(into, at, sign * rows["vessels"].to_numpy().astype(np.int64))
+
+
+def _ranks(count: np.ndarray) -> np.ndarray:
+    """0, 1, ..., count[0] - 1, 0, 1, ..., count[1] - 1, ... (the rank within each block)."""
+    total = int(count.sum())
+    starts: np.ndarray = np.repeat(np.cumsum(count) - count, count)
+    ranks: np.ndarray = np.arange(total, dtype=np.int64) - starts
+    return ranks
+
+
+def _outage_hours(
+    blind: np.ndarray, down: np.ndarray, off: int, least: int, rate: float, expected: float
+) -> int:
+    """Hours after ``off`` (the hour the vessel went silent) in blind runs that are outages.
+
+    ``blind`` flags the hours of the coverage window (``revisit_h`` before the silence, then
+    the silence) in which the feeds heard no one around the vessel, ``down`` those in which
+    they delivered nothing at all. A run is an outage when it is at least ``least`` long,
+    longer than every run wholly before ``off`` (the feeds' usual revisit of the area; a run
+    touching the window's start or ``off`` is cut and tells nothing of it), and either holds
+    ``least`` hours of ``down`` or is long enough that ``rate`` (others heard around there
+    per hour) would have given ``expected`` of them.
+
+    >>> import numpy as np
+    >>> b = np.array([0, 1, 1, 1, 0, 0, 0, 1, 1, 1, 1, 1, 0, 1, 1], bool)
+    >>> down = np.zeros(b.size, bool)
+    >>> _outage_hours(b, down, 5, 3, 2.0, 10), _outage_hours(b, down, 5, 6, 2.0, 10)
+    (5, 0)
+    >>> _outage_hours(b, down, 5, 3, 1.0, 10), _outage_hours(b, b, 5, 3, 0.0, 10)
+    (0, 5)
+    """
+    edges = np.flatnonzero(np.diff(blind.astype(np.int8), prepend=0, append=0))
+    starts, ends = edges[::2], edges[1::2]  # runs [start, end)
+    before = (starts > 0) & (ends <= off)
+    usual = int((ends - starts)[before].max(initial=0))
+    length = ends - starts
+    cum = np.zeros(blind.size + 1, dtype=np.int64)
+    np.cumsum(down & blind, out=cum[1:])
+    down_hours = cum[ends] - cum[starts]
+    counted = np.minimum(ends, blind.size) - np.maximum(starts, off + 1)
+    long = (ends > off + 1) & (length >= max(least, usual + 1, 1))
+    evident = (down_hours >= least) | (rate * length >= expected)
+    return int(counted[long & evident].sum())
 
 
 DETECTOR = Detector(
     name="gap",
     event_types=("gap",),
     params=GapParams,
-    detect=lambda table, params, context: detect_gaps(table, params=params),
+    detect=lambda table, params, context: detect_gaps(
+        table, params=params, coverage=context.coverage
+    ),
+    needs=frozenset({"coverage"}),
 )
 """The ``gap`` step of the pipeline."""

@@ -7,7 +7,9 @@ and a store read in chunks of whole vessels (:class:`seawatch.detect.chunks.Stor
    ``[ports] infer_anchorages`` the anchorages of the stationary periods of every chunk
    (:mod:`seawatch.detect.ports`, :mod:`seawatch.geo.anchorages`; a first pass over the
    chunks).
-2. **Zones** (when a detector needs them): one index for both zone detectors.
+2. **Zones** (when a detector needs them): one index for both zone detectors; **coverage**
+   (when a detector needs it, the gaps): what each feed heard, over all the positions
+   (:meth:`seawatch.detect.chunks.Chunks.coverage`), never a chunk's alone.
 3. **Each chunk**: read it, cut it into tracks (:func:`seawatch.detect.positions.segment_tracks`),
    flag the outliers (:func:`seawatch.tracks.flag_outliers`: single garbled reports no track
    explains; they are kept in :attr:`Run.outliers` and given to no detector), and run every
@@ -188,7 +190,8 @@ def run_pipeline(
             del periods
         port_rows = port_table(None, ports, cfg, anchorages=found_anchorages)
     zone_index = as_zone_index(zones)[1] if "zones" in needs else None
-    context = Context(vessels=vessels, ports=port_rows, zones=zone_index)
+    coverage = chunks.coverage() if "coverage" in needs else None
+    context = Context(vessels=vessels, ports=port_rows, zones=zone_index, coverage=coverage)
 
     found: dict[str, list[Any]] = {d.name: [] for d in detectors}
     outliers: list[pl.DataFrame] = []

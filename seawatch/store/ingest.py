@@ -36,7 +36,7 @@ import polars as pl
 from seawatch import schema
 from seawatch.errors import InvalidValue
 from seawatch.io.quarantine import QuarantineLog, Reason
-from seawatch.store import clocks, layout
+from seawatch.store import clocks, coverage, layout
 from seawatch.store.commit import Transaction, describe
 from seawatch.store.dedup import (
     CHAIN_SOURCE,
@@ -647,6 +647,8 @@ def commit(
                 superseded.extend(f.path for f in old)
                 for i, n in zip(inputs, net, strict=True):
                     added[i][table] += n
+                if table == "positions":  # what each feed heard that day, deduplicated
+                    touched_dirs.update(coverage.add_day(tx, base, files, superseded, day, target))
             if on_merge is not None:
                 on_merge(len(work), len(work))
         finally:

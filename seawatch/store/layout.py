@@ -11,6 +11,7 @@ A store is a directory::
     stations/day=YYYY-MM-DD/<uuid>.parquet
     other_messages/day=YYYY-MM-DD/<uuid>.parquet
     quarantine/<uuid>.parquet    bounded sample of bad lines, one file per ingested input
+    coverage/day=YYYY-MM-DD/<uuid>.parquet   what each feed heard per hour and grid cell
     events/<uuid>.parquet        detected events: the whole table, replaced by each detection run
     clocks/<uuid>.parquet        receiving stations' clock offsets, one file per ingest batch
     staging/                     temporary files of an ingest in progress
@@ -57,6 +58,9 @@ QUARANTINE = "quarantine"
 EVENTS = "events"
 CLOCKS = "clocks"
 """Folder of the stations' clock estimates (:mod:`seawatch.store.clocks`)."""
+COVERAGE = "coverage"
+"""Folder of the coverage table (:mod:`seawatch.store.coverage`): one file per day of
+positions, rewritten with that day."""
 API_INDEX = "api-index"
 """Folder where readers keep caches derived from the live files (the API's query index, see
 :mod:`seawatch.store.posindex`): not part of the store's data, not counted in its size, never
@@ -65,7 +69,7 @@ touched by ingests; safe to delete."""
 DATA_TABLES: tuple[str, ...] = ("positions", "vessels", "stations", "other_messages")
 """Tables partitioned by UTC day, in the order an ingest commits them."""
 
-FILE_TABLES: tuple[str, ...] = (*DATA_TABLES, QUARANTINE, EVENTS, CLOCKS)
+FILE_TABLES: tuple[str, ...] = (*DATA_TABLES, QUARANTINE, EVENTS, CLOCKS, COVERAGE)
 """Every folder of data files a snapshot lists (``events``: one file, see
 :mod:`seawatch.store.events`)."""
 

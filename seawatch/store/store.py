@@ -11,6 +11,7 @@ This module is the front door; each concern has its own module beside it:
 - :mod:`~seawatch.store.read`: scans of the live files with pruning and filters;
 - :mod:`~seawatch.store.summary`: the manifest, ``info()``, the latest identities;
 - :mod:`~seawatch.store.events`: the events table written by detection;
+- :mod:`~seawatch.store.coverage`: what each feed heard per hour and grid cell, its outages;
 - :mod:`~seawatch.store.posindex`: the positions query index readers build beside the data.
 
 Examples
@@ -402,6 +403,26 @@ class Store:
             ``mmsi_valid``; sorted by ``mmsi``.
         """
         return summary.latest_identity(self.vessels(mmsi=mmsi))
+
+    def coverage(
+        self, start: TimeLike | None = None, end: TimeLike | None = None
+    ) -> pl.DataFrame:
+        """What each feed (receiving station, or input without one) heard per UTC hour and
+        grid cell, for hours in ``[start, end)`` (:data:`seawatch.schema.COVERAGE`; see
+        :mod:`seawatch.store.coverage`). Recorded at ingest; days ingested before the store
+        recorded it are computed from their positions."""
+        from seawatch.store.coverage import read_coverage
+
+        return read_coverage(self.path, self.snapshot(), *read.bounds(start, end))
+
+    def outages(self, min_hours: int | None = None) -> pl.DataFrame:
+        """The coverage outages of the store, once each: a feed silent between two of its
+        deliveries, or no feed at all between two captures (see
+        :func:`seawatch.store.coverage.outages`; ``min_hours`` default
+        :data:`~seawatch.store.coverage.MIN_OUTAGE_H`)."""
+        from seawatch.store.coverage import MIN_OUTAGE_H, outages
+
+        return outages(self.coverage(), MIN_OUTAGE_H if min_hours is None else min_hours)
 
     # ------------------------------------------------------------------ events
 

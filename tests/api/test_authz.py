@@ -319,6 +319,7 @@ def calls_for(world: World, method: str, path: str, few: bool = False) -> list[C
             for e in events],
         ("GET", "/api/v1/zones"): lambda: [Call("GET", "/api/v1/zones", "zones")],
         ("GET", "/api/v1/basemap/land"): lambda: [Call("GET", "/api/v1/basemap/land", "land")],
+        ("GET", "/api/v1/coverage"): lambda: [Call("GET", "/api/v1/coverage", "coverage")],
         ("GET", "/api/v1/export/positions"): lambda: [
             Call("GET", "/api/v1/export/positions?format=csv", "export_positions")],
         ("GET", "/api/v1/export/events"): lambda: [
@@ -540,6 +541,11 @@ def check_data(world: World, exp: Expected, call: Call, response, what: str) -> 
         # one world land for every caller: it depends on no data, so it reveals nothing
         ids = [f["id"] for f in response.json()["features"]]
         assert ids == ["land"], what
+    elif kind == "coverage":
+        # the host's receivers and when they heard: another agency gets empty lists
+        body = response.json()
+        assert bool(body["feeds"]) == exp.full, what
+        assert exp.full or body["outages"] == [], what
     elif kind == "ogc_items":
         doc = response.json()
         want = {"events": n_events, "positions": n_positions, "zones": len(exp.zones)}

@@ -224,3 +224,22 @@ def test_station_clocks_in_the_ingest_summary_and_info(tmp_path):
     assert shown.exit_code == 0, shown.output
     assert row(shown.stdout, "c")[1:3] == ["-5 h (local time?)", "corrected"]
     assert row(shown.stdout, "a")[1:3] == ["+0 s", "on_time"]
+
+
+def test_info_lists_each_coverage_outage_once(capture, tmp_path):
+    """Two captures two days apart: every vessel is silent between them, which is one
+    coverage outage of the store (listed by info), not a gap of each vessel."""
+    store = tmp_path / "store"
+    lines = capture.read_text().splitlines()
+    assert invoke("ingest", capture, "--store", store, *TIME).exit_code == 0
+    alone = invoke("info", "--store", store)
+    assert "no coverage outages" in alone.stdout
+    later = tmp_path / "later.nmea"
+    later.write_text("\n".join(lines[2:]) + "\n")
+    args = ["--time", "2024-05-03T00:00:00Z", "--duration", "1h", "--detect"]
+    assert invoke("ingest", later, "--store", store, *args).exit_code == 0
+    text = invoke("info", "--store", store).stdout
+    assert "Coverage outages (1)" in text
+    assert row(text, "store") == ["store", "(all feeds)", "2024-05-01T00:59:30.247934Z",
+                                  "2024-05-03T00:00:00Z", "47"]
+    assert Store(store).events(type="gap").collect().height == 0

@@ -90,6 +90,13 @@ DEFAULTS = {
         "min_positions_before": 6,
         "before_h": 12.0,
         "min_segment_positions": 1,
+        # added with issue 12: a silence the feeds' coverage explains is not a gap
+        "max_blind_h": 6,
+        "coverage_cells": 1,
+        "min_interval_ratio": 3.0,
+        "revisit_h": 24.0,
+        "min_expected_heard": 10.0,
+        "unknown_coverage_factor": 0.5,
     },
     "encounter": {
         "max_distance_m": 500.0,

@@ -64,7 +64,9 @@ def test_event_columns_and_details() -> None:
     assert (row["lat"], row["lon"]) == (d["off_lat"], d["off_lon"])
     assert d["positions_12h_before"] == 9  # 00:00 .. 08:00, off included
     assert d["off_distance_from_shore_km"] > 500
-    assert d["likely_intentional"] is True and row["score"] == 1.0
+    # alone in the table: nothing tells its silence from the feed's, so the score is halved
+    assert d["likely_intentional"] is True and row["score"] == 0.5
+    assert d["coverage"] == "unknown" and "coverage unknown" in d["coverage_note"]
 
 
 def test_likely_intentional_needs_open_sea_and_good_reception() -> None:
@@ -242,3 +244,158 @@ def test_gfw_synthetic_scenarios(times: list[float], threshold: float, n: int) -
     # GFW pipe-gaps has no longest gap: max_gap_h is raised beyond a year to compare
     pos = positions([MMSI] * len(times), hours(*times), [0.5] * len(times), [0.5] * len(times))
     assert _gaps(pos, min_gap_h=threshold, max_gap_h=24 * 366).height == n
+
+
+# --- coverage: the feeds that heard the vessel, and the other vessels they heard ------------
+
+NEIGHBOUR = 735000002
+OTHER = 735000003
+
+
+def _fed(frame: pl.DataFrame, source: str) -> pl.DataFrame:
+    return frame.with_columns(pl.lit(source).alias("source"))
+
+
+def _neighbour(mmsi: int, source: str, *spans: tuple[float, float]) -> pl.DataFrame:
+    """A vessel 20 km from the silent one, heard every 10 min by ``source`` over the spans
+    (hours)."""
+    times = [
+        T0 + timedelta(minutes=m) for a, b in spans for m in range(int(a * 60), int(b * 60) + 1, 10)
+    ]
+    return _fed(track(mmsi, step(*OPEN_OCEAN, 0.0, 20.0), times, speed_kn=0.2), source)
+
+
+def test_gap_confirmed_where_the_feed_kept_hearing_others_around() -> None:
+    dark = _fed(_silent(8, 22), "st1")
+    ev = _gaps(pl.concat([dark, _neighbour(NEIGHBOUR, "st1", (0, 30))]))
+    assert ev["mmsi"].to_list() == [MMSI]
+    d = details_of(ev.row(0, named=True))
+    assert d["coverage"] == "heard" and d["feeds"] == ["st1"]
+    assert d["watched_h"] == 13 and d["outage_h"] == 0  # 09:00 .. 21:00
+    assert ev["score"][0] == 1.0  # likely intentional, coverage known: not lowered
+
+
+def test_silence_every_vessel_shares_is_an_outage_not_a_gap() -> None:
+    # the station hears both vessels, then nothing from 08:00 to 22:00: a receiver outage
+    dark = _fed(_silent(8, 22), "st1")
+    neighbour = _neighbour(NEIGHBOUR, "st1", (0, 8), (22, 30))
+    assert _gaps(pl.concat([dark, neighbour])).height == 0
+    # one station down, the vessel heard by it alone: another station hearing others around
+    # does not confirm the silence (it never heard the vessel)
+    other = _neighbour(OTHER, "st2", (0, 30))
+    assert _gaps(pl.concat([dark, neighbour, other])).height == 0
+    # ... but it does once the vessel's own feeds include it
+    both = dark.with_columns(  # its first three hours were heard by st2
+        pl.when(pl.col("ts") < T0 + timedelta(hours=3))
+        .then(pl.lit("st2"))
+        .otherwise(pl.col("source"))
+        .alias("source")
+    )
+    ev = _gaps(pl.concat([both, neighbour, other]))
+    assert ev.height == 1 and details_of(ev.row(0, named=True))["feeds"] == ["st1", "st2"]
+
+
+def test_short_blind_stretches_are_sampling_and_long_ones_are_taken_off() -> None:
+    dark = _fed(_silent(8, 30), "sat")  # 22 h silent
+    passes = [(0, 8), (12, 12.2), (17, 17.2), (22, 22.2), (27, 27.2), (30, 32)]
+    ev = _gaps(pl.concat([dark, _neighbour(NEIGHBOUR, "sat", *passes)]))
+    assert ev.height == 1  # passes 5 h apart: the feed kept hearing the area
+    d = details_of(ev.row(0, named=True))
+    assert d["outage_h"] == 0 and d["watched_h"] == 4
+    # a 14 h hole in the passes is an outage: 22 - 14 = 8 h left, not a gap
+    holed = [(0, 8), (22, 22.2), (27, 27.2), (30, 32)]
+    assert _gaps(pl.concat([dark, _neighbour(NEIGHBOUR, "sat", *holed)])).height == 0
+    ev = _gaps(pl.concat([dark, _neighbour(NEIGHBOUR, "sat", *holed)]), max_blind_h=24)
+    assert ev["mmsi"].to_list() == [MMSI, NEIGHBOUR]  # each silent while the other was heard
+
+
+def test_hole_between_two_capture_files_is_no_gap() -> None:
+    """Two captures of the same vessels, 3 days apart (within max_gap_h): every vessel is
+    silent between them, and neither file delivered anything then."""
+    first = pl.concat(
+        [
+            _fed(track(MMSI, OPEN_OCEAN, every(10, 30)), "a.nmea"),
+            _neighbour(NEIGHBOUR, "a.nmea", (0, 5)),
+        ]
+    )
+    later = T0 + timedelta(days=3)
+    second = pl.concat(
+        [
+            _fed(track(MMSI, OPEN_OCEAN, every(10, 30, start=later)), "b.nmea"),
+            _fed(track(NEIGHBOUR, OPEN_OCEAN, every(10, 30, start=later)), "b.nmea"),
+        ]
+    )
+    assert _gaps(pl.concat([first, second])).height == 0
+    # the same silence with the first feed still hearing the neighbour is a gap
+    heard = _neighbour(NEIGHBOUR, "a.nmea", (0, 80))
+    ev = _gaps(pl.concat([first, heard, second]))
+    assert ev["mmsi"].to_list() == [MMSI]
+
+
+def test_sparse_export_rows_are_its_sampling_not_gaps() -> None:
+    """A one-row-per-vessel-per-day export (the aisdb 2021-07-01 CSV): two rows of one vessel
+    15 h apart are the export's sampling; a vessel missing for four days is a gap."""
+    rows = []
+    for k in range(40):  # 40 vessels in one cell, one row a day each, at scattered hours
+        for day in range(6):
+            rows.append((736000000 + k, T0 + timedelta(days=day, hours=(k * 7 + day) % 24)))
+    export = positions(
+        [m for m, _ in rows], [t for _, t in rows], [-5.1] * len(rows), [-95.1] * len(rows)
+    )
+    twice = _fed(track(MMSI, OPEN_OCEAN, hours(2, 17)), "daily.csv")
+    table = pl.concat([_fed(export, "daily.csv"), twice])
+    assert _gaps(table).height == 0
+    d = details_of(_gaps(table, min_interval_ratio=0.5).row(0, named=True))
+    assert d["feed_interval_s"] > 20 * 3600  # about a day
+    dark = _fed(track(MMSI, OPEN_OCEAN, hours(2, 26, 122, 146)), "daily.csv")  # 4 days
+    ev = _gaps(pl.concat([_fed(export, "daily.csv"), dark]), max_gap_h=200)
+    assert ev.height == 1 and details_of(ev.row(0, named=True))["gap_hours"] == 96.0
+
+
+def test_coverage_of_a_store_is_passed_in() -> None:
+    """A chunk of a store sees only its vessels; the coverage comes from the whole store."""
+    from seawatch.store.coverage import coverage
+
+    dark = _fed(_silent(8, 22), "st1")
+    store = pl.concat([dark, _neighbour(NEIGHBOUR, "st1", (0, 30))])
+    alone = _gaps(dark)
+    assert details_of(alone.row(0, named=True))["coverage"] == "unknown"
+    ev = detect_gaps(segment(dark), coverage=coverage(store))
+    assert details_of(ev.row(0, named=True))["coverage"] == "heard"
+    outage = pl.concat([dark, _neighbour(NEIGHBOUR, "st1", (0, 8), (22, 30))])
+    assert detect_gaps(segment(dark), coverage=coverage(outage)).height == 0
+
+
+def _far(mmsi: int, source: str, *spans: tuple[float, float]) -> pl.DataFrame:
+    """A vessel 800 km east of the silent one (outside the cells around it), heard every
+    10 min by ``source``: the feed keeps delivering, elsewhere."""
+    return _neighbour(mmsi, source, *spans).with_columns(
+        pl.col("lon") + 800 / 111.32  # 7.2 degrees of longitude near the equator
+    )
+
+
+def test_nobody_heard_in_an_empty_area_is_emptiness_not_an_outage() -> None:
+    """One neighbour around, unheard for 7 h while the feed delivers elsewhere: at one
+    vessel an hour, 7 were expected (fewer than min_expected_heard), so the silence stays a
+    gap; with a dozen neighbours around, 7 h with none heard is an outage."""
+    dark = _fed(_silent(8, 22), "st1")
+    far = _far(OTHER, "st1", (0, 30))
+    one = _neighbour(NEIGHBOUR, "st1", (0, 8), (15, 30))
+    ev = _gaps(pl.concat([dark, far, one]))
+    assert ev["mmsi"].to_list() == [MMSI]
+    assert details_of(ev.row(0, named=True))["outage_h"] == 0
+    busy = pl.concat([_neighbour(NEIGHBOUR + k, "st1", (0, 8), (15, 30)) for k in range(0, 24, 2)])
+    assert _gaps(pl.concat([dark, far, busy])).height == 0
+    assert _gaps(pl.concat([dark, far, busy]), min_expected_heard=1000).height == 1
+
+
+def test_a_blind_stretch_no_longer_than_the_feeds_usual_revisit_is_sampling() -> None:
+    """The feed hears the area with 7 h between passes before the silence: a 7 h stretch
+    inside it is its revisit, an 8 h one an outage (the feed delivers nothing in both)."""
+    dark = _fed(_silent(20, 36), "sat")  # 16 h silent, 04:00 .. 20:00 heard before
+    passes = [(0, 0.2), (8, 8.2), (16, 16.2), (20, 20.2)]  # 7 h unheard between passes
+    revisit = _neighbour(NEIGHBOUR, "sat", *passes, (28, 28.2), (36, 40))
+    ev = _gaps(pl.concat([dark, revisit]))
+    assert ev["mmsi"].to_list() == [MMSI] and details_of(ev.row(0, named=True))["outage_h"] == 0
+    longer = _neighbour(NEIGHBOUR, "sat", *passes, (29, 29.2), (36, 40))
+    assert _gaps(pl.concat([dark, longer])).height == 0  # 21:00 .. 28:00 is 8 h unheard

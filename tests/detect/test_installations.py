@@ -152,8 +152,9 @@ def test_gfw_segment_supply_vessel_standing_by_a_platform():
     """The GFW segment fixture (real satellite AIS, 9 days) holds an offshore supply vessel
     (710030580) keeping station 190 km off Brazil, in the Santos basin: 12 loitering alerts
     before episodes were merged, 3 now. With a platform declared at its stand-by place, 2 go;
-    the 3rd is its approach 4 km away. The fixture holds 56 vessels, so it is the only one there: a candidate once one
-    vessel is enough (infer_min_vessels = 1), and used, the same."""
+    the 3rd is its approach 4 km away. The fixture holds 56 vessels, so it is the only one
+    there: a candidate once one vessel is enough (infer_min_vessels = 1), and used, the
+    same."""
     from tests.tracks.gfw_segment_reference import load_regression
 
     pos = load_regression(shared_data_path("reference", "gfw-segment", "regression"))

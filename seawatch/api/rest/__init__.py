@@ -16,6 +16,7 @@ The data (:func:`build_router`):
 - :mod:`~seawatch.api.rest.positions`: ``/positions``;
 - :mod:`~seawatch.api.rest.events`: ``/events``, ``/events/{event_id}``;
 - :mod:`~seawatch.api.rest.geography`: ``/zones``, ``/basemap/land``;
+- :mod:`~seawatch.api.rest.coverage`: ``/coverage`` (feeds and coverage outages);
 - :mod:`~seawatch.api.rest.export`: ``/export/{positions,events,vessels}``, marked files.
 
 Sharing (:func:`build_sharing_router`; the work is done by :mod:`seawatch.share`):
@@ -38,6 +39,7 @@ from fastapi import APIRouter
 from seawatch.api.rest import (
     audit,
     auth,
+    coverage,
     events,
     export,
     geography,
@@ -58,7 +60,7 @@ PREFIX = "/api/v1"
 def build_router(query: StoreQuery) -> APIRouter:
     """The ``/api/v1`` router of the data over one store."""
     router = APIRouter(prefix=PREFIX)
-    for resource in (stats, vessels, tracks, positions, events, geography, export):
+    for resource in (stats, vessels, tracks, positions, events, geography, coverage, export):
         resource.add_routes(router, query)
     return router
 

@@ -68,6 +68,7 @@ const state = {
   panel: null, // {kind: "vessel"|"event", id}
   player: null,
   eventsRequest: 0,
+  outages: [], // the store's coverage outages (GET /coverage)
 };
 
 // ------------------------------------------------------------------ fetching
@@ -227,7 +228,30 @@ function renderLegend() {
         <li><span class="gap"></span>AIS gap: no position</li>
         <li><span class="marker"></span>replay position</li></ul>
       <h3>Zones</h3><ul>${zones}</ul>
+      <h3>Coverage outages</h3><ul id="outages"><li class="muted">…</li></ul>
     </details>`;
+}
+
+// ------------------------------------------------------------------ coverage outages
+
+/** The store's coverage outages (silences every vessel of a feed shared, listed once and
+ * never raised as gap alerts), in the legend. */
+async function loadCoverage() {
+  try {
+    const c = await getJSON(`${API}/coverage`);
+    state.outages = c.outages ?? [];
+    const items = state.outages.map((o) => {
+      const feed = o.kind === "store" ? "all feeds" : o.source || "(no source)";
+      const span = `${fmtTime(o.start)} – ${fmtTime(o.end)}`;
+      return `<li class="outage" title="no gap alert inside it">${esc(feed)}: ${esc(span)} (${o.hours} h)</li>`;
+    });
+    $("#outages").innerHTML = items.length
+      ? items.join("")
+      : `<li class="muted">none of ${c.min_outage_h} h or more</li>`;
+  } catch (err) {
+    $("#outages").innerHTML = `<li class="muted">unavailable</li>`;
+    fail("Loading coverage", err);
+  }
 }
 
 // ------------------------------------------------------------------ header
@@ -1198,7 +1222,14 @@ async function main() {
   }
   state.user = me;
   showUser(me, { onLogout: loggedOut });
-  await Promise.all([loadStats(), loadBasemap(), loadVessels(), loadEvents(), mapLoaded]);
+  await Promise.all([
+    loadStats(),
+    loadBasemap(),
+    loadVessels(),
+    loadEvents(),
+    loadCoverage(),
+    mapLoaded,
+  ]);
   map.once("idle", () => {
     // every vessel is in the map's source and drawn: the first full render (benchmarks read
     // readyAt, milliseconds since navigation started)

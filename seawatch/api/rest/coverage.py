@@ -1,0 +1,45 @@
+"""``GET /api/v1/coverage``: the store's feeds and coverage outages, each outage once."""
+
+# No ``from __future__ import annotations``: FastAPI reads the parameter annotations.
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+from fastapi.responses import JSONResponse, Response
+
+from seawatch.api import models
+from seawatch.api.params import parse_window
+from seawatch.api.policy import require
+from seawatch.api.query import StoreQuery
+from seawatch.api.query.coverage import build_coverage
+from seawatch.api.rest.common import ERRORS
+from seawatch.share.policy import Access
+from seawatch.share.roles import READ
+from seawatch.store.coverage import CELL_DEG, MIN_OUTAGE_H
+
+MAX_OUTAGE_H = 24 * 366
+"""Largest ``min_hours`` accepted (a year: longer silences are between unrelated captures)."""
+
+
+def add_routes(router: APIRouter, query: StoreQuery) -> None:
+    """Add ``/coverage`` to the ``/api/v1`` router."""
+
+    @router.get("/coverage", response_model=models.Coverage, tags=["store"],
+                summary="Feeds and coverage outages", responses=ERRORS)
+    def coverage(
+        access: Annotated[Access, require(READ)],
+        start: Annotated[str | None, Query(description="From this time (ISO 8601).")] = None,
+        end: Annotated[str | None, Query(description="Before this time (ISO 8601).")] = None,
+        min_hours: Annotated[int, Query(ge=1, le=MAX_OUTAGE_H, description=(
+            "Shortest outage listed, in whole UTC hours without data."))] = MIN_OUTAGE_H,
+    ) -> Response:
+        """What each feed (a receiving station, tag block ``s:``, or an input file without
+        one) delivered, and the coverage outages: a feed silent between two of its
+        deliveries, or no feed at all between two captures. Each outage is listed once
+        here and is never a vessel's ``gap`` alert. The coverage describes the host's own
+        receivers, so another agency gets empty lists."""
+        lo, hi = parse_window(start, end)
+        if not access.full:
+            return JSONResponse({"cell_deg": CELL_DEG, "min_outage_h": min_hours,
+                                 "feeds": [], "outages": []})
+        return JSONResponse(build_coverage(query, lo, hi, min_hours))
