@@ -93,8 +93,8 @@ def test_detectors_agree_on_either_partition(
     assert sorted(ours_s["mmsi"].to_list()) == sorted(ref_s["mmsi"].to_list())
     assert ours_s.join(ref_s, on=["event_id", "end"]).height >= 5
     ours_g, ref_g = detect_gaps(seg), detect_gaps(ref)
-    assert (ours_g.height, ref_g.height) == (76, 78)
+    assert (ours_g.height, ref_g.height) == (75, 77)  # one outage of coverage, not a gap
     same = ours_g.join(ref_g, on=["event_id", "end"])
-    assert same.height >= 74
+    assert same.height >= 73
     differing = pl.concat([ours_g, ref_g]).join(same, on="event_id", how="anti")
     assert np.unique(differing["mmsi"].to_numpy()).tolist() == [567000000]  # shared MMSI
