@@ -3,7 +3,8 @@
 For each seed a scenario is simulated (``write_scenario``, noise on: jitter, reception range,
 satellite passes, duplicates, garbled lines), its NMEA is ingested into a new store exactly as
 ``seawatch ingest`` does, every detector runs with its defaults and the scenario's zones and
-ports (``detect_store``, what ``seawatch detect --zones --ports`` runs), and the events are
+ports (``detect_store``, what ``seawatch detect --zones --ports`` runs; with the messy
+profile's ``installations.geojson`` as ``--installations``), and the events are
 scored against the scenario's truth with the matching rule of ``seawatch eval`` (same type,
 same vessel or pair, spans overlapping with one hour of slack, one to one). Hard negatives are
 in every scenario and are not in the truth, so a detection of one counts as a false positive.
@@ -46,6 +47,7 @@ import polars as pl
 from seawatch import evaluate
 from seawatch.detect.run import detect_store
 from seawatch.geo import load_ports, load_zones
+from seawatch.geo.installations import load_installations
 from seawatch.sim import write_scenario
 from seawatch.sim.artefacts import ARTEFACTS
 from seawatch.sim.scenario import nmea_files
@@ -86,7 +88,10 @@ def run_seed(seed: int, hours: float, vessels: int, work: Path,
     inputs = nmea_files(paths) + ([paths["export"]] if "export" in paths else [])
     store.ingest(inputs)
     t2 = time.perf_counter()
-    events = detect_store(store, zones=load_zones(paths["zones"]), ports=load_ports(paths["ports"]))
+    # the platforms a user would declare (the messy profile's installations.geojson)
+    fixed = load_installations(paths["installations"]) if "installations" in paths else None
+    events = detect_store(store, zones=load_zones(paths["zones"]), ports=load_ports(paths["ports"]),
+                          installations=fixed)
     t3 = time.perf_counter()
     truth = evaluate.read_events(paths["truth"])
     negatives = pl.read_parquet(paths["negatives"])

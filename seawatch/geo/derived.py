@@ -22,7 +22,7 @@ Examples
 >>> def build():
 ...     calls.append(1)
 ...     return {"x": np.arange(3)}
->>> key = fingerprint("example", params=(1, 2))
+>>> key = fingerprint("geo/derived.py", params=("example", 1))
 >>> load_or_build("doctest", key, build, directory=None)["x"].tolist()
 [0, 1, 2]
 >>> len(calls)
