@@ -16,7 +16,8 @@ UTC (a whole number of hours: UTC-5 in mainland Ecuador, UTC-6 in Galapagos) or 
 2. **Estimate.** For each pair of stations, the median of their time differences over the
    copies they share, the number of copies, and the share of copies within
    ``agreement`` of that median (how stable the offset is). Stations whose medians agree
-   within ``on_time`` form groups; the group with most stations is the reference (UTC). A
+   within ``same_clock`` (5 min) form groups; the group with most stations is the
+   reference (UTC). A
    station outside it, with at least ``min_copies`` copies shared with a station whose
    offset is known, gets the median difference as its offset; a whole-hour offset is
    snapped to whole hours plus the station's own second residual (below).
@@ -106,9 +107,20 @@ ON_TIME = timedelta(seconds=5)
 transmission arrive within a few seconds at different receivers (the simulator delays the
 second copy by up to 5 s), and an offset below the 30 s duplicate window changes no merge."""
 
-AGREEMENT = timedelta(seconds=10)
-"""A copy agrees with its station pair's median difference when within this: twice
-:data:`ON_TIME`, the spread of two receivers' own delays."""
+AGREEMENT = timedelta(seconds=180)
+"""A copy agrees with its station pair's median difference when within this. Copies of one
+transmission usually reach two receivers seconds apart, but a feed relayed through an
+aggregator (or stamped on arrival there) lags by a varying minute or two: such a pair's
+differences spread over a couple of minutes around a median that is still its offset (the
+simulator's messy profile delays second copies by up to 120 s). A clock that jumps between
+zones sits tens of minutes to hours from its median and does not agree."""
+
+SAME_CLOCK = timedelta(minutes=5)
+"""Stations whose pair median is within this are grouped as keeping the same clock (the
+largest group is UTC). Above the minute or two a relayed feed lags, far below the whole hours
+of a clock set to local time: with the 5 s of :data:`ON_TIME` a pair of stations one of
+which lags by a minute formed no group at all, every station was its own, and a tie of
+single stations left a station five hours off uncorrected."""
 
 MIN_AGREEMENT = 0.8
 """Share of a station pair's copies that must agree with the median for the offset to be
@@ -184,6 +196,7 @@ class ClockSettings:
     min_copies: int = MIN_COPIES
     match_rows: int = MATCH_ROWS
     on_time: timedelta = ON_TIME
+    same_clock: timedelta = SAME_CLOCK
     unstable: timedelta = UNSTABLE
     agreement: timedelta = AGREEMENT
     min_agreement: float = MIN_AGREEMENT
@@ -417,8 +430,9 @@ def estimate_offsets(
             s = parent[s]
         return s
 
+    same_clock = int(settings.same_clock / us)
     for (a, b), (_, med, _) in stable.items():
-        if a in parent and b in parent and abs(med) <= on_time:
+        if a in parent and b in parent and abs(med) <= same_clock:
             parent[root(a)] = root(b)
     groups: dict[str, list[str]] = {}
     for s in names:
