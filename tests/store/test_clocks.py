@@ -18,6 +18,7 @@ from seawatch.store.clocks import (
     estimate_offsets,
     station_clocks,
 )
+from seawatch.store.ingest import IngestReport
 
 T0 = datetime(2024, 3, 1, 6, tzinfo=UTC)
 H5 = timedelta(hours=-5)
@@ -174,12 +175,10 @@ def test_displaced_copies_are_dropped_and_repeats_kept(tmp_path: Path) -> None:
     assert sum(r.duplicates["positions"] for r in reports) == b.height
 
 
-def test_unstable_clock_is_quarantined(tmp_path: Path) -> None:
-    tx = traffic(4)
-    c = heard(tx, "c", 0.6, 3)
-    jump = np.random.default_rng(5).integers(0, 2, c.height).astype(bool)
-    c = c.with_columns(ts=pl.when(pl.Series(jump)).then(pl.col("ts") + timedelta(minutes=20))
-                       .otherwise(pl.col("ts") - timedelta(minutes=20)))
+def ingest_beside_a_and_b(tmp_path: Path, tx: pl.DataFrame, c: pl.DataFrame
+                          ) -> tuple[Store, IngestReport]:
+    """Ingest station ``c``'s lines with on-time stations a and b hearing ``tx``: the store
+    and c's report."""
     paths = [
         write(tmp_path / "a.nmea", heard(tx, "a", 0.8, 1)),
         write(tmp_path / "b.nmea", heard(tx, "b", 0.5, 2)),
@@ -188,6 +187,16 @@ def test_unstable_clock_is_quarantined(tmp_path: Path) -> None:
     store = Store(tmp_path / "store")
     reports = store.ingest(paths)
     (report_c,) = [r for r in reports if r.name == "c.nmea"]
+    return store, report_c
+
+
+def test_unstable_clock_is_quarantined(tmp_path: Path) -> None:
+    tx = traffic(4)
+    c = heard(tx, "c", 0.6, 3)
+    jump = np.random.default_rng(5).integers(0, 2, c.height).astype(bool)
+    c = c.with_columns(ts=pl.when(pl.Series(jump)).then(pl.col("ts") + timedelta(minutes=20))
+                       .otherwise(pl.col("ts") - timedelta(minutes=20)))
+    store, report_c = ingest_beside_a_and_b(tmp_path, tx, c)
     assert report_c.quarantine == {"clock_unstable": c.height}
     assert report_c.clocks[0]["action"] == "quarantined"
     assert report_c.rows_added["positions"] == 0 and report_c.duplicates["positions"] == 0
@@ -203,14 +212,7 @@ def test_a_feed_with_wandering_latency_is_kept_as_it_is(tmp_path: Path) -> None:
     late = np.random.default_rng(6).uniform(5, 90, c.height)
     c = c.with_columns(ts=pl.col("ts") + pl.duration(microseconds=pl.Series((late * 1e6)
                                                                             .astype(np.int64))))
-    paths = [
-        write(tmp_path / "a.nmea", heard(tx, "a", 0.8, 1)),
-        write(tmp_path / "b.nmea", heard(tx, "b", 0.5, 2)),
-        write(tmp_path / "c.nmea", c),
-    ]
-    store = Store(tmp_path / "store")
-    reports = store.ingest(paths)
-    (report_c,) = [r for r in reports if r.name == "c.nmea"]
+    store, report_c = ingest_beside_a_and_b(tmp_path, tx, c)
     assert report_c.quarantine == {} and report_c.clocks == []
     listed = station_clocks(store.path, store.snapshot().table_files(layout.CLOCKS))
     assert listed.filter(pl.col("station") == "c")["action"].to_list() == ["on_time"]
