@@ -370,7 +370,13 @@ def judge_coverage(
     before the silence (the feeds' usual revisit), and either the feeds delivered nothing
     at all for ``max_blind_h`` of its hours or, at their rate of hearing others around
     there before, they would have heard ``min_expected_heard`` in it (see
-    :func:`_outage_hours`); the silence is a gap when what is left is longer than
+    :func:`_outage_hours`). An hour in which no feed of the store delivered anything at all
+    (a hole between capture files) is an outage where the vessel's feeds hear other vessels
+    at all and the run of such hours is at least ``max_blind_h`` and longer than any in the
+    ``revisit_h`` before (so not the pauses between a lone satellite's passes), whatever the
+    vessel's own feeds' usual revisit (a
+    satellite's passes can be hours apart, longer than the hole). The silence is a gap when
+    what is left is longer than
     ``min_gap_h`` and it is longer than ``min_interval_ratio`` times the usual per-vessel
     interval of the densest of the feeds (:func:`seawatch.store.coverage.coverage`). All
     silences are judged together (joins of the coverage table), then one short pass over
@@ -491,6 +497,19 @@ def judge_coverage(
     itself = own.group_by("gap", "hour").len("vessels")
     _add(anywhere, offset, h0, heard)
     _add(anywhere, offset, h0, itself, -1)
+    # other vessels heard by any feed of the store, per silence and hour: none at all is a
+    # hole between capture files or every receiver down (see _dead_hours)
+    per_hour = (
+        coverage.select((pl.col("ts").dt.epoch("us") // HOUR_US).alias("hour"), "vessels")
+        .filter(pl.col("hour").is_between(lo_hour, hi_hour - 1))
+        .group_by("hour").agg(pl.col("vessels").sum())
+    )
+    total = np.zeros(hi_hour - lo_hour + 1, dtype=np.int64)
+    total[per_hour["hour"].to_numpy() - lo_hour] = per_hour["vessels"].to_numpy()
+    store_others = np.concatenate(
+        [total[a - lo_hour : b - lo_hour] for a, b in zip(h0, h_on, strict=True)]
+    ) if n else np.zeros(0, dtype=np.int64)
+    _add(store_others, offset, h0, own.group_by("gap", "hour").len("vessels"), -1)
     # ... and within coverage_cells cells of the last position
     ring = np.arange(-p.coverage_cells, p.coverage_cells + 1)
     lon_cells = round(360 / CELL_DEG)
@@ -543,7 +562,15 @@ def judge_coverage(
         blind = blind_all[inside]
         history = up[: quiet + 1]
         rate = float(near_g[: quiet + 1][history].sum()) / max(int(history.sum()), 1)
-        outage_h = _outage_hours(blind_all, ~up, quiet, p.max_blind_h, rate, p.min_expected_heard)
+        # hours no feed heard any other vessel anywhere: only where the feeds hear others at
+        # all (alone in a store, a vessel's silence is the store's and tells nothing)
+        dead = (store_others[span] <= 0) & known_feeds
+        outage_h = int(
+            (
+                _outage_hours(blind_all, ~up, quiet, p.max_blind_h, rate, p.min_expected_heard)
+                | _dead_hours(dead, quiet, p.max_blind_h)
+            ).sum()
+        )
         silence_h = float(t_on[g] - t_off[g]) / HOUR_US
         usual = [interval.get((f, off_day[g])) for f in feeds_of[g]]
         usual_s = min((u for u in usual if u is not None), default=None)
@@ -607,10 +634,36 @@ def _ranks(count: np.ndarray) -> np.ndarray:
     return ranks
 
 
+def _dead_hours(dead: np.ndarray, off: int, least: int = 1, busy: float = 0.5) -> np.ndarray:
+    """Mask of the hours after ``off`` in runs of ``dead`` hours (no feed of the store heard
+    any other vessel) at least ``least`` long, and either longer than every such run wholly
+    before ``off`` or in a busy store (others heard in at least ``busy`` of the hours before
+    ``off``, from the first such hour): a hole between capture files, not the store's usual
+    rhythm (a store fed by one satellite is silent between its passes).
+
+    >>> import numpy as np
+    >>> hole = np.array([0, 0, 0, 0, 1, 1, 1, 1, 0], bool)
+    >>> int(_dead_hours(hole, 3).sum())
+    4
+    >>> passes = np.array([0, 1, 1, 1, 0, 1, 1, 1, 0, 1, 1, 1, 0], bool)  # a pass every 4 h
+    >>> int(_dead_hours(passes, 4).sum()), int(_dead_hours(passes, 4, busy=0.2).sum())
+    (0, 6)
+    """
+    edges = np.flatnonzero(np.diff(dead.astype(np.int8), prepend=0, append=0))
+    starts, ends = edges[::2], edges[1::2]  # runs [start, end)
+    before = (starts > 0) & (ends <= off)
+    usual = int((ends - starts)[before].max(initial=0))
+    alive = np.flatnonzero(~dead[: off + 1])
+    share = float((~dead[alive[0] : off + 1]).mean()) if alive.size else 0.0
+    long = (ends > off + 1) & (ends - starts >= least) & ((ends - starts > usual) | (share >= busy))
+    return _after(starts[long], ends[long], off, dead.size)
+
+
 def _outage_hours(
     blind: np.ndarray, down: np.ndarray, off: int, least: int, rate: float, expected: float
-) -> int:
-    """Hours after ``off`` (the hour the vessel went silent) in blind runs that are outages.
+) -> np.ndarray:
+    """Mask of the hours after ``off`` (the hour the vessel went silent) in blind runs that
+    are outages.
 
     ``blind`` flags the hours of the coverage window (``revisit_h`` before the silence, then
     the silence) in which the feeds heard no one around the vessel, ``down`` those in which
@@ -623,9 +676,10 @@ def _outage_hours(
     >>> import numpy as np
     >>> b = np.array([0, 1, 1, 1, 0, 0, 0, 1, 1, 1, 1, 1, 0, 1, 1], bool)
     >>> down = np.zeros(b.size, bool)
-    >>> _outage_hours(b, down, 5, 3, 2.0, 10), _outage_hours(b, down, 5, 6, 2.0, 10)
+    >>> def n(mask): return int(mask.sum())
+    >>> n(_outage_hours(b, down, 5, 3, 2.0, 10)), n(_outage_hours(b, down, 5, 6, 2.0, 10))
     (5, 0)
-    >>> _outage_hours(b, down, 5, 3, 1.0, 10), _outage_hours(b, b, 5, 3, 0.0, 10)
+    >>> n(_outage_hours(b, down, 5, 3, 1.0, 10)), n(_outage_hours(b, b, 5, 3, 0.0, 10))
     (0, 5)
     """
     edges = np.flatnonzero(np.diff(blind.astype(np.int8), prepend=0, append=0))
@@ -636,10 +690,20 @@ def _outage_hours(
     cum = np.zeros(blind.size + 1, dtype=np.int64)
     np.cumsum(down & blind, out=cum[1:])
     down_hours = cum[ends] - cum[starts]
-    counted = np.minimum(ends, blind.size) - np.maximum(starts, off + 1)
     long = (ends > off + 1) & (length >= max(least, usual + 1, 1))
     evident = (down_hours >= least) | (rate * length >= expected)
-    return int(counted[long & evident].sum())
+    return _after(starts[long & evident], ends[long & evident], off, blind.size)
+
+
+def _after(starts: np.ndarray, ends: np.ndarray, off: int, size: int) -> np.ndarray:
+    """Mask of the hours after ``off`` inside the runs ``[starts, ends)`` of a window of
+    ``size`` hours."""
+    mark = np.zeros(size + 1, dtype=np.int64)
+    np.add.at(mark, starts, 1)
+    np.add.at(mark, ends, -1)
+    inside = np.cumsum(mark[:-1]) > 0
+    inside[: off + 1] = False
+    return inside
 
 
 DETECTOR = Detector(

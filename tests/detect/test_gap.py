@@ -399,3 +399,21 @@ def test_a_blind_stretch_no_longer_than_the_feeds_usual_revisit_is_sampling() ->
     assert ev["mmsi"].to_list() == [MMSI] and details_of(ev.row(0, named=True))["outage_h"] == 0
     longer = _neighbour(NEIGHBOUR, "sat", *passes, (29, 29.2), (36, 40))
     assert _gaps(pl.concat([dark, longer])).height == 0  # 21:00 .. 28:00 is 8 h unheard
+
+
+def test_a_hole_in_a_busy_store_is_an_outage_even_for_a_satellite_vessel() -> None:
+    """issue 12 (the messy profile's file holes): a vessel heard only by satellite passes
+    8 h apart, silent 13 h across an 8 h hole in which no feed of the store heard anyone,
+    while a coastal station hears others before and after: the hole is taken off, what is
+    left (5 h) is no gap. The same silence without the hole (the coast heard throughout) is
+    still judged by the satellite's revisit: a gap."""
+    dark = _fed(_silent(10, 23), "sat")
+    passes = _neighbour(NEIGHBOUR, "sat", (0, 0.3), (8, 8.3), (10, 10.3), (23, 26))
+    coast_holed = _neighbour(OTHER, "coast", (0, 11), (20, 26))
+    ev = _gaps(pl.concat([dark, passes, coast_holed]))
+    assert ev.filter(pl.col("mmsi") == MMSI).height == 0
+    coast_always = _neighbour(OTHER, "coast", (0, 26))
+    sat_every_4h = _neighbour(NEIGHBOUR, "sat", *[(h, h + 0.3) for h in range(0, 24, 4)],
+                              (23, 26))
+    ev = _gaps(pl.concat([dark, sat_every_4h, coast_always]))
+    assert ev["mmsi"].to_list() == [MMSI]
