@@ -499,8 +499,10 @@ def judge_coverage(
     _add(anywhere, offset, h0, itself, -1)
     # other vessels heard by any feed of the store, per silence and hour: none at all is a
     # hole between capture files or every receiver down (see _dead_hours)
+    # (a sparse feed, a daily export whose rows fall at any hour, says nothing of an hour)
     per_hour = (
-        coverage.select((pl.col("ts").dt.epoch("us") // HOUR_US).alias("hour"), "vessels")
+        coverage.filter(pl.col("interval_s").fill_null(0.0) < p.max_blind_h * 3600.0)
+        .select((pl.col("ts").dt.epoch("us") // HOUR_US).alias("hour"), "vessels")
         .filter(pl.col("hour").is_between(lo_hour, hi_hour - 1))
         .group_by("hour").agg(pl.col("vessels").sum())
     )
@@ -654,7 +656,9 @@ def _dead_hours(dead: np.ndarray, off: int, least: int = 1, busy: float = 0.5) -
     before = (starts > 0) & (ends <= off)
     usual = int((ends - starts)[before].max(initial=0))
     alive = np.flatnonzero(~dead[: off + 1])
-    share = float((~dead[alive[0] : off + 1]).mean()) if alive.size else 0.0
+    if not alive.size:  # no hourly feed heard anyone before: nothing to compare a hole with
+        return np.zeros(dead.size, dtype=bool)
+    share = float((~dead[alive[0] : off + 1]).mean())
     long = (ends > off + 1) & (ends - starts >= least) & ((ends - starts > usual) | (share >= busy))
     return _after(starts[long], ends[long], off, dead.size)
 

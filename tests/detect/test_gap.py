@@ -402,18 +402,23 @@ def test_a_blind_stretch_no_longer_than_the_feeds_usual_revisit_is_sampling() ->
 
 
 def test_a_hole_in_a_busy_store_is_an_outage_even_for_a_satellite_vessel() -> None:
-    """issue 12 (the messy profile's file holes): a vessel heard only by satellite passes
-    8 h apart, silent 13 h across an 8 h hole in which no feed of the store heard anyone,
-    while a coastal station hears others before and after: the hole is taken off, what is
-    left (5 h) is no gap. The same silence without the hole (the coast heard throughout) is
-    still judged by the satellite's revisit: a gap."""
-    dark = _fed(_silent(10, 23), "sat")
-    passes = _neighbour(NEIGHBOUR, "sat", (0, 0.3), (8, 8.3), (10, 10.3), (23, 26))
-    coast_holed = _neighbour(OTHER, "coast", (0, 11), (20, 26))
+    """issue 12 (the messy profile's file holes): a vessel heard by a satellite whose passes
+    leave the area unheard 7 h at a time, silent 13 h across a 7 h hole in which no feed of
+    the store heard anyone, while a coastal station hears others before and after: the hole
+    is taken off, what is left (6 h) is no gap. Without the hole (the coast heard
+    throughout) the same silence is judged by the satellite's revisit alone: a gap."""
+    dark = _fed(_silent(16, 29), "sat")
+    passes = _neighbour(NEIGHBOUR, "sat", (0, 0.2), (8, 8.2), (16, 16.2), (24, 24.2), (29, 32))
+    coast_holed = _neighbour(OTHER, "coast", (0, 16.5), (25, 32))
     ev = _gaps(pl.concat([dark, passes, coast_holed]))
     assert ev.filter(pl.col("mmsi") == MMSI).height == 0
-    coast_always = _neighbour(OTHER, "coast", (0, 26))
-    sat_every_4h = _neighbour(NEIGHBOUR, "sat", *[(h, h + 0.3) for h in range(0, 24, 4)],
-                              (23, 26))
-    ev = _gaps(pl.concat([dark, sat_every_4h, coast_always]))
+    coast_always = _neighbour(OTHER, "coast", (0, 32))
+    ev = _gaps(pl.concat([dark, passes, coast_always]))
     assert ev["mmsi"].to_list() == [MMSI]
+    # a daily export in the same store has rows at any hour, the hole's too: it says nothing
+    daily = pl.concat(
+        [_neighbour(OTHER + 1000 * k, "daily.csv", (k, k), (k + 24, k + 24))
+         for k in range(17, 24, 2)]
+    )
+    ev = _gaps(pl.concat([dark, passes, coast_holed, daily]))
+    assert ev.filter(pl.col("mmsi") == MMSI).height == 0
