@@ -508,10 +508,8 @@ def judge_coverage(
     )
     total = np.zeros(hi_hour - lo_hour + 1, dtype=np.int64)
     total[per_hour["hour"].to_numpy() - lo_hour] = per_hour["vessels"].to_numpy()
-    store_others = np.concatenate(
-        [total[a - lo_hour : b - lo_hour] for a, b in zip(h0, h_on, strict=True)]
-    ) if n else np.zeros(0, dtype=np.int64)
-    _add(store_others, offset, h0, own.group_by("gap", "hour").len("vessels"), -1)
+    store_others = total[np.repeat(h0 - lo_hour, length) + _ranks(length)]
+    _add(store_others, offset, h0, itself, -1)
     # ... and within coverage_cells cells of the last position
     ring = np.arange(-p.coverage_cells, p.coverage_cells + 1)
     lon_cells = round(360 / CELL_DEG)
@@ -636,6 +634,20 @@ def _ranks(count: np.ndarray) -> np.ndarray:
     return ranks
 
 
+def _runs(mask: np.ndarray, off: int) -> tuple[np.ndarray, np.ndarray, int]:
+    """The runs ``[starts, ends)`` of ``mask``, and the longest wholly before ``off`` (a run
+    touching the window's start is cut and tells nothing of the usual length).
+
+    >>> import numpy as np
+    >>> _runs(np.array([1, 0, 1, 1, 0, 1], bool), 4)
+    (array([0, 2, 5]), array([1, 4, 6]), 2)
+    """
+    edges = np.flatnonzero(np.diff(mask.astype(np.int8), prepend=0, append=0))
+    starts, ends = edges[::2], edges[1::2]
+    before = (starts > 0) & (ends <= off)
+    return starts, ends, int((ends - starts)[before].max(initial=0))
+
+
 def _dead_hours(dead: np.ndarray, off: int, least: int = 1, busy: float = 0.5) -> np.ndarray:
     """Mask of the hours after ``off`` in runs of ``dead`` hours (no feed of the store heard
     any other vessel) at least ``least`` long, and either longer than every such run wholly
@@ -651,10 +663,7 @@ def _dead_hours(dead: np.ndarray, off: int, least: int = 1, busy: float = 0.5) -
     >>> int(_dead_hours(passes, 4).sum()), int(_dead_hours(passes, 4, busy=0.2).sum())
     (0, 6)
     """
-    edges = np.flatnonzero(np.diff(dead.astype(np.int8), prepend=0, append=0))
-    starts, ends = edges[::2], edges[1::2]  # runs [start, end)
-    before = (starts > 0) & (ends <= off)
-    usual = int((ends - starts)[before].max(initial=0))
+    starts, ends, usual = _runs(dead, off)
     alive = np.flatnonzero(~dead[: off + 1])
     if not alive.size:  # no hourly feed heard anyone before: nothing to compare a hole with
         return np.zeros(dead.size, dtype=bool)
@@ -686,10 +695,7 @@ def _outage_hours(
     >>> n(_outage_hours(b, down, 5, 3, 1.0, 10)), n(_outage_hours(b, b, 5, 3, 0.0, 10))
     (0, 5)
     """
-    edges = np.flatnonzero(np.diff(blind.astype(np.int8), prepend=0, append=0))
-    starts, ends = edges[::2], edges[1::2]  # runs [start, end)
-    before = (starts > 0) & (ends <= off)
-    usual = int((ends - starts)[before].max(initial=0))
+    starts, ends, usual = _runs(blind, off)
     length = ends - starts
     cum = np.zeros(blind.size + 1, dtype=np.int64)
     np.cumsum(down & blind, out=cum[1:])
