@@ -78,7 +78,7 @@ def serve(
     """Serve until interrupted (Ctrl-C): API, OGC API - Features and the map.
 
     Listens on ``sock`` when given (bound beforehand, :func:`bind_socket`; ``host`` and
-    ``port`` then only name it), else on ``host``:``port``.
+    ``port`` then only name it), else on a socket bound to ``host``:``port`` here.
 
     Serves ``app``, or ``create_app(store_dir, **options)`` (``auth``, ``zones``,
     ``web_dir``...). The per-snapshot caches and the query index are warmed in the background;
@@ -99,12 +99,9 @@ def serve(
     threading.Thread(target=app.state.query.warm, name="seawatch-warm", daemon=True).start()
     checkpointer = Checkpointer(app.state.share).start()
     try:
-        if sock is None:
-            uvicorn.run(app, host=host, port=port, log_level=log_level, **UVICORN_SETTINGS)
-        else:
-            config = uvicorn.Config(app, host=host, port=port, log_level=log_level,
-                                    **UVICORN_SETTINGS)
-            uvicorn.Server(config).run(sockets=[sock])
+        config = uvicorn.Config(app, host=host, port=port, log_level=log_level,
+                                **UVICORN_SETTINGS)
+        uvicorn.Server(config).run(sockets=[sock or bind_socket(host, port)])
     finally:
         checkpointer.stop()
 

@@ -12,7 +12,6 @@ import asyncio
 import contextlib
 import json
 import os
-import socket
 import threading
 import time
 import urllib.request
@@ -67,11 +66,9 @@ def serve(store: Path) -> Iterator[Server]:
     thread on a socket bound before the server starts (no port to race for)."""
     uvicorn = pytest.importorskip("uvicorn")
     from seawatch.api.app import create_app
-    from seawatch.api.server import UVICORN_SETTINGS
+    from seawatch.api.server import UVICORN_SETTINGS, bind_socket
 
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
+    sock = bind_socket("127.0.0.1", 0)
     host = f"127.0.0.1:{sock.getsockname()[1]}"
     # the settings `seawatch serve` runs with (no proxy headers believed, no server header)
     config = uvicorn.Config(create_app(store, auth="local"), log_level="warning",
