@@ -22,6 +22,39 @@ from seawatch.geo import derived
 OUTSIDE, INSIDE, MIXED = 0, 1, 2
 
 
+def _classify(geom: Any, x0: float, y0: float, cell: float, nx: int, ny: int
+              ) -> dict[str, np.ndarray]:
+    """Cell classes (OUTSIDE, INSIDE, MIXED) of the ``ny`` x ``nx`` grid of ``cell`` degree
+    cells from (``x0``, ``y0``) for ``geom``: see :class:`PolygonGrid`."""
+    from scipy import ndimage
+
+    mixed = np.zeros((ny, nx), dtype=bool)
+    edge = shapely.segmentize(shapely.boundary(geom), cell / 4)
+    xy = shapely.get_coordinates(edge)
+    ix = np.floor((xy[:, 0] - x0) / cell).astype(np.int64)
+    iy = np.floor((xy[:, 1] - y0) / cell).astype(np.int64)
+    ok = (ix >= 0) & (ix < nx) & (iy >= 0) & (iy < ny)
+    mixed[iy[ok], ix[ok]] = True
+    # a boundary piece between two vertices can clip a neighbouring cell's corner
+    mixed = ndimage.binary_dilation(mixed, structure=np.ones((3, 3), dtype=bool))
+
+    labels, n = ndimage.label(~mixed)
+    cls = np.full((ny, nx), MIXED, dtype=np.uint8)
+    if n:
+        flat = labels.ravel()
+        ids, first = np.unique(flat, return_index=True)
+        keep = ids > 0
+        ids, first = ids[keep], first[keep]
+        cy, cx = np.divmod(first, nx)
+        inside = shapely.contains_xy(
+            geom, x0 + (cx + 0.5) * cell, y0 + (cy + 0.5) * cell
+        )
+        lut = np.full(n + 1, MIXED, dtype=np.uint8)
+        lut[ids] = np.where(inside, INSIDE, OUTSIDE)
+        cls = lut[labels]
+    return {"classes": cls}
+
+
 class PolygonGrid:
     """Exact, raster-accelerated ``contains`` for one (multi)polygon in lon/lat degrees.
 
@@ -58,42 +91,16 @@ class PolygonGrid:
         self.nx = max(1, int(np.ceil((x1 - x0) / self.cell)))
         self.ny = max(1, int(np.ceil((y1 - y0) / self.cell)))
 
-        def classify() -> dict[str, np.ndarray]:
-            from scipy import ndimage
-
-            mixed = np.zeros((self.ny, self.nx), dtype=bool)
-            edge = shapely.segmentize(shapely.boundary(geom), self.cell / 4)
-            xy = shapely.get_coordinates(edge)
-            ix = np.floor((xy[:, 0] - self.x0) / self.cell).astype(np.int64)
-            iy = np.floor((xy[:, 1] - self.y0) / self.cell).astype(np.int64)
-            ok = (ix >= 0) & (ix < self.nx) & (iy >= 0) & (iy < self.ny)
-            mixed[iy[ok], ix[ok]] = True
-            # a boundary piece between two vertices can clip a neighbouring cell's corner
-            mixed = ndimage.binary_dilation(mixed, structure=np.ones((3, 3), dtype=bool))
-
-            labels, n = ndimage.label(~mixed)
-            cls = np.full((self.ny, self.nx), MIXED, dtype=np.uint8)
-            if n:
-                flat = labels.ravel()
-                ids, first = np.unique(flat, return_index=True)
-                keep = ids > 0
-                ids, first = ids[keep], first[keep]
-                cy, cx = np.divmod(first, self.nx)
-                inside = shapely.contains_xy(
-                    geom, self.x0 + (cx + 0.5) * self.cell, self.y0 + (cy + 0.5) * self.cell
-                )
-                lut = np.full(n + 1, MIXED, dtype=np.uint8)
-                lut[ids] = np.where(inside, INSIDE, OUTSIDE)
-                cls = lut[labels]
-            return {"classes": cls}
-
         # the classes depend only on the geometry and the grid: kept on disk between runs
         key = derived.fingerprint(
             "geo/_grid.py",
             params=(hashlib.sha256(shapely.to_wkb(geom)).hexdigest(), self.cell,
                     self.x0, self.y0, self.nx, self.ny),
         )  # fmt: skip
-        self.classes = derived.load_or_build("polygon-grid", key, classify)["classes"]
+        self.classes = derived.load_or_build(
+            "polygon-grid", key,
+            lambda: _classify(geom, self.x0, self.y0, self.cell, self.nx, self.ny),
+        )["classes"]
 
     @property
     def mixed_fraction(self) -> float:
