@@ -77,7 +77,7 @@ import polars as pl
 from seawatch import schema
 from seawatch.io.quarantine import Reason
 from seawatch.store import layout
-from seawatch.store.dedup import RULES, sql_string
+from seawatch.store.dedup import RULES, sql_list, sql_string
 
 if TYPE_CHECKING:
     import duckdb
@@ -243,10 +243,6 @@ def _key_hash(alias: str = "") -> str:
     return f"hash({cols})"
 
 
-def _files_sql(files: Sequence[str]) -> str:
-    return "[" + ", ".join(sql_string(f) for f in files) + "]"
-
-
 def pair_offsets_sql(files: Sequence[str], agreement: timedelta, every: int = 1,
                      stored: Sequence[str] = ()) -> str:
     """DuckDB query of the time differences between stations over the copies they share.
@@ -263,10 +259,10 @@ def pair_offsets_sql(files: Sequence[str], agreement: timedelta, every: int = 1,
     """
     agree_us = int(agreement / timedelta(microseconds=1))
     cols = "mmsi, msg_type, lat, lon, sog, cog, heading, nav_status, second, ts"
-    rows = f"SELECT {cols}, source FROM read_parquet({_files_sql(files)}, union_by_name = true)"
+    rows = f"SELECT {cols}, source FROM read_parquet({sql_list(files)}, union_by_name = true)"
     if stored:
         rows += (f" UNION ALL SELECT {cols}, {sql_string(STORED)} AS source "
-                 f"FROM read_parquet({_files_sql(stored)}, union_by_name = true)")
+                 f"FROM read_parquet({sql_list(stored)}, union_by_name = true)")
     return f"""
     WITH once AS (
         SELECT {_key_hash()} AS k, source, min(epoch_us(ts)) AS t
@@ -307,7 +303,7 @@ def station_rows_sql(files: Sequence[str]) -> str:
     return f"""
     SELECT source, CASE WHEN second BETWEEN 0 AND 59 THEN {resid} END AS res,
            count(*) AS n, min(ts) AS first_ts, max(ts) AS last_ts
-    FROM read_parquet({_files_sql(files)}, union_by_name = true)
+    FROM read_parquet({sql_list(files)}, union_by_name = true)
     WHERE source IS NOT NULL
     GROUP BY source, res
     """
@@ -560,7 +556,7 @@ def displaced_sql(
     WITH r AS (
         SELECT {_key_hash('p.')} AS k, p.mmsi, p.lat, p.lon, p.second,
                epoch_us(p.ts) - coalesce(o.off, 0) AS t, p.filename AS f, p.file_row_number AS i
-        FROM read_parquet({_files_sql(files)}, union_by_name = true, filename = true,
+        FROM read_parquet({sql_list(files)}, union_by_name = true, filename = true,
                           file_row_number = true) p {shift}
         WHERE p.mmsi IS NOT NULL{drop}
     ), keys AS (
@@ -655,7 +651,7 @@ def check_batch(
             table_files = [str(f) for n, t, day, f in every if t == table]
             if table_files:
                 hit = con.sql(
-                    f"SELECT DISTINCT filename FROM read_parquet({_files_sql(table_files)}, "
+                    f"SELECT DISTINCT filename FROM read_parquet({sql_list(table_files)}, "
                     f"filename = true) WHERE source IN ({names})"
                 ).fetchall()
                 touched.update(str(h[0]) for h in hit)

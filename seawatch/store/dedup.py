@@ -165,8 +165,13 @@ def _window(rule: DedupRule, window: timedelta) -> _Window:
     )
 
 
-def _scan(files: Sequence[str]) -> str:
-    return "[" + ", ".join(sql_string(s) for s in files) + "]"
+def sql_list(items: Sequence[str]) -> str:
+    """A DuckDB list literal of strings (e.g. the files of a ``read_parquet``).
+
+    >>> sql_list(["a.parquet", "it's.parquet"])
+    "['a.parquet', 'it''s.parquet']"
+    """
+    return "[" + ", ".join(sql_string(s) for s in items) + "]"
 
 
 SOURCE = "__src"
@@ -265,7 +270,7 @@ def rows_per_mmsi_sql(files: Sequence[str]) -> str:
         raise ValueError("rows_per_mmsi_sql needs at least one file")
     col = _ident("mmsi")
     return (
-        f"SELECT {col}, count(*) AS rows FROM read_parquet({_scan(files)}) "
+        f"SELECT {col}, count(*) AS rows FROM read_parquet({sql_list(files)}) "
         f"WHERE {col} IS NOT NULL GROUP BY {col} ORDER BY {col}"
     )
 
@@ -280,7 +285,7 @@ def _scan_sql(groups: Sequence[Sequence[str]], where: str) -> str:
     source = ", ".join(f"({sql_string(f)}, {i})" for i, g in enumerate(groups) for f in g)
     return (
         f"SELECT s.* EXCLUDE (__file), g.{SOURCE} "
-        f"FROM read_parquet({_scan(files)}, filename = '__file', union_by_name = true) s "
+        f"FROM read_parquet({sql_list(files)}, filename = '__file', union_by_name = true) s "
         f"JOIN (VALUES {source}) g(__file, {SOURCE}) ON s.__file = g.__file "
         f"WHERE {where}"
     )
