@@ -77,16 +77,16 @@ class PortVisitParams(Params):
     )
 
     min_unseen_ends_duration: Duration = param(
-        "24h",
+        "12h",
         "A visit open at both ends (the vessel's track begins in port and ends there: neither "
         "its arrival nor its departure is in the data) is an event only when what is seen of "
         "it lasts at least this; a shorter one shows that the vessel was in port, not a "
         "visit anyone saw, and is not raised. 0 raises every one.",
         "seawatch (issue 12): a one-hour capture of the AISHub feed gave 1,974 such visits "
         "(ships moored in Rotterdam, Antwerp... for the whole hour) and 5 visits with a "
-        "departure seen; GFW's port visits are built from entry, stop/gap and exit events "
-        "and its confident ones need an entry or an exit. A day in port with neither end "
-        "seen is still a port call: the simulator's vessels moored throughout 36 h",
+        "departure seen; GFW's port visit needs an entry and an exit event. Half a day in "
+        "port is a port call however it began: the messy simulator's moored ships heard "
+        "for 22 h of its 36",
     )
 
     @model_validator(mode="after")

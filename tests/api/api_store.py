@@ -31,7 +31,7 @@ def build_store(root: Path) -> Path:
     store.ingest([paths["nmea"]])
     # the ships in port in the RED box through the 6 h (neither arrival nor departure seen) are
     # the port visits the RED markings of the grant matrix are set on: raise them, as the
-    # detector did before it needed such a visit to last a day (docs/detectors.md port_visit)
+    # detector did before it needed such a visit to last 12 h (docs/detectors.md port_visit)
     config = DetectConfig(port_visit=PortVisitParams(min_unseen_ends_duration=0))
     detect_store(store, config=config)
     return store_dir

@@ -129,7 +129,7 @@ DEFAULTS = {
         "one_event_per_zone": False,
     },
     "port_visit": {"entry_km": 3.0, "exit_km": 4.0, "min_duration": "30m",
-                   "min_unseen_ends_duration": "24h"},  # issue 12: moored, not a visit
+                   "min_unseen_ends_duration": "12h"},  # issue 12: moored, not a visit
     "installations": {
         "infer_min_shore_km": 5.0,
         "infer_cell_km": 2.0,

@@ -94,10 +94,10 @@ def test_open_at_the_start_and_at_the_end():
     assert (details["open"], details["open_start"], details["open_end"]) == (True, False, True)
     assert visits(at_km([(0, 10), (10, 2.0), (25, 1.0)])) == []
     # in port for the whole data: neither arrival nor departure seen, a visit only when it
-    # is seen for min_unseen_ends_duration (24 h); an hour's capture of a moored ship is not
-    assert visits(at_km([(0, 1.0), (600, 1.0)])) == []
-    assert visits(at_km([(0, 1.0), (1440, 1.0)])) == [(t(0), t(1440))]
-    assert visits(at_km([(0, 1.0), (1439, 1.0)])) == []
+    # is seen for min_unseen_ends_duration (12 h); an hour's capture of a moored ship is not
+    assert visits(at_km([(0, 1.0), (60, 1.0)])) == []
+    assert visits(at_km([(0, 1.0), (720, 1.0)])) == [(t(0), t(720))]
+    assert visits(at_km([(0, 1.0), (719, 1.0)])) == []
     assert visits(at_km([(0, 1.0), (600, 1.0)]), min_unseen_ends_duration="10h") == [
         (t(0), t(600))]
     assert visits(at_km([(0, 1.0), (60, 1.0)]), min_unseen_ends_duration=0) == [(t(0), t(60))]
