@@ -44,6 +44,7 @@ import tempfile
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -100,6 +101,16 @@ basin can lie a few km from the drawn coastline) is in a harbour."""
 EPISODE_H = 24.0
 """Alerts of one type and vessel or pair less than this many hours apart (end to next start)
 are fragments of one behaviour."""
+EPISODE_KM = 2.0 * 1.852 * EPISODE_H
+"""... and, for a behaviour of one place (:data:`PLACE_TYPES`), the next alert starts less
+than this far (km) from where the vessel was when the previous ended: 2 kn (the loitering
+speed limit, GFW's definition) for :data:`EPISODE_H`, about 48 nm. A vessel found farther
+than a loitering vessel drifts in a day has steamed to another place, and its stop there is
+another behaviour (GFW's fixture: a carrier's stops 103-717 km apart after 8-41 h at
+6.6-10 kn, each a possible rendezvous of its own)."""
+PLACE_TYPES = ("loitering",)
+"""Types whose episode is tied to one place (the other episode types are of one vessel or
+pair wherever it goes: a pair's meetings, a shared MMSI, fishing along a zone)."""
 EPISODE_TYPES = ("spoofing", "loitering", "encounter", "fishing_in_zone")
 """Types whose episodes should give one alert (a zone crossing, a port visit or a gap is one
 event by nature)."""
@@ -115,6 +126,7 @@ class Capture:
     name: str
     paths: list[Path] = field(default_factory=list)
     load: Callable[[], pl.DataFrame] | None = None  # positions, when not files
+    vessels: Callable[[], pl.DataFrame] | None = None  # identities beside ``load``
 
     def __str__(self) -> str:
         return self.name
@@ -138,7 +150,8 @@ def captures(data: Path = DATA) -> list[Capture]:
             if len(ps) > 1]
     gfw = data / "reference" / "gfw-segment" / "regression"
     if gfw.is_dir():
-        out.append(Capture("reference/gfw-segment/regression", load=lambda: gfw_positions(gfw)))
+        out.append(Capture("reference/gfw-segment/regression", load=lambda: gfw_positions(gfw),
+                           vessels=lambda: gfw_vessels(gfw)))
     return out
 
 
@@ -147,6 +160,42 @@ def gfw_positions(folder: Path) -> pl.DataFrame:
     from tests.tracks.gfw_segment_reference import load_regression
 
     return schema.conform(load_regression(folder), schema.POSITIONS)
+
+
+GFW_STATIC_TYPES = ("AIS.5", "AIS.19", "AIS.24")
+"""The fixture's messages that carry a ship type (static and voyage data, class B reports)."""
+
+
+def gfw_vessels(folder: Path) -> pl.DataFrame:
+    """The ship types the GFW fixture's static messages declare, one row per MMSI with its
+    latest (what a store keeps from the same messages, ``Store.latest_identity()``): the
+    fixture names them in words ("Fishing", "Cargo, all ships of this type"), read as ITU
+    codes by the CSV readers' table."""
+    import gzip
+
+    from seawatch.io.csv.values import ship_type
+
+    rows = []
+    for path in sorted(folder.glob("regr_*.json.gz")):
+        with gzip.open(path, "rt", encoding="utf-8") as fh:
+            for line in fh:
+                d = json.loads(line)
+                if d["type"] in GFW_STATIC_TYPES and d.get("shiptype"):
+                    rows.append({"mmsi": int(d["ssvid"]), "ts": d["timestamp"],
+                                 "text": str(d["shiptype"]).split(",")[0]})
+    if not rows:
+        return schema.empty(schema.VESSELS)
+    frame = (
+        pl.DataFrame(rows)
+        .with_columns(pl.col("ts").str.to_datetime(time_zone="UTC", time_unit="us"),
+                      ship_type(pl.col("text")).alias("ship_type"))
+        .drop_nulls("ship_type")
+        .sort("mmsi", "ts")
+        .group_by("mmsi", maintain_order=True)
+        .last()  # one row per MMSI, its latest declared type (Store.latest_identity())
+        .drop("text")
+    )
+    return schema.conform(frame, schema.VESSELS)
 
 
 def _ingest(store: Store, path: Path) -> None:
@@ -163,7 +212,8 @@ def run_capture(capture: Capture, work: Path) -> tuple[pl.DataFrame, pl.DataFram
     """(events, positions) of every detector on ``capture`` (defaults, as a user runs them)."""
     if capture.load is not None:
         positions = capture.load()
-        return detect_all(positions), positions
+        vessels = capture.vessels() if capture.vessels is not None else None
+        return detect_all(positions, vessels), positions
     store = Store(work / "store")
     for path in capture.paths:
         _ingest(store, path)
@@ -264,7 +314,7 @@ def classify(events: pl.DataFrame, positions: pl.DataFrame) -> pl.DataFrame:
             label = "moored" if _moored(by_mmsi, ev, t0, t1) else None
         out.append(label)
     classified = events.with_columns(false_by=pl.Series(out, dtype=pl.String))
-    return _fragments(classified)
+    return _fragments(classified, pos)
 
 
 def _moored(by_mmsi: dict[Any, pl.DataFrame], ev: dict[str, Any], t0: float,
@@ -288,13 +338,36 @@ def _moored(by_mmsi: dict[Any, pl.DataFrame], ev: dict[str, Any], t0: float,
     return bool(shore <= NEAR_SHORE_KM)
 
 
-def _fragments(events: pl.DataFrame) -> pl.DataFrame:
+def _where(events: pl.DataFrame, positions: pl.DataFrame, at: str) -> pl.DataFrame:
+    """``(lat, lon)`` of each event's vessel at its ``at`` time: its last report then or
+    before (null when none)."""
+    keys = events.select(pl.col("mmsi").cast(pl.Int64), pl.col(at).alias("ts")).with_row_index()
+    if positions.height == 0:
+        return keys.select(lat=pl.lit(None, pl.Float64), lon=pl.lit(None, pl.Float64))
+    reports = positions.select(pl.col("mmsi").cast(pl.Int64), "ts", "lat", "lon").sort("ts")
+    found = keys.sort("ts").join_asof(reports, on="ts", by="mmsi", strategy="backward",
+                                      check_sortedness=False)  # both sorted by ts above
+    return found.sort("index").select("lat", "lon")
+
+
+def _fragments(events: pl.DataFrame, positions: pl.DataFrame) -> pl.DataFrame:
     """Mark as ``fragment`` the alerts of an episode after its first (see
-    :data:`EPISODE_H`), unless another category already explains them."""
+    :data:`EPISODE_H` and :data:`EPISODE_KM`), unless another category already explains
+    them."""
+    begin = _where(events, positions, "start")
+    finish = _where(events, positions, "end")
     key = pl.struct("type", "mmsi", pl.col("other_mmsi").fill_null(-1))
-    gap = pl.col("start") - pl.col("end").shift(1).over(key, order_by="start")
-    frag = (pl.col("type").is_in(EPISODE_TYPES) & gap.is_not_null()
-            & (gap < pl.duration(seconds=int(EPISODE_H * 3600))))
+    prev = events.with_columns(_lat1=finish["lat"], _lon1=finish["lon"]).select(
+        gap=pl.col("start") - pl.col("end").shift(1).over(key, order_by="start"),
+        lat=pl.col("_lat1").shift(1).over(key, order_by="start"),
+        lon=pl.col("_lon1").shift(1).over(key, order_by="start"),
+    )
+    km = haversine_km(begin["lat"].to_numpy(), begin["lon"].to_numpy(),
+                      prev["lat"].to_numpy(), prev["lon"].to_numpy())
+    far = np.nan_to_num(km, nan=0.0) >= EPISODE_KM  # an unknown place is not another one
+    frag = (events["type"].is_in(EPISODE_TYPES) & prev["gap"].is_not_null()
+            & (prev["gap"] < timedelta(hours=EPISODE_H))
+            & ~(events["type"].is_in(PLACE_TYPES) & pl.Series(far)))
     return events.with_columns(
         false_by=pl.when(pl.col("false_by").is_null() & frag).then(pl.lit("fragment"))
         .otherwise(pl.col("false_by")))

@@ -113,6 +113,22 @@ def test_fragments_of_one_episode() -> None:
     assert got == [None, "fragment", None, None, None, None]
 
 
+def test_a_stop_in_another_place_is_another_loitering_episode() -> None:
+    # a carrier's stops 103 km apart after 8.4 h of steaming (GFW fixture 372768000) are two
+    # behaviours; a stop again 1.5 km from where it ended is a fragment; a pair's encounters
+    # are one episode wherever they meet
+    ev = _events([{"type": "loitering", "mmsi": 7, "h0": 0, "h1": 3},
+                  {"type": "loitering", "mmsi": 7, "h0": 11.4, "h1": 14},
+                  {"type": "loitering", "mmsi": 8, "h0": 0, "h1": 3},
+                  {"type": "loitering", "mmsi": 8, "h0": 10.6, "h1": 14},
+                  {"type": "encounter", "mmsi": 7, "other": 9, "h0": 0, "h1": 3},
+                  {"type": "encounter", "mmsi": 7, "other": 9, "h0": 11.4, "h1": 14}])
+    reports = [(7, 3, -6.0, -134.0), (7, 11.4, -6.0 + 0.927, -134.0),
+               (8, 3, -6.0, -130.0), (8, 10.6, -6.0 + 0.0135, -130.0)]
+    got = R.classify(ev, _positions(reports))["false_by"].to_list()
+    assert got == [None, None, None, "fragment", None, "fragment"]
+
+
 # -- the real files ----------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def data() -> Path:
@@ -181,11 +197,6 @@ def test_no_encounter_of_moored_ships(data: Path) -> None:
     assert _count(table, "moored", "encounter") == 0
 
 
-@pytest.mark.xfail(
-    strict=True, raises=AssertionError,
-    reason="issue 12 item 5: 17 loitering alerts of GFW's fixture start less than 24 h after "
-    "another of their vessel (47 before episodes were merged); loitering merges stops only "
-    "across gaps of 6 h at under 2 kn of drift, and these are stops hours of steaming apart")
 def test_one_alert_per_episode(data: Path) -> None:
     assert _count(census(data, *SPOOFING_CAPTURES), "fragment") == 0
 

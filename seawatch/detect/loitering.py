@@ -8,9 +8,11 @@ episode at least ``min_shore_nm = 20`` nm from shore and at least ``min_port_dis
 run of consecutive positions of one track (``segment_id``, or MMSI) with speed under 2 kn
 (``sog``, or the implied speed where ``sog`` is null) and gaps inside it under
 ``max_inner_gap = 1 h``. The episode is a slow run that meets the definition, or several of
-one track merged across short interruptions (the next starts less than ``merge_gap = 6 h``
-after the previous ended, within a slow vessel's drift of where it stopped: a short move or
-a short silence), so one behaviour is one alert. Nothing depends on calendar days.
+one track merged (the next starts less than ``merge_gap = 24 h`` after the previous ended,
+within a slow vessel's drift of where it stopped: a short move, a short silence, stopping
+again in the same area), so one behaviour is one alert; each stop is kept in
+``details.stops``. A stop reached by steaming to another place is another episode. Nothing
+depends on calendar days.
 
 Carriers loitering alone are the classic transshipment signal (DESIGN.md); fishing vessels
 move slowly while fishing, which is ``fishing`` / ``fishing_in_zone``, not loitering; two
@@ -56,6 +58,10 @@ from seawatch.units import duration_us
 
 __all__ = ["LoiteringParams", "detect_loitering", "drop_encounter_overlaps", "merge_runs"]
 
+_STOP_FIELDS = {"start": pl.String, "end": pl.String, "lat": pl.Float64, "lon": pl.Float64,
+                "positions": pl.Int64, "mean_speed_kn": pl.Float64}
+"""The fields of one stop (a slow run) in an episode's ``details.stops``."""
+
 FISHING_SHIP_TYPE = 30
 """ITU ship-and-cargo type 30: fishing."""
 
@@ -90,16 +96,18 @@ class LoiteringParams(Params):
         "DESIGN.md / GFW pipe-encounters gap (1 h)",
     )
     merge_gap: Duration = param(
-        "6h",
+        "24h",
         "Slow runs of one track that are loitering on their own merge into one episode (one "
         "alert) when the next starts less than this after the previous ended and the net "
-        "displacement between them implies less than max_mean_speed_kn: the vessel is still "
-        "where a loitering vessel could be after a short move or a short silence. 0 merges "
-        "nothing.",
-        "seawatch (issue 12, one episode one alert): on GFW's segment fixture a drifting "
-        "vessel's stops were cut by 13-29 min of moving that left it within 0.7 km of where it "
-        "stopped, and a vessel by a platform went unheard for 1-5.6 h, while its moves between "
-        "separate stops took 8 h and more at 6-11 kn",
+        "displacement from where the previous ended to where the next starts implies less "
+        "than max_mean_speed_kn over that time: the vessel stayed in the area (a short move, "
+        "a short silence, stopping again and again where it was). A move that implies more "
+        "took it to another place: another episode. 0 merges nothing.",
+        "seawatch (issue 12, one episode one alert): GFW's segment fixture (real satellite "
+        "AIS); a supply vessel by a Santos basin platform stopped again 1.5 km from where it "
+        "had stopped 7.6 h before (0.1 kn net), a carrier's separate stops were 103-717 km "
+        "apart after 8-41 h of steaming (6.6-10 kn net); 24 h as encounter episode_gap "
+        "(GFW pipe-encounters' merge window)",
     )
 
 
@@ -144,7 +152,8 @@ def detect_loitering(
         first/last position of the episode, ``lat``/``lon`` its mean position, ``score`` =
         duration / (2 x min_duration) capped at 1. ``details``: ``mean_speed_kn``,
         ``duration_h``, ``distance_from_shore_nm`` and ``distance_from_port_km`` (the least
-        over the episode's positions) and ``positions``.
+        over the episode's positions), ``positions``, ``slow_runs`` and ``stops`` (per slow
+        run: ``start``, ``end``, ``lat``, ``lon``, ``positions``, ``mean_speed_kn``).
 
     Raises
     ------
@@ -266,6 +275,7 @@ def detect_loitering(
                 "distance_from_port_km": pl.col("port_km").round(2),
                 "positions": pl.col("positions"),
                 "slow_runs": pl.col("slow_runs"),
+                "stops": pl.col("stops"),
             }
         ),
     )
@@ -326,6 +336,7 @@ def merge_runs(runs: pl.DataFrame, merge_gap_us: int, max_drift_kn: float) -> pl
             pl.col("n").alias("slow_runs"),
             pl.lit(0.0).alias("lat"),
             pl.lit(0.0).alias("lon"),
+            pl.lit([], pl.List(pl.Struct(_STOP_FIELDS))).alias("stops"),
         )
     track = runs["track"].to_numpy()
     t0, t1 = runs["t0"].to_numpy(), runs["t1"].to_numpy()
@@ -340,8 +351,17 @@ def merge_runs(runs: pl.DataFrame, merge_gap_us: int, max_drift_kn: float) -> pl
     join = (track[1:] == track[:-1]) & (gap < merge_gap_us) & (drift_kn < max_drift_kn)
     episode = np.cumsum(np.r_[True, ~join]) - 1
     utc = pl.Datetime("us", "UTC")
+    iso = "%Y-%m-%dT%H:%M:%SZ"
+    stop = pl.struct(
+        pl.col("t0").cast(utc).dt.strftime(iso).alias("start"),
+        pl.col("t1").cast(utc).dt.strftime(iso).alias("end"),
+        (pl.col("lat_sum") / pl.col("n")).round(5).alias("lat"),
+        vector_lon_expr(pl.col("_x"), pl.col("_y")).round(5).alias("lon"),
+        pl.col("n").alias("positions"),
+        (pl.col("speed_sum") / pl.col("n")).round(2).alias("mean_speed_kn"),
+    )
     return (
-        runs.with_columns(pl.Series("episode", episode, pl.Int64))
+        runs.with_columns(pl.Series("episode", episode, pl.Int64), stop.alias("stops"))
         .group_by("episode", maintain_order=True)
         .agg(
             pl.col("mmsi").first(),
@@ -355,6 +375,7 @@ def merge_runs(runs: pl.DataFrame, merge_gap_us: int, max_drift_kn: float) -> pl
             pl.col("lat_sum").sum(),
             pl.col("_x").sum(),
             pl.col("_y").sum(),
+            pl.col("stops"),
         )
         .select(
             "episode",
@@ -369,6 +390,7 @@ def merge_runs(runs: pl.DataFrame, merge_gap_us: int, max_drift_kn: float) -> pl
             "slow_runs",
             (pl.col("lat_sum") / pl.col("positions")).alias("lat"),
             vector_lon_expr(pl.col("_x"), pl.col("_y")).alias("lon"),
+            "stops",
         )
     )
 

@@ -76,6 +76,19 @@ class PortVisitParams(Params):
         "docs/detectors.md",
     )
 
+    min_unseen_ends_duration: Duration = param(
+        "12h",
+        "A visit open at both ends (the vessel's track begins in port and ends there: neither "
+        "its arrival nor its departure is in the data) is an event only when what is seen of "
+        "it lasts at least this; a shorter one shows that the vessel was in port, not a "
+        "visit anyone saw, and is not raised. 0 raises every one.",
+        "seawatch (issue 12): a one-hour capture of the AISHub feed gave 1,974 such visits "
+        "(ships moored in Rotterdam, Antwerp... for the whole hour) and 5 visits with a "
+        "departure seen; GFW's port visit needs an entry and an exit event. Half a day in "
+        "port is a port call however it began: the messy simulator's moored ships heard "
+        "for 22 h of its 36",
+    )
+
     @model_validator(mode="after")
     def _exit_beyond_entry(self) -> PortVisitParams:
         if self.exit_km < self.entry_km:
@@ -181,6 +194,7 @@ def detect_port_visits(
     p = resolve(PortVisitParams, params, overrides, "detect_port_visits()")
     entry_km, exit_km = p.entry_km, p.exit_km
     min_us = parse_duration(p.min_duration) // timedelta(microseconds=1)
+    unseen_us = parse_duration(p.min_unseen_ends_duration) // timedelta(microseconds=1)
     index = _as_index(ports)
     table = index.ports
     tracks = ordered_tracks(segmented)
@@ -256,7 +270,10 @@ def detect_port_visits(
             (pl.col("end") - pl.col("start")).dt.total_microseconds().alias("_us"),
             (pl.col("open_start") | pl.col("open_end")).alias("open"),
         )
-        .filter(pl.col("_us") >= min_us)
+        .filter(
+            (pl.col("_us") >= min_us)
+            & ~(pl.col("open_start") & pl.col("open_end") & (pl.col("_us") < unseen_us))
+        )
     )
     if visits.height == 0:
         return empty_events()

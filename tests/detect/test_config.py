@@ -117,7 +117,7 @@ DEFAULTS = {
         "min_shore_nm": 20.0,
         "min_port_distance_km": 10.0,
         "max_inner_gap": "1h",
-        "merge_gap": "6h",  # issue 12: one episode, one alert
+        "merge_gap": "24h",  # issue 12: one episode, one alert (was 6h)
     },
     "zone": {"kinds": None},
     "fishing_in_zone": {
@@ -128,7 +128,8 @@ DEFAULTS = {
         "fishing_ship_types": [30],
         "one_event_per_zone": False,
     },
-    "port_visit": {"entry_km": 3.0, "exit_km": 4.0, "min_duration": "30m"},
+    "port_visit": {"entry_km": 3.0, "exit_km": 4.0, "min_duration": "30m",
+                   "min_unseen_ends_duration": "12h"},  # issue 12: moored, not a visit
     "installations": {
         "infer_min_shore_km": 5.0,
         "infer_cell_km": 2.0,

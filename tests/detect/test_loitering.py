@@ -204,12 +204,36 @@ def test_a_short_silence_or_a_short_move_does_not_split_the_episode():
     assert spans(apart) == [("15 00:00", "15 02:20"), ("15 02:40", "15 06:00")]
 
 
+def test_stops_again_where_it_was_within_a_day_is_one_episode_with_its_stops():
+    # issue 12: GFW fixture 710030580, a supply vessel by a platform, stopped again 1.5 km
+    # from where it had stopped 7.6 h before: one episode, each stop kept in details
+    lat = np.r_[np.full(31, LAT), np.full(31, LAT + 0.0135)]  # 1.5 km north
+    again = pl.concat([track(CARRIER, 0, 150), track(CARRIER, 600, 750)]).with_columns(
+        lat=pl.Series(lat))
+    ev = detect_loitering(again, encounters=NONE)
+    assert spans(ev) == [("15 00:00", "15 12:30")]
+    d = details_of(ev.row(0, named=True))
+    assert (d["slow_runs"], d["positions"]) == (2, 62)
+    assert [(s["start"], s["end"], s["positions"]) for s in d["stops"]] == [
+        ("2026-01-15T00:00:00Z", "2026-01-15T02:30:00Z", 31),
+        ("2026-01-15T10:00:00Z", "2026-01-15T12:30:00Z", 31),
+    ]
+    assert [s["lat"] for s in d["stops"]] == pytest.approx([LAT, LAT + 0.0135])
+    assert all(s["lon"] == pytest.approx(LON) for s in d["stops"])
+    # merge_gap is the window: 7.5 h apart with merge_gap 6 h are two episodes
+    two = detect_loitering(again, encounters=NONE, merge_gap="6h")
+    assert [details_of(r)["stops"][0]["start"] for r in two.iter_rows(named=True)] == [
+        "2026-01-15T00:00:00Z", "2026-01-15T10:00:00Z"]
+
+
 def test_stops_apart_in_time_or_place_stay_separate_episodes():
-    # 6 h or more between two stops, or a move no loitering vessel makes in the time
-    # between them (here 110 km in 1 h): separate episodes
-    later = pl.concat([track(CARRIER, 0, 150), track(CARRIER, 510, 660)])  # 6 h apart
+    # 24 h or more between two stops, or a move no loitering vessel makes in the time
+    # between them (here 110 km in 1 h; a carrier's 103 km in 8.4 h): separate episodes
+    later = pl.concat([track(CARRIER, 0, 150), track(CARRIER, 1590, 1740)])  # 24 h apart
     assert len(spans(detect_loitering(later, encounters=NONE))) == 2
-    assert len(spans(detect_loitering(later, encounters=NONE, merge_gap="7h"))) == 1
+    assert len(spans(detect_loitering(later, encounters=NONE, merge_gap="25h"))) == 1
+    steamed = pl.concat([track(CARRIER, 0, 150), track(CARRIER, 654, 804, lat=LAT + 0.927)])
+    assert len(spans(detect_loitering(steamed, encounters=NONE))) == 2  # 103 km in 8.4 h
     elsewhere = pl.concat([track(CARRIER, 0, 150), track(CARRIER, 210, 360, lon=LON + 1)])
     elsewhere = elsewhere.with_columns(pl.lit(1).alias("segment_id"))  # one track
     assert len(spans(detect_loitering(elsewhere, encounters=NONE))) == 2

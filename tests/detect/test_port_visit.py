@@ -93,8 +93,17 @@ def test_open_at_the_start_and_at_the_end():
     details = json.loads(end["details"][0])
     assert (details["open"], details["open_start"], details["open_end"]) == (True, False, True)
     assert visits(at_km([(0, 10), (10, 2.0), (25, 1.0)])) == []
-    # in port for the whole data
-    assert visits(at_km([(0, 1.0), (600, 1.0)])) == [(t(0), t(600))]
+    # in port for the whole data: neither arrival nor departure seen, a visit only when it
+    # is seen for min_unseen_ends_duration (12 h); an hour's capture of a moored ship is not
+    assert visits(at_km([(0, 1.0), (60, 1.0)])) == []
+    assert visits(at_km([(0, 1.0), (720, 1.0)])) == [(t(0), t(720))]
+    assert visits(at_km([(0, 1.0), (719, 1.0)])) == []
+    assert visits(at_km([(0, 1.0), (600, 1.0)]), min_unseen_ends_duration="10h") == [
+        (t(0), t(600))]
+    assert visits(at_km([(0, 1.0), (60, 1.0)]), min_unseen_ends_duration=0) == [(t(0), t(60))]
+    # one end seen is a visit at min_duration: arrived and still there, or there and left
+    assert visits(at_km([(0, 10), (10, 1.0), (60, 1.0)])) == [(t(10), t(60))]
+    assert visits(at_km([(0, 1.0), (50, 1.0), (60, 10)])) == [(t(0), t(50))]
 
 
 def test_two_ports_close_together_are_one_visit():

@@ -47,6 +47,13 @@ SAMPLES = [
             "distance_from_shore_nm": 397.59,
             "distance_from_port_km": 742.8,
             "positions": 374,
+            "slow_runs": 2,
+            "stops": [
+                {"start": "2026-01-15T14:00:00Z", "end": "2026-01-15T16:30:00Z",
+                 "lat": -2.5, "lon": -86.25, "positions": 150, "mean_speed_kn": 0.8},
+                {"start": "2026-01-15T17:10:00Z", "end": "2026-01-15T20:13:00Z",
+                 "lat": -2.51, "lon": -86.24, "positions": 224, "mean_speed_kn": 0.77},
+            ],
         },
     },
     {
@@ -244,6 +251,11 @@ def test_every_event_type_is_explained_with_units() -> None:
     assert spoofing["tracks"] == (
         "track 1: 170 reports, 2026-01-15T12:00:10Z to 2026-01-15T15:33:02Z; "
         "track 3: 6 reports, 2026-01-15T12:00:40Z to 2026-01-15T15:20:00Z"
+    )
+    loitering = dict((r["key"], r["value"]) for r in explain(SAMPLES[1:2])[0][1])
+    assert loitering["stops"] == (
+        "2026-01-15 14:00Z to 2026-01-15 16:30Z at 2.5000°S 86.2500°W (150 positions, 0.80 kn); "
+        "2026-01-15 17:10Z to 2026-01-15 20:13Z at 2.5100°S 86.2400°W (224 positions, 0.77 kn)"
     )
     unknown = dict((r["key"], r["value"]) for r in explain(SAMPLES[-1:])[0][1])
     assert unknown == {"some_new_figure_km": "1.89 nm (3.50 km)", "flagged": "yes"}

@@ -183,6 +183,7 @@ const DETAIL_FIELDS = {
   distance_from_shore_nm: ["Distance from shore", "nm"],
   positions: ["Positions", ""],
   slow_runs: ["Stops merged into the episode", ""],
+  stops: ["Stops", "stops"],
   // gap
   gap_hours: ["Time without AIS", "h"],
   distance_km: ["Distance", "km"],
@@ -278,6 +279,13 @@ function formatValue(value, unit) {
       if (!Array.isArray(value)) return String(value);
       return value
         .map((t) => `${trackLabel(t.segment_id)}: ${t.positions} reports, ${t.start} to ${t.end}`)
+        .join("; ");
+    case "stops":
+      // loitering: each slow run merged into the episode, where and when
+      if (!Array.isArray(value)) return String(value);
+      return value
+        .map((p) => `${fmtTime(p.start)} to ${fmtTime(p.end)} at ${fmtLatLon(p.lat, p.lon)} ` +
+          `(${fmtCount(p.positions)} positions, ${fmtNumber(p.mean_speed_kn)} kn)`)
         .join("; ");
     case "km":
       // at sea in nautical miles, with the kilometres the detector measured (and exports)
