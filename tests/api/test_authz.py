@@ -320,6 +320,10 @@ def calls_for(world: World, method: str, path: str, few: bool = False) -> list[C
         ("GET", "/api/v1/zones"): lambda: [Call("GET", "/api/v1/zones", "zones")],
         ("GET", "/api/v1/basemap/land"): lambda: [Call("GET", "/api/v1/basemap/land", "land")],
         ("GET", "/api/v1/coverage"): lambda: [Call("GET", "/api/v1/coverage", "coverage")],
+        ("GET", "/api/v1/coverage/cells"): lambda: [
+            Call("GET", "/api/v1/coverage/cells", "coverage_cells")],
+        ("GET", "/api/v1/installations"): lambda: [
+            Call("GET", "/api/v1/installations", "installations")],
         ("GET", "/api/v1/export/positions"): lambda: [
             Call("GET", "/api/v1/export/positions?format=csv", "export_positions")],
         ("GET", "/api/v1/export/events"): lambda: [
@@ -546,6 +550,13 @@ def check_data(world: World, exp: Expected, call: Call, response, what: str) -> 
         body = response.json()
         assert bool(body["feeds"]) == exp.full, what
         assert exp.full or body["outages"] == [], what
+    elif kind == "coverage_cells":
+        # the cells the host's receivers heard: likewise none for another agency
+        assert bool(response.json()["features"]) == exp.full, what
+    elif kind == "installations":
+        # the host's installations and the candidates read from all of its events
+        body = response.json()
+        assert exp.full or (body["features"] == [] and body["at_installations"] == {}), what
     elif kind == "ogc_items":
         doc = response.json()
         want = {"events": n_events, "positions": n_positions, "zones": len(exp.zones)}

@@ -22,7 +22,7 @@ Examples
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import polars as pl
@@ -32,6 +32,8 @@ from seawatch.units import format_time
 
 if TYPE_CHECKING:  # pragma: no cover
     from seawatch.api.query import StoreQuery
+
+HOUR = timedelta(hours=1)
 
 
 def coverage_table(query: StoreQuery) -> pl.DataFrame:
@@ -79,9 +81,121 @@ def build_coverage(
     }
 
 
+def _hour_bounds(cov: pl.DataFrame) -> tuple[datetime | None, datetime | None]:
+    """The first and last hour of a coverage table (None, None when empty)."""
+    if not cov.height:
+        return None, None
+    first, last = cov["ts"].min(), cov["ts"].max()
+    assert isinstance(first, datetime) and isinstance(last, datetime)
+    return first, last
+
+
 def _records(frame: pl.DataFrame) -> list[dict[str, Any]]:
     """Rows as dicts, datetimes as ISO 8601 UTC text."""
     return [
         {k: format_time(v) if isinstance(v, datetime) else v for k, v in row.items()}
         for row in frame.iter_rows(named=True)
     ]
+
+
+def build_cells(
+    query: StoreQuery, start: datetime | None = None, end: datetime | None = None
+) -> dict[str, Any]:
+    """The coverage grid's cells heard in a window, as a GeoJSON FeatureCollection (see
+    ``GET /api/v1/coverage/cells``).
+
+    Parameters
+    ----------
+    query
+        The store's queries.
+    start, end
+        Only the hours in ``[start, end)`` (None: unbounded).
+
+    Returns
+    -------
+    dict
+        A FeatureCollection of one Polygon per cell of :data:`CELL_DEG` degrees in which a
+        feed heard at least one vessel in the window, with the properties ``cell_lat``,
+        ``cell_lon`` (the south-west corner, degrees), ``positions``, ``hours`` (UTC hours
+        in which any feed heard a vessel there), ``vessels_per_hour`` (mean over those hours
+        of the most vessels one feed heard there in the hour: each feed counts distinct
+        vessels, so two stations hearing the same ship are not added up),
+        ``peak_vessels`` (the most in one hour), ``feeds`` (sorted feed names),
+        ``first_ts`` and ``last_ts``; and, beside ``features``, ``cell_deg``, ``hours``
+        (UTC hours from the window's first to its last hour with data, the denominator of
+        the cells' ``hours``), ``start`` and ``end`` (those hours' bounds, null when
+        nothing was heard). Sorted by ``cell_lat``, ``cell_lon``.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from seawatch.api.query import StoreQuery
+    >>> from seawatch.store import Store
+    >>> path = tempfile.mkdtemp()
+    >>> _ = Store(path)
+    >>> build_cells(StoreQuery(path))["features"]
+    []
+    """
+    cov = coverage_table(query)
+    if start is not None:
+        cov = cov.filter(pl.col("ts") >= start)
+    if end is not None:
+        cov = cov.filter(pl.col("ts") < end)
+    return cells_geojson(cov)
+
+
+def cells_geojson(cov: pl.DataFrame) -> dict[str, Any]:
+    """The cells of a coverage table as :func:`build_cells` describes them.
+
+    >>> from datetime import datetime, UTC
+    >>> from seawatch import schema
+    >>> rows = [{"ts": datetime(2026, 1, 15, h, tzinfo=UTC), "source": s, "cell_lat": -2,
+    ...          "cell_lon": -81, "positions": 10, "vessels": v, "first_ts": None,
+    ...          "last_ts": None} for h, s, v in ((0, "a", 3), (0, "b", 5), (2, "a", 1))]
+    >>> fc = cells_geojson(schema.conform(pl.DataFrame(rows), schema.COVERAGE))
+    >>> fc["hours"], fc["features"][0]["properties"]["vessels_per_hour"]
+    (3, 3.0)
+    >>> fc["features"][0]["geometry"]["coordinates"][0][:2]
+    [[-81.0, -2.0], [-80.0, -2.0]]
+    """
+    cell = ["cell_lat", "cell_lon"]
+    hourly = cov.group_by([*cell, "ts"]).agg(pl.col("vessels").max().alias("most"))
+    cells = (
+        cov.group_by(cell)
+        .agg(
+            pl.col("positions").sum().cast(pl.Int64),
+            pl.col("ts").n_unique().cast(pl.Int64).alias("hours"),
+            pl.col("source").unique().sort().alias("feeds"),
+            pl.col("first_ts").min(),
+            pl.col("last_ts").max(),
+        )
+        .join(
+            hourly.group_by(cell).agg(
+                pl.col("most").mean().round(2).alias("vessels_per_hour"),
+                pl.col("most").max().cast(pl.Int64).alias("peak_vessels"),
+            ),
+            on=cell,
+        )
+        .sort(cell)
+    )
+    first, last = _hour_bounds(cov)
+    span = 0 if first is None or last is None else (last - first) // HOUR + 1
+    features = []
+    for row in _records(cells):
+        south, west = row["cell_lat"] * CELL_DEG, row["cell_lon"] * CELL_DEG
+        north, east = south + CELL_DEG, west + CELL_DEG
+        ring = [[west, south], [east, south], [east, north], [west, north], [west, south]]
+        features.append({
+            "type": "Feature",
+            "geometry": {"type": "Polygon", "coordinates": [[[float(x), float(y)]
+                                                             for x, y in ring]]},
+            "properties": row,
+        })
+    return {
+        "type": "FeatureCollection",
+        "cell_deg": CELL_DEG,
+        "hours": span,
+        "start": None if first is None else format_time(first),
+        "end": None if last is None else format_time(last + HOUR),
+        "features": features,
+    }
