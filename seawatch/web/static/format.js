@@ -496,7 +496,7 @@ export function whyAlert(ev) {
       raised.push(
         `Two vessels stayed within ${fmtNumber(d.median_distance_m ?? 500)} m of each other ` +
           `(median) for ${fmtHours(dur)}${
-            num(d.close_samples) ? `, ${plural(d.close_samples, "10-minute sample")} close` : ""
+            num(d.close_samples) ? `, ${plural(d.close_samples, "grid sample")} close` : ""
           }.`,
       );
       if (num(d.mmsi_median_speed_kn) && num(d.other_median_speed_kn))
@@ -519,7 +519,7 @@ export function whyAlert(ev) {
           }.`,
         );
       if (num(d.pieces) && d.pieces > 1)
-        lowered.push(`${plural(d.pieces, "close run")} within 500 m joined into one.`);
+        lowered.push(`${plural(d.pieces, "close run")} of the pair joined into one.`);
       break;
     }
     case "loitering":
@@ -620,7 +620,7 @@ export function whyAlert(ev) {
     }
     case "port_visit":
       raised.push(
-        `Within 3 km of ${d.port ?? "a port"}${d.port_kind ? ` (${d.port_kind})` : ""} for ${fmtHours(dur)}${
+        `Called at ${d.port ?? "a port"}${d.port_kind ? ` (${d.port_kind})` : ""} for ${fmtHours(dur)}${
           num(d.min_distance_km) ? `, closest ${fmtNm(d.min_distance_km)}` : ""
         }.`,
       );

@@ -80,7 +80,7 @@ def test_cells_count_the_positions_of_each_grid_cell(client, positions):
     want_rows = {(r["la"], r["lo"]): r for r in want.iter_rows(named=True)}
     got = {(f["properties"]["cell_lat"], f["properties"]["cell_lon"]): f for f in fc["features"]}
     assert got.keys() == want_rows.keys()
-    span = placed["ts"].max() - placed["ts"].min()  # type: ignore[operator]
+    span = placed["ts"].max() - placed["ts"].min()
     assert fc["hours"] >= span.total_seconds() // 3600
     for key, f in got.items():
         p, w = f["properties"], want_rows[key]

@@ -7,6 +7,7 @@ import json
 import shutil
 from pathlib import Path
 from types import SimpleNamespace
+from typing import Any
 
 import polars as pl
 import pytest
@@ -89,7 +90,7 @@ def test_candidates_and_an_older_run():
     def query(info):
         return SimpleNamespace(store=SimpleNamespace(events_info=lambda: info))
 
-    run = {
+    run: dict[str, Any] = {
         "config": {"installations": {"radius_km": 3.0, "score_factor": 0.0,
                                      "use_inferred": True}},
         "installations": {
@@ -102,7 +103,7 @@ def test_candidates_and_an_older_run():
             "at_installations": {"loitering": 3},
         },
     }
-    fc = build_installations(query(run))  # type: ignore[arg-type]
+    fc = build_installations(query(run))
     farm, found = (f["properties"] for f in fc["features"])
     assert farm["reach_km"] == 3.5 and farm["used"] and not farm["candidate"]
     assert found["candidate"] and found["used"] and found["kind"] == "candidate"
@@ -112,5 +113,5 @@ def test_candidates_and_an_older_run():
     # a run recorded before the table was: the candidates still, no user's installation
     del run["installations"]["table"]
     run["config"]["installations"]["use_inferred"] = False
-    (only,) = build_installations(query(run))["features"]  # type: ignore[arg-type]
+    (only,) = build_installations(query(run))["features"]
     assert only["properties"]["candidate"] and not only["properties"]["used"]
