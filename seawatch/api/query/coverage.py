@@ -25,13 +25,15 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import polars as pl
 
-from seawatch.store.coverage import CELL_DEG, MIN_OUTAGE_H, feeds, outages
+from seawatch.store.coverage import CELL_DEG, HOUR_US, MIN_OUTAGE_H, feeds, outages
 from seawatch.units import format_time
 
 if TYPE_CHECKING:  # pragma: no cover
     from seawatch.api.query import StoreQuery
+    from seawatch.api.scope import PositionScope
 
 HOUR = timedelta(hours=1)
 
@@ -144,8 +146,9 @@ def build_cells(
     return cells_geojson(cov)
 
 
-def cells_geojson(cov: pl.DataFrame) -> dict[str, Any]:
-    """The cells of a coverage table as :func:`build_cells` describes them.
+def cells_geojson(cov: pl.DataFrame, *, with_feeds: bool = True) -> dict[str, Any]:
+    """The cells of a coverage table as :func:`build_cells` describes them (``with_feeds``
+    False: each cell's ``feeds`` empty, for another agency).
 
     >>> from datetime import datetime, UTC
     >>> from seawatch import schema
@@ -165,7 +168,11 @@ def cells_geojson(cov: pl.DataFrame) -> dict[str, Any]:
         .agg(
             pl.col("positions").sum().cast(pl.Int64),
             pl.col("ts").n_unique().cast(pl.Int64).alias("hours"),
-            pl.col("source").unique().sort().alias("feeds"),
+            (
+                pl.col("source").unique().sort()
+                if with_feeds
+                else pl.lit([], pl.List(pl.String))
+            ).alias("feeds"),
             pl.col("first_ts").min(),
             pl.col("last_ts").max(),
         )
@@ -199,3 +206,79 @@ def cells_geojson(cov: pl.DataFrame) -> dict[str, Any]:
         "end": None if last is None else format_time(last + HOUR),
         "features": features,
     }
+
+
+def scoped_cells(
+    query: StoreQuery,
+    scope: PositionScope,
+    start: datetime | None = None,
+    end: datetime | None = None,
+) -> dict[str, Any]:
+    """:func:`build_cells` for another agency: only the cell-hours every position of which
+    its :class:`~seawatch.api.scope.PositionScope` releases, without the feeds' names.
+
+    A row of the coverage table (a feed, an hour, a cell) counts positions of that hour and
+    cell; it is released when one part of the scope (one grant) holds the whole hour
+    (``lo <= hour`` and ``hour + 1 h <= hi``) and the whole cell (inside its box, edges
+    included, and strictly inside its zone's polygon, ``shapely.contains_properly``): then
+    each position it counts is one the agency may read through ``/positions``. A cell or an
+    hour that a grant's area or window cuts is left out whole, never counted in part. The
+    feeds (receiving stations) are the host's: ``/positions`` does not give a position's
+    source, so ``feeds`` is empty.
+
+    Examples
+    --------
+    >>> from datetime import UTC
+    >>> from seawatch import schema
+    >>> from seawatch.api.scope import PositionScope
+    >>> from seawatch.store.posindex import Part
+    >>> rows = [{"ts": datetime(2026, 1, 15, h, tzinfo=UTC), "source": "st1", "cell_lat": la,
+    ...          "cell_lon": -81, "positions": 10, "vessels": 2, "first_ts": None,
+    ...          "last_ts": None} for h, la in ((0, -2), (0, 0), (5, -2))]
+    >>> cov = schema.conform(pl.DataFrame(rows), schema.COVERAGE)
+    >>> hour = 3_600_000_000
+    >>> t0 = int(datetime(2026, 1, 15, tzinfo=UTC).timestamp()) * 1_000_000
+    >>> scope = PositionScope((Part(t0, t0 + 2 * hour, (-81.0, -2.0, -80.0, -0.5)),), (1,))
+    >>> fc = cells_geojson(released(cov, scope), with_feeds=False)
+    >>> [(f["properties"]["cell_lat"], f["properties"]["feeds"]) for f in fc["features"]]
+    [(-2, [])]
+    """
+    cov = coverage_table(query)
+    if start is not None:
+        cov = cov.filter(pl.col("ts") >= start)
+    if end is not None:
+        cov = cov.filter(pl.col("ts") < end)
+    return cells_geojson(released(cov, scope), with_feeds=False)
+
+
+def released(cov: pl.DataFrame, scope: PositionScope) -> pl.DataFrame:
+    """The rows of a coverage table whose whole hour and whole cell one part of ``scope``
+    holds (see :func:`scoped_cells`)."""
+    if scope.empty or not cov.height:
+        return cov.head(0)
+    hour_us = cov["ts"].dt.epoch("us").to_numpy()
+    south = cov["cell_lat"].to_numpy().astype(np.float64) * CELL_DEG
+    west = cov["cell_lon"].to_numpy().astype(np.float64) * CELL_DEG
+    north, east = south + CELL_DEG, west + CELL_DEG
+    keep = np.zeros(cov.height, dtype=bool)
+    for part in scope.parts:
+        ok = ~keep
+        if part.lo is not None:
+            ok &= hour_us >= part.lo
+        if part.hi is not None:
+            ok &= hour_us + HOUR_US <= part.hi
+        if part.box is not None:
+            x0, y0, x1, y1 = part.box
+            ok &= (south >= y0) & (north <= y1)
+            if x0 <= x1:
+                ok &= (west >= x0) & (east <= x1)
+            else:  # across the antimeridian: [x0, 180] or [-180, x1]
+                ok &= ((west >= x0) & (east <= 180.0)) | ((west >= -180.0) & (east <= x1))
+        if part.shape is not None and ok.any():
+            import shapely
+
+            idx = np.flatnonzero(ok)
+            boxes = shapely.box(west[idx], south[idx], east[idx], north[idx])
+            ok[idx] = shapely.contains_properly(part.shape, boxes)
+        keep |= ok
+    return cov.filter(pl.Series(keep))

@@ -14,8 +14,9 @@ from seawatch.api import models
 from seawatch.api.params import parse_window
 from seawatch.api.policy import require
 from seawatch.api.query import StoreQuery
-from seawatch.api.query.coverage import build_cells, build_coverage
+from seawatch.api.query.coverage import build_cells, build_coverage, scoped_cells
 from seawatch.api.rest.common import ERRORS, GEOJSON, geojson_only, json_text
+from seawatch.api.view import View
 from seawatch.share.policy import Access
 from seawatch.share.roles import READ
 from seawatch.store.coverage import CELL_DEG, MIN_OUTAGE_H
@@ -60,11 +61,13 @@ def add_routes(router: APIRouter, query: StoreQuery) -> None:
         ``hours`` heard (of the collection's ``hours``, first to last hour with data),
         ``vessels_per_hour`` (mean over those hours of the most vessels one feed heard
         there), ``peak_vessels``, ``feeds``, ``first_ts``, ``last_ts``. A cell missing
-        from the answer was heard by no feed in the window. Like ``/coverage`` it
-        describes the host's own receivers: another agency gets no features."""
+        from the answer was heard by no feed in the window. Another agency gets the
+        cell-hours its grants release whole (every position counted there is one it may
+        read: the hour inside a grant's data window, the cell inside its box or zone),
+        without the feeds' names."""
         lo, hi = parse_window(start, end)
         if not access.full:
-            return JSONResponse({"type": "FeatureCollection", "cell_deg": CELL_DEG,
-                                 "hours": 0, "start": None, "end": None, "features": []},
-                                media_type=GEOJSON)
-        return json_text(json.dumps(build_cells(query, lo, hi)), GEOJSON)
+            body = scoped_cells(query, View(query, access).scope, lo, hi)
+        else:
+            body = build_cells(query, lo, hi)
+        return json_text(json.dumps(body), GEOJSON)

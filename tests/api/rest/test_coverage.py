@@ -107,12 +107,43 @@ def test_cells_in_a_window(client, positions):
     assert bad.status_code == 400 and "start" in bad.json()["detail"]
 
 
-def test_a_partner_gets_no_cells(app, sharing):
+def test_a_partner_without_a_grant_gets_no_cells(app, sharing):
     from tests.api.conftest import make_client
 
     with make_client(app, headers=sharing.headers("partner_viewer")) as partner:
         assert partner.get("/api/v1/coverage/cells").json()["features"] == []
         assert partner.get("/api/v1/coverage").json()["feeds"] == []
+
+
+@pytest.mark.parametrize("box", [(-92.0, -3.0, -79.0, 2.0), (-91.5, -2.5, -79.0, 2.0)])
+def test_a_partner_gets_the_cells_its_grant_releases_whole(client, store_dir, tmp_path, box):
+    """A grant of the positions in a box: the cells wholly inside it, counted as the host
+    counts them (the grant's window is the whole store), and none a box edge cuts (their
+    counts would hold positions the partner may not read); no feed named."""
+    from seawatch.api import create_app
+    from seawatch.share.db import open_state, utcnow
+    from seawatch.share.grants import create_grant
+    from tests.api.conftest import HOST, PARTNER, make_client, setup_sharing
+
+    sharing = setup_sharing(open_state(f"sqlite:///{tmp_path / 'cells.db'}"))
+    create_grant(sharing.state, grantor=HOST, grantee=PARTNER,
+                 expires_at=utcnow() + timedelta(days=1), include_positions=True,
+                 max_marking="AMBER", bbox=box)
+    host = {(f["properties"]["cell_lat"], f["properties"]["cell_lon"]): f["properties"]
+            for f in client.get("/api/v1/coverage/cells").json()["features"]}
+    x0, y0, x1, y1 = box
+    inside = {k for k in host if k[0] >= y0 and k[0] + 1 <= y1 and k[1] >= x0 and k[1] + 1 <= x1}
+    assert inside and inside != set(host), "the box holds some of the cells, not all"
+    app = create_app(store_dir, state=sharing.state)
+    with make_client(app, headers=sharing.headers("partner_viewer")) as partner:
+        got = partner.get("/api/v1/coverage/cells").json()["features"]
+        assert partner.get("/api/v1/coverage").json()["feeds"] == []
+    seen = {(f["properties"]["cell_lat"], f["properties"]["cell_lon"]): f["properties"]
+            for f in got}
+    assert seen.keys() == inside
+    for key, p in seen.items():
+        assert p["feeds"] == []
+        assert p["positions"] == host[key]["positions"] and p["hours"] == host[key]["hours"]
 
 
 def test_cells_shade_a_feeds_outage(two_captures):
