@@ -365,10 +365,16 @@ def test_why_each_alert_was_raised_and_lowered() -> None:
     encounter = dict(SAMPLES[0], score=1.0, details={
         **SAMPLES[0]["details"], "merged_encounters": 3, "longest_gap_h": 5.5})
     spoofing = dict(SAMPLES[7], details={**SAMPLES[7]["details"], "outliers": 2})
-    said = why([gap, unknown, loitering, encounter, spoofing])
+    stops = [{"start": f"2026-01-15T{a}:00Z", "end": f"2026-01-15T{b}:00Z", "lat": -1.0,
+              "lon": -85.0, "positions": 20, "mean_speed_kn": 0.5}
+             for a, b in (("14:00", "16:00"), ("16:30", "19:00"), ("22:00", "23:00"))]
+    listed = dict(SAMPLES[1], score=0.9, details={**SAMPLES[1]["details"], "stops": stops})
+    said = why([gap, unknown, loitering, encounter, spoofing, listed])
     for s in said:
         check_why(s)
-    g, u, lo, enc, sp = said
+    g, u, lo, enc, sp, li = said
+    assert li["lowered"][0].startswith("3 stops merged over 6.2 h (interrupted for at most "
+                                       "3.0 h)")
     assert g["raised"][0] == ("AIS silent 14.2 h while 2 feeds (st1, st2) kept hearing 37 other "
                               "vessels around its last position in 12 of the silent hours.")
     assert any("2 h of the silence were a coverage outage" in s for s in g["lowered"])

@@ -529,11 +529,22 @@ export function whyAlert(ev) {
       );
       if (fromShore(d) || fromPort(d))
         raised.push(`Far from shore and port: ${joinParts([fromShore(d), fromPort(d)])}.`);
-      if (num(d.slow_runs) && d.slow_runs > 1)
-        lowered.push(
-          `${plural(d.slow_runs, "stop")} merged over ${fmtHours(dur)}: the short moves or ` +
-            `silences between them left it where it loitered.`,
-        );
+      {
+        // slow_runs counts the stops merged; a newer run lists them (details.stops)
+        const stops = Array.isArray(d.stops) ? d.stops : [];
+        const n = num(d.slow_runs) ? d.slow_runs : stops.length;
+        if (n > 1) {
+          const breaks = stops
+            .slice(1)
+            .map((p, i) => (Date.parse(p.start) - Date.parse(stops[i].end)) / 3.6e6)
+            .filter((h) => Number.isFinite(h) && h >= 0);
+          lowered.push(
+            `${plural(n, "stop")} merged over ${fmtHours(dur)}${
+              breaks.length ? ` (interrupted for at most ${fmtHours(Math.max(...breaks))})` : ""
+            }: the short moves or silences between them left it where it loitered.`,
+          );
+        }
+      }
       break;
     case "gap": {
       const feeds = Array.isArray(d.feeds) ? d.feeds : [];
