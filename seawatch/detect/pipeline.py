@@ -114,13 +114,16 @@ class Run:
     no detector saw, the installation candidates found in the data
     (:func:`seawatch.geo.installations.installations_from_periods`; None when not searched)
     and the number of events at an installation per type (dropped, or lowered:
-    ``[installations] score_factor``)."""
+    ``[installations] score_factor``), and the installations the events were checked
+    against that the user gave (:data:`seawatch.geo.installations.INSTALLATION_COLUMNS`;
+    None when neither loitering nor encounters ran)."""
 
     events: pl.DataFrame
     seconds: dict[str, float]
     outliers: pl.DataFrame = field(default_factory=lambda: Run.no_outliers())
     candidates: pl.DataFrame | None = None
     at_installations: dict[str, int] = field(default_factory=dict)
+    installations: pl.DataFrame | None = None
 
     @staticmethod
     def no_outliers() -> pl.DataFrame:
@@ -244,6 +247,7 @@ def run_pipeline(
         else Run.no_outliers(),
         candidates,
         counts,
+        fixed,
     )
 
 

@@ -155,8 +155,9 @@ def detect_store(
         events.
     installations : polars.DataFrame, optional
         As :func:`detect_all`. The run info (``Store.events_info()``) records under
-        ``installations`` how many were given, the candidates found in the data and the
-        events at an installation per type.
+        ``installations`` how many were given, the candidates found in the data, the
+        events at an installation per type and the user's installations checked
+        (``table``: those of ``[installations] files`` and ``installations``).
 
     Returns
     -------
@@ -200,9 +201,13 @@ def detect_store(
         "installations": {
             "given": 0 if installations is None else installations.height,
             "candidates": [] if run.candidates is None else run.candidates.select(
-                "name", "lat", "lon", "n_vessels", "standby_hours"
+                "name", "lat", "lon", "n_vessels", "standby_hours", "first", "last"
             ).to_dicts(),
             "at_installations": run.at_installations,
+            # the user's installations as checked (files and --installations), for the map
+            "table": [] if run.installations is None else run.installations.select(
+                "name", "kind", "lat", "lon", "extent_km", "radius_km", "source"
+            ).to_dicts(),
         },
         "config": cfg.as_dict(),
         "outliers": outlier_summary(run.outliers),

@@ -320,6 +320,10 @@ def calls_for(world: World, method: str, path: str, few: bool = False) -> list[C
         ("GET", "/api/v1/zones"): lambda: [Call("GET", "/api/v1/zones", "zones")],
         ("GET", "/api/v1/basemap/land"): lambda: [Call("GET", "/api/v1/basemap/land", "land")],
         ("GET", "/api/v1/coverage"): lambda: [Call("GET", "/api/v1/coverage", "coverage")],
+        ("GET", "/api/v1/coverage/cells"): lambda: [
+            Call("GET", "/api/v1/coverage/cells", "coverage_cells")],
+        ("GET", "/api/v1/installations"): lambda: [
+            Call("GET", "/api/v1/installations", "installations")],
         ("GET", "/api/v1/export/positions"): lambda: [
             Call("GET", "/api/v1/export/positions?format=csv", "export_positions")],
         ("GET", "/api/v1/export/events"): lambda: [
@@ -546,6 +550,24 @@ def check_data(world: World, exp: Expected, call: Call, response, what: str) -> 
         body = response.json()
         assert bool(body["feeds"]) == exp.full, what
         assert exp.full or body["outages"] == [], what
+    elif kind == "coverage_cells":
+        # another agency: only cell-hours whose every position it may read, so a cell
+        # never counts more positions than it is released there, and no feed is named
+        cells = response.json()["features"]
+        assert bool(cells) or not exp.full, what
+        if not exp.full:
+            mine = exp.positions.filter(pl.col("lat").is_finite() & pl.col("lon").is_finite())
+            per_cell = {(la, lo): n for la, lo, n in mine.group_by(
+                (pl.col("lat") // 1).cast(pl.Int64), (pl.col("lon") // 1).cast(pl.Int64)
+            ).len().iter_rows()}
+            for cell in cells:
+                p = cell["properties"]
+                assert p["feeds"] == [], what
+                assert p["positions"] <= per_cell.get((p["cell_lat"], p["cell_lon"]), 0), what
+    elif kind == "installations":
+        # the host's installations and the candidates read from all of its events
+        body = response.json()
+        assert exp.full or (body["features"] == [] and body["at_installations"] == {}), what
     elif kind == "ogc_items":
         doc = response.json()
         want = {"events": n_events, "positions": n_positions, "zones": len(exp.zones)}

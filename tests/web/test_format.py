@@ -324,3 +324,108 @@ def test_time_window_fields_read_iso_8601_utc() -> None:
         assert "ms" not in got, (text, got)
         assert "YYYY-MM-DD HH:MM (UTC, 24 h)" in got["error"], (text, got)
     assert shown == "2026-01-15 13:05"
+
+
+WHY_SCRIPT = """
+import { whyAlert } from %s;
+let input = "";
+process.stdin.on("data", (d) => (input += d));
+process.stdin.on("end", () => {
+  process.stdout.write(JSON.stringify(JSON.parse(input).map((e) => whyAlert(e))));
+});
+"""
+
+
+def why(events: list[dict]) -> list[dict]:
+    node = shutil.which("node")
+    if node is None:
+        pytest.skip("node not installed")
+    result = subprocess.run(
+        [node, "--input-type=module", "-e", WHY_SCRIPT % json.dumps(FORMAT_JS.as_uri())],
+        input=json.dumps(events).encode(),
+        capture_output=True,
+        timeout=60,
+        check=True,
+    )
+    return json.loads(result.stdout)
+
+
+def check_why(said: dict) -> None:
+    assert said["raised"], said
+    for text in said["raised"] + said["lowered"]:
+        assert text.endswith("."), text
+        for bad in ("undefined", "NaN", "null", "[object"):
+            assert bad not in text, text
+        assert not re.search(r"\d km\b", text), text  # nautical miles at sea
+
+
+def test_why_each_alert_was_raised_and_lowered() -> None:
+    for said in why(SAMPLES):
+        check_why(said)
+    gap = dict(SAMPLES[2], score=0.25, details={
+        **SAMPLES[2]["details"], "gap_hours": 14.2, "coverage": "heard",
+        "feeds": ["st1", "st2"], "watched_h": 12, "outage_h": 2, "unknown_h": 0,
+        "others_heard": 37, "likely_intentional": False})
+    unknown = dict(SAMPLES[2], score=0.25, details={
+        **SAMPLES[2]["details"], "coverage": "unknown",
+        "coverage_note": "st1 heard no other vessel within 1 cell(s) of the last position "
+                         "before or during the silence: coverage unknown"})
+    loitering = dict(SAMPLES[1], score=0.19, details={
+        **SAMPLES[1]["details"], "duration_h": 9.0, "slow_runs": 3,
+        "installation": {"name": "Amistad", "kind": "platform", "source": "p.geojson",
+                         "distance_km": 0.4, "score_before": 0.75}})
+    encounter = dict(SAMPLES[0], score=1.0, details={
+        **SAMPLES[0]["details"], "merged_encounters": 3, "longest_gap_h": 5.5})
+    spoofing = dict(SAMPLES[7], details={**SAMPLES[7]["details"], "outliers": 2})
+    stops = [{"start": f"2026-01-15T{a}:00Z", "end": f"2026-01-15T{b}:00Z", "lat": -1.0,
+              "lon": -85.0, "positions": 20, "mean_speed_kn": 0.5}
+             for a, b in (("14:00", "16:00"), ("16:30", "19:00"), ("22:00", "23:00"))]
+    listed = dict(SAMPLES[1], score=0.9, details={**SAMPLES[1]["details"], "stops": stops})
+    said = why([gap, unknown, loitering, encounter, spoofing, listed])
+    for s in said:
+        check_why(s)
+    g, u, lo, enc, sp, li = said
+    assert li["lowered"][0].startswith("3 stops merged over 6.2 h (interrupted for at most "
+                                       "3.0 h)")
+    assert g["raised"][0] == ("AIS silent 14.2 h while 2 feeds (st1, st2) kept hearing 37 other "
+                              "vessels around its last position in 12 of the silent hours.")
+    assert any("2 h of the silence were a coverage outage" in s for s in g["lowered"])
+    assert any(s.startswith("Not judged intentional") for s in g["lowered"])
+    assert any(s.startswith("Coverage unknown: st1 heard no other vessel") for s in u["lowered"])
+    assert any(s.startswith("Likely switched off on purpose") for s in u["raised"])
+    assert lo["lowered"][0].startswith("3 stops merged over 9.0 h")
+    assert lo["lowered"][1].startswith("At platform Amistad, 0.22 nm away")
+    assert "from 0.75 to 0.19" in lo["lowered"][1]
+    assert enc["lowered"][0] == ("3 meetings of the same pair merged into this one alert "
+                                 "(at most 5.5 h apart).")
+    assert sp["raised"][0].startswith("One MMSI on 2 tracks at once (two transmitters): "
+                                      "1,138 impossible jumps")
+    assert any("2 single reports" in s and "outliers" in s for s in sp["lowered"])
+
+
+def test_why_degrades_when_details_are_missing() -> None:
+    """A detector of another version may write fewer keys (or new ones): every type still
+    says something, without undefined figures."""
+    bare = [{"type": e["type"], "start": e["start"], "end": e["end"], "zone": e["zone"],
+             "score": 0.5, "details": {}} for e in SAMPLES]
+    bare.append({"type": "spoofing", "start": SAMPLES[0]["start"], "end": SAMPLES[0]["end"],
+                 "zone": None, "score": 0.9, "details": {"kind": "a_new_kind", "n_switches": 3}})
+    bare.append({"type": "a_new_type", "start": SAMPLES[0]["start"], "end": SAMPLES[0]["end"],
+                 "zone": None, "score": 0.9, "details": None})
+    said = why(bare)
+    for s in said:
+        check_why(s)
+    assert said[-2]["raised"][0].startswith("A new kind: 3 impossible jumps")
+
+
+def test_why_for_every_event_of_the_test_store(web_store: Path) -> None:
+    from seawatch.store import Store
+
+    frame = Store(web_store).events().collect()
+    events = [
+        {"type": r["type"], "start": r["start"].isoformat(), "end": r["end"].isoformat(),
+         "zone": r["zone"], "score": r["score"], "details": json.loads(r["details"] or "{}")}
+        for r in frame.iter_rows(named=True)
+    ]
+    for s in why(events):
+        check_why(s)

@@ -16,7 +16,10 @@ The data (:func:`build_router`):
 - :mod:`~seawatch.api.rest.positions`: ``/positions``;
 - :mod:`~seawatch.api.rest.events`: ``/events``, ``/events/{event_id}``;
 - :mod:`~seawatch.api.rest.geography`: ``/zones``, ``/basemap/land``;
-- :mod:`~seawatch.api.rest.coverage`: ``/coverage`` (feeds and coverage outages);
+- :mod:`~seawatch.api.rest.coverage`: ``/coverage`` (feeds and coverage outages) and
+  ``/coverage/cells`` (the cells heard, GeoJSON);
+- :mod:`~seawatch.api.rest.installations`: ``/installations`` (fixed installations and
+  the candidates found in the data, GeoJSON);
 - :mod:`~seawatch.api.rest.export`: ``/export/{positions,events,vessels}``, marked files.
 
 Sharing (:func:`build_sharing_router`; the work is done by :mod:`seawatch.share`):
@@ -44,6 +47,7 @@ from seawatch.api.rest import (
     export,
     geography,
     grants,
+    installations,
     markings,
     positions,
     stats,
@@ -60,7 +64,8 @@ PREFIX = "/api/v1"
 def build_router(query: StoreQuery) -> APIRouter:
     """The ``/api/v1`` router of the data over one store."""
     router = APIRouter(prefix=PREFIX)
-    for resource in (stats, vessels, tracks, positions, events, geography, coverage, export):
+    for resource in (stats, vessels, tracks, positions, events, geography, coverage,
+                     installations, export):
         resource.add_routes(router, query)
     return router
 

@@ -1,7 +1,10 @@
-"""``GET /api/v1/coverage``: the store's feeds and coverage outages, each outage once."""
+"""``GET /api/v1/coverage``: the store's feeds and coverage outages, each outage once;
+``GET /api/v1/coverage/cells``: the grid cells its feeds heard, as GeoJSON (the map's
+coverage layer)."""
 
 # No ``from __future__ import annotations``: FastAPI reads the parameter annotations.
 
+import json
 from typing import Annotated
 
 from fastapi import APIRouter, Query
@@ -11,8 +14,9 @@ from seawatch.api import models
 from seawatch.api.params import parse_window
 from seawatch.api.policy import require
 from seawatch.api.query import StoreQuery
-from seawatch.api.query.coverage import build_coverage
-from seawatch.api.rest.common import ERRORS
+from seawatch.api.query.coverage import build_cells, build_coverage, scoped_cells
+from seawatch.api.rest.common import ERRORS, GEOJSON, geojson_only, json_text
+from seawatch.api.view import View
 from seawatch.share.policy import Access
 from seawatch.share.roles import READ
 from seawatch.store.coverage import CELL_DEG, MIN_OUTAGE_H
@@ -22,7 +26,7 @@ MAX_OUTAGE_H = 24 * 366
 
 
 def add_routes(router: APIRouter, query: StoreQuery) -> None:
-    """Add ``/coverage`` to the ``/api/v1`` router."""
+    """Add ``/coverage`` and ``/coverage/cells`` to the ``/api/v1`` router."""
 
     @router.get("/coverage", response_model=models.Coverage, tags=["store"],
                 summary="Feeds and coverage outages", responses=ERRORS)
@@ -43,3 +47,27 @@ def add_routes(router: APIRouter, query: StoreQuery) -> None:
             return JSONResponse({"cell_deg": CELL_DEG, "min_outage_h": min_hours,
                                  "feeds": [], "outages": []})
         return JSONResponse(build_coverage(query, lo, hi, min_hours))
+
+    @router.get("/coverage/cells", response_model=models.FeatureCollection, tags=["store"],
+                summary="Coverage cells heard (GeoJSON)",
+                responses={**ERRORS, **geojson_only()})
+    def coverage_cells(
+        access: Annotated[Access, require(READ)],
+        start: Annotated[str | None, Query(description="From this time (ISO 8601).")] = None,
+        end: Annotated[str | None, Query(description="Before this time (ISO 8601).")] = None,
+    ) -> Response:
+        """The coverage grid's cells (``cell_deg`` degrees) in which a feed heard at least
+        one vessel in the hours of ``[start, end)``, one Polygon each: ``positions``,
+        ``hours`` heard (of the collection's ``hours``, first to last hour with data),
+        ``vessels_per_hour`` (mean over those hours of the most vessels one feed heard
+        there), ``peak_vessels``, ``feeds``, ``first_ts``, ``last_ts``. A cell missing
+        from the answer was heard by no feed in the window. Another agency gets the
+        cell-hours its grants release whole (every position counted there is one it may
+        read: the hour inside a grant's data window, the cell inside its box or zone),
+        without the feeds' names."""
+        lo, hi = parse_window(start, end)
+        if not access.full:
+            body = scoped_cells(query, View(query, access).scope, lo, hi)
+        else:
+            body = build_cells(query, lo, hi)
+        return json_text(json.dumps(body), GEOJSON)

@@ -20,14 +20,25 @@ import {
   fmtInputTime,
   fmtLatLon,
   fmtNumber,
+  fmtNm,
   fmtTime,
   parseTimeInput,
   shipClass,
+  whyAlert,
   zoneKind,
 } from "./format.js";
 import { askLogin, showUser, tlpBadge, whoAmI } from "./auth.js";
 import { evidenceFeatures } from "./evidence.js";
-import { EMPTY, TRACK_COLORS, ZONE_COLORS, mapStyle } from "./mapstyle.js";
+import {
+  CANDIDATE_COLOR,
+  COVERAGE_RAMP,
+  EMPTY,
+  INSTALLATION_COLOR,
+  OUTAGE_COLOR,
+  TRACK_COLORS,
+  ZONE_COLORS,
+  mapStyle,
+} from "./mapstyle.js";
 import { Player } from "./player.js";
 import { Timeline } from "./timeline.js";
 
@@ -68,7 +79,12 @@ const state = {
   panel: null, // {kind: "vessel"|"event", id}
   player: null,
   eventsRequest: 0,
-  outages: [], // the store's coverage outages (GET /coverage)
+  outages: [], // the coverage outages in the time window (GET /coverage)
+  coverage: null, // the cells heard in the time window (GET /coverage/cells), when shown
+  coverageKey: null, // the window the coverage was fetched for
+  showCoverage: false, // the coverage layer is toggled on
+  pickedOutage: null, // index in state.outages of the outage shaded on the map
+  installations: null, // GET /installations
 };
 
 // ------------------------------------------------------------------ fetching
@@ -228,30 +244,177 @@ function renderLegend() {
         <li><span class="gap"></span>AIS gap: no position</li>
         <li><span class="marker"></span>replay position</li></ul>
       <h3>Zones</h3><ul>${zones}</ul>
-      <h3>Coverage outages</h3><ul id="outages"><li class="muted">…</li></ul>
+      <h3>Layers</h3><ul class="layers">
+        <li><label><input type="checkbox" id="layer-coverage" /> Coverage: cells heard</label></li>
+        <li class="coverage-key" hidden><span class="ramp" style="background:linear-gradient(90deg,${COVERAGE_RAMP.map(
+          ([, c]) => c,
+        ).join(",")})"></span>vessels heard / h: 0 – 100+</li>
+        <li class="coverage-key" hidden><span class="dash" style="border-color:${OUTAGE_COLOR}"></span>cell of a feed with an outage</li>
+        <li><label><input type="checkbox" id="layer-installations" checked /> Installations</label></li>
+        <li><span class="inst" style="background:${INSTALLATION_COLOR}"></span>yours (reach: ring)</li>
+        <li><span class="inst cand" style="border-color:${CANDIDATE_COLOR}"></span>candidate found in the data</li>
+      </ul>
+      <p class="muted small" id="installations-note" hidden></p>
+      <h3>Coverage outages</h3>
+      <p class="muted small" id="outages-window">whole store</p>
+      <ul id="outages"><li class="muted">…</li></ul>
     </details>`;
 }
 
 // ------------------------------------------------------------------ coverage outages
 
-/** The store's coverage outages (silences every vessel of a feed shared, listed once and
- * never raised as gap alerts), in the legend. */
+/** The time window of the filters as the coverage API reads it: whole UTC hours (an hour
+ * is kept when it starts in [start, end), so the start is floored to its hour). */
+function coverageWindow() {
+  const f = state.filters;
+  const floor = (iso) => (iso ? new Date(Math.floor(Date.parse(iso) / 3.6e6) * 3.6e6).toISOString() : null);
+  return { start: floor(f.start), end: f.end };
+}
+
+/** An outage in words: "st1: 2026-01-15 02:59Z – 2026-01-15 10:00Z (7 h)". */
+function outageText(o) {
+  const feed = o.kind === "store" ? "all feeds" : o.source || "(no source)";
+  return `${feed}: ${fmtTime(o.start)} – ${fmtTime(o.end)} (${o.hours} h)`;
+}
+
+/**
+ * The coverage outages of the time window (silences every vessel of a feed shared, listed
+ * once and never raised as gap alerts), in the legend, and, when the coverage layer is on,
+ * the cells the feeds heard in the window. Fetched again when the window changes.
+ */
 async function loadCoverage() {
+  const win = coverageWindow();
+  const key = JSON.stringify([win, state.showCoverage]);
+  if (key === state.coverageKey) return;
+  state.coverageKey = key;
   try {
-    const c = await getJSON(`${API}/coverage`);
+    const [c, cells] = await Promise.all([
+      getJSON(`${API}/coverage${query(win)}`),
+      state.showCoverage ? getJSON(`${API}/coverage/cells${query(win)}`) : null,
+    ]);
+    if (key !== state.coverageKey) return; // a newer window is on its way
     state.outages = c.outages ?? [];
-    const items = state.outages.map((o) => {
-      const feed = o.kind === "store" ? "all feeds" : o.source || "(no source)";
-      const span = `${fmtTime(o.start)} – ${fmtTime(o.end)}`;
-      return `<li class="outage" title="no gap alert inside it">${esc(feed)}: ${esc(span)} (${o.hours} h)</li>`;
-    });
+    state.pickedOutage = null;
+    $("#outages-window").textContent =
+      win.start || win.end
+        ? `in the window ${win.start ? fmtTime(win.start) : "…"} – ${win.end ? fmtTime(win.end) : "…"}`
+        : "whole store";
+    const items = state.outages.map(
+      (o, i) =>
+        `<li class="outage"><button type="button" class="link outage-pick" data-outage="${i}" title="shade its cells on the map (no gap alert inside it)">${esc(outageText(o))}</button></li>`,
+    );
     $("#outages").innerHTML = items.length
       ? items.join("")
       : `<li class="muted">none of ${c.min_outage_h} h or more</li>`;
+    if (cells) {
+      state.coverage = withOutages(cells, state.outages);
+      await mapLoaded;
+      setData("coverage", state.coverage);
+      pickOutage(null);
+    }
   } catch (err) {
+    state.coverageKey = null;
     $("#outages").innerHTML = `<li class="muted">unavailable</li>`;
     fail("Loading coverage", err);
   }
+}
+
+/**
+ * The cells with the outages of their feeds: `outage_ids` (",0,2,": the indices in
+ * `outages` of the outages that silenced the cell: a feed's outage silences the cells that
+ * feed heard, the store's every cell) and `outage_h` (their hours).
+ */
+function withOutages(cells, outages) {
+  const features = (cells.features ?? []).map((f) => {
+    const p = f.properties;
+    const ids = outages
+      .map((o, i) => [o, i])
+      .filter(([o]) => o.kind === "store" || (p.feeds ?? []).includes(o.source));
+    return {
+      ...f,
+      properties: {
+        ...p,
+        outage_ids: `,${ids.map(([, i]) => i).join(",")},`,
+        outage_h: ids.reduce((n, [o]) => n + (o.hours ?? 0), 0),
+      },
+    };
+  });
+  return { ...cells, features };
+}
+
+/** Shade the cells of one outage (an index in state.outages; null: none). */
+function pickOutage(i) {
+  state.pickedOutage = i;
+  document.querySelectorAll(".outage-pick").forEach((b) => {
+    b.setAttribute("aria-pressed", String(Number(b.dataset.outage) === i));
+  });
+  if (!map.getLayer("coverage-outage-fill")) return;
+  map.setFilter("coverage-outage-fill", ["in", `,${i ?? "none"},`, ["get", "outage_ids"]]);
+}
+
+/** Show or hide the coverage layer (the legend's box); the cells are fetched when shown. */
+function toggleCoverage(on) {
+  state.showCoverage = on;
+  for (const id of ["coverage-fill", "coverage-line", "coverage-outage-line", "coverage-outage-fill"])
+    map.setLayoutProperty(id, "visibility", on ? "visible" : "none");
+  document.querySelectorAll(".coverage-key").forEach((li) => (li.hidden = !on));
+  return loadCoverage();
+}
+
+// ------------------------------------------------------------------ installations
+
+/** A circle of `km` around [lon, lat] as a closed ring (for an installation's reach). */
+function circle(lon, lat, km, steps = 48) {
+  const ring = [];
+  const dLat = km / 111.32;
+  const dLon = dLat / Math.max(Math.cos((lat * Math.PI) / 180), 0.01);
+  for (let i = 0; i <= steps; i++) {
+    const a = (2 * Math.PI * i) / steps;
+    ring.push([lon + dLon * Math.cos(a), lat + dLat * Math.sin(a)]);
+  }
+  return ring;
+}
+
+/** The installations the detection run checked events against, and the candidates it found
+ * in the data (GET /installations): points, and the reach within which a loitering or an
+ * encounter is at one. */
+async function loadInstallations() {
+  try {
+    const fc = await getJSON(`${API}/installations`);
+    state.installations = fc;
+    const reach = (fc.features ?? []).map((f) => ({
+      type: "Feature",
+      geometry: {
+        type: "Polygon",
+        coordinates: [circle(...f.geometry.coordinates, f.properties.reach_km ?? 0)],
+      },
+      properties: f.properties,
+    }));
+    const mine = (fc.features ?? []).filter((f) => !f.properties.candidate).length;
+    const found = (fc.features ?? []).length - mine;
+    const at = Object.entries(fc.at_installations ?? {})
+      .map(([t, n]) => `${fmtCount(n)} ${eventLabel(t).toLowerCase()}`)
+      .join(", ");
+    const note = $("#installations-note");
+    note.hidden = !fc.detected;
+    note.textContent = fc.detected
+      ? `${fmtCount(mine)} installation${mine === 1 ? "" : "s"}, ${fmtCount(found)} candidate${
+          found === 1 ? "" : "s"
+        }${found && !fc.use_inferred ? " (not used)" : ""}; events at one: ${at || "none"}${
+          at ? (fc.score_factor ? ` (score × ${fc.score_factor})` : " (dropped)") : ""
+        }.`
+      : "";
+    await mapLoaded;
+    setData("installations", fc);
+    setData("installation-reach", { type: "FeatureCollection", features: reach });
+  } catch (err) {
+    fail("Loading installations", err);
+  }
+}
+
+function toggleInstallations(on) {
+  for (const id of ["installations", "installation-reach", "installation-reach-line", "candidate-reach-line"])
+    map.setLayoutProperty(id, "visibility", on ? "visible" : "none");
 }
 
 // ------------------------------------------------------------------ header
@@ -395,6 +558,7 @@ function readFilters() {
   f.inView = $("#in-view").checked;
   $("#min-score-out").textContent = f.minScore.toFixed(2);
   timeline.setWindow(f.start ? Date.parse(f.start) : null, f.end ? Date.parse(f.end) : null);
+  if (state.user) loadCoverage(); // the outages and cells of the new window
 }
 
 /** The events query of the filters (`extra` overrides any parameter, `type` included). */
@@ -850,9 +1014,20 @@ async function openEvent(eventId) {
           e.releasable_to?.length ? ` · releasable to ${esc(e.releasable_to.join(", "))}` : ""
         }</span></p>`
     : "";
+  const why = whyAlert(e);
+  const whyList = (items, cls) =>
+    `<ul class="${cls}">${items.map((t) => `<li>${esc(t)}</li>`).join("")}</ul>`;
   body.innerHTML = `
     ${marking}
     <p class="explain">${esc(explainEvent(e))}</p>
+    <section class="why" aria-labelledby="why-title">
+      <h3 id="why-title">Why this alert</h3>
+      <p class="why-head">Raised because</p>
+      ${whyList(why.raised, "why-raised")}
+      <p class="why-head">What lowered its score${why.lowered.length ? "" : ": nothing"}</p>
+      ${why.lowered.length ? whyList(why.lowered, "why-lowered") : ""}
+      <p class="muted small">Score ${esc(fmtNumber(e.score, 2))} (0 to 1).</p>
+    </section>
     ${dl([
       ["Start", fmtTime(e.start, { seconds: true })],
       ["End", fmtTime(e.end, { seconds: true })],
@@ -975,7 +1150,39 @@ function describeFeature(f) {
   }
   if (f.layer.id === "events") {
     const e = state.overview.find((x) => x.event_id === p.event_id);
-    return `<strong>${esc(eventLabel(p.type))}</strong>${e ? `<br>${esc(fmtTime(e.start))}<br>${esc(eventVessels(e))}` : ""}`;
+    if (!e) return `<strong>${esc(eventLabel(p.type))}</strong>`;
+    const why = whyAlert(e);
+    return `<strong>${esc(eventLabel(p.type))}</strong> · score ${esc(fmtNumber(e.score, 2))}<br>${esc(
+      fmtTime(e.start),
+    )}<br>${esc(eventVessels(e))}<br><span class="why-hover">${esc(why.raised[0] ?? "")}</span>${
+      why.lowered.length ? `<br><span class="why-hover lowered">Lowered: ${esc(why.lowered[0])}</span>` : ""
+    }`;
+  }
+  if (f.layer.id === "installations") {
+    const where = `${p.candidate ? "Candidate found in the data" : esc(p.kind ?? "installation").replace(/_/g, " ")}`;
+    const what = p.candidate
+      ? `${fmtCount(p.n_vessels)} vessels stood by ${fmtHours(p.standby_hours)}${
+          p.first ? `, ${esc(fmtTime(p.first))} – ${esc(fmtTime(p.last))}` : ""
+        }<br>${p.used ? "used: events here are lowered" : "not used: add it to your file to lower events here"}`
+      : `from ${esc(p.source ?? "your file")}`;
+    return `<strong>${esc(p.name ?? "unnamed")}</strong><br>${where}<br>${what}<br>loitering and encounters within ${esc(
+      fmtNm(p.reach_km),
+    )} are at it`;
+  }
+  if (f.layer.id === "coverage-fill") {
+    const total = state.coverage?.hours ?? 0;
+    const lat = p.cell_lat;
+    const lon = p.cell_lon;
+    // the map gives a feature's list properties back as JSON text
+    const feeds = Array.isArray(p.feeds) ? p.feeds : JSON.parse(p.feeds ?? "[]");
+    const silenced = state.outages.filter((o) => o.kind === "store" || feeds.includes(o.source));
+    return `<strong>Coverage cell ${Math.abs(lat)}°${lat < 0 ? "S" : "N"} ${Math.abs(lon)}°${
+      lon < 0 ? "W" : "E"
+    }</strong><br>heard ${fmtCount(p.hours)} of ${fmtCount(total)} h · ${fmtNumber(
+      p.vessels_per_hour,
+    )} vessels/h (peak ${fmtCount(p.peak_vessels)})<br>${fmtCount(p.positions)} positions · ${esc(
+      JSON.parse(p.feeds ?? "[]").join(", "),
+    )}${silenced.map((o) => `<br><span class="outage-hover">outage ${esc(outageText(o))}</span>`).join("")}`;
   }
   if (f.layer.id === "evidence-points") {
     return `${esc(vesselName(p.mmsi))}<br>${esc(fmtTime(p.ts, { seconds: true }))}${
@@ -986,7 +1193,14 @@ function describeFeature(f) {
 }
 
 function featureAt(point) {
-  const layers = ["cursor", "evidence-points", "events", "vessels"].filter((l) => map.getLayer(l));
+  const layers = [
+    "cursor",
+    "evidence-points",
+    "events",
+    "vessels",
+    "installations",
+    "coverage-fill",
+  ].filter((l) => map.getLayer(l) && map.getLayoutProperty(l, "visibility") !== "none");
   const hit = map.queryRenderedFeatures(point, { layers })[0];
   if (hit && hit.layer.id !== "cursor") return hit;
   return null;
@@ -1061,6 +1275,12 @@ const timeline = new Timeline($("#timeline"), {
   onPick: (e) => openEvent(e.event_id),
 });
 
+/** Tick the coverage layer's box and show it. */
+function layerOn() {
+  $("#layer-coverage").checked = true;
+  return toggleCoverage(true);
+}
+
 function wire() {
   $("#filters").addEventListener("input", (e) => {
     if (e.target.closest(".window")) return; // typed times apply on change (Enter, leaving)
@@ -1086,6 +1306,24 @@ function wire() {
     });
   }
   $("#routine-show").addEventListener("click", showRoutine);
+  $("#legend").addEventListener("change", (e) => {
+    if (e.target.id === "layer-coverage") toggleCoverage(e.target.checked);
+    if (e.target.id === "layer-installations") toggleInstallations(e.target.checked);
+  });
+  $("#legend").addEventListener("click", (e) => {
+    const b = e.target.closest(".outage-pick");
+    if (!b) return;
+    const i = Number(b.dataset.outage);
+    const again = state.pickedOutage === i;
+    const show = again ? Promise.resolve() : state.showCoverage ? Promise.resolve() : layerOn();
+    show.then(() => {
+      pickOutage(again ? null : i);
+      const cells = (state.coverage?.features ?? []).filter((f) =>
+        f.properties.outage_ids.includes(`,${i},`),
+      );
+      if (!again && cells.length) fitTo(cells, 8);
+    });
+  });
   $("#win-clear").addEventListener("click", () => {
     $("#win-start").value = "";
     $("#win-end").value = "";
@@ -1228,6 +1466,7 @@ async function main() {
     loadVessels(),
     loadEvents(),
     loadCoverage(),
+    loadInstallations(),
     mapLoaded,
   ]);
   map.once("idle", () => {
@@ -1251,6 +1490,8 @@ window.seawatch = {
   closePanel,
   canvasStats,
   canvasPixels,
+  toggleCoverage,
+  pickOutage,
   get player() {
     return state.player;
   },

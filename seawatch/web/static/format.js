@@ -135,6 +135,14 @@ export function fmtNumber(v, digits) {
   });
 }
 
+/** A time in seconds as "45 s", "12 min" or "3.5 h". */
+export function fmtSeconds(s) {
+  const v = Number(s);
+  if (s === null || s === undefined || !Number.isFinite(v)) return "–";
+  if (v < 90) return `${fmtNumber(v)} s`;
+  return fmtHours(v / 3600);
+}
+
 /** Kilometres in a nautical mile (by definition). */
 export const KM_PER_NM = 1.852;
 
@@ -178,6 +186,8 @@ const DETAIL_FIELDS = {
   pieces: ["Close runs merged", ""],
   sailed_in_company_before_h: ["Sailed in company before", "h"],
   sailed_in_company_after_h: ["Sailed in company after", "h"],
+  merged_encounters: ["Meetings of the pair merged", ""],
+  longest_gap_h: ["Longest time between two meetings", "h"],
   // loitering
   mean_speed_kn: ["Mean speed", "kn"],
   distance_from_shore_nm: ["Distance from shore", "nm"],
@@ -197,6 +207,13 @@ const DETAIL_FIELDS = {
   on_lon: ["First position after the gap, lon", "deg"],
   off_segment_id: ["Track before the gap", "segment"],
   on_segment_id: ["Track after the gap", "segment"],
+  coverage: ["Coverage around the vessel", "text"],
+  coverage_note: ["Coverage, in words", "text"],
+  feeds: ["Feeds that heard the vessel", "list"],
+  watched_h: ["Silent hours the feeds kept hearing others around it", "h"],
+  outage_h: ["Silent hours of coverage outage (not counted)", "h"],
+  unknown_h: ["Silent hours of unknown coverage", "h"],
+  feed_interval_s: ["The feed's usual interval between reports", "s"],
   // zones
   zone_kind: ["Zone kind", "zone_kind"],
   minutes_since_previous: ["Minutes since previous position", "min"],
@@ -220,6 +237,8 @@ const DETAIL_FIELDS = {
   max_implied_speed_kn: ["Highest implied speed", "kn"],
   max_separation_km: ["Largest separation", "km"],
   tracks: ["Tracks (evidence)", "tracks"],
+  // at a fixed installation (any type the installations step lowers)
+  installation: ["At an installation", "installation"],
 };
 
 const UNIT_SUFFIX = [
@@ -272,6 +291,8 @@ function formatValue(value, unit) {
       return zoneKind(value);
     case "text":
       return String(value).replace(/_/g, " ");
+    case "s":
+      return typeof value === "number" ? fmtSeconds(value) : String(value);
     case "segment":
       return trackLabel(value);
     case "tracks":
@@ -293,6 +314,16 @@ function formatValue(value, unit) {
       return `${fmtNm(value)} (${fmtNumber(value)} km)`;
     case "deg":
       return `${fmtNumber(value, 4)}°`;
+    case "installation":
+      // details.installation: {name, kind, source, distance_km, score_before}
+      if (typeof value !== "object") return String(value);
+      return joinParts([
+        value.name ?? "unnamed",
+        value.kind && String(value.kind).replace(/_/g, " "),
+        value.distance_km !== undefined && `${fmtNm(value.distance_km)} away`,
+        value.score_before !== undefined && `score before ${fmtNumber(value.score_before, 2)}`,
+        value.source && `from ${value.source}`,
+      ]);
     case "h":
       return `${fmtNumber(value, 2)} h`;
     case "":
@@ -414,6 +445,223 @@ export function explainEvent(ev) {
     default:
       return `${eventLabel(ev.type)} for ${fmtHours(dur)}.`;
   }
+}
+
+// ---------------------------------------------------------------- why this alert
+
+const num = (v) => typeof v === "number" && Number.isFinite(v);
+const plural = (n, one, many = `${one}s`) => `${fmtCount(n)} ${n === 1 ? one : many}`;
+
+/** Details keys (of any detector, now or later) that count single reports set aside as
+outliers (garbled in the air, ignored by every detector). */
+const OUTLIER_KEYS = ["outliers", "outliers_ignored", "outliers_set_aside", "outlier_reports"];
+
+/** Details keys that count other vessels a gap's feeds kept hearing around it. */
+const HEARD_KEYS = ["others_heard", "other_vessels_heard", "vessels_heard", "heard_vessels"];
+
+/** What lowered (or set aside, or merged) any event, from the details every type may carry. */
+function commonLowered(ev, d) {
+  const out = [];
+  const inst = d.installation;
+  if (inst && typeof inst === "object") {
+    const before = num(inst.score_before) ? fmtNumber(inst.score_before, 2) : null;
+    out.push(
+      `At ${inst.kind ? `${String(inst.kind).replace(/_/g, " ")} ` : "installation "}${
+        inst.name ?? "(unnamed)"
+      }${num(inst.distance_km) ? `, ${fmtNm(inst.distance_km)} away` : ""}: standing by there is ` +
+        `its work, so the score was lowered${
+          before ? ` from ${before} to ${fmtNumber(ev.score, 2)}` : ""
+        }.`,
+    );
+  } else if (num(d.score_factor) && d.score_factor < 1) {
+    out.push(`Score multiplied by ${fmtNumber(d.score_factor, 2)}.`);
+  }
+  for (const key of OUTLIER_KEYS) {
+    if (num(d[key]) && d[key] > 0) {
+      out.push(
+        `${plural(d[key], "single report")} inconsistent with both neighbours set aside as ` +
+          `outliers (garbled in the air), not counted as evidence.`,
+      );
+      break;
+    }
+  }
+  return out;
+}
+
+/**
+ * Why an event was raised and what lowered its score, in plain words, from the figures its
+ * detector wrote in `details` (docs/detectors.md): `{raised: [...], lowered: [...]}`, each a
+ * list of sentences. A key that is missing (an older run, another version of a detector)
+ * leaves its sentence out or says less; keys not read here still show in the figures table.
+ */
+export function whyAlert(ev) {
+  const d = ev.details && typeof ev.details === "object" ? ev.details : {};
+  const dur = d.duration_h ?? hoursBetween(ev);
+  const raised = [];
+  const lowered = [];
+  switch (ev.type) {
+    case "encounter": {
+      raised.push(
+        `Two vessels stayed within ${fmtNumber(d.median_distance_m ?? 500)} m of each other ` +
+          `(median) for ${fmtHours(dur)}${
+            num(d.close_samples) ? `, ${plural(d.close_samples, "grid sample")} close` : ""
+          }.`,
+      );
+      if (num(d.mmsi_median_speed_kn) && num(d.other_median_speed_kn))
+        raised.push(
+          `Both nearly stopped: median speeds ${fmtNumber(d.mmsi_median_speed_kn)} and ` +
+            `${fmtNumber(d.other_median_speed_kn)} kn.`,
+        );
+      const where = joinParts([fromShore(d), fromPort(d)]);
+      if (where) raised.push(`Away from port: ${where}.`);
+      const before = num(d.sailed_in_company_before_h) ? d.sailed_in_company_before_h : 0;
+      const after = num(d.sailed_in_company_after_h) ? d.sailed_in_company_after_h : 0;
+      if (before > 0 || after > 0)
+        raised.push(
+          `Sailed in company ${fmtHours(before)} before and ${fmtHours(after)} after stopping together.`,
+        );
+      if (num(d.merged_encounters) && d.merged_encounters > 1)
+        lowered.push(
+          `${plural(d.merged_encounters, "meeting")} of the same pair merged into this one alert${
+            num(d.longest_gap_h) ? ` (at most ${fmtHours(d.longest_gap_h)} apart)` : ""
+          }.`,
+        );
+      if (num(d.pieces) && d.pieces > 1)
+        lowered.push(`${plural(d.pieces, "close run")} of the pair joined into one.`);
+      break;
+    }
+    case "loitering":
+      raised.push(
+        `One vessel averaged ${fmtNumber(d.mean_speed_kn)} kn for ${fmtHours(dur)}, alone ` +
+          `(not in an encounter)${num(d.positions) ? `, over ${plural(d.positions, "position")}` : ""}.`,
+      );
+      if (fromShore(d) || fromPort(d))
+        raised.push(`Far from shore and port: ${joinParts([fromShore(d), fromPort(d)])}.`);
+      {
+        // slow_runs counts the stops merged; a newer run lists them (details.stops)
+        const stops = Array.isArray(d.stops) ? d.stops : [];
+        const n = num(d.slow_runs) ? d.slow_runs : stops.length;
+        if (n > 1) {
+          const breaks = stops
+            .slice(1)
+            .map((p, i) => (Date.parse(p.start) - Date.parse(stops[i].end)) / 3.6e6)
+            .filter((h) => Number.isFinite(h) && h >= 0);
+          lowered.push(
+            `${plural(n, "stop")} merged over ${fmtHours(dur)}${
+              breaks.length ? ` (interrupted for at most ${fmtHours(Math.max(...breaks))})` : ""
+            }: the short moves or silences between them left it where it loitered.`,
+          );
+        }
+      }
+      break;
+    case "gap": {
+      const feeds = Array.isArray(d.feeds) ? d.feeds : [];
+      const heardKey = HEARD_KEYS.find((k) => num(d[k]));
+      let line = `AIS silent ${fmtHours(d.gap_hours ?? dur)}`;
+      if (d.coverage === "heard") {
+        line += ` while ${
+          feeds.length ? `${plural(feeds.length, "feed")} (${feeds.join(", ")})` : "its feeds"
+        } kept hearing ${heardKey ? plural(d[heardKey], "other vessel") : "other vessels"} around its last position`;
+        if (num(d.watched_h)) line += ` in ${fmtCount(d.watched_h)} of the silent hours`;
+      }
+      raised.push(`${line}.`);
+      if (num(d.distance_km))
+        raised.push(
+          `Reappeared ${fmtNm(d.distance_km)} away${
+            num(d.implied_speed_kn) ? ` (${fmtNumber(d.implied_speed_kn)} kn implied)` : ""
+          }.`,
+        );
+      if (d.likely_intentional === true)
+        raised.push(
+          `Likely switched off on purpose: it went dark ${fromShore(d) ?? "far from shore"}${
+            num(d.positions_12h_before)
+              ? ` with good reception (${plural(d.positions_12h_before, "position")} in the 12 h before)`
+              : ""
+          }.`,
+        );
+      else if (d.likely_intentional === false)
+        lowered.push(
+          `Not judged intentional (went dark near shore, or few positions before it): score 0.5, not 1.`,
+        );
+      if (d.coverage === "unknown")
+        lowered.push(
+          `Coverage unknown: ${d.coverage_note ?? "its feeds heard no other vessel around it"}; the score was lowered.`,
+        );
+      if (num(d.outage_h) && d.outage_h > 0)
+        lowered.push(
+          `${fmtCount(d.outage_h)} h of the silence were a coverage outage (the feeds heard no one around it) and are not counted.`,
+        );
+      if (d.coverage === "heard" && num(d.unknown_h) && d.unknown_h > 0)
+        lowered.push(`${fmtCount(d.unknown_h)} h of the silence had unknown coverage.`);
+      break;
+    }
+    case "spoofing": {
+      const jumps = num(d.n_switches) ? plural(d.n_switches, "impossible jump") : "impossible jumps";
+      const far = num(d.max_separation_km) ? ` up to ${fmtNm(d.max_separation_km)} apart` : "";
+      const fast = num(d.max_implied_speed_kn)
+        ? ` (${fmtNumber(d.max_implied_speed_kn)} kn implied)`
+        : "";
+      if (d.kind === "position_jump")
+        raised.push(`The track left for a place no vessel could reach and came back: ${jumps}${far}${fast}.`);
+      else if (d.kind === "shared_identity" || d.kind === undefined)
+        raised.push(
+          `One MMSI on ${num(d.n_tracks) ? d.n_tracks : "several"} tracks at once (two transmitters): ${jumps}${far}${fast}.`,
+        );
+      else raised.push(`${humanise(String(d.kind))}: ${jumps}${far}${fast}.`);
+      if (Array.isArray(d.tracks) && d.tracks.length)
+        raised.push(
+          `Each track persisted: ${d.tracks
+            .map((t) => `${trackLabel(t.segment_id)} ${plural(t.positions ?? 0, "report")}`)
+            .join(", ")}.`,
+        );
+      if (num(d.n_switches) && d.n_switches > 2 && d.kind !== "position_jump")
+        lowered.push(`Every switch of the MMSI's episode is in this one alert, not one each.`);
+      break;
+    }
+    case "fishing_in_zone": {
+      raised.push(
+        `${d.flag ? `${d.flag}-flagged fishing` : "A fishing"} vessel at fishing speed for ${fmtHours(
+          d.hours ?? dur,
+        )}${num(d.median_speed_kn) ? ` (median ${fmtNumber(d.median_speed_kn)} kn)` : ""} inside ${
+          Array.isArray(d.zones) && d.zones.length ? d.zones.join(", ") : (ev.zone ?? "a zone")
+        }.`,
+      );
+      raised.push(
+        d.zone_kind === "mpa"
+          ? "Nobody may fish in a marine protected area."
+          : `Only vessels of ${d.zone_state ?? "the coastal state"} may fish in its ${zoneKind(d.zone_kind ?? "zone")}.`,
+      );
+      if (num(d.positions) && num(d.fishing_positions) && d.fishing_positions < d.positions)
+        lowered.push(
+          `${plural(d.positions - d.fishing_positions, "position")} of ${fmtCount(d.positions)} in the zone were not at fishing speed: the score is the share that was.`,
+        );
+      break;
+    }
+    case "port_visit":
+      raised.push(
+        `Called at ${d.port ?? "a port"}${d.port_kind ? ` (${d.port_kind})` : ""} for ${fmtHours(dur)}${
+          num(d.min_distance_km) ? `, closest ${fmtNm(d.min_distance_km)}` : ""
+        }.`,
+      );
+      if (d.open === true) lowered.push("The visit runs past an edge of the data: its length is what the data show.");
+      break;
+    case "zone_entry":
+    case "zone_exit":
+      raised.push(
+        `${ev.type === "zone_entry" ? "Crossed into" : "Crossed out of"} ${ev.zone ?? "a zone"}${
+          d.zone_kind ? ` (${zoneKind(d.zone_kind)})` : ""
+        } between two consecutive positions.`,
+      );
+      if (num(d.minutes_since_previous) && d.minutes_since_previous > 60)
+        lowered.push(
+          `The previous position was ${fmtHours(d.minutes_since_previous / 60)} earlier: when it crossed is uncertain.`,
+        );
+      break;
+    default:
+      raised.push(explainEvent(ev));
+  }
+  lowered.push(...commonLowered(ev, d));
+  return { raised, lowered };
 }
 
 /** Labels that depend on the event type (the same key means different things). */

@@ -23,6 +23,21 @@ export const ZONE_COLORS = {
   eez: "#1d70b8",
 };
 
+/** Colours of the coverage layer: cells by vessels heard per hour (a ramp from few to many),
+an outage's cells, and installations (the user's, and candidates found in the data). */
+export const COVERAGE_RAMP = [
+  [0, "#f7fbff"],
+  [1, "#c6dbef"],
+  [5, "#6baed6"],
+  [20, "#2171b5"],
+  [100, "#08306b"],
+];
+export const OUTAGE_COLOR = "#c0392b";
+export const INSTALLATION_COLOR = "#5b3a29";
+export const CANDIDATE_COLOR = "#8e6c8a";
+
+const installationColor = ["case", ["get", "candidate"], CANDIDATE_COLOR, INSTALLATION_COLOR];
+
 const zoneColor = ["match", ["get", "kind"], ...Object.entries(ZONE_COLORS).flat(), "#7d5ba6"];
 
 /** An event's colour by its type, as format.js's eventColor gives it. */
@@ -46,6 +61,9 @@ export function mapStyle() {
       track: { type: "geojson", data: EMPTY },
       evidence: { type: "geojson", data: EMPTY },
       cursor: { type: "geojson", data: EMPTY },
+      coverage: { type: "geojson", data: EMPTY },
+      installations: { type: "geojson", data: EMPTY },
+      "installation-reach": { type: "geojson", data: EMPTY },
     },
     layers: [
       { id: "sea", type: "background", paint: { "background-color": "#cfe1ec" } },
@@ -73,6 +91,85 @@ export function mapStyle() {
           "line-color": zoneColor,
           "line-width": ["case", ["boolean", ["feature-state", "hover"], false], 2.5, 1.2],
           "line-dasharray": [4, 2],
+        },
+      },
+      {
+        // the coverage cells the feeds heard in the time window (GET /coverage/cells),
+        // toggled from the legend; hidden until asked
+        id: "coverage-fill",
+        type: "fill",
+        source: "coverage",
+        layout: { visibility: "none" },
+        paint: {
+          "fill-color": [
+            "interpolate",
+            ["linear"],
+            ["get", "vessels_per_hour"],
+            ...COVERAGE_RAMP.flat(),
+          ],
+          "fill-opacity": 0.45,
+        },
+      },
+      {
+        id: "coverage-line",
+        type: "line",
+        source: "coverage",
+        layout: { visibility: "none" },
+        paint: { "line-color": "#4a6a8a", "line-width": 0.6, "line-opacity": 0.6 },
+      },
+      {
+        // cells whose feeds had an outage in the window: outlined; the outage picked in
+        // the legend's list: filled (its feed's cells, or every cell for the store's)
+        id: "coverage-outage-line",
+        type: "line",
+        source: "coverage",
+        layout: { visibility: "none" },
+        filter: [">", ["get", "outage_h"], 0],
+        paint: {
+          "line-color": OUTAGE_COLOR,
+          "line-width": 1.6,
+          "line-dasharray": [2, 1],
+        },
+      },
+      {
+        id: "coverage-outage-fill",
+        type: "fill",
+        source: "coverage",
+        layout: { visibility: "none" },
+        filter: ["in", ",none,", ["get", "outage_ids"]],
+        paint: { "fill-color": OUTAGE_COLOR, "fill-opacity": 0.4 },
+      },
+      {
+        // where an event is at an installation: its reach (radius_km + extent_km)
+        id: "installation-reach",
+        type: "fill",
+        source: "installation-reach",
+        paint: { "fill-color": installationColor, "fill-opacity": 0.12 },
+      },
+      {
+        id: "installation-reach-line",
+        type: "line",
+        source: "installation-reach",
+        filter: ["!", ["get", "candidate"]],
+        paint: { "line-color": INSTALLATION_COLOR, "line-width": 1.2 },
+      },
+      {
+        // a candidate found in the data is a guess: dashed
+        id: "candidate-reach-line",
+        type: "line",
+        source: "installation-reach",
+        filter: ["get", "candidate"],
+        paint: { "line-color": CANDIDATE_COLOR, "line-width": 1.2, "line-dasharray": [2, 2] },
+      },
+      {
+        id: "installations",
+        type: "circle",
+        source: "installations",
+        paint: {
+          "circle-radius": ["interpolate", ["linear"], ["zoom"], 3, 3, 8, 5, 12, 7],
+          "circle-color": ["case", ["get", "candidate"], "#ffffff", installationColor],
+          "circle-stroke-color": installationColor,
+          "circle-stroke-width": 2,
         },
       },
       {
