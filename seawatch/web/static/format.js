@@ -538,9 +538,10 @@ export function whyAlert(ev) {
       if (fromShore(d) || fromPort(d))
         raised.push(`Far from shore and port: ${joinParts([fromShore(d), fromPort(d)])}.`);
       {
-        // slow_runs counts the stops merged; a newer run lists them (details.stops)
+        // a newer run lists the stops merged (details.stops); an older one only counts them
+        // (slow_runs)
         const stops = Array.isArray(d.stops) ? d.stops : [];
-        const n = num(d.slow_runs) ? d.slow_runs : stops.length;
+        const n = stops.length ? stops.length : num(d.slow_runs) ? d.slow_runs : 0;
         if (n > 1) {
           const breaks = stops
             .slice(1)
