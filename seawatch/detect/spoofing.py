@@ -108,6 +108,18 @@ class SpoofingParams(Params):
         "ITU-R M.1371 reporting intervals (class A 2-10 s under way, class B 30 s, 3 min at "
         "anchor)",
     )
+    lone_km: Number = param(
+        10.0,
+        "A lone report (a report of one track between two reports of one other track, the "
+        "MMSI's previous and next) is evidence only when another report of its track lies "
+        "within this distance (km) of it: a second transmitter heard once at a time is heard "
+        "again near where it was; a garbled report lands anywhere, and the segmenter may "
+        "join it to reports hours away. 0 disables the check.",
+        "seawatch (issue 12): every lone report of the shared identities of the AISHub sample "
+        "and GFW's segment fixture lies within 0-7 km of a report of its track but a few of "
+        "412440453's, whose other reports remain; the simulated garbled reports that stayed "
+        "spoofing lay 40-530 km from any report of their track",
+    )
     replica_km: Number = param(
         1.0,
         "A track each of whose reports lies within this distance (km) of a report of another "
@@ -159,6 +171,13 @@ def detect_spoofing(
         duration_us(p.min_track_duration),
     )
     switches = _impossible_switches(pos, p)
+    if switches.height and p.lone_km > 0:
+        # a lone report nothing of its track corroborates is a garbled report, not a track
+        suspects = pos.filter(pl.col("mmsi").is_in(switches["mmsi"].unique().to_list()))
+        alone = uncorroborated_lone_reports(suspects, p.lone_km)
+        if alone.height:
+            pos = pos.join(alone, on=["mmsi", "ts", "segment_id"], how="anti")
+            switches = _impossible_switches(pos, p)
     if switches.height and p.replica_km > 0:
         # a second track retracing the first is a delayed copy, not a second transmitter
         suspects = pos.filter(pl.col("mmsi").is_in(switches["mmsi"].unique().to_list()))
@@ -231,6 +250,72 @@ def persistent_tracks(pos: pl.DataFrame, min_positions: int, min_span_us: int) -
     seg = "segment_id"
     span = (pl.col("ts").max() - pl.col("ts").min()).over(seg).dt.total_microseconds()
     return pos.filter((pl.len().over(seg) >= min_positions) & (span >= min_span_us))
+
+
+def uncorroborated_lone_reports(pos: pl.DataFrame, within_km: float) -> pl.DataFrame:
+    """The lone reports of ``pos`` that no other report of their segment corroborates.
+
+    A report is *lone* when the MMSI's previous and next reports (in time) are both of one
+    segment and it is of another: the track went on around it. It is *corroborated* when
+    another report of its own segment lies within ``within_km`` of it: the other transmitter
+    was heard again at that place (a second vessel sharing the MMSI, heard once between the
+    first one's reports, is heard there again; a garbled report lands anywhere).
+
+    Parameters
+    ----------
+    pos : polars.DataFrame
+        ``mmsi``, ``ts``, ``lat``, ``lon``, ``segment_id`` of the MMSIs to check.
+    within_km : float
+        The distance (km) within which another report of the segment corroborates one.
+
+    Returns
+    -------
+    polars.DataFrame
+        ``mmsi``, ``ts``, ``segment_id`` of the uncorroborated lone reports.
+
+    Examples
+    --------
+    A track (segment 1) with one report 300 km away in segment 2, alone there, then a second
+    transmitter (segment 3) heard twice at one place between the track's reports:
+
+    >>> from datetime import datetime, timedelta, UTC
+    >>> t0 = datetime(2026, 1, 15, tzinfo=UTC)
+    >>> pos = pl.DataFrame({"mmsi": [1] * 7, "segment_id": [1, 2, 1, 3, 1, 3, 1],
+    ...                     "lat": [0.0, 3.0, 0.01, -3.0, 0.02, -3.0, 0.03], "lon": [0.0] * 7,
+    ...                     "ts": [t0 + timedelta(minutes=k) for k in range(7)]})
+    >>> uncorroborated_lone_reports(pos, 10.0)["segment_id"].to_list()
+    [2]
+    """
+    from scipy.spatial import cKDTree
+
+    out = pl.DataFrame(schema={"mmsi": pos.schema["mmsi"], "ts": pos.schema["ts"],
+                               "segment_id": pos.schema["segment_id"]})
+    if pos.height < 3:
+        return out
+    ordered = pos.sort("mmsi", "ts", maintain_order=True)
+    seg, mmsi = pl.col("segment_id"), pl.col("mmsi")
+    lone = ordered.filter(
+        (seg.shift(1) == seg.shift(-1)) & (seg != seg.shift(1))
+        & (mmsi.shift(1) == mmsi) & (mmsi.shift(-1) == mmsi)
+    )
+    if lone.height == 0:
+        return out
+    members = ordered.filter(seg.is_in(lone["segment_id"].unique().to_list()))
+    keep: list[bool] = []
+    # one tree per segment holding lone reports (the MMSIs with impossible switches: a few)
+    trees = {
+        int(sid): cKDTree(ecef_km(part["lat"].to_numpy(), part["lon"].to_numpy()))
+        for (sid,), part in members.group_by("segment_id")
+    }
+    xyz = ecef_km(lone["lat"].to_numpy(), lone["lon"].to_numpy())
+    for row, sid in enumerate(lone["segment_id"].to_list()):
+        tree = trees[int(sid)]
+        if tree.n < 2:
+            keep.append(True)
+            continue
+        dist, _ = tree.query(xyz[row], k=2)  # the report itself, then the nearest other
+        keep.append(bool(dist[1] > within_km))
+    return lone.filter(pl.Series(keep, dtype=pl.Boolean)).select(out.columns)
 
 
 def replica_segments(pos: pl.DataFrame, within_km: float) -> np.ndarray:
