@@ -74,6 +74,9 @@ def test_an_input_that_is_not_ais_is_named_and_skipped(capture, tmp_path):
          "error: give --duration or --line-spacing, not both"),
         (["{capture}", "--time", "2024-05-01", "--line-spacing", "often"],
          "error: cannot read --line-spacing 'often'"),
+        (["{capture}", "--dedup-window", "soon"], "error: cannot read --dedup-window 'soon'"),
+        (["{capture}", "--same-clock", "0s"],
+         "error: clock setting same_clock must be positive"),
     ],
 )
 def test_ingest_errors(capture, tmp_path, args, message):
