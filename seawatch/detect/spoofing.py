@@ -6,7 +6,10 @@ MMSI overlapping in time, and a faked position as a segment of its own in the mi
 track. Only *persistent* segments count: at least ``min_track_positions`` reports spanning at
 least ``min_track_duration``; a single report no track explains is a garbled report (an
 ``outlier``, :mod:`seawatch.tracks.outliers`), not a second transmitter, and a short burst is
-no track of its own either; nor is a segment each of whose reports lies within ``replica_km``
+no track of its own either; a *lone* report (between two reports of one other segment) takes
+no part unless another report of its segment lies within ``lone_km`` of it
+(:func:`uncorroborated_lone_reports`: a garbled report the segmenter joined to reports hours
+away); nor does a segment each of whose reports lies within ``replica_km``
 of a report of another segment of the MMSI (:func:`replica_segments`: a copy of the track
 delayed in time, by a station clock or a relay). In the MMSI's positions of persistent
 segments, in time order, a *switch* is a pair of consecutive positions in different segments

@@ -16,9 +16,9 @@ from seawatch.store.read import bbox_filter
 from seawatch.store.store import Store
 
 __all__ = [
-    "ClockSettings",
     "DEFAULT_DEDUP_WINDOW",
     "DEFAULT_MEMORY_LIMIT",
+    "ClockSettings",
     "DataFile",
     "IngestReport",
     "LateCopies",

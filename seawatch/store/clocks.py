@@ -228,6 +228,10 @@ class ClockSettings:
                 f"clock setting min_agreement must be in (0, 1], got {self.min_agreement}")
 
 
+DEFAULT_CLOCK_SETTINGS = ClockSettings()
+"""The defaults (a store's, with its duplicate window as ``window``)."""
+
+
 @dataclass
 class ClockResult:
     """What the check of one batch found and did.

@@ -18,7 +18,10 @@ Why it is safe: the position key includes ``second``, the UTC second the vessel'
 stamped on the report (0-59). Two *different* transmissions with the same ``second`` are a
 whole number of minutes apart, so a window below 60 s (30 s leaves room for receiver clock
 error) never merges two real reports of a vessel; a moored vessel repeating the same position
-every few seconds still keeps one report per distinct ``second``.
+every few seconds still keeps one report per distinct ``second``. Without ``second`` nothing
+tells a second copy from a new identical report, so only exact copies (the same file
+delivered twice, the same export row twice) are removed: a moored vessel reporting the same
+position every 10 s for hours keeps every report, and no gap appears that was not there.
 
 **Late copies** (positions): a copy relayed late (an aggregator stamping lines on arrival, a
 satellite feed's latency) can come minutes after the first. Such a copy carries the same
@@ -29,10 +32,8 @@ again. So a row is also a duplicate of the previous row of its key when it is at
 states, would have moved more than ``late.moved_m`` (100 m) in between: a vessel that moved
 sends a new position, so the same position twice is one transmission heard twice, and the
 earliest copy is the one nearest the time it was sent. A vessel at rest (``sog`` 0 or null,
-or too slow to have moved that far) keeps its repeats, as before. See :class:`LateCopies`. Without ``second`` nothing
-tells a second copy from a new identical report, so only exact copies (the same file
-delivered twice, the same export row twice) are removed: a moored vessel reporting the same
-position every 10 s for hours keeps every report, and no gap appears that was not there.
+or too slow to have moved that far) keeps its repeats, as before; so does a row without a
+valid ``second``. See :class:`LateCopies`.
 
 Rows are compared to the previous row *of the same key*, whether that row was kept or not,
 so a chain of copies heard over a longer span collapses to its first copy; with ``second``

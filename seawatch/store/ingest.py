@@ -310,7 +310,7 @@ class MergeSettings:
     threads: int | None = None
     merge_rows: int = memory_bytes(DEFAULT_MEMORY_LIMIT) // MERGE_BYTES_PER_ROW
     late_copies: LateCopies = LATE_COPIES
-    clock_settings: clocks.ClockSettings = clocks.ClockSettings()
+    clock_settings: clocks.ClockSettings = clocks.DEFAULT_CLOCK_SETTINGS
 
 
 def merge_settings(
@@ -546,7 +546,8 @@ def merge_day(
     writer = DayFileWriter(target)
     try:
         for mmsi in day_ranges(con, files, rows, merge_rows):
-            reader = con.sql(merge_sql(rule, paths, window, mmsi, late)).to_arrow_reader(ROW_GROUP_SIZE)
+            sql = merge_sql(rule, paths, window, mmsi, late)
+            reader = con.sql(sql).to_arrow_reader(ROW_GROUP_SIZE)
             writer.open(pa.schema([reader.schema.field(c) for c in rule.columns]))
             unsure: set[int] = set()  # MMSIs of replaced live rows the pass could not credit
             for batch in reader:
