@@ -245,3 +245,20 @@ def test_lone_reports_nothing_of_their_track_corroborates_are_not_spoofing() -> 
     ev = detect_spoofing(moored)
     assert ev.height == 1
     assert details_of(ev.row(0, named=True))["n_switches"] == 6
+
+
+def test_a_lone_report_is_corroborated_by_its_neighbours_in_its_track_not_by_any() -> None:
+    # simulated seed 17 (issue 12): a garbled report 55 km north of a track; hours later the
+    # segmenter continued the vessel's own track in the garbled report's segment, and the
+    # vessel passed near the garbled position at last. The report next to the garbled one
+    # in its segment is 53 km away: nothing heard it again there.
+    t0 = T0
+    rows = [(t0 + timedelta(minutes=10 * k), 1, 0.001 * k) for k in range(20)]
+    rows[5] = (rows[5][0], 2, 0.5)
+    rows += [(t0 + timedelta(minutes=10 * k), 2, 0.02 + (k - 20) * 0.48 / 36)
+             for k in range(20, 57)]
+    pos = pl.DataFrame({"mmsi": [MMSI] * len(rows), "ts": [r[0] for r in rows],
+                        "segment_id": [r[1] for r in rows], "lat": [r[2] for r in rows],
+                        "lon": [OPEN_OCEAN[1]] * len(rows)})
+    assert detect_spoofing(pos).height == 0
+    assert detect_spoofing(pos, lone_km=0).height == 1
