@@ -253,3 +253,20 @@ def test_info_lists_each_coverage_outage_once(capture, tmp_path):
     assert row(text, "store") == ["store", "(all feeds)", "2024-05-01T00:59:30.247934Z",
                                   "2024-05-03T00:00:00Z", "47"]
     assert Store(store).events(type="gap").collect().height == 0
+
+
+def test_the_ingest_options_default_to_the_store_defaults(tmp_path):
+    """--dedup-window, --late-copy-window, --same-clock, --clock-agreement and
+    --clock-unstable default to the constants of seawatch.store.dedup and .clocks."""
+    import inspect
+
+    from seawatch.cli.ingest import ingest, open_ingest_store
+    from seawatch.store import clocks, dedup
+
+    names = ("dedup_window", "late_copy_window", "same_clock", "clock_agreement",
+             "clock_unstable")
+    params = inspect.signature(ingest).parameters
+    st = open_ingest_store(tmp_path / "s", *(params[n].default for n in names))
+    assert st.dedup_window == dedup.DEFAULT_DEDUP_WINDOW
+    assert st.settings.late_copies == dedup.LATE_COPIES
+    assert st.settings.clock_settings == clocks.ClockSettings(window=dedup.DEFAULT_DEDUP_WINDOW)
