@@ -68,6 +68,17 @@ def test_a_lone_garbled_report_is_an_outlier_a_second_track_is_not() -> None:
     ev = _events([{"type": "spoofing", "mmsi": 1, "h0": 0, "h1": 0.2}])
     assert R.classify(ev, _positions(garbled))["false_by"].to_list() == ["outlier"]
     assert R.classify(ev, _positions(second))["false_by"].to_list() == [None]
+    # a second ship heard once at a time between the first one's reports, twice at one
+    # place (AISHub 111111111), is a second transmitter, not two garbled reports; two
+    # garbled reports far apart are still outliers
+    interleaved = steady.copy()
+    interleaved[3] = (1, 3 / 60, 2.0, -80.0)
+    interleaved[7] = (1, 7 / 60, 2.0005, -80.0)
+    twice_garbled = steady.copy()
+    twice_garbled[3] = (1, 3 / 60, 2.0, -80.0)
+    twice_garbled[7] = (1, 7 / 60, 5.0, -89.0)
+    assert R.classify(ev, _positions(interleaved))["false_by"].to_list() == [None]
+    assert R.classify(ev, _positions(twice_garbled))["false_by"].to_list() == ["outlier"]
 
 
 def test_gap_rules_file_hole_sparse_export_and_a_real_gap() -> None:
@@ -173,10 +184,6 @@ GFW = "reference/gfw-segment/regression"
 """9 days of real satellite AIS: moored pairs, a shared MMSI, a platform's supply vessel."""
 
 
-@pytest.mark.xfail(
-    strict=True, raises=AssertionError,
-    reason="issue 12 item 2: 4 spoofing alerts are still explained by lone reports (3 in the "
-    "AISHub sample, 1 in GFW's fixture; 66 before outliers were set aside)")
 def test_no_spoofing_from_single_outliers(data: Path) -> None:
     assert _count(census(data, *SPOOFING_CAPTURES), "outlier", "spoofing") == 0
 

@@ -88,6 +88,45 @@ def ingest(
             "with the default zones, ports and parameters).",
         ),
     ] = False,
+    dedup_window: Annotated[
+        str,
+        typer.Option(
+            metavar="SPAN",
+            help="Copies of one report received at most this long apart are one report "
+            "(docs/store.md, Duplicates).",
+        ),
+    ] = "30s",
+    late_copy_window: Annotated[
+        str,
+        typer.Option(
+            metavar="SPAN",
+            help="A moving vessel's copy received up to this long after the first (the "
+            "vessel having moved 100 m by its speed) is a duplicate too; 0 turns it off.",
+        ),
+    ] = "10m",
+    same_clock: Annotated[
+        str,
+        typer.Option(
+            metavar="SPAN",
+            help="Receiving stations whose copies differ by at most this (median) keep the "
+            "same clock (docs/store.md, Station clocks).",
+        ),
+    ] = "5m",
+    clock_agreement: Annotated[
+        str,
+        typer.Option(
+            metavar="SPAN",
+            help="A copy agrees with its station pair's offset when within this of it.",
+        ),
+    ] = "3m",
+    clock_unstable: Annotated[
+        str,
+        typer.Option(
+            metavar="SPAN",
+            help="A station whose copies disagree is quarantined only when this far or "
+            "farther off; nearer, it is kept as it is.",
+        ),
+    ] = "10m",
 ) -> None:
     """Decode AIS files and add them to a store (idempotent, atomic, deduplicated)."""
     from seawatch.units import duration_us, parse_time
@@ -110,9 +149,8 @@ def ingest(
         options["mapping"] = {k.strip(): v.strip() for k, v in pairs}
         if format is None:
             format = "generic"
-    from seawatch.store import Store
-
-    st = Store(store)
+    st = open_ingest_store(store, dedup_window, late_copy_window, same_clock,
+                           clock_agreement, clock_unstable)
     failed: list[str] = []
     err.print(f"ingesting {len(paths)} file(s) into {store}")
 
@@ -148,6 +186,34 @@ def ingest(
     if failed:
         err.print(f"[bold red]{len(failed)} input(s) not ingested:[/] {', '.join(failed)}")
         raise typer.Exit(1)
+
+
+def open_ingest_store(path: Path, dedup_window: str, late_copy_window: str, same_clock: str,
+                      clock_agreement: str, clock_unstable: str) -> Store:
+    """The store at ``path`` with the duplicate and clock settings of ``seawatch ingest``
+    (durations such as ``30s``, ``10m``; refused before anything is read).
+
+    >>> import tempfile
+    >>> st = open_ingest_store(Path(tempfile.mkdtemp()) / "s", "20s", "0", "5m", "3m", "10m")
+    >>> st.dedup_window.total_seconds(), st.settings.late_copies.window.total_seconds()
+    (20.0, 0.0)
+    >>> st.settings.clock_settings.same_clock.total_seconds()
+    300.0
+    """
+    from datetime import timedelta
+
+    from seawatch.store import ClockSettings, LateCopies, Store
+    from seawatch.units import duration_us
+
+    def span(value: str, name: str) -> timedelta:
+        return timedelta(microseconds=duration_us(value, name))
+
+    clock = ClockSettings(same_clock=span(same_clock, "--same-clock"),
+                          agreement=span(clock_agreement, "--clock-agreement"),
+                          unstable=span(clock_unstable, "--clock-unstable"))
+    late = LateCopies(window=span(late_copy_window, "--late-copy-window"))
+    return Store(path, dedup_window=span(dedup_window, "--dedup-window"), late_copies=late,
+                 clock_settings=clock)
 
 
 def untimed_options(time_: str | None, duration: str | None,

@@ -6,7 +6,10 @@ MMSI overlapping in time, and a faked position as a segment of its own in the mi
 track. Only *persistent* segments count: at least ``min_track_positions`` reports spanning at
 least ``min_track_duration``; a single report no track explains is a garbled report (an
 ``outlier``, :mod:`seawatch.tracks.outliers`), not a second transmitter, and a short burst is
-no track of its own either; nor is a segment each of whose reports lies within ``replica_km``
+no track of its own either; a *lone* report (between two reports of one other segment) takes
+no part unless another report of its segment lies within ``lone_km`` of it
+(:func:`uncorroborated_lone_reports`: a garbled report the segmenter joined to reports hours
+away, which lie elsewhere); nor does a segment each of whose reports lies within ``replica_km``
 of a report of another segment of the MMSI (:func:`replica_segments`: a copy of the track
 delayed in time, by a station clock or a relay). In the MMSI's positions of persistent
 segments, in time order, a *switch* is a pair of consecutive positions in different segments
@@ -108,6 +111,18 @@ class SpoofingParams(Params):
         "ITU-R M.1371 reporting intervals (class A 2-10 s under way, class B 30 s, 3 min at "
         "anchor)",
     )
+    lone_km: Number = param(
+        10.0,
+        "A lone report (a report of one track between two reports of one other track, the "
+        "MMSI's previous and next) is evidence only when the report of its track just "
+        "before or after it lies within this distance (km) of it: a second transmitter heard "
+        "once at a time is heard again near where it was; a garbled report lands anywhere, "
+        "and what the segmenter joins to it hours away is elsewhere. 0 disables the check.",
+        "seawatch (issue 12): of the lone reports of the shared identities of the AISHub "
+        "sample and GFW's segment fixture all but 11 of 582 lie within 10 km (most within "
+        "0.2 km) of the neighbouring report of their track, and every episode keeps its "
+        "alert; the simulated garbled reports that stayed spoofing lay 40-530 km from theirs",
+    )
     replica_km: Number = param(
         1.0,
         "A track each of whose reports lies within this distance (km) of a report of another "
@@ -159,6 +174,13 @@ def detect_spoofing(
         duration_us(p.min_track_duration),
     )
     switches = _impossible_switches(pos, p)
+    if switches.height and p.lone_km > 0:
+        # a lone report nothing of its track corroborates is a garbled report, not a track
+        suspects = pos.filter(pl.col("mmsi").is_in(switches["mmsi"].unique().to_list()))
+        alone = uncorroborated_lone_reports(suspects, p.lone_km)
+        if alone.height:
+            pos = pos.join(alone, on=["mmsi", "ts", "segment_id"], how="anti")
+            switches = _impossible_switches(pos, p)
     if switches.height and p.replica_km > 0:
         # a second track retracing the first is a delayed copy, not a second transmitter
         suspects = pos.filter(pl.col("mmsi").is_in(switches["mmsi"].unique().to_list()))
@@ -231,6 +253,67 @@ def persistent_tracks(pos: pl.DataFrame, min_positions: int, min_span_us: int) -
     seg = "segment_id"
     span = (pl.col("ts").max() - pl.col("ts").min()).over(seg).dt.total_microseconds()
     return pos.filter((pl.len().over(seg) >= min_positions) & (span >= min_span_us))
+
+
+def uncorroborated_lone_reports(pos: pl.DataFrame, within_km: float) -> pl.DataFrame:
+    """The lone reports of ``pos`` that no neighbouring report of their segment corroborates.
+
+    A report is *lone* when the MMSI's previous and next reports (in time) are both of one
+    segment and it is of another: the track went on around it. It is *corroborated* when
+    the report of its own segment just before or just after it (in time) lies within
+    ``within_km`` of it: the other transmitter was heard again near there (a second vessel
+    sharing the MMSI, heard once between the first one's reports, is heard there again; a
+    garbled report lands anywhere, and whatever the segmenter joined to it hours away is
+    somewhere else).
+
+    Parameters
+    ----------
+    pos : polars.DataFrame
+        ``mmsi``, ``ts``, ``lat``, ``lon``, ``segment_id`` of the MMSIs to check.
+    within_km : float
+        The distance (km) within which a neighbouring report of the segment corroborates one.
+
+    Returns
+    -------
+    polars.DataFrame
+        ``mmsi``, ``ts``, ``segment_id`` of the uncorroborated lone reports.
+
+    Examples
+    --------
+    A track (segment 1) with one report 300 km away in segment 2, alone there, then a second
+    transmitter (segment 3) heard twice at one place between the track's reports:
+
+    >>> from datetime import datetime, timedelta, UTC
+    >>> t0 = datetime(2026, 1, 15, tzinfo=UTC)
+    >>> pos = pl.DataFrame({"mmsi": [1] * 7, "segment_id": [1, 2, 1, 3, 1, 3, 1],
+    ...                     "lat": [0.0, 3.0, 0.01, -3.0, 0.02, -3.0, 0.03], "lon": [0.0] * 7,
+    ...                     "ts": [t0 + timedelta(minutes=k) for k in range(7)]})
+    >>> uncorroborated_lone_reports(pos, 10.0)["segment_id"].to_list()
+    [2]
+    """
+    columns = ["mmsi", "ts", "segment_id"]
+    if pos.height < 3:
+        return pos.select(columns).clear()
+    seg, mmsi = pl.col("segment_id"), pl.col("mmsi")
+    ordered = pos.sort("mmsi", "ts", maintain_order=True).with_columns(
+        ((seg.shift(1) == seg.shift(-1)) & (seg != seg.shift(1))
+         & (mmsi.shift(1) == mmsi) & (mmsi.shift(-1) == mmsi)).fill_null(False).alias("_lone"),
+        *[pl.col(c).shift(k).over("segment_id").alias(f"_{c}{k}")
+          for c in ("lat", "lon") for k in (1, -1)],
+    )
+    lone = ordered.filter(pl.col("_lone"))
+    if lone.height == 0:
+        return pos.select(columns).clear()
+    lat, lon = lone["lat"].to_numpy(), lone["lon"].to_numpy()
+    near = np.zeros(lone.height, dtype=bool)
+    for k in (1, -1):
+        other_lat = lone[f"_lat{k}"].to_numpy()
+        known = ~np.isnan(other_lat.astype(np.float64))
+        km = np.full(lone.height, np.inf)
+        km[known] = distance_km(lat[known], lon[known], other_lat[known],
+                                lone[f"_lon{k}"].to_numpy()[known])
+        near |= km <= within_km
+    return lone.filter(pl.Series(~near)).select(columns)
 
 
 def replica_segments(pos: pl.DataFrame, within_km: float) -> np.ndarray:

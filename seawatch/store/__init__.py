@@ -8,7 +8,8 @@ of each concern (``seawatch/store/store.py`` lists them too).
 
 from __future__ import annotations
 
-from seawatch.store.dedup import DEFAULT_DEDUP_WINDOW
+from seawatch.store.clocks import ClockSettings
+from seawatch.store.dedup import DEFAULT_DEDUP_WINDOW, LateCopies
 from seawatch.store.ingest import DEFAULT_MEMORY_LIMIT, IngestReport
 from seawatch.store.layout import DataFile, Snapshot, StoreBusyError, StoreError
 from seawatch.store.read import bbox_filter
@@ -17,8 +18,10 @@ from seawatch.store.store import Store
 __all__ = [
     "DEFAULT_DEDUP_WINDOW",
     "DEFAULT_MEMORY_LIMIT",
+    "ClockSettings",
     "DataFile",
     "IngestReport",
+    "LateCopies",
     "Snapshot",
     "Store",
     "StoreBusyError",

@@ -189,7 +189,14 @@ class ClockSettings:
     """The thresholds of the clock check (module constants for their reasons).
 
     ``window`` is the duplicate window of the store: copies of a key farther apart than it
-    are checked for displacement.
+    are checked for displacement. A store takes its own (``Store(clock_settings=...)``,
+    ``seawatch ingest --same-clock/--clock-agreement/--clock-unstable``), whose ``window``
+    is set to its duplicate window.
+
+    >>> ClockSettings(same_clock=timedelta(minutes=-1))
+    Traceback (most recent call last):
+    ...
+    seawatch.errors.InvalidValue: clock setting same_clock must be positive, got -1 day, 23:59:00
     """
 
     window: timedelta = timedelta(seconds=30)
@@ -205,6 +212,24 @@ class ClockSettings:
     max_speed_kn: float = MAX_SPEED_KN
     neighbour_horizon: timedelta = NEIGHBOUR_HORIZON
     slack_m: float = SLACK_M
+
+    def __post_init__(self) -> None:
+        from seawatch.errors import InvalidValue
+
+        for name in ("on_time", "same_clock", "unstable", "agreement", "hour_snap",
+                     "neighbour_horizon"):
+            value = getattr(self, name)
+            if value <= timedelta(0):
+                raise InvalidValue(f"clock setting {name} must be positive, got {value}")
+        if self.window < timedelta(0):
+            raise InvalidValue(f"clock setting window must not be negative, got {self.window}")
+        if not 0.0 < self.min_agreement <= 1.0:
+            raise InvalidValue(
+                f"clock setting min_agreement must be in (0, 1], got {self.min_agreement}")
+
+
+DEFAULT_CLOCK_SETTINGS = ClockSettings()
+"""The defaults (a store's, with its duplicate window as ``window``)."""
 
 
 @dataclass
@@ -664,14 +689,14 @@ def check_batch(
 
 def check_commit(
     con: duckdb.DuckDBPyConnection, root: Path, base: layout.Snapshot,
-    staged: Sequence[Staging], window: timedelta,
+    staged: Sequence[Staging], settings: ClockSettings,
 ) -> ClockResult:
     """:func:`check_batch` of a commit's ``staged`` inputs onto the store at ``root`` whose
     live snapshot is ``base`` (its positions of the days around the batch's are matched
-    too), with the default settings and the store's duplicate ``window``."""
+    too), with the store's ``settings`` (their ``window``: its duplicate window)."""
     near = days_around(st.days["positions"] for st in staged)
     stored = [(root / f.path, f.rows) for f in base.table_files("positions") if f.day in near]
-    return check_batch(con, staged, ClockSettings(window), stored)
+    return check_batch(con, staged, settings, stored)
 
 
 def _rewrite(

@@ -23,6 +23,18 @@ tells a second copy from a new identical report, so only exact copies (the same 
 delivered twice, the same export row twice) are removed: a moored vessel reporting the same
 position every 10 s for hours keeps every report, and no gap appears that was not there.
 
+**Late copies** (positions): a copy relayed late (an aggregator stamping lines on arrival, a
+satellite feed's latency) can come minutes after the first. Such a copy carries the same
+position as the first while the vessel, under way, has moved on: left in, it puts the vessel
+back where it was, a jump back along its track that splits tracks and crosses zone edges
+again. So a row is also a duplicate of the previous row of its key when it is at most
+``late.window`` (10 min) after it and the vessel, at the speed over ground the report itself
+states, would have moved more than ``late.moved_m`` (100 m) in between: a vessel that moved
+sends a new position, so the same position twice is one transmission heard twice, and the
+earliest copy is the one nearest the time it was sent. A vessel at rest (``sog`` 0 or null,
+or too slow to have moved that far) keeps its repeats, as before; so does a row without a
+valid ``second``. See :class:`LateCopies`.
+
 Rows are compared to the previous row *of the same key*, whether that row was kept or not,
 so a chain of copies heard over a longer span collapses to its first copy; with ``second``
 in the key a chain can only be copies of one transmission. The result is the same whatever
@@ -61,6 +73,43 @@ if TYPE_CHECKING:
 DEFAULT_DEDUP_WINDOW = timedelta(seconds=30)
 """Copies of one report received up to this long after the previous copy are duplicates."""
 
+LATE_COPY_WINDOW = timedelta(minutes=10)
+"""A copy of a moving vessel's report received up to this long after the previous copy is a
+duplicate (see :class:`LateCopies`). Relayed feeds lag by seconds to a few minutes (the
+simulator's messy profile delays second copies by up to 2 min); a line farther off than this
+is a clock error, left to the clock check's displaced copies
+(:mod:`seawatch.store.clocks`), which judges it against the track. Past it, a transponder
+whose GNSS froze while it reports a speed keeps one report per 10 min of identical ones."""
+
+LATE_COPY_MOVED_M = 100.0
+"""Metres a vessel must have moved (by the ``sog`` of the report, times the time between the
+copies) for two identical reports to be one transmission: far above the jitter of a GNSS
+fix held at rest and the resolution of an AIS position (0.2 m), so a vessel that moved that
+far would have sent another position. Below it, a late copy misplaces the vessel by less
+than this, which no detector sees (the segmenter's noise is 500 m and more)."""
+
+KNOT_M_PER_US = 1852.0 / 3600e6
+"""Metres per microsecond at one knot."""
+
+
+@dataclass(frozen=True)
+class LateCopies:
+    """How late copies of a moving vessel's report are recognised (module docstring, *Late
+    copies*): at most ``window`` after the previous copy, the vessel having moved more than
+    ``moved_m`` metres at its reported speed in between. A ``window`` no longer than the
+    duplicate window turns the rule off.
+
+    >>> LateCopies().window, LateCopies().moved_m
+    (datetime.timedelta(seconds=600), 100.0)
+    """
+
+    window: timedelta = LATE_COPY_WINDOW
+    moved_m: float = LATE_COPY_MOVED_M
+
+
+LATE_COPIES = LateCopies()
+"""The default rule."""
+
 ROW_GROUP_SIZE = 131_072
 """Rows per Parquet row group in day files (~128k: small enough to prune by vessel and time,
 large enough to compress well)."""
@@ -84,6 +133,9 @@ class DedupRule:
     window_requires: str | None = None
     """Column that must hold a valid UTC second (0-59) for the window to apply; rows without
     it are duplicates only of rows with the same ``ts``."""
+    speed: str | None = None
+    """Column of the key holding the vessel's speed over ground (knots), for the rule of
+    late copies (:class:`LateCopies`); None: no such rule."""
 
     @property
     def columns(self) -> tuple[str, ...]:
@@ -96,6 +148,7 @@ RULES: dict[str, DedupRule] = {
         ("mmsi", "msg_type", "lat", "lon", "sog", "cog", "heading", "nav_status", "second"),
         windowed=True,
         window_requires="second",
+        speed="sog",
     ),
     "vessels": DedupRule(
         "vessels",
@@ -134,11 +187,12 @@ class _Window:
     chain: str
 
 
-def _window(rule: DedupRule, window: timedelta) -> _Window:
+def _window(rule: DedupRule, window: timedelta, late: LateCopies = LATE_COPIES) -> _Window:
     """The window of ``rule``. Windowed rule: a row is a duplicate when its ``ts`` is within
-    the window of the previous row of its key (``__prev_ts``); the chain it belongs to is
-    kept by the previous row when that row is not a duplicate itself (``__prev2_ts``). The
-    other rule: every row after the first of its key is a duplicate of the first."""
+    the window of the previous row of its key (``__prev_ts``), or, for a rule with a speed,
+    a late copy of it (``late``); the chain it belongs to is kept by the previous row when
+    that row is not a duplicate itself (``__prev2_ts``). The other rule: every row after the
+    first of its key is a duplicate of the first."""
     rest = [c for c in rule.columns if c not in rule.key and c != "ts"]
     partition = ", ".join(_ident(c) for c in rule.key)
     order = ", ".join(f"{_ident(c)} NULLS LAST" for c in ("ts", *rest)) + f", {SOURCE}"
@@ -148,9 +202,22 @@ def _window(rule: DedupRule, window: timedelta) -> _Window:
         return _Window(partition, order, functions, "__rank > 1", "__first")
     window_us = int(window / timedelta(microseconds=1))
     limit = str(window_us)
+    valid = "TRUE"
     if rule.window_requires:
         col = _ident(rule.window_requires)
-        limit = f"(CASE WHEN {col} BETWEEN 0 AND 59 THEN {window_us} ELSE 0 END)"
+        valid = f"{col} BETWEEN 0 AND 59"
+        limit = f"(CASE WHEN {valid} THEN {window_us} ELSE 0 END)"
+    late_us = int(late.window / timedelta(microseconds=1))
+
+    def duplicate(later: str, earlier: str) -> str:
+        """Whether a row at ``later`` is a copy of the row of its key at ``earlier``."""
+        gap = f"(epoch_us({later}) - epoch_us({earlier}))"
+        same = f"{gap} <= {limit}"
+        if rule.speed is None or late_us <= window_us:
+            return same
+        moved = f"{_ident(rule.speed)} * {KNOT_M_PER_US!r} * {gap} > {float(late.moved_m)!r}"
+        return f"({same} OR coalesce({valid} AND {gap} <= {late_us} AND {moved}, false))"
+
     functions = (
         f"lag({SOURCE}) {over} AS __prev_src, lag(ts) {over} AS __prev_ts, "
         f"lag(ts, 2) {over} AS __prev2_ts"
@@ -159,8 +226,8 @@ def _window(rule: DedupRule, window: timedelta) -> _Window:
         partition,
         order,
         functions,
-        f"__prev_ts IS NOT NULL AND epoch_us(ts) - epoch_us(__prev_ts) <= {limit}",
-        f"CASE WHEN __prev2_ts IS NULL OR epoch_us(__prev_ts) - epoch_us(__prev2_ts) > {limit} "
+        f"__prev_ts IS NOT NULL AND {duplicate('ts', '__prev_ts')}",
+        f"CASE WHEN __prev2_ts IS NULL OR NOT {duplicate('__prev_ts', '__prev2_ts')} "
         f"THEN __prev_src END",
     )
 
@@ -292,10 +359,10 @@ def _scan_sql(groups: Sequence[Sequence[str]], where: str) -> str:
 
 
 def _marked_sql(rule: DedupRule, groups: Sequence[Sequence[str]], window: timedelta,
-                where: str) -> str:
+                where: str, late: LateCopies = LATE_COPIES) -> str:
     """The rows of :func:`_scan_sql` with the rule's columns, :data:`SOURCE`, :data:`KEEP`
     and :data:`CHAIN_SOURCE` (plus the window's own columns)."""
-    w = _window(rule, window)
+    w = _window(rule, window, late)
     return (
         f"SELECT *, coalesce(NOT ({w.drop}), false) AS {KEEP}, {w.chain} AS {CHAIN_SOURCE} "
         f"FROM (SELECT *, {w.functions} FROM ({_scan_sql(groups, where)}))"
@@ -307,6 +374,7 @@ def merge_sql(
     groups: Sequence[Sequence[str]],
     window: timedelta,
     mmsi: MmsiRange = MmsiRange(),
+    late: LateCopies = LATE_COPIES,
 ) -> str:
     """DuckDB query that merges one day's Parquet files, or one MMSI range of them.
 
@@ -332,7 +400,7 @@ def merge_sql(
     """
     select = ", ".join(_ident(c) for c in rule.columns)
     order = ", ".join(f"{_ident(c)} NULLS LAST" for c in SORT_KEY)
-    marked = _marked_sql(rule, groups, window, mmsi.sql())
+    marked = _marked_sql(rule, groups, window, mmsi.sql(), late)
     return (
         f"SELECT {select}, {SOURCE}, {KEEP}, {CHAIN_SOURCE} FROM ({marked}) "
         f"WHERE {KEEP} OR {SOURCE} = 0 ORDER BY {order}"
@@ -345,6 +413,7 @@ def chain_credits_sql(
     window: timedelta,
     mmsi: MmsiRange = MmsiRange(),
     only: Sequence[int] = (),
+    late: LateCopies = LATE_COPIES,
 ) -> str:
     """The replaced live rows :func:`merge_sql` could not credit, counted by the group kept
     in their stead, as ``(group, rows)``.
@@ -365,7 +434,7 @@ def chain_credits_sql(
     >>> "IGNORE NULLS" in sql and "735057000" in sql
     True
     """
-    w = _window(rule, window)
+    w = _window(rule, window, late)
     where = mmsi.sql()
     if only:
         where += f" AND {_ident('mmsi')} IN ({', '.join(str(int(m)) for m in only)})"
@@ -379,6 +448,6 @@ def chain_credits_sql(
     )
     return (
         f"SELECT __chain, count(*) FROM (SELECT *, {chain} AS __chain "
-        f"FROM ({_marked_sql(rule, groups, window, where)})) "
+        f"FROM ({_marked_sql(rule, groups, window, where, late)})) "
         f"WHERE NOT {KEEP} AND {SOURCE} = 0 AND {CHAIN_SOURCE} IS NULL GROUP BY __chain"
     )

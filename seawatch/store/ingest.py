@@ -26,7 +26,7 @@ import uuid
 from collections import Counter, deque
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -41,9 +41,11 @@ from seawatch.store.commit import Transaction, describe
 from seawatch.store.dedup import (
     CHAIN_SOURCE,
     KEEP,
+    LATE_COPIES,
     ROW_GROUP_SIZE,
     RULES,
     SOURCE,
+    LateCopies,
     MmsiRange,
     chain_credits_sql,
     merge_sql,
@@ -293,17 +295,22 @@ def default_memory_limit(machine: int | None) -> int:
 
 @dataclass(frozen=True)
 class MergeSettings:
-    """How the commit runs DuckDB and which duplicate window it applies.
+    """How the commit runs DuckDB and which duplicates it removes.
 
     ``memory_limit``: DuckDB's limit (its syntax, e.g. ``"4GB"``); ``merge_rows``: the most
     rows merged at once, a bigger day being merged in MMSI ranges of about that many rows
-    (see :func:`merge_settings` for the defaults).
+    (see :func:`merge_settings` for the defaults). ``late_copies``: the rule of a moving
+    vessel's late copies (:class:`~seawatch.store.dedup.LateCopies`); ``clock_settings``:
+    the stations' clock check (:class:`~seawatch.store.clocks.ClockSettings`, its
+    ``window`` the ``dedup_window``).
     """
 
     dedup_window: timedelta
     memory_limit: str = DEFAULT_MEMORY_LIMIT
     threads: int | None = None
     merge_rows: int = memory_bytes(DEFAULT_MEMORY_LIMIT) // MERGE_BYTES_PER_ROW
+    late_copies: LateCopies = LATE_COPIES
+    clock_settings: clocks.ClockSettings = clocks.DEFAULT_CLOCK_SETTINGS
 
 
 def merge_settings(
@@ -311,18 +318,22 @@ def merge_settings(
     memory_limit: str | int | None = None,
     threads: int | None = None,
     merge_rows: int | None = None,
+    late_copies: LateCopies = LATE_COPIES,
+    clock_settings: clocks.ClockSettings | None = None,
 ) -> MergeSettings:
     """Checked :class:`MergeSettings`, with the defaults drawn from the machine.
 
     ``memory_limit`` None: :func:`default_memory_limit` of :func:`machine_memory`.
     ``merge_rows`` None: the limit over :data:`MERGE_BYTES_PER_ROW` (at least
     :data:`MIN_MERGE_ROWS`), so one batch fits in the limit without spilling.
+    ``clock_settings`` None: the defaults of :class:`~seawatch.store.clocks.ClockSettings`;
+    their ``window`` is set to ``dedup_window`` either way.
 
     Raises
     ------
     seawatch.errors.InvalidValue
         A memory limit that is not a size, ``threads`` or ``merge_rows`` below 1, a negative
-        ``dedup_window``.
+        ``dedup_window``, late copies with a negative window or distance.
 
     Examples
     --------
@@ -333,6 +344,10 @@ def merge_settings(
     """
     if dedup_window < timedelta(0):
         raise InvalidValue(f"dedup_window must not be negative, got {dedup_window}")
+    if late_copies.window < timedelta(0) or late_copies.moved_m < 0:
+        raise InvalidValue(f"late copies: window and moved_m must not be negative, got "
+                           f"{late_copies.window} and {late_copies.moved_m}")
+    clock = replace(clock_settings or clocks.ClockSettings(), window=dedup_window)
     if threads is not None and threads < 1:
         raise InvalidValue(f"threads must be at least 1, got {threads}")
     if memory_limit is None:
@@ -345,7 +360,7 @@ def merge_settings(
         merge_rows = max(MIN_MERGE_ROWS, limit // MERGE_BYTES_PER_ROW)
     elif merge_rows < 1:
         raise InvalidValue(f"merge_rows must be at least 1, got {merge_rows}")
-    return MergeSettings(dedup_window, text, threads, merge_rows)
+    return MergeSettings(dedup_window, text, threads, merge_rows, late_copies, clock)
 
 
 def connect(temp_dir: Path, settings: MergeSettings) -> duckdb.DuckDBPyConnection:
@@ -506,6 +521,7 @@ def merge_day(
     live_rows: int,
     rows: int,
     merge_rows: int,
+    late: LateCopies = LATE_COPIES,
 ) -> tuple[int, list[int]]:
     """Merge one table-day's files into ``target`` (deduplicated, sorted by ``(mmsi, ts)``).
 
@@ -516,7 +532,8 @@ def merge_day(
     ranges are independent and DuckDB's memory is bounded by the range, whatever the day's
     size and the number of inputs. Returns the rows written and, per input, the rows it
     added net: its rows kept less the live rows its earlier copies replaced (the nets sum to
-    the rows written less ``live_rows``).
+    the rows written less ``live_rows``). ``late``: how late copies of a moving vessel's
+    report are recognised (:class:`~seawatch.store.dedup.LateCopies`).
     """
     import numpy as np
     import pyarrow as pa
@@ -529,7 +546,8 @@ def merge_day(
     writer = DayFileWriter(target)
     try:
         for mmsi in day_ranges(con, files, rows, merge_rows):
-            reader = con.sql(merge_sql(rule, paths, window, mmsi)).to_arrow_reader(ROW_GROUP_SIZE)
+            sql = merge_sql(rule, paths, window, mmsi, late)
+            reader = con.sql(sql).to_arrow_reader(ROW_GROUP_SIZE)
             writer.open(pa.schema([reader.schema.field(c) for c in rule.columns]))
             unsure: set[int] = set()  # MMSIs of replaced live rows the pass could not credit
             for batch in reader:
@@ -552,7 +570,7 @@ def merge_day(
                 writer.write(batch.filter(batch.column(KEEP)).select(list(rule.columns)))
             if unsure:
                 only = () if -1 in unsure or len(unsure) > CHAIN_MMSI_LIST else sorted(unsure)
-                sql = chain_credits_sql(rule, paths, window, mmsi, only)
+                sql = chain_credits_sql(rule, paths, window, mmsi, only, late)
                 for group, n in con.execute(sql).fetchall():
                     replaced[int(group)] += int(n)
     except BaseException:
@@ -615,7 +633,7 @@ def commit(
         con = connect(run_dir / "duckdb_tmp", settings)
         try:
             clock = clocks.check_commit(con, root, base, [st for st, _ in staged],
-                                        settings.dedup_window)
+                                        settings.clock_settings)
         except BaseException:
             con.close()
             raise
@@ -636,6 +654,7 @@ def commit(
                 live_rows = sum(f.rows for f in old)
                 rows, net = merge_day(
                     con, table, groups, target, settings.dedup_window,
+                    late=settings.late_copies,
                     live_rows=live_rows,
                     rows=live_rows + sum(staged[i][0].day_rows[table, day] for i in inputs),
                     merge_rows=settings.merge_rows,

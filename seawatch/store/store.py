@@ -44,7 +44,8 @@ import polars as pl
 
 from seawatch.errors import InvalidValue
 from seawatch.store import layout, read, summary
-from seawatch.store.dedup import DEFAULT_DEDUP_WINDOW
+from seawatch.store.clocks import ClockSettings
+from seawatch.store.dedup import DEFAULT_DEDUP_WINDOW, LATE_COPIES, LateCopies
 from seawatch.store.ingest import (
     DEFAULT_BATCH_ROWS,
     QUARANTINE_SAMPLE_PER_REASON,
@@ -81,6 +82,15 @@ class Store:
     dedup_window
         Copies of one report received at most this long after the previous copy are
         duplicates (``timedelta`` or seconds; default 30 s, see :mod:`seawatch.store.dedup`).
+    late_copies
+        How a moving vessel's copies received later than ``dedup_window`` are recognised
+        (:class:`~seawatch.store.dedup.LateCopies`: default up to 10 min late, the vessel
+        having moved 100 m by its reported speed); ``LateCopies(window=timedelta(0))`` turns
+        the rule off.
+    clock_settings
+        The thresholds of the receiving stations' clock check
+        (:class:`~seawatch.store.clocks.ClockSettings`; default its module constants). Its
+        ``window`` is replaced by ``dedup_window``.
     threads
         DuckDB threads for the merge (default: all cores).
     quarantine_sample
@@ -115,6 +125,8 @@ class Store:
         quarantine_sample: int = QUARANTINE_SAMPLE_PER_REASON,
         batch_rows: int = DEFAULT_BATCH_ROWS,
         merge_rows: int | None = None,
+        late_copies: LateCopies = LATE_COPIES,
+        clock_settings: ClockSettings | None = None,
     ) -> None:
         self.path = Path(path).expanduser().absolute()
         if batch_rows < 1:
@@ -123,7 +135,7 @@ class Store:
         if not isinstance(dedup_window, timedelta):
             dedup_window = timedelta(seconds=float(dedup_window))
         self.settings: MergeSettings = merge_settings(
-            dedup_window, memory_limit, threads, merge_rows
+            dedup_window, memory_limit, threads, merge_rows, late_copies, clock_settings
         )
         self.quarantine_sample = quarantine_sample
         self._current = CurrentSnapshot(self.path)

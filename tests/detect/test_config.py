@@ -81,6 +81,7 @@ DEFAULTS = {
         "min_switches": 2,
         "min_track_positions": 2,  # issue 12: a single garbled report is not spoofing
         "min_track_duration": "30s",
+        "lone_km": 10.0,  # issue 12: a lone report nothing of its track corroborates
         "replica_km": 1.0,  # issue 12: a track delayed in time is not a second transmitter
     },
     "gap": {

@@ -355,7 +355,7 @@ def test_a_garbled_report_is_flagged_recorded_and_no_alert(tmp_path):
     assert lon == pytest.approx(squid_now["lon"].item())
     # the pipeline gives the report to no detector: even a spoofing detector that takes one
     # report for a track sees nothing, unless the report is marked as no outlier
-    one_report = {"min_track_positions": 1, "min_track_duration": 0}
+    one_report = {"min_track_positions": 1, "min_track_duration": 0, "lone_km": 0}
     single = DetectConfig.from_dict({"spoofing": one_report})
     assert detect_all(frame, vessels, config=single, types=["spoofing"]).height == 0
     seg = seawatch.detect.positions.segment_tracks(frame, single.segment)

@@ -101,7 +101,8 @@ def test_a_single_garbled_report_is_not_spoofing() -> None:
     one = _jump(150.0, reports=1)
     assert sorted(segment(one).group_by("segment_id").len()["len"].to_list()) == [1, 11]
     assert _spoofing(one).height == 0
-    assert _spoofing(one, min_track_positions=1, min_track_duration=0).height == 1
+    assert _spoofing(one, min_track_positions=1, min_track_duration=0).height == 0  # lone_km
+    assert _spoofing(one, min_track_positions=1, min_track_duration=0, lone_km=0).height == 1
     # two reports within seconds are one transmission heard twice, not a track
     pos = _jump(150.0, reports=1)
     echo = pos.slice(5, 1).with_columns(pl.col("ts") + timedelta(seconds=5))
@@ -130,7 +131,7 @@ def test_one_impossible_switch_is_not_enough() -> None:
     both = pl.concat([pos, stale])
     assert sorted(segment(both).group_by("segment_id").len()["len"].to_list()) == [1, 12]
     assert _spoofing(both).height == 0
-    single = {"min_track_positions": 1, "min_track_duration": 0}
+    single = {"min_track_positions": 1, "min_track_duration": 0, "lone_km": 0}
     assert _spoofing(both, **single).height == 0
     assert _spoofing(both, min_switches=1, **single).height == 1
 
@@ -213,3 +214,51 @@ def test_a_track_retracing_another_late_is_a_delayed_copy_not_a_second_transmitt
     assert detect_spoofing(seg, replica_km=0).height == 1
     # a second ship 300 km away never retraces the first
     assert _spoofing(_shared()).height == 1
+
+
+def _lone_visits(far: list[tuple[float, float]]) -> pl.DataFrame:
+    """A 10 kn track every 10 min for 12 h (segment 1) with the reports at 2 h, 4 h, ...
+    replaced by ``far`` positions, all of segment 2 (segmented by hand: a segmenter joins
+    reports hours apart when they are within reach)."""
+    pos = track(MMSI, OPEN_OCEAN, every(10, 72))
+    rows = [12 * (k + 1) for k in range(len(far))]
+    lat = pos["lat"].to_list()
+    lon = pos["lon"].to_list()
+    seg = [1] * pos.height
+    for r, (a, b) in zip(rows, far, strict=True):
+        lat[r], lon[r], seg[r] = a, b, 2
+    return pos.with_columns(pl.Series("lat", lat), pl.Series("lon", lon),
+                            pl.Series("segment_id", seg, dtype=pl.Int64))
+
+
+def test_lone_reports_nothing_of_their_track_corroborates_are_not_spoofing() -> None:
+    # issue 12: two garbled reports of one vessel, 4 h and 300 km apart, joined by the
+    # segmenter into one 'track' (simulated 636711069), each alone between the track's reports
+    lat0, lon0 = OPEN_OCEAN
+    garbled = _lone_visits([(lat0 + 1.5, lon0), (lat0 - 1.2, lon0 + 1.0)])
+    assert detect_spoofing(garbled).height == 0
+    assert detect_spoofing(garbled, lone_km=0).height == 1  # the rule off: an alert
+    # a second transmitter heard once at a time, always at one place (AISHub 111111111,
+    # GFW 636018024): its reports corroborate one another
+    moored = _lone_visits([(lat0 + 1.5, lon0), (lat0 + 1.5, lon0 + 0.001),
+                           (lat0 + 1.5005, lon0)])
+    ev = detect_spoofing(moored)
+    assert ev.height == 1
+    assert details_of(ev.row(0, named=True))["n_switches"] == 6
+
+
+def test_a_lone_report_is_corroborated_by_its_neighbours_in_its_track_not_by_any() -> None:
+    # simulated seed 17 (issue 12): a garbled report 55 km north of a track; hours later the
+    # segmenter continued the vessel's own track in the garbled report's segment, and the
+    # vessel passed near the garbled position at last. The report next to the garbled one
+    # in its segment is 53 km away: nothing heard it again there.
+    t0 = T0
+    rows = [(t0 + timedelta(minutes=10 * k), 1, 0.001 * k) for k in range(20)]
+    rows[5] = (rows[5][0], 2, 0.5)
+    rows += [(t0 + timedelta(minutes=10 * k), 2, 0.02 + (k - 20) * 0.48 / 36)
+             for k in range(20, 57)]
+    pos = pl.DataFrame({"mmsi": [MMSI] * len(rows), "ts": [r[0] for r in rows],
+                        "segment_id": [r[1] for r in rows], "lat": [r[2] for r in rows],
+                        "lon": [OPEN_OCEAN[1]] * len(rows)})
+    assert detect_spoofing(pos).height == 0
+    assert detect_spoofing(pos, lone_km=0).height == 1

@@ -320,3 +320,16 @@ def test_a_station_ingested_later_is_matched_against_the_store(tmp_path: Path,
     clocks = station_clocks(store.path, store.snapshot().table_files(layout.CLOCKS))
     assert clocks["station"].to_list() == ["a", "b", "c"]  # the stored ones are not listed
     assert clocks.filter(pl.col("station") == "c")["reference"].item() == "(stored)"
+
+
+def test_a_store_takes_its_own_clock_settings(tmp_path: Path, three_stations) -> None:
+    """``Store(clock_settings=...)`` reaches the check (``seawatch ingest --same-clock`` and
+    the others build it): demanding more copies than the stations share leaves c unplaced
+    by copies (its second residual then says on time modulo a minute: five hours early)."""
+    _, paths = three_stations
+    strict = Store(tmp_path / "strict", clock_settings=ClockSettings(min_copies=10**6))
+    strict.ingest(paths)
+    clocks = station_clocks(strict.path, strict.snapshot().table_files(layout.CLOCKS))
+    assert clocks.filter(pl.col("station") == "c")["reference"].item() == "second"
+    assert stored(strict).filter(pl.col("ts") < T0 - timedelta(hours=1)).height > 0
+    assert strict.settings.clock_settings.window == strict.dedup_window

@@ -9,7 +9,7 @@ import polars as pl
 import pytest
 
 from seawatch.store import Store
-from seawatch.store.dedup import RULES, merge_sql, rows_per_mmsi_sql
+from seawatch.store.dedup import RULES, LateCopies, merge_sql, rows_per_mmsi_sql
 from tests.store.store_synth import positions, result, table, ts
 
 BASE = {
@@ -39,11 +39,13 @@ def report_ts(store: Store) -> list[float]:
     [(0.0, 1), (0.5, 1), (29.999999, 1), (30.0, 1), (30.000001, 2), (45.0, 2)],
 )
 def test_window_edge_is_inclusive_at_30_s(tmp_path, delay_s, kept):
+    # a vessel at rest: its repeats are reports (a moving vessel's late copies: below)
     store = Store(tmp_path / "s")
+    at_rest = {**BASE, "sog": 0.0}
     frame = positions(
         [
-            {**BASE, "ts": ts(0), "source": "rx-a"},
-            {**BASE, "ts": ts(delay_s), "source": "rx-b"},
+            {**at_rest, "ts": ts(0), "source": "rx-a"},
+            {**at_rest, "ts": ts(delay_s), "source": "rx-b"},
         ]
     )
     report = ingest(store, "a", positions=frame)
@@ -161,6 +163,59 @@ def test_window_is_configurable(tmp_path):
     assert wide.positions().collect().height == 1
     with pytest.raises(ValueError, match="dedup_window"):
         Store(tmp_path / "bad", dedup_window=-1)
+
+
+@pytest.mark.parametrize(
+    ("sog", "delay_s", "kept"),
+    [
+        (10.5, 45.0, 1),  # 243 m on at 10.5 kn: one transmission heard twice
+        (10.5, 600.0, 1),  # up to 10 min late
+        (10.5, 600.000001, 2),  # beyond: left to the clock check (its displaced copies)
+        (2.0, 90.0, 2),  # 93 m at 2 kn: under 100 m, two reports of a slow vessel may be
+        (2.0, 120.0, 1),  # 123 m: it would have sent a new position
+        (0.0, 120.0, 2),  # at rest: a repeat is a report
+        (None, 120.0, 2),  # no speed: nothing says it moved
+    ],
+)
+def test_late_copy_of_a_moving_vessel_is_a_duplicate(tmp_path, sog, delay_s, kept):
+    store = Store(tmp_path / "s")
+    moving = {**BASE, "sog": sog}
+    frame = positions([{**moving, "ts": ts(delay_s), "source": "rx-late"},
+                       {**moving, "ts": ts(0), "source": "rx-first"}])
+    report = ingest(store, "a", positions=frame)
+    stored = store.positions().collect().sort("ts")
+    assert stored.height == kept
+    assert stored["source"][0] == "rx-first"  # the earliest copy is kept
+    assert report.duplicates["positions"] == 2 - kept
+
+
+def test_late_copy_is_dropped_against_the_store_whichever_comes_first(tmp_path):
+    moving = {**BASE, "sog": 12.0}
+    late = positions([{**moving, "ts": ts(100), "source": "rx-late"}])
+    first = positions([{**moving, "ts": ts(0), "source": "rx-first"}])
+    store = Store(tmp_path / "s")
+    ingest(store, "late", positions=late)
+    report = ingest(store, "first", positions=first)  # the earlier copy replaces the later
+    assert store.positions().collect()["source"].to_list() == ["rx-first"]
+    assert report.rows_added["positions"] == 0  # net: it replaced the stored copy
+    again = Store(tmp_path / "t")
+    ingest(again, "first", positions=first)
+    report = ingest(again, "late", positions=late)
+    assert again.positions().collect()["source"].to_list() == ["rx-first"]
+    assert report.duplicates["positions"] == 1
+
+
+def test_late_copies_are_configurable(tmp_path):
+    moving = {**BASE, "sog": 10.5}
+    rows = positions([{**moving, "ts": ts(0)}, {**moving, "ts": ts(120)}])
+    off = Store(tmp_path / "off", late_copies=LateCopies(window=timedelta(0)))
+    ingest(off, "a", positions=rows)
+    assert off.positions().collect().height == 2
+    far = Store(tmp_path / "far", late_copies=LateCopies(moved_m=1000.0))  # 648 m: kept
+    ingest(far, "a", positions=rows)
+    assert far.positions().collect().height == 2
+    with pytest.raises(ValueError, match="moved_m"):
+        Store(tmp_path / "bad", late_copies=LateCopies(moved_m=-1.0))
 
 
 def test_vessels_identical_within_a_day_keep_the_earliest(tmp_path):
