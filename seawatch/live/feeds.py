@@ -74,7 +74,8 @@ def parse_endpoint(text: str, mode: str) -> Endpoint:
     allowed = ("udp", "tcp") if mode == "listen" else ("tcp",)
     option = f"--{mode}"
     if parts.scheme not in allowed:
-        raise InvalidValue(f"{option} {text!r}: write {' or '.join(a + '://HOST:PORT' for a in allowed)}")
+        forms = " or ".join(f"{a}://HOST:PORT" for a in allowed)
+        raise InvalidValue(f"{option} {text!r}: write {forms}")
     try:
         port = parts.port
     except ValueError:
@@ -313,6 +314,7 @@ class Feed:
                     continue
                 st.connected = True
                 st.connects += 1
+                connected_at = time.monotonic()
                 if down_since is not None:
                     self.outages.end(ep.name, time.time())
                     down_since = None
@@ -325,8 +327,10 @@ class Feed:
                         await writer.wait_closed()
                 down_since = time.time()
                 self.outages.begin(ep.name, down_since, f"disconnected: {why}")
-                wait = float(p.reconnect_min_s)
+                if time.monotonic() - connected_at >= float(p.reconnect_max_s):
+                    wait = float(p.reconnect_min_s)  # it had been up a while: not flapping
                 await asyncio.sleep(wait)
+                wait = min(wait * 2, float(p.reconnect_max_s))
         finally:
             if down_since is not None:
                 self.outages.end(ep.name, time.time())

@@ -114,8 +114,8 @@ def retime(lines: bytes, offset_s: int) -> bytes:
     """``lines`` with the ``c:`` time of every tag block (whose checksum is right) moved by
     ``offset_s`` seconds, its checksum written anew.
 
-    >>> retime(b"\\\\s:rx,c:1700000000*5E\\\\!AIVDM...\\n", 100)
-    b'\\\\s:rx,c:1700000100*5F\\\\!AIVDM...\\n'
+    >>> retime(b"\\\\s:rx,c:1700000000*30\\\\!AIVDM...\\n", 100)
+    b'\\\\s:rx,c:1700000100*31\\\\!AIVDM...\\n'
     """
 
     def shift(m: re.Match[bytes]) -> bytes:

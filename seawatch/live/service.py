@@ -391,10 +391,16 @@ def _pid() -> int:
 def status_line(status: dict[str, Any]) -> str:
     """One line of a status (what ``seawatch live`` prints every ``status_every_s``).
 
-    >>> status_line({"lines_per_s": 1234.5, "acknowledged_lines": 10, "quarantined":
-    ...              {"not_ais": 2}, "wal_bytes": 2_500_000, "wal_segments": 1,
-    ...              "last_compaction": None, "feeds": []})
-    'live: 1,234 lines/s | acknowledged 10 | quarantined 2 | WAL 2.5 MB in 1 segment(s) | last compaction: none | feeds up 0/0'
+    >>> line = status_line({"lines_per_s": 1234.5, "acknowledged_lines": 10, "quarantined":
+    ...                     {"not_ais": 2}, "wal_bytes": 2_500_000, "wal_segments": 1,
+    ...                     "last_compaction": None, "feeds": []})
+    >>> for part in line.split(" | "): print(part)
+    live: 1,234 lines/s
+    acknowledged 10
+    quarantined 2
+    WAL 2.5 MB in 1 segment(s)
+    last compaction: none
+    feeds up 0/0
     """
     last = status.get("last_compaction")
     if last:

@@ -1,0 +1,161 @@
+"""``seawatch live`` end to end: a replayed scenario through UDP, TCP and a reconnecting TCP
+client lands in the store as ``seawatch ingest`` of the file puts it there; bad input on a
+feed is quarantined and counted and the service keeps running."""
+
+from __future__ import annotations
+
+import itertools
+import os
+import socket
+import struct
+import threading
+import time
+
+import polars as pl
+import pytest
+
+from seawatch.live.compact import compacted_ranges
+from seawatch.live.outages import outages_frame
+from seawatch.live.replay import replay, timed_lines
+from seawatch.store import Store
+from tests.live.conftest import bound, positions, running, wait_for
+
+
+def checked(text: str) -> str:
+    """``text`` with its NMEA checksum (``*hh``)."""
+    x = 0
+    for c in text.encode():
+        x ^= c
+    return f"{text}*{x:02X}"
+
+
+TAG = "\\" + checked("s:rx9,c:1768478500") + "\\"
+VALID = (TAG + "!" + checked("AIVDM,1,1,,A,13HOI:0P0000VOHLCnHQKwvL05Ip,0") + "\n").encode()
+
+
+@pytest.mark.parametrize("scheme", ["udp", "tcp"])
+def test_a_replayed_scenario_lands_as_ingest_puts_it(tmp_path, scenario, ingested, scheme):
+    timed = timed_lines(scenario)
+    store = tmp_path / "store"
+    with running(store, [f"listen {scheme}://127.0.0.1:0"]) as service:
+        to = bound(service, f"{scheme}:127.0.0.1:0")
+        report = replay(timed, to, speed=7200)  # the 2 h in one second
+        assert report.lines == len(timed)
+        wait_for(lambda: service.writer.acknowledged_lines == len(timed), what="every line")
+    st = Store(store)
+    got = positions(st)
+    assert got.height == ingested.height
+    assert got.equals(ingested)
+    ranges = compacted_ranges(st, service.wal.id)
+    assert all(a[1] == b[0] for a, b in itertools.pairwise(ranges))  # contiguous
+    lines = sum(e["stats"]["lines"] for e in st.snapshot().inputs)
+    assert lines == len(timed)  # each line compacted once
+    assert service.wal.segments() == [service.wal.seq]  # the compacted log was dropped
+
+
+def test_a_connect_feed_reconnects_and_records_its_outage(tmp_path, scenario, ingested):
+    """The receiver sends half the file, goes away, comes back and sends the rest: the
+    client reconnects with back-off, every line arrives, and the span without a connection
+    is one outage of the feed."""
+    lines = scenario.read_bytes().splitlines(keepends=True)
+    half = len(lines) // 2
+    listener = socket.create_server(("127.0.0.1", 0))
+    port = listener.getsockname()[1]
+    marks: dict[str, float] = {}
+    done = threading.Event()
+
+    def receiver() -> None:
+        conn, _ = listener.accept()
+        conn.sendall(b"".join(lines[:half]))
+        time.sleep(0.2)
+        conn.close()
+        listener.close()
+        marks["down"] = time.time()
+        time.sleep(0.6)  # refused meanwhile: the client waits longer each time
+        again = socket.create_server(("127.0.0.1", port))
+        marks["up"] = time.time()
+        conn, _ = again.accept()
+        conn.sendall(b"".join(lines[half:]))
+        done.wait(30)
+        conn.close()
+        again.close()
+
+    thread = threading.Thread(target=receiver, daemon=True)
+    thread.start()
+    store = tmp_path / "store"
+    try:
+        with running(store, [f"connect rx=tcp://127.0.0.1:{port}"]) as service:
+            wait_for(lambda: service.writer.acknowledged_lines == len(lines), what="all lines")
+            feed = service.feeds[0].stats
+            assert feed.connects == 2 and feed.connected
+    finally:
+        done.set()
+        thread.join(10)
+    assert positions(Store(store)).equals(ingested)
+    spans = service.outages.spans
+    assert len(spans) == 1
+    (span,) = spans
+    assert span["source"] == "rx" and span["reason"].startswith("disconnected")
+    assert marks["down"] - 0.5 <= span["start"] <= marks["down"] + 0.5
+    assert marks["up"] <= span["end"] <= marks["up"] + 1.0
+    frame = outages_frame(spans)
+    assert frame.select("kind", "source", "hours").row(0) == ("feed", "rx", 0)
+    assert frame["seconds"][0] == pytest.approx(span["end"] - span["start"], abs=1e-5)
+
+
+def test_bad_input_is_quarantined_and_counted_and_the_service_keeps_running(tmp_path):
+    store = tmp_path / "store"
+    fragments = [(TAG + "!" + checked(f"AIVDM,2,1,{i % 10},A,55CDg602=h6G<IGMUL0l58F1=0U8,0")
+                  + "\n").encode() for i in range(300)]
+    with running(store, ["listen tcp://127.0.0.1:0", "listen udp://127.0.0.1:0"],
+                 idle_timeout_s=0.5) as service:
+        tcp = bound(service, "tcp:127.0.0.1:0")
+        udp = bound(service, "udp:127.0.0.1:0")
+        silent = socket.create_connection((tcp.host, tcp.port))  # connects, sends nothing
+        with socket.create_connection((tcp.host, tcp.port)) as client:
+            client.sendall(b"hello, this is no AIS\n$GPGGA,123519,4807.038,N*47\n")
+            client.sendall(b"A" * 20_000 + b"\n")  # a line far too long
+            client.sendall(b"".join(fragments))  # never complete
+            client.sendall(os.urandom(3000).replace(b"\n", b"\n#") + b"\n")  # binary junk
+        with socket.create_connection((tcp.host, tcp.port)) as cut:
+            cut.sendall(b"!AIVDM,1,1,,A,13HOI:0P0000VOHLC")  # half a line, then a reset
+            cut.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as datagrams:
+            for _ in range(20):
+                datagrams.sendto(os.urandom(200), (udp.host, udp.port))
+        wait_for(lambda: service.feeds[0].stats.idle_closed == 1, what="the idle client")
+        silent.close()
+        with socket.create_connection((tcp.host, tcp.port)) as good:  # still running
+            good.sendall(VALID)
+        wait_for(lambda: service.feeds[0].stats.refused_lines >= 1, what="the cut line", timeout=5)
+        wait_for(lambda: service.writer.pending_lines == 0 and service.feeds[0].stats.lines
+                 >= 304, what="the lines")
+    st = Store(store)
+    counts: dict[str, int] = {}
+    for entry in st.snapshot().inputs:
+        for reason, n in entry["quarantine"].items():
+            counts[reason] = counts.get(reason, 0) + n
+    assert counts["line_too_long"] == 1
+    assert counts["truncated"] == 1
+    assert counts["not_ais"] >= 2 + 20  # the text, the junk lines, every datagram
+    assert counts["incomplete_group"] + counts.get("orphan_fragment", 0) == 300
+    assert st.info()["quarantine"] == counts
+    assert st.quarantine().collect().height > 0
+    got = positions(st)
+    assert got["mmsi"].to_list() == [227006760] and got["source"].to_list() == ["rx9"]
+    assert service.status()["quarantined"] == counts
+
+
+def test_without_feeds_it_compacts_what_the_log_holds_and_stops(tmp_path):
+    from seawatch.live.wal import LINES, Record, Wal
+
+    store = tmp_path / "store"
+    Store(store)
+    wal = Wal(store / "live" / "wal")
+    wal.append([Record("rx", 1_768_478_500_000_000, LINES, VALID)])
+    wal.close()
+    with running(store, []) as service:
+        pass
+    assert service.status()["compacted_lines"] == 1
+    assert positions(Store(store)).height == 1
+    assert isinstance(outages_frame([]), pl.DataFrame)
