@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 from urllib.parse import urlsplit
 
-from seawatch.errors import InvalidValue
+from seawatch.errors import InvalidValue, Unavailable
 from seawatch.io.quarantine import Reason
 from seawatch.live.lines import LineFramer
 from seawatch.live.params import LiveParams
@@ -194,13 +194,20 @@ class Feed:
 
     # -- running ---------------------------------------------------------------------------
     async def run(self) -> None:
+        """Listen or connect until cancelled; :class:`~seawatch.errors.Unavailable` when the
+        address cannot be listened on (taken, not this machine's)."""
         ep = self.endpoint
-        if ep.mode == "listen" and ep.scheme == "udp":
-            await self._run_udp()
-        elif ep.mode == "listen":
-            await self._run_tcp_server()
-        else:
+        if ep.mode == "connect":
             await self._run_tcp_client()
+            return
+        try:
+            if ep.scheme == "udp":
+                await self._run_udp()
+            else:
+                await self._run_tcp_server()
+        except OSError as exc:
+            raise Unavailable(f"cannot listen on {ep.url} ({ep.name}): {exc.strerror or exc}; "
+                              "give another --listen address") from exc
 
     def _bound(self, sockname: Any) -> None:
         host, port = sockname[0], sockname[1]

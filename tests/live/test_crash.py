@@ -43,7 +43,7 @@ def live_command(store: Path, *args: str) -> list[str]:
             "--set", "compact_every_s=0.3"]
 
 
-@pytest.mark.parametrize("seed", [1, 2, 3])
+@pytest.mark.parametrize("seed", [1, 12, 17])
 def test_every_acknowledged_line_is_in_the_store_once_after_kill_9(tmp_path, scenario, seed):
     rng = random.Random(seed)
     timed = timed_lines(scenario)
@@ -101,3 +101,34 @@ def test_every_acknowledged_line_is_in_the_store_once_after_kill_9(tmp_path, sce
 def _play(timed, to) -> None:
     with contextlib.suppress(OSError):  # the service is killed under it
         replay(timed, to, speed=3600)
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
+def test_a_signal_stops_it_after_the_last_batch_and_compaction(tmp_path, scenario, sig):
+    timed = timed_lines(scenario)
+    store = tmp_path / "store"
+    live = store / "live"
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    proc = subprocess.Popen(
+        [*live_command(store, "--listen", "tcp://127.0.0.1:0"), "--set", "compact_every_s=600",
+         "--set", "fsync_max_ms=1000"],  # nothing compacted, the last batch pending, at the signal
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=tmp_path)
+    try:
+        first = wait_for(lambda: (s := status(live)).get("feeds") and s["feeds"][0]["address"]
+                         and s, 60, "the service to listen")
+        to = parse_endpoint(first["feeds"][0]["address"], "listen")
+        replay(timed, to, speed=0)
+        wait_for(lambda: status(live).get("feeds", [{}])[0].get("lines") == len(timed), 30,
+                 "every line received")
+        proc.send_signal(sig)
+        out, errors = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0, errors.decode()
+    assert b"live: " in errors  # the status lines
+    assert f"stopped: {len(timed)} lines acknowledged".encode() in out.replace(b",", b"")
+    final = status(live)
+    assert final["stopped"] and final["compacted_lines"] == len(timed)
+    assert final["acknowledged_lines"] == len(timed)
+    assert Store(store).info()["rows"]["positions"] > 0

@@ -92,6 +92,11 @@ def test_the_commands_refuse_what_they_cannot_use(tmp_path):
     assert bad.exit_code == 2 and "tcp://HOST:PORT" in bad.output
     bad = runner.invoke(app, ["live", "--store", str(tmp_path / "s"), "--set", "fsync_ms=5"])
     assert bad.exit_code == 2 and "unknown parameter 'fsync_ms'" in bad.output
+    with socket.create_server(("127.0.0.1", 0)) as taken:
+        port = taken.getsockname()[1]
+        bad = runner.invoke(app, ["live", "--store", str(tmp_path / "s"),
+                                  "--listen", f"tcp://127.0.0.1:{port}"])
+    assert bad.exit_code != 0 and "cannot listen on tcp://127.0.0.1:" in bad.output
     bad = runner.invoke(app, ["replay", str(tmp_path / "none.nmea")])
     assert bad.exit_code == 2 and "no such file" in bad.output
 
