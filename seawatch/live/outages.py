@@ -10,7 +10,9 @@ span) plus ``seconds`` and ``reason``.
 
 A span still open when the service stopped is closed at the stop (the feed was down for as
 long as it was watched); one left open by a crash is closed at the last moment the crashed
-service was known to be alive (its last status), given to :meth:`OutageLog.close_open`.
+service was known to be alive (its last status), given to :meth:`OutageLog.close_open`. The
+time the service itself was not running (from its last status to its next start, stopped or
+crashed) is an outage of each of its feeds too: nothing was received.
 
 Examples
 --------
@@ -69,6 +71,12 @@ class OutageLog:
                 changed = True
         if changed:
             self._save()
+
+    def add(self, feed: str, start: float, end: float, reason: str) -> None:
+        """A whole span of ``feed`` (known once it is over)."""
+        self.spans.append({"kind": "feed", "source": feed, "start": start,
+                           "end": max(end, start), "reason": reason})
+        self._save()
 
     def close_open(self, end: float, note: str) -> int:
         """Close every open span at ``end`` (a service that stopped without closing them);

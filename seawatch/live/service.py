@@ -50,6 +50,10 @@ STATUS_FILE = "status.json"
 OUTAGES_FILE = "outages.json"
 WAL_FOLDER = "wal"
 
+DOWN_MIN_S = 1.0
+"""Shortest time without a running service (from its last status to the next start) recorded
+as an outage of each feed: a restart takes about this long anyway."""
+
 AckListener = Callable[[Sequence[Record], Position], None]
 """``on_ack(records, end)``: records just made durable, and the log position after them."""
 
@@ -221,8 +225,12 @@ class LiveService:
         self.outages = OutageLog(self.live_dir / OUTAGES_FILE)
         previous = self._previous_status()
         if previous is not None:
-            self.outages.close_open(float(previous.get("now", self.started_at)),
-                                    "closed at the last status of a service that stopped")
+            alive = float(previous.get("now", self.started_at))
+            self.outages.close_open(alive, "closed at the last status of a service that stopped")
+            if self.started_at - alive >= DOWN_MIN_S:
+                for endpoint in self.endpoints:
+                    self.outages.add(endpoint.name, alive, self.started_at,
+                                     "seawatch live was not running (stopped or crashed)")
         self.compacted = await asyncio.to_thread(compacted_position, self.store, self.wal.id)
         self.writer = LogWriter(self.wal, p)
         self.writer.listeners.append(self._on_ack)

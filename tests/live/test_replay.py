@@ -109,3 +109,23 @@ def test_the_commands_have_help(command):
 
 def test_docs_live_md_lists_every_parameter_as_the_model_says():
     assert parameter_table() in (ROOT / "docs" / "live.md").read_text(encoding="utf-8")
+
+
+def test_a_csv_export_plays_as_nmea_in_time_order(tmp_path):
+    from seawatch.io.nmea import decode_lines
+
+    path = tmp_path / "export.csv"
+    path.write_text(
+        "MMSI,BaseDateTime,LAT,LON,SOG,COG,Heading,VesselName,IMO,CallSign,VesselType,Status,"
+        "Length,Width,Draft,Cargo,TransceiverClass\n"
+        "355807000,2026-01-15T12:10:00,-0.41,-80.87,12.8,203.8,200,MARE SPIRIT,IMO9289829,"
+        "3FU7YW,71,0,299.0,44.0,8.4,,A\n"
+        "735057000,2026-01-15T12:00:00,-0.95,-80.70,0.1,10.0,,,,,30,0,,,,,A\n"
+    )
+    timed = timed_lines(path)
+    assert np.all(np.diff(timed.times_us) >= 0)
+    back = decode_lines(timed.data)
+    pos = back.positions.sort("ts")
+    assert pos["mmsi"].to_list() == [735057000, 355807000]
+    assert (timed.times_us[-1] - timed.times_us[0]) == 600 * 1_000_000
+    assert back.vessels.height >= 1  # the identity of the named vessel goes out too

@@ -159,3 +159,16 @@ def test_without_feeds_it_compacts_what_the_log_holds_and_stops(tmp_path):
     assert service.status()["compacted_lines"] == 1
     assert positions(Store(store)).height == 1
     assert isinstance(outages_frame([]), pl.DataFrame)
+
+
+def test_the_time_the_service_was_not_running_is_an_outage_of_its_feeds(tmp_path):
+    store = tmp_path / "store"
+    with running(store, ["listen rx=udp://127.0.0.1:0"]):
+        pass
+    stopped = time.time()
+    time.sleep(1.2)
+    with running(store, ["listen rx=udp://127.0.0.1:0"]) as service:
+        started = service.started_at
+    (span,) = service.outages.spans
+    assert span["source"] == "rx" and "not running" in span["reason"]
+    assert stopped - 0.5 <= span["start"] <= stopped and span["end"] == started
