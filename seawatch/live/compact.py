@@ -128,23 +128,27 @@ def decode_records(records: list[Record], quarantine_sample: int = 1000) -> list
 
 
 def compact(store: Store, wal: Wal, start: Position, end: Position,
-            quarantine_sample: int = 1000) -> Compaction | None:
+            quarantine_sample: int = 1000, max_lines: int | None = None) -> Compaction | None:
     """Commit the records of ``wal`` after ``start`` up to ``end`` to ``store`` (one
-    snapshot); None when there are none. The caller then drops the log's segments before
-    ``end`` (:meth:`Wal.drop_before`)."""
+    snapshot); None when there are none. With ``max_lines``, the range stops at the first
+    record that reaches it (the compaction's ``end`` says where; memory stays bounded after
+    a long time without compaction). The caller then drops the log's segments before the
+    compaction's ``end`` (:meth:`Wal.drop_before`)."""
     started = time.perf_counter()
     digest = hashlib.sha256()
     records = []
-    last = start
-    for last, record in wal.read(start, end, digest):  # noqa: B007 - the last position
+    out = Compaction(start, start)
+    for out.end, record in wal.read(start, end, digest):
         records.append(record)
+        out.lines += record.lines
+        out.bytes += len(record.data)
+        out.feeds[record.feed] += record.lines
+        if max_lines is not None and out.lines >= max_lines:
+            break
     if not records:
         return None
-    out = Compaction(start, last, records=len(records))
-    for r in records:
-        out.lines += r.lines
-        out.bytes += len(r.data)
-        out.feeds[r.feed] += r.lines
+    out.records = len(records)
+    last = out.end
     results = decode_records(records, quarantine_sample)
     report = store.ingest_results(iter(results), name=entry_name(wal.id, start, last),
                                   sha256=digest.hexdigest(), size=out.bytes)

@@ -38,6 +38,10 @@ class LiveParams(Params):
     compact_every_lines: Count = param(
         500_000, "A compaction starts early once this many lines are waiting in the log.",
         "docs/live.md, compaction")
+    compact_max_lines: Count = param(
+        2_000_000, "Most lines one compaction takes (about 100 bytes each in memory); after a "
+        "long time without compaction the log is compacted in several steps.",
+        "docs/live.md, compaction")
     group_hold_s: Number = param(
         2, "Longest the first fragments of a multi-sentence message are held back waiting "
         "for the rest; then they are logged as they are (and quarantined as an incomplete "

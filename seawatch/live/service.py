@@ -205,7 +205,8 @@ class LiveService:
         """Ask the service to stop (from any thread)."""
         loop, stop = self._loop, self._stop
         if loop is not None and stop is not None:
-            loop.call_soon_threadsafe(stop.set)
+            with contextlib.suppress(RuntimeError):  # the loop has ended: stopped already
+                loop.call_soon_threadsafe(stop.set)
 
     async def run(self) -> None:
         """Run until stopped; see the module docstring."""
@@ -247,8 +248,11 @@ class LiveService:
         compactor = asyncio.create_task(self._compactor(), name="compactor")
         try:
             if tasks:
+                # a feed that cannot listen, or a log that cannot be written (nothing could
+                # be acknowledged any more), stops the service with its error
                 stop = asyncio.create_task(self._stop.wait())
-                done, _ = await asyncio.wait([stop, *tasks], return_when=asyncio.FIRST_COMPLETED)
+                done, _ = await asyncio.wait([stop, helpers[0], *tasks],
+                                             return_when=asyncio.FIRST_COMPLETED)
                 for task in done:
                     if task is not stop and task.exception() is not None:
                         raise task.exception()  # type: ignore[misc]
@@ -267,9 +271,12 @@ class LiveService:
             # the writer and the compactor finish what they are doing: never cut off a
             # write or a commit running in a worker thread
             await asyncio.gather(helpers[0], compactor, *helpers[1:], return_exceptions=True)
-            await self.writer.flush()
-            with contextlib.suppress(StoreBusyError):
-                await self._compact_once()
+            writer_failed = helpers[0].done() and not helpers[0].cancelled() and (
+                helpers[0].exception() is not None)
+            if not writer_failed:  # (else what is pending was never acknowledged)
+                await self.writer.flush()
+                with contextlib.suppress(StoreBusyError):
+                    await self._compact_once()
             self.wal.close()
             self._write_status(final=True)
 
@@ -300,17 +307,27 @@ class LiveService:
             if self._stop.is_set():
                 return
             try:
-                await self._compact_once()
+                done = await self._compact_once()
             except StoreBusyError as exc:
                 self.last_error = str(exc)
                 log.warning("compaction postponed: %s", exc)
+                continue
+            except Exception as exc:  # the log keeps the lines: try again next time
+                self.last_error = f"compaction failed: {type(exc).__name__}: {exc}"
+                log.exception("compaction failed; the log keeps the lines, retried in %s s",
+                              self.params.compact_every_s)
+                continue
+            if done is not None and done.end < self.writer.durable and (
+                    done.lines >= self.params.compact_max_lines):
+                self._compact_now.set()  # a long backlog: the next step at once
 
     async def _compact_once(self) -> Compaction | None:
         async with self._compacting:
             end = self.writer.durable
             if end <= self.compacted:
                 return None
-            done = await asyncio.to_thread(compact, self.store, self.wal, self.compacted, end)
+            done = await asyncio.to_thread(compact, self.store, self.wal, self.compacted, end,
+                                           max_lines=self.params.compact_max_lines)
             if done is None:
                 return None
             self.compacted = done.end
@@ -362,7 +379,7 @@ class LiveService:
             "pending_lines": writer.pending_lines if writer else 0,
             "dropped_records": writer.dropped_records if writer else 0,
             "lines_per_s": round(self.lines_per_s, 1),
-            "wal_bytes": wal.bytes_on_disk() if wal is not None and wal._fd >= 0 else 0,
+            "wal_bytes": wal.bytes_on_disk() if wal is not None and not wal.closed else 0,
             "wal_segments": len(wal.segments()) if wal is not None else 0,
             "compacted_position": str(getattr(self, "compacted", "")),
             "compactions": len(self.compactions),

@@ -283,6 +283,10 @@ class Wal:
         if self.fsync:
             os.fsync(self._fd)
 
+    @property
+    def closed(self) -> bool:
+        return self._fd < 0
+
     def close(self) -> None:
         if self._fd >= 0:
             self.sync()

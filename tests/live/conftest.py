@@ -42,6 +42,25 @@ def ingested(scenario: Path, tmp_path_factory: pytest.TempPathFactory) -> pl.Dat
     return positions(store)
 
 
+def xor(data: bytes) -> int:
+    """The NMEA checksum of ``data`` (its bytes XORed)."""
+    x = 0
+    for c in data:
+        x ^= c
+    return x
+
+
+def checked(text: str) -> str:
+    """``text`` with its NMEA checksum (``*hh``)."""
+    return f"{text}*{xor(text.encode()):02X}"
+
+
+def sentence(body: str, tag: str | None = None) -> bytes:
+    """A line: ``!<body>*hh``, after a tag block ``\\<tag>*hh\\`` when given."""
+    block = "\\" + checked(tag) + "\\" if tag is not None else ""
+    return (block + "!" + checked(body) + "\n").encode()
+
+
 def positions(store: Store) -> pl.DataFrame:
     return store.positions().collect().sort("mmsi", "ts", "source", "lat", "lon")
 

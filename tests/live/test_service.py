@@ -18,16 +18,7 @@ from seawatch.live.compact import compacted_ranges
 from seawatch.live.outages import outages_frame
 from seawatch.live.replay import replay, timed_lines
 from seawatch.store import Store
-from tests.live.conftest import bound, positions, running, wait_for
-
-
-def checked(text: str) -> str:
-    """``text`` with its NMEA checksum (``*hh``)."""
-    x = 0
-    for c in text.encode():
-        x ^= c
-    return f"{text}*{x:02X}"
-
+from tests.live.conftest import bound, checked, positions, running, wait_for
 
 TAG = "\\" + checked("s:rx9,c:1768478500") + "\\"
 VALID = (TAG + "!" + checked("AIVDM,1,1,,A,13HOI:0P0000VOHLCnHQKwvL05Ip,0") + "\n").encode()
@@ -172,3 +163,20 @@ def test_the_time_the_service_was_not_running_is_an_outage_of_its_feeds(tmp_path
     (span,) = service.outages.spans
     assert span["source"] == "rx" and "not running" in span["reason"]
     assert stopped - 0.5 <= span["start"] <= stopped and span["end"] == started
+
+
+def test_a_log_that_cannot_be_written_stops_the_service_with_its_error(tmp_path):
+    """Nothing could be acknowledged any more: the service stops (a supervisor restarts it)
+    rather than receive lines it cannot keep."""
+
+    def full(records: object) -> None:
+        raise OSError(28, "No space left on device")
+
+    with (pytest.raises(OSError, match="No space left"),  # the service's error
+          running(tmp_path / "store", ["listen tcp://127.0.0.1:0"]) as service):
+        service.wal.append = full  # type: ignore[method-assign,assignment]
+        to = bound(service, "tcp:127.0.0.1:0")
+        with socket.create_connection((to.host, to.port)) as client:
+            client.sendall(VALID)
+        wait_for(lambda: service.wal.closed, what="the service to stop")
+    assert service.writer.acknowledged_lines == 0
