@@ -26,6 +26,7 @@ import re
 import time
 from collections import Counter
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from seawatch.live.wal import LINES, QUARANTINED, START, Position, Record, Wal, unpack_quarantined
@@ -114,7 +115,10 @@ def decode_records(records: list[Record], quarantine_sample: int = 1000) -> list
     results = []
     for feed, recs in by_feed.items():
         data = b"".join(stamp(r) for r in recs if r.kind == LINES)
-        decoder = NmeaDecoder(feed, quarantine_sample=quarantine_sample)
+        # a sentence whose trailing field is out of reach (junk after it on its line, with
+        # a '!' or a backslash) takes its neighbours' time; with none, the first receive time
+        first = datetime.fromtimestamp(recs[0].recv_us / 1e6, UTC)
+        decoder = NmeaDecoder(feed, default_time=first, quarantine_sample=quarantine_sample)
         result = decoder.decode(data, 1, final=True) if data else ReadResult()
         for r in recs:
             if r.kind == QUARANTINED:

@@ -21,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import socket
 import time
 from collections import OrderedDict
 from collections.abc import Callable
@@ -38,6 +39,10 @@ log = logging.getLogger(__name__)
 
 READ_BYTES = 64 * 1024
 """Most bytes taken from a TCP connection at once (one log record at most this plus a line)."""
+
+UDP_RECEIVE_BUFFER = 8 * 2**20
+"""Receive buffer asked for a UDP socket (bytes): datagrams wait there while the service is
+busy; the system grants at most its own limit (``net.core.rmem_max`` on Linux)."""
 
 MAX_UDP_SENDERS = 1024
 """UDP senders whose unfinished messages are remembered; the oldest is forgotten past it."""
@@ -224,6 +229,9 @@ class Feed:
 
         ep = self.endpoint
         transport, _ = await loop.create_datagram_endpoint(Protocol, local_addr=(ep.host, ep.port))
+        sock = transport.get_extra_info("socket")
+        with contextlib.suppress(OSError):  # the system caps it (net.core.rmem_max on Linux)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, UDP_RECEIVE_BUFFER)
         self._bound(transport.get_extra_info("sockname"))
         try:
             await asyncio.Event().wait()  # until cancelled

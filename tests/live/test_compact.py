@@ -28,6 +28,9 @@ def test_a_line_without_its_own_time_takes_the_time_it_was_received():
     assert tagged.positions["ts"].dt.epoch("us").to_list() == [1_768_478_400_000_000]
     assert tagged.positions["source"].to_list() == ["rx9"]
     assert trailing.positions["ts"].dt.epoch("us").to_list() == [1_768_478_300_000_000]
+    # junk after the sentence hides the appended time from it: the record's time still holds
+    (hidden,) = decode_records([Record("feed-a", RECV, LINES, BARE.replace(b"\n", b",x!y\n"))])
+    assert hidden.positions["ts"].dt.epoch("us").to_list() == [RECV]
 
 
 def test_each_feed_decodes_apart_and_a_message_split_across_records_of_it_assembles():
