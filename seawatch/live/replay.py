@@ -155,7 +155,8 @@ class _Sender:
         if self.udp:
             family = socket.AF_INET6 if ":" in to.host else socket.AF_INET
             self.sock = socket.socket(family, socket.SOCK_DGRAM)
-            self.sock.connect((to.host, to.port))
+            # not connected: a receiver that is not (yet) listening is no error, as on the air
+            self.address = socket.getaddrinfo(to.host, to.port, family, socket.SOCK_DGRAM)[0][4]
             return
         deadline = time.monotonic() + CONNECT_TRIES_S
         while True:
@@ -175,7 +176,7 @@ class _Sender:
                 line = timed.line(k)
                 if offset_s is not None:
                     line = retime(line, offset_s)
-                self.sock.send(line)
+                self.sock.sendto(line, self.address)
                 sent += len(line)
             return sent
         block = timed.data[int(timed.starts[i]) : int(timed.starts[j])]
