@@ -191,7 +191,9 @@ class LiveService:
         self.ready = threading.Event()
         """Set once every feed is listening or connecting (the status then has the ports)."""
         self.started_at = time.time()
-        self.compactions: list[Compaction] = []
+        self.compactions = 0
+        self.compacted_lines = 0
+        self.last_compaction: Compaction | None = None
         self.last_error: str | None = None
         self.quarantined: dict[str, int] = {}
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -258,7 +260,7 @@ class LiveService:
                         raise task.exception()  # type: ignore[misc]
                 stop.cancel()
             else:
-                await self._compact_once()
+                await self._compact_all()
         finally:
             for task in tasks:
                 task.cancel()
@@ -276,7 +278,7 @@ class LiveService:
             if not writer_failed:  # (else what is pending was never acknowledged)
                 await self.writer.flush()
                 with contextlib.suppress(StoreBusyError):
-                    await self._compact_once()
+                    await self._compact_all()
             self.wal.close()
             self._write_status(final=True)
 
@@ -287,12 +289,9 @@ class LiveService:
             self.ready.set()
 
     def _on_ack(self, records: Sequence[Record], end: Position) -> None:
-        waiting = self.writer.acknowledged_lines - self._compacted_lines()
+        waiting = self.writer.acknowledged_lines - self.compacted_lines
         if waiting >= self.params.compact_every_lines and self._compact_now is not None:
             self._compact_now.set()
-
-    def _compacted_lines(self) -> int:
-        return sum(c.lines for c in self.compactions)
 
     # -- compaction ------------------------------------------------------------------------
     async def _compactor(self) -> None:
@@ -336,8 +335,15 @@ class LiveService:
                 self.wal.drop_before(done.end)
             return done
 
+    async def _compact_all(self) -> None:
+        """Compact until the store has everything durable (a backlog in several steps)."""
+        while await self._compact_once() is not None:
+            pass
+
     def _after_compaction(self, done: Compaction) -> None:
-        self.compactions.append(done)
+        self.compactions += 1
+        self.compacted_lines += done.lines
+        self.last_compaction = done
         for reason, n in done.quarantined.items():
             self.quarantined[reason] = self.quarantined.get(reason, 0) + n
 
@@ -365,7 +371,7 @@ class LiveService:
         if now_m - t0 >= 0.5:
             self.lines_per_s = (acked - n0) / (now_m - t0)
             self._rate = (now_m, acked)
-        last = self.compactions[-1].to_dict() if self.compactions else None
+        last = self.last_compaction.to_dict() if self.last_compaction is not None else None
         wal = getattr(self, "wal", None)
         return {
             "pid": _pid(),
@@ -382,8 +388,8 @@ class LiveService:
             "wal_bytes": wal.bytes_on_disk() if wal is not None and not wal.closed else 0,
             "wal_segments": len(wal.segments()) if wal is not None else 0,
             "compacted_position": str(getattr(self, "compacted", "")),
-            "compactions": len(self.compactions),
-            "compacted_lines": self._compacted_lines(),
+            "compactions": self.compactions,
+            "compacted_lines": self.compacted_lines,
             "quarantined": dict(self.quarantined),
             "last_compaction": last,
             "last_error": self.last_error,

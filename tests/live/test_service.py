@@ -18,7 +18,7 @@ from seawatch.live.compact import compacted_ranges
 from seawatch.live.outages import outages_frame
 from seawatch.live.replay import replay, timed_lines
 from seawatch.store import Store
-from tests.live.conftest import bound, checked, positions, running, wait_for
+from tests.live.conftest import bound, checked, positions, running, sentence, wait_for
 
 TAG = "\\" + checked("s:rx9,c:1768478500") + "\\"
 VALID = (TAG + "!" + checked("AIVDM,1,1,,A,13HOI:0P0000VOHLCnHQKwvL05Ip,0") + "\n").encode()
@@ -143,12 +143,15 @@ def test_without_feeds_it_compacts_what_the_log_holds_and_stops(tmp_path):
     store = tmp_path / "store"
     Store(store)
     wal = Wal(store / "live" / "wal")
-    wal.append([Record("rx", 1_768_478_500_000_000, LINES, VALID)])
+    for minute in range(5):
+        line = sentence("AIVDM,1,1,,A,13HOI:0P0000VOHLCnHQKwvL05Ip,0",
+                        f"s:rx9,c:{1768478500 + 60 * minute}")
+        wal.append([Record("rx", 1_768_478_500_000_000, LINES, line)])
     wal.close()
-    with running(store, []) as service:
+    with running(store, [], compact_max_lines=2) as service:  # a backlog: in steps
         pass
-    assert service.status()["compacted_lines"] == 1
-    assert positions(Store(store)).height == 1
+    assert service.status()["compacted_lines"] == 5 and service.compactions == 3
+    assert positions(Store(store)).height == 5
     assert isinstance(outages_frame([]), pl.DataFrame)
 
 
