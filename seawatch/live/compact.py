@@ -12,7 +12,7 @@ log is replayed from there, and every record reaches the store exactly once. The
 SHA-256 is that of the range's bytes, so a range committed twice would be skipped as well.
 
 Receive times: a line's own time (tag block ``c:``, a leading timestamp, a receiver's
-trailing epoch field) is used as ``seawatch ingest`` uses it; a line without one takes the
+trailing epoch field, the ``$PGHP`` line before it) is used as ``seawatch ingest`` uses it; a line without one takes the
 time its record was received, which is appended to each line as a trailing field
 (``...*5C,1768478448.123456``), the way receivers log it, before decoding. The decoder
 reads a line's first trailing time, so the receiver's own field still wins; a quarantined
@@ -96,10 +96,23 @@ def stamp(record: Record) -> bytes:
 
     >>> stamp(Record("rx", 1_768_478_448_123_456, 0, b"!AIVDM,1,1,,A,1,0*00\\r\\n"))
     b'!AIVDM,1,1,,A,1,0*00,1768478448.123456\\n'
+
+    The sentence after a ``$PGHP`` line keeps that line's time (as ``seawatch ingest`` reads
+    it) and takes no receive time.
     """
     seconds, micros = divmod(record.recv_us, 1_000_000)
     suffix = b",%d.%06d\n" % (seconds, micros)
-    return record.data.replace(b"\r\n", b"\n").replace(b"\n", suffix)
+    data = record.data.replace(b"\r\n", b"\n")
+    if b"$PGHP" not in data:
+        return data.replace(b"\n", suffix)
+    # a Gatehouse $PGHP line stamps the sentence after it, after trailing fields in the
+    # decoder's order: that sentence keeps it (a rare format: line by line)
+    out = []
+    after_pghp = False
+    for line in data.split(b"\n")[:-1]:
+        out.append(line + (b"\n" if after_pghp else suffix))
+        after_pghp = line.lstrip(b" \t\x00").startswith(b"$PGHP")
+    return b"".join(out)
 
 
 def decode_records(records: list[Record], quarantine_sample: int = 1000) -> list[ReadResult]:
