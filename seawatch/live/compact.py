@@ -12,11 +12,12 @@ log is replayed from there, and every record reaches the store exactly once. The
 SHA-256 is that of the range's bytes, so a range committed twice would be skipped as well.
 
 Receive times: a line's own time (tag block ``c:``, a leading timestamp, a receiver's
-trailing epoch field, the ``$PGHP`` line before it) is used as ``seawatch ingest`` uses it; a line without one takes the
-time its record was received, which is appended to each line as a trailing field
-(``...*5C,1768478448.123456``), the way receivers log it, before decoding. The decoder
-reads a line's first trailing time, so the receiver's own field still wins; a quarantined
-line's sample shows the time it arrived.
+trailing epoch field, the ``$PGHP`` line before it) is used as ``seawatch ingest`` uses it;
+a line without one takes the time its record was received (a file's would take the time of
+the line before), which is appended to each line as a trailing field
+(``...*5C,1768478448.123456``), the way receivers log it, before decoding. The decoder reads
+a line's first trailing time, so the receiver's own field still wins; a quarantined line's
+sample shows the time it arrived.
 """
 
 from __future__ import annotations
