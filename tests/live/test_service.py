@@ -183,3 +183,16 @@ def test_a_log_that_cannot_be_written_stops_the_service_with_its_error(tmp_path)
             client.sendall(VALID)
         wait_for(lambda: service.wal.closed, what="the service to stop")
     assert service.writer.acknowledged_lines == 0
+
+
+def test_clients_past_max_clients_are_refused_and_counted(tmp_path):
+    with running(tmp_path / "store", ["listen tcp://127.0.0.1:0"], max_clients=1) as service:
+        to = bound(service, "tcp:127.0.0.1:0")
+        with socket.create_connection((to.host, to.port)) as first:
+            wait_for(lambda: service.feeds[0].stats.clients == 1, what="the first client")
+            with socket.create_connection((to.host, to.port)) as second:
+                second.settimeout(5)
+                assert second.recv(10) == b""  # closed at once
+            first.sendall(VALID)
+        wait_for(lambda: service.feeds[0].stats.lines == 1, what="the first client's line")
+        assert service.feeds[0].stats.clients_refused == 1
