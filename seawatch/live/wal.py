@@ -304,14 +304,16 @@ class Wal:
         for seq in self.segments():
             if seq < start.segment or seq > end.segment:
                 continue
-            with open(self.path(seq), "rb") as fh:
-                data = fh.read() if seq < end.segment else fh.read(end.offset)
-            offset = max(HEADER.size, start.offset if seq == start.segment else 0)
-            for stop, record in scan(data, offset, len(data)):
+            base = max(HEADER.size, start.offset if seq == start.segment else 0)
+            with open(self.path(seq), "rb") as fh:  # only the bytes of the range
+                fh.seek(base)
+                data = fh.read() if seq < end.segment else fh.read(max(end.offset - base, 0))
+            done = 0
+            for stop, record in scan(data, 0, len(data)):
                 if digest is not None:
-                    digest.update(memoryview(data)[offset:stop])
-                offset = stop
-                yield Position(seq, stop), record
+                    digest.update(memoryview(data)[done:stop])
+                done = stop
+                yield Position(seq, base + stop), record
 
     def drop_before(self, position: Position) -> int:
         """Delete the segments every record of which is before ``position`` (never the one
