@@ -161,6 +161,7 @@ class Feed:
         self.framers: set[LineFramer] = set()
         self._ready = ready
         self._udp_framers: OrderedDict[Any, LineFramer] = OrderedDict()
+        self._client_tasks: set[asyncio.Task[Any]] = set()
 
     # -- records ---------------------------------------------------------------------------
     def emit(self, framer: LineFramer, block: bytes, recv_us: int | None = None) -> None:
@@ -262,6 +263,11 @@ class Feed:
             await asyncio.Event().wait()
         finally:
             server.close()
+            # the clients' connections end too, so what they sent is logged before the
+            # service's last batch
+            for task in self._client_tasks:
+                task.cancel()
+            await asyncio.gather(*self._client_tasks, return_exceptions=True)
 
     async def _client(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         st = self.stats
@@ -270,10 +276,15 @@ class Feed:
             writer.close()
             return
         st.clients += 1
+        task = asyncio.current_task()
+        if task is not None:
+            self._client_tasks.add(task)
         try:
             await self._read_stream(reader)
         finally:
             st.clients -= 1
+            if task is not None:
+                self._client_tasks.discard(task)
             writer.close()
 
     async def _read_stream(self, reader: asyncio.StreamReader) -> str:

@@ -196,3 +196,19 @@ def test_clients_past_max_clients_are_refused_and_counted(tmp_path):
             first.sendall(VALID)
         wait_for(lambda: service.feeds[0].stats.lines == 1, what="the first client's line")
         assert service.feeds[0].stats.clients_refused == 1
+
+
+def test_at_a_stop_what_connected_clients_sent_is_logged_and_compacted(tmp_path):
+    """A client still connected when the service stops: its held fragment and its unfinished
+    line reach the store (quarantined) with its whole lines."""
+    fragment = sentence("AIVDM,2,1,4,A,55CDg602=h6G<IGMUL0l58F1=0U8,0", "s:rx9,c:1768478500")
+    store = tmp_path / "store"
+    with running(store, ["listen tcp://127.0.0.1:0"], group_hold_s=600) as service:
+        to = bound(service, "tcp:127.0.0.1:0")
+        client = socket.create_connection((to.host, to.port))
+        client.sendall(VALID + fragment + b"!AIVDM,1,1,,A,13HOI")
+        wait_for(lambda: service.writer.acknowledged_lines == 1, what="the whole line")
+    client.close()
+    st = Store(store)
+    assert positions(st).height == 1
+    assert st.info()["quarantine"] == {"incomplete_group": 1, "truncated": 1}
