@@ -212,3 +212,38 @@ def test_at_a_stop_what_connected_clients_sent_is_logged_and_compacted(tmp_path)
     st = Store(store)
     assert positions(st).height == 1
     assert st.info()["quarantine"] == {"incomplete_group": 1, "truncated": 1}
+
+
+def test_a_connect_feed_that_goes_quiet_is_made_again(tmp_path):
+    """A server that accepts and then sends nothing: after idle_timeout_s the client drops
+    the connection, records the outage, and connects again."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    port = listener.getsockname()[1]
+    held: list[socket.socket] = []
+    stop = threading.Event()
+
+    def quiet_server() -> None:
+        listener.settimeout(0.1)
+        while not stop.is_set():
+            try:
+                conn, _ = listener.accept()
+            except TimeoutError:
+                continue
+            held.append(conn)  # never writes
+
+    thread = threading.Thread(target=quiet_server, daemon=True)
+    thread.start()
+    try:
+        with running(tmp_path / "store", [f"connect quiet=tcp://127.0.0.1:{port}"],
+                     idle_timeout_s=0.3) as service:
+            wait_for(lambda: service.feeds[0].stats.connects >= 2, what="a second connection")
+            assert service.feeds[0].stats.idle_closed >= 1
+    finally:
+        stop.set()
+        thread.join(5)
+        for conn in held:
+            conn.close()
+        listener.close()
+    reasons = [s["reason"] for s in service.outages.spans]
+    assert reasons and reasons[0] == "disconnected: no data for 0.3 s"
+    assert all(s["end"] is not None for s in service.outages.spans)
