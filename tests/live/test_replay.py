@@ -52,17 +52,17 @@ def test_lines_go_out_at_the_pace_of_their_times_scaled_by_speed(scenario):
         reader.start()
         to = parse_endpoint(f"udp://127.0.0.1:{sink.getsockname()[1]}", "listen")
         t = timed.times_us
-        speed = (t[-1] - t[0]) / 1e6 / 0.6  # the file in 0.6 s
+        speed = (t[-1] - t[0]) / 1e6 / 1.0  # the file in one second
         started = time.monotonic()
         report = replay(timed, to, speed=speed)
         took = time.monotonic() - started
         reader.join()
     assert report.lines == len(timed) == len(got)
-    assert 0.55 <= took <= 2.0
+    assert 0.95 <= took <= 3.0
     assert got[0][1] == timed.line(0) and got[-1][1] == timed.line(len(timed) - 1)
     # the line half-way through the file's time arrives half-way through the replay
     middle = int(np.searchsorted(t, (t[0] + t[-1]) / 2))
-    assert got[middle][0] - started == pytest.approx(0.3, abs=0.15)
+    assert got[middle][0] - started == pytest.approx(0.5, abs=0.25)
 
 
 def test_retime_moves_tag_block_times_and_nothing_else():
