@@ -446,4 +446,5 @@ def status_line(status: dict[str, Any]) -> str:
             f"{status['acknowledged_lines']:,} | quarantined "
             f"{sum(status['quarantined'].values()):,} | WAL "
             f"{status['wal_bytes'] / 1e6:.1f} MB in {status['wal_segments']} segment(s) | "
-            f"last compaction: {compacted} | feeds up {up}/{len(feeds)}")
+            f"last compaction: {compacted} | feeds up {up}/{len(feeds)}"
+            + (f" | {status['last_error']}" if status.get("last_error") else ""))
