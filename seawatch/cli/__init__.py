@@ -11,6 +11,7 @@ One module per command group; this one builds the application from them:
 :mod:`seawatch.cli.detect`             ``detect``, ``events``, ``eval``
 :mod:`seawatch.cli.serve`              ``serve``, ``demo``
 :mod:`seawatch.cli.sim`                ``sim``
+:mod:`seawatch.cli.live`               ``live``, ``replay``
 :mod:`seawatch.cli.share`              ``init-state``, ``agency``, ``user``, ``token``,
                                        ``grant``, ``marking``, ``audit``
 =====================================  =====================================================
@@ -24,7 +25,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from seawatch.cli import detect, ingest, serve, share, sim
+from seawatch.cli import detect, ingest, live, serve, share, sim
 from seawatch.cli.common import Command, console, new_app
 
 __all__ = ["app", "main"]
@@ -51,6 +52,8 @@ COMMANDS: dict[str, Callable[..., None]] = {
     "events": detect.events,
     "serve": serve.serve,
     "eval": detect.eval_,
+    "live": live.live,
+    "replay": live.replay,
     "version": version,
 }
 """The top-level commands, in the order ``seawatch --help`` lists them (then the sharing

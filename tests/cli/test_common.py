@@ -76,7 +76,7 @@ def test_seawatch_help_lists_every_command():
     commands = result.stdout[result.stdout.index("Commands"):]
     listed = re.findall(r"^│ ([a-z-]+) ", commands, re.MULTILINE)
     assert listed == ["ingest", "info", "demo", "sim", "detect", "events", "serve", "eval",
-                      "version", "init-state", "agency", "user", "token", "grant", "marking",
+                      "live", "replay", "version", "init-state", "agency", "user", "token", "grant", "marking",
                       "audit"]
 
 

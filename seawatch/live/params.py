@@ -1,0 +1,76 @@
+"""The parameters of ``seawatch live``: one model, every default written once (docs/live.md).
+
+>>> p = LiveParams()
+>>> p.fsync, p.fsync_max_ms, p.compact_every_s
+(True, 50, 60)
+>>> print(parameter_table().splitlines()[2])  # doctest: +ELLIPSIS
+| `wal_segment_mb` | 64 | ...
+"""
+
+from __future__ import annotations
+
+from seawatch.params import Count, Flag, Number, Params, param, reference_of
+
+
+class LiveParams(Params):
+    """How ``seawatch live`` logs, acknowledges, compacts and watches its feeds."""
+
+    wal_segment_mb: Number = param(
+        64, "Size (MiB) at which the write-ahead log starts a new segment file; a segment is "
+        "deleted once every record in it is in the store.", "docs/live.md, write-ahead log")
+    fsync: Flag = param(
+        True, "fsync each batch before acknowledging it (false: acknowledged once written to "
+        "the operating system: survives a crash of seawatch, not a power cut).",
+        "docs/live.md, fsync policy")
+    fsync_max_ms: Number = param(
+        50, "Longest a received line waits before its batch is written and fsynced "
+        "(milliseconds): the acknowledgement latency.", "docs/live.md, fsync policy")
+    fsync_max_lines: Count = param(
+        5000, "A batch is written and fsynced as soon as it holds this many lines, whatever "
+        "its age.", "docs/live.md, fsync policy")
+    max_pending_mb: Number = param(
+        64, "Most received bytes (MiB) waiting for the log: past it TCP feeds stop reading "
+        "(the sender waits) and UDP datagrams are dropped and counted.",
+        "docs/live.md, limits")
+    compact_every_s: Number = param(
+        60, "Seconds between two compactions of the log into the store (each one commits a "
+        "snapshot and rewrites the day files it touches).", "docs/live.md, compaction")
+    compact_every_lines: Count = param(
+        500_000, "A compaction starts early once this many lines are waiting in the log.",
+        "docs/live.md, compaction")
+    compact_max_lines: Count = param(
+        2_000_000, "Most lines one compaction takes (about 100 bytes each in memory); after a "
+        "long time without compaction the log is compacted in several steps.",
+        "docs/live.md, compaction")
+    group_hold_s: Number = param(
+        2, "Longest the first fragments of a multi-sentence message are held back waiting "
+        "for the rest; then they are logged as they are (and quarantined as an incomplete "
+        "group at compaction).", "docs/nmea.md, multi-sentence messages")
+    idle_timeout_s: Number = param(
+        120, "A TCP connection that delivers nothing for this long is closed (a client that "
+        "connects and sends nothing; a server that went quiet is reconnected).",
+        "docs/live.md, bad input")
+    max_clients: Count = param(
+        64, "Most simultaneous clients of one TCP listener; more are refused and counted.",
+        "docs/live.md, limits")
+    reconnect_min_s: Number = param(
+        1, "First wait before reconnecting a --connect feed; doubled after each failure.",
+        "docs/live.md, feeds")
+    reconnect_max_s: Number = param(
+        60, "Longest wait between two reconnection attempts.", "docs/live.md, feeds")
+    connect_timeout_s: Number = param(
+        10, "Longest one connection attempt of a --connect feed may take.",
+        "docs/live.md, feeds")
+    status_every_s: Number = param(
+        10, "Seconds between two status lines (and rewrites of status.json).",
+        "docs/live.md, status")
+
+
+def parameter_table() -> str:
+    """The Markdown table of the parameters, as docs/live.md shows it."""
+    rows = ["| parameter | default | meaning | reference |", "|---|---|---|---|"]
+    for key, field in LiveParams.model_fields.items():
+        default = field.get_default()
+        shown = ("true" if default else "false") if isinstance(default, bool) else repr(default)
+        rows.append(f"| `{key}` | {shown} | {field.description} | {reference_of(field)} |")
+    return "\n".join(rows)
