@@ -55,7 +55,7 @@ class Block:
 def _position_rows(plan: Plan, w: World, p: Positions) -> pl.DataFrame:
     """Written rows of received reports ``p``: the first copy, and a second one when heard
     twice (same content, 0-5 s later, other station)."""
-    if plan.artefacts is not None and not p.t.size:
+    if not p.t.size:  # (a frame built from no reports would broadcast its scalars to a row)
         return _empty_rows(schema.POSITIONS, plan)
     fleet = plan.fleet
     lat, lon = jitter(plan, w, p)

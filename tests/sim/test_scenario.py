@@ -6,13 +6,14 @@ in tests/sim/truth)."""
 from __future__ import annotations
 
 from datetime import timedelta
+from pathlib import Path
 
 import numpy as np
 import polars as pl
 import pytest
 
 from seawatch import evaluate, geo, schema
-from seawatch.sim import Scenario, output_pass, simulate, truth_pass
+from seawatch.sim import Scenario, output_pass, simulate, truth_pass, write_scenario
 from seawatch.sim.world import world
 from tests.sim.sim_checks import dedup, details, event_keys, km, rederive, spoofed_mmsis
 
@@ -68,6 +69,14 @@ def test_small_and_empty_fleets() -> None:
     assert s.positions["mmsi"].n_unique() == 5
     with pytest.raises(ValueError, match="hours"):
         simulate(seed=1, hours=0, vessels=3)
+
+
+def test_a_scenario_whose_vessels_no_station_hears_is_written(tmp_path: Path) -> None:
+    # seed 3: the 5 vessels of an hour are all out of reach of every station (a block of no
+    # reports once had Null columns that the NMEA writer refused)
+    paths = write_scenario(tmp_path, seed=3, hours=1.0, vessels=5)
+    assert paths["nmea"].exists() and paths["truth"].exists()
+    assert pl.read_csv(paths["csv"]).height == 0
     with pytest.raises(ValueError, match="vessels"):
         simulate(seed=1, hours=1, vessels=-1)
 
