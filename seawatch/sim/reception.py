@@ -209,9 +209,14 @@ def receive(seed: int, noise: bool, passes: np.ndarray, track: np.ndarray, t: np
     fallback = near_s[need]
     if artefacts is not None and artefacts.outages.size:  # the nearest one may be out
         fallback = np.where(artefacts.station_out(fallback, t[need]), -1, fallback)
-    # the satellite feed hears a planted window through its outage: the window's reports are
-    # what the benchmark scores (a receiver out is replaced, a hole between files is not)
-    best_s[need] = np.where(fallback >= 0, fallback, sat)
+    # a receiver out is replaced by the satellite feed; the satellite feed out is out for
+    # every vessel, watched or not (a feed that kept delivering the watched vessels through
+    # its outage would look up to the gap detector, and every other vessel it hears would
+    # seem to go dark), as is a hole between files
+    fallback = np.where(fallback >= 0, fallback, sat)
+    if artefacts is not None and artefacts.outages.size:
+        fallback = np.where(artefacts.station_out(fallback, t[need]), -1, fallback)
+    best_s[need] = fallback
     best_s[blocked] = -1
     max_delay = MAX_DUPLICATE_DELAY_S
     if artefacts is not None:

@@ -56,6 +56,17 @@ def _overlap(a: np.ndarray, b: np.ndarray, windows: np.ndarray) -> np.ndarray:
     return out
 
 
+def _union_overlap(a: float, b: float, windows: list[tuple[float, float]]) -> float:
+    """Seconds of [a, b] inside the union of ``windows`` (each (t0, t1), may overlap)."""
+    total, reach = 0.0, a
+    for w0, w1 in sorted(windows):
+        lo, hi = max(w0, reach), min(w1, b)
+        if hi > lo:
+            total += hi - lo
+            reach = hi
+    return total
+
+
 def coverage_gaps(gaps: pl.DataFrame, d: Positions, art: ArtefactPlan
                   ) -> tuple[pl.DataFrame, list[Negative]]:
     """Split raw gap events into those the capture does not explain (kept, with
@@ -73,11 +84,16 @@ def coverage_gaps(gaps: pl.DataFrame, d: Positions, art: ArtefactPlan
     st_on = d.station[np.searchsorted(keys, report_keys(tr, t_on))]
     a, b = t_off.astype(np.float64), t_on.astype(np.float64)
     hole = _overlap(a, b, art.holes)
-    out = np.zeros(a.size)
-    for s, w0, w1 in art.outages:
-        mine = (st_off == int(s)) | (st_on == int(s))
-        out += np.where(mine, _overlap(a, b, np.array([[w0, w1]])), 0.0)
-    covered = (b - a) - hole - out
+    # the hours a hole or an outage of the vessel's station took, each counted once (the
+    # satellite feed's outage may hold a hole)
+    uncovered = hole.copy()
+    for i in range(a.size):
+        windows = [(w0, w1) for s, w0, w1 in art.outages
+                   if int(s) in (int(st_off[i]), int(st_on[i]))]
+        if windows:
+            uncovered[i] = _union_overlap(a[i], b[i], [*map(tuple, art.holes), *windows])
+    out = uncovered - hole
+    covered = (b - a) - uncovered
     explained = covered <= GAP_MIN_S
     details = [json.loads(x) for x in gaps["details"].to_list()]
     glat, glon = gaps["lat"].to_numpy(), gaps["lon"].to_numpy()
