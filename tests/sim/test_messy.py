@@ -226,6 +226,10 @@ def test_outages_silence_a_receiver_and_the_satellite(messy: dict[str, Path], do
                       if s == station])
     assert times.size  # the station is heard outside its outage ...
     assert not ((times > t0 + 1) & (times < t1 - 1)).any()  # ... and never in it
+    # the satellite feed out hears no vessel, not even a watched one (a planted window)
+    s0, s1 = _epoch(outages[1]["start"]), _epoch(outages[1]["end"])
+    sat = np.array([t for s, t, _ in _lines(nmea_files(messy)) if s == "sat-leo"])
+    assert sat.size and not ((sat > s0 + 1) & (sat < s1 - 1)).any()
 
 
 def test_silences_the_capture_explains_are_no_gaps() -> None:

@@ -33,6 +33,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
+from seawatch.sim import places
 from seawatch.sim.artefacts import ArtefactPlan
 from seawatch.sim.emit import Positions, outlier_values, report_keys
 from seawatch.sim.reception import MAX_DUPLICATE_DELAY_S
@@ -67,12 +68,33 @@ def _union_overlap(a: float, b: float, windows: list[tuple[float, float]]) -> fl
     return total
 
 
-def coverage_gaps(gaps: pl.DataFrame, d: Positions, art: ArtefactPlan
-                  ) -> tuple[pl.DataFrame, list[Negative]]:
+def _to_passes(windows: list[tuple[float, float]], passes: np.ndarray
+               ) -> list[tuple[float, float]]:
+    """``windows`` widened to the satellite's passes: from the end of its last pass before
+    each (or its start, in a pass) to the start of its first pass after (or its end, in a
+    pass): the satellite feed delivers nothing in between."""
+    out = []
+    for w0, w1 in windows:
+        a, b = w0, w1
+        if not ((passes[:, 0] < w0) & (passes[:, 1] > w0)).any():
+            ended = passes[:, 1][passes[:, 1] <= w0]
+            a = float(ended.max()) if ended.size else w0
+        if not ((passes[:, 0] < w1) & (passes[:, 1] > w1)).any():
+            later = passes[:, 0][passes[:, 0] >= w1]
+            b = float(later.min()) if later.size else w1
+        out.append((a, b))
+    return out
+
+
+def coverage_gaps(gaps: pl.DataFrame, d: Positions, art: ArtefactPlan,
+                  passes: np.ndarray | None = None) -> tuple[pl.DataFrame, list[Negative]]:
     """Split raw gap events into those the capture does not explain (kept, with
     ``uncovered_hours`` in details) and negatives (see the module docstring).
 
-    ``d`` holds the decodable reports the gaps were found in (sorted by track, time).
+    ``d`` holds the decodable reports the gaps were found in (sorted by track, time);
+    ``passes`` the satellite's passes (n, 2): for a vessel the satellite feed heard just
+    before or after the silence, a hole or the feed's outage lasts from its last pass
+    before to its first pass after.
     """
     if gaps.height == 0 or not (art.holes.size or art.outages.size):
         return gaps, []
@@ -87,11 +109,15 @@ def coverage_gaps(gaps: pl.DataFrame, d: Positions, art: ArtefactPlan
     # the hours a hole or an outage of the vessel's station took, each counted once (the
     # satellite feed's outage may hold a hole)
     uncovered = hole.copy()
+    sat = len(places.RECEIVERS)
+    holes = [(float(w0), float(w1)) for w0, w1 in art.holes]
     for i in range(a.size):
-        windows = [(w0, w1) for s, w0, w1 in art.outages
-                   if int(s) in (int(st_off[i]), int(st_on[i]))]
+        mine = (int(st_off[i]), int(st_on[i]))
+        windows = [(float(w0), float(w1)) for s, w0, w1 in art.outages if int(s) in mine]
+        if sat in mine and passes is not None:
+            windows = _to_passes([*holes, *windows], passes)
         if windows:
-            uncovered[i] = _union_overlap(a[i], b[i], [*map(tuple, art.holes), *windows])
+            uncovered[i] = _union_overlap(a[i], b[i], [*holes, *windows])
     out = uncovered - hole
     covered = (b - a) - uncovered
     explained = covered <= GAP_MIN_S
