@@ -140,6 +140,17 @@ class GapParams(Params):
         "5e-5; in open ocean with about one vessel an hour around, a few hours with no one "
         "is emptiness, not an outage (the simulator's seed 53: 6 h)",
     )
+    heard_within_km: Number = param(
+        5.0,
+        "A silence of one track is no gap when the MMSI was heard during it (on another "
+        "track) within this many km of where the track went silent or of where it came "
+        "back: the vessel was not silent, another track of its transmitter (copies of its "
+        "reports relayed minutes late, a station stamping them with a wrong clock) was split "
+        "off it. 0 keeps every silence of a track.",
+        "seawatch (issue 12): the messy simulator's late copies and wrong clocks split a "
+        "vessel heard all along into a track and a ghost track with 20 h between two of its "
+        "reports; two ships sharing an MMSI are hundreds of km apart",
+    )
     unknown_coverage_factor: Number = param(
         0.5,
         "The score of a gap is multiplied by this when coverage around the vessel is unknown "
@@ -232,6 +243,12 @@ def detect_gaps(
     # strictly longer than min_gap_h (exact in microseconds), and no longer than max_gap_h
     is_gap = (silence > threshold_us) & (silence <= longest_us)
     off, on = off[is_gap], on[is_gap]
+    not_silent = _heard_between(pos, off, on, p.heard_within_km)
+    # a track of two reports, one each side of the silence, while the MMSI was heard in
+    # between: two stray reports (garbled in the air, or a ghost copy) that the segmenter
+    # joined, not a vessel going silent
+    not_silent |= first[off] & last[on] & (on - off > 1)
+    off, on = off[~not_silent], on[~not_silent]
     if off.size == 0:
         return empty_events()
     lo, hi = _window_before(t, order, cont, off, round(p.before_h * 3_600_000_000))
@@ -315,6 +332,34 @@ def detect_gaps(
         ),
     )
     return to_events(out, "gap")
+
+
+def _heard_between(pos: pl.DataFrame, off: np.ndarray, on: np.ndarray, km: float) -> np.ndarray:
+    """Whether the MMSI of each silence ``off[g] -> on[g]`` (rows of ``pos``, sorted by
+    mmsi and ts) has a position strictly inside it within ``km`` of the off or the on
+    position (one pass over the positions inside the silences, gaps are few).
+
+    >>> import polars as pl
+    >>> from datetime import datetime, timedelta, UTC
+    >>> t0 = datetime(2026, 1, 15, tzinfo=UTC)
+    >>> pos = pl.DataFrame({"mmsi": [1, 1, 1, 2, 2, 2], "lat": [0.0, 0.01, 0.0, 0, 3, 0],
+    ...                     "lon": [0.0] * 6,
+    ...                     "ts": [t0 + timedelta(hours=h) for h in (0, 10, 20, 0, 10, 20)]})
+    >>> _heard_between(pos, np.array([0, 3]), np.array([2, 5]), 5.0).tolist()
+    [True, False]
+    """
+    out = np.zeros(off.size, dtype=bool)
+    if km <= 0 or not off.size:
+        return out
+    count = on - off - 1  # the rows strictly between (same MMSI: sorted by mmsi, ts)
+    rows = np.repeat(off + 1, count) + _ranks(count)
+    g = np.repeat(np.arange(off.size), count)
+    lat, lon = pos["lat"].to_numpy(), pos["lon"].to_numpy()
+    near = (distance_km(lat[rows], lon[rows], lat[off][g], lon[off][g]) <= km) | (
+        distance_km(lat[rows], lon[rows], lat[on][g], lon[on][g]) <= km
+    )
+    np.logical_or.at(out, g[near], True)
+    return out
 
 
 def _window_before(
@@ -459,19 +504,17 @@ def judge_coverage(
     )
     count = b - a
     rows = a.repeat(count) + _ranks(count)
-    own = (
-        pl.DataFrame(
-            {
-                "gap": np.repeat(gap_ids, count),
-                "source": feed_of(rows),
-                "hour": t[rows] // HOUR_US,
-                "cell_lat": np.floor(pos["lat"].to_numpy()[rows] / CELL_DEG).astype(np.int64),
-                "cell_lon": np.floor(pos["lon"].to_numpy()[rows] / CELL_DEG).astype(np.int64),
-            }
-        )
-        .unique()
-        .join(mine, on=["gap", "source"], how="semi")  # once per feed and cell it was heard in
-    )
+    own_all = pl.DataFrame(
+        {
+            "gap": np.repeat(gap_ids, count),
+            "source": feed_of(rows),
+            "hour": t[rows] // HOUR_US,
+            "cell_lat": np.floor(pos["lat"].to_numpy()[rows] / CELL_DEG).astype(np.int64),
+            "cell_lon": np.floor(pos["lon"].to_numpy()[rows] / CELL_DEG).astype(np.int64),
+        }
+    ).unique()
+    # once per feed and cell it was heard in
+    own = own_all.join(mine, on=["gap", "source"], how="semi")
     lo_hour, hi_hour = int(h0.min()), int(h_on.max())
     cov = coverage.filter(pl.col("source").is_in(mine["source"].unique().implode())).select(
         "source",
@@ -497,17 +540,73 @@ def judge_coverage(
     itself = own.group_by("gap", "hour").len("vessels")
     _add(anywhere, offset, h0, heard)
     _add(anywhere, offset, h0, itself, -1)
+    # the hours in which the feed of the last report before the silence, or that of the
+    # first after, delivered nothing at all (the vessel may have been where only that feed
+    # hears: a satellite feed down while a coastal station hears the coast)
+    end_feeds = (
+        pl.DataFrame({"gap": np.r_[gap_ids, gap_ids]})
+        .with_columns(feed_of(np.r_[off, on]).alias("source"))
+        .unique()
+        .with_row_index("end")
+    )
+    end_gap = end_feeds["gap"].to_numpy()
+    end_len = length[end_gap]
+    end_offset = np.r_[0, np.cumsum(end_len)[:-1]]
+    delivered = np.zeros(int(end_len.sum()), dtype=np.int64)
+    per_feed = (
+        coverage.filter(pl.col("source").is_in(end_feeds["source"].unique().implode()))
+        .select("source", (pl.col("ts").dt.epoch("us") // HOUR_US).alias("hour"), "vessels")
+        .filter(pl.col("hour").is_between(lo_hour, hi_hour - 1))
+        .group_by("source", "hour")
+        .agg(pl.col("vessels").sum())
+    )
+    rows = (
+        end_feeds.join(per_feed, on="source")
+        .join(window.select("gap", "h0", "h_on"), on="gap")
+        .filter(in_window)
+    )
+    if rows.height:
+        e = rows["end"].to_numpy().astype(np.int64)
+        np.add.at(
+            delivered,
+            end_offset[e] + rows["hour"].to_numpy() - h0[end_gap[e]],
+            rows["vessels"].to_numpy().astype(np.int64),
+        )
+    mine_heard = (  # ... other vessels: the vessel's own reports do not count
+        own_all.select("gap", "source", "hour")
+        .unique()
+        .join(end_feeds, on=["gap", "source"])
+    )
+    if mine_heard.height:
+        e = mine_heard["end"].to_numpy().astype(np.int64)
+        np.add.at(delivered, end_offset[e] + mine_heard["hour"].to_numpy() - h0[end_gap[e]], -1)
+    feed_down = np.zeros(int(length.sum()), dtype=bool)
+    at = np.repeat(offset[end_gap], end_len) + _ranks(end_len)
+    np.logical_or.at(feed_down, at, delivered == 0)
     # other vessels heard by any feed of the store, per silence and hour: none at all is a
     # hole between capture files or every receiver down (see _dead_hours)
     # (a sparse feed, a daily export whose rows fall at any hour, says nothing of an hour)
     per_hour = (
         coverage.filter(pl.col("interval_s").fill_null(0.0) < p.max_blind_h * 3600.0)
-        .select((pl.col("ts").dt.epoch("us") // HOUR_US).alias("hour"), "vessels")
-        .filter(pl.col("hour").is_between(lo_hour, hi_hour - 1))
-        .group_by("hour").agg(pl.col("vessels").sum())
+        .select(
+            (pl.col("ts").dt.epoch("us") // HOUR_US).alias("hour"),
+            "vessels",
+            pl.col("first_ts").dt.epoch("us"),
+            pl.col("last_ts").dt.epoch("us"),
+        )
+        .filter(pl.col("hour").is_between(lo_hour, hi_hour))
+        .group_by("hour")
+        .agg(pl.col("vessels").sum(), pl.col("first_ts").min(), pl.col("last_ts").max())
     )
     total = np.zeros(hi_hour - lo_hour + 1, dtype=np.int64)
-    total[per_hour["hour"].to_numpy() - lo_hour] = per_hour["vessels"].to_numpy()
+    # the store's first and last delivery of each hour (the hour's edges when it had none):
+    # where a hole between files begins and ends, to the second
+    span_hours = np.arange(lo_hour, hi_hour + 1, dtype=np.int64)
+    first_us, last_us = span_hours * HOUR_US, (span_hours + 1) * HOUR_US
+    at = per_hour["hour"].to_numpy() - lo_hour
+    total[at] = per_hour["vessels"].to_numpy()
+    first_us[at] = per_hour["first_ts"].fill_null(0).to_numpy()
+    last_us[at] = per_hour["last_ts"].fill_null(0).to_numpy()
     store_others = total[np.repeat(h0 - lo_hour, length) + _ranks(length)]
     _add(store_others, offset, h0, itself, -1)
     # ... and within coverage_cells cells of the last position
@@ -565,13 +664,27 @@ def judge_coverage(
         # hours no feed heard any other vessel anywhere: only where the feeds hear others at
         # all (alone in a store, a vessel's silence is the store's and tells nothing)
         dead = (store_others[span] <= 0) & known_feeds
-        outage_h = int(
-            (
-                _outage_hours(blind_all, ~up, quiet, p.max_blind_h, rate, p.min_expected_heard)
-                | _dead_hours(dead, quiet, p.max_blind_h)
-            ).sum()
+        holes = _dead_hours(dead, quiet, p.max_blind_h)
+        outages = (
+            _outage_hours(blind_all, ~up, quiet, p.max_blind_h, rate, p.min_expected_heard)
+            | _dead_hours(feed_down[span] & known_feeds, quiet, p.max_blind_h)
+            | holes
         )
+        outage_h = int(outages.sum())
         silence_h = float(t_on[g] - t_off[g]) / HOUR_US
+        # the hours the silence lost, the holes to the second: from the store's last delivery
+        # before one to its first after (whole hours would leave up to two of them counted
+        # as silence, and a hole of 8 h at 12 min past the hour is 7 whole hours)
+        lost_h = float((outages & ~holes).sum())
+        run0, run1, _ = _runs(holes, quiet)
+        for r0, r1 in zip(run0, run1, strict=True):
+            lo_us = (h0[g] + r0) * HOUR_US
+            hi_us = (h0[g] + r1) * HOUR_US
+            if r0 > 0 and not outages[r0 - 1]:
+                lo_us = last_us[h0[g] + r0 - 1 - lo_hour]
+            if r1 == outages.size or not outages[r1]:  # (the hour it is heard again: no outage)
+                hi_us = first_us[h0[g] + r1 - lo_hour]
+            lost_h += max(min(hi_us, t_on[g]) - max(lo_us, t_off[g]), 0) / HOUR_US
         usual = [interval.get((f, off_day[g])) for f in feeds_of[g]]
         usual_s = min((u for u in usual if u is not None), default=None)
         sparse = (  # a feed that hears only this vessel tells nothing of its own
@@ -590,7 +703,7 @@ def judge_coverage(
                 f"{names} heard no other vessel within {p.coverage_cells} cell(s) of the last "
                 "position before or during the silence: coverage unknown"
             )
-        out["gap"].append(silence_h - outage_h > p.min_gap_h and not sparse)
+        out["gap"].append(silence_h - lost_h > p.min_gap_h and not sparse)
         out["coverage"].append("heard" if known_area else "unknown")
         out["coverage_note"].append(note)
         out["feeds"].append(feeds_of[g])
