@@ -6,6 +6,8 @@ The track is a segment (``seawatch.tracks.segment``), and a gap also joins the e
 segment to the start of the MMSI's next one when the MMSI sent nothing in between: a segment
 ends after 24 h of silence, and a vessel dark for three days is exactly the gap to report.
 Segments of fewer than ``min_segment_positions`` positions can be left out (default: none).
+A silence of one track while the MMSI was heard near its ends (another track of the same
+transmitter: copies relayed late, a wrong station clock, stray reports) is not a gap either.
 A silence longer than ``max_gap_h`` (two weeks) is not a gap: a store may hold captures made
 days or years apart (a 2018 file beside a 2023 one), and the time between them is data the
 store does not have, not a vessel dark at sea.
@@ -420,7 +422,11 @@ def judge_coverage(
     at all and the run of such hours is at least ``max_blind_h`` and longer than any in the
     ``revisit_h`` before (so not the pauses between a lone satellite's passes), whatever the
     vessel's own feeds' usual revisit (a
-    satellite's passes can be hours apart, longer than the hole). The silence is a gap when
+    satellite's passes can be hours apart, longer than the hole); such a hole is measured to
+    the second, from the store's last delivery before it to its first after. Hours in which
+    the feed of the last report before the silence, or of the first after, delivered nothing
+    at all (a run at least ``max_blind_h`` long and longer than any before) are taken off
+    too: the vessel may have been where only that feed hears. The silence is a gap when
     what is left is longer than
     ``min_gap_h`` and it is longer than ``min_interval_ratio`` times the usual per-vessel
     interval of the densest of the feeds (:func:`seawatch.store.coverage.coverage`). All
