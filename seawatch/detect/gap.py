@@ -535,6 +535,7 @@ def judge_coverage(
         (f, d): v
         for f, d, v in cov.group_by("source", "day").agg(pl.col("interval_s").first()).iter_rows()
     }
+    last_hour = dict(cov.group_by("source").agg(pl.col("hour").max()).iter_rows())
     cov = cov.filter(pl.col("hour").is_between(lo_hour, hi_hour - 1))
     # others heard anywhere by the vessel's feeds, per silence and hour
     anywhere = np.zeros(int(length.sum()), dtype=np.int64)
@@ -586,9 +587,21 @@ def judge_coverage(
     if mine_heard.height:
         e = mine_heard["end"].to_numpy().astype(np.int64)
         np.add.at(delivered, end_offset[e] + mine_heard["hour"].to_numpy() - h0[end_gap[e]], -1)
+    # ... between two of its deliveries: a feed that had not begun, or that ended (a tasked
+    # or temporary feed, a file) while the vessel went on to others, is no outage; the
+    # first report after the silence is a delivery of its feed
+    down = delivered == 0
+    on_feed = feed_of(on).to_numpy()
+    is_on = end_feeds["source"].to_numpy() == on_feed[end_gap]
+    for k in range(end_gap.size):
+        run = down[end_offset[k] : end_offset[k] + end_len[k]]
+        edges = np.flatnonzero(np.diff(run.astype(np.int8), prepend=0, append=0))
+        for r0, r1 in zip(edges[::2], edges[1::2], strict=True):
+            if r0 == 0 or (r1 == run.size and not is_on[k]):
+                run[r0:r1] = False
     feed_down = np.zeros(int(length.sum()), dtype=bool)
     at = np.repeat(offset[end_gap], end_len) + _ranks(end_len)
-    np.logical_or.at(feed_down, at, delivered == 0)
+    np.logical_or.at(feed_down, at, down)
     # other vessels heard by any feed of the store, per silence and hour: none at all is a
     # hole between capture files or every receiver down (see _dead_hours)
     # (a sparse feed, a daily export whose rows fall at any hour, says nothing of an hour)
@@ -664,6 +677,12 @@ def judge_coverage(
         known_feeds = bool((anywhere_g > 0).any())
         up = anywhere_g > 0
         blind_all = (near_g == 0) & known_feeds & (up & known_area | ~up)
+        stop = int(np.flatnonzero(up)[-1]) + 1 if up.any() else 0
+        if stop < up.size and all(last_hour.get(f, -1) < h0[g] + stop for f in feeds_of[g]):
+            # the vessel's feeds stopped for good and another heard it again: they ended
+            # (a tasked or temporary feed, a station's capture), they were not down; what
+            # they would have heard after is unknown, not blind
+            blind_all[stop:] = False
         blind = blind_all[inside]
         history = up[: quiet + 1]
         rate = float(near_g[: quiet + 1][history].sum()) / max(int(history.sum()), 1)

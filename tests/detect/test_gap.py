@@ -490,3 +490,19 @@ def test_a_feed_down_that_heard_the_vessel_last_or_first_leaves_the_silence_unju
         sat = _fed(track(OTHER, elsewhere, times, speed_kn=0.5), "sat")
         ev = _gaps(pl.concat([dark, around, sat]))
         assert ev.filter(pl.col("mmsi") == MMSI).height == gaps, passes
+
+
+def test_a_feed_that_ended_is_not_down() -> None:
+    """A vessel heard only by a feed that stopped for good (a temporary or tasked feed, one
+    station's capture) and heard again 14 h later by another: its feed did not go down, it
+    ended; the hours after are unknown, and the silence is a gap. When the feed delivers
+    again after the vessel is back, it was down (an outage): no gap."""
+    dark = pl.concat(
+        [_fed(track(MMSI, OPEN_OCEAN, hours(*range(9)), speed_kn=0.5), "tasked"),
+         _fed(track(MMSI, OPEN_OCEAN, hours(22, 23, 24), speed_kn=0.5), "sat")]
+    )
+    sat = _neighbour(OTHER, "sat", *[(k, k + 0.2) for k in range(0, 30, 3)])
+    for spans, gaps in (([(0, 9)], 1), ([(0, 9), (26, 30)], 0)):
+        tasked = _neighbour(NEIGHBOUR, "tasked", *spans)
+        ev = _gaps(pl.concat([dark, tasked, sat]))
+        assert ev.filter(pl.col("mmsi") == MMSI).height == gaps, spans
