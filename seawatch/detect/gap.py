@@ -392,6 +392,10 @@ def _window_before(
 
 
 HOUR_US = 3_600_000_000
+COPY_US = HOUR_US
+"""Where the report that ends a silence is a sparse export's row (the export copies reports
+it was fed, and the store keeps one of two equal rows), the feeds of the vessel's reports
+within this long of it are the feeds that heard it there."""
 
 
 def judge_coverage(
@@ -550,10 +554,55 @@ def judge_coverage(
     # the hours in which the feed of the last report before the silence, or that of the
     # first after, delivered nothing at all (the vessel may have been where only that feed
     # hears: a satellite feed down while a coastal station hears the coast)
-    end_feeds = (
-        pl.DataFrame({"gap": np.r_[gap_ids, gap_ids]})
-        .with_columns(feed_of(np.r_[off, on]).alias("source"))
+    # (the feed of the report itself; where that is a sparse export, the feed of most of the
+    # vessel's reports within COPY_US of it)
+    def copies(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The first row of the MMSI within COPY_US of each of ``rows``, and how many."""
+        lo_ = first + _search(t, first, last, t[rows] - COPY_US, "left")
+        hi_ = first + _search(t, first, last, t[rows] + COPY_US, "right")
+        return lo_, hi_ - lo_
+
+    lo_before, n_before = copies(off)
+    lo_after, n_after = copies(on)
+    end_rows = np.r_[
+        np.repeat(lo_before, n_before) + _ranks(n_before),
+        np.repeat(lo_after, n_after) + _ranks(n_after),
+    ]
+    sparse_feeds = (
+        coverage.filter(pl.col("interval_s").fill_null(0.0) >= p.max_blind_h * 3600.0)
+        .get_column("source")
         .unique()
+        .implode()
+    )
+    end_feeds = (
+        pl.DataFrame(
+            {
+                "gap": np.r_[np.repeat(gap_ids, n_before), np.repeat(gap_ids, n_after)],
+                "after": np.r_[
+                    np.zeros(int(n_before.sum()), bool), np.ones(int(n_after.sum()), bool)
+                ],
+                "row": end_rows,
+            }
+        )
+        .with_columns(
+            feed_of(end_rows).alias("source"),
+            pl.Series(
+                "itself",
+                end_rows
+                == np.r_[np.repeat(off, n_before), np.repeat(on, n_after)],
+            ),
+        )
+        .with_columns(pl.col("source").is_in(sparse_feeds).alias("sparse"))
+        .with_columns(  # the end report's own feed, unless sparse: then its copies' feeds
+            (pl.col("itself") & ~pl.col("sparse")).any().over("gap", "after").alias("direct")
+        )
+        .filter(~pl.col("sparse") & (pl.col("itself") | ~pl.col("direct")))
+        .group_by("gap", "after", "source")
+        .len("reports")
+        .filter(pl.col("reports") == pl.col("reports").max().over("gap", "after"))
+        .group_by("gap", "source")  # (of the copies, the feed that heard the vessel most)
+        .agg(pl.col("after").any())
+        .sort("gap", "source")
         .with_row_index("end")
     )
     end_gap = end_feeds["gap"].to_numpy()
@@ -591,8 +640,7 @@ def judge_coverage(
     # or temporary feed, a file) while the vessel went on to others, is no outage; the
     # first report after the silence is a delivery of its feed
     down = delivered == 0
-    on_feed = feed_of(on).to_numpy()
-    is_on = end_feeds["source"].to_numpy() == on_feed[end_gap]
+    is_on = end_feeds["after"].to_numpy()
     for k in range(end_gap.size):
         run = down[end_offset[k] : end_offset[k] + end_len[k]]
         edges = np.flatnonzero(np.diff(run.astype(np.int8), prepend=0, append=0))
@@ -628,6 +676,21 @@ def judge_coverage(
     last_us[at] = per_hour["last_ts"].fill_null(0).to_numpy()
     store_others = total[np.repeat(h0 - lo_hour, length) + _ranks(length)]
     _add(store_others, offset, h0, itself, -1)
+    # how many hourly feeds the store had before each silence: with two or more, hours in
+    # which none delivered are a hole whatever came before (an earlier hole is no rhythm);
+    # a store fed by one satellite alone is silent between its passes
+    hourly_feeds = (
+        coverage.filter(pl.col("interval_s").fill_null(0.0) < p.max_blind_h * 3600.0)
+        .select("source", (pl.col("ts").dt.epoch("us") // HOUR_US).alias("hour"))
+        .filter(pl.col("hour").is_between(lo_hour, hi_hour))
+        .unique()
+        .group_by("source")
+        .agg(pl.col("hour").sort())
+    )
+    n_feeds = np.zeros(n, dtype=np.int64)
+    for feed_hours in hourly_feeds["hour"].to_list():  # one pass per feed, over all silences
+        fh = np.asarray(feed_hours, dtype=np.int64)
+        n_feeds += np.searchsorted(fh, h0, side="left") < np.searchsorted(fh, h_off, side="right")
     # ... and within coverage_cells cells of the last position
     ring = np.arange(-p.coverage_cells, p.coverage_cells + 1)
     lon_cells = round(360 / CELL_DEG)
@@ -689,7 +752,7 @@ def judge_coverage(
         # hours no feed heard any other vessel anywhere: only where the feeds hear others at
         # all (alone in a store, a vessel's silence is the store's and tells nothing)
         dead = (store_others[span] <= 0) & known_feeds
-        holes = _dead_hours(dead, quiet, p.max_blind_h)
+        holes = _dead_hours(dead, quiet, p.max_blind_h, busy=0.0 if n_feeds[g] > 1 else 0.5)
         outages = (
             _outage_hours(blind_all, ~up, quiet, p.max_blind_h, rate, p.min_expected_heard)
             | _dead_hours(feed_down[span] & known_feeds, quiet, p.max_blind_h)
@@ -762,6 +825,20 @@ def _add(
     g = rows["gap"].to_numpy()
     at = offset[g] + rows["hour"].to_numpy() - h0[g]
     np.add.at(into, at, sign * rows["vessels"].to_numpy().astype(np.int64))
+
+
+def _search(
+    t: np.ndarray, first: np.ndarray, last: np.ndarray, values: np.ndarray, side: str
+) -> np.ndarray:
+    """For each i, where ``values[i]`` falls in the sorted ``t[first[i]:last[i]]`` (one
+    binary search per silence)."""
+    return np.array(
+        [
+            np.searchsorted(t[f:e], v, side=side)  # type: ignore[call-overload]
+            for f, e, v in zip(first, last, values, strict=True)
+        ],
+        dtype=np.int64,
+    )
 
 
 def _ranks(count: np.ndarray) -> np.ndarray:

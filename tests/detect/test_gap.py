@@ -506,3 +506,27 @@ def test_a_feed_that_ended_is_not_down() -> None:
         tasked = _neighbour(NEIGHBOUR, "tasked", *spans)
         ev = _gaps(pl.concat([dark, tasked, sat]))
         assert ev.filter(pl.col("mmsi") == MMSI).height == gaps, spans
+
+
+def test_an_export_row_ending_the_silence_stands_for_the_feed_that_heard_the_vessel() -> None:
+    """As the test above, with the silence ended by a row of a daily export (copies of
+    reports, one row per vessel and day, which says nothing of an hour) just before the
+    satellite's reports: the satellite is the feed of that end, down in between: no gap."""
+    coast = track(MMSI, OPEN_OCEAN, hours(*range(9)), speed_kn=0.5)
+    far = step(*OPEN_OCEAN, 180.0, 250.0)
+    row = _fed(track(MMSI, far, hours(22), speed_kn=0.5), "daily.csv")
+    again = _fed(track(MMSI, far, hours(22.01, 23, 24), speed_kn=0.5), "sat")
+    daily = pl.concat(
+        [_fed(track(OTHER + k, far, hours(h), speed_kn=0.5), "daily.csv")
+         for k, h in enumerate((1, 5, 10, 15, 20))]
+    )
+    dark = pl.concat([_fed(coast, "coast"), row, again, daily])
+    around = _neighbour(NEIGHBOUR, "coast", (0, 30))
+    elsewhere = step(*OPEN_OCEAN, 0.0, 400.0)
+    down = [(0, 0.2), (3, 3.2), (6, 6.2), (22, 22.2), (25, 25.2)]
+    up = [(k, k + 0.2) for k in range(0, 27, 3)]
+    for passes, gaps in ((down, 0), (up, 1)):
+        times = [T0 + timedelta(hours=a) for a, _ in passes]
+        sat = _fed(track(OTHER + 100, elsewhere, times, speed_kn=0.5), "sat")
+        ev = _gaps(pl.concat([dark, around, sat]))
+        assert ev.filter(pl.col("mmsi") == MMSI).height == gaps, passes
