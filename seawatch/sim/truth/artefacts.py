@@ -109,11 +109,11 @@ def coverage_gaps(gaps: pl.DataFrame, d: Positions, art: ArtefactPlan,
     # the hours a hole or an outage of the vessel's station took, each counted once (the
     # satellite feed's outage may hold a hole)
     uncovered = hole.copy()
-    sat = len(places.RECEIVERS)  # (and sat + 1, the tasked satellite of the watched
-    # windows in the satellite's outage: the satellite feed's outage is its too)
+    sat = len(places.RECEIVERS)  # (the tasked satellite after it has no outage or passes:
+    # it hears the watched windows the satellite feed cannot, and nothing else)
     holes = [(float(w0), float(w1)) for w0, w1 in art.holes]
     for i in range(a.size):
-        mine = tuple(min(int(x), sat) for x in (st_off[i], st_on[i]))
+        mine = (int(st_off[i]), int(st_on[i]))
         windows = [(float(w0), float(w1)) for s, w0, w1 in art.outages if int(s) in mine]
         if sat in mine and passes is not None:
             windows = _to_passes([*holes, *windows], passes)
