@@ -474,6 +474,24 @@ def judge_coverage(
     feeds_of: list[list[str]] = [[] for _ in range(n)]
     for g, f in mine.iter_rows():
         feeds_of[g].append(f)
+    # a sparse feed (a daily export: its usual interval between two reports of a vessel,
+    # median over its days, is max_blind_h or more) says nothing of an hour: beside other
+    # feeds it counts for the sampling rule, not for what the feeds heard hour by hour
+    sparse_set = set(
+        coverage.group_by("source", pl.col("ts").dt.date())
+        .agg(pl.col("interval_s").first())
+        .group_by("source")
+        .agg(pl.col("interval_s").median())
+        .filter(pl.col("interval_s") >= p.max_blind_h * 3600.0)
+        .get_column("source")
+        .to_list()
+    )
+    sparse_feeds = pl.Series(sorted(sparse_set), dtype=pl.String).implode()
+    hourly_of = [[f for f in fs if f not in sparse_set] or fs for fs in feeds_of]
+    mine_all, mine = mine, mine.filter(
+        ~pl.col("source").is_in(sparse_feeds)  # (unless it is all the vessel had)
+        | pl.col("source").is_in(sparse_feeds).all().over("gap")
+    )
     # the coverage window of each silence, whole hours [h0, h_on): from revisit_h before it
     # to the hour the vessel is heard again (which would count it)
     t_off, t_on = t[off], t[on]
@@ -526,7 +544,7 @@ def judge_coverage(
     # once per feed and cell it was heard in
     own = own_all.join(mine, on=["gap", "source"], how="semi")
     lo_hour, hi_hour = int(h0.min()), int(h_on.max())
-    cov = coverage.filter(pl.col("source").is_in(mine["source"].unique().implode())).select(
+    cov = coverage.filter(pl.col("source").is_in(mine_all["source"].unique().implode())).select(
         "source",
         (pl.col("ts").dt.epoch("us") // HOUR_US).alias("hour"),
         pl.col("cell_lat").cast(pl.Int64),
@@ -568,12 +586,6 @@ def judge_coverage(
         np.repeat(lo_before, n_before) + _ranks(n_before),
         np.repeat(lo_after, n_after) + _ranks(n_after),
     ]
-    sparse_feeds = (
-        coverage.filter(pl.col("interval_s").fill_null(0.0) >= p.max_blind_h * 3600.0)
-        .get_column("source")
-        .unique()
-        .implode()
-    )
     end_feeds = (
         pl.DataFrame(
             {
@@ -741,7 +753,7 @@ def judge_coverage(
         up = anywhere_g > 0
         blind_all = (near_g == 0) & known_feeds & (up & known_area | ~up)
         stop = int(np.flatnonzero(up)[-1]) + 1 if up.any() else 0
-        if stop < up.size and all(last_hour.get(f, -1) < h0[g] + stop for f in feeds_of[g]):
+        if stop < up.size and all(last_hour.get(f, -1) < h0[g] + stop for f in hourly_of[g]):
             # the vessel's feeds stopped for good and another heard it again: they ended
             # (a tasked or temporary feed, a station's capture), they were not down; what
             # they would have heard after is unknown, not blind

@@ -506,6 +506,17 @@ def test_a_feed_that_ended_is_not_down() -> None:
         tasked = _neighbour(NEIGHBOUR, "tasked", *spans)
         ev = _gaps(pl.concat([dark, tasked, sat]))
         assert ev.filter(pl.col("mmsi") == MMSI).height == gaps, spans
+    # a daily export's row of the vessel before the silence does not make its feeds go on:
+    # one row per vessel and day says nothing of an hour
+    row = _fed(track(MMSI, OPEN_OCEAN, hours(5), speed_kn=0.5), "daily.csv")
+    daily = pl.concat(
+        [_fed(track(OTHER + k, step(*OPEN_OCEAN, 0.0, 400.0), hours(h), speed_kn=0.5),
+              "daily.csv")
+         for k, h in enumerate((1, 7, 12, 18, 26), start=1)]
+    )
+    tasked = _neighbour(NEIGHBOUR, "tasked", (0, 9))
+    ev = _gaps(pl.concat([dark, row, daily, tasked, sat]))
+    assert ev.filter(pl.col("mmsi") == MMSI).height == 1
 
 
 def test_an_export_row_ending_the_silence_stands_for_the_feed_that_heard_the_vessel() -> None:
