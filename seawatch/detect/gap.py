@@ -662,6 +662,18 @@ def judge_coverage(
     feed_down = np.zeros(int(length.sum()), dtype=bool)
     at = np.repeat(offset[end_gap], end_len) + _ranks(end_len)
     np.logical_or.at(feed_down, at, down)
+    # the silences with a run of such hours max_blind_h long reaching into them (the others
+    # need no closer look)
+    win = np.repeat(gap_ids, length)  # the silence of each hour of the flat arrays
+    new_win = np.r_[True, win[1:] != win[:-1]] if win.size else np.zeros(0, dtype=bool)
+    go_on = np.r_[feed_down[1:] & ~new_win[1:], False]  # the run goes on to the next hour
+    came = np.r_[False, feed_down[:-1]] & ~new_win  # ... came from the previous one
+    run_start = np.flatnonzero(feed_down & ~came)
+    run_end = np.flatnonzero(feed_down & ~go_on) + 1
+    run_gap = win[run_start]
+    reach = run_end - offset[run_gap] > (h_off - h0)[run_gap] + 1
+    long_down = np.zeros(n, dtype=bool)
+    long_down[run_gap[(run_end - run_start >= p.max_blind_h) & reach]] = True
     # other vessels heard by any feed of the store, per silence and hour: none at all is a
     # hole between capture files or every receiver down (see _dead_hours)
     # (a sparse feed, a daily export whose rows fall at any hour, says nothing of an hour)
@@ -767,7 +779,11 @@ def judge_coverage(
         holes = _dead_hours(dead, quiet, p.max_blind_h, busy=0.0 if n_feeds[g] > 1 else 0.5)
         outages = (
             _outage_hours(blind_all, ~up, quiet, p.max_blind_h, rate, p.min_expected_heard)
-            | _dead_hours(feed_down[span] & known_feeds, quiet, p.max_blind_h)
+            | (
+                _dead_hours(feed_down[span] & known_feeds, quiet, p.max_blind_h)
+                if long_down[g]  # (most silences: no end feed down that long)
+                else False
+            )
             | holes
         )
         outage_h = int(outages.sum())
@@ -776,7 +792,7 @@ def judge_coverage(
         # before one to its first after (whole hours would leave up to two of them counted
         # as silence, and a hole of 8 h at 12 min past the hour is 7 whole hours)
         lost_h = float((outages & ~holes).sum())
-        run0, run1, _ = _runs(holes, quiet)
+        run0, run1, _ = _runs(holes, quiet) if holes.any() else (np.empty(0), np.empty(0), 0)
         for r0, r1 in zip(run0, run1, strict=True):
             lo_us = (h0[g] + r0) * HOUR_US
             hi_us = (h0[g] + r1) * HOUR_US
