@@ -6,6 +6,8 @@ The track is a segment (``seawatch.tracks.segment``), and a gap also joins the e
 segment to the start of the MMSI's next one when the MMSI sent nothing in between: a segment
 ends after 24 h of silence, and a vessel dark for three days is exactly the gap to report.
 Segments of fewer than ``min_segment_positions`` positions can be left out (default: none).
+A silence of one track while the MMSI was heard near its ends (another track of the same
+transmitter: copies relayed late, a wrong station clock, stray reports) is not a gap either.
 A silence longer than ``max_gap_h`` (two weeks) is not a gap: a store may hold captures made
 days or years apart (a 2018 file beside a 2023 one), and the time between them is data the
 store does not have, not a vessel dark at sea.
@@ -140,6 +142,17 @@ class GapParams(Params):
         "5e-5; in open ocean with about one vessel an hour around, a few hours with no one "
         "is emptiness, not an outage (the simulator's seed 53: 6 h)",
     )
+    heard_within_km: Number = param(
+        5.0,
+        "A silence of one track is no gap when the MMSI was heard during it (on another "
+        "track) within this many km of where the track went silent or of where it came "
+        "back: the vessel was not silent, another track of its transmitter (copies of its "
+        "reports relayed minutes late, a station stamping them with a wrong clock) was split "
+        "off it. 0 keeps every silence of a track.",
+        "seawatch (issue 12): the messy simulator's late copies and wrong clocks split a "
+        "vessel heard all along into a track and a ghost track with 20 h between two of its "
+        "reports; two ships sharing an MMSI are hundreds of km apart",
+    )
     unknown_coverage_factor: Number = param(
         0.5,
         "The score of a gap is multiplied by this when coverage around the vessel is unknown "
@@ -232,6 +245,12 @@ def detect_gaps(
     # strictly longer than min_gap_h (exact in microseconds), and no longer than max_gap_h
     is_gap = (silence > threshold_us) & (silence <= longest_us)
     off, on = off[is_gap], on[is_gap]
+    not_silent = _heard_between(pos, off, on, p.heard_within_km)
+    # a track of two reports, one each side of the silence, while the MMSI was heard in
+    # between: two stray reports (garbled in the air, or a ghost copy) that the segmenter
+    # joined, not a vessel going silent
+    not_silent |= first[off] & last[on] & (on - off > 1)
+    off, on = off[~not_silent], on[~not_silent]
     if off.size == 0:
         return empty_events()
     lo, hi = _window_before(t, order, cont, off, round(p.before_h * 3_600_000_000))
@@ -317,6 +336,34 @@ def detect_gaps(
     return to_events(out, "gap")
 
 
+def _heard_between(pos: pl.DataFrame, off: np.ndarray, on: np.ndarray, km: float) -> np.ndarray:
+    """Whether the MMSI of each silence ``off[g] -> on[g]`` (rows of ``pos``, sorted by
+    mmsi and ts) has a position strictly inside it within ``km`` of the off or the on
+    position (one pass over the positions inside the silences, gaps are few).
+
+    >>> import polars as pl
+    >>> from datetime import datetime, timedelta, UTC
+    >>> t0 = datetime(2026, 1, 15, tzinfo=UTC)
+    >>> pos = pl.DataFrame({"mmsi": [1, 1, 1, 2, 2, 2], "lat": [0.0, 0.01, 0.0, 0, 3, 0],
+    ...                     "lon": [0.0] * 6,
+    ...                     "ts": [t0 + timedelta(hours=h) for h in (0, 10, 20, 0, 10, 20)]})
+    >>> _heard_between(pos, np.array([0, 3]), np.array([2, 5]), 5.0).tolist()
+    [True, False]
+    """
+    out = np.zeros(off.size, dtype=bool)
+    if km <= 0 or not off.size:
+        return out
+    count = on - off - 1  # the rows strictly between (same MMSI: sorted by mmsi, ts)
+    rows = np.repeat(off + 1, count) + _ranks(count)
+    g = np.repeat(np.arange(off.size), count)
+    lat, lon = pos["lat"].to_numpy(), pos["lon"].to_numpy()
+    near = (distance_km(lat[rows], lon[rows], lat[off][g], lon[off][g]) <= km) | (
+        distance_km(lat[rows], lon[rows], lat[on][g], lon[on][g]) <= km
+    )
+    np.logical_or.at(out, g[near], True)
+    return out
+
+
 def _window_before(
     t: np.ndarray, order: np.ndarray, cont: np.ndarray, rows: np.ndarray, window_us: int
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -345,6 +392,10 @@ def _window_before(
 
 
 HOUR_US = 3_600_000_000
+COPY_US = HOUR_US
+"""Where the report that ends a silence is a sparse export's row (the export copies reports
+it was fed, and the store keeps one of two equal rows), the feeds of the vessel's reports
+within this long of it are the feeds that heard it there."""
 
 
 def judge_coverage(
@@ -375,7 +426,11 @@ def judge_coverage(
     at all and the run of such hours is at least ``max_blind_h`` and longer than any in the
     ``revisit_h`` before (so not the pauses between a lone satellite's passes), whatever the
     vessel's own feeds' usual revisit (a
-    satellite's passes can be hours apart, longer than the hole). The silence is a gap when
+    satellite's passes can be hours apart, longer than the hole); such a hole is measured to
+    the second, from the store's last delivery before it to its first after. Hours in which
+    the feed of the last report before the silence, or of the first after, delivered nothing
+    at all (a run at least ``max_blind_h`` long and longer than any before) are taken off
+    too: the vessel may have been where only that feed hears. The silence is a gap when
     what is left is longer than
     ``min_gap_h`` and it is longer than ``min_interval_ratio`` times the usual per-vessel
     interval of the densest of the feeds (:func:`seawatch.store.coverage.coverage`). All
@@ -419,6 +474,24 @@ def judge_coverage(
     feeds_of: list[list[str]] = [[] for _ in range(n)]
     for g, f in mine.iter_rows():
         feeds_of[g].append(f)
+    # a sparse feed (a daily export: its usual interval between two reports of a vessel,
+    # median over its days, is max_blind_h or more) says nothing of an hour: beside other
+    # feeds it counts for the sampling rule, not for what the feeds heard hour by hour
+    sparse_set = set(
+        coverage.group_by("source", pl.col("ts").dt.date())
+        .agg(pl.col("interval_s").first())
+        .group_by("source")
+        .agg(pl.col("interval_s").median())
+        .filter(pl.col("interval_s") >= p.max_blind_h * 3600.0)
+        .get_column("source")
+        .to_list()
+    )
+    sparse_feeds = pl.Series(sorted(sparse_set), dtype=pl.String).implode()
+    hourly_of = [[f for f in fs if f not in sparse_set] or fs for fs in feeds_of]
+    mine_all, mine = mine, mine.filter(
+        ~pl.col("source").is_in(sparse_feeds)  # (unless it is all the vessel had)
+        | pl.col("source").is_in(sparse_feeds).all().over("gap")
+    )
     # the coverage window of each silence, whole hours [h0, h_on): from revisit_h before it
     # to the hour the vessel is heard again (which would count it)
     t_off, t_on = t[off], t[on]
@@ -459,21 +532,19 @@ def judge_coverage(
     )
     count = b - a
     rows = a.repeat(count) + _ranks(count)
-    own = (
-        pl.DataFrame(
-            {
-                "gap": np.repeat(gap_ids, count),
-                "source": feed_of(rows),
-                "hour": t[rows] // HOUR_US,
-                "cell_lat": np.floor(pos["lat"].to_numpy()[rows] / CELL_DEG).astype(np.int64),
-                "cell_lon": np.floor(pos["lon"].to_numpy()[rows] / CELL_DEG).astype(np.int64),
-            }
-        )
-        .unique()
-        .join(mine, on=["gap", "source"], how="semi")  # once per feed and cell it was heard in
-    )
+    own_all = pl.DataFrame(
+        {
+            "gap": np.repeat(gap_ids, count),
+            "source": feed_of(rows),
+            "hour": t[rows] // HOUR_US,
+            "cell_lat": np.floor(pos["lat"].to_numpy()[rows] / CELL_DEG).astype(np.int64),
+            "cell_lon": np.floor(pos["lon"].to_numpy()[rows] / CELL_DEG).astype(np.int64),
+        }
+    ).unique()
+    # once per feed and cell it was heard in
+    own = own_all.join(mine, on=["gap", "source"], how="semi")
     lo_hour, hi_hour = int(h0.min()), int(h_on.max())
-    cov = coverage.filter(pl.col("source").is_in(mine["source"].unique().implode())).select(
+    cov = coverage.filter(pl.col("source").is_in(mine_all["source"].unique().implode())).select(
         "source",
         (pl.col("ts").dt.epoch("us") // HOUR_US).alias("hour"),
         pl.col("cell_lat").cast(pl.Int64),
@@ -486,6 +557,7 @@ def judge_coverage(
         (f, d): v
         for f, d, v in cov.group_by("source", "day").agg(pl.col("interval_s").first()).iter_rows()
     }
+    last_hour = dict(cov.group_by("source").agg(pl.col("hour").max()).iter_rows())
     cov = cov.filter(pl.col("hour").is_between(lo_hour, hi_hour - 1))
     # others heard anywhere by the vessel's feeds, per silence and hour
     anywhere = np.zeros(int(length.sum()), dtype=np.int64)
@@ -497,19 +569,152 @@ def judge_coverage(
     itself = own.group_by("gap", "hour").len("vessels")
     _add(anywhere, offset, h0, heard)
     _add(anywhere, offset, h0, itself, -1)
+    # the hours in which the feed of the last report before the silence, or that of the
+    # first after, delivered nothing at all (the vessel may have been where only that feed
+    # hears: a satellite feed down while a coastal station hears the coast)
+    # (the feed of the report itself; where that is a sparse export, the feed of most of the
+    # vessel's reports within COPY_US of it)
+    def copies(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The first row of the MMSI within COPY_US of each of ``rows``, and how many."""
+        lo_ = first + _search(t, first, last, t[rows] - COPY_US, "left")
+        hi_ = first + _search(t, first, last, t[rows] + COPY_US, "right")
+        return lo_, hi_ - lo_
+
+    lo_before, n_before = copies(off)
+    lo_after, n_after = copies(on)
+    end_rows = np.r_[
+        np.repeat(lo_before, n_before) + _ranks(n_before),
+        np.repeat(lo_after, n_after) + _ranks(n_after),
+    ]
+    end_feeds = (
+        pl.DataFrame(
+            {
+                "gap": np.r_[np.repeat(gap_ids, n_before), np.repeat(gap_ids, n_after)],
+                "after": np.r_[
+                    np.zeros(int(n_before.sum()), bool), np.ones(int(n_after.sum()), bool)
+                ],
+                "row": end_rows,
+            }
+        )
+        .with_columns(
+            feed_of(end_rows).alias("source"),
+            pl.Series(
+                "itself",
+                end_rows
+                == np.r_[np.repeat(off, n_before), np.repeat(on, n_after)],
+            ),
+        )
+        .with_columns(pl.col("source").is_in(sparse_feeds).alias("sparse"))
+        .with_columns(  # the end report's own feed, unless sparse: then its copies' feeds
+            (pl.col("itself") & ~pl.col("sparse")).any().over("gap", "after").alias("direct")
+        )
+        .filter(~pl.col("sparse") & (pl.col("itself") | ~pl.col("direct")))
+        .group_by("gap", "after", "source")
+        .len("reports")
+        .filter(pl.col("reports") == pl.col("reports").max().over("gap", "after"))
+        .group_by("gap", "source")  # (of the copies, the feed that heard the vessel most)
+        .agg(pl.col("after").any())
+        .sort("gap", "source")
+        .with_row_index("end")
+    )
+    end_gap = end_feeds["gap"].to_numpy()
+    end_len = length[end_gap]
+    end_offset = np.r_[0, np.cumsum(end_len)[:-1]]
+    delivered = np.zeros(int(end_len.sum()), dtype=np.int64)
+    per_feed = (
+        coverage.filter(pl.col("source").is_in(end_feeds["source"].unique().implode()))
+        .select("source", (pl.col("ts").dt.epoch("us") // HOUR_US).alias("hour"), "vessels")
+        .filter(pl.col("hour").is_between(lo_hour, hi_hour - 1))
+        .group_by("source", "hour")
+        .agg(pl.col("vessels").sum())
+    )
+    rows = (
+        end_feeds.join(per_feed, on="source")
+        .join(window.select("gap", "h0", "h_on"), on="gap")
+        .filter(in_window)
+    )
+    if rows.height:
+        e = rows["end"].to_numpy().astype(np.int64)
+        np.add.at(
+            delivered,
+            end_offset[e] + rows["hour"].to_numpy() - h0[end_gap[e]],
+            rows["vessels"].to_numpy().astype(np.int64),
+        )
+    mine_heard = (  # ... other vessels: the vessel's own reports do not count
+        own_all.select("gap", "source", "hour")
+        .unique()
+        .join(end_feeds, on=["gap", "source"])
+    )
+    if mine_heard.height:
+        e = mine_heard["end"].to_numpy().astype(np.int64)
+        np.add.at(delivered, end_offset[e] + mine_heard["hour"].to_numpy() - h0[end_gap[e]], -1)
+    # ... between two of its deliveries: a feed that had not begun, or that ended (a tasked
+    # or temporary feed, a file) while the vessel went on to others, is no outage; the
+    # first report after the silence is a delivery of its feed
+    down = delivered == 0
+    is_on = end_feeds["after"].to_numpy()
+    for k in range(end_gap.size):
+        run = down[end_offset[k] : end_offset[k] + end_len[k]]
+        edges = np.flatnonzero(np.diff(run.astype(np.int8), prepend=0, append=0))
+        for r0, r1 in zip(edges[::2], edges[1::2], strict=True):
+            if r0 == 0 or (r1 == run.size and not is_on[k]):
+                run[r0:r1] = False
+    feed_down = np.zeros(int(length.sum()), dtype=bool)
+    at = np.repeat(offset[end_gap], end_len) + _ranks(end_len)
+    np.logical_or.at(feed_down, at, down)
+    # the silences with a run of such hours max_blind_h long reaching into them (the others
+    # need no closer look)
+    win = np.repeat(gap_ids, length)  # the silence of each hour of the flat arrays
+    new_win = np.r_[True, win[1:] != win[:-1]] if win.size else np.zeros(0, dtype=bool)
+    go_on = np.r_[feed_down[1:] & ~new_win[1:], False]  # the run goes on to the next hour
+    came = np.r_[False, feed_down[:-1]] & ~new_win  # ... came from the previous one
+    run_start = np.flatnonzero(feed_down & ~came)
+    run_end = np.flatnonzero(feed_down & ~go_on) + 1
+    run_gap = win[run_start]
+    reach = run_end - offset[run_gap] > (h_off - h0)[run_gap] + 1
+    long_down = np.zeros(n, dtype=bool)
+    long_down[run_gap[(run_end - run_start >= p.max_blind_h) & reach]] = True
     # other vessels heard by any feed of the store, per silence and hour: none at all is a
     # hole between capture files or every receiver down (see _dead_hours)
     # (a sparse feed, a daily export whose rows fall at any hour, says nothing of an hour)
     per_hour = (
         coverage.filter(pl.col("interval_s").fill_null(0.0) < p.max_blind_h * 3600.0)
-        .select((pl.col("ts").dt.epoch("us") // HOUR_US).alias("hour"), "vessels")
-        .filter(pl.col("hour").is_between(lo_hour, hi_hour - 1))
-        .group_by("hour").agg(pl.col("vessels").sum())
+        .select(
+            (pl.col("ts").dt.epoch("us") // HOUR_US).alias("hour"),
+            "vessels",
+            pl.col("first_ts").dt.epoch("us"),
+            pl.col("last_ts").dt.epoch("us"),
+        )
+        .filter(pl.col("hour").is_between(lo_hour, hi_hour))
+        .group_by("hour")
+        .agg(pl.col("vessels").sum(), pl.col("first_ts").min(), pl.col("last_ts").max())
     )
     total = np.zeros(hi_hour - lo_hour + 1, dtype=np.int64)
-    total[per_hour["hour"].to_numpy() - lo_hour] = per_hour["vessels"].to_numpy()
+    # the store's first and last delivery of each hour (the hour's edges when it had none):
+    # where a hole between files begins and ends, to the second
+    span_hours = np.arange(lo_hour, hi_hour + 1, dtype=np.int64)
+    first_us, last_us = span_hours * HOUR_US, (span_hours + 1) * HOUR_US
+    at = per_hour["hour"].to_numpy() - lo_hour
+    total[at] = per_hour["vessels"].to_numpy()
+    first_us[at] = per_hour["first_ts"].fill_null(0).to_numpy()
+    last_us[at] = per_hour["last_ts"].fill_null(0).to_numpy()
     store_others = total[np.repeat(h0 - lo_hour, length) + _ranks(length)]
     _add(store_others, offset, h0, itself, -1)
+    # how many hourly feeds the store had before each silence: with two or more, hours in
+    # which none delivered are a hole whatever came before (an earlier hole is no rhythm);
+    # a store fed by one satellite alone is silent between its passes
+    hourly_feeds = (
+        coverage.filter(pl.col("interval_s").fill_null(0.0) < p.max_blind_h * 3600.0)
+        .select("source", (pl.col("ts").dt.epoch("us") // HOUR_US).alias("hour"))
+        .filter(pl.col("hour").is_between(lo_hour, hi_hour))
+        .unique()
+        .group_by("source")
+        .agg(pl.col("hour").sort())
+    )
+    n_feeds = np.zeros(n, dtype=np.int64)
+    for feed_hours in hourly_feeds["hour"].to_list():  # one pass per feed, over all silences
+        fh = np.asarray(feed_hours, dtype=np.int64)
+        n_feeds += np.searchsorted(fh, h0, side="left") < np.searchsorted(fh, h_off, side="right")
     # ... and within coverage_cells cells of the last position
     ring = np.arange(-p.coverage_cells, p.coverage_cells + 1)
     lon_cells = round(360 / CELL_DEG)
@@ -559,19 +764,43 @@ def judge_coverage(
         known_feeds = bool((anywhere_g > 0).any())
         up = anywhere_g > 0
         blind_all = (near_g == 0) & known_feeds & (up & known_area | ~up)
+        stop = int(np.flatnonzero(up)[-1]) + 1 if up.any() else 0
+        if stop < up.size and all(last_hour.get(f, -1) < h0[g] + stop for f in hourly_of[g]):
+            # the vessel's feeds stopped for good and another heard it again: they ended
+            # (a tasked or temporary feed, a station's capture), they were not down; what
+            # they would have heard after is unknown, not blind
+            blind_all[stop:] = False
         blind = blind_all[inside]
         history = up[: quiet + 1]
         rate = float(near_g[: quiet + 1][history].sum()) / max(int(history.sum()), 1)
         # hours no feed heard any other vessel anywhere: only where the feeds hear others at
         # all (alone in a store, a vessel's silence is the store's and tells nothing)
         dead = (store_others[span] <= 0) & known_feeds
-        outage_h = int(
-            (
-                _outage_hours(blind_all, ~up, quiet, p.max_blind_h, rate, p.min_expected_heard)
-                | _dead_hours(dead, quiet, p.max_blind_h)
-            ).sum()
+        holes = _dead_hours(dead, quiet, p.max_blind_h, busy=0.0 if n_feeds[g] > 1 else 0.5)
+        outages = (
+            _outage_hours(blind_all, ~up, quiet, p.max_blind_h, rate, p.min_expected_heard)
+            | (
+                _dead_hours(feed_down[span] & known_feeds, quiet, p.max_blind_h)
+                if long_down[g]  # (most silences: no end feed down that long)
+                else False
+            )
+            | holes
         )
+        outage_h = int(outages.sum())
         silence_h = float(t_on[g] - t_off[g]) / HOUR_US
+        # the hours the silence lost, the holes to the second: from the store's last delivery
+        # before one to its first after (whole hours would leave up to two of them counted
+        # as silence, and a hole of 8 h at 12 min past the hour is 7 whole hours)
+        lost_h = float((outages & ~holes).sum())
+        run0, run1, _ = _runs(holes, quiet) if holes.any() else (np.empty(0), np.empty(0), 0)
+        for r0, r1 in zip(run0, run1, strict=True):
+            lo_us = (h0[g] + r0) * HOUR_US
+            hi_us = (h0[g] + r1) * HOUR_US
+            if r0 > 0 and not outages[r0 - 1]:
+                lo_us = last_us[h0[g] + r0 - 1 - lo_hour]
+            if r1 == outages.size or not outages[r1]:  # (the hour it is heard again: no outage)
+                hi_us = first_us[h0[g] + r1 - lo_hour]
+            lost_h += max(min(hi_us, t_on[g]) - max(lo_us, t_off[g]), 0) / HOUR_US
         usual = [interval.get((f, off_day[g])) for f in feeds_of[g]]
         usual_s = min((u for u in usual if u is not None), default=None)
         sparse = (  # a feed that hears only this vessel tells nothing of its own
@@ -590,7 +819,7 @@ def judge_coverage(
                 f"{names} heard no other vessel within {p.coverage_cells} cell(s) of the last "
                 "position before or during the silence: coverage unknown"
             )
-        out["gap"].append(silence_h - outage_h > p.min_gap_h and not sparse)
+        out["gap"].append(silence_h - lost_h > p.min_gap_h and not sparse)
         out["coverage"].append("heard" if known_area else "unknown")
         out["coverage_note"].append(note)
         out["feeds"].append(feeds_of[g])
@@ -624,6 +853,20 @@ def _add(
     g = rows["gap"].to_numpy()
     at = offset[g] + rows["hour"].to_numpy() - h0[g]
     np.add.at(into, at, sign * rows["vessels"].to_numpy().astype(np.int64))
+
+
+def _search(
+    t: np.ndarray, first: np.ndarray, last: np.ndarray, values: np.ndarray, side: str
+) -> np.ndarray:
+    """For each i, where ``values[i]`` falls in the sorted ``t[first[i]:last[i]]`` (one
+    binary search per silence)."""
+    return np.array(
+        [
+            np.searchsorted(t[f:e], v, side=side)  # type: ignore[call-overload]
+            for f, e, v in zip(first, last, values, strict=True)
+        ],
+        dtype=np.int64,
+    )
 
 
 def _ranks(count: np.ndarray) -> np.ndarray:

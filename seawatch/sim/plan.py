@@ -102,7 +102,9 @@ def build_plan(seed: int, hours: float, vessels: int, start_s: int, *, noise: bo
         seed=seed, start_s=start_s, duration=duration, thinning=thinning, noise=noise,
         fleet=built_fleet, legs=built_legs, overrides=Overrides.from_rows(overrides),
         prev_report=previous_reports(seed, built_legs, built_fleet, thinning),
-        passes=passes, stations=reception.station_names(noise, SOURCE),
+        passes=passes,
+        stations=reception.station_names(
+            noise, SOURCE, tasked=extra is not None and bool(extra.outages.size)),
         intents=planted.intents, negatives=planted.negatives,
         parameters={"background_vessels": n_background,
                     "planted_vessels": planted.vessels_used,

@@ -118,11 +118,18 @@ def _union_boxes() -> list[tuple[float, float, float, float]]:
              max(b[3] for b in g)) for g in groups.values()]
 
 
-def station_names(noise: bool, source: str) -> list[str]:
-    """Names of the stations a scenario's lines come from (index = station number)."""
+TASKED = "sat-tasked"
+"""Station of the watched (planted) windows the satellite feed cannot hear while it is out
+(the messy profile's outage): as if another satellite were tasked over them. It delivers
+only those vessels, so the satellite feed's outage stays an outage for every other one."""
+
+
+def station_names(noise: bool, source: str, tasked: bool = False) -> list[str]:
+    """Names of the stations a scenario's lines come from (index = station number); with
+    ``tasked``, the satellite's outage has :data:`TASKED` after the satellite."""
     if not noise:
         return [source]
-    return [r.name for r in places.RECEIVERS] + [places.SATELLITE]
+    return [r.name for r in places.RECEIVERS] + [places.SATELLITE] + ([TASKED] if tasked else [])
 
 
 @dataclass
@@ -209,9 +216,14 @@ def receive(seed: int, noise: bool, passes: np.ndarray, track: np.ndarray, t: np
     fallback = near_s[need]
     if artefacts is not None and artefacts.outages.size:  # the nearest one may be out
         fallback = np.where(artefacts.station_out(fallback, t[need]), -1, fallback)
-    # the satellite feed hears a planted window through its outage: the window's reports are
-    # what the benchmark scores (a receiver out is replaced, a hole between files is not)
-    best_s[need] = np.where(fallback >= 0, fallback, sat)
+    # a receiver out is replaced by the satellite feed, and the satellite feed out by a
+    # tasked one (station TASKED): the satellite feed out hears no one, watched or not (a
+    # feed that kept delivering the watched vessels through its outage would look up to
+    # the gap detector, and every other vessel it hears would seem to go dark there)
+    fallback = np.where(fallback >= 0, fallback, sat)
+    if artefacts is not None and artefacts.outages.size:
+        fallback = np.where(artefacts.station_out(fallback, t[need]), sat + 1, fallback)
+    best_s[need] = fallback
     best_s[blocked] = -1
     max_delay = MAX_DUPLICATE_DELAY_S
     if artefacts is not None:

@@ -104,7 +104,7 @@ def derive_truth(plan: Plan, w: World, *, collect: bool = False,
         if art is not None:
             counts["outliers"] += int(p.outlier.sum())
             outliers.append(report_keys(p.track[p.outlier], p.t[p.outlier]))
-            gaps, explained = TA.coverage_gaps(gaps, d, art)
+            gaps, explained = TA.coverage_gaps(gaps, d, art, plan.passes)
             extra_negatives += explained
             extra_negatives += TA.outlier_negatives(d, plan.seed, w)
             extra_negatives += TA.station_negatives(p, art, spoofed)

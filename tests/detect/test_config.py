@@ -97,6 +97,8 @@ DEFAULTS = {
         "min_interval_ratio": 3.0,
         "revisit_h": 24.0,
         "min_expected_heard": 10.0,
+        # added with issue 12's measurement: a track split off a vessel heard all along
+        "heard_within_km": 5.0,
         "unknown_coverage_factor": 0.5,
     },
     "encounter": {

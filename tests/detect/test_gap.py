@@ -284,9 +284,21 @@ def test_silence_every_vessel_shares_is_an_outage_not_a_gap() -> None:
     # does not confirm the silence (it never heard the vessel)
     other = _neighbour(OTHER, "st2", (0, 30))
     assert _gaps(pl.concat([dark, neighbour, other])).height == 0
-    # ... but it does once the vessel's own feeds include it
-    both = dark.with_columns(  # its first three hours were heard by st2
+    # ... nor does it when st2 heard the vessel hours before but st1 heard its last report
+    # and its first after: the vessel may have been where only st1 hears (issue 12: a
+    # vessel at the edge of a coastal station's reach heard again by the satellite feed
+    # after the satellite's outage)
+    early = dark.with_columns(  # its first three hours were heard by st2
         pl.when(pl.col("ts") < T0 + timedelta(hours=3))
+        .then(pl.lit("st2"))
+        .otherwise(pl.col("source"))
+        .alias("source")
+    )
+    assert _gaps(pl.concat([early, neighbour, other])).height == 0
+    # ... but it does once st2 heard the vessel last before the silence and first after
+    both = dark.with_columns(
+        pl.when(~pl.col("ts").is_between(T0 + timedelta(hours=3), T0 + timedelta(hours=8),
+                                         closed="left"))
         .then(pl.lit("st2"))
         .otherwise(pl.col("source"))
         .alias("source")
@@ -422,3 +434,110 @@ def test_a_hole_in_a_busy_store_is_an_outage_even_for_a_satellite_vessel() -> No
     )
     ev = _gaps(pl.concat([dark, passes, coast_holed, daily]))
     assert ev.filter(pl.col("mmsi") == MMSI).height == 0
+
+
+def _with_segments(*parts: tuple[pl.DataFrame, str]) -> pl.DataFrame:
+    """Positions already segmented: each part is one segment (the ids given)."""
+    return pl.concat(
+        [frame.with_columns(pl.lit(seg).alias("segment_id")) for frame, seg in parts]
+    ).sort("mmsi", "ts")
+
+
+def test_a_track_split_off_a_vessel_heard_all_along_is_no_gap() -> None:
+    """issue 12 (the messy profile's late copies and wrong clocks): two reports of a vessel
+    heard all along end up in a track of their own, 17.5 h apart; the vessel was not silent.
+    A second ship on the MMSI far away keeps its gaps (test_shared_mmsi_gaps_are_per_track)."""
+    heard = _fed(track(MMSI, OPEN_OCEAN, every(10, 6 * 30), speed_kn=0.5), "st1")
+    at = heard.filter(pl.col("ts").is_in(hours(2, 2.5, 20)))
+    ghost = at.with_columns(pl.col("ts") + timedelta(minutes=2))  # relayed 2 min late
+    segmented = _with_segments((heard, "a"), (ghost, "b"))
+    assert detect_gaps(segmented).height == 0
+    assert detect_gaps(segmented, heard_within_km=0.0).height == 1  # the rule off
+    # two garbled reports far off the track (not within the km), joined into one track:
+    # stray reports, not a vessel going silent
+    stray = ghost.filter(pl.col("ts") != T0 + timedelta(hours=2.5, minutes=2)).with_columns(
+        pl.col("lat") + 3.0
+    )
+    assert detect_gaps(_with_segments((heard, "a"), (stray, "b"))).height == 0
+
+
+def test_a_hole_between_files_is_measured_to_the_second() -> None:
+    """A hole of 8 h from 10:10 to 18:12 takes 7 whole hours: a 19.4 h silence across it
+    leaves 11.4 h, no gap (whole hours alone would leave 12.4 h); 20.6 h leaves 12.6 h."""
+    neighbour = _neighbour(NEIGHBOUR, "a.nmea", (0, 10.2), (18.2, 32))
+    for resume, gaps in ((26.2, 0), (27.4, 1)):
+        dark = _fed(_silent(6.8, resume), "a.nmea")
+        ev = _gaps(pl.concat([dark, neighbour]))
+        assert ev.filter(pl.col("mmsi") == MMSI).height == gaps, resume
+
+
+def test_a_feed_down_that_heard_the_vessel_last_or_first_leaves_the_silence_unjudged() -> None:
+    """issue 12 (the messy profile's satellite outage): a vessel at the edge of a coastal
+    station's reach, last heard by it, first heard again by the satellite feed 250 km on,
+    which delivered nothing in between; the station kept hearing others around the last
+    position. Nothing watched the vessel where it went: no gap. With the satellite up (it
+    hears others elsewhere) the silence is a gap."""
+    coast = track(MMSI, OPEN_OCEAN, hours(*range(9)), speed_kn=0.5)
+    far = step(*OPEN_OCEAN, 180.0, 250.0)
+    again = track(MMSI, far, hours(22, 23, 24), speed_kn=0.5)
+    dark = pl.concat([_fed(coast, "coast"), _fed(again, "sat")])
+    around = _neighbour(NEIGHBOUR, "coast", (0, 30))
+    elsewhere = step(*OPEN_OCEAN, 0.0, 400.0)
+    down = [(0, 0.2), (3, 3.2), (6, 6.2), (22, 22.2), (25, 25.2)]
+    up = [(k, k + 0.2) for k in range(0, 27, 3)]
+    for passes, gaps in ((down, 0), (up, 1)):
+        times = [T0 + timedelta(hours=a) for a, _ in passes]
+        sat = _fed(track(OTHER, elsewhere, times, speed_kn=0.5), "sat")
+        ev = _gaps(pl.concat([dark, around, sat]))
+        assert ev.filter(pl.col("mmsi") == MMSI).height == gaps, passes
+
+
+def test_a_feed_that_ended_is_not_down() -> None:
+    """A vessel heard only by a feed that stopped for good (a temporary or tasked feed, one
+    station's capture) and heard again 14 h later by another: its feed did not go down, it
+    ended; the hours after are unknown, and the silence is a gap. When the feed delivers
+    again after the vessel is back, it was down (an outage): no gap."""
+    dark = pl.concat(
+        [_fed(track(MMSI, OPEN_OCEAN, hours(*range(9)), speed_kn=0.5), "tasked"),
+         _fed(track(MMSI, OPEN_OCEAN, hours(22, 23, 24), speed_kn=0.5), "sat")]
+    )
+    sat = _neighbour(OTHER, "sat", *[(k, k + 0.2) for k in range(0, 30, 3)])
+    for spans, gaps in (([(0, 9)], 1), ([(0, 9), (26, 30)], 0)):
+        tasked = _neighbour(NEIGHBOUR, "tasked", *spans)
+        ev = _gaps(pl.concat([dark, tasked, sat]))
+        assert ev.filter(pl.col("mmsi") == MMSI).height == gaps, spans
+    # a daily export's row of the vessel before the silence does not make its feeds go on:
+    # one row per vessel and day says nothing of an hour
+    row = _fed(track(MMSI, OPEN_OCEAN, hours(5), speed_kn=0.5), "daily.csv")
+    daily = pl.concat(
+        [_fed(track(OTHER + k, step(*OPEN_OCEAN, 0.0, 400.0), hours(h), speed_kn=0.5),
+              "daily.csv")
+         for k, h in enumerate((1, 7, 12, 18, 26), start=1)]
+    )
+    tasked = _neighbour(NEIGHBOUR, "tasked", (0, 9))
+    ev = _gaps(pl.concat([dark, row, daily, tasked, sat]))
+    assert ev.filter(pl.col("mmsi") == MMSI).height == 1
+
+
+def test_an_export_row_ending_the_silence_stands_for_the_feed_that_heard_the_vessel() -> None:
+    """As the test above, with the silence ended by a row of a daily export (copies of
+    reports, one row per vessel and day, which says nothing of an hour) just before the
+    satellite's reports: the satellite is the feed of that end, down in between: no gap."""
+    coast = track(MMSI, OPEN_OCEAN, hours(*range(9)), speed_kn=0.5)
+    far = step(*OPEN_OCEAN, 180.0, 250.0)
+    row = _fed(track(MMSI, far, hours(22), speed_kn=0.5), "daily.csv")
+    again = _fed(track(MMSI, far, hours(22.01, 23, 24), speed_kn=0.5), "sat")
+    daily = pl.concat(
+        [_fed(track(OTHER + k, far, hours(h), speed_kn=0.5), "daily.csv")
+         for k, h in enumerate((1, 5, 10, 15, 20))]
+    )
+    dark = pl.concat([_fed(coast, "coast"), row, again, daily])
+    around = _neighbour(NEIGHBOUR, "coast", (0, 30))
+    elsewhere = step(*OPEN_OCEAN, 0.0, 400.0)
+    down = [(0, 0.2), (3, 3.2), (6, 6.2), (22, 22.2), (25, 25.2)]
+    up = [(k, k + 0.2) for k in range(0, 27, 3)]
+    for passes, gaps in ((down, 0), (up, 1)):
+        times = [T0 + timedelta(hours=a) for a, _ in passes]
+        sat = _fed(track(OTHER + 100, elsewhere, times, speed_kn=0.5), "sat")
+        ev = _gaps(pl.concat([dark, around, sat]))
+        assert ev.filter(pl.col("mmsi") == MMSI).height == gaps, passes

@@ -69,7 +69,9 @@ def test_parse_artefacts_profiles_and_strengths() -> None:
 def test_every_artefact_is_written(messy: dict[str, Path], doc: dict) -> None:
     assert [p.name for p in nmea_files(messy)] == [f"traffic-{k}.nmea" for k in (1, 2, 3)]
     assert {"export", "installations"} <= set(messy)
-    assert doc["artefacts"]["skipped"] == []
+    # 26 h less two 8 h holes leave no file long enough for a watched dark run (13 h of
+    # the capture silent, watched before and after): it is skipped, and said so
+    assert doc["artefacts"]["skipped"] == ["watched_dark_run: no window the capture records"]
     assert set(doc["parameters"]["artefacts"]) == set(ARTEFACTS)
     reasons = (pl.read_parquet(messy["negatives"])
                .select(pl.col("details").str.json_path_match("$.reason")).to_series())
@@ -224,6 +226,10 @@ def test_outages_silence_a_receiver_and_the_satellite(messy: dict[str, Path], do
                       if s == station])
     assert times.size  # the station is heard outside its outage ...
     assert not ((times > t0 + 1) & (times < t1 - 1)).any()  # ... and never in it
+    # the satellite feed out hears no vessel, not even a watched one (a planted window)
+    s0, s1 = _epoch(outages[1]["start"]), _epoch(outages[1]["end"])
+    sat = np.array([t for s, t, _ in _lines(nmea_files(messy)) if s == "sat-leo"])
+    assert sat.size and not ((sat > s0 + 1) & (sat < s1 - 1)).any()
 
 
 def test_silences_the_capture_explains_are_no_gaps() -> None:
@@ -256,3 +262,41 @@ def test_silences_the_capture_explains_are_no_gaps() -> None:
     assert json.loads(kept["details"][0]) == {"uncovered_hours": 10.0}
     assert [(x["tracks"], x["params"]["reason"]) for x in negatives] == \
         [([0], "file_hole"), ([2], "outage")]
+
+
+def test_watched_dark_runs_survive_the_holes_and_outages() -> None:
+    """The clean trafficking runs of a short period fall into the holes and the outages; the
+    messy profile plants runs the capture records, and they are gaps of the truth."""
+    s = simulate(seed=5, hours=40.0, vessels=60, artefacts={"file_holes": 8.0, "outage": 14.0})
+    truth = s.truth.filter(pl.col("type") == "gap")
+    details = [json.loads(d) for d in truth["details"]]
+    watched = [d for d in details if d.get("scenario") == "watched_dark_run"]
+    assert watched, details
+    for d in watched:
+        assert d["intentional"] and d["gap_hours"] - d.get("uncovered_hours", 0.0) > 12.0
+
+
+def test_a_hole_inside_an_outage_counts_once() -> None:
+    from seawatch.sim.artefacts import ArtefactPlan
+    from seawatch.sim.emit import Positions
+    from seawatch.sim.truth.artefacts import coverage_gaps
+
+    h = 3600
+    # silent 0-27 h, heard by station 5 before and after; station 5 out 2-16 h, a file hole
+    # 4-12 h inside the outage: 14 h uncovered (not 22), 13 h left, a gap
+    n = 2
+    z = np.zeros(n)
+    p = Positions(
+        track=np.zeros(n, np.int64), t=np.array([0, 27 * h]), leg=np.zeros(n, np.int64),
+        lat=z, lon=z, sog=z, cog=z, heading=z, nav=z, jump=np.zeros(n, bool),
+        station=np.array([5, 5]), station2=np.full(n, -1), delay2=np.zeros(n, np.int64),
+        forced=np.zeros(n, bool), garbled=np.zeros(n, bool), mask=np.zeros(n, np.int64),
+        port_km=np.full(n, np.inf))
+    gaps = pl.DataFrame({"track": [0], "start_s": [0], "end_s": [27 * h], "lat": [0.0],
+                         "lon": [0.0], "details": ["{}"]})
+    art = ArtefactPlan({"file_holes": 8.0, "outage": 14.0},
+                       holes=np.array([[4.0 * h, 12.0 * h]]),
+                       outages=np.array([[5.0, 2.0 * h, 16.0 * h]]))
+    kept, negatives = coverage_gaps(gaps, p, art)
+    assert negatives == [] and kept.height == 1
+    assert json.loads(kept["details"][0]) == {"uncovered_hours": 14.0}

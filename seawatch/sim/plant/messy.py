@@ -57,6 +57,17 @@ HOLE_TRIES = 200
 """Placements of the file holes tried (see :func:`_holes`)."""
 EXPORT_KN = (10.0, 14.0)
 """Speed of the vessels seen only in the export (cargo ships crossing the high seas)."""
+DARK_COVERED_H = (13.0, 15.0)
+"""A watched dark run is silent for this many hours of the capture (holes not counted) ..."""
+DARK_KN = (9.0, 12.0)
+"""... steaming at these speeds, out to a meeting point and back ..."""
+DARK_WATCH_H = (2.0, 1.0)
+"""... watched (every report heard) this long before it goes dark and after it is back ..."""
+DARK_RECEIVER_KM = (15.0, 35.0)
+"""... and it goes dark and comes back this far from a receiver that is never out and keeps
+UTC (well inside its 55 km of full range), where that receiver hears the traffic around."""
+DARK_STEP_S = 60.0
+"""Time step of the search for a window the capture records (:func:`_dark_window`)."""
 
 
 def plan_artefacts(p: Planter, strengths: Mapping[str, float], vessels: int) -> ArtefactPlan:
@@ -81,6 +92,17 @@ def plan_artefacts(p: Planter, strengths: Mapping[str, float], vessels: int) -> 
         _outage(p, plan, strengths["outage"] * H)
     if "file_holes" in strengths:
         _holes(p, plan, strengths["file_holes"] * H)
+    if plan.holes.size or plan.outages.size:  # AIS switched off where it can be told
+        lost = [i for i in p.intents if i["type"] == "gap"]
+        for _ in range(max(len(lost), 1)):
+            before = (p.fleet.n, p.legs.n, len(p.overrides))
+            n_int = len(p.intents)
+            try:
+                watched_dark_run(p, plan)
+            except PlantError as exc:
+                p.rollback(before)
+                del p.intents[n_int:]
+                plan.skipped.append(f"watched_dark_run: {exc}")
     steps: list[tuple[str, int]] = [
         ("shared_identity", round(strengths.get("shared_identity", 0))),
         ("moored", round(strengths.get("moored", 0))),
@@ -310,3 +332,77 @@ def export_only(p: Planter, plan: ArtefactPlan) -> None:
                start[0], start[1], reason="sparse_export")
     plan.export_only.append(track)
 
+
+
+# -- AIS switched off where the feeds keep hearing the others --------------------------------
+def _dark_window(p: Planter, plan: ArtefactPlan) -> tuple[float, float, float]:
+    """(t_off, t_on, seconds of holes between them) of a watched dark run:
+    ``DARK_COVERED_H`` hours of the capture silent, the watched hours before and after in
+    the capture, and as few hours of holes inside as the holes allow (none when a file is
+    long enough)."""
+    pre, post = DARK_WATCH_H[0] * H, DARK_WATCH_H[1] * H
+    covered = p.uniform(*DARK_COVERED_H) * H
+    grid = np.arange(0.0, p.duration + DARK_STEP_S / 2, DARK_STEP_S)
+    recorded = ~plan.in_hole(grid[:-1] + DARK_STEP_S / 2)
+    cum = np.r_[0.0, np.cumsum(recorded * DARK_STEP_S)]  # capture seconds up to grid[k]
+    n_pre, n_post = round(pre / DARK_STEP_S), round(post / DARK_STEP_S)
+    i = np.arange(n_pre, grid.size)  # t_off = grid[i]
+    j = np.searchsorted(cum, cum[i] + covered - 1e-6)  # first t_on with enough capture
+    ok = j + n_post < grid.size
+    i, j = i[ok], j[ok]
+    ok = (cum[i] - cum[i - n_pre] >= pre - 1e-6) & (cum[j + n_post] - cum[j] >= post - 1e-6)
+    i, j = i[ok], j[ok]
+    if not i.size:
+        raise PlantError("no window the capture records")
+    holes = (j - i) * DARK_STEP_S - (cum[j] - cum[i])
+    best = np.flatnonzero(holes <= holes.min() + DARK_STEP_S)
+    k = best[int(p.rng.integers(best.size))]
+    return float(grid[i[k]]), float(grid[j[k]]), float(holes[k])
+
+
+def watched_dark_run(p: Planter, plan: ArtefactPlan) -> None:
+    """A small vessel steaming off an island receiver switches AIS off, runs out to a
+    meeting point and back, and switches it on again near a receiver: a gap at a time and
+    place the vessel's feeds keep hearing the others (no receiver outage there, as few hours
+    of the holes between files as they allow; the island receivers keep UTC). The clean
+    trafficking runs of a short period fall into the holes and outages, and there are no
+    gaps left to find; this one is what the messy profile measures the gap detector on."""
+    out = {int(s) for s, _, _ in plan.outages} | set(plan.clock)
+    stations = [r for i, r in enumerate(places.RECEIVERS) if i not in out
+                and i not in MAINLAND]
+    if not stations:
+        raise PlantError("no receiver without an outage or a clock offset")
+    t_off, t_on, hole = _dark_window(p, plan)
+    dark = t_on - t_off
+    v = p.uniform(*DARK_KN)
+    w = p.world
+    track = p.new_track("fishing_a", "watched_gap", mid=735)
+    for _ in range(400):
+        rx = stations[int(p.rng.integers(len(stations)))]
+        off = flat_destination(rx.lat, rx.lon, p.uniform(*DARK_RECEIVER_KM), p.uniform(0, 360))
+        on = flat_destination(*off, p.uniform(3.0, 10.0), p.uniform(0, 360))
+        meet = flat_destination(*off, v * NM_KM * dark / H / 2, p.uniform(0, 360))
+        la, lo = p.disc(*off, 8.0)
+        la2, lo2 = p.disc(*on, 8.0)
+        la, lo = np.r_[la, la2], np.r_[lo, lo2]
+        if w.on_land(la, lo).any() or w.shore_km(la, lo).min() < 2.0 or \
+                w.port_km(la, lo).min() < 8.0 or \
+                p.crowded(*off, t_off - 3 * H, t_on + 3 * H, 20.0):
+            continue
+        if p.path_ok([off, meet, on], min_shore_km=2.0, min_port_km=8.0):
+            break
+    else:
+        raise PlantError("no path for a watched dark run")
+    p.sites.append((*off, t_off - 3 * H, t_on + 3 * H))
+    cur = p.legs.cursor(track, -H, *off)
+    p.wander(cur, off, 8.0, t_off, DARK_KN, UNDERWAY)
+    cur.tx = False
+    cur.go_for(dark / 2, *meet, UNDERWAY)
+    cur.go_for(t_on - cur.t, *on, UNDERWAY)
+    cur.tx = True
+    p.wander(cur, on, 8.0, p.duration + H, DARK_KN, UNDERWAY)
+    p.force(track, t_off - DARK_WATCH_H[0] * H, t_off)
+    p.force(track, t_on, t_on + DARK_WATCH_H[1] * H)
+    p.intent("gap", "watched_dark_run", [track], t_off - 120.0, t_on + 120.0,
+             dark_hours=dark / H, speed_kn=v, intentional=True,
+             receiver=rx.name, hole_hours=hole / H)

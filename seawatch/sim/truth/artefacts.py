@@ -33,6 +33,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
+from seawatch.sim import places
 from seawatch.sim.artefacts import ArtefactPlan
 from seawatch.sim.emit import Positions, outlier_values, report_keys
 from seawatch.sim.reception import MAX_DUPLICATE_DELAY_S
@@ -56,12 +57,44 @@ def _overlap(a: np.ndarray, b: np.ndarray, windows: np.ndarray) -> np.ndarray:
     return out
 
 
-def coverage_gaps(gaps: pl.DataFrame, d: Positions, art: ArtefactPlan
-                  ) -> tuple[pl.DataFrame, list[Negative]]:
+def _union_overlap(a: float, b: float, windows: list[tuple[float, float]]) -> float:
+    """Seconds of [a, b] inside the union of ``windows`` (each (t0, t1), may overlap)."""
+    total, reach = 0.0, a
+    for w0, w1 in sorted(windows):
+        lo, hi = max(w0, reach), min(w1, b)
+        if hi > lo:
+            total += hi - lo
+            reach = hi
+    return total
+
+
+def _to_passes(windows: list[tuple[float, float]], passes: np.ndarray
+               ) -> list[tuple[float, float]]:
+    """``windows`` widened to the satellite's passes: from the end of its last pass before
+    each (or its start, in a pass) to the start of its first pass after (or its end, in a
+    pass): the satellite feed delivers nothing in between."""
+    out = []
+    for w0, w1 in windows:
+        a, b = w0, w1
+        if not ((passes[:, 0] < w0) & (passes[:, 1] > w0)).any():
+            ended = passes[:, 1][passes[:, 1] <= w0]
+            a = float(ended.max()) if ended.size else w0
+        if not ((passes[:, 0] < w1) & (passes[:, 1] > w1)).any():
+            later = passes[:, 0][passes[:, 0] >= w1]
+            b = float(later.min()) if later.size else w1
+        out.append((a, b))
+    return out
+
+
+def coverage_gaps(gaps: pl.DataFrame, d: Positions, art: ArtefactPlan,
+                  passes: np.ndarray | None = None) -> tuple[pl.DataFrame, list[Negative]]:
     """Split raw gap events into those the capture does not explain (kept, with
     ``uncovered_hours`` in details) and negatives (see the module docstring).
 
-    ``d`` holds the decodable reports the gaps were found in (sorted by track, time).
+    ``d`` holds the decodable reports the gaps were found in (sorted by track, time);
+    ``passes`` the satellite's passes (n, 2): for a vessel the satellite feed heard just
+    before or after the silence, a hole or the feed's outage lasts from its last pass
+    before to its first pass after.
     """
     if gaps.height == 0 or not (art.holes.size or art.outages.size):
         return gaps, []
@@ -73,11 +106,21 @@ def coverage_gaps(gaps: pl.DataFrame, d: Positions, art: ArtefactPlan
     st_on = d.station[np.searchsorted(keys, report_keys(tr, t_on))]
     a, b = t_off.astype(np.float64), t_on.astype(np.float64)
     hole = _overlap(a, b, art.holes)
-    out = np.zeros(a.size)
-    for s, w0, w1 in art.outages:
-        mine = (st_off == int(s)) | (st_on == int(s))
-        out += np.where(mine, _overlap(a, b, np.array([[w0, w1]])), 0.0)
-    covered = (b - a) - hole - out
+    # the hours a hole or an outage of the vessel's station took, each counted once (the
+    # satellite feed's outage may hold a hole)
+    uncovered = hole.copy()
+    sat = len(places.RECEIVERS)  # (the tasked satellite after it has no outage or passes:
+    # it hears the watched windows the satellite feed cannot, and nothing else)
+    holes = [(float(w0), float(w1)) for w0, w1 in art.holes]
+    for i in range(a.size):
+        mine = (int(st_off[i]), int(st_on[i]))
+        windows = [(float(w0), float(w1)) for s, w0, w1 in art.outages if int(s) in mine]
+        if sat in mine and passes is not None:
+            windows = _to_passes([*holes, *windows], passes)
+        if windows:
+            uncovered[i] = _union_overlap(a[i], b[i], [*holes, *windows])
+    out = uncovered - hole
+    covered = (b - a) - uncovered
     explained = covered <= GAP_MIN_S
     details = [json.loads(x) for x in gaps["details"].to_list()]
     glat, glon = gaps["lat"].to_numpy(), gaps["lon"].to_numpy()

@@ -18,6 +18,16 @@ INTENTIONAL_SHORE_NM = 50.0
 INTENTIONAL_MIN_POSITIONS = 6
 
 
+def _jumps(p: Track) -> np.ndarray:
+    """True at rows reached from the previous one faster than a vessel moves (a jump)."""
+    out = np.zeros(p.n, bool)
+    dt = (p.t[1:] - p.t[:-1]).astype(np.float64)
+    km = haversine_km(p.lat[:-1], p.lon[:-1], p.lat[1:], p.lon[1:])
+    kn = speed_kn(km, np.maximum(dt, 1.0))
+    out[1:] = (kn > SEGMENT_MAX_SPEED_KN) & (km > SEGMENT_NOISE_KM)
+    return out
+
+
 def segment_breaks(p: Track) -> np.ndarray:
     """True at rows that start a new segment (first of a track, > 24 h, or a jump)."""
     if not p.n:
@@ -25,20 +35,22 @@ def segment_breaks(p: Track) -> np.ndarray:
     brk = np.ones(p.n, bool)
     same = p.track[1:] == p.track[:-1]
     dt = (p.t[1:] - p.t[:-1]).astype(np.float64)
-    km = haversine_km(p.lat[:-1], p.lon[:-1], p.lat[1:], p.lon[1:])
-    kn = speed_kn(km, np.maximum(dt, 1.0))
-    jump = (kn > SEGMENT_MAX_SPEED_KN) & (km > SEGMENT_NOISE_KM)
-    brk[1:] = ~same | (dt > SEGMENT_MAX_GAP_S) | jump
+    brk[1:] = ~same | (dt > SEGMENT_MAX_GAP_S) | _jumps(p)[1:]
     return brk
 
 
 def gaps(p: Track, world: Any) -> pl.DataFrame:
-    """Consecutive positions of one segment more than 12 h apart."""
+    """Consecutive positions of one track more than 12 h apart, unless a jump separates
+    them: within a segment, or across the break a silence of more than 24 h makes (the
+    detector joins the end of one segment to the start of the next when the MMSI sent
+    nothing in between)."""
     if p.n < 2:
         return empty_raw()
     brk = segment_breaks(p)
     dt = np.r_[0, p.t[1:] - p.t[:-1]]
-    on = np.flatnonzero(~brk & (dt > GAP_MIN_S))
+    same = np.r_[False, p.track[1:] == p.track[:-1]]
+    quiet = ~brk | (same & (dt > SEGMENT_MAX_GAP_S) & ~_jumps(p))
+    on = np.flatnonzero(quiet & (dt > GAP_MIN_S))
     if not on.size:
         return empty_raw()
     off = on - 1
