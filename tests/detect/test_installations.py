@@ -151,28 +151,29 @@ def test_candidates_are_reported_and_used_only_when_asked():
 def test_gfw_segment_supply_vessel_standing_by_a_platform():
     """The GFW segment fixture (real satellite AIS, 9 days) holds an offshore supply vessel
     (710030580) keeping station 190 km off Brazil, in the Santos basin: 12 loitering alerts
-    before episodes were merged, 3 now. With a platform declared at its stand-by place, 2 go;
-    the 3rd is its approach 4 km away. The fixture holds 56 vessels, so it is the only one
-    there: a candidate once one vessel is enough (infer_min_vessels = 1), and used, the
-    same."""
+    before episodes were merged, 2 now (stops in one area within a day are one episode: its
+    approach 4 km away, once an alert of its own, is the first stop of the first). With a
+    platform declared at its stand-by place, both go; a candidate where one vessel stood by
+    (infer_min_vessels = 1), used, the same."""
     from tests.tracks.gfw_segment_reference import load_regression
 
     pos = load_regression(shared_data_path("reference", "gfw-segment", "regression"))
     pos = pos.select("mmsi", "ts", "lat", "lon", "sog", "cog", "heading")
     before = detect_all(pos, types=["loitering"])
-    assert before.filter(pl.col("mmsi") == 710030580).height == 3
+    assert before.filter(pl.col("mmsi") == 710030580).height == 2
     platform = installations((-24.6388, -42.4093))
     after = detect_all(pos, types=["loitering"], installations=platform)
-    left = after.filter(pl.col("mmsi") == 710030580)
-    assert left.height == 1 and left["start"].dt.strftime("%d %H:%M").to_list() == ["01 02:24"]
+    assert after.filter(pl.col("mmsi") == 710030580).height == 0
     assert after.height == before.height - 2
     cfg = DetectConfig.from_dict({"installations": {"infer_min_vessels": 1,
                                                      "use_inferred": True}})
     run = run_pipeline(TableChunks(pos), types=["loitering"], config=cfg)
     assert run.candidates is not None
+    # and 224306000 "BAZ", a fishing vessel (no ship types are given here) drifting night
+    # after night in one area: 51 h of stand-by, one episode since stops within a day merge
     assert run.candidates.select("n_vessels", pl.col("lat", "lon").round(2)).rows() == [
-        (1, -24.64, -42.41)]
-    assert run.at_installations == {"loitering": 2}
+        (1, -24.64, -42.41), (1, -21.25, -24.33)]
+    assert run.at_installations == {"loitering": 3}
     # one vessel standing by is no candidate at the default (two vessels)
     assert run_pipeline(TableChunks(pos), types=["loitering"]).candidates.height == 0
 
