@@ -172,7 +172,7 @@ def compact(store: Store, wal: Wal, start: Position, end: Position,
     last = out.end
     results = decode_records(records, quarantine_sample)
     firsts = [r.positions["ts"].min() for r in results if r.positions.height]
-    out.first_ts = min((t for t in firsts if t is not None), default=None)  # type: ignore[type-var]
+    out.first_ts = min((t for t in firsts if isinstance(t, datetime)), default=None)
     report = store.ingest_results(iter(results), name=entry_name(wal.id, start, last),
                                   sha256=digest.hexdigest(), size=out.bytes)
     out.positions_added = report.rows_added.get("positions", 0)

@@ -190,7 +190,9 @@ class IncrementalDetector:
         self.fixed = installation_table(self.config.installations, installations)
         self.raw: pl.DataFrame | None = None  # events before the installations step
         self.periods: pl.DataFrame | None = None  # stationary periods, for the anchorages
-        self.last_seen = pl.DataFrame(schema={"mmsi": pl.Int64(), "last": schema.TS})
+        self.last_seen = pl.DataFrame(schema={"mmsi": pl.Int64(), "first": schema.TS,
+                                              "last": schema.TS})
+        self.identity: pl.DataFrame | None = None  # IDENTITY_COLUMNS per vessel, last run
         self.segments = pl.DataFrame(schema={"segment_id": pl.Int64(), "mmsi": pl.Int64(),
                                              "first": schema.TS})
         self.pending: datetime | None = None
@@ -220,13 +222,15 @@ class IncrementalDetector:
         H = self.horizon
         raw = self.raw if self.raw is not None else empty_events()
         periods = self.periods if self.periods is not None else _no_periods()
+        vessels = self.store.latest_identity()
+        identity = _identity(vessels)
         if since is None:
             cuts = None
             window_start = None
             frame = self._read(None, None)
         else:
             cut = since - H
-            cuts = self._cuts(since, cut)
+            cuts = self._cuts(since, cut, identity)
             window_start, starts = self._window(raw, periods, cuts, cut)
             frame = self._read(window_start, starts)
         if frame.height == 0 and self.raw is None:
@@ -240,7 +244,7 @@ class IncrementalDetector:
             anchorages = anchorages_from_periods(periods, params=cfg.ports)
         segmented = self._segmented(frame)
         window = run_pipeline(
-            _Window(segmented, self.store), vessels=self.store.latest_identity(), zones=self.zones,
+            _Window(segmented, self.store), vessels=vessels, zones=self.zones,
             ports=self.ports, config=cfg, installations=self.installations,
             anchorages=anchorages, at_installations_step=False,
         ).events
@@ -250,17 +254,21 @@ class IncrementalDetector:
         replaced = raw.height if cuts is None else _replaced(
             raw, cuts, ("mmsi", "other_mmsi"), by_type).height
         self.raw, self.periods, self.pending = merged, periods, None
-        seen = frame.group_by("mmsi").agg(pl.col("ts").max().alias("last"))
+        seen = frame.group_by("mmsi").agg(pl.col("ts").min().alias("first"),
+                                          pl.col("ts").max().alias("last"))
         self.last_seen = (pl.concat([self.last_seen, seen.cast(self.last_seen.schema)])
-                          .group_by("mmsi").agg(pl.col("last").max()).sort("mmsi"))
-        newest = self.last_seen["last"].max() if self.last_seen.height else None
+                          .group_by("mmsi").agg(pl.col("first").min(), pl.col("last").max())
+                          .sort("mmsi"))
+        self.identity = identity
+        top = self.last_seen["last"].max() if self.last_seen.height else None
+        newest = top if isinstance(top, datetime) else None
         candidates = candidates_of(merged, params=cfg.installations) if (
             cfg.installations.infer) else None
         table = with_candidates(cfg.installations, self.fixed, candidates)
         events, counts = at_installations(merged, table, params=cfg.installations)
         events = events.sort("start", "type", "mmsi", nulls_last=True, maintain_order=True)
-        open_ids = self._open(events, newest)  # type: ignore[arg-type]
-        dark = self._dark(newest)  # type: ignore[arg-type]
+        open_ids = self._open(events, newest)
+        dark = self._dark(newest)
         self.runs += 1
         done = DetectRun(since, window_start, newest, frame.height, events.height, replaced,
                          open_ids, dark)
@@ -302,7 +310,7 @@ class IncrementalDetector:
                  .sort("t0"))
         known = self.segments.sort("first")
         offset = first.join_asof(known, left_on="t0", right_on="first", by="mmsi",
-                                 strategy="backward").select(
+                                 strategy="backward", check_sortedness=False).select(
             "mmsi", (pl.col("segment_id") - pl.col("w0")).fill_null(0).alias("_offset"))
         out = out.join(offset, on="mmsi", how="left").with_columns(
             (pl.col("segment_id") + pl.col("_offset").fill_null(0)).alias("segment_id")
@@ -314,17 +322,27 @@ class IncrementalDetector:
             found.cast(self.segments.schema).select(self.segments.columns)])
         return out
 
-    def _cuts(self, since: datetime, cut: datetime) -> pl.DataFrame:
-        """Per vessel heard since ``since`` and silent before it since before ``cut``: its
-        own cut (its previous position); ``cut`` is every other vessel's."""
+    def _cuts(self, since: datetime, cut: datetime, identity: pl.DataFrame) -> pl.DataFrame:
+        """The cut of every vessel (the row without an MMSI) and of those cut on their own:
+        one heard since ``since`` and silent before it since before ``cut`` at its previous
+        position; one whose identity (:data:`IDENTITY_COLUMNS`, which the detectors read
+        for all its positions) changed at its first position."""
         heard = self.store.positions(start=since).select("mmsi").unique().collect()
         back = heard.join(self.last_seen, on="mmsi", how="inner").filter(
-            pl.col("last") < cut)
+            pl.col("last") < cut).select("mmsi", pl.col("last").alias("cut"))
+        before = self.identity if self.identity is not None else identity.clear()
+        changed = pl.concat([identity.join(before, on=identity.columns, how="anti",
+                                           nulls_equal=True),
+                             before.join(identity, on=identity.columns, how="anti",
+                                         nulls_equal=True)]).select("mmsi").unique()
+        renamed = changed.join(self.last_seen, on="mmsi").select(
+            "mmsi", pl.col("first").alias("cut"))
+        own = (pl.concat([back, renamed]).cast({"mmsi": pl.Int64(), "cut": schema.TS})
+               .group_by("mmsi").agg(pl.col("cut").min()))
         return pl.concat([
             pl.DataFrame({"mmsi": [None], "cut": [cut]},
                          schema={"mmsi": pl.Int64(), "cut": schema.TS}),
-            back.select("mmsi", pl.col("last").alias("cut")).cast(
-                {"mmsi": pl.Int64(), "cut": schema.TS}),
+            own.sort("mmsi"),
         ])
 
     def _window(self, raw: pl.DataFrame, periods: pl.DataFrame, cuts: pl.DataFrame,
@@ -402,7 +420,7 @@ class IncrementalDetector:
                    for c in POSITION_COLUMNS]
         tails = prepare_positions(
             self.store.positions(mmsi=silent["mmsi"].to_list(),
-                                 start=silent["last"].min() - H)  # type: ignore[operator]
+                                 start=silent["last"].min() - H)  # type: ignore[operator,arg-type]
             .join(silent.lazy(), on="mmsi").filter(pl.col("ts") >= pl.col("last") - H)
             .select(columns).collect())
         last = tails.sort("mmsi", "ts").group_by("mmsi", maintain_order=True).last()
@@ -418,6 +436,16 @@ class IncrementalDetector:
             {**row, "start": row["start"].isoformat(), "end": None, "status": "open"}
             for row in found.drop("end", "details").to_dicts()
         ]
+
+
+IDENTITY_COLUMNS: tuple[str, ...] = ("ship_type", "flag")
+"""The identity fields a detector reads (fishing vessels, loitering's exclusions, a zone's
+flag state): latest values, applied to all of a vessel's positions."""
+
+
+def _identity(vessels: pl.DataFrame) -> pl.DataFrame:
+    present = [c for c in IDENTITY_COLUMNS if c in vessels.columns]
+    return vessels.select(pl.col("mmsi").cast(pl.Int64), *present).unique().sort("mmsi")
 
 
 def _no_periods() -> pl.DataFrame:
@@ -465,38 +493,58 @@ def _spliced(old: pl.DataFrame, window: pl.DataFrame, cuts: pl.DataFrame | None,
 class LiveDetection:
     """Runs an :class:`IncrementalDetector` beside ``seawatch live``: after each compaction
     (:meth:`note`), at most every ``detect_every_s``, one run at a time under the service's
-    store lock (a run and a compaction never overlap)."""
+    store lock (a run and a compaction never overlap). Built with the options of
+    ``seawatch detect``; the detector is made when the service opens its store."""
 
-    def __init__(self, detector: IncrementalDetector, every_s: float = 0.0) -> None:
-        self.detector = detector
-        self.every_s = float(every_s)
+    def __init__(
+        self,
+        *,
+        zones: Sequence[Zone] | None = None,
+        ports: pl.DataFrame | None = None,
+        config: DetectConfig | None = None,
+        installations: pl.DataFrame | None = None,
+    ) -> None:
+        self.options: dict[str, Any] = {"zones": zones, "ports": ports, "config": config,
+                                        "installations": installations}
+        # a bad installations file fails here, before the service starts
+        installation_table((config or DetectConfig()).installations, installations)
+        self.detector: IncrementalDetector | None = None
         self.wake = asyncio.Event()
         self.last_error: str | None = None
         self._last_run = 0.0
 
     def note(self, first_ts: datetime | None) -> None:
-        self.detector.note(first_ts)
+        """A compaction added positions from ``first_ts`` on."""
+        if self.detector is not None:
+            self.detector.note(first_ts)
         self.wake.set()
 
     async def run_once(self, lock: asyncio.Lock) -> DetectRun | None:
+        """One run (None: nothing to do, or it failed: ``last_error``)."""
+        if self.detector is None:
+            return None
         async with lock:
             try:
                 done = await asyncio.to_thread(self.detector.run)
-            except Exception as exc:  # the next compaction tries again on the same window
+            except Exception as exc:  # the window is kept: the next run covers it
                 self.last_error = f"detection failed: {type(exc).__name__}: {exc}"
                 log.exception("incremental detection failed")
                 return None
+        self.last_error = None
         self._last_run = time.monotonic()
         return done
 
-    async def loop(self, lock: asyncio.Lock, stop: asyncio.Event) -> None:
-        """Run after each compaction until ``stop``; the caller runs a last one after its
-        last compaction."""
+    async def loop(self, store: Store, params: Any, lock: asyncio.Lock,
+                   stop: asyncio.Event) -> None:
+        """Run after each compaction until ``stop`` (``params.detect_every_s`` apart at
+        least); the service runs a last one after its last compaction."""
+        self.detector = IncrementalDetector(store, **self.options)
+        every = float(params.detect_every_s)
         self.wake.set()  # the first run: the whole store
         while not stop.is_set():
             await self.wake.wait()
             self.wake.clear()
-            wait = self._last_run + self.every_s - time.monotonic()
+            wait = self._last_run + every - time.monotonic()
             if wait > 0:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(stop.wait(), wait)
@@ -505,5 +553,11 @@ class LiveDetection:
             await self.run_once(lock)
 
     def status(self) -> dict[str, Any] | None:
-        last = self.detector.last
-        return None if last is None else {**last.to_dict(), "runs": self.detector.runs}
+        """The last run (``status.json``'s ``detection``), or None before one."""
+        last = None if self.detector is None else self.detector.last
+        if last is None or self.detector is None:
+            return None
+        out = last.to_dict()
+        for key in ("since", "window_start", "newest"):
+            out[key] = None if out[key] is None else out[key].isoformat()
+        return {**out, "runs": self.detector.runs}
