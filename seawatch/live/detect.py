@@ -154,13 +154,16 @@ class DetectRun:
     dark: list[dict[str, Any]] = field(default_factory=list)
     seconds: float = 0.0
     finished_at: float = 0.0
+    whole: bool = False
+    """Whether the run read the whole store (the first, or one after the inferred
+    anchorages changed)."""
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "since": self.since, "window_start": self.window_start, "newest": self.newest,
             "positions": self.positions, "events": self.events, "replaced": self.replaced,
             "open": len(self.open), "dark": len(self.dark), "seconds": round(self.seconds, 3),
-            "finished_at": self.finished_at,
+            "finished_at": self.finished_at, "whole": self.whole,
         }
 
 
@@ -189,6 +192,7 @@ class IncrementalDetector:
         # a bad installations file fails here, before the service starts
         self.fixed = installation_table(self.config.installations, installations)
         self.raw: pl.DataFrame | None = None  # events before the installations step
+        self.anchorages: pl.DataFrame | None = None  # inferred, at the last run
         self.periods: pl.DataFrame | None = None  # stationary periods, for the anchorages
         self.last_seen = pl.DataFrame(schema={"mmsi": pl.Int64(), "first": schema.TS,
                                               "last": schema.TS})
@@ -235,13 +239,22 @@ class IncrementalDetector:
             frame = self._read(window_start, starts)
         if frame.height == 0 and self.raw is None:
             return None
-        infer = cfg.ports.infer_anchorages
         anchorages = None
-        if infer:
+        if cfg.ports.infer_anchorages:
             found = stationary_periods(frame.select(ANCHORAGE_COLUMNS), params=cfg.ports)
             periods = _spliced(periods, found, cuts, ("mmsi",)).sort(
                 "mmsi", "start", maintain_order=True)
             anchorages = anchorages_from_periods(periods, params=cfg.ports)
+            if cuts is not None and not _same(anchorages, self.anchorages):
+                # a new anchorage (or one gone) changes port visits, and the encounters
+                # and loitering near ports, of any time: the whole store again
+                log.info("the inferred anchorages changed: detecting on the whole store")
+                since, cuts, window_start = None, None, None
+                frame = self._read(None, None)
+                periods = stationary_periods(frame.select(ANCHORAGE_COLUMNS),
+                                             params=cfg.ports)
+                anchorages = anchorages_from_periods(periods, params=cfg.ports)
+            self.anchorages = anchorages
         segmented = self._segmented(frame)
         window = run_pipeline(
             _Window(segmented, self.store), vessels=vessels, zones=self.zones,
@@ -272,6 +285,7 @@ class IncrementalDetector:
         self.runs += 1
         done = DetectRun(since, window_start, newest, frame.height, events.height, replaced,
                          open_ids, dark)
+        done.whole = cuts is None
         done.seconds = time.perf_counter() - began
         done.finished_at = time.time()
         info = {
@@ -431,10 +445,11 @@ class IncrementalDetector:
         found = gap.detect(segmented, p, Context(coverage=self.store.coverage()))
         if not found.height:
             return []
-        found = found.join(silent, left_on=["mmsi", "start"], right_on=["mmsi", "last"])
+        found = found.join(silent.select("mmsi", "last"), left_on=["mmsi", "start"],
+                           right_on=["mmsi", "last"])
         return [
             {**row, "start": row["start"].isoformat(), "end": None, "status": "open"}
-            for row in found.drop("end", "details").to_dicts()
+            for row in found.select(*schema.EVENTS).drop("end", "details").to_dicts()
         ]
 
 
@@ -446,6 +461,15 @@ flag state): latest values, applied to all of a vessel's positions."""
 def _identity(vessels: pl.DataFrame) -> pl.DataFrame:
     present = [c for c in IDENTITY_COLUMNS if c in vessels.columns]
     return vessels.select(pl.col("mmsi").cast(pl.Int64), *present).unique().sort("mmsi")
+
+
+def _same(a: pl.DataFrame, b: pl.DataFrame | None) -> bool:
+    """Whether two anchorage tables have the same cells (an anchorage's mean place and
+    counts move a little as its vessels' periods grow: that is not a new anchorage)."""
+    if b is None:
+        return False
+    cells = ["cell_row", "cell_col"]
+    return a.select(cells).sort(cells).equals(b.select(cells).sort(cells))
 
 
 def _no_periods() -> pl.DataFrame:
