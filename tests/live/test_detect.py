@@ -252,3 +252,23 @@ def test_a_silence_longer_than_the_threshold_shows_dark_then_becomes_the_gap(tmp
     assert inc.last.dark == []  # type: ignore[union-attr]
     live, batch = same_events(store, cfg)
     assert live.equals(batch)
+
+
+def test_a_new_anchorage_redetects_the_whole_store(tmp_path):
+    """Port visits, and encounters and loitering near ports, of any time depend on the
+    inferred anchorages: once a third vessel makes a cell an anchorage, the run reads the
+    whole store, and the events stay those of batch detection."""
+    cfg = DetectConfig.from_dict({"ports": {"max_shore_km": float("inf")}})
+    store = Store(tmp_path / "store")
+    inc = IncrementalDetector(store, config=cfg)
+    a, b, c = 735000021, 735000022, 735000023
+    t = datetime(2026, 1, 15, tzinfo=UTC)
+    run(inc, store, track(a, t, 3, *STILL, knots=0.0) + track(b, t, 3, -1.001, -88.0, 0.0))
+    assert inc.anchorages is not None and inc.anchorages.height == 0  # two vessels: none
+    t3 = t + timedelta(hours=3)
+    run(inc, store, track(a, t3, 1, *STILL, knots=0.0) + track(b, t3, 1, -1.001, -88.0, 0.0))
+    assert inc.last is not None and not inc.last.whole
+    run(inc, store, track(c, t3 + timedelta(hours=1), 3, -1.002, -88.0, 0.0))
+    assert inc.anchorages.height == 1 and inc.last.whole
+    live, batch = same_events(store, cfg)
+    assert live.equals(batch), differences(live, batch)
