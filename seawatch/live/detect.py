@@ -493,11 +493,15 @@ def _with_cut(frame: pl.DataFrame, cuts: pl.DataFrame, keys: Sequence[str],
     return out
 
 
+_END = pl.coalesce("end", "start")
+"""An event's end (its start when it has none): what is compared with the cut."""
+
+
 def _replaced(frame: pl.DataFrame, cuts: pl.DataFrame, keys: Sequence[str],
               by_type: dict[str, datetime] | None = None) -> pl.DataFrame:
     """The rows of ``frame`` a window with ``cuts`` recomputes (ending at or after their
     cut)."""
-    return (_with_cut(frame, cuts, keys, by_type).filter(pl.col("end") >= pl.col("_cut"))
+    return (_with_cut(frame, cuts, keys, by_type).filter(pl.col("_cut") <= _END)
             .drop("_cut"))
 
 
@@ -507,7 +511,7 @@ def _spliced(old: pl.DataFrame, window: pl.DataFrame, cuts: pl.DataFrame | None,
     it (the whole ``window`` without cuts: a first run)."""
     if cuts is None:
         return window
-    kept = (_with_cut(old, cuts, keys, by_type).filter(pl.col("end") < pl.col("_cut"))
+    kept = (_with_cut(old, cuts, keys, by_type).filter(~(pl.col("_cut") <= _END))
             .drop("_cut"))
     new = _replaced(window, cuts, keys, by_type)
     return pl.concat([kept, new.select(kept.columns)])
