@@ -272,3 +272,27 @@ def test_a_new_anchorage_redetects_the_whole_store(tmp_path):
     assert inc.anchorages.height == 1 and inc.last.whole
     live, batch = same_events(store, cfg)
     assert live.equals(batch), differences(live, batch)
+
+
+def test_seawatch_live_detects_unless_told_not_to(tmp_path, midnight):
+    """``seawatch live --store S`` without feeds compacts what its log holds, then runs
+    detection (the first run reads the whole store) with the options of seawatch detect;
+    ``--no-detect`` leaves the events alone."""
+    from typer.testing import CliRunner
+
+    from seawatch.cli import app
+
+    path, cfg = short_config(tmp_path)
+    for flag, store_path in (("--no-detect", tmp_path / "quiet"), ("--detect", tmp_path / "s")):
+        Store(store_path).ingest(midnight / "traffic.nmea")
+        result = CliRunner().invoke(app, ["live", "--store", str(store_path), flag,
+                                          "--config", str(path)])
+        assert result.exit_code == 0, result.output
+    assert Store(tmp_path / "quiet").events_info() is None
+    store = Store(tmp_path / "s")
+    assert (store.events_info() or {}).get("live", {}).get("whole") is True
+    live, batch = same_events(store, cfg)
+    assert batch.height and live.equals(batch)
+    bad = CliRunner().invoke(app, ["live", "--store", str(tmp_path / "s"), "--config",
+                                   str(tmp_path / "none.toml")])
+    assert bad.exit_code != 0
