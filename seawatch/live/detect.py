@@ -570,7 +570,9 @@ class LiveDetection:
         every = float(params.detect_every_s)
         self.wake.set()  # the first run: the whole store
         while not stop.is_set():
-            await self.wake.wait()
+            await _first(self.wake, stop)
+            if stop.is_set():
+                return
             self.wake.clear()
             wait = self._last_run + every - time.monotonic()
             if wait > 0:
@@ -589,3 +591,13 @@ class LiveDetection:
         for key in ("since", "window_start", "newest"):
             out[key] = None if out[key] is None else out[key].isoformat()
         return {**out, "runs": self.detector.runs}
+
+
+async def _first(*events: asyncio.Event) -> None:
+    """Wait until one of ``events`` is set."""
+    waits = [asyncio.create_task(e.wait()) for e in events]
+    try:
+        await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for w in waits:
+            w.cancel()

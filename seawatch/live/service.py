@@ -463,4 +463,6 @@ def status_line(status: dict[str, Any]) -> str:
             f"{sum(status['quarantined'].values()):,} | WAL "
             f"{status['wal_bytes'] / 1e6:.1f} MB in {status['wal_segments']} segment(s) | "
             f"last compaction: {compacted} | feeds up {up}/{len(feeds)}"
+            + (f" | detection: {det['events']:,} events, {det['open']:,} open, "
+               f"{det['seconds']:.1f} s" if (det := status.get("detection")) else "")
             + (f" | {status['last_error']}" if status.get("last_error") else ""))
