@@ -429,7 +429,8 @@ class IncrementalDetector:
             & (pl.col("last") >= newest - _h(p.max_gap_h)))
         if not silent.height:
             return []
-        H = self.horizon
+        # the context the gap kernel reads before a silence, and the segmenter's
+        H = max(HORIZONS["gap"](self.config), HORIZONS["segment"](self.config))
         columns = [pl.col(c).cast(pl.Categorical) if c == "source" else pl.col(c)
                    for c in POSITION_COLUMNS]
         tails = prepare_positions(
@@ -601,3 +602,17 @@ async def _first(*events: asyncio.Event) -> None:
     finally:
         for w in waits:
             w.cancel()
+
+
+def open_events(store: Store) -> list[str]:
+    """The ids of the events still open at the last incremental run (empty after a batch
+    ``seawatch detect``, whose events are all closed)."""
+    info = store.events_info() or {}
+    return list((info.get("live") or {}).get("open") or [])
+
+
+def dark_vessels(store: Store) -> list[dict[str, Any]]:
+    """The provisional gaps of the vessels silent at the last incremental run (module
+    docstring), each with the ``event_id`` its gap takes once the vessel is heard again."""
+    info = store.events_info() or {}
+    return list((info.get("live") or {}).get("dark") or [])

@@ -17,7 +17,14 @@ from seawatch import schema
 from seawatch.detect.config import DetectConfig, load_config
 from seawatch.detect.run import detect_store
 from seawatch.io.result import ReadResult
-from seawatch.live.detect import HORIZONS, IncrementalDetector, LiveDetection, horizon
+from seawatch.live.detect import (
+    HORIZONS,
+    IncrementalDetector,
+    LiveDetection,
+    dark_vessels,
+    horizon,
+    open_events,
+)
 from seawatch.store import Store
 from tests.live.conftest import bound, running, wait_for
 
@@ -207,6 +214,7 @@ def test_a_growing_event_keeps_its_id_and_closes_once_the_data_moves_past(tmp_pa
     assert loit.height == 1
     ident, end1 = loit["event_id"][0], loit["end"][0]
     assert ident in inc.last.open  # type: ignore[union-attr]
+    assert ident in open_events(store)
     # 3 h more of it: the same event, longer, still open
     t3 = t + timedelta(hours=3)
     second = run(inc, store, track(ship, t3, 3, -1.0, -88.0 + 3 * 0.5 * 1.852 / 111.32, 0.5)
@@ -222,6 +230,7 @@ def test_a_growing_event_keeps_its_id_and_closes_once_the_data_moves_past(tmp_pa
     loit = third.filter(pl.col("type") == "loitering")
     assert loit["event_id"].to_list() == [ident]
     assert ident not in inc.last.open  # type: ignore[union-attr]
+    assert ident not in open_events(store)
     live, batch = same_events(store, cfg)
     assert live.equals(batch)
 
@@ -243,6 +252,7 @@ def test_a_silence_longer_than_the_threshold_shows_dark_then_becomes_the_gap(tmp
     dark = inc.last.dark  # type: ignore[union-attr]
     ident = f"gap:{quiet}:{off:%Y%m%dT%H%M%SZ}"
     assert [d["event_id"] for d in dark] == [ident]
+    assert [d["event_id"] for d in dark_vessels(store)] == [ident]  # as the run info says
     assert store.events(type="gap").collect().height == 0  # provisional: not an event yet
     # heard again: the gap, under the id it had while dark
     t5 = t + timedelta(hours=5)
