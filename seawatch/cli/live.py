@@ -53,6 +53,30 @@ def live(
                      help="A parameter of docs/live.md, e.g. --set compact_every_s=10 "
                      "(repeatable)."),
     ] = None,
+    detect: Annotated[
+        bool,
+        typer.Option("--detect/--no-detect",
+                     help="Run the detectors after each compaction (incremental detection: "
+                     "the events table stays that of seawatch detect; docs/live.md)."),
+    ] = True,
+    zones: Annotated[
+        Path | None,
+        typer.Option(metavar="FILE", help="Zones for detection, as seawatch detect --zones."),
+    ] = None,
+    ports: Annotated[
+        Path | None,
+        typer.Option(metavar="FILE", help="Ports for detection, as seawatch detect --ports."),
+    ] = None,
+    config: Annotated[
+        Path | None,
+        typer.Option(metavar="FILE", help="Detector parameters (TOML), as seawatch detect "
+                     "--config."),
+    ] = None,
+    installations: Annotated[
+        Path | None,
+        typer.Option(metavar="FILE", help="Fixed installations, as seawatch detect "
+                     "--installations."),
+    ] = None,
 ) -> None:
     """Receive AIS feeds, log every line durably, and compact them into the store.
 
@@ -60,7 +84,9 @@ def live(
     is committed to the store (deduplicated, as seawatch ingest does) and its segments
     deleted. After a crash, the next start replays the log: every acknowledged line is in
     the store once. Stops on Ctrl-C or SIGTERM after a last compaction. Without --listen or
-    --connect, compacts what the log holds and exits. See docs/live.md.
+    --connect, compacts what the log holds and exits. With --detect (the default) the
+    detectors run after each compaction on a window of the store, and the events table is
+    kept equal to what seawatch detect would write. See docs/live.md.
     """
     import asyncio
 
@@ -76,7 +102,22 @@ def live(
     def on_status(status: dict[str, Any]) -> None:
         err.print(status_line(status), highlight=False, markup=False)
 
-    service = LiveService(store, endpoints, live_dir=wal_dir, params=params, on_status=on_status)
+    detection = None
+    if detect:
+        from seawatch.cli.common import read_ports_file, read_zones_file
+        from seawatch.cli.detect import read_installations_file
+        from seawatch.detect.config import load_config
+        from seawatch.live.detect import LiveDetection
+
+        detection = LiveDetection(
+            zones=None if zones is None else read_zones_file(zones),
+            ports=None if ports is None else read_ports_file(ports),
+            config=load_config(config),
+            installations=None if installations is None else read_installations_file(
+                installations),
+        )
+    service = LiveService(store, endpoints, live_dir=wal_dir, params=params, on_status=on_status,
+                          detection=detection)
     if endpoints:
         err.print("seawatch live: " + ", ".join(f"{e.name} ({e.mode} {e.url})" for e in endpoints)
                   + f" -> {store}", highlight=False, markup=False)

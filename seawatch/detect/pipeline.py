@@ -150,6 +150,8 @@ def run_pipeline(
     types: Iterable[str] | None = None,
     progress: Progress | None = None,
     installations: pl.DataFrame | None = None,
+    anchorages: pl.DataFrame | None = None,
+    at_installations_step: bool = True,
 ) -> Run:
     """The events of positions in chunks of whole vessels (see the module docstring).
 
@@ -159,6 +161,14 @@ def run_pipeline(
         The positions (:class:`seawatch.detect.chunks.Chunks`).
     vessels, zones, ports, config, types, progress, installations
         As :func:`seawatch.detect.run.detect_all`.
+    anchorages
+        With ``[ports] infer_anchorages``: the anchorages to use
+        (:func:`seawatch.geo.anchorages.anchorages_from_periods` of all the positions)
+        instead of inferring them from ``chunks``; incremental detection
+        (:mod:`seawatch.live.detect`) gives those of the whole store to a window of it.
+    at_installations_step
+        False leaves out step 5 (the events are then as found, none dropped or lowered at
+        an installation): incremental detection applies it to all its events at once.
 
     Returns
     -------
@@ -176,13 +186,14 @@ def run_pipeline(
     # the user's installations are read first: a bad file fails the run before it starts
     fixed = installation_table(cfg.installations, installations) if at_inst else None
     split = {} if chunks.in_memory else {d.name: d.split for d in detectors if d.split}
-    per_chunk = (1 if infer else 0) + (0 if chunks.in_memory else 1) + 1 + len(detectors)
+    per_chunk = ((1 if infer and anchorages is None else 0) + (0 if chunks.in_memory else 1)
+                 + 1 + len(detectors))
     timer = Timer(total=len(chunks) * per_chunk + len(split), progress=progress)
 
     port_rows = None
     if "ports" in needs:
-        found_anchorages = None
-        if infer:
+        found_anchorages = anchorages
+        if infer and anchorages is None:
             periods = []
             for k in range(len(chunks)):
                 timer.start("anchorages")
@@ -232,7 +243,7 @@ def run_pipeline(
     events = _events((f for frames in found.values() for f in frames), wanted)
     counts: dict[str, int] = {}
     candidates = None
-    if fixed is not None:
+    if fixed is not None and at_installations_step:
         if cfg.installations.infer:  # the stand-bys of every detector run, wanted or not
             ran = [f for frames in found.values() for f in frames if f.height]
             every = pl.concat(ran) if ran else empty_events()

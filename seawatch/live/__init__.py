@@ -12,6 +12,8 @@ One module per concern (docs/live.md is the user's guide):
 :mod:`seawatch.live.outages`           the spans a feed had no connection
 :mod:`seawatch.live.compact`           a range of the log into the store, exactly once
 :mod:`seawatch.live.service`           the service: feeds, log writer, compactor, status
+:mod:`seawatch.live.detect`            incremental detection: the batch detectors re-run on a
+                                       window of the store after each compaction
 :mod:`seawatch.live.replay`            a file played as a live feed
 =====================================  =====================================================
 

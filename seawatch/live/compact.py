@@ -80,6 +80,9 @@ class Compaction:
     snapshot: int | None = None
     seconds: float = 0.0
     finished_at: float = 0.0
+    first_ts: datetime | None = None
+    """The earliest time of the positions decoded (where incremental detection starts over,
+    :mod:`seawatch.live.detect`); None when none were."""
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -168,6 +171,8 @@ def compact(store: Store, wal: Wal, start: Position, end: Position,
     out.records = len(records)
     last = out.end
     results = decode_records(records, quarantine_sample)
+    firsts = [r.positions["ts"].min() for r in results if r.positions.height]
+    out.first_ts = min((t for t in firsts if isinstance(t, datetime)), default=None)
     report = store.ingest_results(iter(results), name=entry_name(wal.id, start, last),
                                   sha256=digest.hexdigest(), size=out.bytes)
     out.positions_added = report.rows_added.get("positions", 0)

@@ -61,6 +61,10 @@ class LiveParams(Params):
     connect_timeout_s: Number = param(
         10, "Longest one connection attempt of a --connect feed may take.",
         "docs/live.md, feeds")
+    detect_every_s: Number = param(
+        0, "Least seconds between two runs of incremental detection (--detect): 0 runs it "
+        "after each compaction that added positions; more groups compactions into one run.",
+        "docs/live.md, incremental detection")
     status_every_s: Number = param(
         10, "Seconds between two status lines (and rewrites of status.json).",
         "docs/live.md, status")

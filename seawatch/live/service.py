@@ -35,7 +35,7 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from seawatch.live.compact import Compaction, compact, compacted_position
 from seawatch.live.feeds import Endpoint, Feed
@@ -43,6 +43,9 @@ from seawatch.live.outages import OutageLog
 from seawatch.live.params import LiveParams
 from seawatch.live.wal import Position, Record, Wal
 from seawatch.store import Store, StoreBusyError, layout
+
+if TYPE_CHECKING:  # pragma: no cover
+    from seawatch.live.detect import LiveDetection
 
 log = logging.getLogger(__name__)
 
@@ -174,8 +177,12 @@ class LiveService:
         params: LiveParams | None = None,
         on_status: Callable[[dict[str, Any]], None] | None = None,
         handle_signals: bool = True,
+        detection: LiveDetection | None = None,
     ) -> None:
         self.params = params or LiveParams()
+        self.detection = detection
+        """Incremental detection after each compaction (:mod:`seawatch.live.detect`), or
+        None."""
         self.store_path = Path(store)
         self.live_dir = Path(live_dir) if live_dir is not None else self.store_path / "live"
         self.endpoints = list(endpoints)
@@ -248,6 +255,8 @@ class LiveService:
                    asyncio.create_task(self._sweep(), name="sweep"),
                    asyncio.create_task(self._report(), name="status")]
         compactor = asyncio.create_task(self._compactor(), name="compactor")
+        detecting = [] if self.detection is None else [asyncio.create_task(
+            self.detection.loop(self.store, p, self._compacting, self._stop), name="detection")]
         try:
             if tasks:
                 # a feed that cannot listen, or a log that cannot be written (nothing could
@@ -272,13 +281,16 @@ class LiveService:
             self._compact_now.set()
             # the writer and the compactor finish what they are doing: never cut off a
             # write or a commit running in a worker thread
-            await asyncio.gather(helpers[0], compactor, *helpers[1:], return_exceptions=True)
+            await asyncio.gather(helpers[0], compactor, *helpers[1:], *detecting,
+                                 return_exceptions=True)
             writer_failed = helpers[0].done() and not helpers[0].cancelled() and (
                 helpers[0].exception() is not None)
             if not writer_failed:  # (else what is pending was never acknowledged)
                 await self.writer.flush()
                 with contextlib.suppress(StoreBusyError):
                     await self._compact_all()
+                if self.detection is not None:  # the events of everything compacted
+                    await self.detection.run_once(self._compacting)
             self.wal.close()
             self._write_status(final=True)
 
@@ -346,6 +358,8 @@ class LiveService:
         self.last_compaction = done
         for reason, n in done.quarantined.items():
             self.quarantined[reason] = self.quarantined.get(reason, 0) + n
+        if self.detection is not None:
+            self.detection.note(done.first_ts)
 
     # -- housekeeping ----------------------------------------------------------------------
     async def _sweep(self) -> None:
@@ -392,7 +406,9 @@ class LiveService:
             "compacted_lines": self.compacted_lines,
             "quarantined": dict(self.quarantined),
             "last_compaction": last,
-            "last_error": self.last_error,
+            "last_error": self.last_error or (self.detection.last_error if self.detection
+                                              else None),
+            "detection": self.detection.status() if self.detection is not None else None,
             "feeds": [f.stats.to_dict() for f in getattr(self, "feeds", [])],
             "outages": list(self.outages.spans) if hasattr(self, "outages") else [],
         }
@@ -447,4 +463,6 @@ def status_line(status: dict[str, Any]) -> str:
             f"{sum(status['quarantined'].values()):,} | WAL "
             f"{status['wal_bytes'] / 1e6:.1f} MB in {status['wal_segments']} segment(s) | "
             f"last compaction: {compacted} | feeds up {up}/{len(feeds)}"
+            + (f" | detection: {det['events']:,} events, {det['open']:,} open, "
+               f"{det['seconds']:.1f} s" if (det := status.get("detection")) else "")
             + (f" | {status['last_error']}" if status.get("last_error") else ""))

@@ -83,12 +83,14 @@ def bound(service: LiveService, name: str) -> Endpoint:
 
 
 @contextmanager
-def running(store: Path, urls: list[str], **params: Any) -> Iterator[LiveService]:
+def running(store: Path, urls: list[str], detection: Any = None,
+            **params: Any) -> Iterator[LiveService]:
     """A live service on ``store`` with feeds ``urls`` (``listen ...``/``connect ...``), run
-    in a thread until the block ends (then stopped: last batch and compaction)."""
+    in a thread until the block ends (then stopped: last batch and compaction), with
+    ``detection`` (a ``LiveDetection``) when given."""
     endpoints = [parse_endpoint(u.split(" ", 1)[1], u.split(" ", 1)[0]) for u in urls]
     service = LiveService(store, endpoints, params=LiveParams(**{**FAST, **params}),
-                          handle_signals=False)
+                          handle_signals=False, detection=detection)
     failed: list[BaseException] = []
 
     def main() -> None:
