@@ -116,7 +116,9 @@ large enough to compress well)."""
 
 
 SORT_KEY = ("mmsi", "ts")
-"""Order of rows in every day file."""
+"""Order of rows in every day file; rows of one vessel at one time follow their other
+columns in the table's order (:func:`merge_sql`), so a day file, and the tracks and events
+made from it, are the same from one ingest of the same input to the next."""
 
 
 @dataclass(frozen=True)
@@ -399,7 +401,8 @@ def merge_sql(
     True
     """
     select = ", ".join(_ident(c) for c in rule.columns)
-    order = ", ".join(f"{_ident(c)} NULLS LAST" for c in SORT_KEY)
+    ties = [c for c in rule.columns if c not in SORT_KEY]
+    order = ", ".join(f"{_ident(c)} NULLS LAST" for c in (*SORT_KEY, *ties)) + f", {SOURCE}"
     marked = _marked_sql(rule, groups, window, mmsi.sql(), late)
     return (
         f"SELECT {select}, {SOURCE}, {KEEP}, {CHAIN_SOURCE} FROM ({marked}) "

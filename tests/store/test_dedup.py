@@ -5,9 +5,11 @@ from __future__ import annotations
 import itertools
 from datetime import timedelta
 
+import numpy as np
 import polars as pl
 import pytest
 
+from seawatch import schema
 from seawatch.store import Store
 from seawatch.store.dedup import RULES, LateCopies, merge_sql, rows_per_mmsi_sql
 from tests.store.store_synth import positions, result, table, ts
@@ -292,3 +294,36 @@ def test_mmsi_ranges_cover_the_day_in_order_within_the_limit(seed):
     for a, b in itertools.pairwise(ranges):
         inside = (mmsi >= (a.lo or 0)) & (mmsi < a.hi)
         assert rows[inside].sum() + rows[mmsi == b.lo].sum() > 100
+
+
+
+def test_rows_of_one_vessel_at_one_time_are_stored_in_one_order(tmp_path):
+    # different reports of one vessel stamped with the same time (three receivers, garbled
+    # copies): the store holds them in one order whatever order they came in, so segments
+    # and events made from it do not change from one ingest to the next (sorted by vessel
+    # and time only, the ties followed the input's order and DuckDB's threads)
+    n_vessels, n_times = 50, 2000
+    grid = pl.DataFrame({
+        "mmsi": np.repeat(np.arange(n_vessels) + 735_000_000, n_times * 3),
+        "t": np.tile(np.repeat(np.arange(n_times), 3), n_vessels),
+        "k": np.tile([0, 1, 2], n_vessels * n_times),
+    })
+    frame = schema.conform(grid.select(
+        "mmsi",
+        (pl.lit(ts(0)) + pl.duration(seconds=pl.col("t") * 10)).alias("ts"),
+        (-1.0 + pl.col("k") * 0.001).alias("lat"),
+        pl.lit(-80.7).alias("lon"),
+        pl.lit(0.0).alias("sog"),
+        pl.lit(1).alias("msg_type"),
+        pl.format("rx-{}", pl.col("k")).alias("source"),
+        (pl.col("t") % 60).alias("second"),
+    ), schema.POSITIONS)
+    stored = []
+    for seed in (1, 2):
+        store = Store(tmp_path / f"s{seed}")
+        ingest(store, "a", positions=frame.sample(fraction=1.0, shuffle=True, seed=seed))
+        stored.append(store.positions().collect().select("mmsi", "ts", "lat", "source"))
+    assert stored[0].height == frame.height
+    assert stored[0].equals(stored[1])
+    first = stored[0].head(3)
+    assert first["source"].to_list() == ["rx-0", "rx-1", "rx-2"]  # ties by lat (then lon...)
