@@ -293,13 +293,16 @@ def _rule_row(s: Session, ref: int | str, principal: Principal | None) -> AlertR
         row = s.scalar(query.where(AlertRuleRow.id == int(ref)))
     else:
         row = s.scalar(query.where(AlertRuleRow.name == str(ref)))
-    if row is None or (principal is not None and row.agency.name != principal.agency):
+    foreign = principal is not None and not principal.is_host and \
+        row is not None and row.agency.name != principal.agency
+    if row is None or foreign:
         raise NotFound(f"no alert rule {str(ref)[:130]!r}")
     return row
 
 
 def get_rule(state: State, ref: int | str, principal: Principal | None = None) -> Rule:
-    """A rule by id or name (a principal sees only its agency's rules)."""
+    """A rule by id or name (a principal of an agency other than the host sees only its
+    agency's rules; :func:`update_rule` and :func:`remove_rule` too)."""
     with state.read() as s:
         return _rule(_rule_row(s, ref, principal))
 
