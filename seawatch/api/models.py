@@ -369,7 +369,8 @@ class AlertRuleRequest(BaseModel):
     event_types: list[str] | None = Field(None, description="Event types (default: all).")
     zones: list[str] | None = Field(None, description="Zone names (default: anywhere).")
     mmsis: list[int] | None = Field(None, description="Watchlist: either vessel of an event.")
-    watchlist_id: int | None = Field(None, description="A shared watchlist (reserved).")
+    watchlist_id: int | None = Field(None, ge=1, le=2**62,
+                                     description="A shared watchlist (reserved).")
     min_score: float | None = Field(None, ge=0.0, le=1.0)
     vessel_types: list[int | str] | None = Field(
         None, description="Ship type codes (30) or labels (Fishing).")
@@ -381,7 +382,7 @@ class AlertRulePatch(BaseModel):
     event_types: list[str] | None = None
     zones: list[str] | None = None
     mmsis: list[int] | None = None
-    watchlist_id: int | None = None
+    watchlist_id: int | None = Field(None, ge=1, le=2**62)
     min_score: float | None = Field(None, ge=0.0, le=1.0)
     vessel_types: list[int | str] | None = None
     enabled: bool | None = None

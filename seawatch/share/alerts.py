@@ -287,9 +287,14 @@ def add_rule(
         return _rule(row)
 
 
+def _is_id(text: str) -> bool:
+    """Whether a rule reference is an id (digits within a database integer) or a name."""
+    return text.isdigit() and len(text) <= 18
+
+
 def _rule_row(s: Session, ref: int | str, principal: Principal | None) -> AlertRuleRow:
     query = sa.select(AlertRuleRow)
-    if isinstance(ref, int) or str(ref).isdigit():
+    if isinstance(ref, int) or _is_id(str(ref)):
         row = s.scalar(query.where(AlertRuleRow.id == int(ref)))
     else:
         row = s.scalar(query.where(AlertRuleRow.name == str(ref)))
@@ -626,7 +631,7 @@ def _query(
                                f"{', '.join(ALERT_STATES)}")
         query = query.where(AlertRow.state.in_(list(states)))
     if rule is not None:
-        if isinstance(rule, int) or str(rule).isdigit():
+        if isinstance(rule, int) or _is_id(str(rule)):
             query = query.where(AlertRow.rule_id == int(rule))
         else:
             query = query.where(AlertRuleRow.name == str(rule))

@@ -173,7 +173,8 @@ def add_routes(router: APIRouter, query: StoreQuery) -> None:
 
     @router.post("/alerts/handover", tags=["alerts"],
                  summary="Hand a watch's open alerts over", response_model=models.HandoverOut,
-                 responses=SHARING_ERRORS)
+                 responses={**SHARING_ERRORS,
+                            404: {"model": models.Error, "description": "No such user."}})
     def handover(
         request: Request,
         access: Annotated[Access, require(roles.ALERT_ASSIGN)],
