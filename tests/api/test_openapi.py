@@ -78,11 +78,10 @@ def fuzz_app(store_dir, tmp_path):
     """The session store served with a state of its own: the fuzz creates grants and
     fails logins (which lock the client address), and must not disturb the other tests."""
     from seawatch.api import create_app
-    from seawatch.share.db import open_state
-    from tests.api.conftest import setup_sharing
-
     from seawatch.share.alerts import add_rule, raise_alerts
+    from seawatch.share.db import open_state
     from seawatch.store import Store
+    from tests.api.conftest import setup_sharing
 
     sharing = setup_sharing(open_state(f"sqlite:///{tmp_path / 'fuzz.db'}"))
     add_rule(sharing.state, "every event")  # alerts with small ids, for the fuzz to reach
