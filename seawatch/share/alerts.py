@@ -704,7 +704,7 @@ def get_alert(state: State, alert_id: int, access: Access | None = None) -> Aler
 
 def _acting(s: Session, alert_id: int, access: Access | None) -> AlertRow:
     """The alert row to change: visible to the caller and of the caller's agency."""
-    row = s.get(AlertRow, alert_id, with_for_update=True)
+    row = s.get(AlertRow, alert_id, with_for_update={"of": AlertRow})
     if row is None:
         raise NotFound(f"no alert {alert_id}")
     if access is not None:
@@ -866,7 +866,7 @@ def handover(
     with state.write() as s:
         agency = access.agency if access is not None else _agency_row(s, None, None).name
         query = _query(states=OPEN_STATES, watch=from_watch, assigned_to=from_user,
-                       agency=agency).with_for_update()
+                       agency=agency).with_for_update(of=AlertRow)
         rows = list(s.scalars(query))
         user = None if to_user is None else _assignee(s, to_user, agency)
         for row in rows:
