@@ -446,32 +446,29 @@ def match_events(
             frame = frame.join(renamed, on=side, how="left", maintain_order="left")
     parts = []
     for rule in active:
-        cond = pl.lit(True)
+        conds: list[pl.Expr] = []
         if rule.event_types:
-            cond = cond & pl.col("type").is_in(list(rule.event_types))
+            conds.append(pl.col("type").is_in(list(rule.event_types)))
         if rule.zones:
-            cond = cond & pl.col("zone").is_in(list(rule.zones))
+            conds.append(pl.col("zone").is_in(list(rule.zones)))
         if rule.mmsis:
             watch = pl.Series(list(rule.mmsis), dtype=pl.Int64).implode()
-            cond = cond & (pl.col("mmsi").is_in(watch) | pl.col("other_mmsi").is_in(watch))
+            conds.append(pl.col("mmsi").is_in(watch) | pl.col("other_mmsi").is_in(watch))
         if rule.min_score is not None:
-            cond = cond & (pl.col("score") >= float(rule.min_score))
+            conds.append(pl.col("score") >= float(rule.min_score))
         if rule.vessel_types:
             if types is None:
-                cond = pl.lit(False)
-            else:
-                codes = [int(t) for t in rule.vessel_types if isinstance(t, int)]
-                labels = [str(t).lower() for t in rule.vessel_types if not isinstance(t, int)]
-                either = pl.lit(False)
-                for side in ("mmsi", "other_mmsi"):
-                    either = either | pl.col(f"__code_{side}").is_in(codes) | \
-                        pl.col(f"__label_{side}").is_in(labels)
-                cond = cond & either
-        parts.append(
-            frame.filter(cond.fill_null(False)).select(
-                pl.lit(rule.id, dtype=pl.Int64).alias("rule_id"), pl.col("event_id")
-            )
-        )
+                continue  # no identities: no vessel is known to be of the type
+            codes = [int(t) for t in rule.vessel_types if isinstance(t, int)]
+            labels = [str(t).lower() for t in rule.vessel_types if not isinstance(t, int)]
+            sides = [pl.col(f"__code_{side}").is_in(codes) | pl.col(f"__label_{side}").is_in(
+                labels) for side in ("mmsi", "other_mmsi")]
+            conds.append(sides[0].fill_null(False) | sides[1].fill_null(False))
+        # (no literal predicate: a rule without criteria keeps the frame as it is)
+        kept = frame if not conds else frame.filter(
+            pl.all_horizontal([c.fill_null(False) for c in conds]))
+        parts.append(kept.select(pl.lit(rule.id, dtype=pl.Int64).alias("rule_id"),
+                                 pl.col("event_id")))
     return pl.concat([empty, *parts])
 
 
