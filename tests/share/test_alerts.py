@@ -98,13 +98,13 @@ def test_match_events_is_vectorised_on_a_large_table() -> None:
         "zone": pl.Series([None] * n, dtype=pl.String),
         "score": rng.random(n),
     })
-    big = pl.concat([big.head(n // 2), big.tail(n - n // 2)], rechunk=False)  # two chunks
     import time
 
     started = time.perf_counter()
     pairs = match_events(big, [rule(1, event_types=("gap",), min_score=0.5),
                                rule(2, mmsis=tuple(range(735000000, 735000100))),
-                               rule(3)])  # no criterion: every event
+                               rule(3)])  # no criterion: every event (a literal filter
+    # predicate, which Polars refuses on a frame this large: the matcher must not use one)
     assert time.perf_counter() - started < 5.0
     want = big.filter((pl.col("type") == "gap") & (pl.col("score") >= 0.5)).height + \
         big.filter(pl.col("mmsi") < 735000100).height + n
