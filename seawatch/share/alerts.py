@@ -522,42 +522,50 @@ def raise_alerts(
     for c in EVENT_COLUMNS:
         if c not in rows.columns:
             rows = rows.with_columns(pl.lit(None).alias(c))
+    from seawatch.schema import EVENTS
+
     wanted = rows.rename({v: k for k, v in _SNAPSHOT.items()}).select(
-        "rule_id", "event_id", *_SNAPSHOT
+        pl.col("rule_id").cast(pl.Int64), pl.col("event_id").cast(pl.String),
+        *[pl.col(k).cast(EVENTS[v]) for k, v in _SNAPSHOT.items()],
     )
-    new = updated = unchanged = 0
+    snap_cols = list(_SNAPSHOT)
     with state.write() as s:
         rule_ids = sorted(set(wanted["rule_id"].to_list()))
-        existing: dict[tuple[int, str], AlertRow] = {}
+        stored: list[Any] = []
         for chunk in range(0, len(rule_ids), 500):
-            for row in s.scalars(sa.select(AlertRow).where(
-                    AlertRow.rule_id.in_(rule_ids[chunk:chunk + 500]))):
-                existing[(row.rule_id, row.event_id)] = row
-        inserts = []
-        for rec in wanted.iter_rows(named=True):  # the matches only, not the events table
-            key = (int(rec["rule_id"]), str(rec["event_id"]))
-            snap = {k: rec[k] for k in _SNAPSHOT}
-            old = existing.get(key)
-            if old is None:
-                inserts.append({"rule_id": key[0], "event_id": key[1], **snap, "state": NEW,
-                                "raised_at": when, "updated_at": when, "close_note": ""})
-                continue
-            if any(getattr(old, k) != v for k, v in snap.items()):
-                for k, v in snap.items():
-                    setattr(old, k, v)
-                old.updated_at = when
-                updated += 1
-            else:
-                unchanged += 1
+            stored.extend(s.execute(sa.select(
+                AlertRow.id, AlertRow.rule_id, AlertRow.event_id,
+                *[getattr(AlertRow, c) for c in snap_cols],
+            ).where(AlertRow.rule_id.in_(rule_ids[chunk:chunk + 500]))).all())
+        existing = pl.DataFrame(
+            stored, schema={"id": pl.Int64, "rule_id": pl.Int64, "event_id": pl.String,
+                          **{c: wanted.schema[c] for c in snap_cols}}, orient="row")
+        # the diff, column-wise: new pairs, pairs whose copy of the event changed, the rest
+        fresh = wanted.join(existing.select("rule_id", "event_id"), on=["rule_id", "event_id"],
+                            how="anti", nulls_equal=True)
+        both = wanted.join(existing, on=["rule_id", "event_id"], how="inner", suffix="__old")
+        differs = pl.any_horizontal(
+            [pl.col(c).ne_missing(pl.col(f"{c}__old")) for c in snap_cols])
+        changed = both.filter(differs).select("id", *snap_cols)
+        new, updated = fresh.height, changed.height
+        unchanged = both.height - updated
+        if updated:
+            s.execute(sa.update(AlertRow), changed.with_columns(
+                pl.lit(when).alias("updated_at")).to_dicts())
         new_ids: list[int] = []
-        if inserts:
-            s.execute(sa.insert(AlertRow), inserts)
-            new = len(inserts)
+        if new:
+            s.execute(sa.insert(AlertRow), fresh.with_columns(
+                pl.lit(NEW).alias("state"), pl.lit(when).alias("raised_at"),
+                pl.lit(when).alias("updated_at"), pl.lit("").alias("close_note"),
+            ).to_dicts())
             s.flush()
-            added = {(r["rule_id"], r["event_id"]) for r in inserts}
-            found = s.execute(sa.select(AlertRow.id, AlertRow.rule_id, AlertRow.event_id).where(
-                AlertRow.raised_at == when, AlertRow.rule_id.in_(rule_ids)))
-            new_ids = sorted(i for i, r, e in found if (r, e) in added)
+            found = pl.DataFrame(s.execute(sa.select(
+                AlertRow.id, AlertRow.rule_id, AlertRow.event_id).where(
+                AlertRow.raised_at == when, AlertRow.rule_id.in_(rule_ids))).all(),
+                schema={"id": pl.Int64, "rule_id": pl.Int64, "event_id": pl.String},
+                orient="row")
+            new_ids = sorted(found.join(fresh.select("rule_id", "event_id"),
+                                        on=["rule_id", "event_id"])["id"].to_list())
     return RaiseResult(new, updated, unchanged, tuple(new_ids))
 
 
