@@ -658,29 +658,70 @@ def _query(
 def list_alerts(state: State, **filters: Any) -> list[Alert]:
     """Alerts, newest event first; ``filters``: ``states``, ``rule`` (id or name),
     ``types``, ``assigned_to``, ``watch``, ``start``/``end`` (the event overlaps them),
-    ``agency`` (the rule's). No visibility filter: see :func:`visible_alerts`."""
+    ``agency`` (the rule's). No visibility filter: see :func:`visible_alerts` and
+    :func:`alert_page`."""
     with state.read() as s:
         return [_alert(r) for r in s.scalars(_query(**filters))]
 
 
-def alerts_frame(alerts: Sequence[Alert]) -> pl.DataFrame:
-    """Alerts as a Polars frame: their fields, and the event columns the events' policy
-    reads (``type``, ``start``, ``end``, ``lat``, ``lon``)."""
+_KEY_COLUMNS = ("id", "event_id", "event_type", "mmsi", "other_mmsi", "event_start",
+                "event_end", "lat", "lon")
+
+
+def alert_page(
+    state: State, access: Access | None, *, limit: int, offset: int = 0, **filters: Any
+) -> tuple[int, list[Alert]]:
+    """One page of the alerts ``access`` may see (None: all), newest event first, and how
+    many it may see in all; ``filters`` as :func:`list_alerts`.
+
+    The host's members see every alert: counted and paged in SQL. Another agency's
+    visibility is the events' policy (:func:`visible_alerts`), applied column-wise to the
+    few columns it needs of every candidate alert, before counting and paging; only the
+    page's alerts are then read whole.
+    """
+
+    query = _query(**filters)
+    with state.read() as s:
+        if access is None or access.full:
+            total = int(s.scalar(sa.select(sa.func.count()).select_from(
+                query.order_by(None).subquery())) or 0)
+            rows = s.scalars(query.limit(limit).offset(offset))
+            return total, [_alert(r) for r in rows]
+        keys = s.execute(query.with_only_columns(
+            *[getattr(AlertRow, c) for c in _KEY_COLUMNS])).all()
+        frame = alerts_frame_from_rows(keys)
+        visible = access.filter_events(frame)["id"].to_list()
+        page = visible[offset:offset + limit]
+        found = {r.id: r for r in s.scalars(sa.select(AlertRow).where(AlertRow.id.in_(page)))}
+        return len(visible), [_alert(found[i]) for i in page]
+
+
+def alerts_frame_from_rows(rows: Sequence[Any]) -> pl.DataFrame:
+    """:func:`alerts_frame` of rows of the :data:`_KEY_COLUMNS` (without the ORM)."""
     import polars as pl
 
     from seawatch.schema import TS
 
     schema: dict[str, Any] = {
-        "id": pl.Int64, "rule_id": pl.Int64, "event_id": pl.String, "event_type": pl.String,
-        "mmsi": pl.Int64, "other_mmsi": pl.Int64, "event_start": TS, "event_end": TS,
-        "lat": pl.Float64, "lon": pl.Float64,
+        "id": pl.Int64, "event_id": pl.String, "event_type": pl.String, "mmsi": pl.Int64,
+        "other_mmsi": pl.Int64, "event_start": TS, "event_end": TS, "lat": pl.Float64,
+        "lon": pl.Float64,
     }
-    data = {name: [getattr(a, name) for a in alerts] for name in schema}
-    frame = pl.DataFrame(data, schema=schema)
+    frame = pl.DataFrame(list(rows), schema=schema, orient="row")
     return frame.with_columns(
         pl.col("event_type").alias("type"), pl.col("event_start").alias("start"),
         pl.col("event_end").alias("end"),
     )
+
+
+def alerts_frame(alerts: Sequence[Alert]) -> pl.DataFrame:
+    """Alerts as a Polars frame: ``id``, ``event_id``, their copy of the event, and the
+    event columns the events' policy reads under their names (``type``, ``start``,
+    ``end``; ``lat``, ``lon``)."""
+
+
+    return alerts_frame_from_rows([tuple(getattr(a, c) for c in _KEY_COLUMNS)
+                                   for a in alerts])
 
 
 def visible_alerts(access: Access, alerts: Sequence[Alert]) -> list[Alert]:
@@ -893,7 +934,7 @@ def transition_params(before: str, after: Alert, **extra: Any) -> dict[str, Any]
 
 __all__ = [
     "ALERT_STATES", "CLOSE_REASONS", "OPEN_STATES", "Alert", "Handover", "RaiseResult",
-    "Rule", "acknowledge", "add_rule", "alerts_frame", "assign", "close", "get_alert",
+    "Rule", "acknowledge", "add_rule", "alert_page", "alerts_frame", "assign", "close", "get_alert",
     "get_rule", "handover", "list_alerts", "list_rules", "match_events", "raise_alerts",
     "remove_rule", "reopen", "transition_params", "update_rule", "visible_alerts",
 ]

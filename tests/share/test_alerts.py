@@ -274,6 +274,12 @@ def test_partner_sees_alerts_of_events_it_may_see_and_acts_on_its_own(state: Sta
     access = access_for(state, partner, T0)
     seen = alerts.visible_alerts(access, list(by_event.values()))
     assert [a.event_id for a in seen] == ["a"]
+    total, page = alerts.alert_page(state, access, limit=10)
+    assert (total, [a.event_id for a in page]) == (1, ["a"])  # counted after the filter
+    assert alerts.alert_page(state, access, limit=10, offset=1) == (1, [])
+    everything = alerts.list_alerts(state)
+    host_total, host_page = alerts.alert_page(state, None, limit=2, offset=1)
+    assert host_total == 4 and host_page == everything[1:3]
     with pytest.raises(Forbidden, match="only its agency"):
         alerts.acknowledge(state, by_event["a"].id, access=access)
     assert alerts.get_alert(state, by_event["a"].id).state == "new"

@@ -95,12 +95,11 @@ def add_routes(router: APIRouter, query: StoreQuery) -> None:
             parse_choices(",".join(wanted), al.ALERT_STATES, "state")
         types = parse_choices(type, schema.EVENT_TYPES, "type")
         lo, hi = parse_window(start, end)
-        rows = al.list_alerts(state(request), states=wanted, rule=rule, types=types,
-                              assigned_to=assigned, watch=watch, start=lo, end=hi)
-        seen = al.visible_alerts(access, rows)
-        page = seen[offset:offset + limit]
+        total, page = al.alert_page(state(request), access, limit=limit, offset=offset,
+                                    states=wanted, rule=rule, types=types,
+                                    assigned_to=assigned, watch=watch, start=lo, end=hi)
         return JSONResponse({"items": [a.as_json() for a in page],
-                             **page_members(len(seen), limit, offset)})
+                             **page_members(total, limit, offset)})
 
     @router.get("/alerts/{alert_id}", tags=["alerts"], summary="One alert",
                 response_model=models.AlertOut, responses=ONE_ALERT)
