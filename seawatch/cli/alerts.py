@@ -80,22 +80,23 @@ def alerts_list(
     limit: Annotated[int, typer.Option(min=1, help="At most this many rows.")] = 100,
 ) -> None:
     """List alerts, newest event first."""
-    from seawatch.share.alerts import OPEN_STATES, list_alerts
+    from seawatch.share.alerts import OPEN_STATES, alert_page
 
     states = list(OPEN_STATES) if open_ else _split(state_) or None
     start = None if since is None else parse_when(since, "--since", past=True)
     state = _open(store, db)
-    rows = list_alerts(state, states=states, rule=rule, types=_split(type_) or None,
-                       assigned_to=assigned, watch=watch, start=start)
+    total, rows = alert_page(state, None, limit=limit, states=states, rule=rule,
+                             types=_split(type_) or None, assigned_to=assigned, watch=watch,
+                             start=start)
     record_read(state, READ, "alerts", {"state": states, "rule": rule, "type": type_,
                                         "assigned": assigned, "watch": watch, "since": since,
-                                        "rows": len(rows)})
-    err.print(f"{len(rows):,} alert{'s' * (len(rows) != 1)}"
-              + (f" (first {limit:,} shown)" if len(rows) > limit else ""), highlight=False,
+                                        "rows": total})
+    err.print(f"{total:,} alert{'s' * (total != 1)}"
+              + (f" (first {limit:,} shown)" if total > limit else ""), highlight=False,
               markup=False)
     table = _table("id", "rule", "type", "vessels", "start", "end", "zone", "score", "state",
                    "assigned", "watch")
-    for a in rows[:limit]:
+    for a in rows:
         table.add_row(
             str(a.id), a.rule, a.event_type,
             str(a.mmsi) + (f" {a.other_mmsi}" if a.other_mmsi is not None else ""),
