@@ -77,7 +77,7 @@ def test_seawatch_help_lists_every_command():
     listed = re.findall(r"^│ ([a-z-]+) ", commands, re.MULTILINE)
     assert listed == ["ingest", "info", "demo", "sim", "detect", "events", "serve", "eval",
                       "live", "replay", "version", "init-state", "agency", "user", "token", "grant", "marking",
-                      "audit"]
+                      "audit", "alerts"]
 
 
 def every_command(group: Any, prefix: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
