@@ -96,6 +96,9 @@ LIST_MAX = 10_000
 """Most entries of one rule criterion (types, zones, MMSIs, vessel types)."""
 ACTING_ROLES = frozenset({ADMIN, ANALYST, WATCH_OFFICER})
 """Roles an alert may be assigned to (those who may act on alerts)."""
+RAISE_LOCK = 0x5EA_A1E27
+"""PostgreSQL advisory lock key serialising :func:`raise_alerts` (a batch run and the live
+service raising at once must not both insert the same new pair)."""
 EVENT_COLUMNS: tuple[str, ...] = (
     "event_id", "type", "mmsi", "other_mmsi", "start", "end", "lat", "lon", "zone", "score",
 )
@@ -507,7 +510,8 @@ def raise_alerts(
 
     Idempotent: an existing (rule, event) alert gets its copy of the event refreshed when
     the event changed (end, score, position) and keeps its state; nothing is duplicated
-    (the pair is unique in the database too). One write transaction.
+    (the pair is unique in the database too). One write transaction; concurrent raises are
+    serialised (SQLite's write lock, a PostgreSQL advisory lock: :data:`RAISE_LOCK`).
     """
     import polars as pl
 
@@ -530,6 +534,8 @@ def raise_alerts(
     )
     snap_cols = list(_SNAPSHOT)
     with state.write() as s:
+        if s.get_bind().dialect.name == "postgresql":  # SQLite: BEGIN IMMEDIATE serialises
+            s.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": RAISE_LOCK})
         rule_ids = sorted(set(wanted["rule_id"].to_list()))
         stored: list[Any] = []
         for chunk in range(0, len(rule_ids), 500):

@@ -292,3 +292,16 @@ def test_partner_sees_alerts_of_events_it_may_see_and_acts_on_its_own(state: Sta
     assert len(alerts.visible_alerts(host, alerts.list_alerts(state))) == 5
     with pytest.raises(Forbidden):
         alerts.close(state, own.id, "resolved", access=host)
+
+
+def test_concurrent_raises_neither_fail_nor_duplicate(state: State) -> None:
+    """A batch run and the live service raising the same events at once."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    setup_agencies(state)
+    alerts.add_rule(state, "all")
+    with ThreadPoolExecutor(4) as pool:
+        results = list(pool.map(lambda _: raise_alerts(state, EVENTS), range(4)))
+    assert sum(r.new for r in results) == 4
+    assert sorted(r.unchanged for r in results) == [0, 4, 4, 4]
+    assert len(alerts.list_alerts(state)) == 4
