@@ -305,3 +305,24 @@ def test_concurrent_raises_neither_fail_nor_duplicate(state: State) -> None:
     assert sum(r.new for r in results) == 4
     assert sorted(r.unchanged for r in results) == [0, 4, 4, 4]
     assert len(alerts.list_alerts(state)) == 4
+
+
+def test_a_state_of_revision_0001_is_upgraded_with_its_data(empty_url: str) -> None:
+    import sqlalchemy as sa
+
+    from seawatch.share.accounts import init_state, list_agencies
+    from seawatch.share.db import HEAD_REVISION, State, make_engine, upgrade
+
+    engine = make_engine(empty_url)
+    upgrade(engine, "0001")
+    assert "alerts" not in sa.inspect(engine).get_table_names()
+    with engine.begin() as conn:
+        conn.execute(sa.text("INSERT INTO agencies (name, description, is_host, created_at) "
+                             "VALUES ('ECU-NAVY', '', true, :t)"), {"t": T0})
+    upgrade(engine)
+    state = State(empty_url, engine)
+    assert state.revision() == HEAD_REVISION == "0002"
+    assert [a.name for a in list_agencies(state)] == ["ECU-NAVY"]
+    init_state(state, "ECU-NAVY")
+    assert alerts.add_rule(state, "after upgrade").agency == "ECU-NAVY"
+    state.close()
