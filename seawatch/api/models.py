@@ -298,3 +298,119 @@ class MarkingOut(BaseModel):
     owner_agency: str
     set_by: str
     set_at: str | None = None
+
+
+class AlertOut(BaseModel):
+    id: int
+    rule_id: int
+    rule: str = Field(description="The rule's name.")
+    agency: str = Field(description="The rule's agency: the one that acts on the alert.")
+    event_id: str
+    event_type: str
+    mmsi: int | None = None
+    other_mmsi: int | None = None
+    event_start: str | None = None
+    event_end: str | None = None
+    lat: float | None = None
+    lon: float | None = None
+    zone: str | None = None
+    score: float | None = None
+    state: str = Field(description="new, acknowledged, assigned or closed.")
+    raised_at: str | None = None
+    updated_at: str | None = Field(None, description="Last time its event changed.")
+    acknowledged_at: str | None = None
+    acknowledged_by: str | None = None
+    assigned_to: str | None = None
+    assigned_at: str | None = None
+    assigned_by: str | None = None
+    watch: str | None = Field(None, description="The watch (shift) it is on.")
+    closed_at: str | None = None
+    closed_by: str | None = None
+    close_reason: str | None = None
+    close_note: str = ""
+
+
+class AlertPage(BaseModel):
+    items: list[AlertOut]
+    total: int
+    limit: int
+    offset: int
+    next: int | None = None
+
+
+class AssignRequest(BaseModel):
+    user: str = Field(min_length=1, max_length=64, description="User to assign it to.")
+    watch: str | None = Field(None, max_length=64, description="Watch (shift) it is on.")
+
+
+class CloseRequest(BaseModel):
+    reason: str = Field(max_length=32, description="resolved, false_positive, "
+                        "legitimate_activity, duplicate, referred or no_action.")
+    note: str = Field("", max_length=2000)
+
+
+class HandoverRequest(BaseModel):
+    from_watch: str | None = Field(None, max_length=64)
+    from_user: str | None = Field(None, max_length=64)
+    to_watch: str | None = Field(None, max_length=64)
+    to_user: str | None = Field(None, max_length=64)
+    note: str = Field("", max_length=2000)
+
+
+class HandoverOut(BaseModel):
+    alerts: list[int] = Field(description="The alerts handed over.")
+    to_watch: str | None = None
+    to_user: str | None = None
+    note: str
+
+
+class AlertRuleRequest(BaseModel):
+    name: str = Field(min_length=1, max_length=128)
+    event_types: list[str] | None = Field(None, description="Event types (default: all).")
+    zones: list[str] | None = Field(None, description="Zone names (default: anywhere).")
+    mmsis: list[int] | None = Field(None, description="Watchlist: either vessel of an event.")
+    watchlist_id: int | None = Field(None, ge=1, le=2**62,
+                                     description="A shared watchlist (reserved).")
+    min_score: float | None = Field(None, ge=0.0, le=1.0)
+    vessel_types: list[int | str] | None = Field(
+        None, description="Ship type codes (30) or labels (Fishing).")
+    enabled: bool = True
+    note: str = Field("", max_length=2000)
+
+
+class AlertRulePatch(BaseModel):
+    event_types: list[str] | None = None
+    zones: list[str] | None = None
+    mmsis: list[int] | None = None
+    watchlist_id: int | None = Field(None, ge=1, le=2**62)
+    min_score: float | None = Field(None, ge=0.0, le=1.0)
+    vessel_types: list[int | str] | None = None
+    enabled: bool | None = None
+    note: str | None = Field(None, max_length=2000)
+
+
+class AlertRuleOut(BaseModel):
+    id: int
+    name: str
+    agency: str
+    event_types: list[str]
+    zones: list[str]
+    mmsis: list[int]
+    watchlist_id: int | None = None
+    min_score: float | None = None
+    vessel_types: list[int | str]
+    enabled: bool
+    note: str
+    created_at: str | None = None
+    created_by: str
+    updated_at: str | None = None
+    updated_by: str
+
+
+class AlertRuleList(BaseModel):
+    items: list[AlertRuleOut]
+
+
+class Removed(BaseModel):
+    removed: int = Field(description="Id of what was removed.")
+    alerts_removed: int = Field(description="Alerts removed with it.")

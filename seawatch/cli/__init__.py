@@ -14,6 +14,7 @@ One module per command group; this one builds the application from them:
 :mod:`seawatch.cli.live`               ``live``, ``replay``
 :mod:`seawatch.cli.share`              ``init-state``, ``agency``, ``user``, ``token``,
                                        ``grant``, ``marking``, ``audit``
+:mod:`seawatch.cli.alerts`             ``alerts`` (and ``alerts rule``)
 =====================================  =====================================================
 
 Every long run shows a progress bar; every failure says what was wrong and what to do (one
@@ -25,7 +26,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from seawatch.cli import detect, ingest, live, serve, share, sim
+from seawatch.cli import alerts, detect, ingest, live, serve, share, sim
 from seawatch.cli.common import Command, console, new_app
 
 __all__ = ["app", "main"]
@@ -62,6 +63,7 @@ layer's, :func:`seawatch.cli.share.register`)."""
 for _name, _function in COMMANDS.items():
     app.command(_name, cls=Command)(_function)
 share.register(app)
+app.add_typer(alerts.alerts_app, name="alerts")
 
 
 def main() -> None:

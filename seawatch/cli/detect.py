@@ -66,7 +66,9 @@ def detect(
         ),
     ] = None,
 ) -> None:
-    """Detect events in all positions of a store and replace its events table."""
+    """Detect events in all positions of a store and replace its events table; then raise
+    the alerts of the store's enabled alert rules (``seawatch alerts``), when it has a
+    state."""
     from rich.progress import (
         BarColumn,
         MofNCompleteColumn,
@@ -136,6 +138,15 @@ def detect(
     if seconds:
         console.print(
             "seconds per step: " + ", ".join(f"{k} {v:.1f}" for k, v in seconds.items())
+        )
+    from seawatch.cli.alerts import raise_for_store
+
+    raised = raise_for_store(store, st, events)
+    if raised is not None:
+        console.print(
+            f"alerts: {raised.new:,} new, {raised.updated:,} updated (their event changed), "
+            f"{raised.unchanged:,} unchanged; see: seawatch alerts list --store {store} --open",
+            highlight=False,
         )
     replaced = "" if before is None else f" (replacing the {before:,} events of the last run)"
     console.print(

@@ -18,6 +18,8 @@ it, and nothing more; every read and write is appended to a hash-chained audit l
 :mod:`seawatch.share.grants`           scoped, expiring, revocable read grants
 :mod:`seawatch.share.policy`           :class:`Principal`, :data:`POLICY`, :func:`access_for`
                                        and the frame filters of :class:`Access`
+:mod:`seawatch.share.alerts`           alert rules, the matcher, alerts and their life
+                                       cycle (``docs/alerts.md``)
 :mod:`seawatch.share.audit`            hash-chained audit log: record, verify, show
 :mod:`seawatch.share.checkpoints`      signed checkpoints of the audit head, kept outside
                                        the database; checked by ``verify``

@@ -13,6 +13,8 @@ One table per kind of record:
 ``grants``         read access an owning agency gives another, scoped and time-limited
 ``audit_log``      the hash-chained audit log, one row per recorded action
 ``audit_head``     one row: the last sequence number and hash (lock point for appends)
+``alert_rules``    alert rules: event types, zones, watchlist, minimum score, vessel types
+``alerts``         one alert per (rule, event): a snapshot of the event and its life cycle
 =================  =========================================================================
 
 A test checks that these models and the migrations describe the same schema.
@@ -31,6 +33,8 @@ ROLES: tuple[str, ...] = ("admin", "analyst", "watch_officer", "partner_viewer")
 """User roles; what each may do is :data:`seawatch.share.policy.POLICY`."""
 MARKING_KINDS: tuple[str, ...] = ("event", "alert", "zone", "export")
 """Kinds of object a marking can be attached to."""
+ALERT_STATES: tuple[str, ...] = ("new", "acknowledged", "assigned", "closed")
+"""States of an alert's life cycle (:mod:`seawatch.share.alerts`)."""
 GENESIS_HASH = "0" * 64
 """``prev_hash`` of the first audit entry."""
 
@@ -214,3 +218,66 @@ class AuditHead(Base):
     id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
     seq: Mapped[int] = mapped_column(sa.BigInteger)
     hash: Mapped[str] = mapped_column(sa.String(64))
+
+
+class AlertRuleRow(Base):
+    """An alert rule of one agency: which events raise an alert (null list: any)."""
+
+    __tablename__ = "alert_rules"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(sa.String(128), unique=True)
+    agency_id: Mapped[int] = mapped_column(sa.ForeignKey("agencies.id"), index=True)
+    event_types: Mapped[str | None] = mapped_column(sa.Text)  # JSON list; null = every type
+    zones: Mapped[str | None] = mapped_column(sa.Text)  # JSON list of zone names
+    mmsis: Mapped[str | None] = mapped_column(sa.Text)  # JSON list: the rule's own watchlist
+    watchlist_id: Mapped[int | None] = mapped_column(sa.Integer)  # a shared watchlist (later)
+    min_score: Mapped[float | None] = mapped_column(sa.Float)
+    vessel_types: Mapped[str | None] = mapped_column(sa.Text)  # JSON list: codes or labels
+    enabled: Mapped[bool] = mapped_column(sa.Boolean, default=True)
+    note: Mapped[str] = mapped_column(sa.Text, default="")
+    created_at: Mapped[datetime]
+    created_by: Mapped[str] = mapped_column(sa.String(128))
+    updated_at: Mapped[datetime]
+    updated_by: Mapped[str] = mapped_column(sa.String(128))
+
+    agency: Mapped[Agency] = relationship(lazy="joined")
+
+
+class AlertRow(Base):
+    """One alert: a rule matched an event. The event's fields are kept (a snapshot updated
+    at every raise), so an alert outlives a re-run of detection that drops its event."""
+
+    __tablename__ = "alerts"
+    __table_args__ = (
+        sa.UniqueConstraint("rule_id", "event_id", name="uq_alerts_rule_event"),
+        sa.CheckConstraint(
+            "state IN ('new', 'acknowledged', 'assigned', 'closed')", name="state"
+        ),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    rule_id: Mapped[int] = mapped_column(sa.ForeignKey("alert_rules.id"), index=True)
+    event_id: Mapped[str] = mapped_column(sa.String(255), index=True)
+    event_type: Mapped[str] = mapped_column(sa.String(32))
+    mmsi: Mapped[int | None] = mapped_column(sa.BigInteger)
+    other_mmsi: Mapped[int | None] = mapped_column(sa.BigInteger)
+    event_start: Mapped[datetime] = mapped_column(index=True)
+    event_end: Mapped[datetime | None]
+    lat: Mapped[float | None] = mapped_column(sa.Float)
+    lon: Mapped[float | None] = mapped_column(sa.Float)
+    zone: Mapped[str | None] = mapped_column(sa.String(255))
+    score: Mapped[float | None] = mapped_column(sa.Float)
+    state: Mapped[str] = mapped_column(sa.String(16))
+    raised_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+    acknowledged_at: Mapped[datetime | None]
+    acknowledged_by: Mapped[str | None] = mapped_column(sa.String(128))
+    assigned_to: Mapped[str | None] = mapped_column(sa.String(64))
+    assigned_at: Mapped[datetime | None]
+    assigned_by: Mapped[str | None] = mapped_column(sa.String(128))
+    watch: Mapped[str | None] = mapped_column(sa.String(64))
+    closed_at: Mapped[datetime | None]
+    closed_by: Mapped[str | None] = mapped_column(sa.String(128))
+    close_reason: Mapped[str | None] = mapped_column(sa.String(32))
+    close_note: Mapped[str] = mapped_column(sa.Text, default="")
+
+    rule: Mapped[AlertRuleRow] = relationship(lazy="joined")

@@ -47,7 +47,11 @@ EXPORT = "data.export"
 ALERT_ACK = "alert.acknowledge"
 """Acknowledge an alert of the caller's agency."""
 ALERT_ASSIGN = "alert.assign"
-"""Assign an alert of the caller's agency to someone."""
+"""Assign an alert of the caller's agency to someone; hand a watch's open alerts over."""
+ALERT_CLOSE = "alert.close"
+"""Close an alert of the caller's agency (with a reason and a note), or reopen it."""
+ALERT_RULE = "alert.rule"
+"""Create, change and remove the caller's agency's alert rules."""
 MARKING_SET = "marking.set"
 """Set the marking of an object the caller's agency owns."""
 GRANT_LIST = "grant.list"
@@ -74,7 +78,8 @@ AUDIT_VERIFY = "audit.verify"
 """Verify the audit chain."""
 
 ACTIONS: tuple[str, ...] = (
-    PUBLIC, SESSION, READ, EXPORT, ALERT_ACK, ALERT_ASSIGN, MARKING_SET, GRANT_LIST,
+    PUBLIC, SESSION, READ, EXPORT, ALERT_ACK, ALERT_ASSIGN, ALERT_CLOSE, ALERT_RULE,
+    MARKING_SET, GRANT_LIST,
     GRANT_CREATE, GRANT_REVOKE, AGENCY_LIST, AGENCY_MANAGE, USER_LIST, USER_MANAGE, TOKEN_SELF,
     TOKEN_MANAGE, AUDIT_READ, AUDIT_VERIFY,
 )
@@ -90,6 +95,8 @@ POLICY: dict[str, set[str]] = {
     EXPORT: set(_ALL),
     ALERT_ACK: set(_STAFF),
     ALERT_ASSIGN: set(_STAFF),
+    ALERT_CLOSE: set(_STAFF),
+    ALERT_RULE: {ADMIN, ANALYST},
     MARKING_SET: {ADMIN, ANALYST},
     GRANT_LIST: set(_ALL),
     GRANT_CREATE: {ADMIN},
@@ -114,6 +121,8 @@ data.read              yes    yes      yes            yes
 data.export            yes    yes      yes            yes
 alert.acknowledge      yes    yes      yes            no
 alert.assign           yes    yes      yes            no
+alert.close            yes    yes      yes            no
+alert.rule             yes    yes      no             no
 marking.set            yes    yes      no             no
 grant.list             yes    yes      yes            yes
 grant.create           yes    no       no             no
@@ -130,8 +139,8 @@ audit.verify           yes    no       no             no
 """
 
 WRITE_ACTIONS: frozenset[str] = frozenset(
-    {ALERT_ACK, ALERT_ASSIGN, MARKING_SET, GRANT_CREATE, GRANT_REVOKE, AGENCY_MANAGE,
-     USER_MANAGE, TOKEN_SELF, TOKEN_MANAGE}
+    {ALERT_ACK, ALERT_ASSIGN, ALERT_CLOSE, ALERT_RULE, MARKING_SET, GRANT_CREATE,
+     GRANT_REVOKE, AGENCY_MANAGE, USER_MANAGE, TOKEN_SELF, TOKEN_MANAGE}
 )
 """Actions that change state (``partner_viewer`` reads only: it has none but its own tokens)."""
 

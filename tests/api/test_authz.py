@@ -13,7 +13,10 @@ Every route of ``app.routes`` must declare exactly one action of ``POLICY`` and 
   the partner gets exactly the rows an independent oracle releases (events by owner, area,
   types, marking and releasable-to; positions only through a positions grant), counts and
   extents computed after filtering, single items outside its access answer 404 like unknown
-  ones, and no hidden event id or MMSI appears anywhere in any response.
+  ones, and no hidden event id or MMSI appears anywhere in any response. Alerts (one per
+  event, from a rule of the host) follow their events: the partner lists and reads the
+  alerts of exactly the events it may see, and acting on one it sees is refused (403: the
+  host's), on one it does not see answers 404.
 
 Both run on SQLite, and on PostgreSQL when ``SEAWATCH_TEST_PG`` is set.
 """
@@ -94,6 +97,8 @@ class World:
     zone_names: dict[str, str]  # slug -> name
     state_name: str = "active"
     grant_specs: list[dict[str, Any]] = field(default_factory=list)
+    alerts: dict[str, int] = field(default_factory=dict)  # event id -> its alert's id
+    rule_id: int = 0  # the host's rule raising them
 
     def headers(self, who: str) -> dict[str, str]:
         if who == "anonymous":
@@ -163,11 +168,18 @@ def world(request, store_dir, store, tmp_path_factory) -> World:
              538008000, 735086238, 563109253, pos_in["mmsi"]]
     zones = default_zones()
     slugs = zone_ids(zones)
+    from seawatch.share.alerts import add_rule, list_alerts, raise_alerts
+
+    rule = add_rule(state, "matrix: every event")
+    raise_alerts(state, events)
+    alert_ids = {a.event_id: a.id for a in list_alerts(state)}
+    assert set(alert_ids) == set(events["event_id"])
     app = create_app(store_dir, state=state)
     client = TestClient(app, raise_server_exceptions=False)
     return World(app, client, state, sharing.tokens, events, positions, reserve, ids,
                  list(dict.fromkeys(mmsis)), position_ids, slugs,
-                 dict(zip(slugs, [z.name for z in zones], strict=True)))
+                 dict(zip(slugs, [z.name for z in zones], strict=True)), alerts=alert_ids,
+                 rule_id=rule.id)
 
 
 def _epoch_us(ts) -> int:
@@ -366,6 +378,31 @@ def calls_for(world: World, method: str, path: str, few: bool = False) -> list[C
         ("PUT", "/api/v1/markings/events/{event_id}"): lambda: [Call(
             "PUT", f"/api/v1/markings/events/{_q(ev['encounter'])}", "marking",
             body={"level": "AMBER", "releasable_to": []}, key=ev["encounter"])],
+        ("GET", "/api/v1/alerts"): lambda: [
+            Call("GET", f"/api/v1/alerts?{big}", "alerts")],
+        ("GET", "/api/v1/alerts/{alert_id}"): lambda: [
+            Call("GET", f"/api/v1/alerts/{world.alerts.get(e, 0)}", "alert", key=e)
+            for e in events],
+        **{("POST", f"/api/v1/alerts/{{alert_id}}/{verb}"): (
+            lambda verb=verb, body=body: [
+                Call("POST", f"/api/v1/alerts/{{alert}}/{verb}", f"alert_{verb}", body=body,
+                     key=e) for e in (ev["encounter"], ev.get("loitering")) if e])
+           for verb, body in (("acknowledge", None), ("assign", {"user": "navy-watch"}),
+                              ("close", {"reason": "no_action", "note": "matrix"}),
+                              ("reopen", None))},
+        ("POST", "/api/v1/alerts/handover"): lambda: [Call(
+            "POST", "/api/v1/alerts/handover", "alert_handover",
+            body={"from_watch": "matrix-a", "to_watch": "matrix-b", "note": "matrix"})],
+        ("GET", "/api/v1/alert-rules"): lambda: [Call("GET", "/api/v1/alert-rules", "rules")],
+        ("POST", "/api/v1/alert-rules"): lambda: [Call(
+            "POST", "/api/v1/alert-rules", "rule_create", body={"event_types": ["gap"]})],
+        ("GET", "/api/v1/alert-rules/{rule_id}"): lambda: [
+            Call("GET", "/api/v1/alert-rules/{fresh_rule}", "rule")],
+        ("PATCH", "/api/v1/alert-rules/{rule_id}"): lambda: [Call(
+            "PATCH", "/api/v1/alert-rules/{fresh_rule}", "rule_update",
+            body={"min_score": 0.5})],
+        ("DELETE", "/api/v1/alert-rules/{rule_id}"): lambda: [
+            Call("DELETE", "/api/v1/alert-rules/{fresh_rule}", "rule_remove")],
         ("GET", "/openapi.json"): lambda: [Call("GET", "/openapi.json", "public")],
         ("GET", "/docs"): lambda: [Call("GET", "/docs", "public")],
         ("GET", "/docs/swagger"): lambda: [Call("GET", "/docs/swagger", "public")],
@@ -639,6 +676,66 @@ def check_admin(world: World, exp: Expected, who: str, call: Call, response,
 
 ADMIN_KINDS = {"login", "logout", "me", "grants", "grant_create", "grant_revoke", "audit",
                "marking"}
+ALERT_STEPS = {"alert_acknowledge": ("new", "acknowledged"),
+               "alert_assign": ("acknowledged", "assigned"),
+               "alert_close": ("assigned", "closed"), "alert_reopen": ("closed", "assigned")}
+"""Each step's kind -> the state the alert is put in before the call, the state after."""
+ALERT_KINDS = {"alerts", "alert", "alert_handover", "rules", "rule", "rule_create",
+               "rule_update", "rule_remove", *ALERT_STEPS}
+_NAMES = iter(range(1, 10**9))
+
+
+def prepare_alert(world: World, event_id: str, state_name: str) -> int:
+    """Put the alert of ``event_id`` in ``state_name`` (assigned to the host's watch officer
+    from ``assigned`` on); its id."""
+    from seawatch.share.models import AlertRow
+
+    with world.state.write() as s:
+        row = s.get(AlertRow, world.alerts[event_id])
+        row.state = state_name
+        row.assigned_to = "navy-watch" if state_name in ("assigned", "closed") else None
+        row.close_reason = "resolved" if state_name == "closed" else None
+        return row.id
+
+
+def check_alerts(world: World, exp: Expected, who: str, call: Call, response,
+                 what: str) -> None:
+    """The alert routes: alerts follow their events; the host acts, others are refused."""
+    kind, status = call.kind, response.status_code
+    if kind == "alerts":
+        assert status == 200, (what, response.text[:300])
+        body = response.json()
+        got = [a["event_id"] for a in body["items"]]
+        assert sorted(got) == sorted(exp.events) and body["total"] == len(got), what
+        assert all(a["rule_id"] == world.rule_id for a in body["items"]), what
+    elif kind == "alert":
+        if call.key not in exp.events:
+            check_denied(response, 404, what)
+        else:
+            assert status == 200 and response.json()["event_id"] == call.key, what
+    elif kind in ALERT_STEPS:
+        if not exp.full:  # the host's alert: seen (403) or not (404)
+            check_denied(response, 403 if call.key in exp.events else 404, what)
+        else:
+            assert status == 200, (what, response.text[:300])
+            assert response.json()["state"] == ALERT_STEPS[kind][1], what
+    elif kind == "alert_handover":
+        assert status == 200 and response.json()["note"] == "matrix", (what, response.text)
+    elif kind == "rules":
+        assert status == 200, what
+        agencies = {r["agency"] for r in response.json()["items"]}
+        assert agencies <= ({HOST, PARTNER} if exp.full else {PARTNER}), (what, agencies)
+        assert exp.full == (HOST in agencies), what
+    elif kind in ("rule", "rule_update", "rule_remove"):  # a rule of the host
+        if not exp.full:
+            check_denied(response, 404, what)
+        else:
+            assert status == 200, (what, response.text[:300])
+    elif kind == "rule_create":
+        assert status == 201 and response.json()["agency"] == _agency(who), (what,
+                                                                             response.text)
+    else:
+        raise AssertionError(f"no check for {kind}")
 
 
 def run_call(world: World, who: str, call: Call, action: str) -> None:
@@ -651,7 +748,17 @@ def run_call(world: World, who: str, call: Call, action: str) -> None:
         grant = create_grant(world.state, grantor=HOST, grantee="ECU-CG",
                              expires_at=utcnow() + timedelta(hours=1), bbox=[0, 0, 1, 1])
         url = url.replace("{fresh}", str(grant.id))
+    if "{fresh_rule}" in url:
+        from seawatch.share.alerts import add_rule
+
+        rule = add_rule(world.state, f"matrix rule {next(_NAMES)}", event_types=["gap"])
+        url = url.replace("{fresh_rule}", str(rule.id))
+    if "{alert}" in url:
+        url = url.replace("{alert}", str(prepare_alert(world, call.key,
+                                                       ALERT_STEPS[call.kind][0])))
     body = call.body
+    if call.kind == "rule_create":
+        body = {**body, "name": f"matrix rule {next(_NAMES)}"}
     if call.kind == "login":
         user = USERS["partner_viewer" if who == "anonymous" else who][0]
         body = {"username": user, "password": PASSWORD}
@@ -668,6 +775,8 @@ def run_call(world: World, who: str, call: Call, action: str) -> None:
         assert response.status_code == 200, (what, response.status_code)
     elif call.kind in ADMIN_KINDS:
         check_admin(world, exp, who, call, response, what)
+    elif call.kind in ALERT_KINDS:
+        check_alerts(world, exp, who, call, response, what)
     else:
         check_data(world, exp, call, response, what)
 

@@ -76,8 +76,8 @@ def test_seawatch_help_lists_every_command():
     commands = result.stdout[result.stdout.index("Commands"):]
     listed = re.findall(r"^│ ([a-z-]+) ", commands, re.MULTILINE)
     assert listed == ["ingest", "info", "demo", "sim", "detect", "events", "serve", "eval",
-                      "live", "replay", "version", "init-state", "agency", "user", "token", "grant", "marking",
-                      "audit"]
+                      "live", "replay", "version", "init-state", "agency", "user", "token",
+                      "grant", "marking", "audit", "alerts"]
 
 
 def every_command(group: Any, prefix: tuple[str, ...] = ()) -> list[tuple[str, ...]]:

@@ -27,7 +27,9 @@ Sharing (:func:`build_sharing_router`; the work is done by :mod:`seawatch.share`
 - :mod:`~seawatch.api.rest.auth`: ``/auth/login``, ``/auth/logout``, ``/auth/me``;
 - :mod:`~seawatch.api.rest.grants`: ``/grants``, ``/grants/{grant_id}/revoke``;
 - :mod:`~seawatch.api.rest.audit`: ``/audit``;
-- :mod:`~seawatch.api.rest.markings`: ``/markings/events/{event_id}``.
+- :mod:`~seawatch.api.rest.markings`: ``/markings/events/{event_id}``;
+- :mod:`~seawatch.api.rest.alerts`: ``/alerts`` (list, one, acknowledge, assign, close,
+  reopen, hand-over) and ``/alert-rules`` (the rules that raise them).
 
 What they share (parameters, documented errors, pages) is in
 :mod:`~seawatch.api.rest.common`.
@@ -40,6 +42,7 @@ from typing import TYPE_CHECKING
 from fastapi import APIRouter
 
 from seawatch.api.rest import (
+    alerts,
     audit,
     auth,
     coverage,
@@ -73,6 +76,6 @@ def build_router(query: StoreQuery) -> APIRouter:
 def build_sharing_router(query: StoreQuery) -> APIRouter:
     """The ``/api/v1`` router of login and the administration of sharing."""
     router = APIRouter(prefix=PREFIX)
-    for resource in (auth, grants, audit, markings):
+    for resource in (auth, grants, audit, markings, alerts):
         resource.add_routes(router, query)
     return router
