@@ -10,7 +10,6 @@ events (:func:`raise_for_store`).
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -32,13 +31,7 @@ from seawatch.share.roles import ALERT_ACK, ALERT_ASSIGN, ALERT_CLOSE, ALERT_RUL
 from seawatch.units import parse_when
 
 if TYPE_CHECKING:  # pragma: no cover
-    import polars as pl
-
-    from seawatch.share.alerts import Alert, RaiseResult
-    from seawatch.store import Store
-
-RAISE_ACTION = "alert.raise"
-"""Audit action of the alerts ``seawatch detect`` raises."""
+    from seawatch.share.alerts import Alert
 
 alerts_app = new_app(help="Alerts (one per rule and event) and the watch's workflow.")
 rule_app = new_app(help="Alert rules: which events raise an alert.")
@@ -301,32 +294,3 @@ def rule_remove(
                   {"verb": "remove", "name": r.name, "alerts_removed": gone})
     out.print(f"removed alert rule {r.id} {r.name!r} and its {gone:,} alert"
               f"{'s' * (gone != 1)}", highlight=False)
-
-
-# --- after detection ----------------------------------------------------------------------
-
-
-def raise_for_store(store: Path, st: Store, events: pl.DataFrame) -> RaiseResult | None:
-    """Raise the alerts of a detection run's events against the enabled rules, when the
-    store has a state (``SEAWATCH_DB`` or ``state.db``) with rules; recorded in the audit
-    log. None when there is no state or no enabled rule."""
-    import os
-
-    from seawatch.share.alerts import list_rules, raise_alerts
-    from seawatch.share.db import ENV_VAR, STATE_FILENAME, open_state
-
-    if not os.environ.get(ENV_VAR, "").strip() and not (store / STATE_FILENAME).is_file():
-        return None
-    state = open_state(store, create_store=False)
-    try:
-        rules = list_rules(state, enabled=True)
-        if not rules:
-            return None
-        vessels = st.latest_identity() if any(r.vessel_types for r in rules) else None
-        result = raise_alerts(state, events, rules=rules, vessels=vessels,
-                              now=datetime.now(UTC))
-        record_change(state, RAISE_ACTION, "alerts", {
-            **result.as_json(), "rules": [r.id for r in rules], "events": events.height})
-        return result
-    finally:
-        state.close()

@@ -139,9 +139,10 @@ def detect(
         console.print(
             "seconds per step: " + ", ".join(f"{k} {v:.1f}" for k, v in seconds.items())
         )
-    from seawatch.cli.alerts import raise_for_store
+    from seawatch.cli.share import record_change
+    from seawatch.share.alerts import raise_for_store
 
-    raised = raise_for_store(store, st, events)
+    raised = raise_for_store(store, st, events, record_change)
     if raised is not None:
         console.print(
             f"alerts: {raised.new:,} new, {raised.updated:,} updated (their event changed), "

@@ -540,6 +540,8 @@ class LiveDetection:
         self.detector: IncrementalDetector | None = None
         self.wake = asyncio.Event()
         self.last_error: str | None = None
+        self.alerts: dict[str, Any] | None = None
+        """What the last raise of alerts did (new, updated, unchanged), None before one."""
         self._last_run = 0.0
 
     def note(self, first_ts: datetime | None) -> None:
@@ -561,7 +563,29 @@ class LiveDetection:
                 return None
         self.last_error = None
         self._last_run = time.monotonic()
+        if done is not None:
+            await self._raise_alerts()
         return done
+
+    async def _raise_alerts(self) -> None:
+        """The alerts of the store's enabled rules for the events now in the store (as
+        ``seawatch detect`` raises them: idempotent per rule and event, so an event that
+        grew updates its alert), each raise recorded in the audit log (client ``live``).
+        A failure is logged and reported in the status; detection goes on."""
+        from seawatch.share.alerts import raise_for_store
+
+        store = self.detector.store if self.detector is not None else None
+        if store is None:
+            return
+        try:
+            raised = await asyncio.to_thread(
+                raise_for_store, store.path, store, store.events().collect(), _record)
+        except Exception as exc:
+            self.last_error = f"raising alerts failed: {type(exc).__name__}: {exc}"
+            log.exception("raising alerts failed")
+            return
+        if raised is not None:
+            self.alerts = raised.as_json()
 
     async def loop(self, store: Store, params: Any, lock: asyncio.Lock,
                    stop: asyncio.Event) -> None:
@@ -591,7 +615,23 @@ class LiveDetection:
         out = last.to_dict()
         for key in ("since", "window_start", "newest"):
             out[key] = None if out[key] is None else out[key].isoformat()
-        return {**out, "runs": self.detector.runs}
+        return {**out, "runs": self.detector.runs, "alerts": self.alerts}
+
+
+def _record(state: Any, action: str, resource: str, params: dict[str, Any]) -> None:
+    """The live service's audit entry of a change (actor the local user the service runs
+    as, client ``live``), then a checkpoint of the audit head (a failure is a warning, as
+    on the command line: the change is made and recorded)."""
+    from seawatch.errors import InvalidValue
+    from seawatch.share.audit import local_actor, record
+    from seawatch.share.checkpoints import write_checkpoint
+
+    record(state, action, actor=local_actor(), resource=resource, params=params, status="ok",
+           client="live")
+    try:
+        write_checkpoint(state, by="live")
+    except (OSError, InvalidValue) as exc:
+        log.warning("audit checkpoint not written: %s", exc)
 
 
 async def _first(*events: asyncio.Event) -> None:

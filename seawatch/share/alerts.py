@@ -57,7 +57,7 @@ Examples
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -71,11 +71,14 @@ from seawatch.share.models import ALERT_STATES, Agency, AlertRow, AlertRuleRow, 
 from seawatch.share.roles import ADMIN, ANALYST, WATCH_OFFICER, Principal, changed_by
 
 if TYPE_CHECKING:  # pragma: no cover
+    from pathlib import Path
+
     import polars as pl
     from sqlalchemy.orm import Session
 
     from seawatch.share.db import State
     from seawatch.share.policy import Access
+    from seawatch.store import Store
 
 NEW, ACKNOWLEDGED, ASSIGNED, CLOSED = ALERT_STATES
 OPEN_STATES: tuple[str, ...] = (NEW, ACKNOWLEDGED, ASSIGNED)
@@ -938,9 +941,47 @@ def transition_params(before: str, after: Alert, **extra: Any) -> dict[str, Any]
             "to": after.state, **extra}
 
 
+RAISE_ACTION = "alert.raise"
+"""The audit action of raising a detection run's alerts (:func:`raise_for_store`)."""
+
+Recorder = Callable[["State", str, str, dict[str, Any]], None]
+"""Appends a change to the audit log: ``(state, action, resource, params)``."""
+
+
+def raise_for_store(store: Path, st: Store, events: pl.DataFrame,
+                    record: Recorder) -> RaiseResult | None:
+    """Raise the alerts of a detection run's ``events`` (``seawatch detect``'s, or each run
+    of ``seawatch live``'s incremental detection) against the enabled rules, when the store
+    ``st`` at ``store`` has a state (``SEAWATCH_DB`` or ``state.db``) with rules; the raise
+    is recorded with ``record`` (the command line's or the live service's audit entry).
+    None when there is no state or no enabled rule."""
+    import os
+    from datetime import UTC
+
+    from seawatch.share.db import ENV_VAR, STATE_FILENAME, open_state
+
+    if not os.environ.get(ENV_VAR, "").strip() and not (store / STATE_FILENAME).is_file():
+        return None
+    state = open_state(store, create_store=False)
+    try:
+        rules = list_rules(state, enabled=True)
+        if not rules:
+            return None
+        vessels = st.latest_identity() if any(r.vessel_types for r in rules) else None
+        result = raise_alerts(state, events, rules=rules, vessels=vessels,
+                              now=datetime.now(UTC))
+        record(state, RAISE_ACTION, "alerts", {
+            **result.as_json(), "rules": [r.id for r in rules], "events": events.height})
+        return result
+    finally:
+        state.close()
+
+
 __all__ = [
-    "ALERT_STATES", "CLOSE_REASONS", "OPEN_STATES", "Alert", "Handover", "RaiseResult",
+    "ALERT_STATES", "CLOSE_REASONS", "OPEN_STATES", "RAISE_ACTION", "Alert", "Handover",
+    "RaiseResult",
     "Rule", "acknowledge", "add_rule", "alert_page", "alerts_frame", "assign", "close", "get_alert",
     "get_rule", "handover", "list_alerts", "list_rules", "match_events", "raise_alerts",
-    "remove_rule", "reopen", "transition_params", "update_rule", "visible_alerts",
+    "raise_for_store", "remove_rule", "reopen", "transition_params", "update_rule",
+    "visible_alerts",
 ]

@@ -306,3 +306,55 @@ def test_seawatch_live_detects_unless_told_not_to(tmp_path, midnight):
     bad = CliRunner().invoke(app, ["live", "--store", str(tmp_path / "s"), "--config",
                                    str(tmp_path / "none.toml")])
     assert bad.exit_code != 0
+
+
+def test_the_live_runs_raise_the_alerts_of_the_rules_once_per_event(tmp_path, midnight):
+    """A store with a state and a rule: each incremental run raises the alerts of the events
+    the rule matches, as ``seawatch detect`` does (one per event, however many runs saw it),
+    each raise in the audit log as the live service's."""
+    from typer.testing import CliRunner
+
+    from seawatch.cli import app
+    from seawatch.share.alerts import RAISE_ACTION, list_alerts
+    from seawatch.share.audit import show
+    from seawatch.share.db import open_state
+
+    store_path = tmp_path / "store"
+    Store(store_path)
+    for args in (("init-state", "--host-agency", "ECU-NAVY"),
+                 ("alerts", "rule", "add", "meetings", "--types", "encounter,loitering")):
+        done = CliRunner().invoke(app, [*args, "--store", str(store_path)],
+                                  env={"SEAWATCH_DB": ""})
+        assert done.exit_code == 0, done.output
+    _, cfg = short_config(tmp_path)
+    lines = (midnight / "traffic.nmea").read_bytes().splitlines(keepends=True)
+    detection = LiveDetection(config=cfg)
+    with running(store_path, ["listen tcp://127.0.0.1:0"], compact_every_s=60,
+                 detection=detection) as service:
+        feed = bound(service, "tcp:127.0.0.1:0")
+        sent = 0
+
+        def raised(runs: int) -> bool:
+            return (detection.detector is not None and detection.detector.runs >= runs
+                    and detection.alerts is not None)
+
+        with socket.create_connection((feed.host, feed.port)) as conn:
+            for k, half in enumerate((lines[:len(lines) // 2], lines[len(lines) // 2:])):
+                conn.sendall(b"".join(half))
+                sent += len(half)
+                wait_for(lambda n=sent: service.writer.acknowledged_lines >= n, what="the part")
+                service._compact_now.set()  # type: ignore[union-attr]
+                wait_for(lambda n=sent: service.compacted_lines >= n, what="the compaction")
+                wait_for(lambda r=k + 1: raised(r), what="the detection run and its alerts")
+    assert detection.last_error is None
+    events = Store(store_path).events().collect()
+    wanted = set(events.filter(pl.col("type").is_in(["encounter", "loitering"]))["event_id"])
+    assert wanted
+    state = open_state(store_path)
+    try:
+        alerts = list_alerts(state)
+        assert sorted(a.event_id for a in alerts) == sorted(wanted)  # one each, no repeat
+        raises = show(state, action=RAISE_ACTION, limit=None)
+        assert len(raises) >= 2 and {e.client for e in raises} == {"live"}
+    finally:
+        state.close()
