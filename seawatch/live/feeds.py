@@ -10,6 +10,8 @@ input is counted in the store like the bad lines of a file.
 - ``--listen udp://HOST:PORT``: datagrams from any sender; a datagram ends its last line.
 - ``--listen tcp://HOST:PORT``: any number of clients (up to ``max_clients``); a client
   that sends nothing for ``idle_timeout_s`` is closed.
+- ``--connect nats://HOST:PORT/SUBJECT``: a NATS JetStream consumer
+  (:mod:`seawatch.live.nats`), acknowledged to JetStream once in the log.
 - ``--connect tcp://HOST:PORT``: a client of a receiver or aggregator; on a refusal, a
   broken connection or ``idle_timeout_s`` of silence it reconnects after a wait that starts
   at ``reconnect_min_s`` and doubles up to ``reconnect_max_s``. Each span without a
@@ -57,18 +59,21 @@ class Endpoint:
     host: str
     port: int
     name: str
+    path: str = ""
+    """What follows the port (``/SUBJECT?stream=...`` of a ``nats://`` feed)."""
 
     @property
     def url(self) -> str:
         host = f"[{self.host}]" if ":" in self.host else self.host
-        return f"{self.scheme}://{host}:{self.port}"
+        return f"{self.scheme}://{host}:{self.port}{self.path}"
 
 
 def parse_endpoint(text: str, mode: str) -> Endpoint:
     """A feed from ``[NAME=]SCHEME://HOST:PORT`` (``mode``: ``listen`` or ``connect``).
 
-    >>> parse_endpoint("udp://0.0.0.0:10110", "listen")
-    Endpoint(mode='listen', scheme='udp', host='0.0.0.0', port=10110, name='udp:0.0.0.0:10110')
+    >>> parse_endpoint("udp://0.0.0.0:10110", "listen")  # doctest: +NORMALIZE_WHITESPACE
+    Endpoint(mode='listen', scheme='udp', host='0.0.0.0', port=10110,
+             name='udp:0.0.0.0:10110', path='')
     >>> parse_endpoint("manta=tcp://10.0.0.5:5631", "connect").name
     'manta'
     """
@@ -76,10 +81,15 @@ def parse_endpoint(text: str, mode: str) -> Endpoint:
     if "=" in text.split("://", 1)[0]:
         name, text = text.split("=", 1)
     parts = urlsplit(text)
-    allowed = ("udp", "tcp") if mode == "listen" else ("tcp",)
+    if mode == "connect" and parts.scheme == "nats":
+        from seawatch.live.nats import parse_nats
+
+        return parse_nats(text, name)
+    allowed = ("udp", "tcp") if mode == "listen" else ("tcp", "nats")
     option = f"--{mode}"
     if parts.scheme not in allowed:
-        forms = " or ".join(f"{a}://HOST:PORT" for a in allowed)
+        forms = " or ".join(f"{a}://HOST:PORT" + ("/SUBJECT" if a == "nats" else "")
+                            for a in allowed)
         raise InvalidValue(f"{option} {text!r}: write {forms}")
     try:
         port = parts.port
