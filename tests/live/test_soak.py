@@ -1,0 +1,44 @@
+"""A short soak of ``seawatch live`` (``bench/live.py``, marked slow: about a minute and a
+half): 10,000 messages a second over UDP for 50 s, none lost, memory bounded after warm-up.
+
+The issue's targets are a 10-minute run and a 1-hour soak with memory growth under 5 %; a
+50-second run on a shared machine measures growth over a few compactions, whose peaks land
+in either window, so the bound here is looser (:data:`GROWTH_BOUND`): it catches a leak that
+grows with the lines received (at 10,000 lines a second a leak of 100 bytes a line is 1 MiB a
+second, 40 % of the service's memory over the run), not the 5 % of the long soak.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+RATE = 10_000
+SECONDS = 50
+GROWTH_BOUND = 0.25
+
+
+def bench_live():  # type: ignore[no-untyped-def]
+    spec = importlib.util.spec_from_file_location("bench_live", ROOT / "bench" / "live.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.slow
+def test_a_short_soak_at_10k_messages_a_second_loses_nothing_and_memory_stays_flat():
+    bench = bench_live()
+    settings = list(bench.DEFAULT_SETTINGS)
+    warmup = bench.default_warmup(SECONDS, settings)
+    out = bench.run(RATE, SECONDS, [], 0, settings, warmup, quiet=True)
+    print(bench.report(out))
+    main = out["main"]
+    assert main["sent"] == RATE * SECONDS
+    assert main["lost"] == 0, bench.report(out)
+    assert out["store_rows"] == main["sent"]
+    assert main["logged"]["p99_s"] < bench.TARGET_P99_S
+    assert out["rss"]["growth"] < GROWTH_BOUND, bench.report(out)
