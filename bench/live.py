@@ -156,7 +156,7 @@ class WalProbe:
                 continue
             done = 0
             for stop, record in scan(data, 0, len(data)):
-                idx = np.array([int(m) for m in _INDEX.findall(record.data)], np.int64)
+                idx = np.array(_INDEX.findall(record.data), dtype=bytes).astype(np.int64)
                 self.records.append(((seq, self.offset + stop), idx))
                 got.append(idx)
                 done = stop
@@ -370,6 +370,7 @@ def run(rate: float, seconds: float, steps: list[float], step_seconds: float,
         "rate": rate, "seconds": seconds, "settings": settings,
         "load_before": load_before, "load_after": load_after, "phases": [],
         "dropped_records": status.get("dropped_records"), "store_rows": rows,
+        "compactions": status.get("compactions"), "last_compaction": status.get("last_compaction"),
         "sent_total": int(np.count_nonzero(~np.isnan(sent_at))),
     }
     for k, ph in enumerate(phases):
@@ -425,7 +426,8 @@ def _rss_summary(rss: list[tuple[float, int]], warmup: float, end: float) -> dic
     last = main & (t >= end - span / 10)
     base = float(kib[after].mean()) if after.any() else float("nan")
     final = float(kib[last].mean()) if last.any() else float("nan")
-    return {"samples": len(rss), "warmup_s": warmup, "after_warmup_mib": base / 1024,
+    return {"samples": [(round(float(a), 1), round(b / 1024, 1)) for a, b in rss],
+            "warmup_s": warmup, "after_warmup_mib": base / 1024,
             "end_mib": final / 1024, "max_mib": float(kib.max()) / 1024,
             "growth": (final - base) / base if base else float("nan")}
 
@@ -446,6 +448,9 @@ def report(out: dict[str, Any]) -> str:
     m = out["main"]
     lines.append(f"store rows at the end: {out['store_rows']:,} of {out['sent_total']:,} sent; "
                  f"dropped by the service: {out['dropped_records']}")
+    last = out.get("last_compaction") or {}
+    lines.append(f"compactions: {out.get('compactions')}, the last {last.get('lines', 0):,} "
+                 f"lines in {last.get('seconds', 0):.1f} s")
     p99 = m["logged"]["p99_s"]
     lines.append(f"target p99 < {TARGET_P99_S:g} s (sent -> logged): {p99:.3f} s "
                  f"({p99 / TARGET_P99_S:.2f} of the target)")
@@ -454,8 +459,9 @@ def report(out: dict[str, Any]) -> str:
                  "target: bounded by compact_every_s, see docs/live.md)")
     lines.append(f"lost at {m['rate']:,.0f} msg/s: {m['lost']:,} (target 0)")
     start = out["loss_starts_at"]
-    lines.append("loss starts at: " + (f"{start:,.0f} msg/s" if start else
-                                       "no loss at any step"))
+    if len(out["phases"]) > 1:
+        lines.append("loss starts at: " + (f"{start:,.0f} msg/s" if start else
+                                           "no loss at any step"))
     r = out["rss"]
     if r:
         lines.append(f"RSS after warm-up ({r['warmup_s']:g} s) {r['after_warmup_mib']:.1f} MiB, "

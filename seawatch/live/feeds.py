@@ -46,6 +46,12 @@ UDP_RECEIVE_BUFFER = 8 * 2**20
 """Receive buffer asked for a UDP socket (bytes): datagrams wait there while the service is
 busy; the system grants at most its own limit (``net.core.rmem_max`` on Linux)."""
 
+UDP_DRAIN = 4096
+"""Most datagrams read at one wake-up of the event loop (then other work gets its turn)."""
+
+UDP_MAX_DATAGRAM = 65535
+"""Largest datagram read (bytes): the largest UDP payload."""
+
 MAX_UDP_SENDERS = 1024
 """UDP senders whose unfinished messages are remembered; the oldest is forgotten past it."""
 
@@ -232,24 +238,41 @@ class Feed:
 
     async def _run_udp(self) -> None:
         loop = asyncio.get_running_loop()
-        feed = self
-
-        class Protocol(asyncio.DatagramProtocol):
-            def datagram_received(self, data: bytes, addr: Any) -> None:
-                feed._datagram(data, addr)
-
         ep = self.endpoint
-        transport, _ = await loop.create_datagram_endpoint(Protocol, local_addr=(ep.host, ep.port))
-        sock = transport.get_extra_info("socket")
-        with contextlib.suppress(OSError):  # the system caps it (net.core.rmem_max on Linux)
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, UDP_RECEIVE_BUFFER)
-        self._bound(transport.get_extra_info("sockname"))
+        infos = await loop.getaddrinfo(ep.host, ep.port, type=socket.SOCK_DGRAM)
+        family, _, _, _, address = infos[0]
+        sock = socket.socket(family, socket.SOCK_DGRAM)
+        try:
+            with contextlib.suppress(OSError):  # the system caps it (net.core.rmem_max on Linux)
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, UDP_RECEIVE_BUFFER)
+            sock.bind(address)
+            sock.setblocking(False)
+            loop.add_reader(sock.fileno(), self._drain_udp, sock)
+        except BaseException:
+            sock.close()
+            raise
+        self._bound(sock.getsockname())
         try:
             await asyncio.Event().wait()  # until cancelled
         finally:
-            transport.close()
+            loop.remove_reader(sock.fileno())
+            sock.close()
             for framer in self._udp_framers.values():
                 self.emit(framer, framer.close())
+
+    def _drain_udp(self, sock: socket.socket) -> None:
+        """Read every datagram waiting (up to :data:`UDP_DRAIN`) at each wake-up: when the
+        loop gets the interpreter only now and then (a compaction's thread busy), one datagram
+        per wake-up would leave the rest to overflow the receive buffer."""
+        for _ in range(UDP_DRAIN):
+            try:
+                data, addr = sock.recvfrom(UDP_MAX_DATAGRAM)
+            except (BlockingIOError, InterruptedError):
+                return
+            except OSError as exc:  # e.g. an ICMP error reported on the socket: go on
+                self.stats.last_error = f"UDP: {type(exc).__name__}: {exc}"
+                return
+            self._datagram(data, addr)
 
     def _datagram(self, data: bytes, addr: Any) -> None:
         framer = self._udp_framers.get(addr)
