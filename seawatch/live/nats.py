@@ -13,13 +13,15 @@ acknowledgement makes JetStream deliver it again.
 **Exactly once.** A message delivered again whose record is already in the log (a crash or a
 lost connection between the fsync and the acknowledgement) is acknowledged and not logged
 again: the feed keeps the stream sequences it logged above the consumer's acknowledgement
-floor (every sequence at or below it is acknowledged and never delivered again), pruned as the
-floor moves, and on start reads them back from the log's records. The one window left -- a
-message whose acknowledgement was lost *and* whose log segment was already compacted and
-deleted before a restart -- is covered by the store: the record's receive time is the time
-JetStream stored the message (not the time it was received), so a message logged twice is the
-same lines at the same time, and the store's duplicate rule keeps one copy of each report
-(docs/store.md; only the quarantine counts of such a message would count it twice).
+floor (every sequence at or below it is acknowledged and never delivered again), pruned as
+the floor moves, and on start reads them back from the log's records (each carries the
+stream's creation time as well: a stream deleted and made anew restarts its sequences). The
+one window left -- a message whose acknowledgement was lost *and* whose log segment was
+already compacted and deleted before a restart -- is covered by the store: the record's
+receive time is the time JetStream stored the message (not the time it was received), so a
+message logged twice is the same lines at the same time, and the store's duplicate rule
+keeps one copy of each report (docs/store.md; only the quarantine counts of such a message
+would count it twice).
 
 **Connection.** As a ``tcp://`` client: a refused or broken connection is retried after
 ``reconnect_min_s`` doubling up to ``reconnect_max_s``, and each span without a connection is
@@ -130,17 +132,30 @@ def target(endpoint: Endpoint, params: LiveParams) -> Target:
     return Target(f"nats://{host}:{endpoint.port}", parts.path.lstrip("/"), stream, durable)
 
 
+def stream_epoch(info: Any) -> int:
+    """A stream's epoch: its creation time (µs since the epoch), which a stream deleted and
+    made anew under the same name does not share."""
+    created = getattr(info, "created", None)
+    if isinstance(created, datetime):
+        return stored_us(created if created.tzinfo else created.replace(tzinfo=UTC))
+    if isinstance(created, str):
+        text = re.sub(r"(\.\d{6})\d*", r"\1", created.replace("Z", "+00:00"))
+        return stored_us(datetime.fromisoformat(text))
+    return 0
+
+
 def stored_us(stamp: datetime) -> int:
     """Microseconds since the epoch of a JetStream message time (exact)."""
     return (stamp - _EPOCH) // timedelta(microseconds=1)
 
 
-def logged_sequences(wal: Wal, feed: str) -> set[int]:
-    """The stream sequences of ``feed``'s records that the log still holds."""
-    out = set()
+def logged_sequences(wal: Wal, feed: str) -> dict[int, set[int]]:
+    """The stream sequences of ``feed``'s records that the log still holds, by stream epoch."""
+    out: dict[int, set[int]] = {}
     for _, record in wal.read(START, wal.end):
         if record.kind == SEQUENCED and record.feed == feed:
-            out.add(int(record.sequence or 0))
+            seq, epoch = record.sequence or (0, 0)
+            out.setdefault(epoch, set()).add(seq)
     return out
 
 
@@ -195,8 +210,12 @@ class NatsFeed(Feed):
         if listeners is not None:
             listeners.append(self._durable)
         wal = getattr(sink, "wal", None)
+        self.earlier: dict[int, set[int]] = {}
+        """Sequences the log holds from a previous run, by stream epoch (until the stream's
+        epoch is known, at the first connection)."""
+        self.epoch: int | None = None
         if isinstance(wal, Wal):
-            self.logged = logged_sequences(wal, endpoint.name)
+            self.earlier = logged_sequences(wal, endpoint.name)
         self._acks: set[asyncio.Task[None]] = set()
 
     # -- records ---------------------------------------------------------------------------
@@ -218,7 +237,7 @@ class NatsFeed(Feed):
         framer = LineFramer(hold_s=float(self.params.group_hold_s))
         block = framer.feed(msg.data) + framer.close()
         name = self.endpoint.name
-        if not self.sink.put(sequenced(name, recv_us, seq, block)):
+        if not self.sink.put(sequenced(name, recv_us, seq, int(self.epoch or 0), block)):
             st.dropped_records += 1
             with contextlib.suppress(Exception):
                 self._spawn(msg.nak())
@@ -239,7 +258,9 @@ class NatsFeed(Feed):
         done: list[Any] = []
         for record in records:
             if record.kind == SEQUENCED and record.feed == name:
-                seq = int(record.sequence or 0)
+                seq, epoch = record.sequence or (0, 0)
+                if epoch != self.epoch:
+                    continue  # logged before the stream was made anew: its acks are lost
                 self.logged.add(seq)
                 done.extend(self.waiting.pop(seq, ()))
         if done:
@@ -331,6 +352,15 @@ class NatsFeed(Feed):
         t = self.target
         js = nc.jetstream()
         stream = await ensure_stream(js, t.subject, t.stream)
+        epoch = stream_epoch(await js.stream_info(stream))
+        if epoch != self.epoch:  # the first connection, or the stream was made anew
+            if self.epoch is not None:
+                log.warning("stream %s was made anew: its sequences restart", stream)
+            self.epoch = epoch
+            self.logged = self.earlier.pop(epoch, set())
+            self.earlier.clear()
+            for seq in list(self.waiting):  # delivered by the old stream: never acknowledged
+                self.waiting.pop(seq)
         config = ConsumerConfig(ack_policy=AckPolicy.EXPLICIT, deliver_policy=DeliverPolicy.ALL,
                                 ack_wait=float(p.nats_ack_wait_s),
                                 max_ack_pending=int(p.nats_max_ack_pending))

@@ -248,3 +248,36 @@ def test_the_server_restarted_under_the_feed_reconnects_and_loses_nothing(
         assert outages and outages[0]["reason"].startswith("disconnected")
         assert outages[0]["end"] is not None
     assert positions(Store(store)).equals(ingested)
+
+
+def test_a_stream_made_anew_restarts_its_sequences_and_nothing_is_skipped(
+        tmp_path, server, scenario, ingested):
+    import asyncio
+
+    import nats
+
+    timed = timed_lines(scenario)
+    parts = messages(timed.data)
+    first, second = b"".join(parts[: len(parts) // 2]), b"".join(parts[len(parts) // 2 :])
+    store = tmp_path / "store"
+    url = server.url()
+    to = parse_endpoint(url, "connect")
+    for block in (first, second):
+        sender = NatsPublisher(to)
+        sender.publish(block)
+        sender.close()
+        with running(store, [f"connect {url}"]) as service:
+            wait_for(lambda b=block, s=service: s.writer.acknowledged_lines >= b.count(b"\n"),
+                     60, "the block")
+            feed = service.feeds[0]
+            wait_for(lambda f=feed: f.stats.acked >= f.stats.messages, 30, "every ack")
+            assert service.writer.acknowledged_lines == block.count(b"\n")
+            assert feed.stats.redelivered_skipped == 0
+
+        async def delete() -> None:
+            nc = await nats.connect(f"nats://127.0.0.1:{server.port}")
+            await nc.jetstream().delete_stream("AIS")
+            await nc.close()
+
+        asyncio.run(delete())  # the next block goes to a new stream, from sequence 1
+    assert positions(Store(store)).equals(ingested)
