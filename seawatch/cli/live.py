@@ -38,8 +38,9 @@ def live(
     connect: Annotated[
         list[str] | None,
         typer.Option(metavar="[NAME=]URL",
-                     help="Connect to a feed: tcp://HOST:PORT, reconnected with back-off; "
-                     "its outages are recorded (repeatable)."),
+                     help="Connect to a feed: tcp://HOST:PORT, or a NATS JetStream subject "
+                     "nats://HOST:PORT/SUBJECT[?stream=S&durable=D]; reconnected with "
+                     "back-off, its outages recorded (repeatable)."),
     ] = None,
     wal_dir: Annotated[
         Path | None,
@@ -133,7 +134,8 @@ def replay(
                                          help="NMEA capture or CSV export (plain or compressed).")],
     to: Annotated[
         str, typer.Option("--to", metavar="URL",
-                          help="Where to send: udp://HOST:PORT or tcp://HOST:PORT.")
+                          help="Where to send: udp://HOST:PORT, tcp://HOST:PORT or "
+                          "nats://HOST:PORT/SUBJECT[?stream=S] (JetStream).")
     ] = "udp://127.0.0.1:10110",
     speed: Annotated[
         float, typer.Option(help="Times faster than the file's own pace (0: as fast as "
@@ -165,7 +167,7 @@ def replay(
         raise NotFound(f"no such file: {path}")
     if not rate > 0:
         raise InvalidValue(f"--rate must be positive, got {rate:g}")
-    endpoint = parse_endpoint(to, "listen")
+    endpoint = parse_endpoint(to, "connect" if to.startswith("nats://") else "listen")
     timed = timed_lines(path, format=format, rate=rate)
     span = (float(timed.times_us.max() - timed.times_us.min()) / 1e6) if len(timed) else 0.0
     pace = f"{span / speed:,.0f} s at speed {speed:g}" if speed > 0 else "as fast as possible"

@@ -1,4 +1,4 @@
-"""Live feeds: AIS over UDP and TCP into a crash-safe log, compacted into the store.
+"""Live feeds: AIS over UDP, TCP and NATS JetStream into a crash-safe log, compacted into the store.
 
 One module per concern (docs/live.md is the user's guide):
 
@@ -9,6 +9,8 @@ One module per concern (docs/live.md is the user's guide):
 :mod:`seawatch.live.wal`               the write-ahead log: segments, framed records, CRC,
                                        recovery of a torn tail
 :mod:`seawatch.live.feeds`             UDP and TCP listeners, TCP clients that reconnect
+:mod:`seawatch.live.nats`              NATS JetStream: a consumer acknowledging once
+                                       logged, a replay's publisher
 :mod:`seawatch.live.outages`           the spans a feed had no connection
 :mod:`seawatch.live.compact`           a range of the log into the store, exactly once
 :mod:`seawatch.live.service`           the service: feeds, log writer, compactor, status

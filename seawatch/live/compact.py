@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from seawatch.live.wal import LINES, QUARANTINED, START, Position, Record, Wal, unpack_quarantined
+from seawatch.live.wal import QUARANTINED, START, Position, Record, Wal, unpack_quarantined
 
 if TYPE_CHECKING:  # pragma: no cover
     from seawatch.io.result import ReadResult
@@ -106,7 +106,7 @@ def stamp(record: Record) -> bytes:
     """
     seconds, micros = divmod(record.recv_us, 1_000_000)
     suffix = b",%d.%06d\n" % (seconds, micros)
-    data = record.data.replace(b"\r\n", b"\n")
+    data = record.text.replace(b"\r\n", b"\n")
     if b"$PGHP" not in data:
         return data.replace(b"\n", suffix)
     # a Gatehouse $PGHP line stamps the sentence after it, after trailing fields in the
@@ -131,7 +131,7 @@ def decode_records(records: list[Record], quarantine_sample: int = 1000) -> list
         by_feed.setdefault(record.feed, []).append(record)
     results = []
     for feed, recs in by_feed.items():
-        data = b"".join(stamp(r) for r in recs if r.kind == LINES)
+        data = b"".join(stamp(r) for r in recs if r.kind != QUARANTINED)
         # a sentence whose trailing field is out of reach (junk after it on its line, with
         # a '!' or a backslash) takes its neighbours' time; with none, the first receive time
         first = datetime.fromtimestamp(recs[0].recv_us / 1e6, UTC)

@@ -10,6 +10,8 @@ input is counted in the store like the bad lines of a file.
 - ``--listen udp://HOST:PORT``: datagrams from any sender; a datagram ends its last line.
 - ``--listen tcp://HOST:PORT``: any number of clients (up to ``max_clients``); a client
   that sends nothing for ``idle_timeout_s`` is closed.
+- ``--connect nats://HOST:PORT/SUBJECT``: a NATS JetStream consumer
+  (:mod:`seawatch.live.nats`), acknowledged to JetStream once in the log.
 - ``--connect tcp://HOST:PORT``: a client of a receiver or aggregator; on a refusal, a
   broken connection or ``idle_timeout_s`` of silence it reconnects after a wait that starts
   at ``reconnect_min_s`` and doubles up to ``reconnect_max_s``. Each span without a
@@ -44,6 +46,12 @@ UDP_RECEIVE_BUFFER = 8 * 2**20
 """Receive buffer asked for a UDP socket (bytes): datagrams wait there while the service is
 busy; the system grants at most its own limit (``net.core.rmem_max`` on Linux)."""
 
+UDP_DRAIN = 4096
+"""Most datagrams read at one wake-up of the event loop (then other work gets its turn)."""
+
+UDP_MAX_DATAGRAM = 65535
+"""Largest datagram read (bytes): the largest UDP payload."""
+
 MAX_UDP_SENDERS = 1024
 """UDP senders whose unfinished messages are remembered; the oldest is forgotten past it."""
 
@@ -57,18 +65,21 @@ class Endpoint:
     host: str
     port: int
     name: str
+    path: str = ""
+    """What follows the port (``/SUBJECT?stream=...`` of a ``nats://`` feed)."""
 
     @property
     def url(self) -> str:
         host = f"[{self.host}]" if ":" in self.host else self.host
-        return f"{self.scheme}://{host}:{self.port}"
+        return f"{self.scheme}://{host}:{self.port}{self.path}"
 
 
 def parse_endpoint(text: str, mode: str) -> Endpoint:
     """A feed from ``[NAME=]SCHEME://HOST:PORT`` (``mode``: ``listen`` or ``connect``).
 
-    >>> parse_endpoint("udp://0.0.0.0:10110", "listen")
-    Endpoint(mode='listen', scheme='udp', host='0.0.0.0', port=10110, name='udp:0.0.0.0:10110')
+    >>> parse_endpoint("udp://0.0.0.0:10110", "listen")  # doctest: +NORMALIZE_WHITESPACE
+    Endpoint(mode='listen', scheme='udp', host='0.0.0.0', port=10110,
+             name='udp:0.0.0.0:10110', path='')
     >>> parse_endpoint("manta=tcp://10.0.0.5:5631", "connect").name
     'manta'
     """
@@ -76,10 +87,15 @@ def parse_endpoint(text: str, mode: str) -> Endpoint:
     if "=" in text.split("://", 1)[0]:
         name, text = text.split("=", 1)
     parts = urlsplit(text)
-    allowed = ("udp", "tcp") if mode == "listen" else ("tcp",)
+    if mode == "connect" and parts.scheme == "nats":
+        from seawatch.live.nats import parse_nats
+
+        return parse_nats(text, name)
+    allowed = ("udp", "tcp") if mode == "listen" else ("tcp", "nats")
     option = f"--{mode}"
     if parts.scheme not in allowed:
-        forms = " or ".join(f"{a}://HOST:PORT" for a in allowed)
+        forms = " or ".join(f"{a}://HOST:PORT" + ("/SUBJECT" if a == "nats" else "")
+                            for a in allowed)
         raise InvalidValue(f"{option} {text!r}: write {forms}")
     try:
         port = parts.port
@@ -222,24 +238,41 @@ class Feed:
 
     async def _run_udp(self) -> None:
         loop = asyncio.get_running_loop()
-        feed = self
-
-        class Protocol(asyncio.DatagramProtocol):
-            def datagram_received(self, data: bytes, addr: Any) -> None:
-                feed._datagram(data, addr)
-
         ep = self.endpoint
-        transport, _ = await loop.create_datagram_endpoint(Protocol, local_addr=(ep.host, ep.port))
-        sock = transport.get_extra_info("socket")
-        with contextlib.suppress(OSError):  # the system caps it (net.core.rmem_max on Linux)
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, UDP_RECEIVE_BUFFER)
-        self._bound(transport.get_extra_info("sockname"))
+        infos = await loop.getaddrinfo(ep.host, ep.port, type=socket.SOCK_DGRAM)
+        family, _, _, _, address = infos[0]
+        sock = socket.socket(family, socket.SOCK_DGRAM)
+        try:
+            with contextlib.suppress(OSError):  # the system caps it (net.core.rmem_max on Linux)
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, UDP_RECEIVE_BUFFER)
+            sock.bind(address)
+            sock.setblocking(False)
+            loop.add_reader(sock.fileno(), self._drain_udp, sock)
+        except BaseException:
+            sock.close()
+            raise
+        self._bound(sock.getsockname())
         try:
             await asyncio.Event().wait()  # until cancelled
         finally:
-            transport.close()
+            loop.remove_reader(sock.fileno())
+            sock.close()
             for framer in self._udp_framers.values():
                 self.emit(framer, framer.close())
+
+    def _drain_udp(self, sock: socket.socket) -> None:
+        """Read every datagram waiting (up to :data:`UDP_DRAIN`) at each wake-up: when the
+        loop gets the interpreter only now and then (a compaction's thread busy), one datagram
+        per wake-up would leave the rest to overflow the receive buffer."""
+        for _ in range(UDP_DRAIN):
+            try:
+                data, addr = sock.recvfrom(UDP_MAX_DATAGRAM)
+            except (BlockingIOError, InterruptedError):
+                return
+            except OSError as exc:  # e.g. an ICMP error reported on the socket: go on
+                self.stats.last_error = f"UDP: {type(exc).__name__}: {exc}"
+                return
+            self._datagram(data, addr)
 
     def _datagram(self, data: bytes, addr: Any) -> None:
         framer = self._udp_framers.get(addr)

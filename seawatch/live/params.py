@@ -65,6 +65,26 @@ class LiveParams(Params):
         0, "Least seconds between two runs of incremental detection (--detect): 0 runs it "
         "after each compaction that added positions; more groups compactions into one run.",
         "docs/live.md, incremental detection")
+    nats_stream: str = param(
+        "AIS", "JetStream stream a nats:// feed reads (and `seawatch replay --to nats://` "
+        "publishes to); created, capturing the feed's subject, when no stream holds that "
+        "subject. A feed's URL may name another: nats://HOST:PORT/SUBJECT?stream=NAME.",
+        "docs/live.md, NATS JetStream")
+    nats_durable: str = param(
+        "seawatch", "Durable consumer a nats:// feed reads through (created when absent): "
+        "JetStream remembers what it acknowledged across restarts. URL: ?durable=NAME.",
+        "docs/live.md, NATS JetStream")
+    nats_batch: Count = param(
+        500, "Most messages one pull of a nats:// feed asks JetStream for.",
+        "docs/live.md, NATS JetStream")
+    nats_ack_wait_s: Number = param(
+        30, "Seconds JetStream waits for the acknowledgement of a delivered message before "
+        "delivering it again (set when the consumer is created).",
+        "docs/live.md, NATS JetStream")
+    nats_max_ack_pending: Count = param(
+        20_000, "Most messages delivered and not yet acknowledged (set when the consumer is "
+        "created): what the feed holds between receipt and fsync, and what is delivered again "
+        "after a crash.", "docs/live.md, NATS JetStream")
     status_every_s: Number = param(
         10, "Seconds between two status lines (and rewrites of status.json).",
         "docs/live.md, status")

@@ -1,15 +1,16 @@
 """``seawatch replay``: play a capture or a simulated scenario as a live feed.
 
 The lines of the file go out as they are, to ``udp://HOST:PORT`` (one datagram per line) or
-``tcp://HOST:PORT`` (one connection), each at the moment its time says, scaled by
-``speed``: a line stamped ten minutes after the first is sent ten seconds after it at speed
-60. A line's time is the time the reader gives its message (tag block ``c:``, a leading
-timestamp, a receiver's trailing field, ``$PGHP``; the lines of a multi-sentence message and
-lines without a message take the time of the line before); a capture with no time at all is
-played at ``rate`` lines per second. A line earlier than the one before it is sent right
-after it (the order of the file is kept). A CSV export (MarineCadastre, DMA, ...) is encoded
-as NMEA first (:mod:`seawatch.io.nmea.encode`: a tag block with the station and the time),
-in time order.
+``tcp://HOST:PORT`` (one connection) or ``nats://HOST:PORT/SUBJECT`` (one JetStream message
+per line, the fragments of a multi-sentence message together: :mod:`seawatch.live.nats`),
+each at the moment its time says, scaled by ``speed``: a line stamped ten minutes after the
+first is sent ten seconds after it at speed 60. A line's time is the time the reader gives
+its message (tag block ``c:``, a leading timestamp, a receiver's trailing field, ``$PGHP``;
+the lines of a multi-sentence message and lines without a message take the time of the line
+before); a capture with no time at all is played at ``rate`` lines per second. A line
+earlier than the one before it is sent right after it (the order of the file is kept). A CSV
+export (MarineCadastre, DMA, ...) is encoded as NMEA first (:mod:`seawatch.io.nmea.encode`:
+a tag block with the station and the time), in time order.
 
 ``retime`` shifts the time of every tag block ``c:`` by one offset, so that the file's first
 line is stamped with the moment it is sent; the traffic keeps its own spacing (speeds and
@@ -30,6 +31,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -195,6 +197,7 @@ def replay(
     speed: float = 60.0,
     retime_to_now: bool = False,
     on_progress: Callable[[int, int], None] | None = None,
+    sender: Any = None,
 ) -> ReplayReport:
     """Send ``timed``'s lines to ``to`` at ``speed`` times their pace (0: as fast as the
     connection takes them); see the module docstring."""
@@ -207,7 +210,12 @@ def replay(
     t = np.maximum.accumulate(timed.times_us)
     report.file_seconds = float(t[-1] - t[0]) / 1e6
     due = (t - t[0]) / 1e6 / speed if speed > 0 else np.zeros(n)
-    sender = _Sender(to)
+    if sender is None and to.scheme == "nats":
+        from seawatch.live.nats import NatsPublisher
+
+        sender = NatsPublisher(to)
+    elif sender is None:
+        sender = _Sender(to)
     offset_s = int(time.time() - t[0] / 1e6) if retime_to_now else None
     started = time.monotonic()
     i = 0

@@ -39,6 +39,7 @@ from typing import TYPE_CHECKING, Any
 
 from seawatch.live.compact import Compaction, compact, compacted_position
 from seawatch.live.feeds import Endpoint, Feed
+from seawatch.live.nats import NatsFeed
 from seawatch.live.outages import OutageLog
 from seawatch.live.params import LiveParams
 from seawatch.live.wal import Position, Record, Wal
@@ -56,6 +57,9 @@ WAL_FOLDER = "wal"
 DOWN_MIN_S = 1.0
 """Shortest time without a running service (from its last status to the next start) recorded
 as an outage of each feed: a restart takes about this long anyway."""
+
+FEED_KINDS: dict[str, type[Feed]] = {"nats": NatsFeed}
+"""The feed class of a scheme other than udp:// and tcp:// (:class:`Feed`)."""
 
 AckListener = Callable[[Sequence[Record], Position], None]
 """``on_ack(records, end)``: records just made durable, and the log position after them."""
@@ -244,7 +248,8 @@ class LiveService:
         self.compacted = await asyncio.to_thread(compacted_position, self.store, self.wal.id)
         self.writer = LogWriter(self.wal, p)
         self.writer.listeners.append(self._on_ack)
-        self.feeds = [Feed(e, self.writer, p, self.outages, self._feed_ready)
+        self.feeds = [FEED_KINDS.get(e.scheme, Feed)(e, self.writer, p, self.outages,
+                                                     self._feed_ready)
                       for e in self.endpoints]
         self._waiting = len(self.feeds)
         tasks = [asyncio.create_task(f.run(), name=f"feed {f.endpoint.name}")

@@ -12,8 +12,13 @@ started when the one before passed ``segment_bytes``. A segment opens with a 16-
 ``kind`` :data:`LINES`: ``data`` is whole lines as the feed sent them, each ending in
 ``\\n``. ``kind`` :data:`QUARANTINED`: the feed itself refused something (a line longer than
 any NMEA line, a line cut by a broken connection); ``data`` is ``u8 reason`` (a
-:class:`seawatch.io.quarantine.Reason`) ``| u32 count | sample``. The CRC covers the length
-too, so a zero-filled tail (a file extended but never written) is no record.
+:class:`seawatch.io.quarantine.Reason`) ``| u32 count | sample``. ``kind``
+:data:`SEQUENCED`: one message of a broker (a NATS JetStream message): ``data`` is ``u64
+stream sequence | u64 stream epoch | lines`` (the epoch tells a stream made anew, whose
+sequences restart); the lines are read as those of a :data:`LINES` record
+(:attr:`Record.text`), the sequence lets the feed skip the message when the broker delivers
+it again (:mod:`seawatch.live.nats`). The CRC covers the length too, so a zero-filled tail
+(a file extended but never written) is no record.
 
 A **position** is a segment and a byte offset in it: the end of a record. Opening a log
 recovers it: the records of each segment are checked in order, and the first one that is cut
@@ -58,6 +63,9 @@ LINES = 0
 """Record kind: whole lines of a feed."""
 QUARANTINED = 1
 """Record kind: something the feed refused before logging (reason, count, sample)."""
+SEQUENCED = 2
+"""Record kind: a broker's message (its stream sequence and epoch, then whole lines)."""
+SEQUENCE = struct.Struct("<QQ")
 
 MAX_BODY = 64 * 2**20
 """Largest record body: a length above it is no record (a corrupt length field)."""
@@ -106,8 +114,36 @@ class Record:
         return length + struct.pack("<I", zlib.crc32(body, zlib.crc32(length))) + body
 
     @property
+    def text(self) -> bytes:
+        """The lines of a :data:`LINES` or :data:`SEQUENCED` record (else empty)."""
+        if self.kind == LINES:
+            return self.data
+        if self.kind == SEQUENCED:
+            return self.data[SEQUENCE.size:]
+        return b""
+
+    @property
     def lines(self) -> int:
-        return self.data.count(b"\n") if self.kind == LINES else 0
+        return self.text.count(b"\n")
+
+    @property
+    def sequence(self) -> tuple[int, int] | None:
+        """``(stream sequence, stream epoch)`` of a :data:`SEQUENCED` record (else None)."""
+        if self.kind != SEQUENCED:
+            return None
+        seq, epoch = SEQUENCE.unpack_from(self.data)
+        return int(seq), int(epoch)
+
+
+def sequenced(feed: str, recv_us: int, sequence: int, epoch: int, lines: bytes) -> Record:
+    """A :data:`SEQUENCED` record: message ``sequence`` of a broker's stream (``epoch``: the
+    stream's creation, e.g. in µs since the epoch), its ``lines``.
+
+    >>> r = sequenced("ais", 1, 42, 7, b"!AIVDM,...\\n")
+    >>> r.sequence, r.text, r.lines
+    ((42, 7), b'!AIVDM,...\\n', 1)
+    """
+    return Record(feed, recv_us, SEQUENCED, SEQUENCE.pack(sequence, epoch) + lines)
 
 
 def quarantined(feed: str, recv_us: int, reason: int, count: int, sample: bytes) -> Record:
