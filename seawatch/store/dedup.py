@@ -27,13 +27,16 @@ position every 10 s for hours keeps every report, and no gap appears that was no
 satellite feed's latency) can come minutes after the first. Such a copy carries the same
 position as the first while the vessel, under way, has moved on: left in, it puts the vessel
 back where it was, a jump back along its track that splits tracks and crosses zone edges
-again. So a row is also a duplicate of the previous row of its key when it is at most
+again. So a row is also a duplicate of the previous row of its key when it comes less than
 ``late.window`` (10 min) after it and the vessel, at the speed over ground the report itself
 states, would have moved more than ``late.moved_m`` (100 m) in between: a vessel that moved
 sends a new position, so the same position twice is one transmission heard twice, and the
 earliest copy is the one nearest the time it was sent. A vessel at rest (``sog`` 0 or null,
 or too slow to have moved that far) keeps its repeats, as before; so does a row without a
-valid ``second``. See :class:`LateCopies`.
+valid ``second``. A late copy of a row that is itself a late copy is not dropped: a position
+repeated at a steady pace while a speed is reported (a GNSS fix frozen) is a stream of
+reports, and loses only its second one, never the rest (which would make a silence, a
+false gap). See :class:`LateCopies`.
 
 Rows are compared to the previous row *of the same key*, whether that row was kept or not,
 so a chain of copies heard over a longer span collapses to its first copy; with ``second``
@@ -74,12 +77,11 @@ DEFAULT_DEDUP_WINDOW = timedelta(seconds=30)
 """Copies of one report received up to this long after the previous copy are duplicates."""
 
 LATE_COPY_WINDOW = timedelta(minutes=10)
-"""A copy of a moving vessel's report received up to this long after the previous copy is a
+"""A copy of a moving vessel's report received less than this after the previous copy is a
 duplicate (see :class:`LateCopies`). Relayed feeds lag by seconds to a few minutes (the
 simulator's messy profile delays second copies by up to 2 min); a line farther off than this
 is a clock error, left to the clock check's displaced copies
-(:mod:`seawatch.store.clocks`), which judges it against the track. Past it, a transponder
-whose GNSS froze while it reports a speed keeps one report per 10 min of identical ones."""
+(:mod:`seawatch.store.clocks`), which judges it against the track."""
 
 LATE_COPY_MOVED_M = 100.0
 """Metres a vessel must have moved (by the ``sog`` of the report, times the time between the
@@ -95,7 +97,7 @@ KNOT_M_PER_US = 1852.0 / 3600e6
 @dataclass(frozen=True)
 class LateCopies:
     """How late copies of a moving vessel's report are recognised (module docstring, *Late
-    copies*): at most ``window`` after the previous copy, the vessel having moved more than
+    copies*): less than ``window`` after the previous copy, the vessel having moved more than
     ``moved_m`` metres at its reported speed in between. A ``window`` no longer than the
     duplicate window turns the rule off.
 
@@ -211,26 +213,38 @@ def _window(rule: DedupRule, window: timedelta, late: LateCopies = LATE_COPIES) 
         limit = f"(CASE WHEN {valid} THEN {window_us} ELSE 0 END)"
     late_us = int(late.window / timedelta(microseconds=1))
 
-    def duplicate(later: str, earlier: str) -> str:
-        """Whether a row at ``later`` is a copy of the row of its key at ``earlier``."""
-        gap = f"(epoch_us({later}) - epoch_us({earlier}))"
-        same = f"{gap} <= {limit}"
+    def gap(later: str, earlier: str) -> str:
+        return f"(epoch_us({later}) - epoch_us({earlier}))"
+
+    def late_copy(later: str, earlier: str) -> str:
+        """Whether a row at ``later`` is a late copy of the row of its key at ``earlier``
+        (past the window, before ``late.window``, the vessel having moved)."""
+        g = gap(later, earlier)
+        moved = f"{_ident(rule.speed or '')} * {KNOT_M_PER_US!r} * {g} > {float(late.moved_m)!r}"
+        return f"coalesce({valid} AND {g} > {limit} AND {g} < {late_us} AND {moved}, false)"
+
+    def duplicate(later: str, earlier: str, before: str) -> str:
+        """Whether a row at ``later`` is a copy of the row of its key at ``earlier`` (the
+        row before that at ``before``): within the window, or a late copy of a row that is
+        not a late copy itself, so that a position repeated at a steady pace (a GNSS fix
+        frozen while the speed is reported) loses one report, not the whole stream."""
+        same = f"{gap(later, earlier)} <= {limit}"
         if rule.speed is None or late_us <= window_us:
             return same
-        moved = f"{_ident(rule.speed)} * {KNOT_M_PER_US!r} * {gap} > {float(late.moved_m)!r}"
-        return f"({same} OR coalesce({valid} AND {gap} <= {late_us} AND {moved}, false))"
+        first = f"({before} IS NULL OR NOT {late_copy(earlier, before)})"
+        return f"({same} OR ({late_copy(later, earlier)} AND {first}))"
 
     functions = (
         f"lag({SOURCE}) {over} AS __prev_src, lag(ts) {over} AS __prev_ts, "
-        f"lag(ts, 2) {over} AS __prev2_ts"
+        f"lag(ts, 2) {over} AS __prev2_ts, lag(ts, 3) {over} AS __prev3_ts"
     )
     return _Window(
         partition,
         order,
         functions,
-        f"__prev_ts IS NOT NULL AND {duplicate('ts', '__prev_ts')}",
-        f"CASE WHEN __prev2_ts IS NULL OR NOT {duplicate('__prev_ts', '__prev2_ts')} "
-        f"THEN __prev_src END",
+        f"__prev_ts IS NOT NULL AND {duplicate('ts', '__prev_ts', '__prev2_ts')}",
+        f"CASE WHEN __prev2_ts IS NULL OR NOT "
+        f"{duplicate('__prev_ts', '__prev2_ts', '__prev3_ts')} THEN __prev_src END",
     )
 
 

@@ -171,8 +171,8 @@ def test_window_is_configurable(tmp_path):
     ("sog", "delay_s", "kept"),
     [
         (10.5, 45.0, 1),  # 243 m on at 10.5 kn: one transmission heard twice
-        (10.5, 600.0, 1),  # up to 10 min late
-        (10.5, 600.000001, 2),  # beyond: left to the clock check (its displaced copies)
+        (10.5, 599.999999, 1),  # less than 10 min late
+        (10.5, 600.0, 2),  # 10 min and more: left to the clock check (its displaced copies)
         (2.0, 90.0, 2),  # 93 m at 2 kn: under 100 m, two reports of a slow vessel may be
         (2.0, 120.0, 1),  # 123 m: it would have sent a new position
         (0.0, 120.0, 2),  # at rest: a repeat is a report
@@ -189,6 +189,23 @@ def test_late_copy_of_a_moving_vessel_is_a_duplicate(tmp_path, sog, delay_s, kep
     assert stored.height == kept
     assert stored["source"][0] == "rx-first"  # the earliest copy is kept
     assert report.duplicates["positions"] == 2 - kept
+
+
+@pytest.mark.parametrize("pace_s", [10, 60, 300])
+def test_a_frozen_position_reported_at_a_steady_pace_keeps_its_reports(tmp_path, pace_s):
+    # a GNSS fix frozen while the transponder reports 5 kn: one position at its pace for two
+    # hours, each report with its UTC second. The reports of one second value (a minute
+    # apart, or 5) are identical: as late copies chained they would keep one report per
+    # second value, two hours of silence after the first minute (a false gap); only the
+    # second report of each second value goes
+    moving = {**BASE, "sog": 5.0}
+    n = 7200 // pace_s
+    frame = positions([{**moving, "ts": ts(k * pace_s), "second": ts(k * pace_s).second,
+                        "source": "rx"} for k in range(n)])
+    ingest(store := Store(tmp_path / "s"), "a", positions=frame)
+    kept = report_ts(store)
+    assert len(kept) == n - min(n, 60 // pace_s if pace_s < 60 else 1)
+    assert kept[-1] == (n - 1) * pace_s
 
 
 def test_late_copy_is_dropped_against_the_store_whichever_comes_first(tmp_path):
