@@ -107,7 +107,8 @@ class StreamHub:
         self.epoch = secrets.token_hex(4)
         """This process's id in message ids (a restarted server has another)."""
         self.closing = threading.Event()
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # the per-caller counts (taken in the event loop)
+        self._poll = threading.Lock()  # the alerts' log (held across its database reads)
         self._open: dict[Hashable, int] = {}
         self._alerts = _AlertLog()
 
@@ -147,7 +148,7 @@ class StreamHub:
     def alerts_version(self) -> int:
         """The alerts' version now (re-read from the database at most every ``poll_s``)."""
         log = self._alerts
-        with self._lock:
+        with self._poll:
             if time.monotonic() - log.checked < self.poll_s:
                 return log.version
             log.checked = time.monotonic()
@@ -173,7 +174,7 @@ class StreamHub:
     def alert_changes(self, since: int) -> dict[int, str] | None:
         """Alert id → ``raised``/``state``/``updated`` of the versions after ``since``;
         None when they are no longer remembered (or ``since`` is not a version)."""
-        with self._lock:
+        with self._poll:
             log = self._alerts
             if since == log.version:
                 return {}
