@@ -135,6 +135,35 @@ def test_store_change_moves_vessels_scoped_for_partners(served) -> None:
     listed = json.load(conn.getresponse())["items"]
     assert [(v["mmsi"], v["lat"]) for v in listed if v["lat"] is not None] == [(SHIP_A, -1.1)]
     host.close(), partner.close()
+    # the store changed while the host was away: its next hello asks it to reload the vessels
+    _move(store, 2)
+    back = SSE(server.port, {**sharing.headers("admin"), "Last-Event-ID": got.id})
+    hello = back.next("hello")
+    assert (hello.data["resumed"], hello.data["resync"]) == (True, ["store"])
+    back.close()
+
+
+def test_alert_versions_forget_the_oldest(tmp_path: Path, monkeypatch) -> None:
+    from seawatch.api import stream
+    from seawatch.api.query import StoreQuery
+    from seawatch.share.alerts import add_rule
+    from seawatch.share.db import open_state
+    from seawatch.store import Store
+
+    monkeypatch.setattr(stream, "HISTORY", 2)
+    Store(tmp_path / "s")
+    sharing = setup_sharing(open_state(tmp_path / "s"))
+    add_rule(sharing.state, "all")  # type: ignore[arg-type]
+    hub = stream.StreamHub(StoreQuery(tmp_path / "s"), sharing.state,  # type: ignore[arg-type]
+                           poll_s=0)
+    assert hub.alerts_version() == 0 and hub.alert_changes(0) == {}
+    for n in range(3):
+        _raise(sharing, [f"e{n}"])
+        assert hub.alerts_version() == n + 1
+    ids = sorted(hub.alert_changes(1) or {})
+    assert len(ids) == 2 and set((hub.alert_changes(1) or {}).values()) == {"raised"}
+    assert hub.alert_changes(0) is None  # version 1 left the history: reload
+    assert hub.alert_changes(7) is None  # not a version of this hub
 
 
 def _raise(sharing: Sharing, ids: list[str], lat: float = -1.0, lon: float = -81.0) -> None:
