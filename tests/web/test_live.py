@@ -68,6 +68,11 @@ def test_live_map_moves_vessels_and_acts_on_alerts(
         browser.wait_for("window.seawatch.live.on && window.seawatch.live.received.hello > 0"
                          " && document.querySelector('#live-toggle').checked", timeout=30)
         assert browser.evaluate("document.querySelector('#alert-badge').hidden") is True
+        assert browser.evaluate("document.querySelector('#alert-sound').checked") is False
+        browser.click("#tab-alerts")
+        browser.click("#alert-sound")  # the beep on: made by WebAudio, no file fetched
+        assert browser.evaluate("document.querySelector('#alert-sound').checked") is True
+        browser.click("#tab-events")
         feed = bound(service, service.feeds[0].endpoint.name)
         timed = timed_lines(tmp_path / "scenario" / "traffic.nmea")
         player = threading.Thread(target=replay, args=(timed, feed),
@@ -108,6 +113,13 @@ def test_live_map_moves_vessels_and_acts_on_alerts(
         assert "acknowledged" in browser.evaluate(
             "document.querySelector('#panel-body').textContent")
         assert browser.evaluate("!!document.querySelector('#panel-body [data-act=close]')")
+        assert browser.evaluate("window.seawatch.live.beeps") > 0
+        # live mode off closes the stream; on again opens a new one
+        browser.click("#live-toggle")
+        assert browser.evaluate("window.seawatch.live.on") is False
+        hellos = browser.evaluate("window.seawatch.live.received.hello")
+        browser.click("#live-toggle")
+        browser.wait_for(f"window.seawatch.live.received.hello > {hellos}", timeout=10)
         browser.navigate("about:blank")  # closes the page's stream before the server stops
         player.join(30)
     errors = [e for e in browser.errors() if "401" not in e or "auth/me" not in e]
