@@ -113,6 +113,22 @@ def test_live_map_moves_vessels_and_acts_on_alerts(
         assert "acknowledged" in browser.evaluate(
             "document.querySelector('#panel-body').textContent")
         assert browser.evaluate("!!document.querySelector('#panel-body [data-act=close]')")
+        # close it from its panel with a reason and a note, then reopen it
+        browser.evaluate("document.querySelector('#panel-body .close-reason').value = "
+                         "'false_positive'")
+        browser.type_text("#panel-body .close-note", "buoy tender")
+        browser.click("#panel-body [data-act=close]")
+        browser.wait_for("!!document.querySelector('#panel-body [data-act=reopen]')",
+                         timeout=20)
+        closed = api(f"/api/v1/alerts/{aid}")
+        assert (closed["state"], closed["close_reason"], closed["close_note"]) == (
+            "closed", "false_positive", "buoy tender")
+        assert not browser.evaluate(  # a closed alert leaves the queue
+            f"!!document.querySelector('#alert-list li[data-alert-id=\"{aid}\"]')")
+        browser.click("#panel-body [data-act=reopen]")
+        browser.wait_for(f"!!document.querySelector('#alert-list li[data-alert-id=\"{aid}\"]"
+                         ".state-acknowledged')", timeout=20)
+        assert api(f"/api/v1/alerts/{aid}")["state"] == "acknowledged"
         assert browser.evaluate("window.seawatch.live.beeps") > 0
         # live mode off closes the stream; on again opens a new one
         browser.click("#live-toggle")
