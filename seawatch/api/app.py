@@ -191,6 +191,7 @@ def create_app(
     from seawatch.api.openapi import openapi_builder
     from seawatch.api.policy import require
     from seawatch.api.query import StoreQuery
+    from seawatch.api.stream import StreamHub
     from seawatch.share.db import State, open_state
     from seawatch.share.roles import PUBLIC
 
@@ -216,6 +217,7 @@ def create_app(
     app.state.query = query
     app.state.security = guard
     app.state.share = state
+    app.state.streams = StreamHub(query, state)
     app.include_router(rest.build_router(query))
     app.include_router(ogc.build_router(query))
     app.include_router(rest.build_sharing_router(query))

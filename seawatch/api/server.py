@@ -101,9 +101,25 @@ def serve(
     try:
         config = uvicorn.Config(app, host=host, port=port, log_level=log_level,
                                 **UVICORN_SETTINGS)
-        uvicorn.Server(config).run(sockets=[sock or bind_socket(host, port)])
+        uvicorn_server(config, app).run(sockets=[sock or bind_socket(host, port)])
     finally:
         checkpointer.stop()
+
+
+def uvicorn_server(config: Any, app: Any) -> Any:
+    """A ``uvicorn.Server`` of ``app`` that ends the app's live streams
+    (:meth:`seawatch.api.stream.StreamHub.close`) as it begins to shut down: uvicorn waits
+    for open responses, which a Server-Sent Events stream never finishes by itself."""
+    import uvicorn
+
+    class Server(uvicorn.Server):
+        async def shutdown(self, sockets: Any = None) -> None:
+            hub = getattr(getattr(app, "state", None), "streams", None)
+            if hub is not None:
+                hub.close()
+            await super().shutdown(sockets)
+
+    return Server(config)
 
 
 class ServerThread:
@@ -157,7 +173,7 @@ class ServerThread:
         self.url = f"http://{host}:{self.port}"
         config = uvicorn.Config(app, host=host, port=self.port, log_level="warning",
                                 lifespan="off", **UVICORN_SETTINGS)
-        self.server = uvicorn.Server(config)
+        self.server = uvicorn_server(config, app)
         self._thread = threading.Thread(target=self.server.run, name="seawatch-api",
                                         kwargs={"sockets": [self.socket]}, daemon=True)
         self.checkpointer = Checkpointer(app.state.share)

@@ -23,7 +23,7 @@ from seawatch.cli.common import (
 from seawatch.cli.detect import detect
 from seawatch.cli.ingest import info, print_reports
 from seawatch.cli.share import record_change
-from seawatch.errors import Unavailable
+from seawatch.errors import InvalidValue, Unavailable
 
 if TYPE_CHECKING:  # pragma: no cover
     from fastapi import FastAPI
@@ -201,9 +201,24 @@ def demo(
     host: HostOpt = "127.0.0.1",
     port: PortOpt = 8000,
     auth: AuthOpt = "local",
+    live: Annotated[
+        bool,
+        typer.Option("--live", help="The whole live loop instead: a fresh store fed by "
+                     "seawatch live over UDP, the scenario replayed into it, an alert rule, "
+                     "and the map in live mode (docs/live.md)."),
+    ] = False,
+    speed: Annotated[
+        float,
+        typer.Option(help="With --live: times faster than the scenario's own pace."),
+    ] = 120.0,
 ) -> None:
     """Simulate Eastern Pacific traffic off Ecuador, ingest it, detect events, summarise,
     then serve the map (unless --no-serve).
+
+    With --live: simulate the scenario, start seawatch live (incremental detection) on a
+    fresh store <DIR>/live-store whose state has an alert rule (encounters, loitering,
+    spoofing, gaps), replay the scenario into it over UDP at --speed, and serve the map,
+    whose live mode shows the vessels moving and the alerts arriving; Ctrl-C stops all.
 
     The scenario is written once per (seed, hours, vessels) and reused; ingesting it again
     adds nothing, so running the demo twice is quick and leaves the same store. The store's
@@ -212,31 +227,43 @@ def demo(
     """
     from seawatch.api.security import check_auth_mode
 
-    if serve_:
+    if serve_ or live:
         check_auth_mode(auth, host)
+    if live:
+        if speed <= 0:
+            raise InvalidValue(f"--speed must be positive with --live, got {speed:g}")
+        with _reserve_port(host, port) as sock:
+            _demo_live(directory, seed, hours, vessels, host, port, auth, speed, sock)
+        return
     # the port is taken before the long work, so a busy port fails now, not after it
     with _reserve_port(host, port) if serve_ else contextlib.nullcontext() as sock:
         _demo(directory, seed, hours, vessels, host, port, auth, sock)
 
 
-def _demo(directory: Path, seed: int, hours: float, vessels: int, host: str, port: int,
-          auth: str, sock: socket.socket | None) -> None:
+def _scenario(directory: Path, seed: int, hours: float, vessels: int) -> Path:
+    """The demo's scenario (traffic.nmea), simulated once per (seed, hours, vessels)."""
     from seawatch.sim import write_scenario
-    from seawatch.store import Store
 
-    started = time.perf_counter()
     scenario_dir = directory / f"scenario-seed{seed}-{hours:g}h-{vessels}v"
-    store_dir = directory / "store"
     nmea = scenario_dir / "traffic.nmea"
     if nmea.is_file():
         console.print(f"[bold]seawatch demo[/]: using the cached scenario in {scenario_dir}")
-        paths = {"nmea": nmea}
-    else:
-        console.print(f"[bold]seawatch demo[/]: simulating {vessels} vessels for {hours:g} h "
-                      f"off Ecuador (seed {seed}) into {scenario_dir}")
-        with sim_progress() as on_sim:
-            paths = write_scenario(scenario_dir, seed=seed, hours=hours, vessels=vessels,
-                                   csv=False, on_progress=on_sim)
+        return nmea
+    console.print(f"[bold]seawatch demo[/]: simulating {vessels} vessels for {hours:g} h "
+                  f"off Ecuador (seed {seed}) into {scenario_dir}")
+    with sim_progress() as on_sim:
+        paths = write_scenario(scenario_dir, seed=seed, hours=hours, vessels=vessels,
+                               csv=False, on_progress=on_sim)
+    return Path(paths["nmea"])
+
+
+def _demo(directory: Path, seed: int, hours: float, vessels: int, host: str, port: int,
+          auth: str, sock: socket.socket | None) -> None:
+    from seawatch.store import Store
+
+    started = time.perf_counter()
+    store_dir = directory / "store"
+    paths = {"nmea": _scenario(directory, seed, hours, vessels)}
     st = Store(store_dir)
     with file_progress() as progress:
         task = progress.add_task("ingest", total=1)
@@ -255,6 +282,77 @@ def _demo(directory: Path, seed: int, hours: float, vessels: int, host: str, por
         _serve(store_dir, host, port, zones=None, auth=auth, sock=sock)
     else:
         console.print(f"serve the map with: seawatch serve --store {store_dir} --auth local")
+
+
+DEMO_LIVE_RULE = "demo: encounters, loitering, spoofing, gaps"
+"""The alert rule of ``seawatch demo --live``."""
+DEMO_LIVE_TYPES = ("encounter", "loitering", "spoofing", "gap")
+"""Its event types."""
+DEMO_LIVE_COMPACT_S = 5.0
+"""``compact_every_s`` of the demo's live service: a new snapshot (the markers move) every
+few seconds instead of the production default's minute."""
+
+
+def _demo_live(directory: Path, seed: int, hours: float, vessels: int, host: str, port: int,
+               auth: str, speed: float, sock: socket.socket) -> None:
+    """``seawatch demo --live``: the scenario replayed over UDP into ``seawatch live`` on a
+    fresh store with an alert rule, and the map served; everything stops on Ctrl-C."""
+    import asyncio
+    import shutil
+    import threading
+
+    from seawatch.live.detect import LiveDetection
+    from seawatch.live.feeds import parse_endpoint
+    from seawatch.live.params import LiveParams
+    from seawatch.live.replay import replay, timed_lines
+    from seawatch.live.service import LiveService
+    from seawatch.share.alerts import add_rule
+    from seawatch.share.db import open_state
+
+    nmea = _scenario(directory, seed, hours, vessels)
+    store_dir = directory / "live-store"
+    if store_dir.exists():  # a fresh store and state every time
+        shutil.rmtree(store_dir)
+    from seawatch.store import Store
+
+    Store(store_dir)
+    _demo_state(store_dir)
+    state = open_state(store_dir)
+    try:
+        add_rule(state, DEMO_LIVE_RULE, event_types=list(DEMO_LIVE_TYPES),
+                 note="seawatch demo --live")
+    finally:
+        state.close()
+    service = LiveService(store_dir, [parse_endpoint("udp://127.0.0.1:0", "listen")],
+                          params=LiveParams(compact_every_s=DEMO_LIVE_COMPACT_S),
+                          handle_signals=False, detection=LiveDetection())
+    failed: list[BaseException] = []
+
+    def run_service() -> None:
+        try:
+            asyncio.run(service.run())
+        except BaseException as exc:  # reported below
+            failed.append(exc)
+
+    worker = threading.Thread(target=run_service, name="seawatch-live", daemon=True)
+    worker.start()
+    while not service.ready.wait(0.1):
+        if failed or not worker.is_alive():
+            raise failed[0] if failed else RuntimeError("seawatch live stopped while starting")
+    feed = parse_endpoint(service.feeds[0].stats.address, "listen")
+    timed = timed_lines(nmea)
+    console.print(f"seawatch live on {store_dir}, feed {feed.url}; replaying {len(timed):,} "
+                  f"lines at {speed:g}x; alert rule {DEMO_LIVE_RULE!r}")
+    player = threading.Thread(target=replay, args=(timed, feed), kwargs={"speed": speed},
+                              name="seawatch-replay", daemon=True)
+    player.start()
+    try:
+        _serve(store_dir, host, port, zones=None, auth=auth, sock=sock)
+    finally:
+        service.stop()
+        worker.join(60)
+        if failed:
+            raise failed[0]
 
 
 def _demo_state(store_dir: Path) -> None:

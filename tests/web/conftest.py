@@ -66,14 +66,14 @@ def serve(store: Path) -> Iterator[Server]:
     thread on a socket bound before the server starts (no port to race for)."""
     uvicorn = pytest.importorskip("uvicorn")
     from seawatch.api.app import create_app
-    from seawatch.api.server import UVICORN_SETTINGS, bind_socket
+    from seawatch.api.server import UVICORN_SETTINGS, bind_socket, uvicorn_server
 
     sock = bind_socket("127.0.0.1", 0)
     host = f"127.0.0.1:{sock.getsockname()[1]}"
     # the settings `seawatch serve` runs with (no proxy headers believed, no server header)
-    config = uvicorn.Config(create_app(store, auth="local"), log_level="warning",
-                            **UVICORN_SETTINGS)
-    uv = uvicorn.Server(config)
+    app = create_app(store, auth="local")
+    config = uvicorn.Config(app, log_level="warning", **UVICORN_SETTINGS)
+    uv = uvicorn_server(config, app)  # ends the map's live streams when it stops
     thread = threading.Thread(
         target=lambda: asyncio.run(uv.serve(sockets=[sock])), name="seawatch-web", daemon=True
     )

@@ -29,7 +29,9 @@ Sharing (:func:`build_sharing_router`; the work is done by :mod:`seawatch.share`
 - :mod:`~seawatch.api.rest.audit`: ``/audit``;
 - :mod:`~seawatch.api.rest.markings`: ``/markings/events/{event_id}``;
 - :mod:`~seawatch.api.rest.alerts`: ``/alerts`` (list, one, acknowledge, assign, close,
-  reopen, hand-over) and ``/alert-rules`` (the rules that raise them).
+  reopen, hand-over) and ``/alert-rules`` (the rules that raise them);
+- :mod:`~seawatch.api.rest.stream`: ``/stream`` (Server-Sent Events of the store's and the
+  alerts' changes, :mod:`seawatch.api.stream`).
 
 What they share (parameters, documented errors, pages) is in
 :mod:`~seawatch.api.rest.common`.
@@ -54,6 +56,7 @@ from seawatch.api.rest import (
     markings,
     positions,
     stats,
+    stream,
     tracks,
     vessels,
 )
@@ -76,6 +79,6 @@ def build_router(query: StoreQuery) -> APIRouter:
 def build_sharing_router(query: StoreQuery) -> APIRouter:
     """The ``/api/v1`` router of login and the administration of sharing."""
     router = APIRouter(prefix=PREFIX)
-    for resource in (auth, grants, audit, markings, alerts):
+    for resource in (auth, grants, audit, markings, alerts, stream):
         resource.add_routes(router, query)
     return router

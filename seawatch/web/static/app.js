@@ -28,6 +28,7 @@ import {
   zoneKind,
 } from "./format.js";
 import { askLogin, showUser, tlpBadge, whoAmI } from "./auth.js";
+import { Live } from "./live.js";
 import { evidenceFeatures } from "./evidence.js";
 import {
   CANDIDATE_COLOR,
@@ -1440,6 +1441,76 @@ function canvasPixels(points) {
   });
 }
 
+// ------------------------------------------------------------------ live mode (live.js)
+
+/** Move the markers of the vessels of a `store` message (add the ones new to the map). */
+function moveVessels(moved) {
+  const features = state.vessels.features ?? [];
+  const index = new Map(features.map((f, i) => [Number(f.properties.mmsi), i]));
+  for (const v of moved) {
+    if (v.lat === null || v.lon === null) continue;
+    const i = index.get(Number(v.mmsi));
+    const old = i === undefined ? null : features[i].properties;
+    const props = { ...(old ?? {}), ...v, ship_class: shipClass(old?.ship_type ?? null) };
+    const f = { type: "Feature", geometry: { type: "Point", coordinates: [v.lon, v.lat] }, properties: props };
+    if (i === undefined) features.push(f);
+    else features[i] = f;
+    state.vesselById.set(Number(v.mmsi), props);
+  }
+  state.vessels = { type: "FeatureCollection", features };
+  setData("vessels", state.vessels);
+}
+
+const live = new Live({
+  onMoved: moveVessels,
+  onNewEvents: (n) => {
+    showStatus(`${fmtCount(n)} new event${n === 1 ? "" : "s"}`);
+    loadStats();
+    scheduleEvents({ resetPage: false });
+  },
+  onResync: (what) => {
+    if (what.includes("store")) {
+      loadVessels();
+      scheduleEvents({ resetPage: false });
+    }
+  },
+  onStatus: (text, { error = false } = {}) => showStatus(text, { error }),
+  openEvent: (id) => openEvent(id),
+  openPanel: (title, kind, id) => openPanel(title, kind, id),
+  panelAlert: () => (state.panel?.kind === "alert" ? state.panel.id : null),
+  canAct: false,
+});
+
+function showTab(name) {
+  const alerts = name === "alerts";
+  $("#tab-alerts").setAttribute("aria-selected", String(alerts));
+  $("#tab-events").setAttribute("aria-selected", String(!alerts));
+  $("#alert-queue").hidden = !alerts;
+  $("#events-pane").hidden = alerts;
+}
+
+function wireLive() {
+  $("#tab-events").addEventListener("click", () => showTab("events"));
+  $("#tab-alerts").addEventListener("click", () => showTab("alerts"));
+  live.wire($("#alert-queue"));
+  live.wire($("#panel-body"));
+  $("#live-toggle").addEventListener("change", async (e) => {
+    if (e.target.checked) {
+      await live.start();
+      live.loadQueue();
+      loadVessels();
+    } else {
+      live.stop();
+    }
+  });
+}
+
+async function startLive(me) {
+  live.hooks.canAct = !(me.mode === "local" || me.auth === "local");
+  await live.loadQueue();
+  await live.start();
+}
+
 async function main() {
   renderLegend();
   renderTypeBoxes();
@@ -1460,6 +1531,8 @@ async function main() {
   }
   state.user = me;
   showUser(me, { onLogout: loggedOut });
+  wireLive();
+  startLive(me); // live mode is on when the stream is available
   await Promise.all([
     loadStats(),
     loadBasemap(),
@@ -1490,6 +1563,7 @@ window.seawatch = {
   closePanel,
   canvasStats,
   canvasPixels,
+  live,
   toggleCoverage,
   pickOutage,
   get player() {

@@ -192,3 +192,8 @@ export function tlpBadge(marking, releasableTo = null, owner = null) {
     title ? ` title="${esc(title)}"` : ""
   }>TLP:${esc(level)}</span>`;
 }
+
+/** The session's CSRF token (the readable `seawatch_csrf` cookie), for writes; null without. */
+export function csrfToken() {
+  return cookie("seawatch_csrf");
+}
