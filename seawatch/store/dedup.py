@@ -118,9 +118,9 @@ large enough to compress well)."""
 
 
 SORT_KEY = ("mmsi", "ts")
-"""Order of rows in every day file; rows of one vessel at one time follow their other
-columns in the table's order (:func:`merge_sql`), so a day file, and the tracks and events
-made from it, are the same from one ingest of the same input to the next."""
+"""Order of rows in every day file; rows of one vessel at one time follow the other columns
+of their duplicate key (:func:`merge_sql`), so a day file, and the tracks and events made
+from it, are the same from one ingest of the same input to the next."""
 
 
 @dataclass(frozen=True)
@@ -415,7 +415,9 @@ def merge_sql(
     True
     """
     select = ", ".join(_ident(c) for c in rule.columns)
-    ties = [c for c in rule.columns if c not in SORT_KEY]
+    # ties in the rule's key: two kept rows of one vessel and time differ there (rows equal
+    # in it are copies), and its columns are numbers for positions: a narrow sort key
+    ties = [c for c in rule.key if c not in SORT_KEY]
     order = ", ".join(f"{_ident(c)} NULLS LAST" for c in (*SORT_KEY, *ties)) + f", {SOURCE}"
     marked = _marked_sql(rule, groups, window, mmsi.sql(), late)
     return (
