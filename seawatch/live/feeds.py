@@ -26,9 +26,9 @@ import logging
 import socket
 import time
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 from urllib.parse import urlsplit
 
 from seawatch.errors import InvalidValue, Unavailable
@@ -36,6 +36,9 @@ from seawatch.io.quarantine import Reason
 from seawatch.live.lines import LineFramer
 from seawatch.live.params import LiveParams
 from seawatch.live.wal import LINES, Record, quarantined
+
+S = TypeVar("S")
+"""A client's connection, as its ``connect`` gives it (:meth:`Feed.reconnecting`)."""
 
 log = logging.getLogger(__name__)
 
@@ -351,22 +354,48 @@ class Feed:
     async def _run_tcp_client(self) -> None:
         ep = self.endpoint
         p = self.params
-        st = self.stats
-        wait = float(p.reconnect_min_s)
         self.stats.address = ep.url
         if self._ready is not None:
             self._ready()
+
+        async def connect() -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+            return await asyncio.wait_for(asyncio.open_connection(ep.host, ep.port),
+                                          float(p.connect_timeout_s))
+
+        async def serve(conn: tuple[asyncio.StreamReader, asyncio.StreamWriter]) -> str:
+            reader, writer = conn
+            try:
+                return await self._read_stream(reader)
+            finally:
+                writer.close()
+                with contextlib.suppress(Exception):
+                    await writer.wait_closed()
+
+        await self.reconnecting(connect, serve, (OSError, TimeoutError))
+
+    async def reconnecting(self, connect: Callable[[], Awaitable[S]],
+                           serve: Callable[[S], Awaitable[str]],
+                           failures: tuple[type[Exception], ...]) -> None:
+        """A client's life: ``connect()`` (a failure of one of ``failures`` is retried),
+        ``serve`` the connection until it ends (it closes it and says why), connect again,
+        after ``reconnect_min_s`` doubled after each failure up to ``reconnect_max_s`` (and
+        reset once a connection has lasted that long: not flapping). Every span without a
+        connection is an outage of the feed (``self.outages``), ended when the client
+        connects again or stops."""
+        name = self.endpoint.name
+        p = self.params
+        st = self.stats
+        wait = float(p.reconnect_min_s)
         down_since: float | None = None
         try:
             while True:
                 try:
-                    reader, writer = await asyncio.wait_for(
-                        asyncio.open_connection(ep.host, ep.port), float(p.connect_timeout_s))
-                except (OSError, TimeoutError) as exc:
+                    conn = await connect()
+                except failures as exc:
                     st.last_error = f"cannot connect: {type(exc).__name__}: {exc}"
                     if down_since is None:
                         down_since = time.time()
-                        self.outages.begin(ep.name, down_since, st.last_error)
+                        self.outages.begin(name, down_since, st.last_error)
                     await asyncio.sleep(wait)
                     wait = min(wait * 2, float(p.reconnect_max_s))
                     continue
@@ -374,21 +403,18 @@ class Feed:
                 st.connects += 1
                 connected_at = time.monotonic()
                 if down_since is not None:
-                    self.outages.end(ep.name, time.time())
+                    self.outages.end(name, time.time())
                     down_since = None
                 try:
-                    why = await self._read_stream(reader)
+                    why = await serve(conn)
                 finally:
                     st.connected = False
-                    writer.close()
-                    with contextlib.suppress(Exception):
-                        await writer.wait_closed()
                 down_since = time.time()
-                self.outages.begin(ep.name, down_since, f"disconnected: {why}")
+                self.outages.begin(name, down_since, f"disconnected: {why}")
                 if time.monotonic() - connected_at >= float(p.reconnect_max_s):
                     wait = float(p.reconnect_min_s)  # it had been up a while: not flapping
                 await asyncio.sleep(wait)
                 wait = min(wait * 2, float(p.reconnect_max_s))
         finally:
             if down_since is not None:
-                self.outages.end(ep.name, time.time())
+                self.outages.end(name, time.time())

@@ -290,55 +290,37 @@ class NatsFeed(Feed):
     async def run(self) -> None:
         nats = _need_nats()
         p = self.params
-        st = self.stats
         ep = self.endpoint
-        st.address = ep.url
+        self.stats.address = ep.url
         if self._ready is not None:
             self._ready()
-        wait = float(p.reconnect_min_s)
-        down_since: float | None = None
-        try:
-            while True:
-                nc = None
-                try:
-                    nc = await nats.connect(
-                        self.target.server, allow_reconnect=False,
-                        connect_timeout=float(p.connect_timeout_s),
-                        max_reconnect_attempts=0, name=f"seawatch live {ep.name}",
-                        error_cb=self._error, pending_size=64 * 2**20)
-                    sub = await self._subscribe(nc)
-                except Exception as exc:
-                    st.last_error = f"cannot connect: {type(exc).__name__}: {exc}"
-                    if nc is not None:
-                        with contextlib.suppress(Exception):
-                            await nc.close()
-                    if down_since is None:
-                        down_since = time.time()
-                        self.outages.begin(ep.name, down_since, st.last_error)
-                    await asyncio.sleep(wait)
-                    wait = min(wait * 2, float(p.reconnect_max_s))
-                    continue
-                st.connected = True
-                st.connects += 1
-                connected_at = time.monotonic()
-                if down_since is not None:
-                    self.outages.end(ep.name, time.time())
-                    down_since = None
-                try:
-                    why = await self._pull(nc, sub)
-                finally:
-                    st.connected = False
+
+        async def connect() -> tuple[Any, Any]:
+            nc = None
+            try:
+                nc = await nats.connect(
+                    self.target.server, allow_reconnect=False,
+                    connect_timeout=float(p.connect_timeout_s),
+                    max_reconnect_attempts=0, name=f"seawatch live {ep.name}",
+                    error_cb=self._error, pending_size=64 * 2**20)
+                return nc, await self._subscribe(nc)
+            except Exception:
+                if nc is not None:
                     with contextlib.suppress(Exception):
                         await nc.close()
-                down_since = time.time()
-                self.outages.begin(ep.name, down_since, f"disconnected: {why}")
-                if time.monotonic() - connected_at >= float(p.reconnect_max_s):
-                    wait = float(p.reconnect_min_s)
-                await asyncio.sleep(wait)
-                wait = min(wait * 2, float(p.reconnect_max_s))
+                raise
+
+        async def serve(conn: tuple[Any, Any]) -> str:
+            nc, sub = conn
+            try:
+                return await self._pull(nc, sub)
+            finally:
+                with contextlib.suppress(Exception):
+                    await nc.close()
+
+        try:
+            await self.reconnecting(connect, serve, (Exception,))
         finally:
-            if down_since is not None:
-                self.outages.end(ep.name, time.time())
             if self._acks:  # acknowledgements under way are sent (or fail) before the end
                 await asyncio.gather(*self._acks, return_exceptions=True)
 
