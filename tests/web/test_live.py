@@ -137,6 +137,7 @@ def test_live_map_moves_vessels_and_acts_on_alerts(
         browser.click("#live-toggle")
         browser.wait_for(f"window.seawatch.live.received.hello > {hellos}", timeout=10)
         browser.navigate("about:blank")  # closes the page's stream before the server stops
+        browser.wait_for("location.href === 'about:blank'", timeout=10)  # (not the old page)
         player.join(30)
     errors = [e for e in browser.errors() if "401" not in e or "auth/me" not in e]
     assert not errors, errors  # (auth/me answers 401 before the login: expected)

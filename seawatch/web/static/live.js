@@ -73,6 +73,9 @@ export class Live {
     this.alerts = new Map(); // id -> alert (open ones)
     this.received = { store: 0, alert: 0, hello: 0 };
     this.beeps = 0;
+    // a page that goes away closes its stream, so the browser does not reconnect it from
+    // a page being unloaded (a server stopping meanwhile would refuse that reconnection)
+    window.addEventListener("pagehide", () => this.source?.close());
   }
 
   get on() {
