@@ -21,7 +21,8 @@ close, the last batch is written, a last compaction runs, and :meth:`LiveService
 returns. Without feeds, the service compacts what the log holds and returns.
 
 The live folder (``--wal-dir``, default ``<store>/live``) holds ``wal/`` (the log),
-``status.json`` and ``outages.json``.
+``carry/`` (the multi-sentence groups open at the last compaction,
+:mod:`seawatch.live.compact`), ``status.json`` and ``outages.json``.
 """
 
 from __future__ import annotations
@@ -47,7 +48,7 @@ from seawatch.live.compact import (
 )
 from seawatch.live.feeds import Endpoint, Feed
 from seawatch.live.nats import NatsFeed
-from seawatch.live.outages import OutageLog
+from seawatch.live.outages import OUTAGES_FILE, OutageLog
 from seawatch.live.params import LiveParams
 from seawatch.live.wal import Position, Record, Wal
 from seawatch.store import Store, StoreBusyError, layout
@@ -58,7 +59,6 @@ if TYPE_CHECKING:  # pragma: no cover
 log = logging.getLogger(__name__)
 
 STATUS_FILE = "status.json"
-OUTAGES_FILE = "outages.json"
 WAL_FOLDER = "wal"
 
 DOWN_MIN_S = 1.0
