@@ -26,7 +26,7 @@ quarantined but **carried** (:class:`Carry`) to the next compaction's decoder of
 which assembles them with their rest as ``seawatch ingest`` of the feed's lines would (a
 group is quarantined as ``incomplete_group`` once the decoder's window of sentences of its
 feed passes without its rest, as in a file). The carry of each compaction is written to
-``<live>/carry/<end>.npz`` (atomically) *before* its commit: after a crash the carry of the
+``<live>/carry/<log id>-<end>.npz`` (atomically) *before* its commit: after a crash the carry of the
 position the store has is read back (:func:`load_carry`), and the one of a range that was
 not committed is never used.
 """
@@ -153,19 +153,20 @@ Carry = dict[str, FeedCarry]
 """Per feed, the groups still open at the end of a compaction (feeds without: absent)."""
 
 
-def carry_path(folder: Path, position: Position) -> Path:
-    """The file of the carry at ``position`` (the end of the compaction that left it)."""
-    return folder / f"{position}.npz"
+def carry_path(folder: Path, wal_id: str, position: Position) -> Path:
+    """The file of the carry at ``position`` of log ``wal_id`` (the end of the compaction
+    that left it)."""
+    return folder / f"{wal_id}-{position}.npz"
 
 
-def save_carry(folder: Path, position: Position, carry: Carry) -> None:
+def save_carry(folder: Path, wal_id: str, position: Position, carry: Carry) -> None:
     """Write the carry at ``position`` (atomically, fsynced); none: remove its file."""
     import numpy as np
 
     from seawatch.io.nmea.assembly import AssemblyState
     from seawatch.store import layout
 
-    path = carry_path(folder, position)
+    path = carry_path(folder, wal_id, position)
     if not carry:
         path.unlink(missing_ok=True)
         return
@@ -183,14 +184,14 @@ def save_carry(folder: Path, position: Position, carry: Carry) -> None:
     layout.atomic_write(path, out.getvalue(), folder)
 
 
-def load_carry(folder: Path, position: Position) -> Carry:
-    """The carry at ``position`` (empty when none was left there)."""
+def load_carry(folder: Path, wal_id: str, position: Position) -> Carry:
+    """The carry at ``position`` of log ``wal_id`` (empty when none was left there)."""
     import numpy as np
 
     from seawatch.io.nmea.assembly import AssemblyState
     from seawatch.io.nmea.reader import OpenGroups
 
-    path = carry_path(folder, position)
+    path = carry_path(folder, wal_id, position)
     if not path.is_file():
         return {}
     with np.load(path) as data:
@@ -206,13 +207,13 @@ def load_carry(folder: Path, position: Position) -> Carry:
     return out
 
 
-def prune_carry(folder: Path, keep: Position) -> None:
-    """Remove the carries of other positions than ``keep`` (older compactions, and ranges
-    a crash left uncommitted)."""
+def prune_carry(folder: Path, wal_id: str, keep: Position) -> None:
+    """Remove the carries other than the one at ``keep`` of log ``wal_id`` (older
+    compactions, ranges a crash left uncommitted, another log's)."""
     if not folder.is_dir():
         return
     for path in folder.glob("*.npz"):
-        if path.name != carry_path(folder, keep).name:
+        if path.name != carry_path(folder, wal_id, keep).name:
             path.unlink(missing_ok=True)
 
 
@@ -302,7 +303,7 @@ def compact(store: Store, wal: Wal, start: Position, end: Position,
     after = None if carry is None else dict(carry)
     results = decode_records(records, quarantine_sample, after)
     if after is not None and carry_dir is not None:
-        save_carry(carry_dir, last, after)  # before the commit: its position's carry
+        save_carry(carry_dir, wal.id, last, after)  # before the commit: its position's carry
         out.carry = after
     firsts = [r.positions["ts"].min() for r in results if r.positions.height]
     out.first_ts = min((t for t in firsts if isinstance(t, datetime)), default=None)

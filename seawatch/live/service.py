@@ -254,8 +254,8 @@ class LiveService:
                                      "seawatch live was not running (stopped or crashed)")
         self.compacted = await asyncio.to_thread(compacted_position, self.store, self.wal.id)
         self.carry_dir = self.live_dir / CARRY_FOLDER
-        self.carry = load_carry(self.carry_dir, self.compacted)
-        prune_carry(self.carry_dir, self.compacted)
+        self.carry = load_carry(self.carry_dir, self.wal.id, self.compacted)
+        prune_carry(self.carry_dir, self.wal.id, self.compacted)
         self.writer = LogWriter(self.wal, p)
         self.writer.listeners.append(self._on_ack)
         self.feeds = [FEED_KINDS.get(e.scheme, Feed)(e, self.writer, p, self.outages,
@@ -359,7 +359,7 @@ class LiveService:
                 return None
             self.compacted = done.end
             self.carry = done.carry or {}
-            prune_carry(self.carry_dir, done.end)
+            prune_carry(self.carry_dir, self.wal.id, done.end)
             self._after_compaction(done)
             async with self.writer.lock:
                 self.wal.drop_before(done.end)

@@ -91,17 +91,18 @@ def test_a_group_open_at_the_end_of_a_compaction_is_carried_to_the_next(tmp_path
     one = compact(store, wal, START, wal.end, carry={}, carry_dir=folder)
     assert one is not None and one.carry is not None and set(one.carry) == {"a"}
     assert one.carry["a"].next_line == 3  # the feed's lines numbered on
-    assert carry_path(folder, one.end).is_file()
+    assert carry_path(folder, wal.id, one.end).is_file()
     assert store.info()["quarantine"] == {}  # not quarantined: carried
     # a restart: the carry at the store's position, and the rest of the message
-    carried = load_carry(folder, compacted_position(store, wal.id))
-    assert set(carried) == {"a"} and load_carry(folder, START) == {}
+    carried = load_carry(folder, wal.id, compacted_position(store, wal.id))
+    assert set(carried) == {"a"} and load_carry(folder, wal.id, START) == {}
+    assert load_carry(folder, "another", one.end) == {}  # another log's position
     wal.append([Record("a", RECV + 5, LINES, TAGGED + SECOND)])
     wal.sync()
     two = compact(store, wal, one.end, wal.end, carry=carried, carry_dir=folder)
     assert two is not None and two.carry == {}
-    assert not carry_path(folder, two.end).exists()  # nothing left open: no file
-    prune_carry(folder, two.end)
+    assert not carry_path(folder, wal.id, two.end).exists()  # nothing left open: no file
+    prune_carry(folder, wal.id, two.end)
     assert list(folder.glob("*.npz")) == []
     assert store.info()["quarantine"] == {}
     vessels = store.vessels().collect()

@@ -227,7 +227,7 @@ def carried(store: Path) -> int:
 
     live = store / "live"
     wal_id = (live / "wal" / "WAL-ID").read_text().strip()
-    carry = load_carry(live / "carry", compacted_position(Store(store), wal_id))
+    carry = load_carry(live / "carry", wal_id, compacted_position(Store(store), wal_id))
     return sum(int(c.groups.state.open_keys().size) for c in carry.values())
 
 
