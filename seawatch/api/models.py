@@ -58,11 +58,23 @@ class Outage(BaseModel):
     hours: int = Field(description="Whole UTC hours without data.")
 
 
+class LiveOutage(BaseModel):
+    kind: str = Field(description="feed: the span one live feed had no connection.")
+    source: str = Field(description="The feed (its name in seawatch live).")
+    start: str = Field(description="When the connection broke, or the first attempt failed.")
+    end: str | None = Field(description="When it came back; null while the span is open.")
+    hours: int | None = Field(description="Whole UTC hours inside the span (null while open).")
+    seconds: float | None = Field(description="Length of the span (null while open).")
+    reason: str = Field(description="Why (refused, broken, silent, service not running).")
+
+
 class Coverage(BaseModel):
     cell_deg: float = Field(description="Side of the coverage grid's cells, degrees.")
     min_outage_h: int
     feeds: list[Feed]
     outages: list[Outage]
+    live_outages: list[LiveOutage] = Field(
+        [], description="Spans seawatch live recorded a feed without a connection.")
 
 
 class Vessel(BaseModel):

@@ -16,6 +16,16 @@ from it:
   history (:data:`HISTORY`); each stream sends one ``alert`` message per changed alert the
   caller may see (:func:`seawatch.share.alerts.visible_alerts`, the events' policy).
 
+- the state database's grants, markings and default marking: another aggregate polled
+  with the alerts' (it counts the grants live at that moment, so one that expires or whose
+  revocation falls due changes it too); when it changes, each stream of another agency than
+  the host reads its caller's access anew (the grants it holds now, as at a request) and,
+  when what the caller sees changed, sends one ``store`` message with the vessels now seen
+  or moved, the events now seen, and ``resync`` (``store``, ``alerts``): what was
+  withdrawn, and the alerts now visible, come with a reload. Until then a stream kept the
+  access it opened with, and a grant given or revoked without a new snapshot pushed
+  nothing.
+
 Each message has an id ``<epoch>.<snapshot>.<alerts version>``: a client that reconnects
 (``EventSource`` does it by itself) sends it back as ``Last-Event-ID`` and gets what it
 missed: the alert changes since its version, and its vessels' moves since its snapshot when
@@ -73,6 +83,13 @@ class TooManyStreams(RateLimited):
 
 
 @dataclass
+class _AccessLog:
+    version: int = 0
+    signature: tuple[Any, ...] | None = None
+    checked: float = float("-inf")
+
+
+@dataclass
 class _AlertLog:
     version: int = 0
     signature: tuple[Any, ...] | None = None
@@ -111,6 +128,8 @@ class StreamHub:
         self._poll = threading.Lock()  # the alerts' log (held across its database reads)
         self._open: dict[Hashable, int] = {}
         self._alerts = _AlertLog()
+        self._access = _AccessLog()
+        self._access_poll = threading.Lock()
 
     # --- streams per caller ---------------------------------------------------------------
 
@@ -171,6 +190,21 @@ class StreamHub:
                 log.history.append((log.version, changed))
             return log.version
 
+    def access_version(self) -> int:
+        """A number that changes when the grants, markings or default marking do, or a grant
+        expires or falls revoked (re-read at most every ``poll_s``)."""
+        log = self._access
+        with self._access_poll:
+            if time.monotonic() - log.checked < self.poll_s:
+                return log.version
+            log.checked = time.monotonic()
+            signature = _access_signature(self.state)
+            if signature != log.signature:
+                if log.signature is not None:
+                    log.version += 1
+                log.signature = signature
+            return log.version
+
     def alert_changes(self, since: int) -> dict[int, str] | None:
         """Alert id → ``raised``/``state``/``updated`` of the versions after ``since``;
         None when they are no longer remembered (or ``since`` is not a version)."""
@@ -204,6 +238,27 @@ def _alerts_signature(state: State) -> tuple[Any, ...]:
     return tuple(row)
 
 
+def _access_signature(state: State) -> tuple[Any, ...]:
+    import sqlalchemy as sa
+
+    from seawatch.share.db import utcnow
+    from seawatch.share.models import GrantRow, MarkingRow, Setting
+
+    g, m = GrantRow, MarkingRow
+    now = utcnow()
+    live = sa.case((((g.revoked_at.is_(None)) | (g.revoked_at > now)) & (g.expires_at > now)
+                    & (g.created_at <= now), 1), else_=0)
+    with state.read() as s:
+        grants = s.execute(sa.select(
+            sa.func.count(), sa.func.max(g.id), sa.func.max(g.revoked_at),
+            sa.func.count(g.revoked_at), sa.func.max(g.expires_at), sa.func.sum(live),
+        )).one()
+        markings = s.execute(sa.select(
+            sa.func.count(), sa.func.max(m.id), sa.func.max(m.set_at))).one()
+        settings = s.execute(sa.select(Setting.key, Setting.value).order_by(Setting.key)).all()
+    return (tuple(grants), tuple(markings), tuple(tuple(r) for r in settings))
+
+
 def _alert_rows(state: State) -> dict[int, tuple[Any, ...]]:
     import sqlalchemy as sa
 
@@ -214,6 +269,13 @@ def _alert_rows(state: State) -> dict[int, tuple[Any, ...]]:
         rows = s.execute(sa.select(a.id, a.state, a.updated_at, a.assigned_to, a.watch,
                                    a.close_reason)).all()
     return {int(r[0]): tuple(r[1:]) for r in rows}
+
+
+def _grants_key(access: Access) -> tuple[Any, ...]:
+    """What of an access decides what it sees, beside the markings: its grants (as they
+    stand) and the default marking."""
+    return (tuple(sorted((g.id, g.revoked_at, g.expires_at) for g in access.grants)),
+            str(access.default_level))
 
 
 # --- one stream --------------------------------------------------------------------------
@@ -255,6 +317,7 @@ class Stream:
         self.last_id = last_id
         self._vessels: pl.DataFrame | None = None
         self._events: pl.Series | None = None
+        self._gone = 0  # vessels and events seen before the last store message, not since
 
     # what the caller sees now: the same View as /vessels and /events
     def _seen(self) -> tuple[pl.DataFrame, pl.Series]:
@@ -275,9 +338,25 @@ class Stream:
             pl.col("_ts").is_null() | (pl.col("ts") != pl.col("_ts"))).drop("_ts")
         from seawatch.export import to_records
 
-        new_events = pl.DataFrame({"event_id": events}).join(
-            pl.DataFrame({"event_id": old_e}), on="event_id", how="anti").height
+        now_e, old_ev = pl.DataFrame({"event_id": events}), pl.DataFrame({"event_id": old_e})
+        new_events = now_e.join(old_ev, on="event_id", how="anti").height
+        self._gone = (old_v.join(vessels, on="mmsi", how="anti").height
+                      + old_ev.join(now_e, on="event_id", how="anti").height)
         return {"snapshot": snapshot, "moved": to_records(moved), "new_events": new_events}
+
+    def _access_message(self, snapshot: int) -> dict[str, Any] | None:
+        """The caller's access read anew (grants or markings changed): a ``store`` message
+        of what it sees now that it did not, with ``resync`` (None when nothing it sees
+        changed)."""
+        from seawatch.share.policy import access_for
+
+        access = access_for(self.hub.state, self.access.principal)
+        granted = _grants_key(access) != _grants_key(self.access)
+        self.access = access
+        body = self._store_message(snapshot)
+        if not (granted or self._gone or body["moved"] or body["new_events"]):
+            return None
+        return {**body, "resync": ["store", "alerts"]}
 
     def _alert_messages(self, changes: dict[int, str]) -> list[dict[str, Any]]:
         from seawatch.errors import NotFound
@@ -301,7 +380,11 @@ class Stream:
         def now() -> tuple[int, int]:
             return hub.query.snapshot_id, hub.alerts_version()
 
+        def access_now() -> int:
+            return -1 if self.access.full else hub.access_version()
+
         snapshot, version = await to_thread.run_sync(now)
+        access_version = await to_thread.run_sync(access_now)
         ident = f"{hub.epoch}.{snapshot}.{version}"
         yield f"retry: {RETRY_MS}\n\n"
         resumed = parse_last_id(self.last_id, hub.epoch)
@@ -327,8 +410,16 @@ class Stream:
             if hub.closing.is_set():
                 break
             new_snapshot, new_version = await to_thread.run_sync(now)
+            new_access = await to_thread.run_sync(access_now)
             out: list[str] = []
-            if new_snapshot != snapshot:
+            if new_access != access_version:  # grants or markings: what it sees now
+                access_version = new_access
+                snapshot = new_snapshot
+                ident = f"{hub.epoch}.{snapshot}.{version}"
+                access_body = await to_thread.run_sync(self._access_message, snapshot)
+                if access_body is not None:
+                    out.append(message("store", access_body, ident))
+            elif new_snapshot != snapshot:
                 snapshot = new_snapshot
                 body = await to_thread.run_sync(self._store_message, snapshot)
                 ident = f"{hub.epoch}.{snapshot}.{version}"

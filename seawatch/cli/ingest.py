@@ -350,8 +350,8 @@ def info(
                      help="Quarantined lines shown per reason with --quarantine."),
     ] = QUARANTINE_SHOWN,
 ) -> None:
-    """Summarise a store: days, rows, vessels, time span, inputs, coverage outages,
-    quarantine."""
+    """Summarise a store: days, rows, vessels, time span, inputs, coverage outages, the
+    outages of seawatch live's feeds, quarantine."""
     st = open_store(store)
     summary = st.info()
     record_store_read(store, READ, "cli:info", {"quarantine": quarantine})
@@ -369,6 +369,7 @@ def info(
     print_table(table)
     print_station_clocks(st)
     print_outages(st)
+    print_live_outages(st)
     if quarantine:
         print_quarantine(st, summary.get("quarantine", {}), sample)
 
@@ -414,6 +415,36 @@ def print_outages(st: Store) -> None:
     for kind, source, start, end, hours in found.iter_rows():
         feed = "(all feeds)" if source is None else escape(str(source) or "(no source)")
         table.add_row(kind, feed, format_time(start), format_time(end), f"{hours:,}")
+    print_table(table)
+
+
+def print_live_outages(st: Store) -> None:
+    """The spans ``seawatch live`` had a feed without a connection, or was not running
+    (``outages.json`` of the store's live folder, :func:`seawatch.live.outages.live_outages`),
+    when a live service ran on the store."""
+    from seawatch.live.outages import live_outages
+    from seawatch.units import format_time
+
+    found = live_outages(st.path)
+    if found is None:
+        return
+    if not found.height:
+        console.print("no live feed outages (seawatch live: every --connect feed connected "
+                      "while it ran)")
+        return
+    table = Table(title=f"Live feed outages ({found.height:,}): no connection, or seawatch "
+                  "live not running")
+    table.add_column("feed", overflow="fold")
+    for col in ("from", "to"):
+        table.add_column(col, no_wrap=True)
+    table.add_column("seconds", justify="right", no_wrap=True)
+    table.add_column("reason", overflow="fold")
+    for row in found.iter_rows(named=True):
+        table.add_row(
+            escape(str(row["source"])), format_time(row["start"]),
+            "(open)" if row["end"] is None else format_time(row["end"]),
+            "-" if row["seconds"] is None else f"{row['seconds']:,.1f}",
+            escape(str(row["reason"])))
     print_table(table)
 
 

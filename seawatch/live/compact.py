@@ -18,23 +18,41 @@ the line before), which is appended to each line as a trailing field
 (``...*5C,1768478448.123456``), the way receivers log it, before decoding. The decoder reads
 a line's first trailing time, so the receiver's own field still wins; a quarantined line's
 sample shows the time it arrived.
+
+Multi-sentence messages across compactions: each feed's lines are decoded as one chunk of a
+file that goes on, so the groups still open at the end of a compaction (a message whose
+fragments came interleaved with other lines, the rest not yet received) are not
+quarantined but **carried** (:class:`Carry`) to the next compaction's decoder of the feed,
+which assembles them with their rest as ``seawatch ingest`` of the feed's lines would (a
+group is quarantined as ``incomplete_group`` once the decoder's window of sentences of its
+feed passes without its rest, as in a file). The carry of each compaction is written to
+``<live>/carry/<log id>-<end>.npz`` (atomically) *before* its commit: after a crash the carry of the
+position the store has is read back (:func:`load_carry`), and the one of a range that was
+not committed is never used.
 """
 
 from __future__ import annotations
 
 import hashlib
+import io
+import json
 import re
 import time
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from seawatch.live.wal import QUARANTINED, START, Position, Record, Wal, unpack_quarantined
 
 if TYPE_CHECKING:  # pragma: no cover
+    from seawatch.io.nmea.reader import OpenGroups
     from seawatch.io.result import ReadResult
     from seawatch.store import Store
+
+CARRY_FOLDER = "carry"
+"""Folder of the live folder holding the open groups carried between compactions."""
 
 ENTRY_PREFIX = "live:"
 _ENTRY = re.compile(r"live:(?P<wal>[0-9a-f]+):(?P<start>\d+\.\d+)-(?P<end>\d+\.\d+)$")
@@ -83,6 +101,8 @@ class Compaction:
     first_ts: datetime | None = None
     """The earliest time of the positions decoded (where incremental detection starts over,
     :mod:`seawatch.live.detect`); None when none were."""
+    carry: Carry | None = None
+    """The groups left open at ``end``, carried to the next compaction (when carried)."""
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -119,9 +139,94 @@ def stamp(record: Record) -> bytes:
     return b"".join(out)
 
 
-def decode_records(records: list[Record], quarantine_sample: int = 1000) -> list[ReadResult]:
+@dataclass
+class FeedCarry:
+    """The open groups of one feed at the end of a compaction, and the number its next
+    line takes (a feed's lines are numbered on across compactions while it has groups
+    open, as a file's)."""
+
+    groups: OpenGroups
+    next_line: int
+
+
+Carry = dict[str, FeedCarry]
+"""Per feed, the groups still open at the end of a compaction (feeds without: absent)."""
+
+
+def carry_path(folder: Path, wal_id: str, position: Position) -> Path:
+    """The file of the carry at ``position`` of log ``wal_id`` (the end of the compaction
+    that left it)."""
+    return folder / f"{wal_id}-{position}.npz"
+
+
+def save_carry(folder: Path, wal_id: str, position: Position, carry: Carry) -> None:
+    """Write the carry at ``position`` (atomically, fsynced); none: remove its file."""
+    import numpy as np
+
+    from seawatch.io.nmea.assembly import AssemblyState
+    from seawatch.store import layout
+
+    path = carry_path(folder, wal_id, position)
+    if not carry:
+        path.unlink(missing_ok=True)
+        return
+    arrays: dict[str, Any] = {}
+    feeds = []
+    for i, (feed, c) in enumerate(sorted(carry.items())):
+        for name, array in zip(AssemblyState.NAMES, c.groups.state.arrays(), strict=True):
+            arrays[f"{i}.{name}"] = array
+        feeds.append({"feed": feed, "next_line": c.next_line,
+                      "sources": {str(k): v for k, v in c.groups.sources.items()},
+                      "raw": {str(k): v for k, v in c.groups.raw.items()}})
+    arrays["meta"] = np.frombuffer(json.dumps({"feeds": feeds}).encode(), np.uint8)
+    out = io.BytesIO()
+    np.savez_compressed(out, **arrays)
+    layout.atomic_write(path, out.getvalue(), folder)
+
+
+def load_carry(folder: Path, wal_id: str, position: Position) -> Carry:
+    """The carry at ``position`` of log ``wal_id`` (empty when none was left there)."""
+    import numpy as np
+
+    from seawatch.io.nmea.assembly import AssemblyState
+    from seawatch.io.nmea.reader import OpenGroups
+
+    path = carry_path(folder, wal_id, position)
+    if not path.is_file():
+        return {}
+    with np.load(path) as data:
+        meta = json.loads(bytes(data["meta"]).decode())
+        out: Carry = {}
+        for i, f in enumerate(meta["feeds"]):
+            state = AssemblyState()
+            for name in AssemblyState.NAMES:
+                setattr(state, name, data[f"{i}.{name}"].copy())
+            groups = OpenGroups(state, {int(k): v for k, v in f["sources"].items()},
+                                {int(k): v for k, v in f["raw"].items()})
+            out[f["feed"]] = FeedCarry(groups, int(f["next_line"]))
+    return out
+
+
+def prune_carry(folder: Path, wal_id: str, keep: Position) -> None:
+    """Remove the carries other than the one at ``keep`` of log ``wal_id`` (older
+    compactions, ranges a crash left uncommitted, another log's)."""
+    if not folder.is_dir():
+        return
+    for path in folder.glob("*.npz"):
+        if path.name != carry_path(folder, wal_id, keep).name:
+            path.unlink(missing_ok=True)
+
+
+def decode_records(records: list[Record], quarantine_sample: int = 1000,
+                   carry: Carry | None = None) -> list[ReadResult]:
     """The chunks of some records, one per feed, decoded as ``seawatch ingest`` decodes a
-    file (the feed's name is the ``source`` of lines without a tag-block station)."""
+    file (the feed's name is the ``source`` of lines without a tag-block station).
+
+    With ``carry`` (updated in place), each feed's lines are a chunk of a file that goes
+    on: the decoder starts from the groups the feed left open before, and those open at
+    the end are carried on instead of quarantined (module docstring). Without it, the
+    records end the input, as a file ends.
+    """
     from seawatch.io.nmea.reader import NmeaDecoder
     from seawatch.io.quarantine import Reason
     from seawatch.io.result import ReadResult
@@ -136,7 +241,26 @@ def decode_records(records: list[Record], quarantine_sample: int = 1000) -> list
         # a '!' or a backslash) takes its neighbours' time; with none, the first receive time
         first = datetime.fromtimestamp(recs[0].recv_us / 1e6, UTC)
         decoder = NmeaDecoder(feed, default_time=first, quarantine_sample=quarantine_sample)
-        result = decoder.decode(data, 1, final=True) if data else ReadResult()
+        before = None if carry is None else carry.get(feed)
+        line = 1
+        if before is not None:
+            decoder.resume(before.groups)
+            line = before.next_line
+        if not data:
+            result = ReadResult()
+        elif carry is None:
+            result = decoder.decode(data, line, final=True)
+        else:
+            result = decoder.decode(data, line, final=False)
+            line += int(result.stats["lines"])
+            if decoder.holding:  # no time in these lines at all: they end here (and the
+                # groups open with them), each sentence at the default time, as in a file
+                result = ReadResult.concat([result, decoder.decode(b"", line, final=True)])
+            groups = decoder.open_groups()
+            if groups is None:
+                carry.pop(feed, None)
+            else:
+                carry[feed] = FeedCarry(groups, line)
         for r in recs:
             if r.kind == QUARANTINED:
                 reason, count, sample = unpack_quarantined(r.data)
@@ -149,12 +273,18 @@ def decode_records(records: list[Record], quarantine_sample: int = 1000) -> list
 
 
 def compact(store: Store, wal: Wal, start: Position, end: Position,
-            quarantine_sample: int = 1000, max_lines: int | None = None) -> Compaction | None:
+            quarantine_sample: int = 1000, max_lines: int | None = None,
+            carry: Carry | None = None, carry_dir: Path | None = None) -> Compaction | None:
     """Commit the records of ``wal`` after ``start`` up to ``end`` to ``store`` (one
     snapshot); None when there are none. With ``max_lines``, the range stops at the first
     record that reaches it (the compaction's ``end`` says where; memory stays bounded after
     a long time without compaction). The caller then drops the log's segments before the
-    compaction's ``end`` (:meth:`Wal.drop_before`)."""
+    compaction's ``end`` (:meth:`Wal.drop_before`).
+
+    With ``carry`` (the groups left open at ``start``; not changed) and ``carry_dir``, the
+    groups open at the end are carried (module docstring): written to ``carry_dir`` before
+    the commit and returned as the compaction's ``carry``. Without, the range ends every
+    group (quarantined when incomplete)."""
     started = time.perf_counter()
     digest = hashlib.sha256()
     records = []
@@ -170,7 +300,11 @@ def compact(store: Store, wal: Wal, start: Position, end: Position,
         return None
     out.records = len(records)
     last = out.end
-    results = decode_records(records, quarantine_sample)
+    after = None if carry is None else dict(carry)
+    results = decode_records(records, quarantine_sample, after)
+    if after is not None and carry_dir is not None:
+        save_carry(carry_dir, wal.id, last, after)  # before the commit: its position's carry
+        out.carry = after
     firsts = [r.positions["ts"].min() for r in results if r.positions.height]
     out.first_ts = min((t for t in firsts if isinstance(t, datetime)), default=None)
     report = store.ingest_results(iter(results), name=entry_name(wal.id, start, last),

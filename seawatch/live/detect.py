@@ -541,7 +541,14 @@ class LiveDetection:
         self.wake = asyncio.Event()
         self.last_error: str | None = None
         self.alerts: dict[str, Any] | None = None
-        """What the last raise of alerts did (new, updated, unchanged), None before one."""
+        """What the last raise of alerts did (new, updated, unchanged, the events raised
+        and whether all were), None before one."""
+        from seawatch.share.alerts import Raised
+
+        self.raised = Raised()
+        """What the raises raised: each one after the first raises only the events new or
+        changed since (the first after a start raises them all: a crash between writing
+        events and raising their alerts loses nothing)."""
         self._last_run = 0.0
 
     def note(self, first_ts: datetime | None) -> None:
@@ -571,7 +578,10 @@ class LiveDetection:
         """The alerts of the store's enabled rules for the events now in the store (as
         ``seawatch detect`` raises them: idempotent per rule and event, so an event that
         grew updates its alert), each raise recorded in the audit log (client ``live``).
-        A failure is logged and reported in the status; detection goes on."""
+        Only the events new or changed since the last raise are raised, all of them at the
+        first raise after a start or after the rules changed (:class:`Raised`). A failure
+        is logged and reported in the status (the next raise covers its events); detection
+        goes on."""
         from seawatch.share.alerts import raise_for_store
 
         store = self.detector.store if self.detector is not None else None
@@ -579,13 +589,15 @@ class LiveDetection:
             return
         try:
             raised = await asyncio.to_thread(
-                raise_for_store, store.path, store, store.events().collect(), _record)
+                raise_for_store, store.path, store, store.events().collect(), _record,
+                self.raised)
         except Exception as exc:
             self.last_error = f"raising alerts failed: {type(exc).__name__}: {exc}"
             log.exception("raising alerts failed")
             return
         if raised is not None:
-            self.alerts = raised.as_json()
+            self.alerts = {**raised.as_json(), "events": self.raised.count,
+                           "full": self.raised.full}
 
     async def loop(self, store: Store, params: Any, lock: asyncio.Lock,
                    stop: asyncio.Event) -> None:

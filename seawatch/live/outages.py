@@ -27,6 +27,7 @@ Examples
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +39,11 @@ from seawatch.store.coverage import OUTAGES
 
 COLUMNS: dict[str, pl.DataType] = {**OUTAGES, "seconds": pl.Float64(), "reason": pl.String()}
 """Columns of :func:`outages_frame`: the store's outage columns, ``seconds`` and ``reason``."""
+
+LIVE_FOLDER = "live"
+"""The live folder's name in a store (``seawatch live``'s default ``--wal-dir``)."""
+OUTAGES_FILE = "outages.json"
+"""The file of the spans, in the live folder."""
 
 
 class OutageLog:
@@ -115,3 +121,24 @@ def outages_frame(spans: list[dict[str, Any]]) -> pl.DataFrame:
         pl.col("end").cast(schema.TS),
     )
     return schema.conform(frame, COLUMNS).select(list(COLUMNS)).sort("start", "source")
+
+
+def live_outages(store: Path, live_dir: Path | None = None, start: datetime | None = None,
+                 end: datetime | None = None) -> pl.DataFrame | None:
+    """The outages ``seawatch live`` recorded for the feeds of ``store`` (its live folder,
+    default ``<store>/live``), as :func:`outages_frame`; those overlapping ``[start, end)``
+    when given (an open span reaches now). None when the store has no live folder with an
+    outages file (no live service ran on it)."""
+    path = (Path(live_dir) if live_dir is not None else Path(store) / LIVE_FOLDER) / OUTAGES_FILE
+    try:
+        spans = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError):  # being replaced, or damaged: nothing to show now
+        spans = []
+    frame = outages_frame(spans if isinstance(spans, list) else [])
+    if start is not None:
+        frame = frame.filter(pl.col("end").is_null() | (pl.col("end") >= start))
+    if end is not None:
+        frame = frame.filter(pl.col("start") < end)
+    return frame

@@ -44,8 +44,9 @@ class LiveParams(Params):
         "docs/live.md, compaction")
     group_hold_s: Number = param(
         2, "Longest the first fragments of a multi-sentence message are held back waiting "
-        "for the rest; then they are logged as they are (and quarantined as an incomplete "
-        "group at compaction).", "docs/nmea.md, multi-sentence messages")
+        "for the rest; then they are logged as they are (and assembled at compaction if the "
+        "rest comes within the decoder's window, else quarantined as an incomplete group).",
+        "docs/live.md, feeds")
     idle_timeout_s: Number = param(
         120, "A TCP connection that delivers nothing for this long is closed (a client that "
         "connects and sends nothing; a server that went quiet is reconnected).",

@@ -21,7 +21,8 @@ close, the last batch is written, a last compaction runs, and :meth:`LiveService
 returns. Without feeds, the service compacts what the log holds and returns.
 
 The live folder (``--wal-dir``, default ``<store>/live``) holds ``wal/`` (the log),
-``status.json`` and ``outages.json``.
+``carry/`` (the multi-sentence groups open at the last compaction,
+:mod:`seawatch.live.compact`), ``status.json`` and ``outages.json``.
 """
 
 from __future__ import annotations
@@ -37,10 +38,17 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from seawatch.live.compact import Compaction, compact, compacted_position
+from seawatch.live.compact import (
+    CARRY_FOLDER,
+    Compaction,
+    compact,
+    compacted_position,
+    load_carry,
+    prune_carry,
+)
 from seawatch.live.feeds import Endpoint, Feed
 from seawatch.live.nats import NatsFeed
-from seawatch.live.outages import OutageLog
+from seawatch.live.outages import OUTAGES_FILE, OutageLog
 from seawatch.live.params import LiveParams
 from seawatch.live.wal import Position, Record, Wal
 from seawatch.store import Store, StoreBusyError, layout
@@ -51,7 +59,6 @@ if TYPE_CHECKING:  # pragma: no cover
 log = logging.getLogger(__name__)
 
 STATUS_FILE = "status.json"
-OUTAGES_FILE = "outages.json"
 WAL_FOLDER = "wal"
 
 DOWN_MIN_S = 1.0
@@ -246,6 +253,9 @@ class LiveService:
                     self.outages.add(endpoint.name, alive, self.started_at,
                                      "seawatch live was not running (stopped or crashed)")
         self.compacted = await asyncio.to_thread(compacted_position, self.store, self.wal.id)
+        self.carry_dir = self.live_dir / CARRY_FOLDER
+        self.carry = load_carry(self.carry_dir, self.wal.id, self.compacted)
+        prune_carry(self.carry_dir, self.wal.id, self.compacted)
         self.writer = LogWriter(self.wal, p)
         self.writer.listeners.append(self._on_ack)
         self.feeds = [FEED_KINDS.get(e.scheme, Feed)(e, self.writer, p, self.outages,
@@ -343,10 +353,13 @@ class LiveService:
             if end <= self.compacted:
                 return None
             done = await asyncio.to_thread(compact, self.store, self.wal, self.compacted, end,
-                                           max_lines=self.params.compact_max_lines)
+                                           max_lines=self.params.compact_max_lines,
+                                           carry=self.carry, carry_dir=self.carry_dir)
             if done is None:
                 return None
             self.compacted = done.end
+            self.carry = done.carry or {}
+            prune_carry(self.carry_dir, self.wal.id, done.end)
             self._after_compaction(done)
             async with self.writer.lock:
                 self.wal.drop_before(done.end)

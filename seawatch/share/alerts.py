@@ -102,6 +102,9 @@ ACTING_ROLES = frozenset({ADMIN, ANALYST, WATCH_OFFICER})
 RAISE_LOCK = 0x5EA_A1E27
 """PostgreSQL advisory lock key serialising :func:`raise_alerts` (a batch run and the live
 service raising at once must not both insert the same new pair)."""
+BY_EVENT_MAX = 2_000
+"""Up to this many events, :func:`raise_alerts` reads the stored alerts of those events
+(through the unique index on rule and event); with more, all the alerts of the rules."""
 EVENT_COLUMNS: tuple[str, ...] = (
     "event_id", "type", "mmsi", "other_mmsi", "start", "end", "lat", "lon", "zone", "score",
 )
@@ -540,12 +543,19 @@ def raise_alerts(
         if s.get_bind().dialect.name == "postgresql":  # SQLite: BEGIN IMMEDIATE serialises
             s.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": RAISE_LOCK})
         rule_ids = sorted(set(wanted["rule_id"].to_list()))
+        event_ids = wanted["event_id"].unique().sort().to_list()
+        columns = (AlertRow.id, AlertRow.rule_id, AlertRow.event_id,
+                   *[getattr(AlertRow, c) for c in snap_cols])
         stored: list[Any] = []
-        for chunk in range(0, len(rule_ids), 500):
-            stored.extend(s.execute(sa.select(
-                AlertRow.id, AlertRow.rule_id, AlertRow.event_id,
-                *[getattr(AlertRow, c) for c in snap_cols],
-            ).where(AlertRow.rule_id.in_(rule_ids[chunk:chunk + 500]))).all())
+        if len(event_ids) <= BY_EVENT_MAX:  # a few events (a live run): their alerts only
+            for chunk in range(0, len(event_ids), 500):
+                stored.extend(s.execute(sa.select(*columns).where(
+                    AlertRow.rule_id.in_(rule_ids),
+                    AlertRow.event_id.in_(event_ids[chunk:chunk + 500]))).all())
+        else:
+            for chunk in range(0, len(rule_ids), 500):
+                stored.extend(s.execute(sa.select(*columns).where(
+                    AlertRow.rule_id.in_(rule_ids[chunk:chunk + 500]))).all())
         existing = pl.DataFrame(
             stored, schema={"id": pl.Int64, "rule_id": pl.Int64, "event_id": pl.String,
                           **{c: wanted.schema[c] for c in snap_cols}}, orient="row")
@@ -568,11 +578,18 @@ def raise_alerts(
                 pl.lit(when).alias("updated_at"), pl.lit("").alias("close_note"),
             ).to_dicts())
             s.flush()
-            found = pl.DataFrame(s.execute(sa.select(
-                AlertRow.id, AlertRow.rule_id, AlertRow.event_id).where(
-                AlertRow.raised_at == when, AlertRow.rule_id.in_(rule_ids))).all(),
-                schema={"id": pl.Int64, "rule_id": pl.Int64, "event_id": pl.String},
-                orient="row")
+            keys = (AlertRow.id, AlertRow.rule_id, AlertRow.event_id)
+            if len(event_ids) <= BY_EVENT_MAX:
+                rows_found: list[Any] = []
+                for chunk in range(0, len(event_ids), 500):
+                    rows_found.extend(s.execute(sa.select(*keys).where(
+                        AlertRow.rule_id.in_(rule_ids),
+                        AlertRow.event_id.in_(event_ids[chunk:chunk + 500]))).all())
+            else:
+                rows_found = list(s.execute(sa.select(*keys).where(
+                    AlertRow.raised_at == when, AlertRow.rule_id.in_(rule_ids))).all())
+            found = pl.DataFrame(rows_found, schema={
+                "id": pl.Int64, "rule_id": pl.Int64, "event_id": pl.String}, orient="row")
             new_ids = sorted(found.join(fresh.select("rule_id", "event_id"),
                                         on=["rule_id", "event_id"])["id"].to_list())
     return RaiseResult(new, updated, unchanged, tuple(new_ids))
@@ -948,13 +965,81 @@ Recorder = Callable[["State", str, str, dict[str, Any]], None]
 """Appends a change to the audit log: ``(state, action, resource, params)``."""
 
 
+@dataclass
+class Raised:
+    """What a long-running raiser (``seawatch live``) raised last, so that each raise after
+    the first reads only the events that are new or changed (:func:`raise_for_store`).
+
+    Kept in memory: a restart starts empty, so its first raise covers the whole events
+    table (a full reconciliation: events written by a run whose raise a crash cut off get
+    their alerts then). A raise that fails leaves it as it was: the next one covers its
+    events again.
+    """
+
+    events: pl.DataFrame | None = None
+    """:data:`EVENT_COLUMNS` of the events of the last raise (None: raise everything)."""
+    rules: tuple[Any, ...] | None = None
+    """The enabled rules then (id, last change): another set raises everything again."""
+    types: pl.DataFrame | None = None
+    """The vessels' types then (rules with vessel types only): an event of a vessel whose
+    type changed is raised again."""
+    full: bool = True
+    """Whether the last raise covered every event."""
+    count: int = 0
+    """How many events the last raise covered."""
+
+    def changed(self, events: pl.DataFrame, rules: Sequence[Rule],
+                types: pl.DataFrame | None) -> pl.DataFrame:
+        """The rows of ``events`` to raise: all of them after a change of the rules (or
+        before a first raise), else those new or changed since the last raise, and those
+        of vessels whose type changed."""
+        import polars as pl
+
+        cols = [c for c in EVENT_COLUMNS if c in events.columns]
+        self.full = self.events is None or self.rules != _rules_key(rules) or \
+            list(self.events.columns) != cols
+        if self.full or self.events is None:
+            self.count = events.height
+            return events
+        delta = events.join(self.events, on=cols, how="anti", nulls_equal=True)
+        if types is not None:
+            before = self.types if self.types is not None else types.clear()
+            moved = pl.concat([types.join(before, on=types.columns, how="anti",
+                                          nulls_equal=True),
+                               before.join(types, on=types.columns, how="anti",
+                                           nulls_equal=True)])["mmsi"].unique().implode()
+            retyped = events.filter(pl.col("mmsi").is_in(moved)
+                                    | pl.col("other_mmsi").is_in(moved).fill_null(False))
+            delta = pl.concat([delta, retyped]).unique("event_id", keep="first",
+                                                       maintain_order=True)
+        self.count = delta.height
+        return delta
+
+    def done(self, events: pl.DataFrame, rules: Sequence[Rule],
+             types: pl.DataFrame | None) -> None:
+        """A raise of ``events`` under ``rules`` succeeded."""
+        self.events = events.select([c for c in EVENT_COLUMNS if c in events.columns])
+        self.rules = _rules_key(rules)
+        self.types = types
+
+
+def _rules_key(rules: Sequence[Rule]) -> tuple[Any, ...]:
+    return tuple((r.id, r.updated_at, r.enabled) for r in rules)
+
+
 def raise_for_store(store: Path, st: Store, events: pl.DataFrame,
-                    record: Recorder) -> RaiseResult | None:
+                    record: Recorder, raised: Raised | None = None) -> RaiseResult | None:
     """Raise the alerts of a detection run's ``events`` (``seawatch detect``'s, or each run
     of ``seawatch live``'s incremental detection) against the enabled rules, when the store
     ``st`` at ``store`` has a state (``SEAWATCH_DB`` or ``state.db``) with rules; the raise
     is recorded with ``record`` (the command line's or the live service's audit entry).
-    None when there is no state or no enabled rule."""
+    None when there is no state or no enabled rule.
+
+    With ``raised`` (:class:`Raised`, kept by the caller between raises) only the events
+    new or changed since its last raise are raised (all of them at the first, or when the
+    rules changed), and ``raised`` is updated: the live service's way, whose events table
+    changes a little at each run. The result's counts are then those of the events raised.
+    """
     import os
     from datetime import UTC
 
@@ -966,12 +1051,24 @@ def raise_for_store(store: Path, st: Store, events: pl.DataFrame,
     try:
         rules = list_rules(state, enabled=True)
         if not rules:
+            if raised is not None:
+                raised.done(events, rules, None)
             return None
         vessels = st.latest_identity() if any(r.vessel_types for r in rules) else None
-        result = raise_alerts(state, events, rules=rules, vessels=vessels,
+        delta = events
+        types = None
+        if raised is not None:
+            types = vessel_types_of(vessels)
+            delta = raised.changed(events, rules, types)
+        result = raise_alerts(state, delta, rules=rules, vessels=vessels,
                               now=datetime.now(UTC))
-        record(state, RAISE_ACTION, "alerts", {
-            **result.as_json(), "rules": [r.id for r in rules], "events": events.height})
+        params: dict[str, Any] = {**result.as_json(), "rules": [r.id for r in rules],
+                                  "events": delta.height}
+        if raised is not None:
+            params["of"] = events.height
+            params["full"] = raised.full
+            raised.done(events, rules, types)
+        record(state, RAISE_ACTION, "alerts", params)
         return result
     finally:
         state.close()
@@ -979,7 +1076,7 @@ def raise_for_store(store: Path, st: Store, events: pl.DataFrame,
 
 __all__ = [
     "ALERT_STATES", "CLOSE_REASONS", "OPEN_STATES", "RAISE_ACTION", "Alert", "Handover",
-    "RaiseResult",
+    "RaiseResult", "Raised",
     "Rule", "acknowledge", "add_rule", "alert_page", "alerts_frame", "assign", "close", "get_alert",
     "get_rule", "handover", "list_alerts", "list_rules", "match_events", "raise_alerts",
     "raise_for_store", "remove_rule", "reopen", "transition_params", "update_rule",

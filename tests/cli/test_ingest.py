@@ -257,6 +257,28 @@ def test_info_lists_each_coverage_outage_once(capture, tmp_path):
     assert Store(store).events(type="gap").collect().height == 0
 
 
+def test_info_lists_the_outages_seawatch_live_recorded(capture, tmp_path):
+    """A store a live service ran on: the spans its feeds had no connection, from the live
+    folder's outages.json, with their reason (an open one marked so)."""
+    from seawatch.live.outages import OutageLog
+
+    store = tmp_path / "store"
+    assert invoke("ingest", capture, "--store", store, *TIME).exit_code == 0
+    assert "Live feed outages" not in invoke("info", "--store", store).stdout
+    (store / "live").mkdir()
+    (store / "live" / "outages.json").write_text("[]\n")  # a service ran: no outage
+    assert "no live feed outages" in invoke("info", "--store", store).stdout
+    log = OutageLog(store / "live" / "outages.json")
+    log.add("aggregator", 1_714_521_600.0, 1_714_521_600.0 + 90.25, "connection refused")
+    log.begin("manta", 1_714_525_200.0, "silent for 120 s")
+    text = invoke("info", "--store", store).stdout
+    assert "Live feed outages (2)" in text
+    assert row(text, "aggregator") == ["aggregator", "2024-05-01T00:00:00Z",
+                                       "2024-05-01T00:01:30.250000Z", "90.2",
+                                       "connection refused"]
+    assert row(text, "manta")[2:4] == ["(open)", "-"]
+
+
 def test_the_ingest_options_default_to_the_store_defaults(tmp_path):
     """--dedup-window, --late-copy-window, --same-clock, --clock-agreement and
     --clock-unstable default to the constants of seawatch.store.dedup and .clocks."""

@@ -175,6 +175,76 @@ def test_raise_is_idempotent_and_updates_grown_events(state: State) -> None:
     assert len(alerts.list_alerts(state)) == 4
 
 
+class _Identities:
+    """The one thing :func:`alerts.raise_for_store` asks of a store: its vessels' types."""
+
+    def __init__(self, vessels: pl.DataFrame) -> None:
+        self.vessels = vessels
+
+    def latest_identity(self) -> pl.DataFrame:
+        return self.vessels
+
+
+def test_a_raise_with_raised_reads_only_new_or_changed_events(tmp_path, monkeypatch) -> None:
+    """The live service's raises: the first raises every event (a full reconciliation),
+    the next ones only the events new or changed since, those of a vessel whose type
+    changed (rules with vessel types), and all again once the rules change; a raise that
+    fails leaves ``Raised`` as it was, so the next one covers its events."""
+    from seawatch.share.accounts import init_state
+    from seawatch.share.db import open_state
+
+    store = tmp_path / "store"
+    state = open_state(store)
+    init_state(state, HOST)
+    alerts.add_rule(state, "all")
+    recorded: list[dict[str, object]] = []
+
+    def record(_s: object, _a: str, _r: str, params: dict[str, object]) -> None:
+        recorded.append(params)
+
+    st: object = _Identities(VESSELS)
+    raised = alerts.Raised()
+
+    def raise_(events: pl.DataFrame) -> tuple[int, int, int]:
+        r = alerts.raise_for_store(store, st, events, record, raised)  # type: ignore[arg-type]
+        assert r is not None
+        return r.new, r.updated, r.unchanged
+
+    try:
+        assert raise_(EVENTS) == (4, 0, 0) and raised.full and raised.count == 4
+        assert raise_(EVENTS) == (0, 0, 0) and not raised.full and raised.count == 0
+        grown = EVENTS.with_columns(
+            pl.when(pl.col("event_id") == "b").then(pl.col("end") + timedelta(hours=1))
+            .otherwise(pl.col("end")).alias("end"))
+        more = pl.concat([grown, EVENTS.filter(pl.col("event_id") == "d").with_columns(
+            pl.lit("e").alias("event_id"))])
+        assert raise_(more) == (1, 1, 0) and raised.count == 2
+        assert recorded[-1]["events"] == 2 and recorded[-1]["of"] == 5
+        # a new rule: everything again, under every rule
+        alerts.add_rule(state, "fishers", vessel_types=["Fishing"])
+        assert raise_(more) == (4, 0, 5) and raised.full
+        # a vessel whose type changed: its events again (735000003 is no fisher any more)
+        st = _Identities(VESSELS.with_columns(
+            pl.when(pl.col("mmsi") == 735000003).then(70).otherwise(pl.col("ship_type"))
+            .alias("ship_type"),
+            pl.when(pl.col("mmsi") == 735000003).then(pl.lit("Cargo"))
+            .otherwise(pl.col("ship_type_label")).alias("ship_type_label")))
+        assert raise_(more) == (0, 0, 2) and raised.count == 2  # d and e, unchanged
+        # a failed raise: the next covers its events
+        later = more.with_columns(pl.col("score") * 0.5)
+        with monkeypatch.context() as m:
+            def fail(*_a: object, **_k: object) -> None:
+                raise OSError("database is locked")
+
+            m.setattr(alerts, "raise_alerts", fail)
+            with pytest.raises(OSError, match="locked"):
+                alerts.raise_for_store(store, st, later, record, raised)  # type: ignore[arg-type]
+        assert raise_(later) == (0, 5, 0) and raised.count == 4  # c has no score to halve
+    finally:
+        state.close()
+    assert len({(a.rule_id, a.event_id) for a in alerts.list_alerts(open_state(store))}) == 9
+
+
 # --- the life cycle -----------------------------------------------------------------------
 
 

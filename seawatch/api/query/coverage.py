@@ -17,7 +17,7 @@ Examples
 >>> path = tempfile.mkdtemp()
 >>> _ = Store(path)
 >>> build_coverage(StoreQuery(path))
-{'cell_deg': 1.0, 'min_outage_h': 6, 'feeds': [], 'outages': []}
+{'cell_deg': 1.0, 'min_outage_h': 6, 'feeds': [], 'outages': [], 'live_outages': []}
 """
 
 from __future__ import annotations
@@ -67,19 +67,27 @@ def build_coverage(
     dict
         ``cell_deg`` (the grid's cell side, degrees), ``min_outage_h``, ``feeds`` (one
         record per feed: ``source``, ``first_ts``, ``last_ts``, ``hours``, ``positions``,
-        ``vessels_per_hour``, ``interval_s``) and ``outages`` (``kind`` ``"feed"`` or
-        ``"store"``, ``source``, ``start``, ``end``, ``hours``), times as ISO 8601 UTC.
+        ``vessels_per_hour``, ``interval_s``), ``outages`` (``kind`` ``"feed"`` or
+        ``"store"``, ``source``, ``start``, ``end``, ``hours``) and ``live_outages``: the
+        spans ``seawatch live`` recorded a feed without a connection
+        (:func:`seawatch.live.outages.live_outages`: ``kind`` ``"feed"``, ``source`` the
+        feed, ``start``, ``end`` (null while open), ``hours``, ``seconds``, ``reason``)
+        overlapping the window, times as ISO 8601 UTC.
     """
     cov = coverage_table(query)
     if start is not None:
         cov = cov.filter(pl.col("ts") >= start)
     if end is not None:
         cov = cov.filter(pl.col("ts") < end)
+    from seawatch.live.outages import live_outages
+
+    live = live_outages(query.store.path, start=start, end=end)
     return {
         "cell_deg": CELL_DEG,
         "min_outage_h": min_hours,
         "feeds": _records(feeds(cov)),
         "outages": _records(outages(cov, min_hours)),
+        "live_outages": [] if live is None else _records(live),
     }
 
 

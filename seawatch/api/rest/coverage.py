@@ -40,12 +40,15 @@ def add_routes(router: APIRouter, query: StoreQuery) -> None:
         """What each feed (a receiving station, tag block ``s:``, or an input file without
         one) delivered, and the coverage outages: a feed silent between two of its
         deliveries, or no feed at all between two captures. Each outage is listed once
-        here and is never a vessel's ``gap`` alert. The coverage describes the host's own
-        receivers, so another agency gets empty lists."""
+        here and is never a vessel's ``gap`` alert. ``live_outages`` are the spans
+        ``seawatch live`` had a ``--connect`` feed without a connection, or was not
+        running (``outages.json`` of the store's live folder), to the second, with the
+        reason, overlapping the window; an open one has no ``end``. The coverage describes
+        the host's own receivers, so another agency gets empty lists."""
         lo, hi = parse_window(start, end)
         if not access.full:
             return JSONResponse({"cell_deg": CELL_DEG, "min_outage_h": min_hours,
-                                 "feeds": [], "outages": []})
+                                 "feeds": [], "outages": [], "live_outages": []})
         return JSONResponse(build_coverage(query, lo, hi, min_hours))
 
     @router.get("/coverage/cells", response_model=models.FeatureCollection, tags=["store"],

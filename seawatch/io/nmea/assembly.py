@@ -53,8 +53,25 @@ class AssemblyState:
         self.payload = np.zeros((N_KEYS, 9, MAX_FRAG_CHARS), np.uint8)
         self.ordinal = np.zeros(1, np.int64)
 
+    NAMES: tuple[str, ...] = (
+        "active", "count", "have", "start", "time", "src", "line", "sidx", "length", "fill",
+        "payload", "ordinal",
+    )
+    """The state's arrays, in the order of :meth:`arrays`."""
+
     def open_chars(self) -> int:
         return int(self.length[self.length > 0].sum())
+
+    def copy(self) -> AssemblyState:
+        """A copy (its arrays copied)."""
+        out = AssemblyState()
+        for name in self.NAMES:
+            setattr(out, name, getattr(self, name).copy())
+        return out
+
+    def open_keys(self) -> np.ndarray:
+        """The keys of the groups open now."""
+        return np.flatnonzero(self.active)
 
     def arrays(self) -> tuple[np.ndarray, ...]:
         return (

@@ -14,6 +14,7 @@ import os
 import re
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
@@ -371,6 +372,34 @@ class NmeaDecoder:
             self._held_sentences = 0
             return ReadResult.concat([*held, result])
         return result
+
+    @property
+    def holding(self) -> bool:
+        """Whether results are held back waiting for the input's first time (a chunk
+        decoded with ``final=False`` whose sentences carry no time yet)."""
+        return bool(self._held)
+
+    # -- open groups, to go on in another decoder -----------------------------------------
+    def open_groups(self) -> OpenGroups | None:
+        """The multi-sentence groups still open after the last chunk (decoded with
+        ``final=False``), None when there are none: what another decoder of the same input
+        needs (:meth:`resume`) to assemble them with fragments of a later chunk, as this
+        one would (their fragments so far, the sentences counted since they opened, the
+        station names of their sentences, their raw lines for the quarantine)."""
+        st = self.state
+        keys = st.open_keys()
+        if not keys.size:
+            return None
+        names = {int(h): self.source_names[int(h)] for h in np.unique(st.src[keys])
+                 if int(h) in self.source_names}
+        return OpenGroups(st, names, dict(self._open_raw))
+
+    def resume(self, groups: OpenGroups) -> None:
+        """Go on from another decoder's open groups (:meth:`open_groups`), before the first
+        chunk."""
+        self.state = groups.state.copy()
+        self.source_names.update(groups.sources)
+        self._open_raw = dict(groups.raw)
 
     def _keep_open_raw(self, data: bytes, s: _SentenceArrays) -> None:
         """Remember the raw lines of fragments of groups left open for the next chunk.
@@ -755,6 +784,18 @@ class NmeaDecoder:
                 self._quarantine_sentences(log, Reason(int(code)), data, s, msg.line[rows],
                                            msg.sidx[rows])
         return good
+
+
+@dataclass
+class OpenGroups:
+    """Multi-sentence groups left open by a decoder (:meth:`NmeaDecoder.open_groups`)."""
+
+    state: assembly.AssemblyState
+    """The assembly state (the open groups' fragments, and the sentence count)."""
+    sources: dict[int, str]
+    """Station names of the open groups' sentences, by source id."""
+    raw: dict[int, str]
+    """Raw lines of the open groups' fragments, by line number (quarantine samples)."""
 
 
 class _SentenceArrays:

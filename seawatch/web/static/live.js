@@ -7,7 +7,8 @@
 //   event first) and the badge on its tab (how many are new), with an optional beep made on
 //   the spot by WebAudio (no sound file);
 // - `hello` after a reconnection names what to reload (`resync`): EventSource reconnects by
-//   itself and sends the last message's id back (Last-Event-ID).
+//   itself and sends the last message's id back (Last-Event-ID); so does a `store` message
+//   sent when the caller's grants or the markings changed.
 //
 // The stream is authenticated by the session cookie that EventSource sends like any
 // same-origin request: no token in the URL. Acting on an alert (acknowledge, assign, close,
@@ -106,6 +107,9 @@ export class Live {
         const data = JSON.parse(e.data);
         if (data.moved?.length) this.hooks.onMoved?.(data.moved);
         if (data.new_events) this.hooks.onNewEvents?.(data.new_events);
+        // the caller's grants or the markings changed: reload what it may see now
+        if (data.resync?.length) this.hooks.onResync?.(data.resync);
+        if (data.resync?.includes("alerts")) this.loadQueue();
       });
       source.addEventListener("alert", (e) => {
         this.received.alert += 1;

@@ -157,3 +157,36 @@ def test_cells_shade_a_feeds_outage(two_captures):
         assert all(f["properties"]["hours"] == 2 for f in fc["features"])
         assert {s for f in fc["features"] for s in f["properties"]["feeds"]} == {
             "a.nmea", "b.nmea"}
+
+
+def test_the_live_services_feed_outages_are_listed_beside_the_coverage(two_captures, tmp_path):
+    """``outages.json`` of the store's live folder: each span to the second with its reason
+    (an open one without an end), those overlapping the window; none for another agency,
+    and an empty list for a store no live service ran on."""
+    from seawatch.api import create_app
+    from seawatch.live.outages import OutageLog
+    from seawatch.share.db import open_state
+    from tests.api.conftest import local_client, make_client, setup_sharing
+
+    with local_client(create_app(two_captures, auth="local")) as client:
+        assert client.get("/api/v1/coverage").json()["live_outages"] == []
+    log = OutageLog(two_captures / "live" / "outages.json")
+    t0 = 1_714_521_600.0  # 2024-05-01T00:00:00Z
+    log.add("aggregator", t0 + 600, t0 + 600 + 7_300.5, "cannot connect: ConnectionRefused")
+    log.begin("manta", t0 + 86_400, "connection broken")
+    with local_client(create_app(two_captures, auth="local")) as client:
+        body = client.get("/api/v1/coverage").json()
+        closed, still = body["live_outages"]
+        assert closed == {"kind": "feed", "source": "aggregator",
+                          "start": "2024-05-01T00:10:00Z", "end": "2024-05-01T02:11:40.500000Z",
+                          "hours": 1, "seconds": 7300.5,
+                          "reason": "cannot connect: ConnectionRefused"}
+        assert still["source"] == "manta" and still["end"] is None and still["seconds"] is None
+        later = client.get("/api/v1/coverage?start=2024-05-01T12:00:00Z").json()
+        assert [o["source"] for o in later["live_outages"]] == ["manta"]  # open: reaches now
+        before = client.get("/api/v1/coverage?end=2024-05-01T00:10:00Z").json()
+        assert before["live_outages"] == []
+    sharing = setup_sharing(open_state(f"sqlite:///{tmp_path / 'live.db'}"))
+    app = create_app(two_captures, state=sharing.state)
+    with make_client(app, headers=sharing.headers("partner_viewer")) as partner:
+        assert partner.get("/api/v1/coverage").json()["live_outages"] == []

@@ -243,3 +243,30 @@ def test_streams_per_caller_and_shutdown(served) -> None:
     for s in [*streams, other]:
         with pytest.raises((EOFError, OSError, http.client.HTTPException)):
             s.next(timeout=2)
+
+
+def test_a_grant_given_or_revoked_is_pushed_without_a_new_snapshot(served) -> None:
+    """The partner's stream reads its access anew when the grants change: a grant given
+    sends the vessels it now sees and asks for a reload; its revocation asks again; the
+    host's stream, which sees everything, gets nothing."""
+    from seawatch.share.grants import create_grant, revoke_grant
+
+    server, sharing, _ = served
+    host = SSE(server.port, sharing.headers("admin"))
+    partner = SSE(server.port, sharing.headers("partner_viewer"))
+    host.next("hello")
+    partner.next("hello")
+    grant = create_grant(sharing.state, grantor=HOST, grantee=PARTNER,
+                         expires_at=utcnow() + timedelta(hours=1), bbox=[-82, -2, -80, 0],
+                         include_positions=True)
+    given = partner.next("store", timeout=5)
+    assert [v["mmsi"] for v in given.data["moved"]] == [SHIP_A]  # now seen, no new data
+    assert given.data["resync"] == ["store", "alerts"]
+    revoke_grant(sharing.state, grant.id)
+    taken = partner.next("store", timeout=5)
+    assert taken.data["moved"] == [] and taken.data["resync"] == ["store", "alerts"]
+    assert taken.data["snapshot"] == given.data["snapshot"]  # the store did not change
+    with pytest.raises(TimeoutError):
+        host.next("store", timeout=0.8)
+    host.close()
+    partner.close()
