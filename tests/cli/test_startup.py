@@ -67,3 +67,11 @@ def test_ingest_then_detect_without_a_state_loads_no_database_layer(capture, tmp
     names = loaded([*NEVER, "seawatch.detect.run"], "ingest", capture, "--store",
                    tmp_path / "s", *TIME, "--detect")
     assert names == ["seawatch.detect.run"]  # the detection ran, the sharing layer stayed out
+
+
+def test_detect_alone_loads_neither_pyarrow_nor_duckdb(capture, tmp_path):
+    # polars reads and writes the store's Parquet; pyarrow (with its TLS for remote file
+    # systems) and DuckDB are the ingest's
+    store = tmp_path / "s"
+    loaded([], "ingest", capture, "--store", store, *TIME)
+    assert loaded([*NEVER, "pyarrow", "duckdb", "ssl"], "detect", "--store", store) == []
