@@ -11,16 +11,27 @@ simulates a 48-hour capture of about 0.5 M sentences with ``seawatch sim`` (or u
    warm, beside ``seawatch ingest`` then ``seawatch detect`` as two processes;
 3. the fixed cost alone: ``seawatch ingest`` of a one-line capture, and ``seawatch --help``.
 
-Every timed run is warm (numba's cache filled, the file in the page cache); wall and CPU
-seconds (user + system, of the process and its children) are printed, with the machine's load
-before and after, since the figures depend on it.
+Every timed run is warm (numba's cache filled, the file in the page cache, the modules'
+bytecode compiled: the bench compiles it first and clears ``PYTHONDONTWRITEBYTECODE`` for its
+children, as an installed package has it); the best and the
+median wall time of ``--runs`` runs are printed with the CPU seconds (user + system, of the
+process and its children) of the best, and the machine's load before and after, since the
+figures depend on it.
+
+``--breakdown`` then says where the seconds of ``seawatch ingest CAPTURE --detect`` go: import
+time by package (``python -X importtime``, each module's own time counted to its top-level
+package), the kernels numba loads from its cache (``NUMBA_DEBUG_CACHE``) and the steps of one
+process timed inside it: the command line's imports, the decoder's import (numba's start and
+the kernels it loads), ``read_nmea``'s first call against a second one, the store's imports,
+the ingest (reading, merge and write), the detection's imports and the detection.
 
 ``--demo`` instead times ``seawatch demo --no-serve`` on an empty numba cache (the first run
 of a new install) in a pseudo-terminal, as a user sees it, and prints its wall time (target
 < 60 s on the 2-core reference machine) and the longest time no new text appeared (target
 < 2 s: compiles and long steps must say what is happening).
 
-Run: ``python bench/startup.py [--runs 3] [--vessels 630] [--capture FILE] [--demo]``.
+Run: ``python bench/startup.py [--runs 5] [--vessels 630] [--capture FILE] [--breakdown]
+[--demo]``.
 """
 
 from __future__ import annotations
@@ -30,6 +41,7 @@ import os
 import re
 import resource
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -60,11 +72,16 @@ def seawatch(*args: object) -> list[str]:
     return [sys.executable, "-c", SEAWATCH, *map(str, args)]
 
 
+CHILD_ENV = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+"""The children's environment: bytecode is read and written as by an installed package
+(without it every process compiles the seawatch modules it imports from source)."""
+
+
 def timed(argv: list[str], env: dict[str, str] | None = None) -> tuple[float, float]:
     """(wall, cpu) seconds of one process run to its end (it must succeed)."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
-    subprocess.run(argv, check=True, cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
+    subprocess.run(argv, check=True, cwd=ROOT, env=env or CHILD_ENV, stdout=subprocess.DEVNULL,
                    stderr=subprocess.DEVNULL)
     wall = time.perf_counter() - start
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -72,12 +89,20 @@ def timed(argv: list[str], env: dict[str, str] | None = None) -> tuple[float, fl
     return wall, cpu
 
 
-def best(label: str, runs: int, make: Callable[[], list[str]]) -> tuple[float, float]:
-    """Best wall time (and its CPU time) of ``runs`` runs of ``make()``'s command."""
-    results = [timed(make()) for _ in range(runs)]
+def report(label: str, results: list[tuple[float, float]]) -> tuple[float, float]:
+    """Print the best wall time (with its CPU time) and the median wall time of ``results``
+    ((wall, cpu) of each run); the best is returned."""
     wall, cpu = min(results)
-    print(f"{label:44s} {wall:7.2f} s wall {cpu:7.2f} s cpu (best of {runs})")
+    median = statistics.median(w for w, _ in results)
+    print(f"{label:44s} {wall:6.2f} s wall (median {median:6.2f}) {cpu:6.2f} s cpu "
+          f"(best of {len(results)})")
     return wall, cpu
+
+
+def best(label: str, runs: int, make: Callable[[], list[str]]) -> tuple[float, float]:
+    """Best wall time (and its CPU time) of ``runs`` runs of ``make()``'s command; the median
+    is printed beside it."""
+    return report(label, [timed(make()) for _ in range(runs)])
 
 
 def load() -> str:
@@ -87,7 +112,8 @@ def load() -> str:
 
 def simulate(out: Path, vessels: int) -> Path:
     subprocess.run(seawatch("sim", "--out", out, "--hours", 48, "--vessels", vessels,
-                            "--no-csv"), check=True, cwd=ROOT, stdout=subprocess.DEVNULL)
+                            "--no-csv"), check=True, cwd=ROOT, env=CHILD_ENV,
+                   stdout=subprocess.DEVNULL)
     return out / "traffic.nmea"
 
 
@@ -102,7 +128,8 @@ def bench_ingest(capture: Path, work: Path, runs: int) -> None:
         return path
 
     subprocess.run(seawatch("ingest", capture, "--store", fresh_store()), check=True, cwd=ROOT,
-                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # warm-up
+                   env=CHILD_ENV, stdout=subprocess.DEVNULL,
+                   stderr=subprocess.DEVNULL)  # warm-up
     one_line = work / "one.nmea"
     one_line.write_bytes(capture.read_bytes().split(b"\n", 1)[0] + b"\n")
     best("seawatch --help", runs, lambda: seawatch("--help"))
@@ -122,11 +149,99 @@ def bench_ingest(capture: Path, work: Path, runs: int) -> None:
         w1, c1 = timed(seawatch("ingest", capture, "--store", store))
         w2, c2 = timed(seawatch("detect", "--store", store))
         two.append((w1 + w2, c1 + c2))
-    wall, cpu = min(two)
-    print(f"{'seawatch ingest, then seawatch detect':44s} {wall:7.2f} s wall {cpu:7.2f} s cpu "
-          f"(best of {runs})")
-    print(f"ingest + detect in one process: {both:.2f} s (target < 2 s warm); "
-          f"{wall - both:+.2f} s against two processes")
+    wall, _ = report("seawatch ingest, then seawatch detect", two)
+    print(f"ingest + detect in one process: {both:.2f} s (target < 2 s warm, "
+          f"{both / 2:.1f}x the target); {wall - both:+.2f} s against two processes")
+
+
+PACKAGES = {"typer": "typer, rich, click", "rich": "typer, rich, click",
+            "click": "typer, rich, click", "llvmlite": "numba", "pydantic_core": "pydantic",
+            "annotated_types": "pydantic", "_duckdb": "duckdb"}
+"""Top-level modules counted together in the import breakdown."""
+
+PHASES = r"""
+import sys, time
+capture, store = sys.argv[1], sys.argv[2]
+marks = [("start", time.perf_counter())]
+def mark(name):
+    marks.append((name, time.perf_counter()))
+import seawatch.cli
+mark("command line (typer, rich, the seawatch.cli modules)")
+import polars, duckdb, pyarrow, pyarrow.parquet, pyarrow.compute
+mark("polars, duckdb, pyarrow")
+import numba
+mark("numba's import")
+import seawatch.io.nmea.reader as reader
+mark("the decoder's import (numba's start: its registries, scipy for BLAS; eager kernels)")
+reader.read_nmea(capture)
+mark("read_nmea, first call (the lazily loaded kernels too)")
+reader.read_nmea(capture)
+mark("read_nmea, second call")
+from seawatch.store import Store
+mark("seawatch.store's imports")
+Store(store).ingest([capture])
+mark("Store.ingest (reading again, merge and write)")
+from seawatch.detect.run import detect_store
+from seawatch.detect.config import load_config
+cfg = load_config(None)
+mark("detection's imports (detectors, parameter models)")
+detect_store(Store(store, create=False), config=cfg)
+mark("detect_store (geography, kernels, detectors, writing)")
+for (_, a), (name, b) in zip(marks, marks[1:]):
+    print(f"  {b - a:6.2f} s  {name}")
+print(f"  {marks[-1][1] - marks[0][1]:6.2f} s  in all, after Python's own start")
+"""
+"""A child that times the steps of an ingest and a detection in one process."""
+
+
+def breakdown(capture: Path, work: Path) -> None:
+    """Where the time of ``seawatch ingest CAPTURE --detect`` goes (see the module's
+    docstring)."""
+    env = {**CHILD_ENV, "PYTHONPATH": os.pathsep.join(
+        filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
+    store = work / "store-breakdown"
+    shutil.rmtree(store, ignore_errors=True)
+    done = subprocess.run([sys.executable, "-X", "importtime", *seawatch(
+        "ingest", capture, "--store", store, "--detect")[1:]], cwd=ROOT, env=env, check=True,
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    own: dict[str, float] = {}
+    for line in done.stderr.splitlines():
+        match = re.match(r"import time:\s+(\d+) \|\s+\d+ \| +(\S+)", line)
+        if match:
+            top = match[2].split(".")[0]
+            group = PACKAGES.get(top, top)
+            own[group] = own.get(group, 0.0) + int(match[1]) / 1e6
+    total = sum(own.values())
+    print(f"imports of seawatch ingest --detect: {total:.2f} s under -X importtime; by package "
+          "(a module's own time: numba's start and the kernels loaded at import count to the "
+          "module that triggers them):")
+    for name, seconds in sorted(own.items(), key=lambda kv: -kv[1])[:14]:
+        print(f"  {seconds:6.2f} s  {name}")
+    mine = sorted(((int(m[1]) / 1e6, m[2]) for m in re.finditer(
+        r"import time:\s+(\d+) \|\s+\d+ \| +(seawatch\S*)", done.stderr)), reverse=True)
+    print("  of which seawatch's modules: " + ", ".join(
+        f"{name} {seconds:.2f}" for seconds, name in mine[:6]))
+    shutil.rmtree(store, ignore_errors=True)
+    done = subprocess.run(seawatch("ingest", capture, "--store", store, "--detect"), cwd=ROOT,
+                          env={**env, "NUMBA_DEBUG_CACHE": "1"}, check=True,
+                          capture_output=True, text=True)
+    loaded: dict[str, list[str]] = {}
+    saved = 0
+    for line in done.stdout.splitlines():
+        match = re.match(r"\[cache\] data (loaded|saved) \w+ .*/([\w.]+)-\d+\.py", line)
+        if match and match[1] == "saved":
+            saved += 1
+        elif match:
+            module, _, function = match[2].rpartition(".")
+            loaded.setdefault(module, []).append(function)
+    print(f"numba: {sum(map(len, loaded.values()))} kernels loaded from the cache, {saved} "
+          "compiled and saved (0: the cache hits)")
+    for module, functions in loaded.items():
+        print(f"  {module}: {len(functions)} ({', '.join(functions)})")
+    shutil.rmtree(store, ignore_errors=True)
+    print("steps of one process (read_nmea twice, then an ingest and a detection):")
+    subprocess.run([sys.executable, "-c", PHASES, str(capture), str(store)], cwd=ROOT,
+                   env=env, check=True)
 
 
 SPINNER = re.compile(r"[\u2800-\u28ff]")
@@ -180,14 +295,20 @@ def bench_demo(work: Path) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--runs", type=int, default=3, help="timed runs of each command")
+    parser.add_argument("--runs", type=int, default=5, help="timed runs of each command")
     parser.add_argument("--vessels", type=int, default=630,
                         help="vessels of the simulated 48 h capture (630: ~0.5 M sentences)")
     parser.add_argument("--capture", type=Path, help="an NMEA capture instead of simulating")
+    parser.add_argument("--breakdown", action="store_true",
+                        help="then say where the seconds of ingest --detect go")
     parser.add_argument("--demo", action="store_true",
                         help="time the demo's first run on an empty numba cache instead")
     args = parser.parse_args()
     print(load())
+    if "PYTHONDONTWRITEBYTECODE" in os.environ:
+        print("PYTHONDONTWRITEBYTECODE is set here: cleared for the timed processes")
+    subprocess.run([sys.executable, "-m", "compileall", "-q", str(ROOT / "seawatch")],
+                   check=True, env=CHILD_ENV, stdout=subprocess.DEVNULL)
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         if args.demo:
@@ -195,6 +316,9 @@ def main() -> None:
         else:
             capture = args.capture or simulate(work / "sim", args.vessels)
             bench_ingest(capture, work, args.runs)
+            if args.breakdown:
+                print(load())
+                breakdown(capture, work)
     print(load())
 
 

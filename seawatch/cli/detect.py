@@ -22,6 +22,7 @@ from seawatch.cli.common import (
 from seawatch.cli.share import record_store_read
 from seawatch.cli.tables import print_table
 from seawatch.errors import InvalidValue, Unavailable
+from seawatch.share.location import has_state
 from seawatch.share.roles import EXPORT
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -139,10 +140,12 @@ def detect(
         console.print(
             "seconds per step: " + ", ".join(f"{k} {v:.1f}" for k, v in seconds.items())
         )
-    from seawatch.cli.share import record_change
-    from seawatch.share.alerts import raise_for_store
+    raised = None
+    if has_state(store):  # alerts live in the state: without one, SQLAlchemy is not loaded
+        from seawatch.cli.share import record_change
+        from seawatch.share.alerts import raise_for_store
 
-    raised = raise_for_store(store, st, events, record_change)
+        raised = raise_for_store(store, st, events, record_change)
     if raised is not None:
         console.print(
             f"alerts: {raised.new:,} new, {raised.updated:,} updated (their event changed), "
@@ -351,12 +354,8 @@ def with_markings(store: Path, frame: pl.DataFrame) -> pl.DataFrame:
     level, owned by the host agency. A store without a state (no ``state.db``, no
     ``SEAWATCH_DB``) has the default level
     (:data:`~seawatch.share.markings.DEFAULT_MARKING`) and no owner yet; no state is made."""
-    import os
-
     import polars as pl
 
-    from seawatch.share.db import ENV_VAR, STATE_FILENAME, open_state
-    from seawatch.share.errors import NotInitialised
     from seawatch.share.markings import (
         DEFAULT_MARKING,
         attach_markings,
@@ -364,12 +363,15 @@ def with_markings(store: Path, frame: pl.DataFrame) -> pl.DataFrame:
         host_agency_name,
     )
 
-    if not os.environ.get(ENV_VAR, "").strip() and not (store / STATE_FILENAME).is_file():
+    if not has_state(store):
         return frame.with_columns(
             pl.lit(DEFAULT_MARKING.label).alias("marking"),
             pl.lit([], dtype=pl.List(pl.String())).alias("releasable_to"),
             pl.lit(None, dtype=pl.String()).alias("owner_agency"),
         )
+    from seawatch.share.db import open_state
+    from seawatch.share.errors import NotInitialised
+
     state = open_state(store, create_store=False)
     try:
         try:

@@ -103,12 +103,12 @@ def record_store_read(store: Path, action: str, resource: str, params: dict[str,
     """:func:`record_read` for a command that reads a store's data (``events``, ``info``),
     when the store has a state (``SEAWATCH_DB``, or ``state.db`` in the store); a store
     without one gets none made and nothing recorded."""
-    import os
+    from seawatch.share.location import has_state
 
-    from seawatch.share.db import ENV_VAR, STATE_FILENAME, open_state
-
-    if not os.environ.get(ENV_VAR, "").strip() and not (store / STATE_FILENAME).is_file():
+    if not has_state(store):  # the database layer (SQLAlchemy) is not even loaded
         return
+    from seawatch.share.db import open_state
+
     state = open_state(store, create_store=False)
     try:
         record_read(state, action, resource, params)

@@ -7,6 +7,8 @@ it, and nothing more; every read and write is appended to a hash-chained audit l
 =====================================  =====================================================
 :mod:`seawatch.share.db`               :func:`open_state` / :class:`State`: SQLite or
                                        PostgreSQL through SQLAlchemy, Alembic migrations
+:mod:`seawatch.share.location`         :func:`has_state`: whether a store has a state,
+                                       without loading SQLAlchemy
 :mod:`seawatch.share.accounts`         agencies (one host), users, roles
 :mod:`seawatch.share.auth`             authentication: a password login, one HTTP request;
                                        the one import for the four modules below

@@ -35,11 +35,8 @@ from sqlalchemy.engine import Connection, Dialect, Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from seawatch.share.errors import DatabaseUnavailable, InvalidInput
+from seawatch.share.location import ENV_VAR, STATE_FILENAME
 
-ENV_VAR = "SEAWATCH_DB"
-"""Environment variable naming the state database URL (e.g. a PostgreSQL server)."""
-STATE_FILENAME = "state.db"
-"""Name of the SQLite state file inside a store directory."""
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 """Alembic script folder shipped in the package."""
 VERSION_TABLE = "seawatch_state_version"

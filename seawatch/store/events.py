@@ -108,11 +108,10 @@ def commit_events(
 
 
 def read_run_info(path: Path) -> dict[str, Any]:
-    """The run description stored in an events file (``{}`` when it has none)."""
-    import pyarrow.parquet as pq
-
-    meta = pq.read_metadata(path).metadata or {}
-    raw = meta.get(RUN_INFO_KEY.encode())
+    """The run description stored in an events file (``{}`` when it has none); read by
+    Polars (pyarrow's Parquet module would cost ``seawatch detect`` its import, TLS
+    included, for this one read)."""
+    raw = pl.read_parquet_metadata(path).get(RUN_INFO_KEY)
     return json.loads(raw) if raw else {}
 
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import numba as nb
 import numpy as np
+from numba.extending import register_jitable
 
 from seawatch.io.jit import announce_compiles
 from seawatch.io.quarantine import OK, Reason
@@ -23,7 +24,6 @@ from seawatch.io.quarantine import OK, Reason
 JIT_LABEL = "the NMEA decoder"
 """How the notice of a first compile names these kernels (:mod:`seawatch.io.jit`)."""
 announce_compiles()
-nt = nb.types
 
 N_CHAN = 6
 N_SEQ = 11  # -1 (empty) .. 9
@@ -88,9 +88,7 @@ def _six(c: int) -> int:
     return v
 
 
-@nb.njit(nt.int64(nt.int64, nt.int8[::1], nt.int8[::1], nt.int64[:, ::1], nt.int64[:, ::1],
-                  nt.int32[:, ::1], nt.int64[::1], nt.int64[::1], nt.int8[::1], nt.int64),
-         cache=True, nogil=True)
+@register_jitable  # compiled into assemble: nothing loaded at import (see framing.py)
 def _close_incomplete(k, st_active, st_count, st_line, st_sidx, st_length,
                       q_line, q_sidx, q_reason, nq):
     """Quarantine the open group at key k as incomplete (one entry, at its first fragment)

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import numba as nb
 import numpy as np
+from numba.extending import register_jitable
 
 from seawatch import schema
 from seawatch.io.jit import announce_compiles
@@ -54,14 +55,18 @@ LINE_TOO_LONG = 4
 # channel codes
 CHANNELS = ("", "A", "B", "1", "2", "?")
 
-# The helpers have explicit signatures (int64 scalars, the chunk's bytes read only), so each
-# compiles once whatever integer types or constants its callers pass (a constant argument
-# would otherwise compile a version of its own); LLVM inlines them into :func:`frame`.
+# The helpers that only kernels call are ``register_jitable``: compiled into their callers
+# (whose cached machine code holds them), nothing is loaded for them when this module is
+# imported, and their callers' constant arguments are typed as plain integers (numba tries an
+# overload without literal types first), so each compiles once, not once per constant. They
+# once had explicit signatures instead, which made numba load each one's cache entry at
+# import (13 of the 25 kernels an ingest loaded, ~4 ms each; docs/benchmarks.md, start-up).
+# LLVM inlines them into :func:`frame`. :func:`fnv_hash`, which the reader also calls from
+# Python, keeps its signature.
 _BYTES = nt.Array(nt.uint8, 1, "C", readonly=True)
-"""A chunk's bytes, as the helpers see them."""
+"""A chunk's bytes, as :func:`fnv_hash` sees them."""
 _SPAN = (_BYTES, nt.int64, nt.int64)
 """``(buf, a, b)``: the bytes ``buf[a:b]``."""
-_TIME_AND_END = nt.UniTuple(nt.int64, 2)
 
 
 @nb.njit(cache=True, nogil=True, inline="always")
@@ -85,7 +90,7 @@ def _hexval(c: int) -> int:
     return -1
 
 
-@nb.njit(nt.int64(nt.int64, nt.int64, nt.int64), cache=True, nogil=True)
+@register_jitable
 def days_from_civil(y: int, m: int, d: int) -> int:
     """Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's algorithm)."""
     y -= m <= 2
@@ -97,7 +102,7 @@ def days_from_civil(y: int, m: int, d: int) -> int:
     return era * 146097 + doe - 719468
 
 
-@nb.njit(nt.int64(nt.int64, nt.int64), cache=True, nogil=True)
+@register_jitable
 def days_in_month(y: int, m: int) -> int:
     """Days in month ``m`` (1-12) of year ``y`` (proleptic Gregorian)."""
     if m == 2:
@@ -108,7 +113,7 @@ def days_in_month(y: int, m: int) -> int:
     return 31
 
 
-@nb.njit(nt.int64(*[nt.int64] * 7), cache=True, nogil=True)
+@register_jitable
 def civil_to_us(y: int, mo: int, d: int, h: int, mi: int, s: int, us: int) -> np.int64:
     """µs since the epoch of a UTC calendar time; NO_TIME when a field is out of range.
 
@@ -144,7 +149,7 @@ def civil_array_to_us(ymdhms):
     return out
 
 
-@nb.njit(_TIME_AND_END(*_SPAN), cache=True, nogil=True)
+@register_jitable
 def _read_uint(buf, a: int, b: int):
     """Unsigned integer in buf[a:b]; (value, end) with end == a when there are no digits."""
     v = 0
@@ -155,7 +160,7 @@ def _read_uint(buf, a: int, b: int):
     return v, i
 
 
-@nb.njit(_TIME_AND_END(*_SPAN), cache=True, nogil=True)
+@register_jitable
 def _epoch_digits_to_us(buf, a: int, b: int):
     """Epoch seconds (10 digits, optional fraction) or milliseconds (13 digits) at buf[a:b].
 
@@ -184,7 +189,7 @@ def _epoch_digits_to_us(buf, a: int, b: int):
     return np.int64(v) * 1_000_000 + us, i
 
 
-@nb.njit(_TIME_AND_END(*_SPAN), cache=True, nogil=True)
+@register_jitable
 def _iso_to_us(buf, a: int, b: int):
     """ISO 8601 time ``YYYY-MM-DD[T _]HH:MM:SS[.f][Z|±hh[:mm]]`` at buf[a:b]; (time_us, end).
 
@@ -240,7 +245,7 @@ def _iso_to_us(buf, a: int, b: int):
     return t, i
 
 
-@nb.njit(nt.int64(*_SPAN), cache=True, nogil=True)
+@register_jitable
 def _prefix_time(buf, a: int, b: int) -> np.int64:
     """Time written at the start of a line before its first sentence, or NO_TIME."""
     # skip an opening bracket or quote
@@ -253,7 +258,7 @@ def _prefix_time(buf, a: int, b: int) -> np.int64:
     return t
 
 
-@nb.njit(nt.int64(*_SPAN), cache=True, nogil=True)
+@register_jitable
 def _trailing_time(buf, a: int, b: int) -> np.int64:
     """First comma-separated field of buf[a:b] that is a plausible epoch time in seconds."""
     i = a
@@ -270,7 +275,7 @@ def _trailing_time(buf, a: int, b: int) -> np.int64:
     return NO_TIME
 
 
-@nb.njit(nt.int64(*_SPAN), cache=True, nogil=True)
+@register_jitable
 def _pghp_time(buf, a: int, b: int) -> np.int64:
     """Time of a Gatehouse ``$PGHP,1,yyyy,mm,dd,hh,mi,ss,ms,...`` line."""
     i = a + 6  # after '$PGHP,'
@@ -304,7 +309,7 @@ def fnv_hash(buf, a: int, b: int) -> np.int64:
     return v if v != 0 else np.int64(1)
 
 
-@nb.njit(nt.boolean(_BYTES, nt.int64, nt.int64, nt.int64), cache=True, nogil=True)
+@register_jitable
 def _checksum_ok(buf, a: int, star: int, b: int) -> bool:
     """True when the XOR of buf[a:star] equals the 1-2 hex digits after the '*' at ``star``."""
     if star < 0 or star + 1 >= b:
@@ -320,7 +325,7 @@ def _checksum_ok(buf, a: int, star: int, b: int) -> bool:
     return x == v
 
 
-@nb.njit(nt.int64(*_SPAN, nt.int64[::1]), cache=True, nogil=True)
+@register_jitable
 def _parse_tag_block(buf, a: int, b: int, out):
     """Tag block content buf[a:b] (between the backslashes). Writes out[0]=time, out[1..2]=src.
 
@@ -350,7 +355,7 @@ def _parse_tag_block(buf, a: int, b: int, out):
     return bad
 
 
-@nb.njit(nt.boolean(nt.int64), cache=True, nogil=True)
+@register_jitable
 def _valid_armour(c: int) -> bool:
     return (48 <= c <= 87) or (96 <= c <= 119)
 

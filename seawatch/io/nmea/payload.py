@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import numba as nb
 import numpy as np
+from numba.extending import register_jitable
 
 from seawatch.io.jit import announce_compiles
 from seawatch.io.quarantine import OK, Reason
@@ -18,7 +19,6 @@ from seawatch.io.quarantine import OK, Reason
 JIT_LABEL = "the NMEA decoder"
 """How the notice of a first compile names these kernels (:mod:`seawatch.io.jit`)."""
 announce_compiles()
-nt = nb.types
 
 # A message is decoded when every field seawatch reads from it is complete (ITU-R M.1371-5
 # bit positions): a position report cut short in its radio-status bits, which real
@@ -49,16 +49,16 @@ tenths, 361-511 in message 27), nulled (see :mod:`seawatch.io.plausible`)."""
 ODD_HEADING = 2
 """Flag of :func:`decode_positions`: a heading of 360-510 (unused), nulled."""
 
-# The field readers below have explicit signatures (int64 scalars): the kernels call them
-# with constant bit positions, and without a signature numba compiles one version per
-# distinct constant (52 of ``bits``), which made the first run minutes long. With one
-# signature each compiles once; LLVM still inlines them and folds the constants.
-_P6 = nt.Array(nt.uint8, 1, "C", readonly=True)
-"""The 6-bit payload buffer, as the field readers see it (read only)."""
-_FIELD = nt.int64(_P6, nt.int64, nt.int64, nt.int64, nt.int64)
+# The field readers below are ``register_jitable``: the kernels call them with constant bit
+# positions, and a plain jitted function compiles one version per distinct constant (52 of
+# ``bits``), which made the first run minutes long; numba types an overload's arguments
+# without their literal values first, so each compiles once. They are compiled into their
+# callers, whose cached machine code holds them: nothing is loaded for them at import (with
+# explicit signatures, as before, numba loaded each one's cache entry when this module was
+# imported). LLVM still inlines them and folds the constants.
 
 
-@nb.njit(_FIELD, cache=True, nogil=True)
+@register_jitable
 def bits(p6, off, nchar, start, width):
     """Unsigned value of ``width`` bits from bit ``start`` of a message; missing bits read 0."""
     v = 0
@@ -76,7 +76,7 @@ def bits(p6, off, nchar, start, width):
     return v
 
 
-@nb.njit(_FIELD, cache=True, nogil=True)
+@register_jitable
 def sbits(p6, off, nchar, start, width):
     """Signed (two's complement) value of ``width`` bits."""
     v = bits(p6, off, nchar, start, width)
@@ -85,8 +85,7 @@ def sbits(p6, off, nchar, start, width):
     return v
 
 
-@nb.njit(nt.void(_P6, nt.int64, nt.int64, nt.int64, nt.int64, nt.uint8[:, ::1], nt.int64,
-                 nt.int64), cache=True, nogil=True)
+@register_jitable
 def text(p6, off, nchar, start, nchars, out, row, col0):
     """ITU 6-bit text of ``nchars`` characters into ``out[row, col0:]`` as ASCII bytes."""
     for c in range(nchars):

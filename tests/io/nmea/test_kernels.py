@@ -92,6 +92,22 @@ print(json.dumps({"compiles": compiles, "notices": notices}))
 """
 
 
+CALLERS_OF_BITS = 3
+"""The decoder's kernels that read fields (``decode_positions``, ``decode_static``,
+``decode_stations``): the most times a field reader may compile."""
+
+
+def _is_kernel(name: str) -> bool:
+    """Whether the function ``name`` (module.qualname) is a numba dispatcher of its own, as
+    opposed to a helper compiled into its callers (``register_jitable``)."""
+    import importlib
+
+    from numba.core.dispatcher import Dispatcher
+
+    module, _, function = name.rpartition(".")
+    return isinstance(getattr(importlib.import_module(module), function, None), Dispatcher)
+
+
 def _run(cache: Path) -> dict[str, Any]:
     env = {**os.environ, "NUMBA_CACHE_DIR": str(cache)}
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
@@ -104,11 +120,18 @@ def _run(cache: Path) -> dict[str, Any]:
 def test_each_kernel_compiles_once_says_so_and_then_loads_from_the_cache(tmp_path: Path) -> None:
     first = _run(tmp_path)
     ours = {k: n for k, n in first["compiles"].items() if k.startswith("seawatch.io.nmea.")}
-    for kernel in ("framing.frame", "assembly.assemble", "payload.bits",
-                   "payload.decode_positions", "payload.decode_static",
-                   "payload.decode_stations", "encode._put", "encode._encode_positions"):
+    for kernel in ("framing.frame", "assembly.assemble", "payload.decode_positions",
+                   "payload.decode_static", "payload.decode_stations", "encode._put",
+                   "encode._encode_positions"):
         assert ours.get(f"seawatch.io.nmea.{kernel}") == 1, kernel
-    assert {k: n for k, n in ours.items() if n > 1} == {}
+    # the helpers compiled into their callers (register_jitable: no cache entry of their own,
+    # nothing loaded at import) compile with each kernel that calls them, never once per
+    # constant argument (payload.bits, called with 52 constant bit positions, once did)
+    helpers = {k for k in ours if not _is_kernel(k)}
+    assert "seawatch.io.nmea.payload.bits" in helpers
+    assert 1 <= ours["seawatch.io.nmea.payload.bits"] <= CALLERS_OF_BITS
+    assert {k: n for k, n in ours.items() if n > 1 and k not in helpers} == {}
+    assert max(ours.values()) <= CALLERS_OF_BITS
     notices = first["notices"]
     assert "compiling the NMEA decoder: first run only, cached for later runs" in notices
     assert "compiling the NMEA encoder: first run only, cached for later runs" in notices
