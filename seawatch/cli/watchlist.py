@@ -33,9 +33,8 @@ def entries_for_detection(store: Path, files: list[Path]) -> pl.DataFrame | None
 
     import polars as pl
 
-    from seawatch.detect.watchlist import entry_table
     from seawatch.share.db import ENV_VAR, STATE_FILENAME, open_state
-    from seawatch.share.watchlists import read_watchlist_file, watchlist_entries
+    from seawatch.share.watchlists import file_entries, watchlist_entries
 
     frames = []
     if os.environ.get(ENV_VAR, "").strip() or (store / STATE_FILENAME).is_file():
@@ -45,14 +44,9 @@ def entries_for_detection(store: Path, files: list[Path]) -> pl.DataFrame | None
         finally:
             state.close()
     for k, path in enumerate(files, start=1):
-        rows, attrs = read_watchlist_file(path)
-        name = attrs.get("name") or path.stem
         first = max((int(f["entry_id"].cast(pl.Int64).max() or 0) + 1  # type: ignore[arg-type]
                      for f in frames if f.height), default=1)
-        frames.append(entry_table([{**r, "entry_id": first + i, "watchlist_id": -k,
-                                    "list_name": r["list"] or name,
-                                    "source": r["source"] or attrs.get("source", "")}
-                                   for i, r in enumerate(rows)]))
+        frames.append(file_entries(path, watchlist_id=-k, first_entry=first))
     frames = [f for f in frames if f.height]
     return pl.concat(frames) if frames else None
 

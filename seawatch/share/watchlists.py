@@ -432,6 +432,22 @@ def watchlist_entries(state: State) -> pl.DataFrame:
     return entry_table([dict(r) for r in rows] or [])
 
 
+def file_entries(path: str | Path, watchlist_id: int = -1, first_entry: int = 1
+                 ) -> pl.DataFrame:
+    """The entries of a watchlist file, as the detector reads them, without storing them
+    (``seawatch detect --watchlist``): list id ``watchlist_id``, entries numbered from
+    ``first_entry``, the list's name the file's ``list`` column, its JSON ``name`` or the
+    file name."""
+    from seawatch.detect.watchlist import entry_table
+
+    rows, attrs = read_watchlist_file(path)
+    name = attrs.get("name") or Path(path).stem
+    return entry_table([{**r, "entry_id": first_entry + i, "watchlist_id": watchlist_id,
+                         "list_name": r["list"] or name,
+                         "source": r["source"] or attrs.get("source", "")}
+                        for i, r in enumerate(rows)])
+
+
 def watchlist_mmsis(state: State | None, events: pl.DataFrame,
                     ids: Iterable[int]) -> dict[int, set[int]]:
     """The vessels on each list of ``ids``: the MMSIs of the ``watchlist_hit`` events of
@@ -463,7 +479,7 @@ def watchlist_mmsis(state: State | None, events: pl.DataFrame,
 
 
 __all__ = [
-    "ALIASES", "ENTRY_FIELDS", "Watchlist", "delete_watchlist",
+    "ALIASES", "ENTRY_FIELDS", "Watchlist", "delete_watchlist", "file_entries",
     "get_watchlist", "import_watchlists", "list_watchlists", "parse_rows",
     "read_watchlist_file", "visible", "watchlist_entries", "watchlist_mmsis",
 ]
