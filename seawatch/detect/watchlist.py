@@ -8,11 +8,15 @@ when
 - its MMSI is the entry's, or
 - an IMO number or call sign it reported is the entry's (exactly, call signs compared
   without case, spaces or punctuation), or
-- a name it reported is like the entry's: both normalised (:func:`seawatch.detect.identity.
-  normalise_name`: case, punctuation, ``@`` padding and spacing, a leading ``F/V``, ``M/V``,
-  ...), a ``rapidfuzz`` ratio of at least ``min_name_score`` (0-100), the same numbers in
-  both (``OCEAN STAR 3`` is not ``OCEAN STAR 7``: numbered sister ships are other vessels),
-  and a name shorter than ``min_name_chars`` only when equal.
+- a name it reported is the entry's written another way: both reduced to a key
+  (:func:`name_key`: case, punctuation, ``@`` padding, spacing, a leading ``F/V``, ``M/V``,
+  ... and the ``NO.`` before a number set aside: ``F/V Hai-Feng No.8`` is ``HAIFENG8``)
+  and the keys equal; or, for keys of ``min_fuzzy_chars`` characters or more, at most
+  ``max_name_edits`` characters apart (a misspelt long name) with the same numbers in both
+  (digits and Roman numerals, :func:`vessel_numbers`: ``OCEAN STAR 3`` is not ``OCEAN STAR
+  7``, nor ``ELIZABETH B II`` ``ELIZABETH III``: numbered sister ships are other vessels).
+  Shorter names must be equal: one letter is the whole difference between ``DON PEDRO``
+  and ``DONA PEDRO``, two vessels.
 
 Every value the vessel reported counts (a renamed vessel still hits the entry of its old
 name), except a name, call sign or IMO number seen in fewer than ``min_reports`` stored
@@ -25,8 +29,9 @@ from its first to its last position, at the last; ``score`` is the best hit's:
 0.6 x ratio / 100). A hit whose entry gives a flag other than the MID's says
 ``flag_mismatch``: AIS carries no flag, and the list's is the declared one.
 
-Matching is joins for the exact fields and one ``rapidfuzz.process.cdist`` of the vessels'
-distinct names against the entries' (C, no Python loop over pairs).
+Matching is joins for the exact fields and the name keys, and one
+``rapidfuzz.process.cdist`` (Levenshtein distance) of the vessels' distinct long keys
+against the entries' (C, no Python loop over pairs).
 
 Examples
 --------
@@ -42,7 +47,7 @@ Examples
 >>> ev = detect_watchlist_hits(track, reports, entries)
 >>> hit = json.loads(ev["details"][0])["hits"][0]
 >>> hit["matched"], hit["flag_mismatch"], ev["score"][0]
-({'name': 94.7}, True, 0.568)
+({'name': 100.0}, True, 0.6)
 """
 
 from __future__ import annotations
@@ -59,7 +64,7 @@ from seawatch.detect.detector import Context, Detector
 from seawatch.detect.events import empty_events, to_events
 from seawatch.detect.identity import identity_history, normalise_name
 from seawatch.io.identity import flag_from_mmsi
-from seawatch.params import Count, Number, Params, param, resolve
+from seawatch.params import Count, Params, param, resolve
 
 ENTRY_COLUMNS: dict[str, pl.DataType] = {
     "entry_id": pl.Int64(),
@@ -82,16 +87,17 @@ FIELD_WEIGHT: dict[str, float] = {"mmsi": 1.0, "imo": 1.0, "callsign": 0.8, "nam
 class WatchlistParams(Params):
     """Parameters of ``watchlist_hit`` (docs/detectors.md, *watchlist_hit*)."""
 
-    min_name_score: Number = param(
-        92.0,
-        "Lowest rapidfuzz ratio (0-100) of two normalised names that is a name match.",
-        "seawatch: 92 takes transliterations and spacing ('HAI FENG 8' / 'HAIFENG 8', 95) "
-        "and leaves names a word apart ('OCEAN STAR' / 'OCEAN STAR II', 87)",
+    max_name_edits: Count = param(
+        1,
+        "Most characters (Levenshtein distance) two name keys of min_fuzzy_chars or more "
+        "may differ by and match; shorter keys must be equal.",
+        "seawatch: the identity profile's fleet has DON PEDRO and DONA PEDRO, DON JACINTO "
+        "and DONA JACINTO (keys of 8-11 characters one edit apart), two vessels each",
     )
-    min_name_chars: Count = param(
-        5,
-        "Names shorter than this (normalised) match only when equal: short names are common.",
-        "seawatch",
+    min_fuzzy_chars: Count = param(
+        12,
+        "Name keys shorter than this match only when equal.",
+        "seawatch (as max_name_edits)",
     )
     min_reports: Count = param(
         2,
@@ -140,8 +146,29 @@ def _callsign(expr: pl.Expr) -> pl.Expr:
         "", None)
 
 
-def _digits(expr: pl.Expr) -> pl.Expr:
-    return expr.str.extract_all(r"[0-9]+").list.join(" ")
+def vessel_numbers(text: pl.Expr) -> pl.Expr:
+    """The numbers in a name, as text: digits and Roman numerals written as words (``II``,
+    ``IV``), which number sister ships as digits do.
+
+    >>> pl.select(vessel_numbers(pl.Series(["ELIZABETH B II", "LU RONG NO.12", "X 7"]))
+    ...           ).to_series().to_list()
+    ['II', '12', 'X 7']
+    """
+    words = normalise_name(text).str.split(" ")
+    number = r"^(?:[0-9]+|[IVXLC]+)$"
+    return words.list.eval(pl.element().filter(pl.element().str.contains(number))) \
+        .list.join(" ")
+
+
+def name_key(text: pl.Expr) -> pl.Expr:
+    """A name as matched: :func:`~seawatch.detect.identity.normalise_name`, ``NO.`` before a
+    number dropped, no spaces.
+
+    >>> pl.select(name_key(pl.Series(["F/V Hai-Feng No.8", "HAIFENG 8", "m/v  Ocean Star"]))
+    ...           ).to_series().to_list()
+    ['HAIFENG8', 'HAIFENG8', 'OCEANSTAR']
+    """
+    return normalise_name(text).str.replace_all(r"\bNO (\d)", "$1").str.replace_all(" ", "")
 
 
 def _trusted(history: pl.DataFrame, min_reports: int) -> pl.DataFrame:
@@ -151,32 +178,40 @@ def _trusted(history: pl.DataFrame, min_reports: int) -> pl.DataFrame:
 
 
 def _name_pairs(names: pl.DataFrame, entries: pl.DataFrame, p: WatchlistParams) -> pl.DataFrame:
-    """(``mmsi``, ``entry_id``, ``score``) of the name matches."""
+    """(``mmsi``, ``entry_id``, ``score``: the ratio of the keys, 0-100) of the name
+    matches."""
     empty = pl.DataFrame(schema={"mmsi": pl.Int64, "entry_id": pl.Int64, "score": pl.Float64})
-    listed = entries.select("entry_id", normalise_name(pl.col("name")).alias("n")).drop_nulls()
-    if names.height == 0 or listed.height == 0:
+    listed = entries.select("entry_id", name_key(pl.col("name")).alias("n"),
+                            vessel_numbers(pl.col("name")).alias("n_numbers")).filter(
+        pl.col("n").str.len_chars() > 0)
+    mine = names.select("mmsi", name_key(pl.col("value")).alias("value"),
+                        vessel_numbers(pl.col("value")).alias("numbers")).filter(
+        pl.col("value").str.len_chars() > 0)
+    if mine.height == 0 or listed.height == 0:
         return empty
-    from rapidfuzz import fuzz, process
+    pairs = [mine.join(listed, left_on="value", right_on="n").select(
+        "mmsi", "entry_id", pl.lit(100.0).alias("score"))]
+    long_mine = mine.filter(pl.col("value").str.len_chars() >= p.min_fuzzy_chars)
+    long_listed = listed.filter(pl.col("n").str.len_chars() >= p.min_fuzzy_chars)
+    if p.max_name_edits > 0 and long_mine.height and long_listed.height:
+        from rapidfuzz import fuzz, process
+        from rapidfuzz.distance import Levenshtein
 
-    mine = names.select("value").unique().sort("value")["value"].to_list()
-    theirs = listed.select("n").unique().sort("n")["n"].to_list()
-    matrix = process.cdist(mine, theirs, scorer=fuzz.ratio, score_cutoff=p.min_name_score,
-                           dtype=np.float32, workers=1)
-    i, j = np.nonzero(matrix)
-    if i.size == 0:
-        return empty
-    pairs = pl.DataFrame({"value": [mine[k] for k in i], "n": [theirs[k] for k in j],
-                          "score": matrix[i, j].astype(np.float64)})
-    short = (pl.col("value").str.len_chars() < p.min_name_chars) | (
-        pl.col("n").str.len_chars() < p.min_name_chars)
-    pairs = pairs.filter(
-        (_digits(pl.col("value")) == _digits(pl.col("n")))
-        & (~short | (pl.col("value") == pl.col("n")))
-    )
-    return (pairs.join(names.select("mmsi", "value"), on="value")
-            .join(listed, on="n")
-            .group_by("mmsi", "entry_id").agg(pl.col("score").max())
-            .select(pl.col("mmsi").cast(pl.Int64), "entry_id", pl.col("score").round(1)))
+        a = long_mine["value"].unique().sort().to_list()
+        b = long_listed["n"].unique().sort().to_list()
+        edits = process.cdist(a, b, scorer=Levenshtein.distance,
+                              score_cutoff=p.max_name_edits, dtype=np.int32, workers=1)
+        i, j = np.nonzero((edits <= p.max_name_edits) & (edits > 0))
+        if i.size:
+            close = pl.DataFrame({"value": [a[k] for k in i], "n": [b[k] for k in j]})
+            close = close.with_columns(pl.Series("score", [
+                round(fuzz.ratio(x, y), 1) for x, y in close.iter_rows()
+            ], dtype=pl.Float64))  # the few close pairs
+            pairs.append(close.join(long_mine, on="value").join(long_listed, on="n")
+                         .filter(pl.col("numbers") == pl.col("n_numbers"))
+                         .select("mmsi", "entry_id", "score"))
+    return (pl.concat(pairs).group_by("mmsi", "entry_id").agg(pl.col("score").max())
+            .select(pl.col("mmsi").cast(pl.Int64), "entry_id", pl.col("score")))
 
 
 def match_entries(vessels: pl.DataFrame, identities: pl.DataFrame | None,
@@ -277,9 +312,11 @@ def detect_watchlist_hits(
     hits = match_entries(seen, identities, entries, params=p)
     if hits.height == 0:
         return empty_events()
-    hits = hits.join(entries, on="entry_id").with_columns(
+    listed = entries.rename({c: f"entry_{c}" for c in ("name", "imo", "callsign", "mmsi",
+                                                         "flag")})
+    hits = hits.join(listed, on="entry_id").with_columns(
         flag_from_mmsi(pl.col("mmsi")).alias("vessel_flag"),
-        flag_code(pl.col("flag")).alias("entry_flag"),
+        flag_code(pl.col("entry_flag")).alias("entry_flag_code"),
     )
     rows: list[dict[str, Any]] = []
     for (mmsi,), group in hits.sort("mmsi", "score", "entry_id",
@@ -294,10 +331,12 @@ def detect_watchlist_hits(
             items.append({
                 "watchlist_id": h["watchlist_id"], "list_name": h["list_name"],
                 "source": h["source"], "entry_id": h["entry_id"], "reason": h["reason"],
-                "entry": {k: h[k] for k in ("name", "imo", "callsign", "mmsi", "flag")},
+                "entry": {k: h[f"entry_{k}"] for k in ("name", "imo", "callsign", "mmsi",
+                                                         "flag")},
                 "matched": matched, "score": h["score"],
-                "flag_mismatch": (h["entry_flag"] is not None and h["vessel_flag"] is not None
-                                  and h["entry_flag"] != h["vessel_flag"]),
+                "flag_mismatch": (h["entry_flag_code"] is not None
+                                  and h["vessel_flag"] is not None
+                                  and h["entry_flag_code"] != h["vessel_flag"]),
             })
         ids = sorted({i["watchlist_id"] for i in items if i["watchlist_id"] is not None})
         rows.append({"mmsi": mmsi, "score": items[0]["score"], "details": json.dumps(
@@ -325,4 +364,4 @@ DETECTOR = Detector(
 """The ``watchlist`` step of the pipeline (no event without watchlists)."""
 
 __all__ = ["DETECTOR", "ENTRY_COLUMNS", "WatchlistParams", "detect_watchlist_hits",
-           "entry_table", "flag_code", "match_entries"]
+           "entry_table", "flag_code", "match_entries", "name_key", "vessel_numbers"]

@@ -141,7 +141,7 @@ DEFAULTS = {
     "type_mismatch": {"checked_types": list(range(60, 90)), "min_speed_kn": 1.5,
                       "max_speed_kn": 5.0, "min_positions": 3, "min_port_km": 10.0,
                       "max_straightness": 0.5, "min_duration": "3h"},
-    "watchlist": {"min_name_score": 92.0, "min_name_chars": 5, "min_reports": 2},
+    "watchlist": {"max_name_edits": 1, "min_fuzzy_chars": 12, "min_reports": 2},
     "installations": {
         "infer_min_shore_km": 5.0,
         "infer_cell_km": 2.0,

@@ -34,6 +34,9 @@ ENTRIES = entry_table([
      "flag": "Panama"},
     {"entry_id": 4, "watchlist_id": 11, "list_name": "interest", "callsign": "hc-1234"},
     {"entry_id": 5, "watchlist_id": 11, "list_name": "interest", "name": "ANA"},
+    {"entry_id": 6, "watchlist_id": 11, "list_name": "interest",
+     "name": "LU RONG YUAN YU 1234"},
+    {"entry_id": 7, "watchlist_id": 11, "list_name": "interest", "name": "ELIZABETH B II"},
 ])
 
 
@@ -53,8 +56,11 @@ def test_exact_fields_hit():
 @pytest.mark.parametrize(
     ("name", "hit"),
     [("F/V Ocean-Star 7", True), ("OCEANSTAR 7", True), ("ocean star 7@@@", True),
-     ("OCEAN STAR 3", False), ("OCEAN STAR 77", False), ("OCEAN STAR", False),
-     ("OCEAN STARLIGHT 7", False), ("ANA", True), ("ANNA", False)],
+     ("OCEAN STAR NO.7", True), ("OCEAN STAR 3", False), ("OCEAN STAR 77", False),
+     ("OCEAN STAR", False), ("OCEAN STARLIGHT 7", False), ("ANA", True), ("ANNA", False),
+     ("OCEAN STAT 7", False),  # short names: one letter is another vessel (DON / DONA)
+     ("LU RONG YUAN YO 1234", True), ("LU RONG YUAN YU 1235", False),
+     ("LU RONG YUAN 1234", False), ("ELIZABETH III", False), ("ELIZABETH B-II", True)],
 )
 def test_fuzzy_names_need_the_same_numbers(name, hit):
     v = reports(735000001, {"name": name})
@@ -85,6 +91,8 @@ def test_one_event_per_vessel_with_every_hit_and_the_flag_check():
     by_entry = {h["entry_id"]: h for h in d["hits"]}
     assert by_entry[3]["flag_mismatch"] is True  # Panama listed, MID 735 is Ecuador
     assert by_entry[1]["flag_mismatch"] is False and by_entry[1]["matched"] == {"name": 100.0}
+    assert by_entry[3]["entry"] == {"name": None, "imo": None, "callsign": None,
+                                    "mmsi": 735000003, "flag": "Panama"}
     assert row["score"] == 1.0
     assert detect_watchlist_hits(pos, v, None).height == 0
 

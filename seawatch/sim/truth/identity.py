@@ -5,9 +5,10 @@ What reaches the data is decided from the reports as emitted (decodable position
 reports received and not garbled, first copies), with the definitions of
 docs/detectors.md:
 
-- ``identity_change``: the vessel's old name reached the data before the change and the new
-  one after it in at least two reports the store keeps (distinct contents per UTC day:
-  ``min_reports``); the event is at the first report with the new name;
+- ``identity_change``: for its name or its call sign, the vessel's old value reached the
+  data before the change and the new one after it in at least two reports the store keeps
+  (distinct contents per UTC day: ``min_reports``); the event is from the first report
+  with a new value that did to the last such first report;
 - ``watchlist_hit``: the listed vessel's positions reached the data (and, listed by IMO or
   name, a static report carrying it did); from its first to its last position;
 - ``invalid_identity``: at least five positions reached the data (``min_positions``); from
@@ -81,16 +82,20 @@ def identity_events(plan: Plan, w: World,
         if p is None or not p.t.size or statics.height == 0:
             continue
         mine = statics.filter(pl.col("track") == c["track"]).sort("t")
-        old = mine.filter((pl.col("t") < c["t"]) & pl.col("name").is_not_null()
-                          & (pl.col("name") != c["name"]))
-        new = mine.filter((pl.col("t") >= c["t"]) & (pl.col("name") == c["name"]))
-        kept = new.with_columns(pl.col("ts").dt.date().alias("day")).unique(
-            ["day", *CONTENT])
-        if old.height == 0 or kept.height < MIN_REPORTS:
+        seen: dict[str, float] = {}
+        for field in ("name", "callsign"):  # (a class B vessel sends them apart)
+            old = mine.filter((pl.col("t") < c["t"]) & pl.col(field).is_not_null()
+                              & (pl.col(field) != c[field]))
+            new = mine.filter((pl.col("t") >= c["t"]) & (pl.col(field) == c[field]))
+            kept = new.with_columns(pl.col("ts").dt.date().alias("day")).unique(
+                ["day", *CONTENT])
+            if old.height and kept.height >= MIN_REPORTS:
+                seen[field] = float(new["t"][0])
+        if not seen:
             continue
-        t = float(new["t"][0])
-        add("identity_change", c["track"], t, t, _at(p, t), fields=["name", "callsign"],
-            new_name=c["name"])
+        t = min(seen.values())
+        add("identity_change", c["track"], t, max(seen.values()), _at(p, t),
+            fields=sorted(seen), new_name=c["name"])
     for x in ident.listed:
         p = pos.get(x["track"])
         if p is None or not p.t.size:
