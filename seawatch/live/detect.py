@@ -260,6 +260,7 @@ class IncrementalDetector:
             _Window(segmented, self.store), vessels=vessels, zones=self.zones,
             ports=self.ports, config=cfg, installations=self.installations,
             anchorages=anchorages, at_installations_step=False,
+            identities=self.store.vessels().collect(),  # every report, as seawatch detect
         ).events
         by_type = None if since is None else self._type_cuts(since - H)
         merged = _spliced(raw, window, cuts, ("mmsi", "other_mmsi"), by_type).sort(
