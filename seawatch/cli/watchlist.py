@@ -29,20 +29,12 @@ def entries_for_detection(store: Path, files: list[Path]) -> pl.DataFrame | None
     """The entries ``seawatch detect`` matches: every list of the store's state (when it
     has one) and those of ``files`` (entries numbered after the stored ones, list ids
     negative: -1 for the first file)."""
-    import os
-
     import polars as pl
 
-    from seawatch.share.db import ENV_VAR, STATE_FILENAME, open_state
-    from seawatch.share.watchlists import file_entries, watchlist_entries
+    from seawatch.share.watchlists import file_entries, stored_entries
 
-    frames = []
-    if os.environ.get(ENV_VAR, "").strip() or (store / STATE_FILENAME).is_file():
-        state = open_state(store, create_store=False)
-        try:
-            frames.append(watchlist_entries(state))
-        finally:
-            state.close()
+    stored = stored_entries(store)
+    frames = [] if stored is None else [stored]
     for k, path in enumerate(files, start=1):
         first = max((int(f["entry_id"].cast(pl.Int64).max() or 0) + 1  # type: ignore[arg-type]
                      for f in frames if f.height), default=1)

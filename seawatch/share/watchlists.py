@@ -432,6 +432,22 @@ def watchlist_entries(state: State) -> pl.DataFrame:
     return entry_table([dict(r) for r in rows] or [])
 
 
+def stored_entries(store: str | Path) -> pl.DataFrame | None:
+    """Every entry of the state of the store at ``store`` (``SEAWATCH_DB``, or the store's
+    ``state.db``), as :func:`watchlist_entries`; None when the store has no state."""
+    import os
+
+    from seawatch.share.db import ENV_VAR, STATE_FILENAME, open_state
+
+    if not os.environ.get(ENV_VAR, "").strip() and not (Path(store) / STATE_FILENAME).is_file():
+        return None
+    state = open_state(store, create_store=False)
+    try:
+        return watchlist_entries(state)
+    finally:
+        state.close()
+
+
 def file_entries(path: str | Path, watchlist_id: int = -1, first_entry: int = 1
                  ) -> pl.DataFrame:
     """The entries of a watchlist file, as the detector reads them, without storing them
@@ -479,7 +495,18 @@ def watchlist_mmsis(state: State | None, events: pl.DataFrame,
 
 
 __all__ = [
-    "ALIASES", "ENTRY_FIELDS", "Watchlist", "delete_watchlist", "file_entries",
-    "get_watchlist", "import_watchlists", "list_watchlists", "parse_rows",
-    "read_watchlist_file", "visible", "watchlist_entries", "watchlist_mmsis",
+    "ALIASES",
+    "ENTRY_FIELDS",
+    "Watchlist",
+    "delete_watchlist",
+    "file_entries",
+    "get_watchlist",
+    "import_watchlists",
+    "list_watchlists",
+    "parse_rows",
+    "read_watchlist_file",
+    "stored_entries",
+    "visible",
+    "watchlist_entries",
+    "watchlist_mmsis",
 ]
