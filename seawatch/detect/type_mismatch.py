@@ -140,11 +140,30 @@ def detect_type_mismatch(
     tracks = ordered_tracks(mine, extra=["sog"])
     if tracks.height == 0:
         return empty_events()
+    step = haversine_km_expr(pl.col("lat").shift(1), pl.col("lon").shift(1),
+                             pl.col("lat"), pl.col("lon"))
+    tracks = tracks.with_columns(
+        pl.when(pl.col("first")).then(0.0).otherwise(step).alias("step_km"),
+        pl.col("ts").dt.truncate("1h").alias("hour"),
+    )
+    hours = (
+        tracks.group_by("mmsi", "seg", "hour")
+        .agg(pl.len().alias("n"), pl.col("sog").cast(pl.Float64).median().alias("speed"))
+        .sort("mmsi", "seg", "hour")
+    )
+    ok = ((pl.col("n") >= p.min_positions)
+          & pl.col("speed").is_between(p.min_speed_kn, p.max_speed_kn)).fill_null(False)
+    hours = hours.with_columns(ok.alias("ok"))
+    # the port test only for the hours at fishing speed (a few of a merchant fleet's)
+    slow = tracks.join(hours.filter(pl.col("ok")).select("mmsi", "seg", "hour"),
+                       on=["mmsi", "seg", "hour"])
+    if slow.height == 0:
+        return empty_events()
     if ports is None:
         from seawatch.geo import ports as shipped
 
         ports = shipped(world=True)
-    lat, lon = tracks["lat"].to_numpy(), tracks["lon"].to_numpy()
+    lat, lon = slow["lat"].to_numpy(), slow["lon"].to_numpy()
     near = np.zeros(lat.shape, dtype=bool)
     if ports.height:
         from seawatch.geo import port_index
@@ -154,22 +173,10 @@ def detect_type_mismatch(
         if close.any():
             d, _ = port_index(ports).nearest(lat[close], lon[close])
             near[close] = d < float(p.min_port_km)
-    step = haversine_km_expr(pl.col("lat").shift(1), pl.col("lon").shift(1),
-                             pl.col("lat"), pl.col("lon"))
-    tracks = tracks.with_columns(
-        pl.Series("near_port", near),
-        pl.when(pl.col("first")).then(0.0).otherwise(step).alias("step_km"),
-        pl.col("ts").dt.truncate("1h").alias("hour"),
-    )
-    hours = (
-        tracks.group_by("mmsi", "seg", "hour")
-        .agg(pl.len().alias("n"), pl.col("sog").cast(pl.Float64).median().alias("speed"),
-             pl.col("near_port").any().alias("near"))
-        .sort("mmsi", "seg", "hour")
-    )
-    ok = ((pl.col("n") >= p.min_positions) & ~pl.col("near")
-          & pl.col("speed").is_between(p.min_speed_kn, p.max_speed_kn)).fill_null(False)
-    hours = hours.with_columns(ok.alias("ok"))
+    in_port = slow.filter(pl.Series(near)).select("mmsi", "seg", "hour").unique()
+    hours = hours.join(in_port.with_columns(pl.lit(True).alias("near")),
+                       on=["mmsi", "seg", "hour"], how="left").with_columns(
+        (pl.col("ok") & pl.col("near").is_null()).alias("ok")).sort("mmsi", "seg", "hour")
     new = (
         (pl.col("mmsi") != pl.col("mmsi").shift(1)) | (pl.col("seg") != pl.col("seg").shift(1))
         | (pl.col("hour") - pl.col("hour").shift(1) != timedelta(hours=1))
