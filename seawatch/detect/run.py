@@ -3,7 +3,8 @@
 :func:`detect_all` is the pipeline of DESIGN.md on one table: segment the tracks
 (:func:`seawatch.tracks.segment`), then detect ``spoofing``, ``gap``, ``encounter``,
 ``loitering`` (given the encounters, so a vessel in an encounter is not also loitering),
-``zone_entry``/``zone_exit``, ``fishing_in_zone`` and ``port_visit``
+``zone_entry``/``zone_exit``, ``fishing_in_zone``, ``port_visit``, ``identity_change`` /
+``invalid_identity`` (from every identity report), ``type_mismatch`` and ``watchlist_hit``
 (:data:`seawatch.detect.registry.DETECTORS`), each with its section of
 :class:`seawatch.detect.config.DetectConfig`. :func:`detect_store` gives the events of all
 positions of a store as one table (time-ordered per vessel: no day boundaries, so an episode
