@@ -16,8 +16,11 @@ company apart from plain transshipments) and the hard negatives detected per kin
 false alarm), and exits non-zero when a type's pooled F1 is below ``--min-f1``.
 
 Profiles (``--profiles``, docs/sim.md's messy profile): ``clean`` (the scenario above),
-``each`` (one run per artefact of the messy profile, alone at its default strength) and
-``messy`` (every artefact together). A messy scenario's NMEA files (several, when the
+``each`` (one run per artefact of the messy profile, alone at its default strength),
+``messy`` (every artefact of the messy profile together) and ``identity`` (the identity
+artefact: identity changers, watchlisted vessels and their look-alikes, invalid MMSIs, type
+liars; its ``watchlist.csv`` is given to detection as ``seawatch detect --watchlist``
+would). A messy scenario's NMEA files (several, when the
 capture has holes) and its daily export are ingested into one store, as a user would; its
 negatives carry a ``reason`` (``outlier``, ``clock``, ``file_hole``, ...), and the false
 alerts (those matching no truth event) that hit a negative are counted per reason (an alert
@@ -48,8 +51,9 @@ from seawatch import evaluate
 from seawatch.detect.run import detect_store
 from seawatch.geo import load_ports, load_zones
 from seawatch.geo.installations import load_installations
+from seawatch.share.watchlists import file_entries
 from seawatch.sim import write_scenario
-from seawatch.sim.artefacts import ARTEFACTS
+from seawatch.sim.artefacts import ARTEFACTS, PROFILES
 from seawatch.sim.scenario import nmea_files
 from seawatch.store import Store
 
@@ -64,9 +68,9 @@ def profiles(names: list[str]) -> list[tuple[str, dict[str, float]]]:
         if name == "clean":
             out.append(("clean", {}))
         elif name == "each":
-            out += [(a.name, {a.name: a.default}) for a in ARTEFACTS.values()]
+            out += [(a, {a: ARTEFACTS[a].default}) for a in PROFILES["messy"]]
         elif name == "messy":
-            out.append(("messy", {a.name: a.default for a in ARTEFACTS.values()}))
+            out.append(("messy", {a: ARTEFACTS[a].default for a in PROFILES["messy"]}))
         elif name in ARTEFACTS:
             out.append((name, {name: ARTEFACTS[name].default}))
         else:
@@ -90,8 +94,10 @@ def run_seed(seed: int, hours: float, vessels: int, work: Path,
     t2 = time.perf_counter()
     # the platforms a user would declare (the messy profile's installations.geojson)
     fixed = load_installations(paths["installations"]) if "installations" in paths else None
+    # the generated watchlist a user would import (the identity profile's watchlist.csv)
+    listed = file_entries(paths["watchlist"]) if "watchlist" in paths else None
     events = detect_store(store, zones=load_zones(paths["zones"]), ports=load_ports(paths["ports"]),
-                          installations=fixed)
+                          installations=fixed, watchlists=listed)
     t3 = time.perf_counter()
     truth = evaluate.read_events(paths["truth"])
     negatives = pl.read_parquet(paths["negatives"])

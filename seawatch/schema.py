@@ -165,6 +165,10 @@ EVENT_TYPES: tuple[str, ...] = (
     "spoofing",
     "fishing",
     "route_anomaly",
+    "identity_change",
+    "invalid_identity",
+    "type_mismatch",
+    "watchlist_hit",
 )
 
 TABLES: dict[str, dict[str, pl.DataType]] = {

@@ -260,6 +260,32 @@ class View:
         record["events"] = self.events(mmsi=[mmsi]).height
         return record
 
+    def identity_reports(self, mmsi: int) -> pl.DataFrame | None:
+        """The vessel's identity reports the caller may read (``GET
+        /vessels/{mmsi}/identity``): all of them for the host, those inside the data
+        windows of the grants that release something of the vessel for another agency;
+        None when the caller may not know of the vessel."""
+        if self.full:
+            if not self.known_vessel(mmsi):
+                return None
+            return self.query.retry(lambda: self.query.store.vessels(mmsi=mmsi).collect())
+        if self.vessel(mmsi) is None:
+            return None
+        with self.slot():
+            released = scoped_vessels(self.query, self.scope, [mmsi])
+        pairs = pl.concat([
+            part_grants(self.scope, released.members),
+            event_grants(self.access, self._events_of([mmsi])),
+        ]).filter(pl.col("mmsi") == mmsi)
+        windows = identity_windows(self.access, pairs)
+        inside = (
+            (pl.col("start").is_null() | (pl.col("ts") >= pl.col("start")))
+            & (pl.col("end").is_null() | (pl.col("ts") <= pl.col("end")))
+        )
+        reports = self.query.retry(lambda: self.query.store.vessels(mmsi=mmsi).collect())
+        return (reports.join(windows, on="mmsi", how="inner").filter(inside)
+                .select(reports.columns).unique(maintain_order=True))
+
     def known_vessel(self, mmsi: int) -> bool:
         """Whether the caller may know of the vessel (the same test as :meth:`vessel`)."""
         if self.full:

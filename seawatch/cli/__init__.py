@@ -9,12 +9,14 @@ One module per command group; this one builds the application from them:
                                        or one block per row)
 :mod:`seawatch.cli.ingest`             ``ingest``, ``info``
 :mod:`seawatch.cli.detect`             ``detect``, ``events``, ``eval``
+:mod:`seawatch.cli.identity`           ``identity`` (a vessel's identity history)
 :mod:`seawatch.cli.serve`              ``serve``, ``demo``
 :mod:`seawatch.cli.sim`                ``sim``
 :mod:`seawatch.cli.live`               ``live``, ``replay``
 :mod:`seawatch.cli.share`              ``init-state``, ``agency``, ``user``, ``token``,
                                        ``grant``, ``marking``, ``audit``
 :mod:`seawatch.cli.alerts`             ``alerts`` (and ``alerts rule``)
+:mod:`seawatch.cli.watchlist`          ``watchlist`` (import, list, show, delete)
 =====================================  =====================================================
 
 Every long run shows a progress bar; every failure says what was wrong and what to do (one
@@ -26,7 +28,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from seawatch.cli import alerts, detect, ingest, live, serve, share, sim
+from seawatch.cli import alerts, detect, identity, ingest, live, serve, share, sim, watchlist
 from seawatch.cli.common import Command, console, new_app
 
 __all__ = ["app", "main"]
@@ -51,6 +53,7 @@ COMMANDS: dict[str, Callable[..., None]] = {
     "sim": sim.sim,
     "detect": detect.detect,
     "events": detect.events,
+    "identity": identity.identity,
     "serve": serve.serve,
     "eval": detect.eval_,
     "live": live.live,
@@ -64,6 +67,7 @@ for _name, _function in COMMANDS.items():
     app.command(_name, cls=Command)(_function)
 share.register(app)
 app.add_typer(alerts.alerts_app, name="alerts")
+app.add_typer(watchlist.watchlist_app, name="watchlist")
 
 
 def main() -> None:

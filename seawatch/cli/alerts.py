@@ -233,13 +233,21 @@ def rule_add(
                                                      "(Fishing), comma-separated.")] = None,
     disabled: Annotated[bool, typer.Option("--disabled", help="Create it disabled.")] = False,
     note: Annotated[str, typer.Option(help="What the rule is for.")] = "",
+    watchlist: Annotated[str | None, typer.Option(
+        help="A shared watchlist (id or name, `seawatch watchlist list`): either vessel of "
+        "an event on it.")] = None,
 ) -> None:
     """Add an alert rule of the host agency."""
     from seawatch.share.alerts import add_rule
 
     state = _open(store, db)
+    listed = None
+    if watchlist is not None:
+        from seawatch.share.watchlists import get_watchlist
+
+        listed = get_watchlist(state, watchlist).id
     r = add_rule(state, name, event_types=_split(types), zones=_split(zones),
-                 mmsis=_split(mmsi), min_score=min_score,
+                 mmsis=_split(mmsi), watchlist_id=listed, min_score=min_score,
                  vessel_types=_split(vessel_types), enabled=not disabled, note=note)
     record_change(state, ALERT_RULE, f"alert-rule:{r.id}", {"verb": "add", **_rule_params(r)})
     out.print(f"alert rule {r.id} {r.name!r} of {r.agency}: {_criteria(r)}", highlight=False)
@@ -247,8 +255,8 @@ def rule_add(
 
 def _rule_params(r: Any) -> dict[str, Any]:
     data = r.as_json()
-    return {k: data[k] for k in ("name", "event_types", "zones", "mmsis", "min_score",
-                                 "vessel_types", "enabled")}
+    return {k: data[k] for k in ("name", "event_types", "zones", "mmsis", "watchlist_id",
+                                 "min_score", "vessel_types", "enabled")}
 
 
 def _criteria(r: Any) -> str:
@@ -256,6 +264,7 @@ def _criteria(r: Any) -> str:
         f"types {','.join(r.event_types)}" if r.event_types else "any type",
         f"zones {','.join(r.zones)}" if r.zones else "",
         f"{len(r.mmsis)} watched vessel{'s' * (len(r.mmsis) != 1)}" if r.mmsis else "",
+        f"watchlist {r.watchlist_id}" if r.watchlist_id is not None else "",
         f"score >= {r.min_score:g}" if r.min_score is not None else "",
         f"vessel types {','.join(str(t) for t in r.vessel_types)}" if r.vessel_types else "",
         "" if r.enabled else "disabled",

@@ -66,10 +66,19 @@ def detect(
             "dropped (or lowered, see docs/detectors.md).",
         ),
     ] = None,
+    watchlist: Annotated[
+        list[Path] | None,
+        typer.Option(
+            metavar="FILE",
+            help="A watchlist file (CSV or JSON, see docs/watchlists.md) matched besides the "
+            "watchlists of the store's state; repeatable.",
+        ),
+    ] = None,
 ) -> None:
     """Detect events in all positions of a store and replace its events table; then raise
     the alerts of the store's enabled alert rules (``seawatch alerts``), when it has a
-    state."""
+    state. The watchlists of the state (``seawatch watchlist import``) and those of
+    ``--watchlist`` give ``watchlist_hit`` events."""
     from rich.progress import (
         BarColumn,
         MofNCompleteColumn,
@@ -87,6 +96,9 @@ def detect(
     port_rows = None if ports is None else read_ports_file(ports)
     fixed = None if installations is None else read_installations_file(installations)
     st = open_store(store)
+    from seawatch.cli.watchlist import entries_for_detection
+
+    entries = entries_for_detection(store, watchlist or [])
     previous = st.events_info()
     before = None if previous is None else int(previous.get("rows", 0))
     started = time.perf_counter()
@@ -114,7 +126,7 @@ def detect(
 
         events = detect_store(
             st, zones=zone_list, ports=port_rows, config=cfg, progress=on_progress,
-            installations=fixed,
+            installations=fixed, watchlists=entries,
         )
     counts = dict(events.group_by("type").len().iter_rows()) if events.height else {}
     table = Table(title=f"Events detected in {st.path}")

@@ -41,15 +41,17 @@ def sim(
     profile: Annotated[
         str,
         typer.Option(metavar="NAME",
-                     help="clean (a well-run receiver network) or messy (every artefact of "
-                          "real feeds at its default strength; see docs/sim.md)."),
+                     help="clean (a well-run receiver network), messy (every artefact of "
+                          "real feeds at its default strength) or identity (identity "
+                          "changes, a watchlist and look-alikes; see docs/sim.md)."),
     ] = "clean",
     artefacts: Annotated[
         str | None,
         typer.Option(metavar="LIST",
                      help="Artefacts to add, comma-separated, each optionally =STRENGTH: "
                           "clock, duplicates, outliers, outage, file_holes, shared_identity, "
-                          "sparse_export, moored, platform (e.g. clock=1800,outliers)."),
+                          "sparse_export, moored, platform, identity (e.g. "
+                          "clock=1800,outliers)."),
     ] = None,
 ) -> None:
     """Simulate traffic off Ecuador with planted behaviours and ground truth.

@@ -14,6 +14,7 @@ config file overrides any of them, one TOML table per section::
 
 Sections (:data:`SECTIONS`): ``[ports]``, ``[segment]``, ``[spoofing]``, ``[gap]``,
 ``[encounter]``, ``[loitering]``, ``[zone]``, ``[fishing_in_zone]``, ``[port_visit]``,
+``[identity]``, ``[type_mismatch]``,
 ``[installations]``. An
 unknown section or key, a value of the wrong type or a duration that cannot be read is an
 error naming the file, the section and the key and saying what is valid, so a typo never

@@ -36,7 +36,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
     from seawatch.geo.zones import ZoneIndex
 
-Need = Literal["vessels", "ports", "zones", "encounters", "coverage"]
+Need = Literal["vessels", "identities", "ports", "zones", "encounters", "coverage", "watchlists"]
 """What a detector may need from the pipeline besides the positions (see :class:`Context`)."""
 
 FOUND: frozenset[Need] = frozenset({"encounters"})
@@ -54,6 +54,10 @@ class Context:
     vessels
         Identities, one or more rows per MMSI with ``ship_type`` and ``flag``
         (``Store.latest_identity()``), or None when none are known.
+    identities
+        Every identity report (the store's ``vessels`` table, :data:`seawatch.schema.VESSELS`:
+        one row per distinct report per MMSI and UTC day), or None when not known; the
+        identity detectors read the history from it.
     ports
         The port and anchorage points (:func:`seawatch.detect.ports.port_table`), or None
         for the shipped list.
@@ -65,6 +69,9 @@ class Context:
     coverage
         What each feed heard per hour and grid cell (:data:`seawatch.schema.COVERAGE`) over
         all the positions (the store's, not a chunk's), or None when not built.
+    watchlists
+        The entries of the watchlists to match (:data:`seawatch.watchlists.ENTRY_COLUMNS`),
+        or None when there are none.
     """
 
     vessels: pl.DataFrame | None = None
@@ -72,6 +79,8 @@ class Context:
     zones: ZoneIndex | None = None
     encounters: pl.DataFrame | None = None
     coverage: pl.DataFrame | None = None
+    identities: pl.DataFrame | None = None
+    watchlists: pl.DataFrame | None = None
 
 
 @dataclass(frozen=True)

@@ -152,6 +152,8 @@ def run_pipeline(
     installations: pl.DataFrame | None = None,
     anchorages: pl.DataFrame | None = None,
     at_installations_step: bool = True,
+    identities: pl.DataFrame | None = None,
+    watchlists: pl.DataFrame | None = None,
 ) -> Run:
     """The events of positions in chunks of whole vessels (see the module docstring).
 
@@ -166,6 +168,11 @@ def run_pipeline(
         (:func:`seawatch.geo.anchorages.anchorages_from_periods` of all the positions)
         instead of inferring them from ``chunks``; incremental detection
         (:mod:`seawatch.live.detect`) gives those of the whole store to a window of it.
+    identities
+        Every identity report (the store's ``vessels`` table) for the identity detectors;
+        default: ``vessels`` (which may hold several reports per MMSI).
+    watchlists
+        The watchlist entries to match (:data:`seawatch.detect.watchlist.ENTRY_COLUMNS`).
     at_installations_step
         False leaves out step 5 (the events are then as found, none dropped or lowered at
         an installation): incremental detection applies it to all its events at once.
@@ -205,7 +212,9 @@ def run_pipeline(
         port_rows = port_table(None, ports, cfg, anchorages=found_anchorages)
     zone_index = as_zone_index(zones)[1] if "zones" in needs else None
     coverage = chunks.coverage() if "coverage" in needs else None
-    context = Context(vessels=vessels, ports=port_rows, zones=zone_index, coverage=coverage)
+    context = Context(vessels=vessels, ports=port_rows, zones=zone_index, coverage=coverage,
+                      identities=vessels if identities is None else identities,
+                      watchlists=watchlists)
 
     found: dict[str, list[Any]] = {d.name: [] for d in detectors}
     outliers: list[pl.DataFrame] = []

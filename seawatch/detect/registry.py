@@ -8,10 +8,11 @@ Order matters where one detector reads another's events: ``encounter`` runs befo
 
 Examples
 --------
->>> [d.name for d in DETECTORS]
-['spoofing', 'gap', 'encounter', 'loitering', 'zone', 'fishing_in_zone', 'port_visit']
->>> DETECTED_TYPES[-3:]
-('zone_exit', 'fishing_in_zone', 'port_visit')
+>>> [d.name for d in DETECTORS]  # doctest: +NORMALIZE_WHITESPACE
+['spoofing', 'gap', 'encounter', 'loitering', 'zone', 'fishing_in_zone', 'port_visit',
+ 'identity', 'type_mismatch', 'watchlist']
+>>> DETECTED_TYPES[-4:]
+('identity_change', 'invalid_identity', 'type_mismatch', 'watchlist_hit')
 >>> [d.name for d in detectors_for(["loitering"])]
 ['encounter', 'loitering']
 """
@@ -25,9 +26,12 @@ from seawatch.detect import (
     encounter,
     fishing_in_zone,
     gap,
+    identity,
     loitering,
     port_visit,
     spoofing,
+    type_mismatch,
+    watchlist,
     zone_crossing,
 )
 from seawatch.detect.detector import Detector
@@ -41,6 +45,9 @@ DETECTORS: tuple[Detector[Any], ...] = (
     zone_crossing.DETECTOR,
     fishing_in_zone.DETECTOR,
     port_visit.DETECTOR,
+    identity.DETECTOR,
+    type_mismatch.DETECTOR,
+    watchlist.DETECTOR,
 )
 """Every detector, in the order the pipeline runs them."""
 

@@ -3,7 +3,8 @@
 :func:`detect_all` is the pipeline of DESIGN.md on one table: segment the tracks
 (:func:`seawatch.tracks.segment`), then detect ``spoofing``, ``gap``, ``encounter``,
 ``loitering`` (given the encounters, so a vessel in an encounter is not also loitering),
-``zone_entry``/``zone_exit``, ``fishing_in_zone`` and ``port_visit``
+``zone_entry``/``zone_exit``, ``fishing_in_zone``, ``port_visit``, ``identity_change`` /
+``invalid_identity`` (from every identity report), ``type_mismatch`` and ``watchlist_hit``
 (:data:`seawatch.detect.registry.DETECTORS`), each with its section of
 :class:`seawatch.detect.config.DetectConfig`. :func:`detect_store` gives the events of all
 positions of a store as one table (time-ordered per vessel: no day boundaries, so an episode
@@ -66,6 +67,7 @@ def detect_all(
     types: Iterable[str] | None = None,
     progress: Progress | None = None,
     installations: pl.DataFrame | None = None,
+    watchlists: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
     """All events of a positions table.
 
@@ -97,6 +99,9 @@ def detect_all(
         Fixed installations (:func:`seawatch.geo.installations.load_installations`), added
         to those of ``[installations] files``: loitering and encounters there are dropped
         or lowered (:mod:`seawatch.detect.installations`).
+    watchlists : polars.DataFrame, optional
+        Watchlist entries (:data:`seawatch.detect.watchlist.ENTRY_COLUMNS`) for
+        ``watchlist_hit`` events; none without it.
 
     Returns
     -------
@@ -118,6 +123,7 @@ def detect_all(
         types=types,
         progress=progress,
         installations=installations,
+        watchlists=watchlists,
     ).events
 
 
@@ -130,6 +136,7 @@ def detect_store(
     *,
     chunk_positions: int | None = None,
     installations: pl.DataFrame | None = None,
+    watchlists: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
     """Detect all events of a store's positions and replace its events table with them.
 
@@ -144,7 +151,8 @@ def detect_store(
     store : seawatch.store.Store
         The store. Its positions (columns :data:`POSITION_COLUMNS`) are those of the
         snapshot current when the run starts; identities come from
-        ``store.latest_identity()``.
+        ``store.latest_identity()``, and the identity detectors read every report
+        (``store.vessels()``).
     zones, ports, config, progress
         As :func:`detect_all`. ``progress(step, done, total)`` is called as each step of each
         chunk starts (``read``, ``segment``, ``spoofing``, ... and first ``anchorages`` once
@@ -158,6 +166,8 @@ def detect_store(
         ``installations`` how many were given, the candidates found in the data, the
         events at an installation per type and the user's installations checked
         (``table``: those of ``[installations] files`` and ``installations``).
+    watchlists : polars.DataFrame, optional
+        As :func:`detect_all`.
 
     Returns
     -------
@@ -187,6 +197,8 @@ def detect_store(
         config=cfg,
         progress=progress,
         installations=installations,
+        identities=store.vessels().collect(),
+        watchlists=watchlists,
     )
     stats = chunks.stats
     run_info = {

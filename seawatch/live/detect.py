@@ -106,6 +106,11 @@ HORIZONS: dict[str, Callable[[DetectConfig], timedelta]] = {
     # an event once it lasts min_duration (min_unseen_ends_duration without an entry or exit)
     "port_visit": lambda c: max(_h(c.segment.max_gap_h), _d(c.port_visit.min_duration),
                                 _d(c.port_visit.min_unseen_ends_duration)),
+    # an episode is whole UTC hours that become an event once they last min_duration
+    # (identity and watchlist events need none: the identity reports are the store's
+    # whatever the window, and an event that runs from a vessel's first position is
+    # recomputed from it, as every event the window replaces)
+    "type_mismatch": lambda c: _d(c.type_mismatch.min_duration) + timedelta(hours=1),
 }
 """Per step: the longest span that can join new positions to older ones, that a candidate
 can be in progress before it becomes an event, or that the step reads before an event it
@@ -115,6 +120,7 @@ OPEN_HORIZONS: dict[str, str] = {
     "spoofing": "spoofing", "gap": "zone", "encounter": "encounter",
     "loitering": "loitering", "zone_entry": "zone", "zone_exit": "zone",
     "fishing_in_zone": "fishing_in_zone", "port_visit": "port_visit",
+    "type_mismatch": "type_mismatch",
 }
 """Event type -> the entry of :data:`HORIZONS` that decides whether it is still open. A gap
 or a zone crossing is closed when it is found (it ends at a position already heard)."""
@@ -260,6 +266,8 @@ class IncrementalDetector:
             _Window(segmented, self.store), vessels=vessels, zones=self.zones,
             ports=self.ports, config=cfg, installations=self.installations,
             anchorages=anchorages, at_installations_step=False,
+            identities=self.store.vessels().collect(),  # every report, as seawatch detect
+            watchlists=self._watchlists(),
         ).events
         by_type = None if since is None else self._type_cuts(since - H)
         merged = _spliced(raw, window, cuts, ("mmsi", "other_mmsi"), by_type).sort(
@@ -335,6 +343,13 @@ class IncrementalDetector:
             self.segments.join(found.select("segment_id"), on="segment_id", how="anti"),
             found.cast(self.segments.schema).select(self.segments.columns)])
         return out
+
+    def _watchlists(self) -> pl.DataFrame | None:
+        """The entries of the store's watchlists (its state's), read at every run: a list
+        imported while the service runs is matched from the next run on."""
+        from seawatch.share.watchlists import stored_entries
+
+        return stored_entries(self.store.path)
 
     def _cuts(self, since: datetime, cut: datetime, identity: pl.DataFrame) -> pl.DataFrame:
         """The cut of every vessel (the row without an MMSI) and of those cut on their own:

@@ -57,7 +57,7 @@ Examples
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -258,7 +258,8 @@ def add_rule(
     event_types, zones, mmsis, vessel_types
         The criteria (see the module); empty or None: any.
     watchlist_id
-        A shared watchlist (kept for the watchlists to come; not matched yet).
+        A shared watchlist (:mod:`seawatch.share.watchlists`): events of the vessels it
+        matched (its ``watchlist_hit`` events) or its entries name by MMSI.
     min_score
         Keep events scoring at least this (0-1); None: any score.
     agency
@@ -416,6 +417,7 @@ def match_events(
     events: pl.DataFrame,
     rules: Sequence[Rule],
     vessels: pl.DataFrame | None = None,
+    watchlists: Mapping[int, set[int]] | None = None,
 ) -> pl.DataFrame:
     """The (rule, event) pairs to alert on: a pure, vectorised function.
 
@@ -430,6 +432,11 @@ def match_events(
         Vessel identities with ``mmsi`` and ``ship_type`` and/or ``ship_type_label`` (the
         store's vessel table or ``Store.latest_identity()``), for rules with vessel types.
         Without it such rules match nothing (a vessel of unknown type is not of the type).
+    watchlists
+        The MMSIs of the vessels on each watchlist
+        (:func:`seawatch.share.watchlists.watchlist_mmsis`), for rules with a
+        ``watchlist_id``: either vessel of the event on the list. A rule whose list is
+        not in it matches nothing.
 
     Returns
     -------
@@ -463,6 +470,10 @@ def match_events(
         if rule.mmsis:
             watch = pl.Series(list(rule.mmsis), dtype=pl.Int64).implode()
             conds.append(pl.col("mmsi").is_in(watch) | pl.col("other_mmsi").is_in(watch))
+        if rule.watchlist_id is not None:
+            listed = (watchlists or {}).get(rule.watchlist_id, set())
+            on_list = pl.Series(sorted(listed), dtype=pl.Int64).implode()
+            conds.append(pl.col("mmsi").is_in(on_list) | pl.col("other_mmsi").is_in(on_list))
         if rule.min_score is not None:
             conds.append(pl.col("score") >= float(rule.min_score))
         if rule.vessel_types:
@@ -523,7 +534,13 @@ def raise_alerts(
 
     when = utcnow(now)
     rule_list = list_rules(state, enabled=True) if rules is None else list(rules)
-    pairs = match_events(events, rule_list, vessels)
+    listed = None
+    if any(r.watchlist_id is not None for r in rule_list):
+        from seawatch.share.watchlists import watchlist_mmsis
+
+        listed = watchlist_mmsis(state, events, [r.watchlist_id for r in rule_list
+                                                 if r.watchlist_id is not None])
+    pairs = match_events(events, rule_list, vessels, listed)
     if pairs.height == 0:
         return RaiseResult(0, 0, 0)
     cols = [c for c in EVENT_COLUMNS if c in events.columns]

@@ -41,7 +41,7 @@ MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 """Alembic script folder shipped in the package."""
 VERSION_TABLE = "seawatch_state_version"
 """Alembic's version table (named so it cannot clash with another application's)."""
-HEAD_REVISION = "0002"
+HEAD_REVISION = "0003"
 """Newest migration; :meth:`State.revision` equals it after :func:`open_state`."""
 SQLITE_BUSY_TIMEOUT_S = 30.0
 """How long a SQLite writer waits for another writer before giving up."""

@@ -266,7 +266,7 @@ def create_grant(
     types = sorted({t.strip() for t in (event_types or ()) if t.strip()})
     unknown = [t for t in types if t not in EVENT_TYPES]
     if unknown:
-        raise InvalidInput(f"unknown event type(s) {shown(unknown, 200)}; use "
+        raise InvalidInput(f"unknown event type(s) {shown(unknown, 120)}; use "
                            f"{', '.join(EVENT_TYPES)}")
     level = TLP.parse(max_marking)
     area: dict[str, Any] = {"area_kind": "all"}

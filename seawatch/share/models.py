@@ -15,6 +15,9 @@ One table per kind of record:
 ``audit_head``     one row: the last sequence number and hash (lock point for appends)
 ``alert_rules``    alert rules: event types, zones, watchlist, minimum score, vessel types
 ``alerts``         one alert per (rule, event): a snapshot of the event and its life cycle
+``watchlists``     watchlists of an agency: name, source, marking (TLP), releasable-to list
+``watchlist_``     their entries: name, IMO, call sign, MMSI, flag, source, reason
+``entries``
 =================  =========================================================================
 
 A test checks that these models and the migrations describe the same schema.
@@ -281,3 +284,39 @@ class AlertRow(Base):
     close_note: Mapped[str] = mapped_column(sa.Text, default="")
 
     rule: Mapped[AlertRuleRow] = relationship(lazy="joined")
+
+
+class WatchlistRow(Base):
+    """A watchlist of one agency, marked like an event (its TLP level and releasable-to list
+    decide which partners' grants release it)."""
+
+    __tablename__ = "watchlists"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(sa.String(128), unique=True)
+    source: Mapped[str] = mapped_column(sa.Text, default="")
+    description: Mapped[str] = mapped_column(sa.Text, default="")
+    owner_agency_id: Mapped[int] = mapped_column(sa.ForeignKey("agencies.id"), index=True)
+    marking: Mapped[str] = mapped_column(sa.String(16))
+    releasable_to: Mapped[str] = mapped_column(sa.Text, default="[]")  # JSON list of names
+    created_at: Mapped[datetime]
+    created_by: Mapped[str] = mapped_column(sa.String(128))
+    updated_at: Mapped[datetime]
+    updated_by: Mapped[str] = mapped_column(sa.String(128))
+
+    owner: Mapped[Agency] = relationship(lazy="joined")
+
+
+class WatchlistEntryRow(Base):
+    """One vessel of a watchlist: any of its identifiers, where the list took it from, why."""
+
+    __tablename__ = "watchlist_entries"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    watchlist_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("watchlists.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str | None] = mapped_column(sa.String(128))
+    imo: Mapped[int | None] = mapped_column(sa.BigInteger)
+    callsign: Mapped[str | None] = mapped_column(sa.String(32))
+    mmsi: Mapped[int | None] = mapped_column(sa.BigInteger)
+    flag: Mapped[str | None] = mapped_column(sa.String(64))
+    source: Mapped[str] = mapped_column(sa.Text, default="")
+    reason: Mapped[str] = mapped_column(sa.Text, default="")

@@ -33,6 +33,10 @@ artefact           default     what happens
                                apart, all period, at harbours missing from the port list
 ``platform``       2           offshore platforms (``installations.geojson``), each with 1-2
                                supply vessels standing by within 400 m of it
+``identity``       3           (the ``identity`` profile, not ``messy``) identity changers,
+                               garbled static reports, watchlisted vessels (``watchlist.csv``)
+                               and look-alikes, invalid MMSIs, cargo ships that fish, slow
+                               steamers: :mod:`seawatch.sim.plant.identities`
 =================  ==========  =================================================================
 
 What must not be alerted goes to the scenario's negatives with ``details.reason`` (the
@@ -47,7 +51,7 @@ give the same files.
 
 >>> parse_artefacts("clock,outliers=0.002")
 {'clock': 3600.0, 'outliers': 0.002}
->>> sorted(parse_artefacts(None, profile="messy")) == sorted(ARTEFACTS)
+>>> sorted(parse_artefacts(None, profile="messy")) == sorted(set(ARTEFACTS) - {"identity"})
 True
 """
 
@@ -103,11 +107,21 @@ ARTEFACTS: dict[str, Artefact] = {a.name: a for a in (
     Artefact("platform", 2.0, "platforms",
              "offshore platforms (installations.geojson) with 1-2 supply vessels standing "
              "by", "platform"),
+    Artefact("identity", 3.0, "vessels of each case",
+             "identity changers, garbled static reports, vessels on a generated watchlist "
+             "(watchlist.csv) and their look-alikes, invalid MMSIs, cargo ships that fish "
+             "and slow steamers (seawatch.sim.plant.identities)", "identity"),
 )}
-"""Every artefact of the messy profile, by name."""
+"""Every artefact, by name: those of the messy profile, then ``identity`` (issue 16)."""
 
-PROFILES: dict[str, tuple[str, ...]] = {"clean": (), "messy": tuple(ARTEFACTS)}
-"""Named profiles: the artefacts each switches on at their default strength."""
+PROFILES: dict[str, tuple[str, ...]] = {
+    "clean": (),
+    "messy": tuple(a for a in ARTEFACTS if a != "identity"),
+    "identity": ("identity",),
+}
+"""Named profiles: the artefacts each switches on at their default strength. ``identity``
+is a profile of its own (not part of ``messy``, whose scenarios other measurements were
+made on)."""
 
 LOCAL_TIME_OFFSET_S = -5 * 3600
 """Offset of a station that logs local time: Ecuador's mainland is UTC-5."""
@@ -179,6 +193,7 @@ class ArtefactPlan:
     shared: list[tuple[int, int]] = field(default_factory=list)
     export_only: list[int] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
+    identity: Any = None  # seawatch.sim.plant.identities.IdentityPlan (identity artefact)
 
     def on(self, name: str) -> bool:
         """Whether artefact ``name`` is part of the scenario."""
@@ -250,6 +265,14 @@ class ArtefactPlan:
                           for p in self.platforms],
             "shared_identity_mmsi": [int(mmsi[a]) for a, _ in self.shared],
             "export_only_mmsi": [int(mmsi[t]) for t in self.export_only],
+            **({"identity": {
+                "changed_mmsi": [int(mmsi[c["track"]]) for c in self.identity.changes],
+                "garbled_mmsi": [int(mmsi[g["track"]]) for g in self.identity.garbles],
+                "listed_mmsi": [int(mmsi[x["track"]]) for x in self.identity.listed],
+                "invalid_mmsi": [int(mmsi[x["track"]]) for x in self.identity.invalid],
+                "type_liar_mmsi": [int(mmsi[t]) for t in self.identity.liars],
+                "watchlist_entries": len(self.identity.entries),
+            }} if self.identity is not None else {}),
             "skipped": self.skipped,
         }
 

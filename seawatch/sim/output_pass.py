@@ -151,6 +151,10 @@ def _static_rows(plan: Plan, s: Any) -> pl.DataFrame:
     )
     if plan.artefacts is None:
         return frame
+    if plan.artefacts.identity is not None:
+        from seawatch.sim.plant.identities import apply_to_statics
+
+        frame = apply_to_statics(frame, plan.artefacts.identity)
     return _messy(frame, plan.artefacts, plan.start_s, station)
 
 

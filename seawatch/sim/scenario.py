@@ -280,7 +280,8 @@ def write_scenario(
     ``traffic-1.nmea``, ``traffic-2.nmea``, ... (keys ``nmea_1``, ``nmea_2``, ...: see
     :func:`nmea_files`) with the holes between them; ``sparse_export`` adds
     ``traffic-daily.csv`` (key ``export``); ``platform`` adds ``installations.geojson``
-    (key ``installations``); ``scenario.json`` says what each artefact decided.
+    (key ``installations``); ``identity`` adds ``watchlist.csv`` (key ``watchlist``, the
+    generated watchlist); ``scenario.json`` says what each artefact decided.
 
     Returns
     -------
@@ -384,6 +385,11 @@ def write_scenario(
         rows = rows.hstack(ident.drop("track")[rows["track"].to_numpy()])
         csv_frame(rows).write_csv(paths["export"])
         written["export_rows"] = rows.height
+    if art is not None and art.identity is not None:
+        from seawatch.sim.plant.identities import watchlist_frame
+
+        paths["watchlist"] = out / "watchlist.csv"
+        watchlist_frame(art.identity).write_csv(paths["watchlist"])
     if "installations" in paths and art is not None:
         paths["installations"].write_text(json.dumps(_installations(art)) + "\n",
                                           encoding="utf-8")

@@ -122,6 +122,10 @@ def derive_truth(plan: Plan, w: World, *, collect: bool = False,
     raws.append(T.drop_overlapping(pl.concat(loiter) if loiter else T.empty_raw(), enc,
                                    fleet.mmsi))
     raws.append(_spoofing(plan, w))
+    if art is not None and art.identity is not None:
+        from seawatch.sim.truth.identity import identity_events
+
+        raws.append(identity_events(plan, w, _emit_tracks))
     raw = pl.concat([r for r in raws if r.height], how="vertical") if any(
         r.height for r in raws) else T.empty_raw()
     if art is not None:

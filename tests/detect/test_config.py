@@ -133,6 +133,15 @@ DEFAULTS = {
     },
     "port_visit": {"entry_km": 3.0, "exit_km": 4.0, "min_duration": "30m",
                    "min_unseen_ends_duration": "12h"},  # issue 12: moored, not a visit
+    "identity": {"min_reports": 2, "min_edit": 2, "group_window": "6h",
+                 "placeholder_mmsis": [123456789, 111111111, 222222222, 333333333, 444444444,
+                                       555555555, 666666666, 777777777, 888888888, 999999999,
+                                       987654321, 12345678, 1234567, 1193046],
+                 "min_positions": 5, "ignore_gear": True},
+    "type_mismatch": {"checked_types": list(range(60, 90)), "min_speed_kn": 1.5,
+                      "max_speed_kn": 5.0, "min_positions": 3, "min_port_km": 10.0,
+                      "max_straightness": 0.5, "min_duration": "3h"},
+    "watchlist": {"max_name_edits": 1, "min_fuzzy_chars": 12, "min_reports": 2},
     "installations": {
         "infer_min_shore_km": 5.0,
         "infer_cell_km": 2.0,

@@ -26,6 +26,8 @@ pytestmark = pytest.mark.slow
 
 SCENARIOS = [(seed, 36, 400) for seed in (3, 17, 29, 41, 53)] + [(61, 24, 1500), (73, 24, 1500)]
 """(seed, hours, vessels) of bench/quality.py's runs in docs/evaluation.md."""
+IDENTITY_TYPES = {"identity_change", "invalid_identity", "type_mismatch", "watchlist_hit"}
+"""Event types the clean simulator never gives (planted by its ``identity`` artefact)."""
 MIN_F1 = 0.95
 """The floor ``bench/quality.py`` and the README hold every type to."""
 
@@ -51,7 +53,8 @@ def test_simulate_ingest_detect_export_and_score_every_type(
     run("eval", "--truth", scenario / "truth.json", "--events", tmp_path / "events.kml",
         "--min-f1", MIN_F1, "--out", scores)
     types = json.loads(scores.read_text())["types"]
-    assert set(types) == set(DETECTED_TYPES)
+    # the identity and watchlist events are planted off the clean profile only (docs/sim.md)
+    assert set(types) == set(DETECTED_TYPES) - IDENTITY_TYPES
     for name, row in types.items():
         assert row["n_truth"] > 0, name
         assert row["f1"] >= MIN_F1, (name, row)

@@ -391,7 +391,7 @@ def test_a_state_of_revision_0001_is_upgraded_with_its_data(empty_url: str) -> N
                              "VALUES ('ECU-NAVY', '', true, :t)"), {"t": T0})
     upgrade(engine)
     state = State(empty_url, engine)
-    assert state.revision() == HEAD_REVISION == "0002"
+    assert state.revision() == HEAD_REVISION == "0003"
     assert [a.name for a in list_agencies(state)] == ["ECU-NAVY"]
     init_state(state, "ECU-NAVY")
     assert alerts.add_rule(state, "after upgrade").agency == "ECU-NAVY"

@@ -58,7 +58,8 @@ def test_parse_artefacts_profiles_and_strengths() -> None:
     assert parse_artefacts(None) == {}
     assert parse_artefacts("none", profile="clean") == {}
     messy = parse_artefacts(None, profile="messy")
-    assert messy == {name: a.default for name, a in ARTEFACTS.items()}
+    # every artefact but identity (a profile of its own, tests/sim/test_identity_profile.py)
+    assert messy == {name: a.default for name, a in ARTEFACTS.items() if name != "identity"}
     assert parse_artefacts("outage=2", profile="messy")["outage"] == 2.0
     with pytest.raises(InvalidValue, match="unknown profile"):
         parse_artefacts(None, profile="foggy")
@@ -72,7 +73,7 @@ def test_every_artefact_is_written(messy: dict[str, Path], doc: dict) -> None:
     # 26 h less two 8 h holes leave no file long enough for a watched dark run (13 h of
     # the capture silent, watched before and after): it is skipped, and said so
     assert doc["artefacts"]["skipped"] == ["watched_dark_run: no window the capture records"]
-    assert set(doc["parameters"]["artefacts"]) == set(ARTEFACTS)
+    assert set(doc["parameters"]["artefacts"]) == set(ARTEFACTS) - {"identity"}
     reasons = (pl.read_parquet(messy["negatives"])
                .select(pl.col("details").str.json_path_match("$.reason")).to_series())
     # (file_hole and outage negatives need a silence the capture explains: a bigger fleet)

@@ -168,6 +168,47 @@ SAMPLES = [
         },
     },
     {
+        "type": "identity_change",
+        "start": "2026-01-16T01:46:55Z",
+        "end": "2026-01-16T01:52:30Z",
+        "zone": None,
+        "details": {"fields": ["callsign", "name"], "changes": [
+            {"field": "callsign", "old": "HDQPIT", "new": "HD3LCE", "label": None,
+             "first_seen": "2026-01-16T01:46:55Z", "old_last_seen": "2026-01-15T13:52:55Z",
+             "reports": 2, "edit": 4},
+            {"field": "name", "old": "DONA CISNE 2", "new": "DON CARMEN", "label": None,
+             "first_seen": "2026-01-16T01:52:30Z", "old_last_seen": "2026-01-15T15:34:30Z",
+             "reports": 2, "edit": 7}]},
+    },
+    {
+        "type": "invalid_identity",
+        "start": "2026-01-15T12:00:00Z",
+        "end": "2026-01-16T23:59:00Z",
+        "zone": None,
+        "details": {"reasons": ["unallocated_mid"], "mid": 200, "flag": None, "imo": None,
+                    "positions": 39},
+    },
+    {
+        "type": "type_mismatch",
+        "start": "2026-01-15T14:00:00Z",
+        "end": "2026-01-15T18:55:00Z",
+        "zone": None,
+        "details": {"ship_type": 70, "ship_type_label": "Cargo", "hours": 4.917,
+                    "median_speed_kn": 3.0, "straightness": 0.012, "distance_km": 45.2,
+                    "positions": 60},
+    },
+    {
+        "type": "watchlist_hit",
+        "start": "2026-01-15T12:00:00Z",
+        "end": "2026-01-16T23:59:00Z",
+        "zone": None,
+        "details": {"watchlist_ids": [1], "vessel": {"flag": "CHN"}, "hits": [
+            {"watchlist_id": 1, "list_name": "IUU", "source": "SPRFMO", "entry_id": 3,
+             "reason": "IUU 2024", "entry": {"name": "HAI FENG 8", "imo": None,
+                                              "callsign": None, "mmsi": None, "flag": "PAN"},
+             "matched": {"name": 100.0}, "score": 0.6, "flag_mismatch": True}]},
+    },
+    {
         "type": "route_anomaly",
         "start": "2026-01-15T12:00:10Z",
         "end": "2026-01-15T15:33:02Z",
@@ -185,6 +226,11 @@ EXPECTED = {
     "zone_exit": "Left Ecuador EEZ (EEZ).",
     "fishing_in_zone": "CHN-flagged fishing vessel at fishing speed for 2.6 h",
     "port_visit": "Stayed 3.5 h at POSORJA (anchorage)",
+    "identity_change": "Identity changed: call sign HDQPIT to HD3LCE, name DONA CISNE 2 to "
+    "DON CARMEN",
+    "invalid_identity": "MID 200, allocated to no country",
+    "type_mismatch": "Declared Cargo yet worked an area for 4.9 h, at 3 kn",
+    "watchlist_hit": "On IUU, matched by name (IUU 2024); listed under another flag",
 }
 
 SCRIPT = """

@@ -12,6 +12,7 @@ The data (:func:`build_router`):
 
 - :mod:`~seawatch.api.rest.stats`: ``/stats``;
 - :mod:`~seawatch.api.rest.vessels`: ``/vessels``, ``/vessels/{mmsi}``;
+- :mod:`~seawatch.api.rest.identity`: ``/vessels/{mmsi}/identity`` (identity history);
 - :mod:`~seawatch.api.rest.tracks`: ``/vessels/{mmsi}/track``;
 - :mod:`~seawatch.api.rest.positions`: ``/positions``;
 - :mod:`~seawatch.api.rest.events`: ``/events``, ``/events/{event_id}``;
@@ -30,6 +31,7 @@ Sharing (:func:`build_sharing_router`; the work is done by :mod:`seawatch.share`
 - :mod:`~seawatch.api.rest.markings`: ``/markings/events/{event_id}``;
 - :mod:`~seawatch.api.rest.alerts`: ``/alerts`` (list, one, acknowledge, assign, close,
   reopen, hand-over) and ``/alert-rules`` (the rules that raise them);
+- :mod:`~seawatch.api.rest.watchlists`: ``/watchlists`` (list, one, import, delete);
 - :mod:`~seawatch.api.rest.stream`: ``/stream`` (Server-Sent Events of the store's and the
   alerts' changes, :mod:`seawatch.api.stream`).
 
@@ -52,6 +54,7 @@ from seawatch.api.rest import (
     export,
     geography,
     grants,
+    identity,
     installations,
     markings,
     positions,
@@ -59,6 +62,7 @@ from seawatch.api.rest import (
     stream,
     tracks,
     vessels,
+    watchlists,
 )
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -70,8 +74,8 @@ PREFIX = "/api/v1"
 def build_router(query: StoreQuery) -> APIRouter:
     """The ``/api/v1`` router of the data over one store."""
     router = APIRouter(prefix=PREFIX)
-    for resource in (stats, vessels, tracks, positions, events, geography, coverage,
-                     installations, export):
+    for resource in (stats, vessels, identity, tracks, positions, events, geography,
+                     coverage, installations, export):
         resource.add_routes(router, query)
     return router
 
@@ -79,6 +83,6 @@ def build_router(query: StoreQuery) -> APIRouter:
 def build_sharing_router(query: StoreQuery) -> APIRouter:
     """The ``/api/v1`` router of login and the administration of sharing."""
     router = APIRouter(prefix=PREFIX)
-    for resource in (auth, grants, audit, markings, alerts, stream):
+    for resource in (auth, grants, audit, markings, alerts, watchlists, stream):
         resource.add_routes(router, query)
     return router

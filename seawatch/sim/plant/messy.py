@@ -125,6 +125,10 @@ def plan_artefacts(p: Planter, strengths: Mapping[str, float], vessels: int) -> 
                 del p.negatives[n_neg:]
                 del p.intents[n_int:]
                 plan.skipped.append(f"{name}: {exc}")
+    if "identity" in strengths:  # last: the other artefacts draw as they did before it
+        from seawatch.sim.plant.identities import plant_identities
+
+        plant_identities(p, plan, max(round(strengths["identity"]), 1))
     return plan
 
 

@@ -34,6 +34,10 @@ export const EVENT_TYPES = [
   { id: "port_visit", label: "Port visit", color: "#4f7550" },
   { id: "fishing", label: "Fishing", color: "#9a5b1e" },
   { id: "route_anomaly", label: "Route anomaly", color: "#7209b7" },
+  { id: "identity_change", label: "Identity change", color: "#5a189a" },
+  { id: "invalid_identity", label: "Invalid identity", color: "#6b4226" },
+  { id: "type_mismatch", label: "Type mismatch", color: "#8a5a00" },
+  { id: "watchlist_hit", label: "Watchlist hit", color: "#a4133c" },
 ];
 export const EVENT_TYPE = Object.fromEntries(EVENT_TYPES.map((t) => [t.id, t]));
 
@@ -354,7 +358,9 @@ export function detailRows(details, type = null) {
       unit = UNIT_SUFFIX.find(([suffix]) => key.endsWith(suffix))?.[1] ?? "";
       const v = details[key];
       if (typeof v === "boolean") unit = "bool";
-      else if (Array.isArray(v)) unit = "list";
+      else if (Array.isArray(v)) {
+        unit = v.some((x) => typeof x === "object" && x !== null) ? "json" : "list";
+      }
       else if (typeof v === "object" && v !== null) unit = "json";
     }
     const raw = details[key];
@@ -442,6 +448,39 @@ export function explainEvent(ev) {
       return `Fishing for ${fmtHours(dur)}.`;
     case "route_anomaly":
       return `A route unlike the area's usual traffic (${fmtHours(dur)}).`;
+    case "identity_change": {
+      const field = (f) => (f === "callsign" ? "call sign" : String(f).replace(/_/g, " "));
+      const changes = (d.changes ?? []).map((c) => `${field(c.field)} ${c.old} to ${c.new}`);
+      return `Identity changed: ${changes.join(", ") || "its static data"} (each new value repeated: not a garbled report).`;
+    }
+    case "invalid_identity": {
+      const why = {
+        zero: "MMSI 0",
+        placeholder: "a placeholder MMSI",
+        short: "an MMSI of fewer than nine digits",
+        format: "an MMSI of no station format",
+        unallocated_mid: `MID ${d.mid ?? "?"}, allocated to no country`,
+        imo_check_digit: `IMO ${d.imo ?? "?"}, whose check digit is wrong`,
+      };
+      const reasons = (d.reasons ?? []).map((r) => why[r] ?? String(r).replace(/_/g, " "));
+      return `Transmits under an identity no ship may hold: ${reasons.join(", ") || "invalid"}.`;
+    }
+    case "type_mismatch":
+      return `${joinParts([
+        `Declared ${d.ship_type_label ?? "a merchant ship"} yet worked an area for ${fmtHours(d.hours ?? dur)}`,
+        d.median_speed_kn !== undefined && `at ${fmtNumber(d.median_speed_kn)} kn`,
+        d.straightness !== undefined && d.distance_km !== undefined &&
+          `ending ${fmtNumber(d.straightness * 100, 0)} % of the ${fmtNm(d.distance_km)} sailed from where it began`,
+      ])}: a fishing vessel's movement.`;
+    case "watchlist_hit": {
+      const hits = d.hits ?? [];
+      const lists = [...new Set(hits.map((h) => h.list_name).filter(Boolean))];
+      const by = [...new Set(hits.flatMap((h) => Object.keys(h.matched ?? {})))]
+        .map((f) => (f === "callsign" ? "call sign" : f === "mmsi" ? "MMSI" : f === "imo" ? "IMO" : f));
+      const reason = hits.find((h) => h.reason)?.reason;
+      const flag = hits.some((h) => h.flag_mismatch) ? "; listed under another flag than its MID's" : "";
+      return `On ${lists.join(", ") || "a watchlist"}, matched by ${by.join(", ") || "identity"}${reason ? ` (${reason})` : ""}${flag}.`;
+    }
     default:
       return `${eventLabel(ev.type)} for ${fmtHours(dur)}.`;
   }
