@@ -31,6 +31,10 @@ def entries_for_detection(store: Path, files: list[Path]) -> pl.DataFrame | None
     negative: -1 for the first file)."""
     import polars as pl
 
+    from seawatch.share.location import has_state
+
+    if not files and not has_state(Path(store)):  # no database layer to load for nothing
+        return None
     from seawatch.share.watchlists import file_entries, stored_entries
 
     stored = stored_entries(store)

@@ -435,11 +435,10 @@ def watchlist_entries(state: State) -> pl.DataFrame:
 def stored_entries(store: str | Path) -> pl.DataFrame | None:
     """Every entry of the state of the store at ``store`` (``SEAWATCH_DB``, or the store's
     ``state.db``), as :func:`watchlist_entries`; None when the store has no state."""
-    import os
+    from seawatch.share.db import open_state
+    from seawatch.share.location import has_state
 
-    from seawatch.share.db import ENV_VAR, STATE_FILENAME, open_state
-
-    if not os.environ.get(ENV_VAR, "").strip() and not (Path(store) / STATE_FILENAME).is_file():
+    if not has_state(Path(store)):
         return None
     state = open_state(store, create_store=False)
     try:
