@@ -248,6 +248,8 @@ class LiveService:
         self.compacted = await asyncio.to_thread(compacted_position, self.store, self.wal.id)
         self.writer = LogWriter(self.wal, p)
         self.writer.listeners.append(self._on_ack)
+        if self.detection is not None and self.detection.hot is not None and p.hot:
+            self.writer.listeners.append(self.detection.hot.on_ack)  # seawatch.live.hot
         self.feeds = [FEED_KINDS.get(e.scheme, Feed)(e, self.writer, p, self.outages,
                                                      self._feed_ready)
                       for e in self.endpoints]
@@ -261,7 +263,8 @@ class LiveService:
                    asyncio.create_task(self._report(), name="status")]
         compactor = asyncio.create_task(self._compactor(), name="compactor")
         detecting = [] if self.detection is None else [asyncio.create_task(
-            self.detection.loop(self.store, p, self._compacting, self._stop), name="detection")]
+            self.detection.loop(self.store, p, self._compacting, self._stop, self.wal.id),
+            name="detection")]
         try:
             if tasks:
                 # a feed that cannot listen, or a log that cannot be written (nothing could
@@ -364,7 +367,7 @@ class LiveService:
         for reason, n in done.quarantined.items():
             self.quarantined[reason] = self.quarantined.get(reason, 0) + n
         if self.detection is not None:
-            self.detection.note(done.first_ts)
+            self.detection.note(done.first_ts, done.end)
 
     # -- housekeeping ----------------------------------------------------------------------
     async def _sweep(self) -> None:
@@ -414,6 +417,8 @@ class LiveService:
             "last_error": self.last_error or (self.detection.last_error if self.detection
                                               else None),
             "detection": self.detection.status() if self.detection is not None else None,
+            "hot": (self.detection.hot.status() if self.detection is not None
+                    and self.detection.hot is not None else None),
             "feeds": [f.stats.to_dict() for f in getattr(self, "feeds", [])],
             "outages": list(self.outages.spans) if hasattr(self, "outages") else [],
         }
