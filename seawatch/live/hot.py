@@ -48,6 +48,7 @@ import os
 import threading
 import time
 import uuid
+from collections import deque
 from collections.abc import Sequence
 from datetime import timedelta
 from pathlib import Path
@@ -74,6 +75,8 @@ log = logging.getLogger(__name__)
 HOT_FILE = "hot_events.json"
 """The hot events, in the store's ``live`` folder (where ``seawatch serve`` looks)."""
 HOT_FORMAT = 1
+DELAYS_KEPT = 2000
+"""Publication delays kept for the status (the latest)."""
 LOG_COLUMNS = {"log_segment": pl.Int64(), "log_offset": pl.Int64()}
 """The log position of the batch that raised a hot event (what a detection run settles)."""
 _TIME_FORMAT = "%Y-%m-%dT%H:%M:%S%.6fZ"
@@ -158,6 +161,10 @@ class HotState:
         """One row per vessel: its last position and when it was heard (epoch seconds)."""
         self.late = 0
         """Positions skipped as older than their vessel's carried one."""
+        kinds = self.config.zone.kinds
+        keys = np.random.default_rng(0).integers(1, 2**63, len(self.zones), dtype=np.uint64)
+        wanted = np.array([kinds is None or z.kind in set(kinds) for z in self.zones], bool)
+        self._zone_keys = np.where(wanted, keys, np.uint64(0)).astype(np.uint64)
 
     def step(self, positions: pl.DataFrame, heard: float | None = None) -> pl.DataFrame:
         """The zone crossings (``schema.EVENTS``) that ``positions`` (decoded, any order)
@@ -176,14 +183,31 @@ class HotState:
         self.late += new.height - fresh.height
         if fresh.height == 0:
             return empty_events()
-        frame = pl.concat([carried.drop("heard"), fresh]).sort("mmsi", "ts", "lat", "lon")
-        events = detect_zone_crossings(hot_segments(frame, self.config), self.index,
-                                       params=self.config.zone)
+        frame = hot_segments(pl.concat([carried.drop("heard"), fresh])
+                             .sort("mmsi", "ts", "lat", "lon"), self.config)
+        # the batch kernel on the vessels whose zones change between consecutive positions
+        # of a track (most batches have none: the kernel's joins are then skipped)
+        crossing = frame.filter(pl.col("mmsi").is_in(
+            pl.Series(self._changing(frame), dtype=pl.Int64).implode()))
+        events = detect_zone_crossings(crossing, self.index, params=self.config.zone) if (
+            crossing.height) else empty_events()
         last = frame.group_by("mmsi", maintain_order=True).last().with_columns(
             pl.lit(heard, dtype=pl.Float64).alias("heard"))
         self.state = pl.concat([self.state.join(last.select("mmsi"), on="mmsi", how="anti"),
                                 last.select(list(_STATE))])
         return events
+
+    def _changing(self, frame: pl.DataFrame) -> np.ndarray:
+        """MMSIs with two consecutive positions of one track in different zones (of the
+        ``[zone] kinds`` reported): each position's zones hashed (a random 64-bit key per
+        zone, XORed), compared with the position before."""
+        point, zone = self.index.locate(frame["lat"].to_numpy(), frame["lon"].to_numpy())
+        keys = self._zone_keys[zone]
+        member = np.zeros(frame.height, dtype=np.uint64)
+        np.bitwise_xor.at(member, point, keys)
+        seg = frame["segment_id"].to_numpy()
+        change = (seg[1:] == seg[:-1]) & (member[1:] != member[:-1])
+        return np.unique(frame["mmsi"].to_numpy()[1:][change])
 
     def seed(self, store: Store) -> int:
         """Carry the last position of each vessel of ``store`` heard within ``forget_h`` of
@@ -283,8 +307,13 @@ class HotPath:
         self.store: Store | None = None
         self.wal_id: str | None = None
         self._pending: list[tuple[Sequence[Record], Position]] = []
+        self._acked: list[float] = []  # when each pending batch was acknowledged
+        self._oldest: float | None = None  # ... the oldest batch with an unpublished event
+        self.delays: deque[float] = deque(maxlen=DELAYS_KEPT)
+        """Seconds from a batch's acknowledgement to the file holding its events."""
         self._wake = asyncio.Event()
         self._lock = threading.Lock()  # self.events: the worker thread and settle()
+        self._writing = threading.Lock()
         self._dirty = False
         self.version = 0
         """Changes of the hot events so far; ``published``: the one the file has."""
@@ -306,6 +335,7 @@ class HotPath:
     def on_ack(self, records: Sequence[Record], end: Position) -> None:
         """A batch just acknowledged: queued for :meth:`run`."""
         self._pending.append((records, end))
+        self._acked.append(time.monotonic())
         self._wake.set()
 
     # -- the worker --------------------------------------------------------------------------
@@ -333,7 +363,8 @@ class HotPath:
                 self.events = left
         self.kernel = kernel
 
-    def process(self, batches: Sequence[tuple[Sequence[Record], Position]]) -> pl.DataFrame:
+    def process(self, batches: Sequence[tuple[Sequence[Record], Position]],
+                acked: float | None = None) -> pl.DataFrame:
         """The new hot events of some acknowledged batches (their records decoded together;
         each event takes the log position after the last of them)."""
         from seawatch.live.compact import decode_records
@@ -349,12 +380,12 @@ class HotPath:
             positions = pl.concat([f.select("mmsi", "ts", "lat", "lon") for f in frames])
             self.positions += positions.height
             found = self.kernel.step(positions)
-            return self._add(found, end)
+            return self._add(found, end, acked)
         finally:
             self.batches += len(batches)
             self.seconds += time.perf_counter() - began
 
-    def _add(self, found: pl.DataFrame, end: Position) -> pl.DataFrame:
+    def _add(self, found: pl.DataFrame, end: Position, acked: float | None) -> pl.DataFrame:
         with self._lock:
             new = found.join(self.events.select("event_id"), on="event_id", how="anti")
             if new.height:
@@ -365,6 +396,8 @@ class HotPath:
                 self._dirty = True
                 self.version += 1
                 self.raised += new.height
+                if acked is not None:
+                    self._oldest = acked if self._oldest is None else min(self._oldest, acked)
         return new
 
     def settle(self, covered: Position) -> tuple[int, int]:
@@ -403,15 +436,23 @@ class HotPath:
         """Write the hot events file when they changed; returns whether it wrote."""
         if self.path is None:
             return False
-        with self._lock:
-            if not self._dirty:
-                return False
-            events, version, self._dirty = self.events, self.version, False
-        write_hot_events(self.path, events, {
-            "wal_id": self.wal_id, "written_at": time.time(),
-            "raised": self.raised, "confirmed": self.confirmed, "dropped": self.dropped})
-        self._last_write = time.monotonic()
-        self.published = version
+        with self._writing:  # (the worker's and a detection run's: the newest last)
+            with self._lock:
+                if not self._dirty:
+                    return False
+                events, version, self._dirty = self.events, self.version, False
+                oldest, self._oldest = self._oldest, None
+            try:
+                write_hot_events(self.path, events, {
+                    "wal_id": self.wal_id, "written_at": time.time(), "raised": self.raised,
+                    "confirmed": self.confirmed, "dropped": self.dropped})
+            except BaseException:
+                self._dirty = True  # written next time
+                raise
+            self._last_write = time.monotonic()
+            self.published = version
+        if oldest is not None:
+            self.delays.append(self._last_write - oldest)
         return True
 
     def raise_alerts(self) -> None:
@@ -436,32 +477,36 @@ class HotPath:
 
     async def run(self, store: Store, params: LiveParams, lock: asyncio.Lock,
                   stop: asyncio.Event, wal_id: str | None = None) -> None:
-        """Until ``stop``: each acknowledged batch (those waiting taken together) decoded and
-        detected on in a worker thread, the file written at most every ``hot_publish_ms``,
-        then the alerts raised. Starts after the service's first compaction (``lock``): the
-        state is carried from a store that has what the log held."""
+        """Until ``stop``, once per ``hot_publish_ms`` while batches come: the batches
+        acknowledged since the last time decoded and detected on together in a worker thread
+        (one decoder call and one kernel run however many batches: what each costs is
+        mostly fixed), the file written when the events changed, then the alerts raised. A
+        batch thus waits at most ``hot_publish_ms`` plus one run. Starts after the service's
+        first compaction (``lock``): the state is carried from a store that has what the log
+        held."""
         async with lock:
             await asyncio.to_thread(self.start, store, params, wal_id)
+        tick = 0.0
         while True:
-            waiting = self._dirty and not self._pending
-            timeout = max(self._last_write + self.every_s - time.monotonic(), 0) if (
-                waiting) else None
             if not self._pending and not stop.is_set():
+                await _either(self._wake, stop)
+            wait = tick + self.every_s - time.monotonic()
+            if wait > 0 and not stop.is_set():
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(_either(self._wake, stop), timeout)
+                    await asyncio.wait_for(stop.wait(), wait)
+            tick = time.monotonic()
             self._wake.clear()
             batches, self._pending = self._pending, []
+            acked, self._acked = self._acked, []
             if batches:
                 try:
-                    await asyncio.to_thread(self.process, batches)
+                    await asyncio.to_thread(self.process, batches, min(acked, default=None))
                 except Exception as exc:  # bad input never stops the hot path
                     self.errors += 1
                     self.last_error = f"hot path: {type(exc).__name__}: {exc}"
                     log.exception("hot path: a batch failed (the store's run will see it)")
-            if self._dirty and time.monotonic() - self._last_write >= self.every_s:
-                await asyncio.to_thread(self._publish_and_raise)
+            await asyncio.to_thread(self._publish_and_raise)
             if stop.is_set() and not self._pending:
-                await asyncio.to_thread(self._publish_and_raise)
                 return
 
     def _publish_and_raise(self) -> None:
@@ -473,9 +518,15 @@ class HotPath:
         self.raise_alerts()
 
     def status(self) -> dict[str, Any]:
-        """``status.json``'s ``hot``: batches and positions read, events raised, confirmed
-        and dropped by the detection runs, waiting (hot now), vessels carried."""
+        """``status.json``'s ``hot``: the delay from a batch's acknowledgement to the file
+        holding its events (p50, p99 of the last :data:`DELAYS_KEPT` writes with new
+        events), batches and positions read, events raised, confirmed and dropped by the
+        detection runs, waiting (hot now), vessels carried, positions skipped as late."""
+        delays = np.array(self.delays) if self.delays else None
         return {
+            "delay_p50_s": None if delays is None else round(float(np.median(delays)), 3),
+            "delay_p99_s": None if delays is None else round(float(
+                np.percentile(delays, 99)), 3),
             "batches": self.batches, "positions": self.positions, "raised": self.raised,
             "confirmed": self.confirmed, "dropped": self.dropped, "hot": self.events.height,
             "vessels": 0 if self.kernel is None else self.kernel.state.height,
