@@ -427,8 +427,9 @@ class HotPath:
         self.confirmed += confirmed
         self.dropped += dropped
         if dropped:
-            log.info("hot path: %d event(s) confirmed, %d dropped by the detection run",
-                     confirmed, dropped)
+            gone = done.join(stored, on="event_id", how="anti")["event_id"].head(5).to_list()
+            log.info("hot path: %d event(s) confirmed, %d dropped by the detection run "
+                     "(%s)", confirmed, dropped, ", ".join(gone))
         self.publish()
         return confirmed, dropped
 
