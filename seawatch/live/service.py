@@ -250,6 +250,12 @@ class LiveService:
         self.writer.listeners.append(self._on_ack)
         if self.detection is not None and self.detection.hot is not None and p.hot:
             self.writer.listeners.append(self.detection.hot.on_ack)  # seawatch.live.hot
+        else:  # no run would settle the hot events a previous service left: not served
+            from seawatch.live.hot import hot_file
+
+            hot_file(self.store_path).unlink(missing_ok=True)
+            if self.detection is not None:
+                self.detection.hot = None
         self.feeds = [FEED_KINDS.get(e.scheme, Feed)(e, self.writer, p, self.outages,
                                                      self._feed_ready)
                       for e in self.endpoints]

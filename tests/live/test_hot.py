@@ -292,3 +292,23 @@ def test_the_file_round_trips(tmp_path):
     hot_file(tmp_path).write_text("{not json", encoding="utf-8")
     assert read_hot_events(tmp_path).height == 0
     assert read_hot_events(Path(tmp_path) / "none").height == 0
+
+
+def test_a_service_without_the_hot_path_takes_back_the_hot_events_left(tmp_path):
+    store_path = tmp_path / "store"
+    Store(store_path)
+    track = pl.DataFrame({"mmsi": [1, 1], "ts": [T0, T0 + timedelta(minutes=1)],
+                          "lat": [-0.5, -0.5], "lon": [-81.002, -80.998]})
+    events = detect_zone_crossings(track, [BOX]).with_columns(
+        pl.lit(1, dtype=pl.Int64).alias("log_segment"), pl.lit(16, dtype=pl.Int64)
+        .alias("log_offset"))
+    write_hot_events(hot_file(store_path), events, {})
+    with running(store_path, ["listen tcp://127.0.0.1:0"], detection=None):
+        pass
+    assert not hot_file(store_path).exists()
+    write_hot_events(hot_file(store_path), events, {})
+    detection = LiveDetection(zones=[BOX])
+    with running(store_path, ["listen tcp://127.0.0.1:0"], detection=detection,
+                 hot=False) as service:
+        assert detection.hot is None and service.status()["hot"] is None
+    assert not hot_file(store_path).exists()
