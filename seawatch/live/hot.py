@@ -212,19 +212,30 @@ class HotState:
     def seed(self, store: Store) -> int:
         """Carry the last position of each vessel of ``store`` heard within ``forget_h`` of
         its newest position (after a restart: the store has what the log held); returns how
-        many."""
-        scan = store.positions()
-        newest = scan.select(pl.col("ts").max()).collect().item()
-        if newest is None:
+        many. Reads the days of that span only (the newest time from the snapshot's file
+        list), aggregated per vessel as it streams."""
+        from seawatch.store.layout import parse_ts
+
+        ends = [f.ts_max for f in store.files("positions") if f.ts_max]
+        if not ends:
             return 0
+        newest = parse_ts(max(ends))
         since = newest - timedelta(seconds=self.forget_s)
-        rows = usable_positions(scan.filter(pl.col("ts") >= since)
-                                .select("mmsi", "ts", "lat", "lon").collect())
+        lat, lon = pl.col("lat"), pl.col("lon")
+        rows = (
+            store.positions(start=since).select("mmsi", "ts", "lat", "lon")
+            .filter((pl.col("mmsi").is_not_null() & pl.col("ts").is_not_null()
+                     & lat.is_between(-90.0, 90.0) & lon.is_between(-180.0, 180.0))
+                    .fill_null(False))
+            .group_by("mmsi")  # the last in the store's cleaning order: (ts, lat, lon)
+            .agg(pl.col("ts", "lat", "lon").sort_by("ts", "lat", "lon").last())
+            .collect()
+        )
         # their times, not now: a vessel silent for forget_h is forgotten on schedule
-        last = rows.group_by("mmsi", maintain_order=True).last().with_columns(
-            (time.time() - (newest - pl.col("ts")).dt.total_microseconds() / 1e6)
-            .cast(pl.Float64).alias("heard"))
-        self.state = last.select(list(_STATE))
+        now = time.time()
+        self.state = usable_positions(rows).with_columns(
+            (now - (pl.lit(newest).cast(schema.TS) - pl.col("ts")).dt.total_microseconds()
+             / 1e6).cast(pl.Float64).alias("heard")).select(list(_STATE))
         return self.state.height
 
 
