@@ -128,7 +128,14 @@ def hot_segments(frame: pl.DataFrame, config: DetectConfig) -> pl.DataFrame:
     """``frame`` (sorted by vessel and time) with ``segment_id``: a new track at each vessel's
     first row and where the segmenter could not continue one (``[segment]``): more than
     ``max_gap_h`` after the row before, or farther than ``noise_km`` from it at an implied
-    speed above ``max_speed_kn``."""
+    speed above ``max_speed_kn``.
+
+    >>> from datetime import datetime, UTC
+    >>> f = pl.DataFrame({"mmsi": [1, 1, 1, 2], "lat": [0.0, 0.01, 3.0, 0.0], "lon": 0.0,
+    ...                   "ts": [datetime(2026, 1, 15, h, tzinfo=UTC) for h in (0, 1, 2, 2)]})
+    >>> hot_segments(f, DetectConfig())["segment_id"].to_list()  # 330 km in an hour: cut
+    [1, 1, 2, 3]
+    """
     p = config.segment
     n = frame.height
     if n == 0:

@@ -481,4 +481,6 @@ def status_line(status: dict[str, Any]) -> str:
             f"last compaction: {compacted} | feeds up {up}/{len(feeds)}"
             + (f" | detection: {det['events']:,} events, {det['open']:,} open, "
                f"{det['seconds']:.1f} s" if (det := status.get("detection")) else "")
+            + (f" | hot: {hot['raised']:,} raised, {hot['hot']:,} waiting"
+               if (hot := status.get("hot")) else "")
             + (f" | {status['last_error']}" if status.get("last_error") else ""))
