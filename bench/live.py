@@ -18,11 +18,18 @@ stage and when:
   ``/api/v1/positions`` reads the same snapshot). The bench polls the store's manifest for the
   ``live:`` entries (:func:`seawatch.live.compact.compacted_ranges`) and maps each range back
   to the sentences of its records; at the end the store's position rows are counted too.
-- **event on the API**: the extension point for incremental detection. A :class:`Probe` is
-  polled with the others and returns ``(indices, when)`` of the sentences it saw reach its
-  stage; one that polls ``/api/v1/events`` (or the service's push stream) for the events a
-  planted scenario makes, mapping each event back to the sentence that completed it, adds the
-  issue's "arrival to event visible" latency as one more row. None is built in yet.
+- **event on the API** (:class:`ApiProbe`, with ``--api``, the default of the command): a
+  ``seawatch serve --auth local`` subprocess on the store, polled every :data:`API_POLL_S`
+  for ``GET /api/v1/events`` of the zone crossings. In the main run, :data:`PLANT_PER_S`
+  sentences a second are **planted**: :data:`PLANTED` vessels each stepping, every
+  ``PLANTED / PLANT_PER_S`` seconds, from one side of the shipped zone
+  :data:`PLANT_ZONE`'s boundary to the other (a few hundred metres: one vessel's track, as
+  the segmenter sees it), so that each of their sentences after the first makes a
+  ``zone_entry`` or ``zone_exit``; an event is mapped back to its sentence by vessel and
+  time. This is the issue's "arrival to event visible" latency: through the hot path
+  (``seawatch.live.hot``) before the store, or the store's detection run without it.
+  A :class:`Probe` is polled with the others and returns ``(indices, when)`` of the
+  sentences it saw reach its stage (``when`` one time, or one per index).
 
 Latency is from the send time of a sentence (the bench's clock at ``sendto``; the service
 runs on the same machine) to the poll that found it at a stage, so it is exact up to
@@ -38,7 +45,8 @@ Targets (issue 15): p99 < 1 s, no loss at 10,000 msg/s, memory growth < 5 % afte
 The machine's load average is printed before and after: the figures depend on it.
 
 Run: ``python bench/live.py [--rate 10000] [--seconds 600] [--steps 10000,20000,50000,100000]
-[--step-seconds 10] [--set KEY=VALUE ...] [--json OUT]``; ``--seconds 30`` is a quick run.
+[--step-seconds 10] [--set KEY=VALUE ...] [--json OUT] [--no-api]``; ``--seconds 30`` is a
+quick run.
 """
 
 from __future__ import annotations
@@ -76,6 +84,17 @@ VESSELS = 5000
 DEFAULT_SETTINGS = ["compact_every_s=10"]
 """The bench compacts every 10 s (the service's default is 60 s) so that a short run sees
 several compactions; a later ``--set compact_every_s=...`` wins."""
+PLANTED = 100
+"""Vessels of the planted zone crossings (MMSIs from :data:`PLANT_MMSI`)."""
+PLANT_PER_S = 50
+"""Planted sentences a second (of the main run's rate): each vessel steps every 2 s."""
+PLANT_MMSI = 735_100_000
+PLANT_ZONE = "Ecuador territorial sea"
+"""The shipped zone whose boundary the planted vessels cross (near the bench's traffic)."""
+PLANT_STEP_DEG = 0.002
+"""How far (degrees of longitude) either side of the boundary a planted vessel steps."""
+API_POLL_S = 0.05
+"""How often the API probe asks ``/api/v1/events``."""
 TARGET_P99_S = 1.0
 TARGET_GROWTH = 0.05
 _INDEX = re.compile(rb",n:(\d+)\*")
@@ -86,10 +105,67 @@ def _xor_rows(a: np.ndarray) -> np.ndarray:
     return np.bitwise_xor.reduce(a, axis=1)
 
 
-def sentences(first: int, n: int, t0: float, rate: float) -> list[bytes]:
+@dataclass
+class Plant:
+    """The planted zone crossings of one phase: sentence ``first + m * every`` is planted;
+    its vessel is ``m % PLANTED``, its step ``m // PLANTED`` (inside the zone when odd)."""
+
+    first: int
+    count: int
+    every: int
+    places: np.ndarray
+    """(PLANTED, 3): latitude, longitude inside, longitude outside, per vessel."""
+
+    def of(self, i: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Which of the sentences ``i`` are planted, and their MMSI, latitude, longitude."""
+        m, r = np.divmod(i - self.first, self.every)
+        hit = (r == 0) & (m >= 0) & (i < self.first + self.count)
+        j, k = m % PLANTED, m // PLANTED
+        lat = self.places[j, 0] + k * 1e-5  # every position its own (the store keeps all)
+        lon = np.where(k % 2 == 1, self.places[j, 1], self.places[j, 2])
+        return hit, PLANT_MMSI + j, lat, lon
+
+    def crossings(self, t0: float, rate: float) -> dict[tuple[int, int], int]:
+        """(MMSI, epoch second) -> the sentence whose position makes the crossing (each
+        planted one but a vessel's first)."""
+        i = np.arange(self.first, self.first + self.count, self.every, dtype=np.int64)
+        m = (i - self.first) // self.every
+        keep = m >= PLANTED
+        i, m = i[keep], m[keep]
+        second = np.floor(t0 + i / rate).astype(np.int64)
+        return {(int(PLANT_MMSI + a), int(b)): int(c)
+                for a, b, c in zip(m % PLANTED, second, i, strict=True)}
+
+
+def boundary_places(n: int) -> np.ndarray:
+    """``n`` places on :data:`PLANT_ZONE`'s western boundary between 1.9 and 1.1 S: the
+    latitude, a longitude :data:`PLANT_STEP_DEG` inside the zone and one outside."""
+    import shapely
+
+    from seawatch.geo import default_zones
+
+    zone = next(z for z in default_zones() if z.name == PLANT_ZONE).geometry
+    out = []
+    for lat in np.linspace(-1.9, -1.1, n):
+        lons = np.arange(-84.0, -79.0, 0.005)
+        inside = shapely.contains_xy(zone, lons, np.full(lons.size, lat))
+        first = int(np.argmax(inside))  # the westernmost point inside
+        lo, hi = lons[first - 1], lons[first]
+        for _ in range(40):
+            mid = (lo + hi) / 2
+            lo, hi = (lo, mid) if shapely.contains_xy(zone, mid, lat) else (mid, hi)
+        out.append((lat, hi + PLANT_STEP_DEG, lo - PLANT_STEP_DEG))
+    places = np.array(out)
+    assert shapely.contains_xy(zone, places[:, 1], places[:, 0]).all()
+    assert not shapely.contains_xy(zone, places[:, 2], places[:, 0]).any()
+    return places
+
+
+def sentences(first: int, n: int, t0: float, rate: float,
+              plant: Plant | None = None) -> list[bytes]:
     """Sentences ``first .. first + n - 1``: one position report each, every vessel moving
     along its own line (unique positions: the store keeps every one), tag block with the
-    sentence's time (seconds) and index."""
+    sentence's time (seconds) and index; the planted ones (``plant``) crossing a zone."""
     import polars as pl
 
     from seawatch.io.nmea.encode import encode_lines
@@ -97,10 +173,15 @@ def sentences(first: int, n: int, t0: float, rate: float) -> list[bytes]:
     i = np.arange(first, first + n, dtype=np.int64)
     vessel, k = i % VESSELS, i // VESSELS
     ts = (t0 + i / rate) * 1e6
+    mmsi = 735_000_000 + vessel
+    lat = -2.0 + (vessel % 100) * 0.02 + k * 2e-5
+    lon = -82.0 + (vessel // 100) * 0.02 + k * 1e-5
+    if plant is not None:
+        hit, p_mmsi, p_lat, p_lon = plant.of(i)
+        mmsi, lat, lon = (np.where(hit, a, b) for a, b in
+                          ((p_mmsi, mmsi), (p_lat, lat), (p_lon, lon)))
     frame = pl.DataFrame({
-        "mmsi": 735_000_000 + vessel, "ts": ts.astype(np.int64),
-        "lat": -2.0 + (vessel % 100) * 0.02 + k * 2e-5,
-        "lon": -82.0 + (vessel // 100) * 0.02 + k * 1e-5,
+        "mmsi": mmsi, "ts": ts.astype(np.int64), "lat": lat, "lon": lon,
         "sog": np.full(n, 9.0), "cog": np.full(n, 26.0), "msg_type": np.ones(n, np.int64),
     }).with_columns(pl.col("ts").cast(pl.Datetime("us", "UTC")))
     lines = encode_lines(frame, None, tag_blocks=False).splitlines(keepends=True)
@@ -198,6 +279,93 @@ class StoreProbe:
         return (np.concatenate(got) if got else np.empty(0, np.int64)), now
 
 
+class ApiProbe:
+    """Planted sentences whose zone crossing ``GET /api/v1/events`` of a ``seawatch serve``
+    lists (polled every :data:`API_POLL_S` in a thread of its own; each event timed when
+    the answer listing it came)."""
+
+    name = "event on the API"
+
+    def __init__(self, url: str, crossings: dict[tuple[int, int], int]) -> None:
+        self.url = url
+        self.crossings = crossings
+        self.found: list[tuple[int, float]] = []
+        self.seen: set[int] = set()
+        self.errors = 0
+        self.request_s: list[float] = []
+        self.lock = threading.Lock()
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        import urllib.parse
+        import urllib.request
+        from datetime import UTC, datetime
+
+        while not self.stop.is_set():
+            since = datetime.fromtimestamp(time.time() - 120, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+            query = urllib.parse.urlencode({"type": "zone_entry,zone_exit", "zone": PLANT_ZONE,
+                                            "start": since, "limit": 10_000})
+            asked = time.monotonic()
+            try:
+                with urllib.request.urlopen(f"{self.url}/api/v1/events?{query}",
+                                            timeout=10) as answer:
+                    items = json.load(answer)["items"]
+                self.request_s.append(time.monotonic() - asked)
+            except (OSError, ValueError):
+                self.errors += 1
+                time.sleep(API_POLL_S)
+                continue
+            now = time.monotonic()
+            got = []
+            for e in items:
+                when = datetime.fromisoformat(e["start"].replace("Z", "+00:00")).timestamp()
+                i = self.crossings.get((int(e["mmsi"]), int(when)))
+                if i is not None and i not in self.seen:
+                    self.seen.add(i)
+                    got.append((i, now))
+            with self.lock:
+                self.found.extend(got)
+            time.sleep(API_POLL_S)
+
+    def poll(self) -> tuple[np.ndarray, Any]:
+        with self.lock:
+            found, self.found = self.found, []
+        return (np.array([i for i, _ in found], dtype=np.int64),
+                np.array([t for _, t in found], dtype=float))
+
+    def close(self) -> None:
+        self.stop.set()
+        self.thread.join(15)
+
+
+def start_server(store: Path, work: Path, env: dict[str, str]) -> tuple[subprocess.Popen[bytes],
+                                                                         str, Any]:
+    """``seawatch serve --auth local`` on ``store`` (a free port of 127.0.0.1), once it
+    answers."""
+    import urllib.request
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    out = open(work / "serve.log", "wb")  # noqa: SIM115 - closed by the caller
+    proc = subprocess.Popen(
+        [sys.executable, "-c", "from seawatch.cli import main; main()", "serve", "--store",
+         str(store), "--port", str(port), "--auth", "local"], env=env, stdout=out, stderr=out)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 120
+    while True:
+        try:
+            with urllib.request.urlopen(f"{url}/api/v1/events?limit=1", timeout=5):
+                return proc, url, out
+        except OSError:
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise SystemExit("seawatch serve did not start: "
+                                 + (work / "serve.log").read_text()) from None
+            time.sleep(0.2)
+
+
 # -- the run ---------------------------------------------------------------------------------
 @dataclass
 class Phase:
@@ -219,7 +387,7 @@ def rss_kib(pid: int) -> int | None:
 
 
 def send_phase(sock: socket.socket, address: Any, phase: Phase, sent_at: np.ndarray,
-               t0: float) -> None:
+               t0: float, plant: Plant | None = None) -> None:
     """Send ``phase.rate`` sentences a second for ``phase.seconds``; their send times (the
     monotonic clock) into ``sent_at``."""
     total = int(phase.rate * phase.seconds)
@@ -228,7 +396,8 @@ def send_phase(sock: socket.socket, address: Any, phase: Phase, sent_at: np.ndar
 
     def make() -> None:
         for a in range(0, total, per_chunk):
-            made.put(sentences(phase.first + a, min(per_chunk, total - a), t0, phase.rate))
+            made.put(sentences(phase.first + a, min(per_chunk, total - a), t0, phase.rate,
+                               plant))
 
     maker = threading.Thread(target=make, daemon=True)
     maker.start()
@@ -262,7 +431,7 @@ def percentiles(values: np.ndarray) -> tuple[float, float, float]:
 
 def run(rate: float, seconds: float, steps: list[float], step_seconds: float,
         settings: list[str], warmup: float, probes: list[Probe] | None = None,
-        quiet: bool = False) -> dict[str, Any]:
+        quiet: bool = False, api: bool = False) -> dict[str, Any]:
     """One benchmark run (see the module docstring); the figures as a dict."""
     say = (lambda *a: None) if quiet else (lambda *a: print(*a, flush=True))
     work = Path(tempfile.mkdtemp(prefix="seawatch-live-bench-"))
@@ -284,6 +453,11 @@ def run(rate: float, seconds: float, steps: list[float], step_seconds: float,
     log = open(work / "live.log", "wb")  # noqa: SIM115 - closed below
     proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=log)
     load_before = os.getloadavg()
+    plant = Plant(0, int(rate * seconds), max(int(rate / PLANT_PER_S), 1),
+                  boundary_places(PLANTED)) if api else None
+    server: subprocess.Popen[bytes] | None = None
+    server_log = None
+    api_probe: ApiProbe | None = None
     rss: list[tuple[float, int]] = []
     stop = threading.Event()
     try:
@@ -298,7 +472,13 @@ def run(rate: float, seconds: float, steps: list[float], step_seconds: float,
                 address = (host, int(port))
             time.sleep(0.05)
         wal = WalProbe(live / "wal")
-        all_probes: list[Probe] = [wal, StoreProbe(store, wal), *(probes or [])]
+        if plant is not None:
+            server, url, server_log = start_server(store, work, env)
+        t0 = time.time()
+        if plant is not None:
+            api_probe = ApiProbe(url, plant.crossings(t0, rate))
+        all_probes: list[Probe] = [wal, StoreProbe(store, wal), *(probes or []),
+                                   *([api_probe] if api_probe is not None else [])]
         for p in all_probes:
             seen[p.name] = np.full(total, np.nan)
         started = time.monotonic()
@@ -309,10 +489,16 @@ def run(rate: float, seconds: float, steps: list[float], step_seconds: float,
             while not stop.is_set():
                 now = time.monotonic()
                 for p in all_probes:
-                    if isinstance(p, WalProbe) or now >= next_store:
+                    if isinstance(p, WalProbe | ApiProbe) or now >= next_store:
                         idx, when = p.poll()
-                        idx = idx[(idx >= 0) & (idx < total)]
                         arr = seen[p.name]
+                        if isinstance(when, np.ndarray):  # one time per index
+                            keep = (idx >= 0) & (idx < total)
+                            idx, when = idx[keep], when[keep]
+                            fresh = np.isnan(arr[idx])
+                            arr[idx[fresh]] = when[fresh]
+                            continue
+                        idx = idx[(idx >= 0) & (idx < total)]
                         new = idx[np.isnan(arr[idx])]
                         arr[new] = when
                 if now >= next_store:
@@ -327,11 +513,10 @@ def run(rate: float, seconds: float, steps: list[float], step_seconds: float,
         watcher = threading.Thread(target=watch, daemon=True)
         watcher.start()
         sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        t0 = time.time()
         main_end = 0.0
         for ph in phases:
             say(f"sending {ph.rate:,.0f} msg/s for {ph.seconds:g} s ...")
-            send_phase(sock, address, ph, sent_at, t0)
+            send_phase(sock, address, ph, sent_at, t0, plant if ph is phases[0] else None)
             # drain: until the log has every sentence of the phase or nothing new for 3 s
             last, quiet_since = -1, time.monotonic()
             while time.monotonic() - quiet_since < 3:
@@ -359,6 +544,16 @@ def run(rate: float, seconds: float, steps: list[float], step_seconds: float,
         status = json.loads((live / "status.json").read_text())
     finally:
         stop.set()
+        if api_probe is not None:
+            api_probe.close()
+        if server is not None:
+            server.send_signal(signal.SIGTERM)
+            try:
+                server.wait(60)
+            except subprocess.TimeoutExpired:
+                server.kill()
+        if server_log is not None:
+            server_log.close()
         if proc.poll() is None:
             proc.send_signal(signal.SIGTERM)
             try:
@@ -375,6 +570,11 @@ def run(rate: float, seconds: float, steps: list[float], step_seconds: float,
         "dropped_records": status.get("dropped_records"), "store_rows": rows,
         "compactions": status.get("compactions"), "last_compaction": status.get("last_compaction"),
         "sent_total": int(np.count_nonzero(~np.isnan(sent_at))),
+        "hot": status.get("hot"),
+        "planted_crossings": 0 if plant is None else len(plant.crossings(t0, rate)),
+        "api_errors": 0 if api_probe is None else api_probe.errors,
+        "api_request_s": None if api_probe is None or not api_probe.request_s else
+        percentiles(np.array(api_probe.request_s)),
     }
     for k, ph in enumerate(phases):
         sl = slice(ph.first, ph.first + ph.sent)
@@ -456,6 +656,18 @@ def report(out: dict[str, Any]) -> str:
     last = out.get("last_compaction") or {}
     lines.append(f"compactions: {out.get('compactions')}, the last {last.get('lines', 0):,} "
                  f"lines in {last.get('seconds', 0):.1f} s")
+    if ApiProbe.name in m:
+        a = m[ApiProbe.name]
+        lines.append(f"sent -> event on the API (planted zone crossings, main run): p50 "
+                     f"{a['p50_s']:.3f} s, p99 {a['p99_s']:.3f} s, max {a['max_s']:.3f} s; "
+                     f"{a['count']:,} of {out['planted_crossings']:,} seen "
+                     f"(target p99 < {TARGET_P99_S:g} s: {a['p99_s'] / TARGET_P99_S:.2f} of "
+                     f"it); API errors {out['api_errors']}")
+        if out.get("api_request_s"):
+            r50, r99, rmax = out["api_request_s"]
+            lines.append(f"GET /api/v1/events answered in p50 {r50:.3f} s, p99 {r99:.3f} s, "
+                         f"max {rmax:.3f} s")
+        lines.append(f"hot path: {out.get('hot')}")
     p99 = m["logged"]["p99_s"]
     lines.append(f"target p99 < {TARGET_P99_S:g} s (sent -> logged): {p99:.3f} s "
                  f"({p99 / TARGET_P99_S:.2f} of the target)")
@@ -490,11 +702,15 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--set", dest="settings", action="append", default=[],
                     metavar="KEY=VALUE", help="a parameter of seawatch live (docs/live.md)")
     ap.add_argument("--json", type=Path, help="also write the figures here")
+    ap.add_argument("--no-api", dest="api", action="store_false",
+                    help="no planted zone crossings and no seawatch serve (no 'event on the "
+                    "API' row)")
     args = ap.parse_args(argv)
     steps = [float(s) for s in args.steps.split(",") if s.strip()]
     settings = [*DEFAULT_SETTINGS, *args.settings]
     warmup = args.warmup if args.warmup is not None else default_warmup(args.seconds, settings)
-    out = run(args.rate, args.seconds, steps, args.step_seconds, settings, warmup)
+    out = run(args.rate, args.seconds, steps, args.step_seconds, settings, warmup,
+              api=args.api)
     print(report(out))
     if args.json:
         args.json.write_text(json.dumps(out, indent=1, default=float))

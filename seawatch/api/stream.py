@@ -8,7 +8,9 @@ from it:
   snapshot, and each stream then sends one ``store`` message with the new latest positions
   of the vessels that moved *as this caller sees them* (:meth:`seawatch.api.view.View.vessels`,
   the same scope as ``/vessels`` and ``/positions``) and how many events it can now see that
-  it could not before;
+  it could not before; so does a change of the live service's hot events
+  (:mod:`seawatch.live.hot`: zone crossings served before the store has them), with the
+  same snapshot;
 - the state database's alerts: a cheap aggregate (count, latest raise, update,
   acknowledgement, assignment and close, how many are closed and assigned) polled at most
   every :data:`POLL_S`; when it changes, one read of every alert's few life-cycle columns
@@ -377,13 +379,13 @@ class Stream:
 
         hub = self.hub
 
-        def now() -> tuple[int, int]:
-            return hub.query.snapshot_id, hub.alerts_version()
+        def now() -> tuple[int, int, Any]:
+            return hub.query.snapshot_id, hub.alerts_version(), hub.query.hot_signature()
 
         def access_now() -> int:
             return -1 if self.access.full else hub.access_version()
 
-        snapshot, version = await to_thread.run_sync(now)
+        snapshot, version, hot = await to_thread.run_sync(now)
         access_version = await to_thread.run_sync(access_now)
         ident = f"{hub.epoch}.{snapshot}.{version}"
         yield f"retry: {RETRY_MS}\n\n"
@@ -409,18 +411,18 @@ class Stream:
             await asyncio.sleep(hub.poll_s)
             if hub.closing.is_set():
                 break
-            new_snapshot, new_version = await to_thread.run_sync(now)
+            new_snapshot, new_version, new_hot = await to_thread.run_sync(now)
             new_access = await to_thread.run_sync(access_now)
             out: list[str] = []
             if new_access != access_version:  # grants or markings: what it sees now
                 access_version = new_access
-                snapshot = new_snapshot
+                snapshot, hot = new_snapshot, new_hot
                 ident = f"{hub.epoch}.{snapshot}.{version}"
                 access_body = await to_thread.run_sync(self._access_message, snapshot)
                 if access_body is not None:
                     out.append(message("store", access_body, ident))
-            elif new_snapshot != snapshot:
-                snapshot = new_snapshot
+            elif new_snapshot != snapshot or new_hot != hot:  # hot: seawatch.live.hot
+                snapshot, hot = new_snapshot, new_hot
                 body = await to_thread.run_sync(self._store_message, snapshot)
                 ident = f"{hub.epoch}.{snapshot}.{version}"
                 out.append(message("store", body, ident))

@@ -63,6 +63,7 @@ from seawatch.detect.pipeline import run_pipeline
 from seawatch.detect.positions import prepare_positions, segment_tracks
 from seawatch.detect.registry import detector
 from seawatch.geo.anchorages import anchorages_from_periods, stationary_periods
+from seawatch.live.wal import START, Position
 from seawatch.units import parse_duration
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -547,9 +548,17 @@ class LiveDetection:
         ports: pl.DataFrame | None = None,
         config: DetectConfig | None = None,
         installations: pl.DataFrame | None = None,
+        hot: bool = True,
     ) -> None:
         self.options: dict[str, Any] = {"zones": zones, "ports": ports, "config": config,
                                         "installations": installations}
+        from seawatch.live.hot import HotPath
+
+        self.hot: HotPath | None = HotPath(zones=zones, config=config) if hot else None
+        """The hot path (:mod:`seawatch.live.hot`): zone crossings from the acknowledged
+        stream, settled after each run; None without (or with ``hot`` false)."""
+        self.compacted: Position = START
+        """The log position the store has (:meth:`note`): what a run covers."""
         # a bad installations file fails here, before the service starts
         installation_table((config or DetectConfig()).installations, installations)
         self.detector: IncrementalDetector | None = None
@@ -566,10 +575,13 @@ class LiveDetection:
         events and raising their alerts loses nothing)."""
         self._last_run = 0.0
 
-    def note(self, first_ts: datetime | None) -> None:
-        """A compaction added positions from ``first_ts`` on."""
+    def note(self, first_ts: datetime | None, end: Position | None = None) -> None:
+        """A compaction added positions from ``first_ts`` on (and the log up to ``end``
+        is in the store)."""
         if self.detector is not None:
             self.detector.note(first_ts)
+        if end is not None:
+            self.compacted = max(self.compacted, end)
         self.wake.set()
 
     async def run_once(self, lock: asyncio.Lock) -> DetectRun | None:
@@ -577,6 +589,7 @@ class LiveDetection:
         if self.detector is None:
             return None
         async with lock:
+            covered = self.compacted  # (no compaction runs meanwhile)
             try:
                 done = await asyncio.to_thread(self.detector.run)
             except Exception as exc:  # the window is kept: the next run covers it
@@ -585,6 +598,12 @@ class LiveDetection:
                 return None
         self.last_error = None
         self._last_run = time.monotonic()
+        if self.hot is not None and self.hot.kernel is not None:
+            try:  # the hot events this run covered: confirmed or dropped
+                await asyncio.to_thread(self.hot.settle, covered)
+            except Exception as exc:
+                self.last_error = f"settling hot events failed: {type(exc).__name__}: {exc}"
+                log.exception("settling the hot events failed")
         if done is not None:
             await self._raise_alerts()
         return done
@@ -615,10 +634,22 @@ class LiveDetection:
                            "full": self.raised.full}
 
     async def loop(self, store: Store, params: Any, lock: asyncio.Lock,
-                   stop: asyncio.Event) -> None:
+                   stop: asyncio.Event, wal_id: str | None = None) -> None:
         """Run after each compaction until ``stop`` (``params.detect_every_s`` apart at
-        least); the service runs a last one after its last compaction."""
+        least); the service runs a last one after its last compaction. With the hot path
+        (``params.hot``), its task runs beside."""
         self.detector = IncrementalDetector(store, **self.options)
+        if not getattr(params, "hot", True):
+            self.hot = None
+        hot = None if self.hot is None else asyncio.create_task(
+            self.hot.run(store, params, lock, stop, wal_id), name="hot path")
+        try:
+            await self._loop(params, lock, stop)
+        finally:
+            if hot is not None:
+                await asyncio.gather(hot, return_exceptions=True)
+
+    async def _loop(self, params: Any, lock: asyncio.Lock, stop: asyncio.Event) -> None:
         every = float(params.detect_every_s)
         self.wake.set()  # the first run: the whole store
         while not stop.is_set():

@@ -66,6 +66,19 @@ class LiveParams(Params):
         0, "Least seconds between two runs of incremental detection (--detect): 0 runs it "
         "after each compaction that added positions; more groups compactions into one run.",
         "docs/live.md, incremental detection")
+    hot: Flag = param(
+        True, "With --detect: raise the zone crossings a new position decides at once from "
+        "the acknowledged stream (the hot path), before the store, as provisional events the "
+        "API serves until the store's detection run confirms or drops them.",
+        "docs/live.md, the hot path")
+    hot_publish_ms: Number = param(
+        150, "Least milliseconds between two writes of the hot events file (written only "
+        "when it changed): the part of an event's latency after its batch is acknowledged.",
+        "docs/live.md, the hot path")
+    hot_forget_h: Number = param(
+        24, "A vessel not heard for this many hours is dropped from the hot path's memory "
+        "(its last position and zones); its next position starts anew, as a track does after "
+        "[segment] max_gap_h (24 h).", "docs/live.md, the hot path")
     nats_stream: str = param(
         "AIS", "JetStream stream a nats:// feed reads (and `seawatch replay --to nats://` "
         "publishes to); created, capturing the feed's subject, when no stream holds that "

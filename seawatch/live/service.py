@@ -258,6 +258,14 @@ class LiveService:
         prune_carry(self.carry_dir, self.wal.id, self.compacted)
         self.writer = LogWriter(self.wal, p)
         self.writer.listeners.append(self._on_ack)
+        if self.detection is not None and self.detection.hot is not None and p.hot:
+            self.writer.listeners.append(self.detection.hot.on_ack)  # seawatch.live.hot
+        else:  # no run would settle the hot events a previous service left: not served
+            from seawatch.live.hot import hot_file
+
+            hot_file(self.store_path).unlink(missing_ok=True)
+            if self.detection is not None:
+                self.detection.hot = None
         self.feeds = [FEED_KINDS.get(e.scheme, Feed)(e, self.writer, p, self.outages,
                                                      self._feed_ready)
                       for e in self.endpoints]
@@ -271,7 +279,8 @@ class LiveService:
                    asyncio.create_task(self._report(), name="status")]
         compactor = asyncio.create_task(self._compactor(), name="compactor")
         detecting = [] if self.detection is None else [asyncio.create_task(
-            self.detection.loop(self.store, p, self._compacting, self._stop), name="detection")]
+            self.detection.loop(self.store, p, self._compacting, self._stop, self.wal.id),
+            name="detection")]
         try:
             if tasks:
                 # a feed that cannot listen, or a log that cannot be written (nothing could
@@ -377,7 +386,7 @@ class LiveService:
         for reason, n in done.quarantined.items():
             self.quarantined[reason] = self.quarantined.get(reason, 0) + n
         if self.detection is not None:
-            self.detection.note(done.first_ts)
+            self.detection.note(done.first_ts, done.end)
 
     # -- housekeeping ----------------------------------------------------------------------
     async def _sweep(self) -> None:
@@ -427,6 +436,8 @@ class LiveService:
             "last_error": self.last_error or (self.detection.last_error if self.detection
                                               else None),
             "detection": self.detection.status() if self.detection is not None else None,
+            "hot": (self.detection.hot.status() if self.detection is not None
+                    and self.detection.hot is not None else None),
             "feeds": [f.stats.to_dict() for f in getattr(self, "feeds", [])],
             "outages": list(self.outages.spans) if hasattr(self, "outages") else [],
         }
@@ -483,4 +494,6 @@ def status_line(status: dict[str, Any]) -> str:
             f"last compaction: {compacted} | feeds up {up}/{len(feeds)}"
             + (f" | detection: {det['events']:,} events, {det['open']:,} open, "
                f"{det['seconds']:.1f} s" if (det := status.get("detection")) else "")
+            + (f" | hot: {hot['raised']:,} raised, {hot['hot']:,} waiting"
+               if (hot := status.get("hot")) else "")
             + (f" | {status['last_error']}" if status.get("last_error") else ""))

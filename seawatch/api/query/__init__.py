@@ -119,6 +119,7 @@ class StoreQuery:
         """Position queries each caller may run at once (see
         :mod:`seawatch.api.concurrency`)."""
         self._scoped: OrderedDict[tuple[str, str, int], Any] = OrderedDict()
+        self._hot: tuple[Any, pl.DataFrame, pl.DataFrame] | None = None
 
     # ------------------------------------------------------------------ caching
 
@@ -368,8 +369,28 @@ class StoreQuery:
     # ------------------------------------------------------------------ events
 
     def events_table(self) -> pl.DataFrame:
-        """The whole events table (``schema.EVENTS``), newest first (cached)."""
-        return self.cached("events", lambda: read_events_table(self.store))
+        """The whole events table (``schema.EVENTS``), newest first (cached), with the hot
+        events of ``seawatch live`` the store does not have yet (:mod:`seawatch.live.hot`:
+        then a ``provisional`` column, true for those)."""
+        from seawatch.live.hot import read_hot_events, with_hot_events
+
+        stored = self.cached("events", lambda: read_events_table(self.store))
+        sig = self.hot_signature()
+        if sig is None:
+            return stored
+        key = (self.snapshot_id, sig)
+        hit = self._hot
+        if hit is not None and hit[0] == key and hit[1] is stored:
+            return hit[2]
+        merged = with_hot_events(stored, read_hot_events(self.store.path))
+        self._hot = (key, stored, merged)
+        return merged
+
+    def hot_signature(self) -> tuple[int, int, int] | None:
+        """What identifies the live service's hot events file now (None: none)."""
+        from seawatch.live.hot import hot_signature
+
+        return hot_signature(self.store.path)
 
     def events(
         self,
