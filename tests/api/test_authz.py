@@ -74,6 +74,8 @@ PUBLIC_PATHS = {"/", "/static", "/openapi.json", "/docs", "/docs/swagger", "/ogc
                 "/ogc/conformance", "/api/v1/auth/login"}
 """Routes that must stay public (anything else needs a login)."""
 DENIED = (401, 403)
+WATCHLIST_ENTRIES = [{"name": "MATRIX TRAWLER", "mmsi": 725000001, "imo": 9074729}]
+"""The host's watchlist (AMBER): no vessel of the store, so sharing it reveals none."""
 
 
 # --- the world of the matrix ---------------------------------------------------------------
@@ -99,6 +101,7 @@ class World:
     grant_specs: list[dict[str, Any]] = field(default_factory=list)
     alerts: dict[str, int] = field(default_factory=dict)  # event id -> its alert's id
     rule_id: int = 0  # the host's rule raising them
+    watchlist_id: int = 0  # the host's AMBER watchlist
 
     def headers(self, who: str) -> dict[str, str]:
         if who == "anonymous":
@@ -169,17 +172,20 @@ def world(request, store_dir, store, tmp_path_factory) -> World:
     zones = default_zones()
     slugs = zone_ids(zones)
     from seawatch.share.alerts import add_rule, list_alerts, raise_alerts
+    from seawatch.share.watchlists import import_watchlists
 
     rule = add_rule(state, "matrix: every event")
     raise_alerts(state, events)
     alert_ids = {a.event_id: a.id for a in list_alerts(state)}
     assert set(alert_ids) == set(events["event_id"])
+    (watchlist,) = import_watchlists(state, WATCHLIST_ENTRIES, name="matrix: host list",
+                                     marking="AMBER")
     app = create_app(store_dir, state=state)
     client = TestClient(app, raise_server_exceptions=False)
     return World(app, client, state, sharing.tokens, events, positions, reserve, ids,
                  list(dict.fromkeys(mmsis)), position_ids, slugs,
                  dict(zip(slugs, [z.name for z in zones], strict=True)), alerts=alert_ids,
-                 rule_id=rule.id)
+                 rule_id=rule.id, watchlist_id=watchlist.id)
 
 
 def _epoch_us(ts) -> int:
@@ -394,6 +400,17 @@ def calls_for(world: World, method: str, path: str, few: bool = False) -> list[C
             "POST", "/api/v1/alerts/handover", "alert_handover",
             body={"from_watch": "matrix-a", "to_watch": "matrix-b", "note": "matrix"})],
         ("GET", "/api/v1/stream"): lambda: [Call("GET", "/api/v1/stream", "stream")],
+        ("GET", "/api/v1/vessels/{mmsi}/identity"): lambda: [
+            Call("GET", f"/api/v1/vessels/{m}/identity", "identity", key=m) for m in mmsis],
+        ("GET", "/api/v1/watchlists"): lambda: [
+            Call("GET", "/api/v1/watchlists", "watchlists")],
+        ("GET", "/api/v1/watchlists/{watchlist_id}"): lambda: [
+            Call("GET", f"/api/v1/watchlists/{world.watchlist_id}", "watchlist")],
+        ("POST", "/api/v1/watchlists"): lambda: [Call(
+            "POST", "/api/v1/watchlists", "watchlist_create",
+            body={"entries": [{"name": "MATRIX LONGLINER", "mmsi": 725000002}]})],
+        ("DELETE", "/api/v1/watchlists/{watchlist_id}"): lambda: [
+            Call("DELETE", "/api/v1/watchlists/{fresh_list}", "watchlist_remove")],
         ("GET", "/api/v1/alert-rules"): lambda: [Call("GET", "/api/v1/alert-rules", "rules")],
         ("POST", "/api/v1/alert-rules"): lambda: [Call(
             "POST", "/api/v1/alert-rules", "rule_create", body={"event_types": ["gap"]})],
@@ -469,12 +486,12 @@ def _inside_released(world: World, exp: Expected, lon: list[float], lat: list[fl
 def check_data(world: World, exp: Expected, call: Call, response, what: str) -> None:
     """The answer of an allowed data call holds exactly what the caller may see."""
     kind, status = call.kind, response.status_code
-    single = {"vessel", "track", "event", "ogc_event", "ogc_vessel", "ogc_position",
-              "ogc_zone"}
+    single = {"vessel", "track", "identity", "event", "ogc_event", "ogc_vessel",
+              "ogc_position", "ogc_zone"}
     if kind in single:
         if kind in ("event", "ogc_event"):
             visible: bool | None = call.key in exp.events
-        elif kind in ("vessel", "track", "ogc_vessel"):
+        elif kind in ("vessel", "track", "identity", "ogc_vessel"):
             # every vessel named by a visible event or with a released position answers
             visible = call.key in exp.mmsis
         elif kind == "ogc_position":
@@ -568,6 +585,9 @@ def check_data(world: World, exp: Expected, call: Call, response, what: str) -> 
         if kind == "vessel" and not exp.full:
             mine = exp.positions.filter(pl.col("mmsi") == call.key)
             assert props["positions"] == mine.height, what
+    elif kind == "identity":
+        body = response.json()
+        assert body["mmsi"] == call.key and isinstance(body["history"], list), what
     elif kind == "track":
         geometry = response.json()["geometry"]
         if not exp.full:
@@ -588,6 +608,7 @@ def check_data(world: World, exp: Expected, call: Call, response, what: str) -> 
         body = response.json()
         assert bool(body["feeds"]) == exp.full, what
         assert exp.full or body["outages"] == [], what
+        assert exp.full or body.get("live_outages", []) == [], what
     elif kind == "coverage_cells":
         # another agency: only cell-hours whose every position it may read, so a cell
         # never counts more positions than it is released there, and no feed is named
@@ -683,6 +704,7 @@ ALERT_STEPS = {"alert_acknowledge": ("new", "acknowledged"),
 """Each step's kind -> the state the alert is put in before the call, the state after."""
 ALERT_KINDS = {"alerts", "alert", "alert_handover", "rules", "rule", "rule_create",
                "rule_update", "rule_remove", *ALERT_STEPS}
+WATCHLIST_KINDS = {"watchlists", "watchlist", "watchlist_create", "watchlist_remove"}
 _NAMES = iter(range(1, 10**9))
 
 
@@ -739,6 +761,43 @@ def check_alerts(world: World, exp: Expected, who: str, call: Call, response,
         raise AssertionError(f"no check for {kind}")
 
 
+def host_list_visible(world: World, exp: Expected) -> bool:
+    """The oracle of the host's AMBER list: the host sees it; another agency through a live
+    grant of the host up to AMBER or above whose event types hold ``watchlist_hit``."""
+    return exp.full or any(
+        TLP.parse(spec["max"]) >= TLP.AMBER
+        and (spec.get("types") is None or "watchlist_hit" in spec["types"])
+        for spec in world.grant_specs)
+
+
+def check_watchlists(world: World, exp: Expected, who: str, call: Call, response,
+                     what: str) -> None:
+    """The watchlist routes: lists seen through grants; each agency changes its own."""
+    kind, status = call.kind, response.status_code
+    seen = host_list_visible(world, exp)
+    if kind == "watchlists":
+        assert status == 200, (what, response.text[:300])
+        items = response.json()["items"]
+        assert (world.watchlist_id in {w["id"] for w in items}) == seen, what
+        assert exp.full or {w["owner_agency"] for w in items} <= {HOST, PARTNER}, what
+        assert all(w["owner_agency"] == PARTNER or seen for w in items), what
+    elif kind == "watchlist":
+        if not seen:
+            check_denied(response, 404, what)
+        else:
+            assert status == 200 and response.json()["id"] == world.watchlist_id, what
+    elif kind == "watchlist_create":
+        assert status == 201, (what, response.text[:300])
+        assert response.json()["owner_agency"] == _agency(who), what
+    elif kind == "watchlist_remove":  # a fresh list of the host, as its AMBER list
+        if not exp.full:
+            check_denied(response, 403 if seen else 404, what)
+        else:
+            assert status == 200, (what, response.text[:300])
+    else:
+        raise AssertionError(f"no check for {kind}")
+
+
 def run_call(world: World, who: str, call: Call, action: str) -> None:
     """Make one call as ``who``; check the denial or the data."""
     url = call.url
@@ -757,7 +816,15 @@ def run_call(world: World, who: str, call: Call, action: str) -> None:
     if "{alert}" in url:
         url = url.replace("{alert}", str(prepare_alert(world, call.key,
                                                        ALERT_STEPS[call.kind][0])))
+    if "{fresh_list}" in url:
+        from seawatch.share.watchlists import import_watchlists
+
+        (made,) = import_watchlists(world.state, WATCHLIST_ENTRIES,
+                                    name=f"matrix list {next(_NAMES)}", marking="AMBER")
+        url = url.replace("{fresh_list}", str(made.id))
     body = call.body
+    if call.kind == "watchlist_create":
+        body = {**body, "name": f"matrix list {next(_NAMES)}"}
     if call.kind == "rule_create":
         body = {**body, "name": f"matrix rule {next(_NAMES)}"}
     if call.kind == "login":
@@ -781,6 +848,8 @@ def run_call(world: World, who: str, call: Call, action: str) -> None:
         check_admin(world, exp, who, call, response, what)
     elif call.kind in ALERT_KINDS:
         check_alerts(world, exp, who, call, response, what)
+    elif call.kind in WATCHLIST_KINDS:
+        check_watchlists(world, exp, who, call, response, what)
     else:
         check_data(world, exp, call, response, what)
 
