@@ -43,7 +43,7 @@ from seawatch.live.nats import NatsFeed
 from seawatch.live.outages import OutageLog
 from seawatch.live.params import LiveParams
 from seawatch.live.wal import Position, Record, Wal
-from seawatch.store import Store, StoreBusyError, layout
+from seawatch.store import PartsPolicy, Store, StoreBusyError, layout
 
 if TYPE_CHECKING:  # pragma: no cover
     from seawatch.live.detect import LiveDetection
@@ -342,8 +342,10 @@ class LiveService:
             end = self.writer.durable
             if end <= self.compacted:
                 return None
+            policy = PartsPolicy(int(self.params.day_parts), int(self.params.part_merge_rows))
             done = await asyncio.to_thread(compact, self.store, self.wal, self.compacted, end,
-                                           max_lines=self.params.compact_max_lines)
+                                           max_lines=self.params.compact_max_lines,
+                                           parts=policy)
             if done is None:
                 return None
             self.compacted = done.end
