@@ -148,6 +148,12 @@ class DataFile:
         )
 
 
+def scan_order(f: DataFile) -> tuple[str, str, str]:
+    """The order of a table's files in a snapshot, and so of a read's rows: by day, then (the
+    parts of a live day, :mod:`seawatch.store.parts`) by first time, then by path."""
+    return (f.day or "", f.ts_min or "", f.path)
+
+
 @dataclass
 class Snapshot:
     """The whole content of a store at one commit: live files per table and the manifest.
@@ -189,7 +195,7 @@ class Snapshot:
             "snapshot": self.id,
             "created_at": self.created_at,
             "tables": {
-                t: [f.to_json() for f in sorted(files, key=lambda f: (f.day or "", f.path))]
+                t: [f.to_json() for f in sorted(files, key=scan_order)]
                 for t, files in self.files.items()
             },
             "inputs": self.inputs,
