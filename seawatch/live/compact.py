@@ -151,6 +151,25 @@ def decode_records(records: list[Record], quarantine_sample: int = 1000) -> list
     return results
 
 
+def release_memory() -> None:
+    """Give the memory the C allocator keeps free back to the system (``malloc_trim``; glibc
+    only, elsewhere nothing). A compaction or a detection run allocates and frees hundreds
+    of MiB (decoded lines, DuckDB's and Polars' buffers, in threads each with its own heap);
+    without this the resident size keeps the highest of those peaks, and more of them as
+    threads come and go, so it stays above what the service holds."""
+    import ctypes
+    import ctypes.util
+
+    name = ctypes.util.find_library("c")
+    if name is None:  # pragma: no cover - not a C library that can be loaded
+        return
+    try:
+        trim = ctypes.CDLL(name).malloc_trim
+    except (OSError, AttributeError):  # pragma: no cover - not glibc
+        return
+    trim(0)
+
+
 def compact(store: Store, wal: Wal, start: Position, end: Position,
             quarantine_sample: int = 1000, max_lines: int | None = None,
             parts: PartsPolicy | None = None) -> Compaction | None:

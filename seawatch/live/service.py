@@ -37,7 +37,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from seawatch.live.compact import Compaction, compact, compacted_position
+from seawatch.live.compact import Compaction, compact, compacted_position, release_memory
 from seawatch.live.feeds import Endpoint, Feed
 from seawatch.live.nats import NatsFeed
 from seawatch.live.outages import OutageLog
@@ -346,6 +346,7 @@ class LiveService:
             done = await asyncio.to_thread(compact, self.store, self.wal, self.compacted, end,
                                            max_lines=self.params.compact_max_lines,
                                            parts=policy)
+            await asyncio.to_thread(release_memory)
             if done is None:
                 return None
             self.compacted = done.end
