@@ -431,8 +431,9 @@ def percentiles(values: np.ndarray) -> tuple[float, float, float]:
 
 def run(rate: float, seconds: float, steps: list[float], step_seconds: float,
         settings: list[str], warmup: float, probes: list[Probe] | None = None,
-        quiet: bool = False, api: bool = False) -> dict[str, Any]:
-    """One benchmark run (see the module docstring); the figures as a dict."""
+        quiet: bool = False, api: bool = False, detect: bool = True) -> dict[str, Any]:
+    """One benchmark run (see the module docstring); the figures as a dict. ``detect``
+    False runs the service with ``--no-detect`` (the compaction path alone)."""
     say = (lambda *a: None) if quiet else (lambda *a: print(*a, flush=True))
     work = Path(tempfile.mkdtemp(prefix="seawatch-live-bench-"))
     store = work / "store"
@@ -450,6 +451,8 @@ def run(rate: float, seconds: float, steps: list[float], step_seconds: float,
            str(store), "--listen", "udp://127.0.0.1:0", "--set", "status_every_s=1"]
     for s in settings:
         cmd += ["--set", s]
+    if not detect:
+        cmd.append("--no-detect")
     log = open(work / "live.log", "wb")  # noqa: SIM115 - closed below
     proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=log)
     load_before = os.getloadavg()
@@ -459,6 +462,7 @@ def run(rate: float, seconds: float, steps: list[float], step_seconds: float,
     server_log = None
     api_probe: ApiProbe | None = None
     rss: list[tuple[float, int]] = []
+    runs: dict[str, dict[float, dict[str, Any]]] = {"compaction": {}, "detection": {}}
     stop = threading.Event()
     try:
         deadline = time.monotonic() + 120
@@ -508,6 +512,7 @@ def run(rate: float, seconds: float, steps: list[float], step_seconds: float,
                     kib = rss_kib(proc.pid)
                     if kib is not None:
                         rss.append((now - started, kib))
+                    _note_runs(live / "status.json", runs, now - started)
                 time.sleep(POLL_S)
 
         watcher = threading.Thread(target=watch, daemon=True)
@@ -591,7 +596,38 @@ def run(rate: float, seconds: float, steps: list[float], step_seconds: float,
             out["main"] = row
     out["loss_starts_at"] = next((p["rate"] for p in out["phases"][1:] if p["lost"] > 0), None)
     out["rss"] = _rss_summary(rss, warmup, main_end)
+    out["detect"] = detect
+    out["runs"] = {k: sorted(v.values(), key=lambda r: r["at_s"]) for k, v in runs.items()}
     return out
+
+
+def _note_runs(status_file: Path, runs: dict[str, dict[float, dict[str, Any]]],
+               at_s: float) -> None:
+    """The last compaction and detection run of ``status.json``, each once (by when it
+    finished): lines and seconds of each compaction, positions read and seconds of each
+    detection run, and when the bench saw it (seconds into the run)."""
+    with contextlib.suppress(OSError, ValueError):
+        st = json.loads(status_file.read_text())
+        last = st.get("last_compaction") or {}
+        if last.get("finished_at"):
+            runs["compaction"].setdefault(last["finished_at"], {
+                "at_s": round(at_s, 1), "lines": last.get("lines"),
+                "seconds": last.get("seconds")})
+        det = st.get("detection") or {}
+        run_ = det.get("last") or det
+        if isinstance(run_, dict) and run_.get("finished_at"):
+            runs["detection"].setdefault(run_["finished_at"], {
+                "at_s": round(at_s, 1), "positions": run_.get("positions"),
+                "seconds": run_.get("seconds")})
+
+
+def _early_late(values: list[dict[str, Any]], key: str = "seconds") -> tuple[float, float]:
+    """Mean of ``key`` over the first and the last fifth of some runs (at least 3 each)."""
+    xs = [float(v[key]) for v in values if v.get(key) is not None]
+    if not xs:
+        return float("nan"), float("nan")
+    k = max(3, len(xs) // 5)
+    return float(np.mean(xs[:k])), float(np.mean(xs[-k:]))
 
 
 def default_warmup(seconds: float, settings: list[str]) -> float:
@@ -679,6 +715,11 @@ def report(out: dict[str, Any]) -> str:
     if len(out["phases"]) > 1:
         lines.append("loss starts at: " + (f"{start:,.0f} msg/s" if start else
                                            "no loss at any step"))
+    for kind, runs in (out.get("runs") or {}).items():
+        if runs:
+            early, late = _early_late(runs)
+            lines.append(f"{kind}: {len(runs)} runs seen, {early:.2f} s each early (first "
+                         f"fifth), {late:.2f} s late (last fifth)")
     r = out["rss"]
     if r:
         lines.append(f"RSS floor after warm-up ({r['warmup_s']:g} s) {r['after_warmup_mib']:.1f} "
@@ -705,12 +746,15 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--no-api", dest="api", action="store_false",
                     help="no planted zone crossings and no seawatch serve (no 'event on the "
                     "API' row)")
+    ap.add_argument("--no-detect", dest="detect", action="store_false",
+                    help="run the service without incremental detection (the compaction path "
+                    "alone)")
     args = ap.parse_args(argv)
     steps = [float(s) for s in args.steps.split(",") if s.strip()]
     settings = [*DEFAULT_SETTINGS, *args.settings]
     warmup = args.warmup if args.warmup is not None else default_warmup(args.seconds, settings)
     out = run(args.rate, args.seconds, steps, args.step_seconds, settings, warmup,
-              api=args.api)
+              api=args.api, detect=args.detect)
     print(report(out))
     if args.json:
         args.json.write_text(json.dumps(out, indent=1, default=float))

@@ -4,7 +4,9 @@ One compaction reads the records between the position last compacted and the end
 is durable, decodes each feed's lines with the NMEA decoder ``seawatch ingest`` uses
 (:class:`seawatch.io.nmea.NmeaDecoder`), and hands the chunks to
 :meth:`seawatch.store.Store.ingest_results`: the same staging, duplicate removal, station
-clock check, coverage and atomic commit as a file (:mod:`seawatch.store.commit`). The
+clock check, coverage and atomic commit as a file (:mod:`seawatch.store.commit`), each day's
+new rows written as a part of the day (:mod:`seawatch.store.parts`) rather than the day
+rewritten. The
 manifest entry of the commit is named after the range (:func:`entry_name`:
 ``live:<log id>:<start>-<end>``), so the position compacted is recorded by the commit itself:
 after a crash at any point, :func:`compacted_position` reads it back from the store and the
@@ -50,6 +52,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from seawatch.io.nmea.reader import OpenGroups
     from seawatch.io.result import ReadResult
     from seawatch.store import Store
+    from seawatch.store.parts import PartsPolicy
 
 CARRY_FOLDER = "carry"
 """Folder of the live folder holding the open groups carried between compactions."""
@@ -272,19 +275,44 @@ def decode_records(records: list[Record], quarantine_sample: int = 1000,
     return results
 
 
+def release_memory() -> None:
+    """Give the memory the C allocator keeps free back to the system (``malloc_trim``; glibc
+    only, elsewhere nothing). A compaction or a detection run allocates and frees hundreds
+    of MiB (decoded lines, DuckDB's and Polars' buffers, in threads each with its own heap);
+    without this the resident size keeps the highest of those peaks, and more of them as
+    threads come and go, so it stays above what the service holds."""
+    import ctypes
+    import ctypes.util
+
+    name = ctypes.util.find_library("c")
+    if name is None:  # pragma: no cover - not a C library that can be loaded
+        return
+    try:
+        trim = ctypes.CDLL(name).malloc_trim
+    except (OSError, AttributeError):  # pragma: no cover - not glibc
+        return
+    trim(0)
+
+
 def compact(store: Store, wal: Wal, start: Position, end: Position,
             quarantine_sample: int = 1000, max_lines: int | None = None,
-            carry: Carry | None = None, carry_dir: Path | None = None) -> Compaction | None:
+            carry: Carry | None = None, carry_dir: Path | None = None,
+            parts: PartsPolicy | None = None) -> Compaction | None:
     """Commit the records of ``wal`` after ``start`` up to ``end`` to ``store`` (one
     snapshot); None when there are none. With ``max_lines``, the range stops at the first
     record that reaches it (the compaction's ``end`` says where; memory stays bounded after
-    a long time without compaction). The caller then drops the log's segments before the
-    compaction's ``end`` (:meth:`Wal.drop_before`).
+    a long time without compaction). The rows are added to each day as a part
+    (:mod:`seawatch.store.parts`, ``parts``: the policy of the day's parts, default
+    :class:`~seawatch.store.PartsPolicy`), so a compaction's cost follows its own rows, not
+    the day. The caller then drops the log's segments before the compaction's ``end``
+    (:meth:`Wal.drop_before`).
 
     With ``carry`` (the groups left open at ``start``; not changed) and ``carry_dir``, the
     groups open at the end are carried (module docstring): written to ``carry_dir`` before
     the commit and returned as the compaction's ``carry``. Without, the range ends every
     group (quarantined when incomplete)."""
+    from seawatch.store.parts import PartsPolicy as Policy
+
     started = time.perf_counter()
     digest = hashlib.sha256()
     records = []
@@ -308,7 +336,8 @@ def compact(store: Store, wal: Wal, start: Position, end: Position,
     firsts = [r.positions["ts"].min() for r in results if r.positions.height]
     out.first_ts = min((t for t in firsts if isinstance(t, datetime)), default=None)
     report = store.ingest_results(iter(results), name=entry_name(wal.id, start, last),
-                                  sha256=digest.hexdigest(), size=out.bytes)
+                                  sha256=digest.hexdigest(), size=out.bytes,
+                                  parts=parts or Policy())
     out.positions_added = report.rows_added.get("positions", 0)
     out.quarantined = dict(report.quarantine)
     out.snapshot = report.snapshot

@@ -63,6 +63,7 @@ from seawatch.detect.pipeline import run_pipeline
 from seawatch.detect.positions import prepare_positions, segment_tracks
 from seawatch.detect.registry import detector
 from seawatch.geo.anchorages import anchorages_from_periods, stationary_periods
+from seawatch.live.compact import release_memory
 from seawatch.live.wal import START, Position
 from seawatch.units import parse_duration
 
@@ -593,9 +594,11 @@ class LiveDetection:
             try:
                 done = await asyncio.to_thread(self.detector.run)
             except Exception as exc:  # the window is kept: the next run covers it
+                await asyncio.to_thread(release_memory)
                 self.last_error = f"detection failed: {type(exc).__name__}: {exc}"
                 log.exception("incremental detection failed")
                 return None
+        await asyncio.to_thread(release_memory)  # the window read, given back
         self.last_error = None
         self._last_run = time.monotonic()
         if self.hot is not None and self.hot.kernel is not None:

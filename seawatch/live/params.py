@@ -34,7 +34,7 @@ class LiveParams(Params):
         "docs/live.md, limits")
     compact_every_s: Number = param(
         60, "Seconds between two compactions of the log into the store (each one commits a "
-        "snapshot and rewrites the day files it touches).", "docs/live.md, compaction")
+        "snapshot and adds a part file to each day it touches).", "docs/live.md, compaction")
     compact_every_lines: Count = param(
         500_000, "A compaction starts early once this many lines are waiting in the log.",
         "docs/live.md, compaction")
@@ -42,6 +42,13 @@ class LiveParams(Params):
         2_000_000, "Most lines one compaction takes (about 100 bytes each in memory); after a "
         "long time without compaction the log is compacted in several steps.",
         "docs/live.md, compaction")
+    day_parts: Count = param(
+        16, "Most part files one table's day holds; past it the smallest half (plus one) "
+        "are merged into one, so a row is rewritten a few times a day, not at each "
+        "compaction.", "docs/live.md, compaction")
+    part_merge_rows: Count = param(
+        2_000_000, "Most rows a merge of parts sorts at once (about 200 bytes each in memory); "
+        "a bigger merge goes in ranges of MMSI.", "docs/live.md, compaction")
     group_hold_s: Number = param(
         2, "Longest the first fragments of a multi-sentence message are held back waiting "
         "for the rest; then they are logged as they are (and assembled at compaction if the "

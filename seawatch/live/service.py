@@ -45,13 +45,14 @@ from seawatch.live.compact import (
     compacted_position,
     load_carry,
     prune_carry,
+    release_memory,
 )
 from seawatch.live.feeds import Endpoint, Feed
 from seawatch.live.nats import NatsFeed
 from seawatch.live.outages import OUTAGES_FILE, OutageLog
 from seawatch.live.params import LiveParams
 from seawatch.live.wal import Position, Record, Wal
-from seawatch.store import Store, StoreBusyError, layout
+from seawatch.store import PartsPolicy, Store, StoreBusyError, layout
 
 if TYPE_CHECKING:  # pragma: no cover
     from seawatch.live.detect import LiveDetection
@@ -361,9 +362,12 @@ class LiveService:
             end = self.writer.durable
             if end <= self.compacted:
                 return None
+            policy = PartsPolicy(int(self.params.day_parts), int(self.params.part_merge_rows))
             done = await asyncio.to_thread(compact, self.store, self.wal, self.compacted, end,
                                            max_lines=self.params.compact_max_lines,
-                                           carry=self.carry, carry_dir=self.carry_dir)
+                                           carry=self.carry, carry_dir=self.carry_dir,
+                                           parts=policy)
+            await asyncio.to_thread(release_memory)
             if done is None:
                 return None
             self.compacted = done.end

@@ -12,6 +12,7 @@ from seawatch.store.clocks import ClockSettings
 from seawatch.store.dedup import DEFAULT_DEDUP_WINDOW, LateCopies
 from seawatch.store.ingest import DEFAULT_MEMORY_LIMIT, IngestReport
 from seawatch.store.layout import DataFile, Snapshot, StoreBusyError, StoreError
+from seawatch.store.parts import PartsPolicy
 from seawatch.store.read import bbox_filter
 from seawatch.store.store import Store
 
@@ -22,6 +23,7 @@ __all__ = [
     "DataFile",
     "IngestReport",
     "LateCopies",
+    "PartsPolicy",
     "Snapshot",
     "Store",
     "StoreBusyError",

@@ -286,8 +286,12 @@ def pair_offsets_sql(files: Sequence[str], agreement: timedelta, every: int = 1,
     cols = "mmsi, msg_type, lat, lon, sog, cog, heading, nav_status, second, ts"
     rows = f"SELECT {cols}, source FROM read_parquet({sql_list(files)}, union_by_name = true)"
     if stored:
+        # only the stored copies of the batch's reports can pair with its stations: the
+        # others are left out before the grouping (its memory follows the batch, not the day)
         rows += (f" UNION ALL SELECT {cols}, {sql_string(STORED)} AS source "
-                 f"FROM read_parquet({sql_list(stored)}, union_by_name = true)")
+                 f"FROM read_parquet({sql_list(stored)}, union_by_name = true) "
+                 f"WHERE {_key_hash()} IN (SELECT {_key_hash()} "
+                 f"FROM read_parquet({sql_list(files)}, union_by_name = true))")
     return f"""
     WITH once AS (
         SELECT {_key_hash()} AS k, source, min(epoch_us(ts)) AS t
@@ -689,14 +693,41 @@ def check_batch(
 
 def check_commit(
     con: duckdb.DuckDBPyConnection, root: Path, base: layout.Snapshot,
-    staged: Sequence[Staging], settings: ClockSettings,
+    staged: Sequence[Staging], settings: ClockSettings, reach: timedelta | None = None,
 ) -> ClockResult:
     """:func:`check_batch` of a commit's ``staged`` inputs onto the store at ``root`` whose
     live snapshot is ``base`` (its positions of the days around the batch's are matched
-    too), with the store's ``settings`` (their ``window``: its duplicate window)."""
+    too), with the store's ``settings`` (their ``window``: its duplicate window).
+
+    ``reach`` (a live compaction, whose stations' copies of one report arrive together):
+    only the stored files whose times lie within ``reach`` of the batch's are matched, so
+    the cost follows the batch, not the day.
+    """
     near = days_around(st.days["positions"] for st in staged)
-    stored = [(root / f.path, f.rows) for f in base.table_files("positions") if f.day in near]
+    listed = [f for f in base.table_files("positions") if f.day in near]
+    if reach is not None:
+        listed = _near_batch(con, staged, listed, reach)
+    stored = [(root / f.path, f.rows) for f in listed]
     return check_batch(con, staged, settings, stored)
+
+
+def _near_batch(con: duckdb.DuckDBPyConnection, staged: Sequence[Staging],
+                listed: Sequence[layout.DataFile], reach: timedelta) -> list[layout.DataFile]:
+    """The files of ``listed`` whose time range lies within ``reach`` of the staged
+    positions' times."""
+    files = [str(f) for _, _, f in _staged_files(staged, "positions")]
+    if not files or not listed:
+        return []
+    ((lo, hi),) = con.execute(f"SELECT epoch_us(min(ts)), epoch_us(max(ts)) "
+                              f"FROM read_parquet({sql_list(files)})").fetchall()
+    if lo is None or hi is None:
+        return []
+    epoch = datetime(1970, 1, 1, tzinfo=UTC)
+    first = epoch + timedelta(microseconds=int(lo)) - reach
+    last = epoch + timedelta(microseconds=int(hi)) + reach
+    return [f for f in listed
+            if (f.ts_max is None or layout.parse_ts(f.ts_max) >= first)
+            and (f.ts_min is None or layout.parse_ts(f.ts_min) <= last)]
 
 
 def _rewrite(

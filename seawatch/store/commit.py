@@ -119,6 +119,7 @@ class Transaction:
         root = self.root
         staging = root / layout.STAGING
         name = layout.snapshot_name(self.id)
+        files = {t: sorted(fs, key=layout.scan_order) for t, fs in files.items()}
         snapshot = Snapshot(id=self.id, created_at=layout.utc_now_iso(), files=files,
                             inputs=inputs)
         snap_path = root / layout.SNAPSHOTS / name

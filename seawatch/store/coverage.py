@@ -110,13 +110,45 @@ def coverage(positions: pl.DataFrame | pl.LazyFrame) -> pl.DataFrame:
         seconds; null when the feed's day is a single instant. Sorted by ``ts``, ``source``,
         ``cell_lat``, ``cell_lon``.
     """
+    return from_per_vessel(per_vessel(positions))
+
+
+PER_VESSEL = {"source": pl.String(), "hour": schema.TS, "cell_lat": pl.Int16(),
+              "cell_lon": pl.Int16(), "mmsi": pl.Int64(), "n": pl.Int64(), "t0": schema.TS,
+              "t1": schema.TS}
+"""Columns of :func:`per_vessel`, the table the coverage of a day is made from: what each
+feed heard of each vessel in each hour and cell (kept beside a live day's coverage,
+``coverage_vessels/``, so that a compaction adds its rows to it instead of counting the
+whole day again)."""
+
+
+def per_vessel(positions: pl.DataFrame | pl.LazyFrame) -> pl.DataFrame:
+    """Positions (as :func:`coverage` takes them) counted per feed, hour, cell and vessel:
+    :data:`PER_VESSEL` (``n`` positions, first ``t0`` and last ``t1``). Counts of disjoint
+    sets of positions add up: :func:`combine`."""
     lazy = positions.lazy()
-    per_vessel = (
+    out = (
         _cells(lazy)
         .group_by("source", "hour", "cell_lat", "cell_lon", "mmsi")
         .agg(pl.len().alias("n"), pl.col("ts").min().alias("t0"), pl.col("ts").max().alias("t1"))
         .collect(engine="streaming" if isinstance(positions, pl.LazyFrame) else "in-memory")
     )
+    return schema.conform(out, PER_VESSEL)
+
+
+def combine(*frames: pl.DataFrame) -> pl.DataFrame:
+    """:func:`per_vessel` tables of disjoint positions as the table of their union."""
+    return schema.conform(
+        pl.concat([f.select(list(PER_VESSEL)) for f in frames])
+        .group_by("source", "hour", "cell_lat", "cell_lon", "mmsi")
+        .agg(pl.col("n").sum(), pl.col("t0").min(), pl.col("t1").max())
+        .sort("hour", "source", "cell_lat", "cell_lon", "mmsi"),
+        PER_VESSEL,
+    )
+
+
+def from_per_vessel(per_vessel: pl.DataFrame) -> pl.DataFrame:
+    """The coverage table (:func:`coverage`) of positions counted by :func:`per_vessel`."""
     cells = per_vessel.group_by("source", "hour", "cell_lat", "cell_lon").agg(
         pl.col("n").sum().cast(pl.Int64).alias("positions"),
         pl.len().cast(pl.Int64).alias("vessels"),
@@ -184,7 +216,77 @@ def add_day(
         describe(tx.root, rel, rows, day),
     ]
     superseded.extend(f.path for f in base.day_files(layout.COVERAGE, day))
+    # the per-vessel counts of a live day no longer count this day's file: dropped
+    files[layout.COVERAGE_VESSELS] = [
+        f for f in files.get(layout.COVERAGE_VESSELS, []) if f.day != day]
+    superseded.extend(f.path for f in base.day_files(layout.COVERAGE_VESSELS, day))
     return target.parent, target.parent.parent
+
+
+def update_day(
+    tx: Transaction,
+    base: Snapshot,
+    files: dict[str, list[DataFile]],
+    superseded: list[str],
+    day: str,
+    new_rows: pl.DataFrame | None,
+    recount: Sequence[int] = (),
+) -> list[Path]:
+    """The coverage of a positions day a commit in parts mode (:mod:`seawatch.store.parts`)
+    added ``new_rows`` to (``mmsi``, ``ts``, ``lat``, ``lon``, ``source``; None: none), in
+    place of the day's previous coverage: ``files`` (already listing the day's new parts)
+    and ``superseded`` are updated; returns the folders written (to fsync).
+
+    The day's per-vessel counts (:func:`per_vessel`, table ``coverage_vessels``) take the
+    new rows' counts (:func:`combine`); the vessels in ``recount`` (whose stored rows the
+    commit replaced) are counted again from the day's parts. A day without per-vessel counts
+    (its first commit in parts mode) is counted from its parts, once. The coverage is then
+    made from the counts: the same table as counting the day's positions at once.
+    """
+    root = tx.root
+    old = base.day_files(layout.COVERAGE_VESSELS, day)
+    parts = [str(root / f.path) for f in files["positions"] if f.day == day]
+
+    def scan() -> pl.LazyFrame:
+        return pl.scan_parquet(parts, hive_partitioning=False, glob=False).select(
+            "mmsi", "ts", "lat", "lon", "source")
+
+    if not old:
+        counts = per_vessel(scan()) if parts else schema.empty(PER_VESSEL)
+    else:
+        counts = pl.read_parquet(root / old[0].path)
+        fresh = []
+        if recount:
+            again = pl.Series("mmsi", list(recount), dtype=pl.Int64())
+            counts = counts.filter(~pl.col("mmsi").is_in(again.implode()))
+            if parts:
+                fresh.append(per_vessel(scan().filter(pl.col("mmsi").is_in(again.implode()))))
+            if new_rows is not None:
+                new_rows = new_rows.filter(~pl.col("mmsi").is_in(again.implode()))
+        if new_rows is not None and new_rows.height:
+            fresh.append(per_vessel(new_rows))
+        counts = combine(counts, *fresh)
+    written: list[Path] = []
+    rel, target = tx.new_file(layout.COVERAGE_VESSELS, day)
+    counts.write_parquet(target, compression="zstd", statistics=True)
+    layout.fsync_file(target)
+    files[layout.COVERAGE_VESSELS] = [
+        *(f for f in files.get(layout.COVERAGE_VESSELS, []) if f.day != day),
+        layout.DataFile(path=rel, rows=counts.height, bytes=target.stat().st_size, day=day),
+    ]
+    superseded.extend(f.path for f in old)
+    written += [target.parent, target.parent.parent]
+    rel, target = tx.new_file(layout.COVERAGE, day)
+    frame = from_per_vessel(counts)
+    frame.write_parquet(target, compression="zstd", statistics=True)
+    layout.fsync_file(target)
+    files[layout.COVERAGE] = [
+        *(f for f in files.get(layout.COVERAGE, []) if f.day != day),
+        describe(root, rel, frame.height, day),
+    ]
+    superseded.extend(f.path for f in base.day_files(layout.COVERAGE, day))
+    written += [target.parent, target.parent.parent]
+    return written
 
 
 def read_coverage(

@@ -53,6 +53,7 @@ from seawatch.store.dedup import (
     split_mmsi,
 )
 from seawatch.store.layout import DATA_TABLES, Snapshot
+from seawatch.store.parts import PartsPolicy, append_day, horizon
 
 if TYPE_CHECKING:
     import duckdb
@@ -609,6 +610,7 @@ def commit(
     settings: MergeSettings,
     sample_per_reason: int = QUARANTINE_SAMPLE_PER_REASON,
     on_merge: MergeProgress | None = None,
+    parts: PartsPolicy | None = None,
 ) -> Snapshot:
     """Make the staged rows of one or more inputs live in one atomic step; return the snapshot.
 
@@ -620,10 +622,17 @@ def commit(
     swap of ``CURRENT`` -- the commit point --, deletion of the superseded files, older
     snapshots and the staging run).
 
+    With ``parts`` (one input only: a live compaction), step (1) adds the input's rows to
+    each table-day as a new part instead of merging the day into one file
+    (:func:`seawatch.store.parts.append_day`), and the stations' clocks are matched against
+    the stored rows near the input's times only.
+
     A failure before the swap deletes what it wrote and re-raises; the store is as before.
     """
     if not staged:
         raise ValueError("commit needs at least one staged input")
+    if parts is not None and len(staged) != 1:
+        raise ValueError("a commit in parts mode takes one input")
     run_dir = staged[0][0].run_dir.parent
     with Transaction(root, base, run_dir) as tx:
         superseded: list[str] = []
@@ -632,8 +641,10 @@ def commit(
         touched_dirs: set[Path] = {root}  # a table folder may be new
         con = connect(run_dir / "duckdb_tmp", settings)
         try:
+            near = None if parts is None else horizon(settings.dedup_window,
+                                                      settings.late_copies.window)
             clock = clocks.check_commit(con, root, base, [st for st, _ in staged],
-                                        settings.clock_settings)
+                                        settings.clock_settings, near)
         except BaseException:
             con.close()
             raise
@@ -648,6 +659,22 @@ def commit(
                     on_merge(done, len(work))
                 old = base.day_files(table, day)
                 inputs = [i for i, (st, _) in enumerate(staged) if day in st.days[table]]
+                if parts is not None:
+                    done_day = append_day(
+                        con, tx, table, day, old, staged[0][0].files(table, day),
+                        settings.dedup_window, settings.late_copies, parts)
+                    gone = set(done_day.superseded)
+                    files[table] = [*(f for f in files[table] if f.path not in gone),
+                                    *done_day.new]
+                    superseded.extend(done_day.superseded)
+                    touched_dirs.update(p for f in done_day.new
+                                        for p in ((root / f.path).parent, root / table))
+                    added[0][table] += done_day.kept - done_day.replaced
+                    if table == "positions":
+                        touched_dirs.update(coverage.update_day(
+                            tx, base, files, superseded, day, done_day.new_rows,
+                            done_day.replaced_mmsi))
+                    continue
                 rel, target = tx.new_file(table, day)
                 groups = [[root / f.path for f in old]]
                 groups += [staged[i][0].files(table, day) for i in inputs]
@@ -763,12 +790,13 @@ class Batch:
         return staging
 
     def commit(
-        self, base: Snapshot, settings: MergeSettings, on_merge: MergeProgress | None = None
+        self, base: Snapshot, settings: MergeSettings, on_merge: MergeProgress | None = None,
+        parts: PartsPolicy | None = None,
     ) -> Snapshot:
         """Commit every staged input in one snapshot (see :func:`commit`)."""
         try:
             return commit(
-                self.root, base, self.staged, settings, self.sample_per_reason, on_merge
+                self.root, base, self.staged, settings, self.sample_per_reason, on_merge, parts
             )
         except BaseException:
             self.discard()
@@ -800,9 +828,11 @@ def ingest_inputs(
     on_progress: ProgressCallback | None = None,
     on_error: ErrorCallback | None = None,
     on_merge: MergeProgress | None = None,
+    parts: PartsPolicy | None = None,
 ) -> list[IngestReport]:
     """Stage ``inputs`` in batches of about ``batch_rows`` rows and commit each batch; return
-    one report per input read or skipped, in order.
+    one report per input read or skipped, in order. With ``parts``, each input is committed
+    on its own, in parts mode (:func:`commit`).
 
     The caller holds the write lock. See :meth:`seawatch.store.Store.ingest` for the
     callbacks and the skipping of inputs already ingested. ``current`` is kept up to date
@@ -818,7 +848,7 @@ def ingest_inputs(
         if not len(batch):
             return
         started = time.perf_counter()
-        snapshot = batch.commit(current.get(), settings, on_merge)
+        snapshot = batch.commit(current.get(), settings, on_merge, parts)
         commit_s = time.perf_counter() - started
         current.set(snapshot)
         entries = snapshot.inputs[-len(batch):]
@@ -872,7 +902,7 @@ def ingest_inputs(
                 continue
             pending.append((len(reports), time.perf_counter() - started))
             reports.append(None)
-            if batch.rows >= batch_rows:
+            if batch.rows >= batch_rows or parts is not None:
                 flush()
         flush()
     except BaseException:

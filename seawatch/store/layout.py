@@ -12,6 +12,7 @@ A store is a directory::
     other_messages/day=YYYY-MM-DD/<uuid>.parquet
     quarantine/<uuid>.parquet    bounded sample of bad lines, one file per ingested input
     coverage/day=YYYY-MM-DD/<uuid>.parquet   what each feed heard per hour and grid cell
+    coverage_vessels/day=YYYY-MM-DD/<uuid>.parquet   the same per vessel, for a live day
     events/<uuid>.parquet        detected events: the whole table, replaced by each detection run
     clocks/<uuid>.parquet        receiving stations' clock offsets, one file per ingest batch
     staging/                     temporary files of an ingest in progress
@@ -61,6 +62,10 @@ CLOCKS = "clocks"
 COVERAGE = "coverage"
 """Folder of the coverage table (:mod:`seawatch.store.coverage`): one file per day of
 positions, rewritten with that day."""
+COVERAGE_VESSELS = "coverage_vessels"
+"""Folder of the per-vessel counts a live day's coverage is made from
+(:func:`seawatch.store.coverage.update_day`): one file per day, rewritten with its coverage by
+each compaction into the day (a batch ingest of the day drops it)."""
 API_INDEX = "api-index"
 """Folder where readers keep caches derived from the live files (the API's query index, see
 :mod:`seawatch.store.posindex`): not part of the store's data, not counted in its size, never
@@ -69,7 +74,8 @@ touched by ingests; safe to delete."""
 DATA_TABLES: tuple[str, ...] = ("positions", "vessels", "stations", "other_messages")
 """Tables partitioned by UTC day, in the order an ingest commits them."""
 
-FILE_TABLES: tuple[str, ...] = (*DATA_TABLES, QUARANTINE, EVENTS, CLOCKS, COVERAGE)
+FILE_TABLES: tuple[str, ...] = (*DATA_TABLES, QUARANTINE, EVENTS, CLOCKS, COVERAGE,
+                                 COVERAGE_VESSELS)
 """Every folder of data files a snapshot lists (``events``: one file, see
 :mod:`seawatch.store.events`)."""
 
@@ -142,6 +148,12 @@ class DataFile:
         )
 
 
+def scan_order(f: DataFile) -> tuple[str, str, str]:
+    """The order of a table's files in a snapshot, and so of a read's rows: by day, then (the
+    parts of a live day, :mod:`seawatch.store.parts`) by first time, then by path."""
+    return (f.day or "", f.ts_min or "", f.path)
+
+
 @dataclass
 class Snapshot:
     """The whole content of a store at one commit: live files per table and the manifest.
@@ -183,7 +195,7 @@ class Snapshot:
             "snapshot": self.id,
             "created_at": self.created_at,
             "tables": {
-                t: [f.to_json() for f in sorted(files, key=lambda f: (f.day or "", f.path))]
+                t: [f.to_json() for f in sorted(files, key=scan_order)]
                 for t, files in self.files.items()
             },
             "inputs": self.inputs,

@@ -61,6 +61,7 @@ from seawatch.store.ingest import (
 )
 from seawatch.store.layout import DataFile, Snapshot, StoreBusyError
 from seawatch.store.opening import CurrentSnapshot, open_store
+from seawatch.store.parts import PartsPolicy
 from seawatch.store.read import TimeLike
 from seawatch.units import BBox
 
@@ -249,6 +250,7 @@ class Store:
         sha256: str,
         size: int,
         on_progress: ProgressCallback | None = None,
+        parts: PartsPolicy | None = None,
     ) -> IngestReport:
         """Add the ``ReadResult`` chunks of one input to the store in one atomic commit.
 
@@ -267,6 +269,10 @@ class Store:
         on_progress
             Called as ``on_progress(name, done_bytes, size)`` after each chunk, ``done_bytes``
             summing the chunks' ``stats["input_bytes"]``.
+        parts
+            Add the rows to each day as a new part file instead of merging the day into one
+            (:mod:`seawatch.store.parts`: a live compaction's cost then follows the rows it
+            adds, not the day), the day's parts kept by this policy.
 
         Raises
         ------
@@ -275,7 +281,8 @@ class Store:
         """
         try:
             (report,) = self._ingest(
-                [Input(Path(name), sha256, size, lambda: results)], on_progress, None, None
+                [Input(Path(name), sha256, size, lambda: results)], on_progress, None, None,
+                parts,
             )
         finally:
             close = getattr(results, "close", None)
@@ -289,12 +296,13 @@ class Store:
         on_progress: ProgressCallback | None,
         on_error: ErrorCallback | None,
         on_merge: MergeProgress | None,
+        parts: PartsPolicy | None = None,
     ) -> list[IngestReport]:
         with self._writing():
             return ingest_inputs(
                 self.path, self._current, inputs, self.settings,
                 sample_per_reason=self.quarantine_sample, batch_rows=self.batch_rows,
-                on_progress=on_progress, on_error=on_error, on_merge=on_merge,
+                on_progress=on_progress, on_error=on_error, on_merge=on_merge, parts=parts,
             )
 
     # ------------------------------------------------------------------ read

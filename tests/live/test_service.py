@@ -45,6 +45,31 @@ def test_a_replayed_scenario_lands_as_ingest_puts_it(tmp_path, scenario, ingeste
     assert service.wal.segments() == [service.wal.seq]  # the compacted log was dropped
 
 
+def test_many_compactions_into_parts_and_merges_of_parts_land_as_ingest_puts_it(
+        tmp_path, scenario, ingested):
+    """Each compaction adds a part to the days it touches (docs/store.md, "Parts of a live
+    day"); with two parts a day at most, the parts are merged again and again: the store
+    still holds what one ingest of the file gives, its coverage too."""
+    timed = timed_lines(scenario)
+    store = tmp_path / "store"
+    with running(store, ["listen tcp://127.0.0.1:0"], compact_every_s=0.1, day_parts=2,
+                 part_merge_rows=2000) as service:
+        to = bound(service, "tcp:127.0.0.1:0")
+        replay(timed, to, speed=1800)  # the 2 h in four seconds
+        wait_for(lambda: service.writer.acknowledged_lines == len(timed), what="every line")
+    st = Store(store)
+    assert service.compactions >= 8
+    snap = st.snapshot()
+    days = {f.day for f in snap.table_files("positions")}
+    assert all(len(snap.day_files("positions", d)) <= 2 for d in days)
+    assert positions(st).equals(ingested)
+    reference = Store(tmp_path / "reference")
+    reference.ingest(scenario)
+    assert st.coverage().equals(reference.coverage())
+    added = sum(e["added"]["positions"] for e in snap.inputs)
+    assert added == ingested.height
+
+
 def test_a_connect_feed_reconnects_and_records_its_outage(tmp_path, scenario, ingested):
     """The receiver sends half the file, goes away, comes back and sends the rest: the
     client reconnects with back-off, every line arrives, and the span without a connection

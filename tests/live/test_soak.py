@@ -1,12 +1,17 @@
 """A short soak of ``seawatch live`` (``bench/live.py``, marked slow: about a minute and a
 half): 10,000 messages a second over UDP for 50 s, none lost, memory bounded after warm-up.
 
-The issue's targets are a 10-minute run and a 1-hour soak with memory growth under 5 %. Over
-a short run the memory the service keeps between compactions still grows with the day each
-compaction rewrites (about 15 % from 25 s to 60 s in docs/benchmarks.md), so the bound here
-is looser (:data:`GROWTH_BOUND`): it catches a leak in the receiving path (at 10,000 lines a
-second, 100 bytes kept per line is 1 MiB a second: +60 % of the ~450 MiB floor over the 25 s
-measured), not the 5 % of the long soak.
+The service runs without incremental detection (``--no-detect``): the receiving and
+compaction path, whose memory should not grow with the day. (Detection reads a window of
+the store that grows with it up to twice its horizon, 96 h by default: docs/live.md.)
+
+The issue's targets are a 10-minute run and a 1-hour soak with memory growth under 5 %.
+Since compactions add a part instead of rewriting the day, the floor grew 8.4 % from 200 s
+to 600 s (docs/benchmarks.md); over this short run it is still in the warm-up of the first
+compactions (one run: 423.2 -> 423.4 MiB, +0.1 %). The bound (:data:`GROWTH_BOUND`, 10 %,
+was 30 % while each compaction rewrote the day) catches a leak in the receiving path of 200
+bytes a line (2 MiB a second at 10,000 lines a second: +12 % of the ~420 MiB floor over the
+25 s measured), not the 5 % of the long soak.
 """
 
 from __future__ import annotations
@@ -20,7 +25,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 RATE = 10_000
 SECONDS = 50
-GROWTH_BOUND = 0.3
+GROWTH_BOUND = 0.1
 
 
 def bench_live():  # type: ignore[no-untyped-def]
@@ -37,7 +42,7 @@ def test_a_short_soak_at_10k_messages_a_second_loses_nothing_and_memory_stays_fl
     bench = bench_live()
     settings = list(bench.DEFAULT_SETTINGS)
     warmup = bench.default_warmup(SECONDS, settings)
-    out = bench.run(RATE, SECONDS, [], 0, settings, warmup, quiet=True)
+    out = bench.run(RATE, SECONDS, [], 0, settings, warmup, quiet=True, detect=False)
     print(bench.report(out))
     main = out["main"]
     assert main["sent"] == RATE * SECONDS

@@ -287,7 +287,8 @@ class StoreQuery:
         end: datetime | None = None,
         bbox: BBox | None = None,
     ) -> pl.LazyFrame:
-        """Positions (``schema.POSITIONS``) filtered, in store order: UTC day, MMSI, time."""
+        """Positions (``schema.POSITIONS``) filtered, in store order: UTC day, MMSI, time
+        (a live day's parts each in that order, one after another)."""
         return self.store.positions(mmsi=mmsi, start=start, end=end, bbox=bbox)
 
     def _indexes(
