@@ -165,6 +165,9 @@ EVENT_TYPES: tuple[str, ...] = (
     "spoofing",
     "fishing",
     "route_anomaly",
+    "dark_rendezvous",
+    "loiter_gap_loiter",
+    "dark_near_encounter",
 )
 
 TABLES: dict[str, dict[str, pl.DataType]] = {

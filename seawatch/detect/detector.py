@@ -17,8 +17,8 @@ Examples
 --------
 >>> from seawatch.detect.registry import detector
 >>> gap = detector("gap")
->>> gap.event_types, gap.needs, gap.split is None
-(('gap',), frozenset({'coverage'}), True)
+>>> gap.event_types, sorted(gap.needs), gap.provides
+(('gap',), ['coverage', 'vessels', 'zones'], 'gaps')
 >>> sorted(detector("loitering").needs)
 ['encounters', 'ports', 'vessels']
 """
@@ -36,10 +36,10 @@ if TYPE_CHECKING:  # pragma: no cover
 
     from seawatch.geo.zones import ZoneIndex
 
-Need = Literal["vessels", "ports", "zones", "encounters", "coverage"]
+Need = Literal["vessels", "ports", "zones", "encounters", "coverage", "gaps", "loitering"]
 """What a detector may need from the pipeline besides the positions (see :class:`Context`)."""
 
-FOUND: frozenset[Need] = frozenset({"encounters"})
+FOUND: frozenset[Need] = frozenset({"encounters", "gaps", "loitering"})
 """The needs that are another detector's events (its :attr:`Detector.provides`)."""
 
 T = TypeVar("T")
@@ -65,6 +65,8 @@ class Context:
     coverage
         What each feed heard per hour and grid cell (:data:`seawatch.schema.COVERAGE`) over
         all the positions (the store's, not a chunk's), or None when not built.
+    gaps, loitering
+        The gap and loitering events found, or None when they are not known.
     """
 
     vessels: pl.DataFrame | None = None
@@ -72,6 +74,8 @@ class Context:
     zones: ZoneIndex | None = None
     encounters: pl.DataFrame | None = None
     coverage: pl.DataFrame | None = None
+    gaps: pl.DataFrame | None = None
+    loitering: pl.DataFrame | None = None
 
 
 @dataclass(frozen=True)

@@ -34,6 +34,9 @@ export const EVENT_TYPES = [
   { id: "port_visit", label: "Port visit", color: "#4f7550" },
   { id: "fishing", label: "Fishing", color: "#9a5b1e" },
   { id: "route_anomaly", label: "Route anomaly", color: "#7209b7" },
+  { id: "dark_rendezvous", label: "Dark rendezvous", color: "#3c096c" },
+  { id: "loiter_gap_loiter", label: "Loiter-gap-loiter", color: "#6f1d1b" },
+  { id: "dark_near_encounter", label: "Dark near encounter", color: "#1d3557" },
 ];
 export const EVENT_TYPE = Object.fromEntries(EVENT_TYPES.map((t) => [t.id, t]));
 
