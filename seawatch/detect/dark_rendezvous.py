@@ -15,11 +15,12 @@ on the same day within a few hundred km (a day's envelope at 10-15 kn spans 400-
 a candidate also needs the two to have gone dark near each other (off positions at most
 ``max_apart_km`` apart, off times at most ``max_apart_h``) or to have come back near each
 other (the same for the on positions and times): going dark together, or reappearing
-together, is what makes a meeting the likely reason. Candidate pairs come from an STRtree over the
-envelopes (gaps of different vessels whose envelopes intersect and whose silences overlap
-by at least ``min_meet_h``); for each pair the lenses are tested every ``step_h`` hours over
-the common silence (all pairs and times as one vectorised Shapely call). A pair with a time
-at which the lenses meet is one ``dark_rendezvous`` event (``mmsi`` < ``other_mmsi``):
+together, is what makes a meeting the likely reason. Candidate pairs are gaps of different
+vessels whose envelopes intersect and whose silences overlap by at least ``min_meet_h``
+(found from a k-d tree of the off and on positions within ``max_apart_km``, or with that at
+inf an STRtree over the envelopes); for each pair the lenses are tested every ``step_h``
+hours over the common silence (all pairs and times as one vectorised Shapely call). A pair
+with a time at which the lenses meet is one ``dark_rendezvous`` event (``mmsi`` < ``other_mmsi``):
 start = the first such time, end = the last plus ``min_meet_h``, at the centroid of the
 largest meeting area. ``details``: the two gap event ids, ``feasible_hours`` (the times the
 lenses met, times ``step_h``), ``min_meeting_area_km2`` and ``max_meeting_area_km2`` (the
@@ -49,7 +50,7 @@ import shapely
 from seawatch.detect.detector import Context, Detector, Split
 from seawatch.detect.envelope import area_km2, ellipses, gap_table, lenses
 from seawatch.detect.events import details_json, empty_events, to_events
-from seawatch.geo.geodesy import NM_KM, distance_km
+from seawatch.geo.geodesy import MEAN_RADIUS_KM, NM_KM, distance_km
 from seawatch.params import Count, Flag, Number, Params, param
 
 HOUR_US = 3_600_000_000
@@ -126,6 +127,39 @@ def _gaps(events: pl.DataFrame | None, p: DarkRendezvousParams) -> pl.DataFrame:
     return g.filter(keep)
 
 
+def _candidates(
+    env: np.ndarray,
+    off_lat: np.ndarray,
+    off_lon: np.ndarray,
+    on_lat: np.ndarray,
+    on_lon: np.ndarray,
+    apart_km: float,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Pairs (i < j) of gaps whose envelopes intersect. With a finite ``apart_km`` only
+    those whose off positions, or on positions, are that near are looked at (a k-d tree on
+    the unit sphere: the pairs grow with the gaps, not with their square, however large
+    the envelopes); otherwise an STRtree over the envelopes."""
+    if np.isfinite(apart_km):
+        from scipy.spatial import cKDTree
+
+        chord = 2.0 * np.sin(min(apart_km / MEAN_RADIUS_KM, np.pi) / 2.0) * (1 + 1e-9)
+        found = [
+            cKDTree(_unit(lat, lon)).query_pairs(chord, output_type="ndarray")
+            for lat, lon in ((off_lat, off_lon), (on_lat, on_lon))
+        ]
+        pairs = np.unique(np.concatenate(found).reshape(-1, 2), axis=0)
+        i, j = pairs[:, 0].astype(np.int64), pairs[:, 1].astype(np.int64)
+        meet = np.asarray(shapely.intersects(env[i], env[j]), dtype=bool)
+        return i[meet], j[meet]
+    i, j = shapely.STRtree(env).query(env, predicate="intersects")
+    return i[i < j], j[i < j]
+
+
+def _unit(lat: np.ndarray, lon: np.ndarray) -> np.ndarray:
+    la, lo = np.radians(lat), np.radians(lon)
+    return np.column_stack([np.cos(la) * np.cos(lo), np.cos(la) * np.sin(lo), np.sin(la)])
+
+
 def detect_dark_rendezvous(context: Context, params: DarkRendezvousParams) -> pl.DataFrame:
     """The ``dark_rendezvous`` events of the context's gaps (see the module docstring)."""
     p = params
@@ -140,7 +174,7 @@ def detect_dark_rendezvous(context: Context, params: DarkRendezvousParams) -> pl
     hours = (t_on - t_off) / HOUR_US
     env, _, _, _ = ellipses(off_lat, off_lon, on_lat, on_lon, v_km_h * hours,
                             vertices=p.vertices)
-    i, j = shapely.STRtree(env).query(env, predicate="intersects")
+    i, j = _candidates(env, off_lat, off_lon, on_lat, on_lon, p.max_apart_km)
     mmsi = g["mmsi"].to_numpy()
     stay_us = round(p.min_meet_h * HOUR_US)
     lo = np.maximum(t_off[i], t_off[j])

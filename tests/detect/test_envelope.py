@@ -266,3 +266,22 @@ def test_the_pipeline_pairs_gaps_of_vessels_in_different_chunks() -> None:
     pair = whole.filter(pl.col("type") == "dark_rendezvous").row(0, named=True)
     assert (pair["mmsi"], pair["other_mmsi"]) == (MMSI, MMSI + 1)
     assert details_of(pair)["feasible_hours"] >= 16
+
+
+def test_the_near_pairs_search_finds_what_the_envelope_tree_finds() -> None:
+    rng = np.random.default_rng(16)
+    rows = []
+    for k in range(40):
+        off = step(*X, float(rng.uniform(0, 360)), float(rng.uniform(0, 120)))
+        on = step(*off, float(rng.uniform(0, 360)), float(rng.uniform(0, 150)))
+        start = float(rng.uniform(0, 12))
+        rows.append(_gap(MMSI + k % 25, off, on, start, start + float(rng.uniform(13, 30))))
+    gaps = _gaps(*rows)
+    near = detect_dark_rendezvous(Context(gaps=gaps), DarkRendezvousParams())
+    inf = float("inf")
+    every = detect_dark_rendezvous(Context(gaps=gaps), DarkRendezvousParams(max_apart_km=inf))
+    d = every["details"].str.json_decode().struct.unnest()
+    together = ((d["off_km_apart"] <= 50) & (d["off_hours_apart"] <= 6)) | (
+        (d["on_km_apart"] <= 50) & (d["on_hours_apart"] <= 6))
+    assert near.height > 3 and every.height > near.height
+    assert near.equals(every.filter(together))
