@@ -169,6 +169,9 @@ EVENT_TYPES: tuple[str, ...] = (
     "invalid_identity",
     "type_mismatch",
     "watchlist_hit",
+    "dark_rendezvous",
+    "loiter_gap_loiter",
+    "dark_near_encounter",
 )
 
 TABLES: dict[str, dict[str, pl.DataType]] = {

@@ -17,8 +17,8 @@ Examples
 --------
 >>> from seawatch.detect.registry import detector
 >>> gap = detector("gap")
->>> gap.event_types, gap.needs, gap.split is None
-(('gap',), frozenset({'coverage'}), True)
+>>> gap.event_types, sorted(gap.needs), gap.provides
+(('gap',), ['coverage', 'vessels', 'zones'], 'gaps')
 >>> sorted(detector("loitering").needs)
 ['encounters', 'ports', 'vessels']
 """
@@ -36,10 +36,11 @@ if TYPE_CHECKING:  # pragma: no cover
 
     from seawatch.geo.zones import ZoneIndex
 
-Need = Literal["vessels", "identities", "ports", "zones", "encounters", "coverage", "watchlists"]
+Need = Literal["vessels", "identities", "ports", "zones", "encounters", "coverage",
+               "watchlists", "gaps", "loitering"]
 """What a detector may need from the pipeline besides the positions (see :class:`Context`)."""
 
-FOUND: frozenset[Need] = frozenset({"encounters"})
+FOUND: frozenset[Need] = frozenset({"encounters", "gaps", "loitering"})
 """The needs that are another detector's events (its :attr:`Detector.provides`)."""
 
 T = TypeVar("T")
@@ -72,6 +73,8 @@ class Context:
     watchlists
         The entries of the watchlists to match (:data:`seawatch.watchlists.ENTRY_COLUMNS`),
         or None when there are none.
+    gaps, loitering
+        The gap and loitering events found, or None when they are not known.
     """
 
     vessels: pl.DataFrame | None = None
@@ -81,6 +84,8 @@ class Context:
     coverage: pl.DataFrame | None = None
     identities: pl.DataFrame | None = None
     watchlists: pl.DataFrame | None = None
+    gaps: pl.DataFrame | None = None
+    loitering: pl.DataFrame | None = None
 
 
 @dataclass(frozen=True)

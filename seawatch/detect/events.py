@@ -29,7 +29,7 @@ import polars as pl
 from seawatch import schema
 from seawatch.errors import InvalidValue
 
-PAIR_TYPES = frozenset({"encounter"})
+PAIR_TYPES = frozenset({"encounter", "dark_rendezvous"})
 
 
 def to_events(frame: pl.DataFrame, event_type: str) -> pl.DataFrame:

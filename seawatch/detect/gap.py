@@ -46,10 +46,10 @@ from pydantic import model_validator
 from pydantic_core import PydanticCustomError
 
 from seawatch import schema
-from seawatch.detect.detector import Detector
+from seawatch.detect.detector import Context, Detector, Split
 from seawatch.detect.events import details_json, empty_events, to_events
 from seawatch.geo.geodesy import NM_KM, distance_km
-from seawatch.params import Count, Number, Params, param, resolve
+from seawatch.params import Count, Flag, Number, Params, param, resolve
 
 
 class GapParams(Params):
@@ -160,6 +160,62 @@ class GapParams(Params):
         "silence, so nothing tells the vessel's silence from the feed's); details.coverage "
         "says so.",
         "seawatch: an unconfirmed gap ranks below every confirmed one of the same kind",
+    )
+
+    envelope: Flag = param(
+        True,
+        "Add each gap's movement envelope to its details (where the vessel could have gone: "
+        "the ellipse with foci at the off and on positions, seawatch.detect.envelope) and "
+        "the zones and ports it reaches.",
+        "issue 16: where a dark vessel could have gone",
+    )
+    envelope_speed_quantile: Number = param(
+        0.95,
+        "The vessel's observed top speed is this quantile of the speeds (sog) it reported on "
+        "the track before and the track after the gap (the higher of the two).",
+        "seawatch: a high quantile rather than the maximum, which a single garbled sog sets",
+    )
+    envelope_speed_margin: Number = param(
+        1.2,
+        "The envelope's speed is the observed top speed times this (a vessel may go a little "
+        "faster dark than it was seen going).",
+        "seawatch: 20 % above the 95th percentile covers a vessel steaming at its service "
+        "speed while dark after being seen trawling or loitering",
+    )
+    envelope_min_speed_kn: Number = param(
+        10.0,
+        "The envelope's speed is at least this many knots when the vessel was seen slow (a "
+        "vessel seen drifting can still steam away once dark).",
+        "seawatch: the service speed of the slowest fishing and supply vessels",
+    )
+    envelope_max_speed_fishing_kn: Number = param(
+        15.0,
+        "Cap (knots) of the envelope's speed for a fishing vessel (ship type 30).",
+        "seawatch: tuna purse seiners and longliners cruise at 12-15 kn",
+    )
+    envelope_max_speed_kn: Number = param(
+        22.0,
+        "Cap (knots) of the envelope's speed for every other or unknown ship type; the "
+        "speed is never below the one the gap itself implies (the straight line).",
+        "seawatch: the service speed of reefers, tankers and most cargo ships; fast ferries "
+        "and patrol craft exceed it but do not go dark offshore",
+    )
+    envelope_vertices: Count = param(
+        32,
+        "Vertices of each envelope polygon (and of the discs of the rendezvous test).",
+        "seawatch: 32 vertices put the polygon's area within 1 % of the ellipse's",
+    )
+    envelope_decimals: Count = param(
+        3,
+        "Decimals of the degrees in details.envelope_wkt (3: about 100 m), which keeps the "
+        "details small.",
+        "seawatch",
+    )
+    envelope_max_ports: Count = param(
+        10,
+        "details.envelope_ports names at most this many ports the envelope holds (in name "
+        "order); envelope_port_count counts them all.",
+        "seawatch: a long gap's envelope holds a coast's every port",
     )
 
     @model_validator(mode="after")
@@ -959,13 +1015,62 @@ def _after(starts: np.ndarray, ends: np.ndarray, off: int, size: int) -> np.ndar
     return inside
 
 
+def with_envelopes(
+    events: pl.DataFrame, segmented: pl.DataFrame, context: Context, params: GapParams
+) -> pl.DataFrame:
+    """``events`` (gaps) with the movement envelope of each in its details.
+
+    Adds ``envelope_speed_kn`` (the top speed used), ``envelope_speed_from`` (``observed``,
+    ``type_cap`` or ``implied``), ``envelope_reach_km`` (speed x hours), ``envelope_area_km2``
+    (``pi a b``), ``envelope_half_width_km`` (b), ``envelope_zones`` (names of the zones it
+    intersects), ``envelope_ports`` / ``envelope_port_count`` (the ports, kind ``port``, it
+    holds: the context's port table when the run built one, else the shipped list) and
+    ``envelope_wkt`` (the polygon, lon/lat). See :mod:`seawatch.detect.envelope`.
+    """
+    if not params.envelope or events.height == 0:
+        return events
+    from seawatch.detect.envelope import envelope_details
+    from seawatch.geo import ports as shipped_ports
+
+    fields = ["gap_hours", "implied_speed_kn", "off_lat", "off_lon", "on_lat", "on_lon",
+              "off_segment_id", "on_segment_id"]
+    gaps = pl.concat(
+        [events.select("mmsi"),
+         events["details"].str.json_decode().struct.unnest().select(fields)],
+        how="horizontal",
+    )
+    ports = context.ports if context.ports is not None else shipped_ports(world=True)
+    extra = envelope_details(gaps, segmented, context.vessels, context.zones, ports, params)
+    merged = pl.concat([events.select("details"), extra], how="horizontal").select(
+        pl.concat_str(
+            [
+                pl.col("details").str.strip_suffix("}"),
+                pl.lit(","),
+                details_json({c: pl.col(c) for c in extra.columns}).str.strip_prefix("{"),
+            ]
+        ).alias("details")
+    )
+    return events.with_columns(merged["details"])
+
+
+def _detect(table: pl.DataFrame, params: GapParams, context: Context) -> pl.DataFrame:
+    events = detect_gaps(table, params=params, coverage=context.coverage)
+    return with_envelopes(events, table, context, params)
+
+
+def _concat(parts: Any, params: GapParams, context: Context) -> pl.DataFrame:
+    frames = [p for p in parts if p.height]
+    return pl.concat(frames) if frames else empty_events()
+
+
 DETECTOR = Detector(
     name="gap",
     event_types=("gap",),
     params=GapParams,
-    detect=lambda table, params, context: detect_gaps(
-        table, params=params, coverage=context.coverage
-    ),
-    needs=frozenset({"coverage"}),
+    detect=_detect,
+    needs=frozenset({"coverage", "zones", "vessels"}),
+    provides="gaps",
+    split=Split(part=_detect, combine=_concat),
 )
-"""The ``gap`` step of the pipeline."""
+"""The ``gap`` step of the pipeline: the gaps of each chunk, with their envelopes; they are
+the context's ``gaps`` (the dark-vessel detectors read them) once every chunk is read."""

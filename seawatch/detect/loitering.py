@@ -499,6 +499,7 @@ DETECTOR = Detector(
         params=params,
     ),
     needs=frozenset({"vessels", "ports", "encounters"}),
+    provides="loitering",
     split=Split(part=_candidates, combine=_without_encounters),
 )
 """The ``loitering`` step of the pipeline: in chunks of vessels, each chunk's candidates are

@@ -4,15 +4,20 @@ Each entry is the ``DETECTOR`` its module declares (:class:`seawatch.detect.dete
 the pipeline (:mod:`seawatch.detect.pipeline`) runs them in this order, the config
 (:mod:`seawatch.detect.config`) has one section per entry, and a new detector is added here.
 Order matters where one detector reads another's events: ``encounter`` runs before
-``loitering`` (a vessel in an encounter is not loitering).
+``loitering`` (a vessel in an encounter is not loitering), and the dark-vessel detectors
+(``dark_rendezvous``, ``loiter_gap_loiter``, ``dark_near_encounter``) read the gaps,
+encounters and loitering, so they run last.
 
 Examples
 --------
 >>> [d.name for d in DETECTORS]  # doctest: +NORMALIZE_WHITESPACE
 ['spoofing', 'gap', 'encounter', 'loitering', 'zone', 'fishing_in_zone', 'port_visit',
- 'identity', 'type_mismatch', 'watchlist']
->>> DETECTED_TYPES[-4:]
-('identity_change', 'invalid_identity', 'type_mismatch', 'watchlist_hit')
+ 'identity', 'type_mismatch', 'watchlist', 'dark_rendezvous', 'loiter_gap_loiter',
+ 'dark_near_encounter']
+>>> DETECTED_TYPES[5:8]
+('zone_exit', 'fishing_in_zone', 'port_visit')
+>>> [d.name for d in detectors_for(["dark_rendezvous"])]
+['gap', 'dark_rendezvous']
 >>> [d.name for d in detectors_for(["loitering"])]
 ['encounter', 'loitering']
 """
@@ -23,10 +28,13 @@ from collections.abc import Iterable
 from typing import Any
 
 from seawatch.detect import (
+    dark_near_encounter,
+    dark_rendezvous,
     encounter,
     fishing_in_zone,
     gap,
     identity,
+    loiter_gap_loiter,
     loitering,
     port_visit,
     spoofing,
@@ -48,6 +56,9 @@ DETECTORS: tuple[Detector[Any], ...] = (
     identity.DETECTOR,
     type_mismatch.DETECTOR,
     watchlist.DETECTOR,
+    dark_rendezvous.DETECTOR,
+    loiter_gap_loiter.DETECTOR,
+    dark_near_encounter.DETECTOR,
 )
 """Every detector, in the order the pipeline runs them."""
 

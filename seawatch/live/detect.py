@@ -123,9 +123,12 @@ OPEN_HORIZONS: dict[str, str] = {
     "loitering": "loitering", "zone_entry": "zone", "zone_exit": "zone",
     "fishing_in_zone": "fishing_in_zone", "port_visit": "port_visit",
     "type_mismatch": "type_mismatch",
+    # a chain ends with its loitering, or its encounter, which may still be growing
+    "loiter_gap_loiter": "loitering", "dark_near_encounter": "encounter",
 }
 """Event type -> the entry of :data:`HORIZONS` that decides whether it is still open. A gap
-or a zone crossing is closed when it is found (it ends at a position already heard)."""
+or a zone crossing is closed when it is found (it ends at a position already heard), and so
+is a ``dark_rendezvous`` (it ends within its two gaps)."""
 
 
 def horizon(config: DetectConfig) -> timedelta:

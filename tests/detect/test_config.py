@@ -100,6 +100,16 @@ DEFAULTS = {
         # added with issue 12's measurement: a track split off a vessel heard all along
         "heard_within_km": 5.0,
         "unknown_coverage_factor": 0.5,
+        # added with issue 16: where a dark vessel could have gone
+        "envelope": True,
+        "envelope_speed_quantile": 0.95,
+        "envelope_speed_margin": 1.2,
+        "envelope_min_speed_kn": 10.0,
+        "envelope_max_speed_fishing_kn": 15.0,
+        "envelope_max_speed_kn": 22.0,
+        "envelope_vertices": 32,
+        "envelope_decimals": 3,
+        "envelope_max_ports": 10,
     },
     "encounter": {
         "max_distance_m": 500.0,
@@ -142,6 +152,12 @@ DEFAULTS = {
                       "max_speed_kn": 5.0, "min_positions": 3, "min_port_km": 10.0,
                       "max_straightness": 0.5, "min_duration": "3h"},
     "watchlist": {"max_name_edits": 1, "min_fuzzy_chars": 12, "min_reports": 2},
+    # issue 16: the dark-vessel detectors
+    "dark_rendezvous": {"min_meet_h": 2.0, "step_h": 0.25, "max_gap_h": 48.0,
+                        "max_meeting_area_km2": float("inf"), "max_apart_km": 50.0,
+                        "max_apart_h": 6.0, "with_outages": False, "vertices": 32},
+    "loiter_gap_loiter": {"within_h": 12.0, "place_km": 5.0},
+    "dark_near_encounter": {"within_h": 6.0, "within_km": 30.0},
     "installations": {
         "infer_min_shore_km": 5.0,
         "infer_cell_km": 2.0,

@@ -43,8 +43,8 @@ def test_detectors_for_types_bring_what_they_need():
 
 
 def test_a_detector_that_pairs_chunks_must_say_how():
-    gap = detector("gap")
+    visits = detector("port_visit")
     with pytest.raises(ValueError, match="needs a Split"):
-        dataclasses.replace(gap, needs=frozenset({"encounters"}))
+        dataclasses.replace(visits, needs=frozenset({"encounters"}))
     with pytest.raises(ValueError, match="needs a Split"):
-        Detector("x", ("gap",), gap.params, gap.detect, provides="encounters")
+        Detector("x", ("gap",), visits.params, visits.detect, provides="encounters")

@@ -38,6 +38,9 @@ export const EVENT_TYPES = [
   { id: "invalid_identity", label: "Invalid identity", color: "#6b4226" },
   { id: "type_mismatch", label: "Type mismatch", color: "#8a5a00" },
   { id: "watchlist_hit", label: "Watchlist hit", color: "#a4133c" },
+  { id: "dark_rendezvous", label: "Dark rendezvous", color: "#3c096c" },
+  { id: "loiter_gap_loiter", label: "Loiter-gap-loiter", color: "#6f1d1b" },
+  { id: "dark_near_encounter", label: "Dark near encounter", color: "#1d3557" },
 ];
 export const EVENT_TYPE = Object.fromEntries(EVENT_TYPES.map((t) => [t.id, t]));
 
