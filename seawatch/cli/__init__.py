@@ -17,6 +17,7 @@ One module per command group; this one builds the application from them:
                                        ``grant``, ``marking``, ``audit``
 :mod:`seawatch.cli.alerts`             ``alerts`` (and ``alerts rule``)
 :mod:`seawatch.cli.watchlist`          ``watchlist`` (import, list, show, delete)
+:mod:`seawatch.cli.traffic`            ``traffic build`` (the traffic picture)
 =====================================  =====================================================
 
 Every long run shows a progress bar; every failure says what was wrong and what to do (one
@@ -28,7 +29,18 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from seawatch.cli import alerts, detect, identity, ingest, live, serve, share, sim, watchlist
+from seawatch.cli import (
+    alerts,
+    detect,
+    identity,
+    ingest,
+    live,
+    serve,
+    share,
+    sim,
+    traffic,
+    watchlist,
+)
 from seawatch.cli.common import Command, console, new_app
 
 __all__ = ["app", "main"]
@@ -68,6 +80,7 @@ for _name, _function in COMMANDS.items():
 share.register(app)
 app.add_typer(alerts.alerts_app, name="alerts")
 app.add_typer(watchlist.watchlist_app, name="watchlist")
+app.add_typer(traffic.traffic_app, name="traffic")
 
 
 def main() -> None:

@@ -35,9 +35,10 @@ if TYPE_CHECKING:  # pragma: no cover
     import polars as pl
 
     from seawatch.geo.zones import ZoneIndex
+    from seawatch.traffic.density import Picture
 
 Need = Literal["vessels", "identities", "ports", "zones", "encounters", "coverage",
-               "watchlists", "gaps", "loitering"]
+               "watchlists", "gaps", "loitering", "traffic"]
 """What a detector may need from the pipeline besides the positions (see :class:`Context`)."""
 
 FOUND: frozenset[Need] = frozenset({"encounters", "gaps", "loitering"})
@@ -75,6 +76,9 @@ class Context:
         or None when there are none.
     gaps, loitering
         The gap and loitering events found, or None when they are not known.
+    traffic
+        The traffic picture of all the positions (:class:`seawatch.traffic.density.Picture`),
+        or None when not built.
     """
 
     vessels: pl.DataFrame | None = None
@@ -86,6 +90,7 @@ class Context:
     watchlists: pl.DataFrame | None = None
     gaps: pl.DataFrame | None = None
     loitering: pl.DataFrame | None = None
+    traffic: Picture | None = None
 
 
 @dataclass(frozen=True)

@@ -195,7 +195,8 @@ def run_pipeline(
     split = {} if chunks.in_memory else {d.name: d.split for d in detectors if d.split}
     per_chunk = ((1 if infer and anchorages is None else 0) + (0 if chunks.in_memory else 1)
                  + 1 + len(detectors))
-    timer = Timer(total=len(chunks) * per_chunk + len(split), progress=progress)
+    timer = Timer(total=len(chunks) * per_chunk + len(split) + int("traffic" in needs),
+                  progress=progress)
 
     port_rows = None
     if "ports" in needs:
@@ -212,9 +213,16 @@ def run_pipeline(
         port_rows = port_table(None, ports, cfg, anchorages=found_anchorages)
     zone_index = as_zone_index(zones)[1] if "zones" in needs else None
     coverage = chunks.coverage() if "coverage" in needs else None
+    traffic = None
+    if "traffic" in needs:  # one picture of every chunk, before any is judged against it
+        from seawatch.traffic.density import picture_of_chunks
+
+        timer.start("traffic")
+        resolution = cfg.section("route_anomaly").resolution  # type: ignore[attr-defined]
+        traffic = picture_of_chunks(chunks, vessels, resolution)
     context = Context(vessels=vessels, ports=port_rows, zones=zone_index, coverage=coverage,
                       identities=vessels if identities is None else identities,
-                      watchlists=watchlists)
+                      watchlists=watchlists, traffic=traffic)
 
     found: dict[str, list[Any]] = {d.name: [] for d in detectors}
     outliers: list[pl.DataFrame] = []

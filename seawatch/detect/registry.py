@@ -12,7 +12,7 @@ Examples
 --------
 >>> [d.name for d in DETECTORS]  # doctest: +NORMALIZE_WHITESPACE
 ['spoofing', 'gap', 'encounter', 'loitering', 'zone', 'fishing_in_zone', 'port_visit',
- 'identity', 'type_mismatch', 'watchlist', 'dark_rendezvous', 'loiter_gap_loiter',
+ 'route_anomaly', 'identity', 'type_mismatch', 'watchlist', 'dark_rendezvous', 'loiter_gap_loiter',
  'dark_near_encounter']
 >>> DETECTED_TYPES[5:8]
 ('zone_exit', 'fishing_in_zone', 'port_visit')
@@ -37,6 +37,7 @@ from seawatch.detect import (
     loiter_gap_loiter,
     loitering,
     port_visit,
+    route_anomaly,
     spoofing,
     type_mismatch,
     watchlist,
@@ -53,6 +54,7 @@ DETECTORS: tuple[Detector[Any], ...] = (
     zone_crossing.DETECTOR,
     fishing_in_zone.DETECTOR,
     port_visit.DETECTOR,
+    route_anomaly.DETECTOR,
     identity.DETECTOR,
     type_mismatch.DETECTOR,
     watchlist.DETECTOR,
@@ -63,7 +65,7 @@ DETECTORS: tuple[Detector[Any], ...] = (
 """Every detector, in the order the pipeline runs them."""
 
 DETECTED_TYPES: tuple[str, ...] = tuple(t for d in DETECTORS for t in d.event_types)
-"""Event types the detectors produce (``fishing`` and ``route_anomaly`` come later)."""
+"""Event types the detectors produce (``fishing`` comes later)."""
 
 
 def detector(name: str) -> Detector[Any]:

@@ -125,6 +125,9 @@ def world(request, store_dir, store, tmp_path_factory) -> World:
     sharing = setup_sharing(open_state(url))
     state = sharing.state
     events = store.events().collect()
+    from seawatch.traffic.density import build_store_picture, store_picture_path, write_picture
+
+    write_picture(build_store_picture(store), store_picture_path(store))
 
     def find(type_: str, mmsi: int | None = None) -> str:
         rows = events.filter(pl.col("type") == type_)
@@ -342,6 +345,7 @@ def calls_for(world: World, method: str, path: str, few: bool = False) -> list[C
             Call("GET", "/api/v1/coverage/cells", "coverage_cells")],
         ("GET", "/api/v1/installations"): lambda: [
             Call("GET", "/api/v1/installations", "installations")],
+        ("GET", "/api/v1/traffic"): lambda: [Call("GET", "/api/v1/traffic", "traffic")],
         ("GET", "/api/v1/export/positions"): lambda: [
             Call("GET", "/api/v1/export/positions?format=csv", "export_positions")],
         ("GET", "/api/v1/export/events"): lambda: [
@@ -623,6 +627,17 @@ def check_data(world: World, exp: Expected, call: Call, response, what: str) -> 
                 p = cell["properties"]
                 assert p["feeds"] == [], what
                 assert p["positions"] <= per_cell.get((p["cell_lat"], p["cell_lon"]), 0), what
+    elif kind == "traffic":
+        # the picture counts every vessel of the store, positions no grant releases among
+        # them: the host gets its cells, another agency none (not even whether one is built)
+        body = response.json()
+        assert bool(body["features"]) == exp.full, what
+        assert exp.full or body["properties"] == {"built": False}, what
+        if exp.full:
+            total = sum(f["properties"]["positions"] for f in body["features"])
+            valid = world.positions.filter(
+                (pl.col("lat").abs() <= 90) & (pl.col("lon").abs() <= 180))
+            assert total == body["properties"]["positions"] == valid.height, what
     elif kind == "installations":
         # the host's installations and the candidates read from all of its events
         body = response.json()

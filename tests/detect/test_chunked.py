@@ -21,6 +21,9 @@ IDENTITY_TYPES = {"identity_change", "invalid_identity", "type_mismatch", "watch
 """Event types the clean simulator never gives (none of its vessels is planted for them)."""
 DARK_ORDER = ["dark_rendezvous", "loiter_gap_loiter", "dark_near_encounter"]
 DARK_TYPES = set(DARK_ORDER)
+ROUTE_TYPES = {"route_anomaly"}
+"""A day of 400 vessels is a traffic picture just short of ``min_picture_duration`` (24 h):
+no lanes, no route anomaly; tests/detect/test_route_anomaly.py runs it chunked."""
 
 ANCHORAGES = DetectConfig.from_dict(
     {"ports": {"min_vessels": 2, "min_duration": 2, "known_port_km": 0}}
@@ -57,7 +60,7 @@ def test_chunked_events_equal_the_whole_table(scenario, config, chunk):
     # every step is exercised, but the identity events (planted off the clean profile only:
     # tests/sim, docs/sim.md) and the dark-vessel compounds (the simulator plants no vessel
     # that goes dark beside another; tests/detect/test_envelope.py runs them chunked)
-    assert set(whole["type"]) == set(DETECTED_TYPES) - IDENTITY_TYPES - DARK_TYPES
+    assert set(whole["type"]) == set(DETECTED_TYPES) - IDENTITY_TYPES - DARK_TYPES - ROUTE_TYPES
     if config is ANCHORAGES:
         inferred = port_table(positions, None, config).filter(pl.col("source") == "inferred")
         assert inferred.height >= 10
@@ -87,11 +90,12 @@ def test_progress_per_chunk_and_run_info(scenario):
     assert calls[-1] == ("done", total, total)
     steps = [c[0] for c in calls[:-1]]
     assert steps[:chunks] == ["anchorages"] * chunks
+    assert steps[chunks] == "traffic"  # one picture of every chunk, before any is judged
     per_chunk = ["read", "segment", "spoofing", "gap", "encounter", "loitering", "zone"]
-    per_chunk += ["fishing_in_zone", "port_visit", "identity", "type_mismatch", "watchlist",
-                  *DARK_ORDER]
+    per_chunk += ["fishing_in_zone", "port_visit", "route_anomaly", "identity",
+                  "type_mismatch", "watchlist", *DARK_ORDER]
     combined = ["gap", "encounter", "loitering", *DARK_ORDER]
-    assert steps[chunks:-len(combined)] == per_chunk * chunks
+    assert steps[chunks + 1:-len(combined)] == per_chunk * chunks
     assert steps[-len(combined):] == combined
     assert steps.count("segment") == chunks
     seconds = info["seconds"]

@@ -16,6 +16,7 @@ from seawatch.detect import (
     gap,
     loitering,
     port_visit,
+    route_anomaly,
     spoofing,
     zone_crossing,
 )
@@ -48,6 +49,7 @@ PUBLIC = [
     (zone_crossing.detect_zone_crossings, zone_crossing.ZoneParams),
     (fishing_in_zone.detect_fishing_in_zone, fishing_in_zone.FishingInZoneParams),
     (port_visit.detect_port_visits, port_visit.PortVisitParams),
+    (route_anomaly.detect_route_anomalies, route_anomaly.RouteAnomalyParams),
 ]
 """Each detector's public function and its parameter model."""
 
@@ -143,6 +145,10 @@ DEFAULTS = {
     },
     "port_visit": {"entry_km": 3.0, "exit_km": 4.0, "min_duration": "30m",
                    "min_unseen_ends_duration": "12h"},  # issue 12: moored, not a visit
+    # issue 16: far from the lanes of its type
+    "route_anomaly": {"resolution": 6, "groups": ["cargo", "tanker", "passenger"],
+                      "max_other_vessels": 0, "min_duration": "6h", "min_distance_km": 50.0,
+                      "max_step": "2h", "min_picture_duration": "24h", "min_group_vessels": 30},
     "identity": {"min_reports": 2, "min_edit": 2, "group_window": "6h",
                  "placeholder_mmsis": [123456789, 111111111, 222222222, 333333333, 444444444,
                                        555555555, 666666666, 777777777, 888888888, 999999999,

@@ -88,7 +88,8 @@ def test_detect_all_on_a_tiny_table():
     assert set(ev["type"]) <= set(DETECTED_TYPES)
     assert calls[-1] == ("done", len(calls) - 1, len(calls) - 1)
     steps = [c[0] for c in calls[:-1]]
-    assert steps[:2] == ["anchorages", "segment"] and steps[-1] == "dark_near_encounter"
+    assert steps[:3] == ["anchorages", "traffic", "segment"]
+    assert steps[-1] == "dark_near_encounter"
     assert [c[1] for c in calls] == list(range(len(calls)))
 
 

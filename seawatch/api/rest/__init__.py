@@ -21,6 +21,7 @@ The data (:func:`build_router`):
   ``/coverage/cells`` (the cells heard, GeoJSON);
 - :mod:`~seawatch.api.rest.installations`: ``/installations`` (fixed installations and
   the candidates found in the data, GeoJSON);
+- :mod:`~seawatch.api.rest.traffic`: ``/traffic`` (the traffic picture, GeoJSON);
 - :mod:`~seawatch.api.rest.export`: ``/export/{positions,events,vessels}``, marked files.
 
 Sharing (:func:`build_sharing_router`; the work is done by :mod:`seawatch.share`):
@@ -61,6 +62,7 @@ from seawatch.api.rest import (
     stats,
     stream,
     tracks,
+    traffic,
     vessels,
     watchlists,
 )
@@ -75,7 +77,7 @@ def build_router(query: StoreQuery) -> APIRouter:
     """The ``/api/v1`` router of the data over one store."""
     router = APIRouter(prefix=PREFIX)
     for resource in (stats, vessels, identity, tracks, positions, events, geography,
-                     coverage, installations, export):
+                     coverage, installations, export, traffic):
         resource.add_routes(router, query)
     return router
 
