@@ -41,7 +41,7 @@ from seawatch import schema
 from seawatch.params import ConfigError, Count, Number, Params, build_params, param, reference_of
 
 __all__ = ["RiskParams", "event_risk", "load_risk_params", "parameter_table", "vessel_risk",
-           "watch_list"]
+           "watch_list", "with_names"]
 
 _SIM = "seawatch: the messy simulator's planted behaviours (docs/evaluation.md, watch list)"
 
@@ -163,7 +163,8 @@ def vessel_risk(events: pl.DataFrame, params: RiskParams | None = None,
 
     ``breakdown`` is a list of ``{signal, contribution, count, events}``, strongest first:
     ``count`` events of that type, ``events`` the ids of those counted (the strongest
-    ``max_events_per_signal``). With ``vessels`` (``mmsi``, ``name``) the name is added.
+    ``max_events_per_signal``). With ``vessels`` (``mmsi``, ``name``, or identity reports
+    with ``ts``: the latest name) the name is added.
     """
     p = params or RiskParams()
     per_event = event_risk(events, p)
@@ -192,11 +193,18 @@ def vessel_risk(events: pl.DataFrame, params: RiskParams | None = None,
     if out.height == 0:
         out = pl.DataFrame(schema={"mmsi": pl.Int64, "risk": pl.Float64,
                                    "breakdown": pl.List(BREAKDOWN)})
-    if vessels is not None:
-        names = vessels.select("mmsi", "name").unique("mmsi", keep="first")
-        out = out.join(names, on="mmsi", how="left").select("mmsi", "name", "risk",
-                                                              "breakdown")
-    return out
+    return out if vessels is None else with_names(out, vessels)
+
+
+def with_names(ranked: pl.DataFrame, vessels: pl.DataFrame) -> pl.DataFrame:
+    """``ranked`` (:func:`vessel_risk`) with a ``name`` column after ``mmsi``: from
+    ``vessels`` (``mmsi``, ``name``; identity reports with ``ts`` give the latest name)."""
+    names = vessels.filter(pl.col("name").is_not_null())
+    if "ts" in names.columns:
+        names = names.sort("ts")
+    names = names.select("mmsi", "name").unique("mmsi", keep="last")
+    columns = ["mmsi", "name", *[c for c in ranked.columns if c not in ("mmsi", "name")]]
+    return ranked.drop("name", strict=False).join(names, on="mmsi", how="left").select(columns)
 
 
 def day_events(events: pl.DataFrame, day: date | None = None) -> tuple[pl.DataFrame, date | None]:

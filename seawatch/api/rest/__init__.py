@@ -21,7 +21,8 @@ The data (:func:`build_router`):
   ``/coverage/cells`` (the cells heard, GeoJSON);
 - :mod:`~seawatch.api.rest.installations`: ``/installations`` (fixed installations and
   the candidates found in the data, GeoJSON);
-- :mod:`~seawatch.api.rest.export`: ``/export/{positions,events,vessels}``, marked files.
+- :mod:`~seawatch.api.rest.export`: ``/export/{positions,events,vessels}``, marked files;
+- :mod:`~seawatch.api.rest.watch`: ``/watch`` (today's watch list, vessels by risk).
 
 Sharing (:func:`build_sharing_router`; the work is done by :mod:`seawatch.share`):
 
@@ -62,6 +63,7 @@ from seawatch.api.rest import (
     stream,
     tracks,
     vessels,
+    watch,
     watchlists,
 )
 
@@ -75,7 +77,7 @@ def build_router(query: StoreQuery) -> APIRouter:
     """The ``/api/v1`` router of the data over one store."""
     router = APIRouter(prefix=PREFIX)
     for resource in (stats, vessels, identity, tracks, positions, events, geography,
-                     coverage, installations, export):
+                     coverage, installations, export, watch):
         resource.add_routes(router, query)
     return router
 
