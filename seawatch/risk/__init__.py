@@ -40,8 +40,16 @@ import polars as pl
 from seawatch import schema
 from seawatch.params import ConfigError, Count, Number, Params, build_params, param, reference_of
 
-__all__ = ["RiskParams", "event_risk", "load_risk_params", "parameter_table", "vessel_risk",
-           "watch_list", "with_names"]
+__all__ = [
+    "RiskParams",
+    "by_risk",
+    "event_risk",
+    "load_risk_params",
+    "parameter_table",
+    "vessel_risk",
+    "watch_list",
+    "with_names",
+]
 
 _SIM = "seawatch: the messy simulator's planted behaviours (docs/evaluation.md, watch list)"
 
@@ -242,3 +250,14 @@ def parameter_table() -> str:
         default = field.get_default(call_default_factory=True)
         rows.append(f"| `{key}` | {default!r} | {field.description} | {reference_of(field)} |")
     return "\n".join(rows)
+
+
+def by_risk(events: pl.DataFrame, params: RiskParams | None = None) -> pl.DataFrame:
+    """``events`` ordered by their risk (``weight(type) x score``, as :func:`event_risk`),
+    highest first, then newest first: the order of an analyst's list, where plain zone
+    crossings and port visits (weight 0) come last."""
+    weights = (params or RiskParams()).weights()
+    risk = (pl.col("type").replace_strict(weights, default=0.0, return_dtype=pl.Float64)
+            * pl.col("score").fill_null(1.0).clip(0.0, 1.0)).clip(0.0, 1.0)
+    return events.sort([risk, pl.col("start"), pl.col("event_id")],
+                       descending=[True, True, False], nulls_last=True)

@@ -574,6 +574,7 @@ function eventsQuery(extra = {}) {
     bbox: f.inView ? viewBox() : null,
     limit: PAGE_SIZE,
     offset: state.offset,
+    order: "risk", // an analyst's list: highest risk first (docs/risk.md), then newest
     ...extra,
   });
 }
