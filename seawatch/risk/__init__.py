@@ -51,8 +51,6 @@ __all__ = [
     "with_names",
 ]
 
-_SIM = "seawatch: the messy simulator's planted behaviours (docs/evaluation.md, watch list)"
-
 
 class RiskParams(Params):
     """Weights of the risk signals (one per event type, 0 to 1) and how they combine.
@@ -114,7 +112,9 @@ class RiskParams(Params):
         0.0, "Weight of a zone exit.", "seawatch: as zone_entry")
     max_events_per_signal: Count = param(
         3, "Events of one type counted per vessel (the strongest): repeated evidence of one "
-        "kind is correlated, not independent.", _SIM)
+        "kind is correlated, not independent.",
+        "seawatch: a vessel gapping again and again in a poorly covered area is one cause, "
+        "not several; three still lets a repeated behaviour rank above a single one")
 
     def weights(self) -> dict[str, float]:
         """Event type -> weight, clipped to [0, 1]."""

@@ -46,3 +46,11 @@ def test_watch_lists_the_days_vessels_by_risk_with_their_reasons(store_dir, tmp_
                                             code=2).output
     config.write_text("[risk]\ngapp = 1\n")
     assert "gapp" in invoke("watch", "--store", store_dir, "--config", config, code=2).output
+
+
+def test_serve_refuses_a_bad_risk_config_before_starting(store_dir, tmp_path):
+    config = tmp_path / "risk.toml"
+    config.write_text("[risk]\nencounter = -1\n")
+    shown = invoke("serve", "--store", store_dir, "--port", 1, "--risk-config", config,
+                   code=2).output
+    assert "encounter" in shown

@@ -89,7 +89,7 @@ def add_routes(router: APIRouter, query: StoreQuery) -> None:
         if order == "risk":
             from seawatch.risk import by_risk
 
-            frame = by_risk(frame)
+            frame = by_risk(frame, query.risk_params)
         page = frame.slice(offset, limit)
         members = page_members(frame.height, limit, offset)
         if format == "geojson":

@@ -64,7 +64,7 @@ def add_routes(router: APIRouter, query: StoreQuery) -> None:
         except ValueError:
             raise InvalidValue(f"day must be a date YYYY-MM-DD, got {day!r}") from None
         view = View(query, access)
-        ranked, shown = watch_list(view.events(), wanted, top)
+        ranked, shown = watch_list(view.events(), wanted, top, query.risk_params)
         if ranked.height:
             import polars as pl
 
