@@ -115,6 +115,7 @@ def create_app(
     auth: str = "required",
     state: State | str | None = None,
     trusted_proxies: Sequence[str] = (),
+    risk: Path | str | None = None,
 ) -> FastAPI:
     """The seawatch web application over one store.
 
@@ -145,6 +146,9 @@ def create_app(
         ``X-Forwarded-For`` (and the scheme in ``X-Forwarded-Proto``); the client address is
         what throttling and the audit use. Default none: every client is its TCP peer.
         ``auth="required"`` only.
+    risk
+        A TOML file whose ``[risk]`` table sets the risk weights of ``/watch`` and of
+        ``/events?order=risk`` (:class:`seawatch.risk.RiskParams`); default the model's.
 
     Returns
     -------
@@ -198,6 +202,10 @@ def create_app(
     security.check_auth_mode(auth, trusted_proxies=trusted_proxies)
     security.parse_trusted_proxies(trusted_proxies)
     query = StoreQuery(store_dir, zones_file=zones)
+    if risk is not None:
+        from seawatch.risk import load_risk_params
+
+        query.risk_params = load_risk_params(risk)
     if state is None:
         state = open_state(store_dir)
     elif not isinstance(state, State):

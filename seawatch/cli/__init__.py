@@ -10,6 +10,7 @@ One module per command group; this one builds the application from them:
 :mod:`seawatch.cli.ingest`             ``ingest``, ``info``
 :mod:`seawatch.cli.detect`             ``detect``, ``events``, ``eval``
 :mod:`seawatch.cli.identity`           ``identity`` (a vessel's identity history)
+:mod:`seawatch.cli.watch`              ``watch`` (today's watch list, ordered by risk)
 :mod:`seawatch.cli.serve`              ``serve``, ``demo``
 :mod:`seawatch.cli.sim`                ``sim``
 :mod:`seawatch.cli.live`               ``live``, ``replay``
@@ -39,6 +40,7 @@ from seawatch.cli import (
     share,
     sim,
     traffic,
+    watch,
     watchlist,
 )
 from seawatch.cli.common import Command, console, new_app
@@ -66,6 +68,7 @@ COMMANDS: dict[str, Callable[..., None]] = {
     "detect": detect.detect,
     "events": detect.events,
     "identity": identity.identity,
+    "watch": watch.watch,
     "serve": serve.serve,
     "eval": detect.eval_,
     "live": live.live,

@@ -72,6 +72,12 @@ def serve(
     ] = None,
     auth: AuthOpt = "required",
     trusted_proxy: TrustedProxyOpt = None,
+    risk_config: Annotated[
+        Path | None,
+        typer.Option("--risk-config", metavar="FILE", exists=True, dir_okay=False,
+                     help="A TOML file whose [risk] table sets the watch list's weights "
+                     "(docs/risk.md)."),
+    ] = None,
 ) -> None:
     """Serve the web map, the REST API (/api/v1) and OGC API - Features (/ogc) of a store.
 
@@ -80,15 +86,18 @@ def serve(
     default); --auth local serves the single-user demo on this machine without login.
     Behind a reverse proxy, name it with --trusted-proxy (see docs/api.md)."""
     from seawatch.api.security import check_auth_mode, parse_trusted_proxies
+    from seawatch.risk import load_risk_params
 
     proxies = list(trusted_proxy or [])
     if zones is not None:
         read_zones_file(zones)
+    load_risk_params(risk_config)  # a bad file is refused before the server starts
     open_store(store)
     check_auth_mode(auth, host, proxies)
     parse_trusted_proxies(proxies)
     with _reserve_port(host, port) as sock:
-        _serve(store, host, port, zones, auth=auth, trusted_proxies=proxies, sock=sock)
+        _serve(store, host, port, zones, auth=auth, trusted_proxies=proxies, sock=sock,
+               risk=risk_config)
 
 
 def _url(host: str, port: int) -> str:
@@ -155,7 +164,7 @@ def _run_app(app: FastAPI, host: str, port: int, sock: socket.socket) -> None:
 
 def _serve(store: Path, host: str, port: int, zones: Path | None,
            auth: str = "required", trusted_proxies: list[str] | None = None,
-           *, sock: socket.socket) -> None:
+           *, sock: socket.socket, risk: Path | None = None) -> None:
     from seawatch.api.app import create_app
     from seawatch.api.security import check_auth_mode
 
@@ -163,7 +172,7 @@ def _serve(store: Path, host: str, port: int, zones: Path | None,
     check_auth_mode(auth, host, proxies)
     if auth == "required":
         _check_accounts(store)
-    app = create_app(store, zones=zones, auth=auth, trusted_proxies=proxies)
+    app = create_app(store, zones=zones, auth=auth, trusted_proxies=proxies, risk=risk)
     url = _url(host, port)
     console.print(
         f"[bold]seawatch[/] serving {store} at [bold]{url}[/] (map), {url}docs (API), "

@@ -29,7 +29,7 @@ import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import Any
 from urllib.parse import quote
 
@@ -37,8 +37,10 @@ import polars as pl
 import pytest
 import shapely
 
+from seawatch import schema
 from seawatch.api.policy import iter_routes, route_actions
 from seawatch.api.query.geography import zone_ids
+from seawatch.risk import watch_list
 from seawatch.share import roles
 from seawatch.share.markings import TLP
 from tests.api.conftest import HOST, PARTNER, PASSWORD, USERS, setup_sharing
@@ -406,6 +408,9 @@ def calls_for(world: World, method: str, path: str, few: bool = False) -> list[C
         ("GET", "/api/v1/stream"): lambda: [Call("GET", "/api/v1/stream", "stream")],
         ("GET", "/api/v1/vessels/{mmsi}/identity"): lambda: [
             Call("GET", f"/api/v1/vessels/{m}/identity", "identity", key=m) for m in mmsis],
+        ("GET", "/api/v1/watch"): lambda: [
+            Call("GET", "/api/v1/watch?top=1000", "watch"),
+            Call("GET", "/api/v1/watch?top=1000&day=1990-01-01", "watch", key="1990-01-01")],
         ("GET", "/api/v1/watchlists"): lambda: [
             Call("GET", "/api/v1/watchlists", "watchlists")],
         ("GET", "/api/v1/watchlists/{watchlist_id}"): lambda: [
@@ -589,6 +594,23 @@ def check_data(world: World, exp: Expected, call: Call, response, what: str) -> 
         if kind == "vessel" and not exp.full:
             mine = exp.positions.filter(pl.col("mmsi") == call.key)
             assert props["positions"] == mine.height, what
+    elif kind == "watch":
+        # the risk of the events the caller sees, recomputed here: a partner's watch list
+        # holds only its vessels, and no risk or evidence from an event it may not see
+        body = response.json()
+        seen = world.events.filter(pl.col("event_id").is_in(sorted(exp.events)))
+        day = date.fromisoformat(call.key) if call.key else None
+        want, shown = watch_list(seen.select(list(schema.EVENTS)), day, top=1000)
+        assert body["day"] == (shown.isoformat() if shown else None), what
+        got = [(i["mmsi"], i["risk"], [(b["signal"], b["events"]) for b in i["breakdown"]])
+               for i in body["items"]]
+        assert got == [(r["mmsi"], r["risk"], [(b["signal"], b["events"]) for b in
+                                              r["breakdown"]]) for r in want.to_dicts()], what
+        assert all(i["mmsi"] in exp.mmsis for i in body["items"]), what
+        if call.key:
+            assert body["items"] == [], what
+        elif exp.full:
+            assert body["items"], what
     elif kind == "identity":
         body = response.json()
         assert body["mmsi"] == call.key and isinstance(body["history"], list), what

@@ -106,8 +106,8 @@ def fuzz_operations(app, headers: dict[str, str], mode: GenerationMode) -> dict[
     assert [op.label for op in operations].count("GET /api/v1/stream") == 1
     operations = [op for op in operations if op.label != "GET /api/v1/stream"]
     # with GET /coverage/cells and GET /installations, the 12 of the alerts (7) and
-    # their rules (5), GET /vessels/{mmsi}/identity and the 4 of the watchlists
-    assert len(operations) == 46
+    # their rules (5), GET /vessels/{mmsi}/identity, the 4 of the watchlists and GET /watch
+    assert len(operations) == 48
     operations.sort(key=lambda op: op.label == "POST /api/v1/auth/login")
     failures = []
     statuses: dict[str, set[int]] = {}

@@ -75,9 +75,10 @@ def test_seawatch_help_lists_every_command():
     assert result.exit_code == 0
     commands = result.stdout[result.stdout.index("Commands"):]
     listed = re.findall(r"^│ ([a-z-]+) ", commands, re.MULTILINE)
-    assert listed == ["ingest", "info", "demo", "sim", "detect", "events", "identity", "serve",
-                      "eval", "live", "replay", "version", "init-state", "agency", "user",
-                      "token", "grant", "marking", "audit", "alerts", "watchlist"]
+    assert listed == ["ingest", "info", "demo", "sim", "detect", "events", "identity", "watch",
+                      "serve", "eval", "live", "replay", "version", "init-state", "agency",
+                      "user", "token", "grant", "marking", "audit", "alerts", "watchlist",
+                      "traffic"]
 
 
 def every_command(group: Any, prefix: tuple[str, ...] = ()) -> list[tuple[str, ...]]:

@@ -20,7 +20,8 @@ ROWS = "#event-list li.event-row"
 ROUTINE = ("zone_entry", "zone_exit", "port_visit")
 """Event types the list leaves out until asked for (format.js ROUTINE_TYPES)."""
 SHOWN = ",".join(t for t in schema.EVENT_TYPES if t not in ROUTINE)
-"""The ``type`` parameter of the events the map shows by default."""
+"""The ``type`` parameter of the events the map shows by default (``order=risk``: its list
+puts the highest risk first, docs/risk.md)."""
 LAND = (0xF1, 0xED, 0xE3)
 """The land's fill colour (mapstyle.js)."""
 
@@ -78,7 +79,7 @@ def test_vessels_are_drawn(page: Browser, server: Server, screenshots) -> None:
 
 
 def test_events_are_listed(page: Browser, server: Server) -> None:
-    api = server.get(f"api/v1/events?limit=200&type={SHOWN}")
+    api = server.get(f"api/v1/events?limit=200&type={SHOWN}&order=risk")
     rows = page.evaluate(f"document.querySelectorAll('{ROWS}').length")
     assert api["total"] > 0
     assert rows == min(api["total"], 200)
@@ -95,7 +96,7 @@ def test_events_are_listed(page: Browser, server: Server) -> None:
 
 
 def test_clicking_an_event_opens_its_evidence(page: Browser, server: Server) -> None:
-    first = server.get(f"api/v1/events?limit=1&type={SHOWN}")["items"][0]
+    first = server.get(f"api/v1/events?limit=1&type={SHOWN}&order=risk")["items"][0]
     page.click(f"{ROWS} button")
     page.wait_for("document.querySelector('#panel-body table.figures')")
     assert page.evaluate("document.querySelector('#panel').hidden") is False
@@ -273,7 +274,7 @@ def wait_listed(page: Browser, total: int) -> None:
 
 def test_routine_events_are_hidden_until_asked(page: Browser, server: Server) -> None:
     routine = server.get(f"api/v1/events?limit=1&type={','.join(ROUTINE)}")["total"]
-    every = server.get("api/v1/events?limit=200")
+    every = server.get("api/v1/events?limit=200&order=risk")
     assert 0 < routine < every["total"], "the test store should hold routine and other events"
     boxes = page.evaluate(
         "Object.fromEntries([...document.querySelectorAll('#type-boxes input')]"
@@ -304,7 +305,8 @@ def test_time_window_takes_iso_8601_utc(page: Browser, server: Server) -> None:
     first_end = min(datetime.fromisoformat(e["end"]) for e in shown["items"])
     start = (first_end + timedelta(minutes=1)).replace(second=0, microsecond=0)
     typed = start.strftime("%Y-%m-%d %H:%M")  # 24 h, no AM/PM, whatever the locale
-    expected = server.get(f"api/v1/events?limit=200&type={SHOWN}&start={quote(start.isoformat())}")
+    expected = server.get(
+        f"api/v1/events?limit=200&type={SHOWN}&order=risk&start={quote(start.isoformat())}")
     assert expected["total"] < shown["total"]
     page.type_text("#win-start", typed)
     page.press("Enter")

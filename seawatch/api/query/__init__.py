@@ -108,6 +108,9 @@ class StoreQuery:
 
         self.store = Store(store_dir, create=False)
         self.zones_file = None if zones_file is None else Path(zones_file)
+        from seawatch.risk import RiskParams
+
+        self.risk_params = RiskParams()  # the weights of /watch and /events?order=risk
         self._cache: dict[str, tuple[int, Any]] = {}
         self._guard = threading.Lock()
         self._locks: dict[str, threading.Lock] = {}

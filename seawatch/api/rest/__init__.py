@@ -22,7 +22,8 @@ The data (:func:`build_router`):
 - :mod:`~seawatch.api.rest.installations`: ``/installations`` (fixed installations and
   the candidates found in the data, GeoJSON);
 - :mod:`~seawatch.api.rest.traffic`: ``/traffic`` (the traffic picture, GeoJSON);
-- :mod:`~seawatch.api.rest.export`: ``/export/{positions,events,vessels}``, marked files.
+- :mod:`~seawatch.api.rest.export`: ``/export/{positions,events,vessels}``, marked files;
+- :mod:`~seawatch.api.rest.watch`: ``/watch`` (today's watch list, vessels by risk).
 
 Sharing (:func:`build_sharing_router`; the work is done by :mod:`seawatch.share`):
 
@@ -64,6 +65,7 @@ from seawatch.api.rest import (
     tracks,
     traffic,
     vessels,
+    watch,
     watchlists,
 )
 
@@ -77,7 +79,7 @@ def build_router(query: StoreQuery) -> APIRouter:
     """The ``/api/v1`` router of the data over one store."""
     router = APIRouter(prefix=PREFIX)
     for resource in (stats, vessels, identity, tracks, positions, events, geography,
-                     coverage, installations, export, traffic):
+                     coverage, installations, export, traffic, watch):
         resource.add_routes(router, query)
     return router
 

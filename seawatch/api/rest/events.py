@@ -74,14 +74,22 @@ def add_routes(router: APIRouter, query: StoreQuery) -> None:
             f"Events per page, at most {PAGE_MAX:,}."))] = EVENTS_PAGE_DEFAULT,
         offset: OffsetQ = 0,
         format: Annotated[Literal["json", "geojson"], Query()] = "json",
+        order: Annotated[Literal["time", "risk"], Query(description=(
+            "time: newest first; risk: highest risk first (weight of the type x score, "
+            "docs/risk.md), then newest."))] = "time",
     ) -> Response:
-        """Events overlapping ``[start, end)``, of the given types, near the given vessels
-        (``mmsi`` matches either vessel of a pair), in a zone, with a score; ``details`` is
-        an object of the measured quantities behind each. ``bbox`` applies to the event's
+        """Events overlapping ``[start, end)``, newest first (``order=risk``: by risk), of
+        the given types, near the given vessels (``mmsi`` matches either vessel of a pair),
+        in a zone, with a score; ``details`` is an object of the measured quantities behind
+        each. ``bbox`` applies to the event's
         representative point. Each event carries its ``marking`` (TLP 2.0),
         ``releasable_to`` and ``owner_agency``; only events the caller may see are listed
         and counted."""
         frame = event_rows(View(query, access), type, bbox, start, end, mmsi, zone, min_score)
+        if order == "risk":
+            from seawatch.risk import by_risk
+
+            frame = by_risk(frame, query.risk_params)
         page = frame.slice(offset, limit)
         members = page_members(frame.height, limit, offset)
         if format == "geojson":

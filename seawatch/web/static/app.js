@@ -574,6 +574,7 @@ function eventsQuery(extra = {}) {
     bbox: f.inView ? viewBox() : null,
     limit: PAGE_SIZE,
     offset: state.offset,
+    order: "risk", // an analyst's list: highest risk first (docs/risk.md), then newest
     ...extra,
   });
 }
@@ -1482,16 +1483,73 @@ const live = new Live({
 });
 
 function showTab(name) {
-  const alerts = name === "alerts";
-  $("#tab-alerts").setAttribute("aria-selected", String(alerts));
-  $("#tab-events").setAttribute("aria-selected", String(!alerts));
-  $("#alert-queue").hidden = !alerts;
-  $("#events-pane").hidden = alerts;
+  const panes = { events: "#events-pane", alerts: "#alert-queue", watch: "#watch-pane" };
+  for (const [tab, pane] of Object.entries(panes)) {
+    $(`#tab-${tab}`).setAttribute("aria-selected", String(tab === name));
+    $(pane).hidden = tab !== name;
+  }
+  if (name === "watch") loadWatch();
+}
+
+// ------------------------------------------------------------------ watch list (risk)
+
+/**
+ * Today's watch list (GET /watch, docs/risk.md): the vessels of the day's events by risk,
+ * each with its breakdown, every signal's contribution and its evidence events (a click opens
+ * the vessel or the event).
+ */
+async function loadWatch() {
+  try {
+    const watch = await getJSON(`${API}/watch?top=50`);
+    state.watch = watch;
+    renderWatch(watch);
+  } catch (err) {
+    fail("Loading the watch list", err);
+  }
+}
+
+function renderWatch(watch) {
+  const items = watch.items ?? [];
+  $("#watch-count").textContent = items.length
+    ? `${fmtCount(items.length)} vessel${items.length === 1 ? "" : "s"} at risk on ${watch.day}`
+    : "No vessel at risk";
+  $("#watch-list").innerHTML = items
+    .map(
+      (v) => `
+      <li class="watch-row" data-mmsi="${v.mmsi}">
+        <button type="button" class="watch-vessel" data-mmsi="${v.mmsi}">
+          <span class="watch-risk" title="risk">${fmtNumber(v.risk, 2)}</span>
+          <span class="ev-who">${esc(v.name ? `${v.name} (${v.mmsi})` : vesselName(v.mmsi))}</span>
+        </button>
+        <ul class="watch-why" aria-label="Why this vessel">${v.breakdown
+          .map(
+            (b) => `
+          <li><span class="badge" style="--c:${eventColor(b.signal)}">${esc(eventLabel(b.signal))}</span>
+            <span class="watch-part" title="contribution">+${fmtNumber(b.contribution, 2)}</span>
+            ${b.count > 1 ? `<span class="muted">×${b.count}</span>` : ""}
+            ${b.events
+              .map(
+                (id) =>
+                  `<button type="button" class="link watch-event" data-event-id="${esc(id)}">evidence</button>`,
+              )
+              .join(" ")}</li>`,
+          )
+          .join("")}</ul>
+      </li>`,
+    )
+    .join("");
 }
 
 function wireLive() {
   $("#tab-events").addEventListener("click", () => showTab("events"));
   $("#tab-alerts").addEventListener("click", () => showTab("alerts"));
+  $("#tab-watch").addEventListener("click", () => showTab("watch"));
+  $("#watch-list").addEventListener("click", (e) => {
+    const ev = e.target.closest(".watch-event");
+    if (ev) return openEvent(ev.dataset.eventId);
+    const vessel = e.target.closest(".watch-vessel");
+    if (vessel) openVessel(Number(vessel.dataset.mmsi));
+  });
   live.wire($("#alert-queue"));
   live.wire($("#panel-body"));
   $("#live-toggle").addEventListener("change", async (e) => {

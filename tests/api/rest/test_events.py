@@ -85,3 +85,23 @@ def test_event_ids_with_spaces_and_accents_resolve(client, events):
     response = client.get("/api/v1/events/" + quote(zone_event["event_id"], safe=""))
     assert response.status_code == 200
     assert response.json()["vessels"][0]["mmsi"] == zone_event["mmsi"]
+
+
+def test_events_by_risk_put_plain_crossings_last(client, events):
+    from seawatch.risk import RiskParams
+
+    weights = RiskParams().weights()
+    body = client.get("/api/v1/events", params={"limit": 10000, "order": "risk"}).json()
+    assert body["total"] == events.height == len(body["items"])
+    risks = [weights[e["type"]] * (1.0 if e["score"] is None else e["score"])
+             for e in body["items"]]
+    assert risks == sorted(risks, reverse=True)
+    assert risks[0] > 0
+    # plain zone crossings and port visits weigh 0: after every event that weighs
+    first_plain = next(i for i, e in enumerate(body["items"])
+                       if e["type"] in ("zone_entry", "zone_exit", "port_visit"))
+    assert all(r == 0 for r in risks[first_plain:])
+    page = client.get("/api/v1/events", params={"limit": 3, "offset": 2, "order": "risk"})
+    assert [e["event_id"] for e in page.json()["items"]] == [
+        e["event_id"] for e in body["items"][2:5]]
+    assert client.get("/api/v1/events", params={"order": "score"}).status_code in (400, 422)
