@@ -71,6 +71,10 @@ class LiveParams(Params):
         "the acknowledged stream (the hot path), before the store, as provisional events the "
         "API serves until the store's detection run confirms or drops them.",
         "docs/live.md, the hot path")
+    hot_process: Flag = param(
+        True, "Run the hot path in a process of its own, which reads the acknowledged records "
+        "from the log (false: in a thread of the service, where its decoding and kernel hold "
+        "the interpreter lock the feeds' event loop needs).", "docs/live.md, the hot path")
     hot_publish_ms: Number = param(
         150, "Least milliseconds between two writes of the hot events file (written only "
         "when it changed): the part of an event's latency after its batch is acknowledged.",
