@@ -391,11 +391,17 @@ def rss_kib(pid: int) -> int | None:
 def children_rss_kib(pid: int) -> int:
     """The resident memory of the processes ``pid`` started (the hot path's, with ``[live]
     hot_process``), summed; 0 without."""
-    try:
-        kids = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
-    except OSError:
-        return 0
-    return sum(rss_kib(int(k)) or 0 for k in kids)
+    total = 0
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:  # field 4 of stat, after the command's parenthesis: the parent's pid
+            parent = int(Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, IndexError, ValueError):
+            continue
+        if parent == pid:
+            total += rss_kib(int(entry)) or 0
+    return total
 
 
 def send_phase(sock: socket.socket, address: Any, phase: Phase, sent_at: np.ndarray,

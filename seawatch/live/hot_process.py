@@ -16,6 +16,8 @@ hot_process`` (the default) :class:`HotProcess` runs it in a child process start
   position the log had when the service started. Only a segment the compaction deleted
   before the child read it (a child more than ``compact_every_s`` behind) is skipped: the
   store's detection run then has its positions.
+* the child lowers its priority by ``[live] hot_nice``: out of the interpreter lock it still
+  competes with the service for the cores (docs/benchmarks.md).
 * the child does what the thread did (:class:`seawatch.live.hot.HotPath`: decode, kernel,
   the hot events file, the alerts) and sends its status back after each write.
 * a detection run's settling (:meth:`HotProcess.settle`) is a message to the child, answered
@@ -31,6 +33,7 @@ from __future__ import annotations
 
 import logging
 import multiprocessing
+import os
 import threading
 import time
 from collections import deque
@@ -249,8 +252,9 @@ class HotProcess:
             thread.join(5)
 
     def status(self) -> dict[str, Any]:
-        """:meth:`HotPath.status` as the child last sent it, with ``pid`` (the child's) and
-        ``process`` true; ``last_error`` the service's side's when it lost the child."""
+        """:meth:`HotPath.status` as the child last sent it, with ``pid`` (the child's),
+        ``started`` (whether it has carried its state) and ``process`` true;
+        ``last_error`` the service's side's when it lost the child."""
         with self._cond:
             base: dict[str, Any] = dict(self._child_status) if self._child_status else {
                 "delay_p50_s": None, "delay_p99_s": None, "batches": 0, "positions": 0,
@@ -260,7 +264,7 @@ class HotProcess:
         base.pop("published", None)
         if self.last_error is not None:
             base["last_error"] = self.last_error
-        return {**base, "process": True, "pid": self.pid}
+        return {**base, "process": True, "pid": self.pid, "started": self.started}
 
 
 # --- in the child ------------------------------------------------------------------------------
@@ -272,6 +276,9 @@ def child_main(inbox: Connection, outbox: Connection, setup: dict[str, Any]) -> 
 
     logging.basicConfig(level=logging.INFO,
                         format="%(asctime)s %(levelname)s seawatch live (hot path): %(message)s")
+    nice = int(getattr(setup["params"], "hot_nice", 0))
+    if nice > 0:
+        os.nice(min(nice, 19))
     hot = HotPath(zones=setup["zones"], config=setup["config"])
     hot.start(Store(setup["store"]), setup["params"], setup["wal_id"])
     folder = Path(setup["log"])
@@ -296,9 +303,9 @@ def child_main(inbox: Connection, outbox: Connection, setup: dict[str, Any]) -> 
         done, acked = end, None
         hot._publish_and_raise()
 
-    outbox.send(("status", status()))
     tick = 0.0
     try:
+        outbox.send(("status", status()))
         while True:
             behind = end > done
             wait = max(0.0, tick + hot.every_s - time.monotonic()) if behind else None

@@ -339,10 +339,11 @@ def test_the_hot_path_process_exits_when_the_service_is_killed(tmp_path):
                 hot = json.loads((live / "status.json").read_text())["hot"]
             except (OSError, ValueError, KeyError, TypeError):
                 return None
-            return hot.get("pid") if hot and hot.get("vessels") is not None else None
+            return hot.get("pid") if hot and hot.get("started") else None
 
         pid = wait_for(child, 120, "the hot path's process")
         assert _alive(pid)
+        assert _nice(pid) == min(19, _nice(proc.pid) + 10)  # [live] hot_nice
         proc.send_signal(signal.SIGKILL)
         proc.wait(30)
         wait_for(lambda: not _alive(pid), 30, "the hot path's process to exit")
@@ -359,3 +360,8 @@ def _alive(pid: int) -> bool:
     except (OSError, IndexError):
         return False
     return state not in ("Z", "X")
+
+
+def _nice(pid: int) -> int:
+    """The niceness of process ``pid`` (field 19 of its stat)."""
+    return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[16])
