@@ -68,7 +68,11 @@ from seawatch.live.wal import START, Position
 from seawatch.units import parse_duration
 
 if TYPE_CHECKING:  # pragma: no cover
+    from pathlib import Path
+
     from seawatch.geo.zones import Zone
+    from seawatch.live.hot import HotPath
+    from seawatch.live.hot_process import HotProcess
     from seawatch.store import Store
 
 log = logging.getLogger(__name__)
@@ -558,9 +562,11 @@ class LiveDetection:
                                         "installations": installations}
         from seawatch.live.hot import HotPath
 
-        self.hot: HotPath | None = HotPath(zones=zones, config=config) if hot else None
+        self.hot: HotPath | HotProcess | None = HotPath(zones=zones, config=config) if hot \
+            else None
         """The hot path (:mod:`seawatch.live.hot`): zone crossings from the acknowledged
-        stream, settled after each run; None without (or with ``hot`` false)."""
+        stream, settled after each run; None without (or with ``hot`` false); in a process
+        of its own (:mod:`seawatch.live.hot_process`) once :meth:`hot_path` chose it."""
         self.compacted: Position = START
         """The log position the store has (:meth:`note`): what a run covers."""
         # a bad installations file fails here, before the service starts
@@ -578,6 +584,24 @@ class LiveDetection:
         changed since (the first after a start raises them all: a crash between writing
         events and raising their alerts loses nothing)."""
         self._last_run = 0.0
+
+    def hot_path(self, params: Any, log: Path, begin: Position) -> HotPath | HotProcess:
+        """The hot path the service gives its acknowledged batches (``params.hot`` true and
+        :attr:`hot` set): in a process of its own with ``params.hot_process``, reading the
+        log in ``log`` from ``begin`` (the log's end when the service started)."""
+        from seawatch.live.hot import HotPath
+        from seawatch.live.hot_process import HotProcess
+
+        assert self.hot is not None
+        if getattr(params, "hot_process", True) and isinstance(self.hot, HotPath):
+            self.hot = HotProcess(zones=self.options["zones"], config=self.options["config"])
+        self.hot.attach(log, begin)
+        return self.hot
+
+    async def close(self) -> None:
+        """Stop the hot path's process (after the service's last run)."""
+        if self.hot is not None:
+            await asyncio.to_thread(self.hot.close)
 
     def note(self, first_ts: datetime | None, end: Position | None = None) -> None:
         """A compaction added positions from ``first_ts`` on (and the log up to ``end``
@@ -604,7 +628,7 @@ class LiveDetection:
         await asyncio.to_thread(release_memory)  # the window read, given back
         self.last_error = None
         self._last_run = time.monotonic()
-        if self.hot is not None and self.hot.kernel is not None:
+        if self.hot is not None and self.hot.started:
             try:  # the hot events this run covered: confirmed or dropped
                 await asyncio.to_thread(self.hot.settle, covered)
             except Exception as exc:

@@ -349,6 +349,17 @@ class HotPath:
         self.alerts: dict[str, Any] | None = None
         self.seconds = 0.0
 
+    @property
+    def started(self) -> bool:
+        """Whether :meth:`start` has carried the state from the store."""
+        return self.kernel is not None
+
+    def attach(self, folder: Path, begin: Position) -> None:
+        """(The listener is given the records themselves: the log is not read.)"""
+
+    def close(self) -> None:
+        """(Nothing to stop: :meth:`run` ends with the service's stop.)"""
+
     # -- the listener (the event loop's thread) ---------------------------------------------
     def on_ack(self, records: Sequence[Record], end: Position) -> None:
         """A batch just acknowledged: queued for :meth:`run`."""

@@ -78,6 +78,16 @@ class LiveParams(Params):
         "the acknowledged stream (the hot path), before the store, as provisional events the "
         "API serves until the store's detection run confirms or drops them.",
         "docs/live.md, the hot path")
+    hot_process: Flag = param(
+        False, "Run the hot path in a process of its own, which reads the acknowledged records "
+        "from the log (false: in a thread of the service, where its decoding and kernel hold "
+        "the interpreter lock the feeds' event loop needs). Off by default: on 2 shared cores "
+        "the process lost no fewer datagrams than the thread (docs/benchmarks.md); a machine "
+        "with a core to spare is where it pays.", "docs/live.md, the hot path")
+    hot_nice: Count = param(
+        10, "With hot_process: the niceness the hot path's process adds to its own (0-19): "
+        "higher leaves the cores to the service reading the feeds when they are short, at the "
+        "price of the hot events' delay.", "docs/live.md, the hot path")
     hot_publish_ms: Number = param(
         150, "Least milliseconds between two writes of the hot events file (written only "
         "when it changed): the part of an event's latency after its batch is acknowledged.",

@@ -260,7 +260,8 @@ class LiveService:
         self.writer = LogWriter(self.wal, p)
         self.writer.listeners.append(self._on_ack)
         if self.detection is not None and self.detection.hot is not None and p.hot:
-            self.writer.listeners.append(self.detection.hot.on_ack)  # seawatch.live.hot
+            hot = self.detection.hot_path(p, self.wal.folder, self.writer.durable)
+            self.writer.listeners.append(hot.on_ack)  # seawatch.live.hot
         else:  # no run would settle the hot events a previous service left: not served
             from seawatch.live.hot import hot_file
 
@@ -314,8 +315,14 @@ class LiveService:
                 await self.writer.flush()
                 with contextlib.suppress(StoreBusyError):
                     await self._compact_all()
-                if self.detection is not None:  # the events of everything compacted
-                    await self.detection.run_once(self._compacting)
+                try:
+                    if self.detection is not None:  # the events of everything compacted
+                        await self.detection.run_once(self._compacting)
+                finally:
+                    if self.detection is not None:
+                        await self.detection.close()
+            elif self.detection is not None:
+                await self.detection.close()
             self.wal.close()
             self._write_status(final=True)
 

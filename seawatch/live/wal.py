@@ -177,6 +177,40 @@ def scan(buf: bytes | memoryview, offset: int, end: int) -> Iterator[tuple[int, 
         offset = stop
 
 
+def segment_numbers(folder: Path) -> list[int]:
+    """Sequence numbers of the segments of the log in ``folder``, oldest first."""
+    out = []
+    for path in folder.glob(f"*{SUFFIX}"):
+        stem = path.name[: -len(SUFFIX)]
+        if stem.isdigit():
+            out.append(int(stem))
+    return sorted(out)
+
+
+def read_log(folder: Path, start: Position, end: Position,
+             digest: hashlib._Hash | None = None) -> Iterator[tuple[Position, Record]]:
+    """The records of the log in ``folder`` after ``start`` up to ``end``, as ``(end
+    position, record)``, without opening it as a :class:`Wal` (which recovers, so writes): what
+    another process reads of a log being written (up to a position already written). A segment
+    deleted meanwhile (:meth:`Wal.drop_before`) is skipped."""
+    for seq in segment_numbers(folder):
+        if seq < start.segment or seq > end.segment:
+            continue
+        base = max(HEADER.size, start.offset if seq == start.segment else 0)
+        try:
+            with open(folder / f"{seq:016d}{SUFFIX}", "rb") as fh:  # only the bytes of the range
+                fh.seek(base)
+                data = fh.read() if seq < end.segment else fh.read(max(end.offset - base, 0))
+        except FileNotFoundError:
+            continue
+        done = 0
+        for stop, record in scan(data, 0, len(data)):
+            if digest is not None:
+                digest.update(memoryview(data)[done:stop])
+            done = stop
+            yield Position(seq, base + stop), record
+
+
 @dataclass
 class Recovery:
     """What opening a log found: segments, records, and bytes cut (torn tails)."""
@@ -225,12 +259,7 @@ class Wal:
     # -- segments --------------------------------------------------------------------------
     def segments(self) -> list[int]:
         """Sequence numbers of the segments, oldest first."""
-        out = []
-        for path in self.folder.glob(f"*{SUFFIX}"):
-            stem = path.name[: -len(SUFFIX)]
-            if stem.isdigit():
-                out.append(int(stem))
-        return sorted(out)
+        return segment_numbers(self.folder)
 
     def path(self, seq: int) -> Path:
         return self.folder / f"{seq:016d}{SUFFIX}"
@@ -337,19 +366,7 @@ class Wal:
         ``digest`` (a hashlib object) is updated with the bytes of the records read, so a
         range of the log has a fingerprint.
         """
-        for seq in self.segments():
-            if seq < start.segment or seq > end.segment:
-                continue
-            base = max(HEADER.size, start.offset if seq == start.segment else 0)
-            with open(self.path(seq), "rb") as fh:  # only the bytes of the range
-                fh.seek(base)
-                data = fh.read() if seq < end.segment else fh.read(max(end.offset - base, 0))
-            done = 0
-            for stop, record in scan(data, 0, len(data)):
-                if digest is not None:
-                    digest.update(memoryview(data)[done:stop])
-                done = stop
-                yield Position(seq, base + stop), record
+        yield from read_log(self.folder, start, end, digest)
 
     def drop_before(self, position: Position) -> int:
         """Delete the segments every record of which is before ``position`` (never the one

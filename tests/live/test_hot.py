@@ -75,7 +75,7 @@ def _acked(service: LiveService, n: int) -> bool:
 
 
 def _started(detection: LiveDetection) -> bool:
-    return detection.hot is not None and detection.hot.kernel is not None
+    return detection.hot is not None and detection.hot.started
 
 
 def _alerted(state: State, ids: set[str]) -> bool:
@@ -87,7 +87,7 @@ def _alerted(state: State, ids: set[str]) -> bool:
 def idle(service, detection: LiveDetection) -> bool:
     """Whether the hot path has taken every batch acknowledged and published its events."""
     hot = detection.hot
-    return hot is not None and hot.kernel is not None and (
+    return hot is not None and hot.started and (
         hot.batches >= service.writer.batches and hot.published == hot.version)
 
 
@@ -117,14 +117,15 @@ def test_the_kernel_is_the_batch_definition_across_batches():
     assert hot.state.height == 0
 
 
+@pytest.mark.parametrize("process", [True, False], ids=["process", "thread"])
 def test_hot_events_reach_the_api_before_any_compaction_and_equal_the_batch_ones(
-        tmp_path, traffic):
+        tmp_path, traffic, process):
     from seawatch.api.query import StoreQuery
 
     store_path = tmp_path / "store"
     detection = LiveDetection()
     with running(store_path, ["listen tcp://127.0.0.1:0"], compact_every_s=3600,
-                 detection=detection) as service:
+                 detection=detection, hot_process=process) as service:
         ids = _send(service, detection, traffic, 6)
         assert service.compactions == 0  # nothing in the store yet
         assert Store(store_path).positions().select(pl.len()).collect().item() == 0
@@ -135,6 +136,7 @@ def test_hot_events_reach_the_api_before_any_compaction_and_equal_the_batch_ones
         status = service.status()["hot"]
         assert status["raised"] == len(ids) and status["errors"] == 0
         assert status["batches"] >= 6 and status["vessels"] > 0
+        assert status.get("process", False) is process
     # the service stopped: last compaction and detection run, which settled them all
     store = Store(store_path)
     batch = detect_store(store)
@@ -166,7 +168,7 @@ def test_a_restart_carries_the_state_and_raises_no_second_alert(tmp_path, traffi
             hot = detection.hot
             assert hot is not None
             wait_for(partial(_started, detection), 60, "the hot path to start")
-            carried.append(hot.kernel.state.height if hot.kernel is not None else -1)
+            carried.append(hot.status()["vessels"])
             raised = _send(service, detection, part, 3)
             ids |= raised
             # the hot events' alerts are raised before any compaction
@@ -312,3 +314,55 @@ def test_a_service_without_the_hot_path_takes_back_the_hot_events_left(tmp_path)
                  hot=False) as service:
         assert detection.hot is None and service.status()["hot"] is None
     assert not hot_file(store_path).exists()
+
+
+def test_the_hot_path_process_exits_when_the_service_is_killed(tmp_path):
+    """kill -9 of ``seawatch live``: its hot path's process sees its pipe closed and exits."""
+    import json
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    store_path = tmp_path / "store"
+    live = store_path / "live"
+    root = Path(__file__).resolve().parents[2]
+    command = [sys.executable, "-c", "from seawatch.cli import main; main()", "live",
+               "--store", str(store_path), "--listen", "tcp://127.0.0.1:0", "--detect",
+               "--set", "status_every_s=0.05", "--set", "compact_every_s=0.3",
+               "--set", "hot_process=true"]
+    with open(tmp_path / "live.log", "wb") as out:
+        proc = subprocess.Popen(command, env={**os.environ, "PYTHONPATH": str(root)},
+                                stdout=out, stderr=out, cwd=tmp_path)
+    try:
+        def child() -> int | None:
+            try:
+                hot = json.loads((live / "status.json").read_text())["hot"]
+            except (OSError, ValueError, KeyError, TypeError):
+                return None
+            return hot.get("pid") if hot and hot.get("started") else None
+
+        pid = wait_for(child, 120, "the hot path's process")
+        assert _alive(pid)
+        assert _nice(pid) == min(19, _nice(proc.pid) + 10)  # [live] hot_nice
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(30)
+        wait_for(lambda: not _alive(pid), 30, "the hot path's process to exit")
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(30)
+
+
+def _alive(pid: int) -> bool:
+    """Whether process ``pid`` runs (an exited one not yet reaped, a zombie, does not)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return False
+    return state not in ("Z", "X")
+
+
+def _nice(pid: int) -> int:
+    """The niceness of process ``pid`` (field 19 of its stat)."""
+    return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[16])
