@@ -44,7 +44,7 @@ datetime.timedelta(seconds=1230)
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -203,18 +203,21 @@ def _order(rule: DedupRule) -> str:
     return ", ".join(f"{_ident(c)} NULLS LAST" for c in (*SORT_KEY, *ties))
 
 
-def _write(con: duckdb.DuckDBPyConnection, sql: str, rule: DedupRule, target: Path) -> int:
-    """Rows of ``sql`` (the rule's columns, in order) into a day file; the rows written."""
+def _write(con: duckdb.DuckDBPyConnection, sql: str | Iterable[str], rule: DedupRule,
+           target: Path) -> int:
+    """Rows of ``sql`` (the rule's columns, in order; several queries: one after another)
+    into a day file; the rows written."""
     import pyarrow as pa
 
     from seawatch.store.ingest import DayFileWriter
 
     writer = DayFileWriter(target)
     try:
-        reader = con.sql(sql).to_arrow_reader(ROW_GROUP_SIZE)
-        writer.open(pa.schema([reader.schema.field(c) for c in rule.columns]))
-        for batch in reader:
-            writer.write(batch)
+        for query in [sql] if isinstance(sql, str) else sql:
+            reader = con.sql(query).to_arrow_reader(ROW_GROUP_SIZE)
+            writer.open(pa.schema([reader.schema.field(c) for c in rule.columns]))
+            for batch in reader:
+                writer.write(batch)
     except BaseException:
         writer.abort()
         raise
@@ -227,31 +230,19 @@ def merge_parts(con: duckdb.DuckDBPyConnection, table: str, files: Sequence[Path
                 target: Path, rows: int, merge_rows: int) -> int:
     """Merge parts of one table-day (free of duplicates between them) into ``target``,
     sorted as a day file, in MMSI ranges of at most ``merge_rows`` rows; the rows written."""
-    import pyarrow as pa
-
-    from seawatch.store.ingest import DayFileWriter, day_ranges
+    from seawatch.store.ingest import day_ranges
 
     rule = RULES[table]
     paths = [str(f) for f in files]
     cols = ", ".join(_ident(c) for c in rule.columns)
-    writer = DayFileWriter(target)
-    try:
-        for mmsi in day_ranges(con, paths, rows, merge_rows):
-            sql = (f"SELECT {cols} FROM read_parquet({sql_list(paths)}, union_by_name = true) "
-                   f"WHERE {mmsi.sql()} ORDER BY {_order(rule)}")
-            reader = con.sql(sql).to_arrow_reader(ROW_GROUP_SIZE)
-            writer.open(pa.schema([reader.schema.field(c) for c in rule.columns]))
-            for batch in reader:
-                writer.write(batch)
-    except BaseException:
-        writer.abort()
-        raise
-    writer.close()
-    layout.fsync_file(target)
-    if writer.rows != rows:  # pragma: no cover - parts are listed with their rows
-        raise RuntimeError(f"merge of {len(paths)} parts into {target}: {writer.rows} rows, "
+    written = _write(con, (
+        f"SELECT {cols} FROM read_parquet({sql_list(paths)}, union_by_name = true) "
+        f"WHERE {mmsi.sql()} ORDER BY {_order(rule)}"
+        for mmsi in day_ranges(con, paths, rows, merge_rows)), rule, target)
+    if written != rows:  # pragma: no cover - parts are listed with their rows
+        raise RuntimeError(f"merge of {len(paths)} parts into {target}: {written} rows, "
                            f"the parts list {rows}")
-    return writer.rows
+    return written
 
 
 def append_day(

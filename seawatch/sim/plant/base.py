@@ -262,6 +262,21 @@ class Planter:
         """Add a vessel of ``category`` playing ``role`` (see ``FleetBuilder.add``)."""
         return self.fleet.add(CATEGORIES[category], role=role, **kw)
 
+    def high_seas_crossing(self, kn: tuple[float, float]
+                           ) -> tuple[float, tuple[float, float], list[tuple[float, float]]]:
+        """A path across the western high seas, north or south outside every zone, from -1 h
+        to the end of the period (+1 h) at a speed drawn from ``kn``: ``(speed, start,
+        points)``."""
+        v = self.uniform(*kn)
+        km = v * NM_KM * (self.duration + 2 * H) / H
+        bearing = 0.0 if self.rng.random() < 0.5 else 180.0
+        x1 = SITE_BOXES["high_seas_west"][2]
+        start = (self.uniform(-9.0, -8.0) if bearing == 0.0 else self.uniform(10.0, 11.0),
+                 self.uniform(-99.3, x1))
+        pts = self.path(start, km, first_bearing=bearing, spread=10.0,
+                        outside=all_zones(self.world), min_port_km=0.0)
+        return v, start, pts
+
     def cruise_speed(self, track: int) -> float:
         """The vessel's cruising speed (kn)."""
         return self.fleet.speed_of(track)

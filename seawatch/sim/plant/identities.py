@@ -46,8 +46,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from seawatch.geo.geodesy import NM_KM
-from seawatch.sim.plant.base import SITE_BOXES, H, Planter, PlantError, all_zones
+from seawatch.sim.plant.base import H, Planter, PlantError, all_zones
 
 if TYPE_CHECKING:  # pragma: no cover
     import polars as pl
@@ -224,14 +223,7 @@ def _flag(mmsi: int) -> str | None:
 
 def _crossing(p: Planter, role: str, kn: tuple[float, float], mmsi: int | None = None) -> int:
     """A cargo ship crossing the high seas outside every zone, watched (heard) throughout."""
-    v = p.uniform(*kn)
-    km = v * NM_KM * (p.duration + 2 * H) / H
-    bearing = 0.0 if p.rng.random() < 0.5 else 180.0
-    x1 = SITE_BOXES["high_seas_west"][2]
-    start = (p.uniform(-9.0, -8.0) if bearing == 0.0 else p.uniform(10.0, 11.0),
-             p.uniform(-99.3, x1))
-    pts = p.path(start, km, first_bearing=bearing, spread=10.0, outside=all_zones(p.world),
-                 min_port_km=0.0)
+    v, _, pts = p.high_seas_crossing(kn)
     track = p.new_track("cargo", role, mmsi=mmsi, speed=v)
     cur = p.legs.cursor(track, -H, *pts[0])
     p.follow(cur, pts[1:], p.duration + H)

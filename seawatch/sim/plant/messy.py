@@ -19,7 +19,7 @@ from seawatch.geo.geodesy import NM_KM, flat_destination, flat_destinations, fla
 from seawatch.sim import places
 from seawatch.sim.artefacts import LOCAL_TIME_OFFSET_S, ArtefactPlan
 from seawatch.sim.legs import ANCHOR, DRIFT, NAV_MOORED, UNDERWAY
-from seawatch.sim.plant.base import SITE_BOXES, H, Planter, PlantError, all_zones
+from seawatch.sim.plant.base import SITE_BOXES, H, Planter, PlantError
 from seawatch.sim.reception import BLOCK
 
 ARTEFACT_STREAM = 0xA27EFAC7
@@ -320,14 +320,7 @@ def _near(p: Planter, lat: float, lon: float) -> tuple[float, float]:
 def export_only(p: Planter, plan: ArtefactPlan) -> None:
     """A cargo ship crossing the high seas outside every zone, heard by no station: it is in
     the daily export only."""
-    v = p.uniform(*EXPORT_KN)
-    km = v * NM_KM * (p.duration + 2 * H) / H
-    bearing = 0.0 if p.rng.random() < 0.5 else 180.0
-    x1 = SITE_BOXES["high_seas_west"][2]
-    start = (p.uniform(-9.0, -8.0) if bearing == 0.0 else p.uniform(10.0, 11.0),
-             p.uniform(-99.3, x1))
-    pts = p.path(start, km, first_bearing=bearing, spread=10.0, outside=all_zones(p.world),
-                 min_port_km=0.0)
+    _, start, pts = p.high_seas_crossing(EXPORT_KN)
     track = p.new_track("cargo", "export_only")
     cur = p.legs.cursor(track, -H, *pts[0])
     p.follow(cur, pts[1:], p.duration + H)
