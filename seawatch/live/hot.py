@@ -279,18 +279,23 @@ def hot_signature(store: str | Path) -> tuple[int, int, int] | None:
 def read_hot_events(store: str | Path) -> pl.DataFrame:
     """The hot events of the store at ``store`` (``schema.EVENTS`` columns and
     ``log_position``); empty when there is no file or it cannot be read."""
+    nothing = empty_events().with_columns(pl.lit(None, dtype=pl.String).alias("log_position"))
     try:
         doc = json.loads(hot_file(store).read_text(encoding="utf-8"))
         rows = doc.get("events") or []
     except (OSError, ValueError, AttributeError):
-        return empty_events().with_columns(pl.lit(None, dtype=pl.String).alias("log_position"))
+        return nothing
     strings = {c: pl.String() for c in ("start", "end", "log_position")}
-    frame = pl.DataFrame(rows, schema={**schema.EVENTS, **strings}, orient="row") if rows \
-        else pl.DataFrame(schema={**schema.EVENTS, **strings})
-    return frame.with_columns(
-        pl.col("start").str.to_datetime(_TIME_FORMAT, time_zone="UTC").cast(schema.TS),
-        pl.col("end").str.to_datetime(_TIME_FORMAT, time_zone="UTC").cast(schema.TS),
-    ).select(*schema.EVENTS, "log_position")
+    try:  # a file of another version or damaged by hand: no hot events, never a failed read
+        frame = pl.DataFrame(rows, schema={**schema.EVENTS, **strings}, orient="row") if rows \
+            else pl.DataFrame(schema={**schema.EVENTS, **strings})
+        return frame.with_columns(
+            pl.col("start").str.to_datetime(_TIME_FORMAT, time_zone="UTC").cast(schema.TS),
+            pl.col("end").str.to_datetime(_TIME_FORMAT, time_zone="UTC").cast(schema.TS),
+        ).select(*schema.EVENTS, "log_position")
+    except (TypeError, ValueError, pl.exceptions.PolarsError) as exc:
+        log.warning("the hot events file of %s cannot be read: %s", store, exc)
+        return nothing
 
 
 def with_hot_events(stored: pl.DataFrame, hot: pl.DataFrame) -> pl.DataFrame:

@@ -293,6 +293,10 @@ def test_the_file_round_trips(tmp_path):
     assert back["log_position"].to_list() == ["2.99"]
     hot_file(tmp_path).write_text("{not json", encoding="utf-8")
     assert read_hot_events(tmp_path).height == 0
+    for damaged in ('{"events": [[1, 2]]}', '{"events": [{"start": "yesterday"}]}',
+                    '{"events": "many"}'):  # valid JSON, not the file's shape: no events
+        hot_file(tmp_path).write_text(damaged, encoding="utf-8")
+        assert read_hot_events(tmp_path).height == 0, damaged
     assert read_hot_events(Path(tmp_path) / "none").height == 0
 
 
