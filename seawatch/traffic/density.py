@@ -40,7 +40,6 @@ from typing import TYPE_CHECKING
 import h3
 import numpy as np
 import polars as pl
-import pyarrow.parquet as pq
 
 if TYPE_CHECKING:  # pragma: no cover
     from seawatch.detect.chunks import Chunks
@@ -222,6 +221,8 @@ def build_store_picture(store: Store, resolution: int = DEFAULT_RESOLUTION,
 def write_picture(picture: Picture, path: Path) -> Path:
     """Write ``picture`` to ``path`` (Parquet, its :meth:`Picture.info` in the metadata),
     atomically (a temporary file renamed over it)."""
+    import pyarrow.parquet as pq  # only here: detection never writes the file
+
     table = picture.cells.to_arrow()
     table = table.replace_schema_metadata(
         {b"seawatch.traffic": json.dumps(picture.info()).encode()}
@@ -236,6 +237,8 @@ def read_picture(path: Path) -> Picture | None:
     """The picture written at ``path``, or None when there is none."""
     if not path.exists():
         return None
+    import pyarrow.parquet as pq
+
     table = pq.read_table(path)
     info = json.loads((table.schema.metadata or {})[b"seawatch.traffic"])
     cells = pl.DataFrame(pl.from_arrow(table)).cast(CELLS)  # type: ignore[arg-type]
